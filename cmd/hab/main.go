@@ -1,0 +1,143 @@
+// Command hab is the Habitat command-line interface: a thin layer of cobra
+// commands over the libraries under core/, planner/, studio/, exporters/,
+// depot/ and sup/.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/habgo/hab/core/paths"
+)
+
+// Exit codes scripts can rely on.
+const (
+	exitOK    = 0
+	exitError = 1 // the command ran and failed
+	exitUsage = 2 // the command line was wrong
+)
+
+// app carries what every command needs: streams, environment and the
+// resolved Habitat locations. Commands never read os.Stdout or os.Getenv
+// directly, so that tests can run them in-process.
+type app struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	getenv func(string) string
+	root   paths.Root
+	log    *slog.Logger
+}
+
+// exitCodeError lets a command choose its exit code.
+type exitCodeError struct {
+	code int
+	err  error
+}
+
+func (e *exitCodeError) Error() string { return e.err.Error() }
+func (e *exitCodeError) Unwrap() error { return e.err }
+
+// usageError marks a command-line mistake (exit code 2).
+func usageError(format string, a ...any) error {
+	return &exitCodeError{code: exitUsage, err: fmt.Errorf(format, a...)}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	os.Exit(code)
+}
+
+// run executes one hab command line and returns its exit code.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	level := slog.LevelWarn
+	if getenv("RUST_LOG") == "debug" || getenv("HAB_LOG") == "debug" || getenv("DEBUG") != "" {
+		level = slog.LevelDebug
+	}
+	a := &app{
+		stdin:  stdin,
+		stdout: stdout,
+		stderr: stderr,
+		getenv: getenv,
+		root:   paths.FromEnv(getenv),
+		log:    slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
+	}
+	cmd := a.rootCmd()
+	cmd.SetArgs(args)
+	cmd.SetIn(stdin)
+	cmd.SetOut(stdout)
+	cmd.SetErr(stderr)
+	err := cmd.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "✗✗✗\n✗✗✗ %v\n✗✗✗\n", err)
+	var ec *exitCodeError
+	if errors.As(err, &ec) {
+		return ec.code
+	}
+	if isUsage(err) {
+		return exitUsage
+	}
+	return exitError
+}
+
+func (a *app) rootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "hab",
+		Short:         "Habitat: build, sign, share and run packages",
+		Long:          "hab builds plans into signed .hart packages, installs and runs them, and manages the keys that sign and encrypt them.",
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &exitCodeError{code: exitUsage, err: fmt.Errorf("%w\nSee '%s --help'.", err, c.CommandPath())}
+	})
+
+	pkg := &cobra.Command{Use: "pkg", Short: "Commands relating to Habitat packages"}
+	origin := &cobra.Command{Use: "origin", Short: "Commands relating to Habitat origins"}
+	ring := &cobra.Command{Use: "ring", Short: "Commands relating to Habitat rings"}
+	svc := &cobra.Command{Use: "svc", Short: "Commands relating to Habitat services"}
+	user := &cobra.Command{Use: "user", Short: "Commands relating to Habitat users"}
+	for _, group := range []*cobra.Command{pkg, origin, ring, svc, user} {
+		group.Args = cobra.NoArgs
+		group.RunE = groupHelp
+		root.AddCommand(group)
+	}
+
+	a.addHartCommands(pkg)
+	a.addStoreCommands(pkg)
+	a.addKeyCommands(root, origin, ring, svc, user)
+	return root
+}
+
+// groupHelp prints a group's help when it is run without a subcommand, and
+// fails with a usage error, as the original does.
+func groupHelp(c *cobra.Command, _ []string) error {
+	_ = c.Help()
+	return usageError("%s requires a subcommand", c.CommandPath())
+}
+
+func isUsage(err error) bool {
+	// cobra reports unknown commands and wrong argument counts as plain
+	// errors; their text is stable.
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "accepts ", "requires at least", "requires at most", "received ", "unknown flag", "unknown shorthand flag", "invalid argument"} {
+		if strings.Contains(msg, p) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,168 @@
+// Package crypto owns Habitat keys: origin signing pairs, ring keys, service
+// group and user box pairs, in the original's text file formats, the key
+// cache on disk, and the signatures and encrypted messages made with them.
+package crypto
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// ErrInvalidKey is wrapped by every key parsing error.
+var ErrInvalidKey = errors.New("invalid key")
+
+// KeyType is the kind of a key file, named by its first line.
+type KeyType int
+
+// The key types the original Habitat writes.
+const (
+	SigSecret KeyType = iota + 1 // SIG-SEC-1, origin signing secret key (.sig.key)
+	SigPublic                    // SIG-PUB-1, origin signing public key (.pub)
+	SymSecret                    // SYM-SEC-1, ring key (.sym.key)
+	BoxSecret                    // BOX-SEC-1, service group or user secret key (.box.key)
+	BoxPublic                    // BOX-PUB-1, service group or user public key (.pub)
+)
+
+type keyTypeInfo struct {
+	header string
+	ext    string
+	size   int // decoded key length in bytes
+	secret bool
+}
+
+func (t KeyType) info() keyTypeInfo {
+	switch t {
+	case SigSecret:
+		return keyTypeInfo{"SIG-SEC-1", ".sig.key", 64, true}
+	case SigPublic:
+		return keyTypeInfo{"SIG-PUB-1", ".pub", 32, false}
+	case SymSecret:
+		return keyTypeInfo{"SYM-SEC-1", ".sym.key", 32, true}
+	case BoxSecret:
+		return keyTypeInfo{"BOX-SEC-1", ".box.key", 32, true}
+	case BoxPublic:
+		return keyTypeInfo{"BOX-PUB-1", ".pub", 32, false}
+	}
+	return keyTypeInfo{}
+}
+
+// Header is the format line of the key file, such as "SIG-SEC-1".
+func (t KeyType) Header() string { return t.info().header }
+
+// Extension is the file name extension of the key file, such as ".sig.key".
+func (t KeyType) Extension() string { return t.info().ext }
+
+// Secret reports whether the key type holds secret material (written 0600).
+func (t KeyType) Secret() bool { return t.info().secret }
+
+// KeySize is the length of the decoded key in bytes.
+func (t KeyType) KeySize() int { return t.info().size }
+
+func (t KeyType) String() string {
+	if h := t.Header(); h != "" {
+		return h
+	}
+	return fmt.Sprintf("KeyType(%d)", int(t))
+}
+
+// ParseKeyType maps a format line to its key type.
+func ParseKeyType(header string) (KeyType, error) {
+	for t := SigSecret; t <= BoxPublic; t++ {
+		if t.Header() == header {
+			return t, nil
+		}
+	}
+	return 0, fmt.Errorf("%w: unsupported key format %q (expected one of SIG-SEC-1, SIG-PUB-1, SYM-SEC-1, BOX-SEC-1, BOX-PUB-1)", ErrInvalidKey, header)
+}
+
+// RevisionLayout is the time layout of a key revision: YYYYMMDDhhmmss, UTC.
+const RevisionLayout = "20060102150405"
+
+var revisionRE = regexp.MustCompile(`^(.+)-(\d{14})$`)
+
+// NamedRevision names a key: NAME-REVISION, such as "core-20160810182414".
+type NamedRevision struct {
+	Name     string
+	Revision string
+}
+
+// ParseNamedRevision splits "NAME-YYYYMMDDhhmmss".
+func ParseNamedRevision(s string) (NamedRevision, error) {
+	m := revisionRE.FindStringSubmatch(s)
+	if m == nil {
+		return NamedRevision{}, fmt.Errorf("%w: key name %q is not NAME-YYYYMMDDhhmmss", ErrInvalidKey, s)
+	}
+	return NamedRevision{Name: m[1], Revision: m[2]}, nil
+}
+
+// NewRevision names a new key revision of name made at t.
+func NewRevision(name string, t time.Time) NamedRevision {
+	return NamedRevision{Name: name, Revision: t.UTC().Format(RevisionLayout)}
+}
+
+func (n NamedRevision) String() string { return n.Name + "-" + n.Revision }
+
+// KeyFile is the content of one key file: its type, its name and revision,
+// and the decoded key bytes.
+type KeyFile struct {
+	Type KeyType
+	NamedRevision
+	Key []byte
+}
+
+// FileName is the name the original gives this key in a key cache.
+func (k *KeyFile) FileName() string { return k.NamedRevision.String() + k.Type.Extension() }
+
+// Encode renders the key file in the original's text format:
+// format line, name-revision line, empty line, base64 key, newline.
+func (k *KeyFile) Encode() []byte {
+	var b bytes.Buffer
+	b.WriteString(k.Type.Header())
+	b.WriteByte('\n')
+	b.WriteString(k.NamedRevision.String())
+	b.WriteString("\n\n")
+	b.WriteString(base64.StdEncoding.EncodeToString(k.Key))
+	b.WriteByte('\n')
+	return b.Bytes()
+}
+
+// ParseKeyFile reads a key file. source names the file (or "standard input")
+// in error messages.
+func ParseKeyFile(data []byte, source string) (*KeyFile, error) {
+	text := strings.ReplaceAll(string(data), "\r\n", "\n")
+	lines := strings.Split(text, "\n")
+	// Drop trailing empty lines (a final newline is optional).
+	for len(lines) > 0 && strings.TrimSpace(lines[len(lines)-1]) == "" {
+		lines = lines[:len(lines)-1]
+	}
+	if len(lines) < 4 {
+		return nil, fmt.Errorf("%s: %w: expected 4 lines (format, NAME-REVISION, empty line, base64 key), found %d", source, ErrInvalidKey, len(lines))
+	}
+	if len(lines) > 4 {
+		return nil, fmt.Errorf("%s: %w: unexpected content after the key on line 5", source, ErrInvalidKey)
+	}
+	kt, err := ParseKeyType(strings.TrimSpace(lines[0]))
+	if err != nil {
+		return nil, fmt.Errorf("%s: line 1: %w", source, err)
+	}
+	nr, err := ParseNamedRevision(strings.TrimSpace(lines[1]))
+	if err != nil {
+		return nil, fmt.Errorf("%s: line 2: %w", source, err)
+	}
+	if strings.TrimSpace(lines[2]) != "" {
+		return nil, fmt.Errorf("%s: line 3: %w: expected an empty line", source, ErrInvalidKey)
+	}
+	key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(lines[3]))
+	if err != nil {
+		return nil, fmt.Errorf("%s: line 4: %w: key is not valid base64: %v", source, ErrInvalidKey, err)
+	}
+	if len(key) != kt.KeySize() {
+		return nil, fmt.Errorf("%s: line 4: %w: %s key is %d bytes, expected %d", source, ErrInvalidKey, kt, len(key), kt.KeySize())
+	}
+	return &KeyFile{Type: kt, NamedRevision: nr, Key: key}, nil
+}
