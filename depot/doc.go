@@ -1,0 +1,2 @@
+// Package depot is reserved for the depot of hab; see the issues and CONTRIBUTING.md.
+package depot

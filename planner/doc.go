@@ -1,0 +1,2 @@
+// Package planner is reserved for the planner of hab; see the issues and CONTRIBUTING.md.
+package planner
