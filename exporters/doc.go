@@ -1,2 +1,0 @@
-// Package exporters is reserved for the exporters of hab; see the issues and CONTRIBUTING.md.
-package exporters
