@@ -111,7 +111,8 @@ func (a *app) rootCmd() *cobra.Command {
 	ring := &cobra.Command{Use: "ring", Short: "Commands relating to Habitat rings"}
 	svc := &cobra.Command{Use: "svc", Short: "Commands relating to Habitat services"}
 	user := &cobra.Command{Use: "user", Short: "Commands relating to Habitat users"}
-	for _, group := range []*cobra.Command{pkg, origin, ring, svc, user} {
+	plan := &cobra.Command{Use: "plan", Short: "Commands relating to plans and other app-specific configuration"}
+	for _, group := range []*cobra.Command{pkg, origin, ring, svc, user, plan} {
 		group.Args = cobra.NoArgs
 		group.RunE = groupHelp
 		root.AddCommand(group)
@@ -120,6 +121,8 @@ func (a *app) rootCmd() *cobra.Command {
 	a.addHartCommands(pkg)
 	a.addStoreCommands(pkg)
 	a.addKeyCommands(root, origin, ring, svc, user)
+	a.addPlanCommands(plan)
+	a.addRenderCommand(plan)
 	return root
 }
 

@@ -1,0 +1,6 @@
+package main
+
+import "github.com/spf13/cobra"
+
+// addRenderCommand adds `hab plan render`.
+func (a *app) addRenderCommand(plan *cobra.Command) {}
