@@ -1,6 +1,7 @@
 package crypto
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -8,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 )
 
 // ErrKeyNotFound is wrapped when a cache holds no key with the wanted name.
@@ -98,21 +100,24 @@ func (c Cache) Latest(kt KeyType, name string) (*KeyFile, error) {
 	return nil, fmt.Errorf("%w: no %s key for %s in the key cache %s", ErrKeyNotFound, kindName(kt), name, c.Dir)
 }
 
-// Write stores kf in the cache atomically (temporary file then rename),
-// with mode 0600 for secret keys and 0644 for public ones. Writing a key
-// that is already present with the same content is a no-op; a different
-// content under the same name is refused.
+// Write stores kf in the cache atomically (temporary file, then a hard
+// link that cannot replace an existing file), with mode 0600 for secret
+// keys and 0644 for public ones. Writing a key that is already present with
+// the same content is a no-op; a different content under the same name is
+// refused. It returns the key's path in the cache.
 func (c Cache) Write(kf *KeyFile) (string, error) {
-	if err := os.MkdirAll(c.Dir, 0o755); err != nil {
-		return "", fmt.Errorf("create key cache %s: %w", c.Dir, err)
-	}
+	p, _, err := c.write(kf)
+	return p, err
+}
+
+// write is Write that also reports whether it created the file.
+func (c Cache) write(kf *KeyFile) (path string, created bool, err error) {
 	p := c.Path(kf.Type, kf.NamedRevision)
-	data := kf.Encode()
-	if old, err := os.ReadFile(p); err == nil {
-		if okf, perr := ParseKeyFile(old, p); perr == nil && okf.Type == kf.Type && string(okf.Key) == string(kf.Key) {
-			return p, nil
-		}
-		return "", fmt.Errorf("write key %s: %s already exists with different content", kf.NamedRevision, p)
+	if exists, err := c.check(kf); err != nil || exists {
+		return p, false, err
+	}
+	if err := os.MkdirAll(c.Dir, 0o755); err != nil {
+		return "", false, fmt.Errorf("create key cache %s: %w", c.Dir, err)
 	}
 	mode := os.FileMode(0o644)
 	if kf.Type.Secret() {
@@ -120,24 +125,243 @@ func (c Cache) Write(kf *KeyFile) (string, error) {
 	}
 	tmp, err := os.CreateTemp(c.Dir, ".tmp-"+kf.FileName()+"-*")
 	if err != nil {
-		return "", fmt.Errorf("write key %s: %w", kf.NamedRevision, err)
+		return "", false, fmt.Errorf("write key %s: %w", kf.NamedRevision, err)
 	}
 	defer os.Remove(tmp.Name())
 	if err := tmp.Chmod(mode); err != nil {
 		tmp.Close()
-		return "", fmt.Errorf("write key %s: %w", kf.NamedRevision, err)
+		return "", false, fmt.Errorf("write key %s: %w", kf.NamedRevision, err)
 	}
-	if _, err := tmp.Write(data); err != nil {
+	if _, err := tmp.Write(kf.Encode()); err != nil {
 		tmp.Close()
-		return "", fmt.Errorf("write key %s: %w", kf.NamedRevision, err)
+		return "", false, fmt.Errorf("write key %s: %w", kf.NamedRevision, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return "", false, fmt.Errorf("write key %s: %w", kf.NamedRevision, err)
 	}
 	if err := tmp.Close(); err != nil {
-		return "", fmt.Errorf("write key %s: %w", kf.NamedRevision, err)
+		return "", false, fmt.Errorf("write key %s: %w", kf.NamedRevision, err)
 	}
-	if err := os.Rename(tmp.Name(), p); err != nil {
-		return "", fmt.Errorf("write key %s: %w", kf.NamedRevision, err)
+	if err := os.Link(tmp.Name(), p); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			// Someone wrote the same name since the check.
+			if exists, cerr := c.check(kf); cerr != nil || exists {
+				return p, false, cerr
+			}
+		}
+		return "", false, fmt.Errorf("write key %s: %w", kf.NamedRevision, err)
 	}
-	return p, nil
+	return p, true, nil
+}
+
+// check reports whether kf is already in the cache, and fails when another
+// key occupies its file.
+func (c Cache) check(kf *KeyFile) (bool, error) {
+	p := c.Path(kf.Type, kf.NamedRevision)
+	old, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("write key %s: %w", kf.NamedRevision, err)
+	}
+	okf, perr := ParseKeyFile(old, p)
+	if perr == nil && okf.Type == kf.Type && okf.NamedRevision == kf.NamedRevision && bytes.Equal(okf.Key, kf.Key) {
+		return true, nil
+	}
+	return false, fmt.Errorf("write %s key %s: %s already exists with different content; refusing to overwrite it", kf.Type, kf.NamedRevision, p)
+}
+
+// Import stores every key of kfs, or none of them: all are checked against
+// the cache first (a different key under the same name is refused), and
+// files created before a failure are removed. Keys already present with the
+// same content are left as they are. It returns the keys' paths.
+func (c Cache) Import(kfs ...*KeyFile) ([]string, error) {
+	for _, kf := range kfs {
+		if _, err := c.check(kf); err != nil {
+			return nil, err
+		}
+	}
+	var paths, created []string
+	for _, kf := range kfs {
+		p, made, err := c.write(kf)
+		if err != nil {
+			for _, q := range created {
+				os.Remove(q)
+			}
+			return nil, err
+		}
+		if made {
+			created = append(created, p)
+		}
+		paths = append(paths, p)
+	}
+	return paths, nil
+}
+
+// WritePair stores the public and secret halves of a pair, both or
+// neither. Both must carry the same name and revision.
+func (c Cache) WritePair(public, secret *KeyFile) (publicPath, secretPath string, err error) {
+	if public.NamedRevision != secret.NamedRevision {
+		return "", "", fmt.Errorf("write key pair: public key %s and secret key %s are not a pair", public.NamedRevision, secret.NamedRevision)
+	}
+	if public.Type.Secret() || !secret.Type.Secret() {
+		return "", "", fmt.Errorf("write key pair %s: expected a public and a secret key, got %s and %s", public.NamedRevision, public.Type, secret.Type)
+	}
+	paths, err := c.Import(public, secret)
+	if err != nil {
+		return "", "", err
+	}
+	return paths[0], paths[1], nil
+}
+
+// NewSigningPair generates an origin signing pair revised at now and
+// stores it in the cache.
+func (c Cache) NewSigningPair(origin string, now time.Time) (*SigningPublicKey, *SigningSecretKey, error) {
+	if err := ValidKeyName(origin); err != nil {
+		return nil, nil, fmt.Errorf("generate origin key: %w", err)
+	}
+	pub, sec, err := GenerateSigningPair(origin, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, _, err := c.WritePair(pub.KeyFile(), sec.KeyFile()); err != nil {
+		return nil, nil, err
+	}
+	return pub, sec, nil
+}
+
+// NewRingKey generates a ring key revised at now and stores it in the
+// cache.
+func (c Cache) NewRingKey(name string, now time.Time) (*RingKey, error) {
+	k, err := GenerateRingKey(name, now)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := c.Write(k.KeyFile()); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// NewBoxPair generates a box pair (service or user key) revised at now and
+// stores it in the cache.
+func (c Cache) NewBoxPair(name string, now time.Time) (*BoxPublicKey, *BoxSecretKey, error) {
+	pub, sec, err := GenerateBoxPair(name, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, _, err := c.WritePair(pub.KeyFile(), sec.KeyFile()); err != nil {
+		return nil, nil, err
+	}
+	return pub, sec, nil
+}
+
+// LatestRingKey loads the newest revision of the ring key name.
+func (c Cache) LatestRingKey(name string) (*RingKey, error) {
+	kf, err := c.Latest(SymSecret, name)
+	if err != nil {
+		return nil, err
+	}
+	return RingKeyFrom(kf)
+}
+
+// RingKey loads the ring key with exactly this name-revision.
+func (c Cache) RingKey(nameRev string) (*RingKey, error) {
+	kf, err := c.readNamed(SymSecret, nameRev)
+	if err != nil {
+		return nil, err
+	}
+	return RingKeyFrom(kf)
+}
+
+// BoxPublicKey loads the public box key with exactly this name-revision.
+func (c Cache) BoxPublicKey(nameRev string) (*BoxPublicKey, error) {
+	kf, err := c.readNamed(BoxPublic, nameRev)
+	if err != nil {
+		return nil, err
+	}
+	return BoxPublicKeyFrom(kf)
+}
+
+// BoxSecretKey loads the secret box key with exactly this name-revision.
+func (c Cache) BoxSecretKey(nameRev string) (*BoxSecretKey, error) {
+	kf, err := c.readNamed(BoxSecret, nameRev)
+	if err != nil {
+		return nil, err
+	}
+	return BoxSecretKeyFrom(kf)
+}
+
+// LatestBoxPublicKey loads the newest public box key of name (a service
+// key name "service.group@org" or a user name).
+func (c Cache) LatestBoxPublicKey(name string) (*BoxPublicKey, error) {
+	kf, err := c.Latest(BoxPublic, name)
+	if err != nil {
+		return nil, err
+	}
+	return BoxPublicKeyFrom(kf)
+}
+
+// LatestBoxSecretKey loads the newest secret box key of name.
+func (c Cache) LatestBoxSecretKey(name string) (*BoxSecretKey, error) {
+	kf, err := c.Latest(BoxSecret, name)
+	if err != nil {
+		return nil, err
+	}
+	return BoxSecretKeyFrom(kf)
+}
+
+// Decrypt opens an encrypted message in either of the original's formats
+// with the keys the cache holds: a BOX-1 message needs the receiver's
+// secret key and the sender's public key, an ANONYMOUS-BOX-1 message the
+// receiver's secret key. source names the message in errors.
+func (c Cache) Decrypt(data []byte, source string) ([]byte, error) {
+	switch v := MessageVersion(data); v {
+	case SignedBoxVersion:
+		m, err := ParseSignedBox(data, source)
+		if err != nil {
+			return nil, err
+		}
+		sec, err := c.BoxSecretKey(m.Receiver.String())
+		if err != nil {
+			return nil, fmt.Errorf("decrypt %s: %w", source, err)
+		}
+		pub, err := c.BoxPublicKey(m.Sender.String())
+		if err != nil {
+			return nil, fmt.Errorf("decrypt %s: %w", source, err)
+		}
+		out, err := sec.DecryptFrom(m, pub)
+		if err != nil {
+			return nil, fmt.Errorf("decrypt %s: %w", source, err)
+		}
+		return out, nil
+	case AnonymousBoxVersion:
+		m, err := ParseAnonymousBox(data, source)
+		if err != nil {
+			return nil, err
+		}
+		sec, err := c.BoxSecretKey(m.Receiver.String())
+		if err != nil {
+			return nil, fmt.Errorf("decrypt %s: %w", source, err)
+		}
+		out, err := sec.DecryptAnonymous(m)
+		if err != nil {
+			return nil, fmt.Errorf("decrypt %s: %w", source, err)
+		}
+		return out, nil
+	default:
+		return nil, fmt.Errorf("decrypt %s: unsupported message format %q, expected %s or %s", source, v, SignedBoxVersion, AnonymousBoxVersion)
+	}
+}
+
+func (c Cache) readNamed(kt KeyType, nameRev string) (*KeyFile, error) {
+	nr, err := ParseNamedRevision(nameRev)
+	if err != nil {
+		return nil, err
+	}
+	return c.Read(kt, nr)
 }
 
 // SigningPublicKey loads the public signing key with exactly this

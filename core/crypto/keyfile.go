@@ -8,6 +8,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -165,4 +167,84 @@ func ParseKeyFile(data []byte, source string) (*KeyFile, error) {
 		return nil, fmt.Errorf("%s: line 4: %w: %s key is %d bytes, expected %d", source, ErrInvalidKey, kt, len(key), kt.KeySize())
 	}
 	return &KeyFile{Type: kt, NamedRevision: nr, Key: key}, nil
+}
+
+// keyFileNameRE matches the canonical name of a key file in a cache:
+// NAME-REVISION followed by one of the key extensions.
+var keyFileNameRE = regexp.MustCompile(`^(.+-\d{14})(\.pub|\.sig\.key|\.sym\.key|\.box\.key)$`)
+
+// LoadKeyFile reads and parses the key file at path. When the file's base
+// name has the canonical form NAME-REVISION.EXT, the name, revision and
+// extension must agree with the key the file holds; a file renamed by hand
+// (or holding another key than its name says) is refused.
+func LoadKeyFile(path string) (*KeyFile, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read key file: %w", err)
+	}
+	kf, err := ParseKeyFile(data, path)
+	if err != nil {
+		return nil, err
+	}
+	base := filepath.Base(path)
+	if m := keyFileNameRE.FindStringSubmatch(base); m != nil {
+		if m[1] != kf.NamedRevision.String() {
+			return nil, fmt.Errorf("%s: %w: the file name says key %s but the file holds key %s", path, ErrInvalidKey, m[1], kf.NamedRevision)
+		}
+		if m[2] != kf.Type.Extension() {
+			return nil, fmt.Errorf("%s: %w: a %s key belongs in a %s file, not %s", path, ErrInvalidKey, kf.Type, kf.Type.Extension(), m[2])
+		}
+	}
+	return kf, nil
+}
+
+// ParseKeyFiles reads one key, or several keys written one after the other
+// (such as a public key followed by its secret key), separated by optional
+// empty lines. source names the input in error messages; each key is
+// numbered when there are several.
+func ParseKeyFiles(data []byte, source string) ([]*KeyFile, error) {
+	text := strings.ReplaceAll(string(data), "\r\n", "\n")
+	lines := strings.Split(text, "\n")
+	var blocks [][]string
+	for i := 0; i < len(lines); {
+		if strings.TrimSpace(lines[i]) == "" {
+			i++
+			continue
+		}
+		end := min(i+4, len(lines))
+		blocks = append(blocks, lines[i:end])
+		i = end
+	}
+	if len(blocks) == 0 {
+		return nil, fmt.Errorf("%s: %w: no key found (the input is empty)", source, ErrInvalidKey)
+	}
+	out := make([]*KeyFile, 0, len(blocks))
+	for n, b := range blocks {
+		src := source
+		if len(blocks) > 1 {
+			src = fmt.Sprintf("%s (key %d of %d)", source, n+1, len(blocks))
+		}
+		kf, err := ParseKeyFile([]byte(strings.Join(b, "\n")), src)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, kf)
+	}
+	return out, nil
+}
+
+// ValidKeyName reports whether name can name a key: it becomes part of a
+// file name and of a line in key files and encrypted messages, so it must
+// be non-empty and free of path separators, white space and control
+// characters.
+func ValidKeyName(name string) error {
+	if name == "" || name == "." || name == ".." {
+		return fmt.Errorf("%w: key name %q is empty or a directory name", ErrInvalidKey, name)
+	}
+	for _, r := range name {
+		if r == '/' || r == '\\' || r <= ' ' || r == 0x7f {
+			return fmt.Errorf("%w: key name %q contains %q; path separators, white space and control characters are not allowed", ErrInvalidKey, name, r)
+		}
+	}
+	return nil
 }

@@ -42,6 +42,9 @@ func SigningPublicKeyFrom(kf *KeyFile) (*SigningPublicKey, error) {
 	if kf.Type != SigPublic {
 		return nil, fmt.Errorf("key %s: %w: is %s, not a public signing key (SIG-PUB-1)", kf.NamedRevision, ErrInvalidKey, kf.Type)
 	}
+	if len(kf.Key) != ed25519.PublicKeySize {
+		return nil, fmt.Errorf("key %s: %w: public signing key is %d bytes, expected %d", kf.NamedRevision, ErrInvalidKey, len(kf.Key), ed25519.PublicKeySize)
+	}
 	return &SigningPublicKey{kf.NamedRevision, ed25519.PublicKey(bytes.Clone(kf.Key))}, nil
 }
 
@@ -50,7 +53,17 @@ func SigningSecretKeyFrom(kf *KeyFile) (*SigningSecretKey, error) {
 	if kf.Type != SigSecret {
 		return nil, fmt.Errorf("key %s: %w: is %s, not a secret signing key (SIG-SEC-1)", kf.NamedRevision, ErrInvalidKey, kf.Type)
 	}
-	return &SigningSecretKey{kf.NamedRevision, ed25519.PrivateKey(bytes.Clone(kf.Key))}, nil
+	if len(kf.Key) != ed25519.PrivateKeySize {
+		return nil, fmt.Errorf("key %s: %w: secret signing key is %d bytes, expected %d", kf.NamedRevision, ErrInvalidKey, len(kf.Key), ed25519.PrivateKeySize)
+	}
+	// libsodium stores the seed followed by the public key; a file whose
+	// second half is not the public key of its seed would sign with a key
+	// nobody can verify.
+	derived := ed25519.NewKeyFromSeed(kf.Key[:ed25519.SeedSize])
+	if !bytes.Equal(derived, kf.Key) {
+		return nil, fmt.Errorf("key %s: %w: the public half of the secret signing key does not match its seed", kf.NamedRevision, ErrInvalidKey)
+	}
+	return &SigningSecretKey{kf.NamedRevision, derived}, nil
 }
 
 // KeyFile renders the key in its file form.
