@@ -1,0 +1,315 @@
+// Package hart reads, verifies, extracts and writes Habitat artifacts
+// (.hart files): a five-line signed header followed by an xz-compressed tar
+// of one package's installed tree.
+//
+//	HART-1
+//	<signer key NAME-REVISION>
+//	BLAKE2b
+//	<base64 of libsodium crypto_sign(hex BLAKE2b-256 of the payload)>
+//	<empty line>
+//	<payload: xz-compressed tar>
+//
+// Everything here streams: verification and extraction read the file once,
+// with constant memory, whatever the size of the package.
+package hart
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+
+	"golang.org/x/crypto/blake2b"
+
+	"github.com/habgo/hab/core/crypto"
+)
+
+// ErrFormat is wrapped by every error about a file that is not a well-formed
+// hart: malformed or truncated header, truncated or corrupt payload, a
+// payload that is not an xz-compressed tar of one package.
+var ErrFormat = errors.New("not a valid hart")
+
+// The fixed values of the header.
+const (
+	FormatVersion = "HART-1"
+	HashType      = "BLAKE2b"
+)
+
+// maxHeaderLine bounds a header line, so that a binary file with no newline
+// is refused quickly instead of being read whole.
+const maxHeaderLine = 4096
+
+// Header is the signed header of a hart.
+type Header struct {
+	Format    string // "HART-1"
+	KeyName   string // signer key NAME-REVISION, e.g. "core-20160810182414"
+	HashType  string // "BLAKE2b"
+	Signature []byte // decoded base64: libsodium combined signed message (64-byte sig + hex digest)
+}
+
+// EncodedSignature is the signature as it appears in the file (base64).
+func (h Header) EncodedSignature() string { return base64.StdEncoding.EncodeToString(h.Signature) }
+
+// SignedDigest is the message carried by the signature, which for a well
+// formed hart is the hex BLAKE2b-256 digest of the payload. It is not
+// verified: use Verify for that.
+func (h Header) SignedDigest() string {
+	if len(h.Signature) <= 64 {
+		return ""
+	}
+	return string(h.Signature[64:])
+}
+
+// Encode renders the header with its empty terminating line.
+func (h Header) Encode() []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "%s\n%s\n%s\n%s\n\n", h.Format, h.KeyName, h.HashType, h.EncodedSignature())
+	return b.Bytes()
+}
+
+// KeyLookup finds public signing keys by NAME-REVISION; crypto.Cache
+// satisfies it.
+type KeyLookup interface {
+	SigningPublicKey(nameRev string) (*crypto.SigningPublicKey, error)
+}
+
+var headerLines = [...]string{"format version", "signing key name", "hash type", "signature", "empty line ending the header"}
+
+// ReadHeader reads the five header lines and leaves r at the first payload
+// byte. Surrounding white space of each line is ignored, as the original
+// does. Errors wrap ErrFormat and say which line is wrong.
+func ReadHeader(r *bufio.Reader) (Header, error) {
+	var lines [5]string
+	for i := range lines {
+		line, err := readHeaderLine(r)
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				if i == 0 {
+					return Header{}, fmt.Errorf("%w: empty file, no header", ErrFormat)
+				}
+				return Header{}, fmt.Errorf("%w: truncated header: the file ends before line %d (%s)", ErrFormat, i+1, headerLines[i])
+			}
+			return Header{}, fmt.Errorf("%w: header line %d (%s): %w", ErrFormat, i+1, headerLines[i], err)
+		}
+		lines[i] = line
+		// Check each line as soon as it is read, so that a file with a
+		// wrong first line is reported as such rather than as truncated.
+		if err := checkHeaderLine(i, line); err != nil {
+			return Header{}, err
+		}
+	}
+	sig, _ := base64.StdEncoding.DecodeString(lines[3]) // checked above
+	return Header{Format: lines[0], KeyName: lines[1], HashType: lines[2], Signature: sig}, nil
+}
+
+func checkHeaderLine(i int, line string) error {
+	switch i {
+	case 0:
+		if line != FormatVersion {
+			return fmt.Errorf("%w: unsupported format version %q on line 1 (expected %s)", ErrFormat, abbrev(line), FormatVersion)
+		}
+	case 1:
+		if _, err := crypto.ParseNamedRevision(line); err != nil {
+			return fmt.Errorf("%w: line 2: signing key name %q is not NAME-YYYYMMDDhhmmss", ErrFormat, abbrev(line))
+		}
+	case 2:
+		if line != HashType {
+			return fmt.Errorf("%w: unsupported hash type %q on line 3 (expected %s)", ErrFormat, abbrev(line), HashType)
+		}
+	case 3:
+		sig, err := base64.StdEncoding.DecodeString(line)
+		if err != nil {
+			return fmt.Errorf("%w: line 4: signature is not valid base64: %v", ErrFormat, err)
+		}
+		if len(sig) == 0 {
+			return fmt.Errorf("%w: line 4: empty signature", ErrFormat)
+		}
+	case 4:
+		if line != "" {
+			return fmt.Errorf("%w: line 5: expected the empty line ending the header, found %q", ErrFormat, abbrev(line))
+		}
+	}
+	return nil
+}
+
+// readHeaderLine reads one line, trimmed. A final line without newline is
+// returned as is; io.EOF means there was no line at all.
+func readHeaderLine(r *bufio.Reader) (string, error) {
+	var buf []byte
+	for {
+		chunk, err := r.ReadSlice('\n')
+		buf = append(buf, chunk...)
+		if len(buf) > maxHeaderLine {
+			return "", fmt.Errorf("line longer than %d bytes (binary data where a header line should be?)", maxHeaderLine)
+		}
+		if err == nil {
+			break
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		if errors.Is(err, io.EOF) {
+			if len(buf) == 0 {
+				return "", io.EOF
+			}
+			break
+		}
+		return "", err
+	}
+	return string(bytes.TrimSpace(buf)), nil
+}
+
+func abbrev(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "..."
+	}
+	return s
+}
+
+// ReadHeaderFile reads the header of the hart at path.
+func ReadHeaderFile(path string) (Header, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Header{}, fmt.Errorf("read hart header: %w", err)
+	}
+	defer f.Close()
+	h, err := ReadHeader(bufio.NewReaderSize(f, 8192))
+	if err != nil {
+		return Header{}, fmt.Errorf("read hart header of %s: %w", path, err)
+	}
+	return h, nil
+}
+
+// Hash is the lowercase hex BLAKE2b-256 digest of the whole file at path,
+// as `hab pkg hash` prints it.
+func Hash(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("hash: %w", err)
+	}
+	defer f.Close()
+	h := newHash()
+	if _, err := io.CopyBuffer(h, f, make([]byte, 256<<10)); err != nil {
+		return "", fmt.Errorf("hash %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func newHash() hash.Hash {
+	h, err := blake2b.New256(nil)
+	if err != nil {
+		panic(err) // only for a key longer than 64 bytes
+	}
+	return h
+}
+
+// openSigned opens the hart at path, reads its header, finds the signer's
+// public key and opens the signature. It returns the header, the signed
+// hex digest, and the file positioned (through the returned reader) at the
+// first payload byte. Errors name path.
+func openSigned(path string, keys KeyLookup) (*os.File, *bufio.Reader, Header, string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, Header{}, "", err
+	}
+	br := bufio.NewReaderSize(f, 256<<10)
+	h, err := ReadHeader(br)
+	if err != nil {
+		f.Close()
+		return nil, nil, Header{}, "", fmt.Errorf("%s: %w", path, err)
+	}
+	digest, err := openSignature(h, keys)
+	if err != nil {
+		f.Close()
+		return nil, nil, Header{}, "", fmt.Errorf("%s: %w", path, err)
+	}
+	return f, br, h, digest, nil
+}
+
+// openSignature finds the signer key and opens the signature, returning the
+// signed hex digest.
+func openSignature(h Header, keys KeyLookup) (string, error) {
+	if keys == nil {
+		return "", fmt.Errorf("no key cache to find the signing key %s in: %w", h.KeyName, crypto.ErrKeyNotFound)
+	}
+	pub, err := keys.SigningPublicKey(h.KeyName)
+	if err != nil {
+		return "", fmt.Errorf("signing key %s: %w", h.KeyName, err)
+	}
+	msg, err := pub.Open(h.Signature)
+	if err != nil {
+		return "", fmt.Errorf("signature by %s: %w", h.KeyName, err)
+	}
+	if !isHexDigest(msg) {
+		return "", fmt.Errorf("signature by %s: %w: the signed message is not a hex BLAKE2b-256 digest", h.KeyName, crypto.ErrBadSignature)
+	}
+	return string(msg), nil
+}
+
+func isHexDigest(b []byte) bool {
+	if len(b) != 2*blake2b.Size256 {
+		return false
+	}
+	for _, c := range b {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// digestMismatch is the error for a payload whose digest is not the signed one.
+func digestMismatch(keyName, got, want string) error {
+	return fmt.Errorf("%w: payload digest %s differs from %s signed by %s (payload altered or truncated)", crypto.ErrBadSignature, got, want, keyName)
+}
+
+// Verify checks the hart at path: header, signer key (found in keys),
+// signature, and the BLAKE2b digest of the payload, read once, streaming.
+// A missing key wraps crypto.ErrKeyNotFound and names it; a bad signature
+// or altered payload wraps crypto.ErrBadSignature; a malformed file wraps
+// ErrFormat. The payload is not decompressed.
+func Verify(ctx context.Context, path string, keys KeyLookup) (Header, error) {
+	f, br, h, want, err := openSigned(path, keys)
+	if err != nil {
+		return Header{}, fmt.Errorf("verify %w", err)
+	}
+	defer f.Close()
+	hw := newHash()
+	if _, err := copyCtx(ctx, hw, br); err != nil {
+		return Header{}, fmt.Errorf("verify %s: read payload: %w", path, err)
+	}
+	if got := hex.EncodeToString(hw.Sum(nil)); got != want {
+		return Header{}, fmt.Errorf("verify %s: %w", path, digestMismatch(h.KeyName, got, want))
+	}
+	return h, nil
+}
+
+// copyCtx copies with a large buffer, checking ctx between chunks.
+func copyCtx(ctx context.Context, dst io.Writer, src io.Reader) (int64, error) {
+	buf := make([]byte, 256<<10)
+	var n int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		m, rerr := src.Read(buf)
+		if m > 0 {
+			if _, werr := dst.Write(buf[:m]); werr != nil {
+				return n, werr
+			}
+			n += int64(m)
+		}
+		if rerr == io.EOF {
+			return n, nil
+		}
+		if rerr != nil {
+			return n, rerr
+		}
+	}
+}

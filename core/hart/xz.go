@@ -1,0 +1,416 @@
+package hart
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+
+	rxz "github.com/therootcompany/xz"
+	uxz "github.com/ulikunitz/xz"
+)
+
+// XZ chooses the xz implementation that compresses and decompresses
+// payloads. Both produce and accept the same format (.xz, LZMA2, CRC64
+// checks); a payload written by one is read by the other.
+//
+// Output is deterministic per encoder: the same tree and options always
+// give the same bytes with the pure-Go encoder, and with a given version
+// of the xz program; the two encoders do not give the same bytes as each
+// other (which does not matter for reading: every reader reads both).
+type XZ string
+
+const (
+	// XZAuto uses $HAB_XZ when set ("go" or "exec"), else the xz program
+	// when it is found on PATH, else the pure-Go implementation.
+	XZAuto XZ = ""
+	// XZGo is the pure-Go implementation, which always works (the hab
+	// binary is static and must work where no xz program exists).
+	XZGo XZ = "go"
+	// XZExec runs the xz program found on PATH, several times faster.
+	XZExec XZ = "exec"
+)
+
+// EnvXZ is the environment variable that overrides XZAuto.
+const EnvXZ = "HAB_XZ"
+
+// ParseXZ reads an XZ mode: "", "auto", "go" or "exec".
+func ParseXZ(s string) (XZ, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "auto":
+		return XZAuto, nil
+	case "go":
+		return XZGo, nil
+	case "exec":
+		return XZExec, nil
+	}
+	return "", fmt.Errorf("invalid %s value %q: expected go, exec or auto", EnvXZ, s)
+}
+
+// xzImpl is a resolved implementation: mode XZGo, or XZExec with the path
+// of the program.
+type xzImpl struct {
+	mode XZ
+	prog string
+}
+
+// resolve turns a mode into an implementation. XZAuto consults $HAB_XZ
+// from the process environment, then PATH.
+func (x XZ) resolve() (xzImpl, error) {
+	m := x
+	if m == XZAuto {
+		var err error
+		if m, err = ParseXZ(os.Getenv(EnvXZ)); err != nil {
+			return xzImpl{}, err
+		}
+	}
+	switch m {
+	case XZGo:
+		return xzImpl{mode: XZGo}, nil
+	case XZExec:
+		p, err := exec.LookPath("xz")
+		if err != nil {
+			return xzImpl{}, fmt.Errorf("the xz program was asked for (%s=exec) but is not usable: %w", EnvXZ, err)
+		}
+		return xzImpl{mode: XZExec, prog: p}, nil
+	case XZAuto:
+		if p, err := exec.LookPath("xz"); err == nil {
+			return xzImpl{mode: XZExec, prog: p}, nil
+		}
+		return xzImpl{mode: XZGo}, nil
+	}
+	return xzImpl{}, fmt.Errorf("invalid xz mode %q: expected go, exec or auto", string(x))
+}
+
+// Mode is the resolved mode, for reports.
+func (x XZ) Mode() (XZ, error) {
+	impl, err := x.resolve()
+	return impl.mode, err
+}
+
+// xzEnv is the environment the xz program runs with: the process's, less
+// XZ_OPT and XZ_DEFAULTS, which would change its output.
+func xzEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "XZ_OPT=") || strings.HasPrefix(kv, "XZ_DEFAULTS=") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
+}
+
+// ---- decompression ----
+
+// chunkSize is the unit the pipelined readers hand over between goroutines.
+const chunkSize = 1 << 20
+
+// newDecoder decompresses r. All of r is consumed by the time the returned
+// reader reports io.EOF (trailing garbage is an error, as for xz). Close
+// stops early and releases everything; it must be called.
+func (impl xzImpl) newDecoder(ctx context.Context, r io.Reader) (io.ReadCloser, error) {
+	if impl.mode == XZExec {
+		return newExecDecoder(ctx, impl.prog, r)
+	}
+	return newGoDecoder(r), nil
+}
+
+// goDecoder runs the pure-Go decoder on its own goroutine, so that
+// decompression and whatever consumes its output use two cores.
+type goDecoder struct {
+	chunks chan []byte
+	free   chan []byte
+	done   chan struct{}
+	wg     sync.WaitGroup
+	buf    []byte // the chunk being read, returned to free when done
+	cur    []byte // its unread part
+	err    error  // set by the goroutine before closing chunks
+	closed bool
+}
+
+func newGoDecoder(r io.Reader) *goDecoder {
+	d := &goDecoder{
+		chunks: make(chan []byte, 4),
+		free:   make(chan []byte, 6),
+		done:   make(chan struct{}),
+	}
+	for i := 0; i < 6; i++ {
+		d.free <- make([]byte, chunkSize)
+	}
+	d.wg.Add(1)
+	go d.run(r)
+	return d
+}
+
+func (d *goDecoder) run(r io.Reader) {
+	defer d.wg.Done()
+	defer close(d.chunks)
+	zr, err := rxz.NewReader(r, 0)
+	if err != nil {
+		d.err = xzError(err)
+		return
+	}
+	for {
+		var buf []byte
+		select {
+		case buf = <-d.free:
+		case <-d.done:
+			return
+		}
+		n, err := io.ReadFull(zr, buf[:cap(buf)])
+		if n > 0 {
+			select {
+			case d.chunks <- buf[:n]:
+			case <-d.done:
+				return
+			}
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return
+		}
+		if err != nil {
+			d.err = xzError(err)
+			return
+		}
+	}
+}
+
+func (d *goDecoder) Read(p []byte) (int, error) {
+	if len(d.cur) == 0 {
+		if d.buf != nil {
+			d.free <- d.buf
+			d.buf = nil
+		}
+		c, ok := <-d.chunks
+		if !ok {
+			if d.err != nil {
+				return 0, d.err
+			}
+			return 0, io.EOF
+		}
+		d.buf, d.cur = c, c
+	}
+	n := copy(p, d.cur)
+	d.cur = d.cur[n:]
+	return n, nil
+}
+
+func (d *goDecoder) Close() error {
+	if d.closed {
+		return nil
+	}
+	d.closed = true
+	close(d.done)
+	for range d.chunks { // let the goroutine finish
+	}
+	d.wg.Wait()
+	return nil
+}
+
+func xzError(err error) error {
+	switch {
+	case errors.Is(err, rxz.ErrFormat):
+		return fmt.Errorf("%w: payload is not xz-compressed (no xz stream header)", ErrFormat)
+	case errors.Is(err, rxz.ErrBuf), errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("%w: xz payload is truncated or corrupt", ErrFormat)
+	case errors.Is(err, rxz.ErrData):
+		return fmt.Errorf("%w: xz payload is corrupt", ErrFormat)
+	case errors.Is(err, rxz.ErrUnsupportedCheck), errors.Is(err, rxz.ErrOptions), errors.Is(err, rxz.ErrMemlimit):
+		return fmt.Errorf("%w: xz payload uses unsupported options: %v", ErrFormat, err)
+	}
+	return err
+}
+
+// execDecoder runs `xz -dc`: a goroutine feeds r to its standard input
+// while the caller reads its standard output.
+type execDecoder struct {
+	cmd     *exec.Cmd
+	stdout  io.ReadCloser
+	stderr  *bytes.Buffer
+	feedErr chan error
+	waited  bool
+	waitErr error
+}
+
+func newExecDecoder(ctx context.Context, prog string, r io.Reader) (*execDecoder, error) {
+	cmd := exec.CommandContext(ctx, prog, "--decompress", "--stdout", "--quiet", "--no-warn")
+	cmd.Env = xzEnv()
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	d := &execDecoder{cmd: cmd, stdout: stdout, stderr: &bytes.Buffer{}, feedErr: make(chan error, 1)}
+	cmd.Stderr = d.stderr
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", prog, err)
+	}
+	go func() {
+		_, err := io.CopyBuffer(stdin, r, make([]byte, 256<<10))
+		stdin.Close()
+		d.feedErr <- err
+	}()
+	return d, nil
+}
+
+func (d *execDecoder) Read(p []byte) (int, error) {
+	n, err := d.stdout.Read(p)
+	if err == io.EOF {
+		if werr := d.wait(); werr != nil {
+			return n, werr
+		}
+	}
+	return n, err
+}
+
+// wait collects the feeder and the process; called at EOF or Close.
+func (d *execDecoder) wait() error {
+	if d.waited {
+		return d.waitErr
+	}
+	d.waited = true
+	ferr := <-d.feedErr
+	werr := d.cmd.Wait()
+	switch {
+	case werr != nil:
+		msg := strings.TrimSpace(d.stderr.String())
+		if strings.Contains(msg, "File format not recognized") {
+			d.waitErr = fmt.Errorf("%w: payload is not xz-compressed (no xz stream header)", ErrFormat)
+		} else if strings.Contains(msg, "Unexpected end of input") {
+			d.waitErr = fmt.Errorf("%w: xz payload is truncated or corrupt", ErrFormat)
+		} else if msg != "" {
+			d.waitErr = fmt.Errorf("%w: xz payload: %s", ErrFormat, strings.TrimPrefix(msg, "xz: (stdin): "))
+		} else {
+			d.waitErr = fmt.Errorf("xz: %w", werr)
+		}
+	case ferr != nil:
+		d.waitErr = ferr
+	}
+	return d.waitErr
+}
+
+func (d *execDecoder) Close() error {
+	if d.waited {
+		return nil
+	}
+	// Stop early: closing our end makes xz fail on its next write, and
+	// killing it makes the feeder's writes fail, so both end promptly.
+	d.stdout.Close()
+	if d.cmd.Process != nil {
+		_ = d.cmd.Process.Kill()
+	}
+	d.waited = true
+	<-d.feedErr
+	_ = d.cmd.Wait()
+	return nil
+}
+
+// ---- compression ----
+
+// Compression settings for Write. The defaults give output within a few
+// percent of `xz -6`.
+const (
+	DefaultLevel     = 6
+	DefaultBlockSize = 24 << 20 // xz's own default block size for -6
+)
+
+// newEncoder compresses into w. Close finishes the stream and waits.
+func (impl xzImpl) newEncoder(ctx context.Context, w io.Writer, level int, blockSize int64) (io.WriteCloser, error) {
+	if level < 0 || level > 9 {
+		return nil, fmt.Errorf("xz level %d out of range 0-9", level)
+	}
+	if impl.mode == XZExec {
+		return newExecEncoder(ctx, impl.prog, w, level, blockSize)
+	}
+	cfg := uxz.WriterConfig{DictCap: dictCap(level), CheckSum: uxz.CRC64, BlockSize: blockSize}
+	zw, err := cfg.NewWriter(w)
+	if err != nil {
+		return nil, fmt.Errorf("xz encoder: %w", err)
+	}
+	return zw, nil
+}
+
+// dictCap is xz's dictionary size for a preset level.
+func dictCap(level int) int {
+	switch {
+	case level <= 1:
+		return 1 << 20
+	case level <= 4:
+		return 4 << 20 // levels 2-4 use 2-4 MiB; 4 MiB keeps it simple
+	case level <= 6:
+		return 8 << 20
+	case level == 7:
+		return 16 << 20
+	case level == 8:
+		return 32 << 20
+	}
+	return 64 << 20
+}
+
+type execEncoder struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	stderr *bytes.Buffer
+}
+
+func newExecEncoder(ctx context.Context, prog string, w io.Writer, level int, blockSize int64) (*execEncoder, error) {
+	// Multi-threaded mode (even with one thread, "+1"-like behaviour is
+	// forced by --no-adjust and an explicit thread count of at least 2)
+	// writes the same bytes whatever the number of threads, given the
+	// block size; the single-threaded mode would write other bytes.
+	threads := runtime.NumCPU()
+	if threads < 2 {
+		threads = 2
+	}
+	if threads > 8 {
+		threads = 8
+	}
+	args := []string{"--compress", "--stdout", "--format=xz", "--check=crc64", "-" + strconv.Itoa(level),
+		"--threads=" + strconv.Itoa(threads), "--no-adjust"}
+	if blockSize > 0 {
+		args = append(args, "--block-size="+strconv.FormatInt(blockSize, 10))
+	}
+	cmd := exec.CommandContext(ctx, prog, args...)
+	cmd.Env = xzEnv()
+	cmd.Stdout = w
+	e := &execEncoder{cmd: cmd, stderr: &bytes.Buffer{}}
+	cmd.Stderr = e.stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	e.stdin = stdin
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", prog, err)
+	}
+	return e, nil
+}
+
+func (e *execEncoder) Write(p []byte) (int, error) {
+	n, err := e.stdin.Write(p)
+	if err != nil {
+		e.stdin.Close()
+		_ = e.cmd.Wait()
+		return n, fmt.Errorf("xz: %w %s", err, strings.TrimSpace(e.stderr.String()))
+	}
+	return n, nil
+}
+
+func (e *execEncoder) Close() error {
+	e.stdin.Close()
+	if err := e.cmd.Wait(); err != nil {
+		return fmt.Errorf("xz: %w %s", err, strings.TrimSpace(e.stderr.String()))
+	}
+	return nil
+}
