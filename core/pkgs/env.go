@@ -1,0 +1,162 @@
+package pkgs
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// EnvVar is one variable of a package's runtime environment.
+type EnvVar struct {
+	Name  string
+	Value string
+}
+
+// RuntimeEnvironment computes the environment a command run from package p
+// needs, as the original computes it for `hab pkg env` and `hab pkg exec`:
+//
+//   - the RUNTIME_ENVIRONMENT variables, without their PATH (kept there only
+//     for old Habitat releases);
+//   - PATH from RUNTIME_PATH, or, for packages older than RUNTIME_PATH, the
+//     package's own PATH entries followed by those of its DEPS and then its
+//     TDEPS (which must be installed), without duplicates; left out when
+//     empty;
+//   - the RUNTIME_ENVIRONMENT_PATHS variables, whose paths are rooted under
+//     FS_ROOT on Windows only (as in the original);
+//   - SSL_CERT_FILE dropped when the caller's environment sets it.
+//
+// The variables come sorted by name. getenv reads the caller's environment.
+func (s *Store) RuntimeEnvironment(ctx context.Context, p *Package, getenv func(string) string) ([]EnvVar, error) {
+	m, err := p.Metadata()
+	if err != nil {
+		return nil, err
+	}
+	env := maps.Clone(m.RuntimeEnvironment)
+	if env == nil {
+		env = map[string]string{}
+	}
+	delete(env, "PATH")
+
+	var path []string
+	if m.HasRuntimePath {
+		path = m.RuntimePath
+	} else {
+		if path, err = s.legacyRuntimePath(ctx, m); err != nil {
+			return nil, fmt.Errorf("runtime environment of %s: %w", p.Ident, err)
+		}
+	}
+	if joined := strings.Join(path, ":"); joined != "" {
+		env["PATH"] = joined
+	}
+	for k, v := range m.RuntimeEnvironmentPaths {
+		env[k] = v
+	}
+	if getenv != nil && getenv("SSL_CERT_FILE") != "" {
+		delete(env, "SSL_CERT_FILE")
+	}
+	out := make([]EnvVar, 0, len(env))
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		out = append(out, EnvVar{Name: k, Value: env[k]})
+	}
+	return out, nil
+}
+
+// legacyRuntimePath assembles PATH for packages without RUNTIME_PATH.
+func (s *Store) legacyRuntimePath(ctx context.Context, m *Metadata) ([]string, error) {
+	seen := map[string]bool{}
+	var out []string
+	add := func(ps []string) {
+		for _, p := range ps {
+			if !seen[p] {
+				seen[p] = true
+				out = append(out, p)
+			}
+		}
+	}
+	add(m.BinDirs())
+	for _, dep := range slices.Concat(m.Deps, m.TDeps) {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		dp, err := s.Load(dep)
+		if err != nil {
+			return nil, fmt.Errorf("dependency %s: %w", dep, err)
+		}
+		dm, err := dp.Metadata()
+		if err != nil {
+			return nil, err
+		}
+		add(dm.BinDirs())
+	}
+	return out, nil
+}
+
+// ExportLines renders an environment as `hab pkg env` prints it:
+// export NAME="value", one a line.
+func ExportLines(env []EnvVar) string {
+	var b strings.Builder
+	for _, v := range env {
+		fmt.Fprintf(&b, "export %s=\"%s\"\n", v.Name, v.Value)
+	}
+	return b.String()
+}
+
+// CommandEnv returns the environment for running a command from package p:
+// base (KEY=VALUE strings, such as os.Environ()) with the package's runtime
+// environment set over it, its PATH placed before the caller's PATH.
+func CommandEnv(base []string, pkgEnv []EnvVar) []string {
+	vars := map[string]string{}
+	var order []string
+	for _, kv := range base {
+		k, v, _ := strings.Cut(kv, "=")
+		if _, ok := vars[k]; !ok {
+			order = append(order, k)
+		}
+		vars[k] = v
+	}
+	for _, e := range pkgEnv {
+		v := e.Value
+		if e.Name == "PATH" {
+			if old, ok := vars["PATH"]; ok && old != "" {
+				v = v + ":" + old
+			}
+		}
+		if _, ok := vars[e.Name]; !ok {
+			order = append(order, e.Name)
+		}
+		vars[e.Name] = v
+	}
+	out := make([]string, 0, len(order))
+	for _, k := range order {
+		out = append(out, k+"="+vars[k])
+	}
+	return out
+}
+
+// FindCommand looks cmd up as the original does for `hab pkg exec`: an
+// absolute path that names a file is taken as is; otherwise each directory
+// of path (a PATH value) is searched for a regular file of that name.
+func FindCommand(cmd, path string) (string, bool) {
+	if filepath.IsAbs(cmd) && isFile(cmd) {
+		return cmd, true
+	}
+	for _, dir := range filepath.SplitList(path) {
+		if dir == "" {
+			continue
+		}
+		p := filepath.Join(dir, cmd)
+		if isFile(p) {
+			return p, true
+		}
+	}
+	return "", false
+}
+
+func isFile(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular()
+}

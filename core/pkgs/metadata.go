@@ -1,0 +1,645 @@
+// Package pkgs owns the installed package store, /hab/pkgs/ORIGIN/NAME/VERSION/RELEASE
+// under FS_ROOT: the metadata files every package carries (read from the
+// store or from a .hart, and written by the planner), store queries (list,
+// resolve the latest installed release, reverse dependencies), the runtime
+// environment of a package, atomic installation of signed artifacts with
+// their runtime closure, binlinks, and uninstallation.
+package pkgs
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/habgo/hab/core/ident"
+)
+
+// ErrMalformed is wrapped by every metadata parse error.
+var ErrMalformed = errors.New("malformed package metadata")
+
+// The metadata files a package directory may hold, as the original names them.
+const (
+	FileBinds                          = "BINDS"
+	FileBindsOptional                  = "BINDS_OPTIONAL"
+	FileBindMap                        = "BIND_MAP"
+	FileBuildDeps                      = "BUILD_DEPS"
+	FileBuildTDeps                     = "BUILD_TDEPS"
+	FileBuildtimeEnvironment           = "BUILDTIME_ENVIRONMENT"
+	FileBuildtimeEnvironmentPaths      = "BUILDTIME_ENVIRONMENT_PATHS"
+	FileBuildtimeEnvironmentProvenance = "BUILDTIME_ENVIRONMENT_PROVENANCE"
+	FileCFlags                         = "CFLAGS"
+	FileCPPFlags                       = "CPPFLAGS"
+	FileCXXFlags                       = "CXXFLAGS"
+	FileDeps                           = "DEPS"
+	FileEnvironment                    = "ENVIRONMENT"
+	FileEnvironmentSep                 = "ENVIRONMENT_SEP"
+	FileExports                        = "EXPORTS"
+	FileExposes                        = "EXPOSES"
+	FileFiles                          = "FILES"
+	FileIdent                          = "IDENT"
+	FileInterpreters                   = "INTERPRETERS"
+	FileLDFlags                        = "LDFLAGS"
+	FileLDRunPath                      = "LD_RUN_PATH"
+	FileLibDirs                        = "LIB_DIRS"
+	FileManifest                       = "MANIFEST"
+	FilePackageType                    = "PACKAGE_TYPE"
+	FilePath                           = "PATH"
+	FilePkgConfigPath                  = "PKG_CONFIG_PATH"
+	FileResolvedServices               = "RESOLVED_SERVICES"
+	FileRuntimeEnvironment             = "RUNTIME_ENVIRONMENT"
+	FileRuntimeEnvironmentPaths        = "RUNTIME_ENVIRONMENT_PATHS"
+	FileRuntimeEnvironmentProvenance   = "RUNTIME_ENVIRONMENT_PROVENANCE"
+	FileRuntimePath                    = "RUNTIME_PATH"
+	FileRuntimeSandbox                 = "RUNTIME_SANDBOX"
+	FileServices                       = "SERVICES"
+	FileShutdownSignal                 = "SHUTDOWN_SIGNAL"
+	FileShutdownTimeout                = "SHUTDOWN_TIMEOUT"
+	FileSvcGroup                       = "SVC_GROUP"
+	FileSvcUser                        = "SVC_USER"
+	FileTarget                         = "TARGET"
+	FileTDeps                          = "TDEPS"
+	FileType                           = "TYPE"
+
+	// FileDefaultConfig is the package's default configuration (not
+	// upper case, so not part of Metadata; see Package.DefaultConfig).
+	FileDefaultConfig = "default.toml"
+	// FileInstallHookStatus and FileUninstallHookStatus record the exit
+	// status of the install and uninstall hooks in an installed package.
+	FileInstallHookStatus   = "INSTALL_HOOK_STATUS"
+	FileUninstallHookStatus = "UNINSTALL_HOOK_STATUS"
+)
+
+// IsMetadataName reports whether name is the name of a metadata file: a
+// top-level regular file of a package whose name is all upper case
+// letters, digits and '_' (the rule hart.Metadata.Files follows).
+func IsMetadataName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for _, r := range name {
+		if !(r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// Bind is one line of BINDS or BINDS_OPTIONAL: a bind name and the
+// configuration keys the bound service group must export.
+type Bind struct {
+	Name    string   `json:"service"`
+	Exports []string `json:"exports"`
+}
+
+func (b Bind) String() string { return b.Name + "=" + strings.Join(b.Exports, " ") }
+
+// BindMapping is one entry of a composite package's BIND_MAP: which
+// service of the composite satisfies the named bind.
+type BindMapping struct {
+	BindName          string
+	SatisfyingService ident.Ident
+}
+
+// Metadata is the typed content of a package's metadata files. A field is
+// the zero value when its file is absent. Parse it from raw file contents
+// with ParseMetadata (from a hart or from the store), render it back with
+// Encode or Write.
+type Metadata struct {
+	Ident  ident.Ident  // IDENT
+	Target ident.Target // TARGET; x86_64-linux when absent (very old harts)
+
+	Deps       []ident.Ident // DEPS: direct runtime dependencies, fully qualified
+	TDeps      []ident.Ident // TDEPS: transitive runtime dependencies
+	BuildDeps  []ident.Ident // BUILD_DEPS
+	BuildTDeps []ident.Ident // BUILD_TDEPS
+
+	Exposes       []string          // EXPOSES: port numbers, space separated
+	Exports       map[string]string // EXPORTS: public name=configuration key
+	Binds         []Bind            // BINDS
+	BindsOptional []Bind            // BINDS_OPTIONAL
+
+	// Path is PATH: the package's own binary directories (absolute, not
+	// under FS_ROOT). RuntimePath is RUNTIME_PATH, the whole runtime PATH
+	// the build computed (own and dependencies' binary directories, in
+	// order); HasRuntimePath tells an absent file (older packages, whose
+	// path is assembled from dependencies) from an empty one.
+	Path           []string
+	RuntimePath    []string
+	HasRuntimePath bool
+
+	RuntimeEnvironment        map[string]string // RUNTIME_ENVIRONMENT: VAR=value
+	RuntimeEnvironmentPaths   map[string]string // RUNTIME_ENVIRONMENT_PATHS: VAR=path list rooted under FS_ROOT
+	BuildtimeEnvironment      map[string]string // BUILDTIME_ENVIRONMENT
+	BuildtimeEnvironmentPaths map[string]string // BUILDTIME_ENVIRONMENT_PATHS
+	Environment               map[string]string // ENVIRONMENT (packages older than RUNTIME_ENVIRONMENT)
+	EnvironmentSep            map[string]string // ENVIRONMENT_SEP
+
+	LDRunPath     string // LD_RUN_PATH: colon-separated library directories
+	LDFlags       string // LDFLAGS: -L flags
+	CFlags        string // CFLAGS: -I flags
+	CPPFlags      string // CPPFLAGS
+	CXXFlags      string // CXXFLAGS
+	PkgConfigPath string // PKG_CONFIG_PATH: colon-separated
+
+	SvcUser         string // SVC_USER; a package with one is a service
+	SvcGroup        string // SVC_GROUP
+	ShutdownSignal  string // SHUTDOWN_SIGNAL, such as "TERM"
+	ShutdownTimeout *int   // SHUTDOWN_TIMEOUT in seconds, nil when absent
+
+	Interpreters []string // INTERPRETERS: absolute paths, one a line
+	PackageType  string   // PACKAGE_TYPE: "native", or "" for a standard package
+	Type         string   // TYPE: "standalone" or "composite" (composites are gone from current Habitat)
+
+	Services         []ident.Ident                 // SERVICES (composites)
+	ResolvedServices []ident.Ident                 // RESOLVED_SERVICES (composites)
+	BindMap          map[ident.Ident][]BindMapping // BIND_MAP (composites)
+
+	Manifest string // MANIFEST: the human-readable build summary
+	Files    string // FILES: the signed BLAKE2b sums of every file
+
+	// Other holds the content of metadata files this type has no field
+	// for (BUILDTIME_ENVIRONMENT_PROVENANCE, RUNTIME_SANDBOX, LIB_DIRS,
+	// ...), so that nothing is lost between ParseMetadata and Encode.
+	Other map[string][]byte
+}
+
+// IsService reports whether the package runs as a service, as the
+// original decides it: it has a SVC_USER.
+func (m *Metadata) IsService() bool { return m.SvcUser != "" }
+
+// Prefix is the package's install path without FS_ROOT:
+// /hab/pkgs/ORIGIN/NAME/VERSION/RELEASE.
+func (m *Metadata) Prefix() string { return InstallPrefix(m.Ident) }
+
+// BinDirs is the package's own binary directories: the PATH entries that
+// lie inside the package, as the original filters them.
+func (m *Metadata) BinDirs() []string {
+	prefix := m.Prefix()
+	var out []string
+	for _, p := range m.Path {
+		if p == prefix || strings.HasPrefix(p, prefix+"/") {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// InstallPrefix is /hab/pkgs/ORIGIN/NAME/VERSION/RELEASE, the path a fully
+// qualified package has inside a (chroot) file system.
+func InstallPrefix(id ident.Ident) string {
+	return "/hab/pkgs/" + id.Origin + "/" + id.Name + "/" + id.Version + "/" + id.Release
+}
+
+// statusFiles are written into an installed package by hooks; they are not
+// package metadata.
+var statusFiles = map[string]bool{FileInstallHookStatus: true, FileUninstallHookStatus: true}
+
+// ParseMetadata reads the raw metadata files of package id (as
+// hart.Metadata.Files gives them, or as ReadMetadataDir reads them from the
+// store). id names the package in errors; when it is zero, IDENT must be
+// present. Every error names the package and the file.
+func ParseMetadata(id ident.Ident, files map[string][]byte) (*Metadata, error) {
+	p := metaParser{pkg: id.String(), files: files}
+	if id == (ident.Ident{}) {
+		p.pkg = "package"
+	}
+	m := &Metadata{Ident: id}
+
+	if s, ok, err := p.text(FileIdent); err != nil {
+		return nil, err
+	} else if ok {
+		got, err := ident.ParseFullyQualified(s)
+		if err != nil {
+			return nil, p.errf(FileIdent, "%v", err)
+		}
+		if id != (ident.Ident{}) && got != id {
+			return nil, p.errf(FileIdent, "names %s, but the package is %s", got, id)
+		}
+		m.Ident = got
+		p.pkg = got.String()
+	} else if id == (ident.Ident{}) {
+		return nil, fmt.Errorf("%w: package has no %s file", ErrMalformed, FileIdent)
+	}
+
+	m.Target = ident.X86_64Linux
+	if s, ok, err := p.text(FileTarget); err != nil {
+		return nil, err
+	} else if ok {
+		t, err := ident.ParseTarget(s)
+		if err != nil {
+			return nil, p.errf(FileTarget, "%v", err)
+		}
+		m.Target = t
+	}
+
+	var err error
+	deps := []struct {
+		name string
+		dst  *[]ident.Ident
+	}{{FileDeps, &m.Deps}, {FileTDeps, &m.TDeps}, {FileBuildDeps, &m.BuildDeps}, {FileBuildTDeps, &m.BuildTDeps}, {FileServices, &m.Services}, {FileResolvedServices, &m.ResolvedServices}}
+	for _, d := range deps {
+		if *d.dst, err = p.idents(d.name); err != nil {
+			return nil, err
+		}
+	}
+
+	if s, ok, err := p.text(FileExposes); err != nil {
+		return nil, err
+	} else if ok {
+		m.Exposes = strings.Fields(s)
+	}
+	maps := []struct {
+		name string
+		dst  *map[string]string
+	}{
+		{FileExports, &m.Exports},
+		{FileRuntimeEnvironment, &m.RuntimeEnvironment},
+		{FileRuntimeEnvironmentPaths, &m.RuntimeEnvironmentPaths},
+		{FileBuildtimeEnvironment, &m.BuildtimeEnvironment},
+		{FileBuildtimeEnvironmentPaths, &m.BuildtimeEnvironmentPaths},
+		{FileEnvironment, &m.Environment},
+		{FileEnvironmentSep, &m.EnvironmentSep},
+	}
+	for _, d := range maps {
+		if *d.dst, err = p.keyValues(d.name); err != nil {
+			return nil, err
+		}
+	}
+	if m.Binds, err = p.binds(FileBinds); err != nil {
+		return nil, err
+	}
+	if m.BindsOptional, err = p.binds(FileBindsOptional); err != nil {
+		return nil, err
+	}
+	if m.BindMap, err = p.bindMap(FileBindMap); err != nil {
+		return nil, err
+	}
+
+	if s, ok, err := p.text(FilePath); err != nil {
+		return nil, err
+	} else if ok && s != "" {
+		m.Path = strings.Split(s, ":")
+	}
+	if s, ok, err := p.text(FileRuntimePath); err != nil {
+		return nil, err
+	} else if ok {
+		m.HasRuntimePath = true
+		if s != "" {
+			m.RuntimePath = strings.Split(s, ":")
+		}
+	}
+
+	strs := []struct {
+		name string
+		dst  *string
+	}{
+		{FileLDRunPath, &m.LDRunPath}, {FileLDFlags, &m.LDFlags}, {FileCFlags, &m.CFlags},
+		{FileCPPFlags, &m.CPPFlags}, {FileCXXFlags, &m.CXXFlags}, {FilePkgConfigPath, &m.PkgConfigPath},
+		{FileSvcUser, &m.SvcUser}, {FileSvcGroup, &m.SvcGroup}, {FileShutdownSignal, &m.ShutdownSignal},
+		{FilePackageType, &m.PackageType}, {FileType, &m.Type}, {FileManifest, &m.Manifest}, {FileFiles, &m.Files},
+	}
+	for _, d := range strs {
+		if *d.dst, _, err = p.text(d.name); err != nil {
+			return nil, err
+		}
+	}
+	if m.PackageType != "" && m.PackageType != "standard" && m.PackageType != "native" {
+		return nil, p.errf(FilePackageType, "unknown package type %q (expected standard or native)", m.PackageType)
+	}
+	if m.PackageType == "standard" {
+		m.PackageType = ""
+	}
+	if m.Type != "" && m.Type != "standalone" && m.Type != "composite" {
+		return nil, p.errf(FileType, "unknown package type %q (expected standalone or composite)", m.Type)
+	}
+	if s, ok, err := p.text(FileShutdownTimeout); err != nil {
+		return nil, err
+	} else if ok {
+		n, err := strconv.ParseUint(s, 10, 32)
+		if err != nil {
+			return nil, p.errf(FileShutdownTimeout, "%q is not a number of seconds", s)
+		}
+		v := int(n)
+		m.ShutdownTimeout = &v
+	}
+	if s, ok, err := p.text(FileInterpreters); err != nil {
+		return nil, err
+	} else if ok {
+		m.Interpreters = lines(s)
+	}
+
+	for name, data := range files {
+		if known[name] || statusFiles[name] {
+			continue
+		}
+		if m.Other == nil {
+			m.Other = map[string][]byte{}
+		}
+		m.Other[name] = slices.Clone(data)
+	}
+	return m, nil
+}
+
+// known lists the files ParseMetadata gives a field.
+var known = func() map[string]bool {
+	k := map[string]bool{}
+	for _, n := range []string{FileBinds, FileBindsOptional, FileBindMap, FileBuildDeps, FileBuildTDeps,
+		FileBuildtimeEnvironment, FileBuildtimeEnvironmentPaths, FileCFlags, FileCPPFlags, FileCXXFlags,
+		FileDeps, FileEnvironment, FileEnvironmentSep, FileExports, FileExposes, FileFiles, FileIdent,
+		FileInterpreters, FileLDFlags, FileLDRunPath, FileManifest, FilePackageType, FilePath,
+		FilePkgConfigPath, FileResolvedServices, FileRuntimeEnvironment, FileRuntimeEnvironmentPaths,
+		FileRuntimePath, FileServices, FileShutdownSignal, FileShutdownTimeout, FileSvcGroup, FileSvcUser,
+		FileTarget, FileTDeps, FileType} {
+		k[n] = true
+	}
+	return k
+}()
+
+type metaParser struct {
+	pkg   string
+	files map[string][]byte
+}
+
+func (p *metaParser) errf(file, format string, a ...any) error {
+	return fmt.Errorf("%w: %s: %s: %s", ErrMalformed, p.pkg, file, fmt.Sprintf(format, a...))
+}
+
+// text returns the trimmed content of a file, as the original reads every
+// metadata file.
+func (p *metaParser) text(name string) (string, bool, error) {
+	data, ok := p.files[name]
+	if !ok {
+		return "", false, nil
+	}
+	if !utf8.Valid(data) {
+		return "", false, p.errf(name, "not valid UTF-8 text")
+	}
+	return strings.TrimSpace(string(data)), true, nil
+}
+
+// lines splits trimmed text into lines, dropping a trailing CR (harts built
+// on Windows) and blank lines.
+func lines(s string) []string {
+	var out []string
+	for l := range strings.SplitSeq(s, "\n") {
+		l = strings.TrimRight(l, "\r")
+		if strings.TrimSpace(l) == "" {
+			continue
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+func (p *metaParser) idents(name string) ([]ident.Ident, error) {
+	s, ok, err := p.text(name)
+	if err != nil || !ok {
+		return nil, err
+	}
+	var out []ident.Ident
+	for i, l := range lines(s) {
+		id, err := ident.ParseFullyQualified(strings.TrimSpace(l))
+		if err != nil {
+			return nil, p.errf(name, "line %d: %v", i+1, err)
+		}
+		out = append(out, id)
+	}
+	return out, nil
+}
+
+func (p *metaParser) keyValues(name string) (map[string]string, error) {
+	s, ok, err := p.text(name)
+	if err != nil || !ok {
+		return nil, err
+	}
+	out := map[string]string{}
+	for i, l := range lines(s) {
+		k, v, found := strings.Cut(l, "=")
+		if !found {
+			return nil, p.errf(name, "line %d: %q is not KEY=VALUE", i+1, l)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+func (p *metaParser) binds(name string) ([]Bind, error) {
+	s, ok, err := p.text(name)
+	if err != nil || !ok {
+		return nil, err
+	}
+	var out []Bind
+	for i, l := range lines(s) {
+		k, v, found := strings.Cut(l, "=")
+		if !found || k == "" {
+			return nil, p.errf(name, "line %d: %q is not NAME=EXPORT...", i+1, l)
+		}
+		out = append(out, Bind{Name: k, Exports: strings.Fields(v)})
+	}
+	return out, nil
+}
+
+func (p *metaParser) bindMap(name string) (map[ident.Ident][]BindMapping, error) {
+	s, ok, err := p.text(name)
+	if err != nil || !ok {
+		return nil, err
+	}
+	out := map[ident.Ident][]BindMapping{}
+	for i, l := range lines(s) {
+		svc, rest, found := strings.Cut(l, "=")
+		if !found {
+			return nil, p.errf(name, "line %d: %q is not SERVICE=BIND:SERVICE...", i+1, l)
+		}
+		id, err := ident.Parse(svc)
+		if err != nil {
+			return nil, p.errf(name, "line %d: %v", i+1, err)
+		}
+		var ms []BindMapping
+		for _, f := range strings.Fields(rest) {
+			b, sat, found := strings.Cut(f, ":")
+			if !found {
+				return nil, p.errf(name, "line %d: %q is not BIND:SERVICE", i+1, f)
+			}
+			sid, err := ident.Parse(sat)
+			if err != nil {
+				return nil, p.errf(name, "line %d: %v", i+1, err)
+			}
+			ms = append(ms, BindMapping{BindName: b, SatisfyingService: sid})
+		}
+		out[id] = ms
+	}
+	return out, nil
+}
+
+// Encode renders the metadata as the files the original build writes: one
+// ident a line for dependency lists, KEY=VALUE lines (sorted by key) for
+// maps, NAME=EXPORT EXPORT lines for binds, colon-separated paths, each
+// file ending with a newline. Files with nothing to say are left out, as
+// the original leaves them out; IDENT and TARGET are always present.
+func (m *Metadata) Encode() map[string][]byte {
+	out := map[string][]byte{}
+	for name, data := range m.Other {
+		out[name] = slices.Clone(data)
+	}
+	put := func(name, s string) {
+		if s != "" {
+			out[name] = []byte(s + "\n")
+		}
+	}
+	put(FileIdent, m.Ident.String())
+	t := m.Target
+	if t == "" {
+		t = ident.X86_64Linux
+	}
+	put(FileTarget, string(t))
+	putIdents := func(name string, ids []ident.Ident) {
+		var b strings.Builder
+		for _, id := range ids {
+			b.WriteString(id.String())
+			b.WriteByte('\n')
+		}
+		if b.Len() > 0 {
+			out[name] = []byte(b.String())
+		}
+	}
+	putIdents(FileDeps, m.Deps)
+	putIdents(FileTDeps, m.TDeps)
+	putIdents(FileBuildDeps, m.BuildDeps)
+	putIdents(FileBuildTDeps, m.BuildTDeps)
+	putIdents(FileServices, m.Services)
+	putIdents(FileResolvedServices, m.ResolvedServices)
+	put(FileExposes, strings.Join(m.Exposes, " "))
+	putMap := func(name string, kv map[string]string) {
+		var b strings.Builder
+		for _, k := range slices.Sorted(maps.Keys(kv)) {
+			b.WriteString(k + "=" + kv[k] + "\n")
+		}
+		if b.Len() > 0 {
+			out[name] = []byte(b.String())
+		}
+	}
+	putMap(FileExports, m.Exports)
+	putMap(FileRuntimeEnvironment, m.RuntimeEnvironment)
+	putMap(FileRuntimeEnvironmentPaths, m.RuntimeEnvironmentPaths)
+	putMap(FileBuildtimeEnvironment, m.BuildtimeEnvironment)
+	putMap(FileBuildtimeEnvironmentPaths, m.BuildtimeEnvironmentPaths)
+	putMap(FileEnvironment, m.Environment)
+	putMap(FileEnvironmentSep, m.EnvironmentSep)
+	putBinds := func(name string, bs []Bind) {
+		var b strings.Builder
+		for _, bd := range bs {
+			b.WriteString(bd.String() + "\n")
+		}
+		if b.Len() > 0 {
+			out[name] = []byte(b.String())
+		}
+	}
+	putBinds(FileBinds, m.Binds)
+	putBinds(FileBindsOptional, m.BindsOptional)
+	if len(m.BindMap) > 0 {
+		var b strings.Builder
+		keys := slices.SortedFunc(maps.Keys(m.BindMap), ident.Compare)
+		for _, k := range keys {
+			var fs []string
+			for _, bm := range m.BindMap[k] {
+				fs = append(fs, bm.BindName+":"+bm.SatisfyingService.String())
+			}
+			b.WriteString(k.String() + "=" + strings.Join(fs, " ") + "\n")
+		}
+		out[FileBindMap] = []byte(b.String())
+	}
+	put(FilePath, strings.Join(m.Path, ":"))
+	if m.HasRuntimePath || len(m.RuntimePath) > 0 {
+		out[FileRuntimePath] = []byte(strings.Join(m.RuntimePath, ":") + "\n")
+	}
+	put(FileLDRunPath, m.LDRunPath)
+	put(FileLDFlags, m.LDFlags)
+	put(FileCFlags, m.CFlags)
+	put(FileCPPFlags, m.CPPFlags)
+	put(FileCXXFlags, m.CXXFlags)
+	put(FilePkgConfigPath, m.PkgConfigPath)
+	put(FileSvcUser, m.SvcUser)
+	put(FileSvcGroup, m.SvcGroup)
+	put(FileShutdownSignal, m.ShutdownSignal)
+	if m.ShutdownTimeout != nil {
+		put(FileShutdownTimeout, strconv.Itoa(*m.ShutdownTimeout))
+	}
+	if len(m.Interpreters) > 0 {
+		put(FileInterpreters, strings.Join(m.Interpreters, "\n"))
+	}
+	put(FilePackageType, m.PackageType)
+	put(FileType, m.Type)
+	put(FileManifest, m.Manifest)
+	put(FileFiles, m.Files)
+	return out
+}
+
+// Write writes the encoded metadata files into the package directory dir
+// (each file written whole then renamed into place, mode 0644). Files that
+// Encode leaves out are not removed.
+func (m *Metadata) Write(dir string) error {
+	files := m.Encode()
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		if err := writeFileAtomic(filepath.Join(dir, name), files[name], 0o644); err != nil {
+			return fmt.Errorf("write metadata of %s: %w", m.Ident, err)
+		}
+	}
+	return nil
+}
+
+// ReadMetadataFiles reads the raw metadata files (top-level regular files
+// with upper case names) of the package directory dir.
+func ReadMetadataFiles(dir string) (map[string][]byte, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("read package directory: %w", err)
+	}
+	files := map[string][]byte{}
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !IsMetadataName(e.Name()) {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return nil, fmt.Errorf("read metadata: %w", err)
+		}
+		files[e.Name()] = data
+	}
+	return files, nil
+}
+
+// writeFileAtomic writes data to a temporary file beside path and renames
+// it into place.
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
+	if err != nil {
+		return err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if _, err := tmp.Write(data); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	ok = true
+	return nil
+}
