@@ -62,6 +62,9 @@ func extract(ctx context.Context, path string, keys KeyLookup, fsRoot string, op
 		return nil, err
 	}
 	defer f.Close()
+	if err := checkXZMagic(br); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	pr := &payloadReader{ctx: ctx, r: br, h: newHash(), progress: opts.Progress}
 	dec, err := impl.newDecoder(ctx, pr)
 	if err != nil {

@@ -264,6 +264,18 @@ func isHexDigest(b []byte) bool {
 	return true
 }
 
+// checkXZMagic looks at the first payload bytes without consuming them.
+func checkXZMagic(br *bufio.Reader) error {
+	magic, err := br.Peek(len(xzMagic))
+	if len(magic) == 0 && errors.Is(err, io.EOF) {
+		return fmt.Errorf("%w: the payload is empty", ErrFormat)
+	}
+	if !bytes.Equal(magic, xzMagic) {
+		return fmt.Errorf("%w: payload is not xz-compressed (no xz stream header)", ErrFormat)
+	}
+	return nil
+}
+
 // digestMismatch is the error for a payload whose digest is not the signed one.
 func digestMismatch(keyName, got, want string) error {
 	return fmt.Errorf("%w: payload digest %s differs from %s signed by %s (payload altered or truncated)", crypto.ErrBadSignature, got, want, keyName)

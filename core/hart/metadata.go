@@ -125,11 +125,17 @@ type ReadOptions struct {
 	XZ XZ // xz implementation (XZAuto when empty)
 }
 
+// sortedMarker is the PAX "comment" record Write puts on the payload's first
+// entry (the hab/ directory) to say that entries are in name order. Tar
+// programs ignore comments; ReadMetadata relies on it to stop early. (The
+// order alone proves nothing: harts built on Windows start with hab/ and
+// sort names ignoring case, so metadata files come after bin/.)
+const sortedMarker = "hab: entries sorted by name"
+
 // ReadMetadata reads the package's metadata from the hart at path, without
-// checking its signature. For a payload that is sorted as Write sorts it
-// (it starts with the hab/ directory and its entries are in order), it
-// stops as soon as no metadata file can follow; otherwise it reads the
-// whole payload.
+// checking its signature. For a payload that Write made (marked sorted,
+// and in order), it stops as soon as no metadata file can follow;
+// otherwise it reads the whole payload.
 func ReadMetadata(ctx context.Context, path string) (*Metadata, error) {
 	return ReadMetadataWith(ctx, path, ReadOptions{})
 }
@@ -155,6 +161,9 @@ func readMetadata(ctx context.Context, path string, opts ReadOptions) (*Metadata
 	defer f.Close()
 	br := bufio.NewReaderSize(f, 256<<10)
 	if _, err := ReadHeader(br); err != nil {
+		return nil, err
+	}
+	if err := checkXZMagic(br); err != nil {
 		return nil, err
 	}
 	dec, err := impl.newDecoder(ctx, &payloadReader{ctx: ctx, r: br})
@@ -187,7 +196,7 @@ func readMetadata(ctx context.Context, path string, opts ReadOptions) (*Metadata
 		}
 		comps := strings.Split(pl.clean, "/")
 		if first {
-			sorted = pl.clean == "hab" && hdr.Typeflag == tar.TypeDir
+			sorted = pl.clean == "hab" && hdr.Typeflag == tar.TypeDir && hdr.PAXRecords["comment"] == sortedMarker
 			first = false
 		} else if sorted && compareComps(prev, comps) >= 0 {
 			sorted = false

@@ -162,9 +162,14 @@ func writeTar(ctx context.Context, w io.Writer, fsRoot string, id ident.Ident, o
 	}
 	// The directories above the package, so that the payload unpacks by
 	// hand with tar; their mode is fixed, their mtime the package's.
+	// The first one carries the mark that says the entries are sorted.
 	parts := strings.Split(prefix, "/")
 	for i := 1; i < len(parts); i++ {
-		if err := tw.WriteHeader(dirHeader(strings.Join(parts[:i], "/"), 0o755, st.ModTime())); err != nil {
+		hdr := dirHeader(strings.Join(parts[:i], "/"), 0o755, st.ModTime())
+		if i == 1 {
+			hdr.PAXRecords = map[string]string{"comment": sortedMarker}
+		}
+		if err := tw.WriteHeader(hdr); err != nil {
 			return err
 		}
 	}
