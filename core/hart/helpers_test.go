@@ -142,8 +142,10 @@ type entry struct {
 	mode     int64
 }
 
-func reg(name, body string) entry { return entry{name: name, typ: tar.TypeReg, body: body, mode: 0o644} }
-func dir(name string) entry       { return entry{name: name, typ: tar.TypeDir, mode: 0o755} }
+func reg(name, body string) entry {
+	return entry{name: name, typ: tar.TypeReg, body: body, mode: 0o644}
+}
+func dir(name string) entry { return entry{name: name, typ: tar.TypeDir, mode: 0o755} }
 func symlink(name, target string) entry {
 	return entry{name: name, typ: tar.TypeSymlink, linkname: target, mode: 0o777}
 }

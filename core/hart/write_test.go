@@ -255,10 +255,14 @@ func TestWriteRefuses(t *testing.T) {
 		setup func(base string) error
 		msg   string
 	}{
-		{"escaping symlink", func(b string) error { return os.Symlink("../../../../../../etc/passwd", filepath.Join(b, "bin", "evil")) }, "escapes the package prefix"},
+		{"escaping symlink", func(b string) error {
+			return os.Symlink("../../../../../../etc/passwd", filepath.Join(b, "bin", "evil"))
+		}, "escapes the package prefix"},
 		{"absolute symlink outside /hab", func(b string) error { return os.Symlink("/usr/bin/env", filepath.Join(b, "bin", "env")) }, "outside /hab/"},
 		{"fifo", func(b string) error { return syscall.Mkfifo(filepath.Join(b, "fifo"), 0o644) }, "unsupported file type"},
-		{"IDENT disagrees", func(b string) error { return os.WriteFile(filepath.Join(b, "IDENT"), []byte("acme/widget/9/20240102030405\n"), 0o644) }, "IDENT"},
+		{"IDENT disagrees", func(b string) error {
+			return os.WriteFile(filepath.Join(b, "IDENT"), []byte("acme/widget/9/20240102030405\n"), 0o644)
+		}, "IDENT"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
