@@ -295,7 +295,7 @@ func TestReadMetadataStopsEarly(t *testing.T) {
 	src := t.TempDir()
 	base := makeTree(t, src)
 	t.Cleanup(func() { makeWritable(src) })
-	big := make([]byte, 4<<20)
+	big := make([]byte, 1<<20)
 	x := uint64(88172645463325252)
 	for i := range big { // incompressible
 		x ^= x << 13
