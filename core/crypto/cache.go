@@ -143,14 +143,19 @@ func (c Cache) write(kf *KeyFile) (path string, created bool, err error) {
 	if err := tmp.Close(); err != nil {
 		return "", false, fmt.Errorf("write key %s: %w", kf.NamedRevision, err)
 	}
-	if err := os.Link(tmp.Name(), p); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			// Someone wrote the same name since the check.
-			if exists, cerr := c.check(kf); cerr != nil || exists {
-				return p, false, cerr
-			}
+	err = os.Link(tmp.Name(), p)
+	if errors.Is(err, fs.ErrExist) {
+		// Someone wrote the same name since the check.
+		if exists, cerr := c.check(kf); cerr != nil || exists {
+			return p, false, cerr
 		}
-		return "", false, fmt.Errorf("write key %s: %w", kf.NamedRevision, err)
+	}
+	if err != nil {
+		// A file system without hard links: rename, which the check above
+		// makes safe unless another writer races us.
+		if rerr := os.Rename(tmp.Name(), p); rerr != nil {
+			return "", false, fmt.Errorf("write key %s: %w", kf.NamedRevision, rerr)
+		}
 	}
 	return p, true, nil
 }
