@@ -112,4 +112,3 @@ func writeU(b *bytes.Buffer, r rune) {
 	b.WriteByte(hexDigits[r>>4&0xf])
 	b.WriteByte(hexDigits[r&0xf])
 }
-

@@ -36,33 +36,33 @@ type Metadata struct {
 	Interpreters []string
 	Scaffolding  string
 
-	SvcRun                 string
-	SvcUser                string
-	SvcGroup               string
-	Exposes                []string
-	Exports                map[string]string
-	Binds                  map[string]string
-	BindsOptional          map[string]string
-	ShutdownSignal         string
-	ShutdownTimeoutSec     string
-	Type                   string // "" means standalone
-	Services               []string
-	BindMap                map[string]string
-	SvcPath                string
-	SvcDataPath            string
-	SvcFilesPath           string
-	SvcVarPath             string
-	SvcConfigPath          string
-	SvcConfigInstallPath   string
-	SvcStaticPath          string
-	Prefix                 string
-	Artifact               string
-	PlanContext            string
-	SrcPath                string
-	CachePath              string
-	HasPkgVersionFunction  bool
-	DirnameInitiallyUnset  bool
-	OriginFromEnvironment  bool
+	SvcRun                string
+	SvcUser               string
+	SvcGroup              string
+	Exposes               []string
+	Exports               map[string]string
+	Binds                 map[string]string
+	BindsOptional         map[string]string
+	ShutdownSignal        string
+	ShutdownTimeoutSec    string
+	Type                  string // "" means standalone
+	Services              []string
+	BindMap               map[string]string
+	SvcPath               string
+	SvcDataPath           string
+	SvcFilesPath          string
+	SvcVarPath            string
+	SvcConfigPath         string
+	SvcConfigInstallPath  string
+	SvcStaticPath         string
+	Prefix                string
+	Artifact              string
+	PlanContext           string
+	SrcPath               string
+	CachePath             string
+	HasPkgVersionFunction bool
+	DirnameInitiallyUnset bool
+	OriginFromEnvironment bool
 }
 
 // Ident is origin/name/version/release.
@@ -84,51 +84,51 @@ func metadataFrom(get lookupFunc) Metadata {
 		return mapOf(vr)
 	}
 	return Metadata{
-		Name:                 s("pkg_name"),
-		Origin:               s("pkg_origin"),
-		Version:              s("pkg_version"),
-		Release:              s("pkg_release"),
-		Target:               ident.Target(s("pkg_target")),
-		Maintainer:           s("pkg_maintainer"),
-		Description:          s("pkg_description"),
-		UpstreamURL:          s("pkg_upstream_url"),
-		License:              l("pkg_license"),
-		Source:               s("pkg_source"),
-		Shasum:               s("pkg_shasum"),
-		Filename:             s("pkg_filename"),
-		Dirname:              s("pkg_dirname"),
-		Deps:                 l("pkg_deps"),
-		BuildDeps:            l("pkg_build_deps"),
-		LibDirs:              l("pkg_lib_dirs"),
-		BinDirs:              l("pkg_bin_dirs"),
-		IncludeDirs:          l("pkg_include_dirs"),
-		PconfigDirs:          l("pkg_pconfig_dirs"),
-		Interpreters:         l("pkg_interpreters"),
-		Scaffolding:          s("pkg_scaffolding"),
-		SvcRun:               s("pkg_svc_run"),
-		SvcUser:              s("pkg_svc_user"),
-		SvcGroup:             s("pkg_svc_group"),
-		Exposes:              l("pkg_exposes"),
-		Exports:              mp("pkg_exports"),
-		Binds:                mp("pkg_binds"),
-		BindsOptional:        mp("pkg_binds_optional"),
-		ShutdownSignal:       s("pkg_shutdown_signal"),
-		ShutdownTimeoutSec:   s("pkg_shutdown_timeout_sec"),
-		Type:                 s("pkg_type"),
-		Services:             l("pkg_services"),
-		BindMap:              mp("pkg_bind_map"),
-		SvcPath:              s("pkg_svc_path"),
-		SvcDataPath:          s("pkg_svc_data_path"),
-		SvcFilesPath:         s("pkg_svc_files_path"),
-		SvcVarPath:           s("pkg_svc_var_path"),
-		SvcConfigPath:        s("pkg_svc_config_path"),
-		SvcConfigInstallPath: s("pkg_svc_config_install_path"),
-		SvcStaticPath:        s("pkg_svc_static_path"),
-		Prefix:               s("pkg_prefix"),
-		Artifact:             s("pkg_artifact"),
-		PlanContext:          s("PLAN_CONTEXT"),
-		SrcPath:              s("SRC_PATH"),
-		CachePath:            s("CACHE_PATH"),
+		Name:                  s("pkg_name"),
+		Origin:                s("pkg_origin"),
+		Version:               s("pkg_version"),
+		Release:               s("pkg_release"),
+		Target:                ident.Target(s("pkg_target")),
+		Maintainer:            s("pkg_maintainer"),
+		Description:           s("pkg_description"),
+		UpstreamURL:           s("pkg_upstream_url"),
+		License:               l("pkg_license"),
+		Source:                s("pkg_source"),
+		Shasum:                s("pkg_shasum"),
+		Filename:              s("pkg_filename"),
+		Dirname:               s("pkg_dirname"),
+		Deps:                  l("pkg_deps"),
+		BuildDeps:             l("pkg_build_deps"),
+		LibDirs:               l("pkg_lib_dirs"),
+		BinDirs:               l("pkg_bin_dirs"),
+		IncludeDirs:           l("pkg_include_dirs"),
+		PconfigDirs:           l("pkg_pconfig_dirs"),
+		Interpreters:          l("pkg_interpreters"),
+		Scaffolding:           s("pkg_scaffolding"),
+		SvcRun:                s("pkg_svc_run"),
+		SvcUser:               s("pkg_svc_user"),
+		SvcGroup:              s("pkg_svc_group"),
+		Exposes:               l("pkg_exposes"),
+		Exports:               mp("pkg_exports"),
+		Binds:                 mp("pkg_binds"),
+		BindsOptional:         mp("pkg_binds_optional"),
+		ShutdownSignal:        s("pkg_shutdown_signal"),
+		ShutdownTimeoutSec:    s("pkg_shutdown_timeout_sec"),
+		Type:                  s("pkg_type"),
+		Services:              l("pkg_services"),
+		BindMap:               mp("pkg_bind_map"),
+		SvcPath:               s("pkg_svc_path"),
+		SvcDataPath:           s("pkg_svc_data_path"),
+		SvcFilesPath:          s("pkg_svc_files_path"),
+		SvcVarPath:            s("pkg_svc_var_path"),
+		SvcConfigPath:         s("pkg_svc_config_path"),
+		SvcConfigInstallPath:  s("pkg_svc_config_install_path"),
+		SvcStaticPath:         s("pkg_svc_static_path"),
+		Prefix:                s("pkg_prefix"),
+		Artifact:              s("pkg_artifact"),
+		PlanContext:           s("PLAN_CONTEXT"),
+		SrcPath:               s("SRC_PATH"),
+		CachePath:             s("CACHE_PATH"),
 		DirnameInitiallyUnset: s("_pkg_dirname_initially_unset") == "true",
 	}
 }
