@@ -294,11 +294,11 @@ func (a *app) ringKeyImportCmd() *cobra.Command {
 	return c
 }
 
-// serviceGroupRE is the original's service group syntax:
+// keysServiceGroupRE is the original's service group syntax:
 // [app.env#]service.group[@organization].
-var serviceGroupRE = regexp.MustCompile(`^((?:[^#@.]+\.[^#@.]+#)?[^#@.]+\.[^#@.]+)(?:@([^#@.]+))?$`)
+var keysServiceGroupRE = regexp.MustCompile(`^((?:[^#@.]+\.[^#@.]+#)?[^#@.]+\.[^#@.]+)(?:@([^#@.]+))?$`)
 
-var orgRE = regexp.MustCompile(`^[^#@./\\\s]+$`)
+var keysOrgRE = regexp.MustCompile(`^[^#@./\\\s]+$`)
 
 func (a *app) svcKeyGenerateCmd() *cobra.Command {
 	var asJSON bool
@@ -313,7 +313,7 @@ func (a *app) svcKeyGenerateCmd() *cobra.Command {
 	cache := a.keyCacheFlag(c)
 	c.Flags().BoolVar(&asJSON, "json", false, "Print the generated keys as JSON")
 	c.RunE = func(cmd *cobra.Command, args []string) error {
-		m := serviceGroupRE.FindStringSubmatch(args[0])
+		m := keysServiceGroupRE.FindStringSubmatch(args[0])
 		if m == nil {
 			return usageError("invalid service group %q: expected service.group[@organization], such as redis.default or foo.default@bazcorp", args[0])
 		}
@@ -332,7 +332,7 @@ func (a *app) svcKeyGenerateCmd() *cobra.Command {
 		if org == "" {
 			return usageError("no organization specified: give ORG, write SERVICE_GROUP as service.group@org, or set HAB_ORG")
 		}
-		if !orgRE.MatchString(org) {
+		if !keysOrgRE.MatchString(org) {
 			return usageError("invalid organization %q: it may not contain '.', '@', '#', '/' or white space", org)
 		}
 		if !asJSON {

@@ -67,7 +67,7 @@ func (e *keysEnv) mustFail(t *testing.T, code int, want, stdin string, args ...s
 	}
 }
 
-func fileMode(t *testing.T, p string) os.FileMode {
+func keysFileMode(t *testing.T, p string) os.FileMode {
 	t.Helper()
 	st, err := os.Stat(p)
 	if err != nil {
@@ -76,7 +76,7 @@ func fileMode(t *testing.T, p string) os.FileMode {
 	return st.Mode().Perm()
 }
 
-func readFile(t *testing.T, p string) string {
+func keysReadFile(t *testing.T, p string) string {
 	t.Helper()
 	b, err := os.ReadFile(p)
 	if err != nil {
@@ -85,7 +85,7 @@ func readFile(t *testing.T, p string) string {
 	return string(b)
 }
 
-func conformanceDir(t *testing.T, elem ...string) string {
+func keysConformanceDir(t *testing.T, elem ...string) string {
 	t.Helper()
 	p := filepath.Join(append([]string{"..", "..", "..", "shared", "conformance"}, elem...)...)
 	if _, err := os.Stat(p); err != nil {
@@ -94,29 +94,29 @@ func conformanceDir(t *testing.T, elem ...string) string {
 	return p
 }
 
-var generatedRE = regexp.MustCompile(`^» Generating origin key for acme\n★ Generated origin key pair (acme-\d{14})\.\n$`)
+var keysGeneratedRE = regexp.MustCompile(`^» Generating origin key for acme\n★ Generated origin key pair (acme-\d{14})\.\n$`)
 
 // TestOriginKeyGenerateExport generates a pair, prints the original's
 // messages, writes the secret key 0600, and exports either half.
 func TestOriginKeyGenerateExport(t *testing.T) {
 	e := newKeysEnv(t)
 	out := e.mustRun(t, "", "origin", "key", "generate", "acme")
-	m := generatedRE.FindStringSubmatch(out)
+	m := keysGeneratedRE.FindStringSubmatch(out)
 	if m == nil {
 		t.Fatalf("output %q", out)
 	}
 	pubPath := filepath.Join(e.keys, m[1]+".pub")
 	secPath := filepath.Join(e.keys, m[1]+".sig.key")
-	if fileMode(t, pubPath) != 0o644 || fileMode(t, secPath) != 0o600 {
-		t.Fatalf("modes %o %o", fileMode(t, pubPath), fileMode(t, secPath))
+	if keysFileMode(t, pubPath) != 0o644 || keysFileMode(t, secPath) != 0o600 {
+		t.Fatalf("modes %o %o", keysFileMode(t, pubPath), keysFileMode(t, secPath))
 	}
-	if got := e.mustRun(t, "", "origin", "key", "export", "acme"); got != readFile(t, pubPath) || !strings.HasPrefix(got, "SIG-PUB-1\n"+m[1]+"\n\n") {
+	if got := e.mustRun(t, "", "origin", "key", "export", "acme"); got != keysReadFile(t, pubPath) || !strings.HasPrefix(got, "SIG-PUB-1\n"+m[1]+"\n\n") {
 		t.Fatalf("export (default public): %q", got)
 	}
-	if got := e.mustRun(t, "", "origin", "key", "export", "acme", "--type", "secret"); got != readFile(t, secPath) {
+	if got := e.mustRun(t, "", "origin", "key", "export", "acme", "--type", "secret"); got != keysReadFile(t, secPath) {
 		t.Fatalf("export --type secret: %q", got)
 	}
-	if got := e.mustRun(t, "", "origin", "key", "export", "-t", "public", "acme"); got != readFile(t, pubPath) {
+	if got := e.mustRun(t, "", "origin", "key", "export", "-t", "public", "acme"); got != keysReadFile(t, pubPath) {
 		t.Fatalf("export -t public: %q", got)
 	}
 	e.mustFail(t, 2, `invalid value "private" for --type: expected public or secret`, "", "origin", "key", "export", "acme", "--type", "private")
@@ -167,24 +167,24 @@ func TestOriginKeyExportLatest(t *testing.T) {
 // at once, conflicting and broken keys; nothing is written on failure.
 func TestOriginKeyImport(t *testing.T) {
 	e := newKeysEnv(t)
-	art := conformanceDir(t, "habitat", "artifacts")
-	pub := readFile(t, filepath.Join(art, "happyhumans-20160424223347.pub"))
-	sec := readFile(t, filepath.Join(art, "happyhumans-20160424223347.sig.key"))
+	art := keysConformanceDir(t, "habitat", "artifacts")
+	pub := keysReadFile(t, filepath.Join(art, "happyhumans-20160424223347.pub"))
+	sec := keysReadFile(t, filepath.Join(art, "happyhumans-20160424223347.sig.key"))
 
 	out := e.mustRun(t, pub, "origin", "key", "import")
 	if out != "» Importing origin key from standard input\n★ Imported public origin key happyhumans-20160424223347\n" {
 		t.Fatalf("output %q", out)
 	}
 	p := filepath.Join(e.keys, "happyhumans-20160424223347.pub")
-	if fileMode(t, p) != 0o644 {
-		t.Fatalf("public key mode %o", fileMode(t, p))
+	if keysFileMode(t, p) != 0o644 {
+		t.Fatalf("public key mode %o", keysFileMode(t, p))
 	}
 	e.mustRun(t, pub, "origin", "key", "import") // the same key again is fine
 	out = e.mustRun(t, sec, "origin", "key", "import")
 	if !strings.Contains(out, "★ Imported secret origin key happyhumans-20160424223347\n") {
 		t.Fatalf("output %q", out)
 	}
-	if fileMode(t, filepath.Join(e.keys, "happyhumans-20160424223347.sig.key")) != 0o600 {
+	if keysFileMode(t, filepath.Join(e.keys, "happyhumans-20160424223347.sig.key")) != 0o600 {
 		t.Fatal("secret key not 0600")
 	}
 	// The imported pair verifies the real artifact's signer as the original
@@ -203,7 +203,7 @@ func TestOriginKeyImport(t *testing.T) {
 		t.Fatalf("json %q: %v", out, err)
 	}
 	for _, k := range imported {
-		if readFile(t, k.Path) != readFile(t, filepath.Join(other.keys, filepath.Base(k.Path))) {
+		if keysReadFile(t, k.Path) != keysReadFile(t, filepath.Join(other.keys, filepath.Base(k.Path))) {
 			t.Fatalf("%s differs from the exported key", k.Path)
 		}
 	}
@@ -215,25 +215,25 @@ func TestOriginKeyImport(t *testing.T) {
 		t.Fatal(err)
 	}
 	kf.Key = bytes.Repeat([]byte{7}, 32)
-	cached := readFile(t, p)
+	cached := keysReadFile(t, p)
 	e.mustFail(t, 1, p+" already exists with different content", string(kf.Encode()), "origin", "key", "import")
-	if readFile(t, p) != cached {
+	if keysReadFile(t, p) != cached {
 		t.Fatal("conflicting import changed the key")
 	}
 	// A new key followed by a conflicting one: neither is written.
 	newPub, _, _ := crypto.GenerateSigningPair("fresh", time.Now())
 	e.mustFail(t, 1, "already exists with different content", string(newPub.KeyFile().Encode())+string(kf.Encode()), "origin", "key", "import")
 
-	keys := conformanceDir(t, "habitat", "keys")
+	keys := keysConformanceDir(t, "habitat", "keys")
 	for _, tt := range []struct{ name, stdin, want string }{
 		{"empty", "", "standard input: invalid key: no key found"},
 		{"bad base64", "SIG-PUB-1\nfoo-20160424223347\n\n@@@@\n", "standard input: line 4: invalid key: key is not valid base64"},
 		{"wrong length", "SIG-PUB-1\nfoo-20160424223347\n\nAAAA\n", "standard input: line 4: invalid key: SIG-PUB-1 key is 3 bytes, expected 32"},
 		{"missing lines", "SIG-PUB-1\nfoo-20160424223347\n", "expected 4 lines"},
 		{"name without revision", "SIG-PUB-1\nfoo\n\n" + strings.Split(pub, "\n")[3], `line 2: invalid key: key name "foo" is not NAME-YYYYMMDDhhmmss`},
-		{"invalid version", readFile(t, filepath.Join(keys, "origin-key-invalid-version-20160518021451.pub")), `line 1: invalid key: unsupported key format "NONSENSE-12"`},
-		{"ring key", readFile(t, filepath.Join(keys, "ring-key-valid-20160504220722.sym.key")), "standard input holds SYM-SEC-1 key ring-key-valid-20160504220722, which is not an origin signing key"},
-		{"box key", readFile(t, filepath.Join(keys, "ruby-rhod-20200813204159.pub")), "holds BOX-PUB-1 key ruby-rhod-20200813204159, which is not an origin signing key"},
+		{"invalid version", keysReadFile(t, filepath.Join(keys, "origin-key-invalid-version-20160518021451.pub")), `line 1: invalid key: unsupported key format "NONSENSE-12"`},
+		{"ring key", keysReadFile(t, filepath.Join(keys, "ring-key-valid-20160504220722.sym.key")), "standard input holds SYM-SEC-1 key ring-key-valid-20160504220722, which is not an origin signing key"},
+		{"box key", keysReadFile(t, filepath.Join(keys, "ruby-rhod-20200813204159.pub")), "holds BOX-PUB-1 key ruby-rhod-20200813204159, which is not an origin signing key"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			e.mustFail(t, 1, tt.want, tt.stdin, "origin", "key", "import")
@@ -254,11 +254,11 @@ func TestRingKeyCommands(t *testing.T) {
 		t.Fatalf("output %q", out)
 	}
 	p := filepath.Join(e.keys, m[1]+".sym.key")
-	if fileMode(t, p) != 0o600 {
-		t.Fatalf("ring key mode %o", fileMode(t, p))
+	if keysFileMode(t, p) != 0o600 {
+		t.Fatalf("ring key mode %o", keysFileMode(t, p))
 	}
 	exported := e.mustRun(t, "", "ring", "key", "export", "prod")
-	if exported != readFile(t, p) {
+	if exported != keysReadFile(t, p) {
 		t.Fatalf("export %q", exported)
 	}
 	other := newKeysEnv(t)
@@ -266,16 +266,16 @@ func TestRingKeyCommands(t *testing.T) {
 	if out != "» Importing ring key from standard input\n★ Imported ring key "+m[1]+".\n" {
 		t.Fatalf("import output %q", out)
 	}
-	if readFile(t, filepath.Join(other.keys, m[1]+".sym.key")) != exported {
+	if keysReadFile(t, filepath.Join(other.keys, m[1]+".sym.key")) != exported {
 		t.Fatal("imported ring key differs")
 	}
-	keys := conformanceDir(t, "habitat", "keys")
-	other.mustRun(t, readFile(t, filepath.Join(keys, "ring-key-valid-20160504220722.sym.key")), "ring", "key", "import")
+	keys := keysConformanceDir(t, "habitat", "keys")
+	other.mustRun(t, keysReadFile(t, filepath.Join(keys, "ring-key-valid-20160504220722.sym.key")), "ring", "key", "import")
 	if got := other.mustRun(t, "", "ring", "key", "export", "ring-key-valid"); !strings.HasPrefix(got, "SYM-SEC-1\nring-key-valid-20160504220722\n\n") {
 		t.Fatalf("export of imported real key: %q", got)
 	}
-	other.mustFail(t, 1, `unsupported key format "NONSENSE-12"`, readFile(t, filepath.Join(keys, "ring-key-invalid-version-20160504221247.sym.key")), "ring", "key", "import")
-	other.mustFail(t, 1, "which is not a ring key (SYM-SEC-1)", readFile(t, filepath.Join(keys, "origin-key-valid-20160509190508.sig.key")), "ring", "key", "import")
+	other.mustFail(t, 1, `unsupported key format "NONSENSE-12"`, keysReadFile(t, filepath.Join(keys, "ring-key-invalid-version-20160504221247.sym.key")), "ring", "key", "import")
+	other.mustFail(t, 1, "which is not a ring key (SYM-SEC-1)", keysReadFile(t, filepath.Join(keys, "origin-key-valid-20160509190508.sig.key")), "ring", "key", "import")
 	e.mustFail(t, 1, "no ring key for nope", "", "ring", "key", "export", "nope")
 	e.mustFail(t, 2, "invalid ring name", "", "ring", "key", "generate", "a/b")
 }
@@ -325,7 +325,7 @@ func TestSvcKeyGenerate(t *testing.T) {
 				t.Fatalf("public key: %v", err)
 			}
 			secPath := filepath.Join(e.keys, m[1]+".box.key")
-			if sec, err := crypto.LoadKeyFile(secPath); err != nil || sec.Type != crypto.BoxSecret || fileMode(t, secPath) != 0o600 {
+			if sec, err := crypto.LoadKeyFile(secPath); err != nil || sec.Type != crypto.BoxSecret || keysFileMode(t, secPath) != 0o600 {
 				t.Fatalf("secret key: %v", err)
 			}
 		})
@@ -341,7 +341,7 @@ func TestUserKeyGenerate(t *testing.T) {
 	if m == nil {
 		t.Fatalf("output %q", out)
 	}
-	if fileMode(t, filepath.Join(e.keys, m[1]+".box.key")) != 0o600 || fileMode(t, filepath.Join(e.keys, m[1]+".pub")) != 0o644 {
+	if keysFileMode(t, filepath.Join(e.keys, m[1]+".box.key")) != 0o600 || keysFileMode(t, filepath.Join(e.keys, m[1]+".pub")) != 0o644 {
 		t.Fatal("wrong modes")
 	}
 	e.mustRun(t, "", "svc", "key", "generate", "web.prod", "acme")
@@ -432,8 +432,8 @@ func TestSetupNonInteractive(t *testing.T) {
 	if !strings.Contains(out, "★ Generated origin key pair acme-") || !strings.Contains(out, "★ Wrote CLI configuration to "+e.configPath()) {
 		t.Fatalf("output %q", out)
 	}
-	if fileMode(t, e.configPath()) != 0o600 {
-		t.Fatalf("cli.toml mode %o", fileMode(t, e.configPath()))
+	if keysFileMode(t, e.configPath()) != 0o600 {
+		t.Fatalf("cli.toml mode %o", keysFileMode(t, e.configPath()))
 	}
 	cfg, err := cliconfig.Load(e.configPath())
 	if err != nil {
@@ -457,9 +457,9 @@ func TestSetupNonInteractive(t *testing.T) {
 	if revs, _ := e.cache().Revisions(crypto.SigSecret, "acme"); len(revs) != 1 {
 		t.Fatalf("%d origin keys, want 1", len(revs))
 	}
-	before := readFile(t, e.configPath())
+	before := keysReadFile(t, e.configPath())
 	out = e.mustRun(t, "", "setup")
-	if !strings.Contains(out, "Nothing to set up") || readFile(t, e.configPath()) != before {
+	if !strings.Contains(out, "Nothing to set up") || keysReadFile(t, e.configPath()) != before {
 		t.Fatalf("setup without flags: %q", out)
 	}
 }

@@ -75,8 +75,8 @@ type setupRun struct {
 
 func (s *setupRun) given(flag string) bool { return s.flags.Flags().Changed(flag) }
 
-// stdinTerminal returns the descriptor of stdin when it is a terminal.
-func (a *app) stdinTerminal() (int, bool) {
+// setupStdinTerminal returns the descriptor of stdin when it is a terminal.
+func (a *app) setupStdinTerminal() (int, bool) {
 	f, ok := a.stdin.(interface{ Fd() uintptr })
 	if !ok {
 		return -1, false
@@ -89,7 +89,7 @@ func (s *setupRun) run() error {
 	a := s.a
 	// Check every flag before touching anything.
 	if s.given("url") && s.opts.url != "" {
-		if err := validBldrURL(s.opts.url); err != nil {
+		if err := setupValidURL(s.opts.url); err != nil {
 			return usageError("--url: %v", err)
 		}
 	}
@@ -110,7 +110,7 @@ func (s *setupRun) run() error {
 
 	s.tty = -1
 	if s.interactiveWanted() && !s.allAnswered() {
-		fd, _ := a.stdinTerminal()
+		fd, _ := a.setupStdinTerminal()
 		s.tty = fd
 	}
 	if s.tty >= 0 {
@@ -129,7 +129,7 @@ func (s *setupRun) interactiveWanted() bool {
 	case "1", "true", "yes":
 		return false
 	}
-	_, isTTY := s.a.stdinTerminal()
+	_, isTTY := s.a.setupStdinTerminal()
 	return isTTY
 }
 
@@ -251,7 +251,7 @@ func (s *setupRun) ask() error {
 				if err != nil {
 					return err
 				}
-				if err := validBldrURL(u); err != nil {
+				if err := setupValidURL(u); err != nil {
 					fmt.Fprintf(a.stdout, "✗ %v; please give a valid URL such as https://bldr.example.com\n", err)
 					continue
 				}
@@ -488,8 +488,8 @@ func (s *setupRun) askSecret(question string, hasCurrent bool) (string, error) {
 	}
 }
 
-// validBldrURL accepts absolute http and https URLs with a host.
-func validBldrURL(u string) error {
+// setupValidURL accepts absolute http and https URLs with a host.
+func setupValidURL(u string) error {
 	p, err := url.Parse(u)
 	if err != nil {
 		return fmt.Errorf("URL %q is not valid: %v", u, err)
