@@ -1,0 +1,697 @@
+package pkgs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+
+	"github.com/habgo/hab/core/crypto"
+	"github.com/habgo/hab/core/hart"
+	"github.com/habgo/hab/core/ident"
+)
+
+// Errors of Install, wrapped so that callers can test them with errors.Is.
+var (
+	// ErrArtifactNotFound: no local hart provides a package that must be
+	// installed (the depot is not consulted: there is none).
+	ErrArtifactNotFound = errors.New("artifact not found")
+	// ErrWrongTarget: the hart is built for another target.
+	ErrWrongTarget = errors.New("package target is not the active target")
+	// ErrIdentMismatch: a hart does not hold the package its name promises.
+	ErrIdentMismatch = errors.New("artifact ident mismatch")
+)
+
+// Installer installs signed .hart artifacts into a store, with their
+// runtime dependencies, from local harts only: the files given to
+// InstallAll and the artifact cache.
+//
+// Installation is atomic per package: each hart is verified and extracted
+// in one streaming pass into a locked temporary directory inside the
+// store (same file system), and renamed into place only once every hart
+// of the closure has been staged. Anything that fails before that point
+// (a missing dependency, a missing key, a bad signature, an unsafe entry,
+// a full disk, a cancelled context) removes every temporary and installs
+// nothing. Temporaries left by a crash are removed by the next install.
+type Installer struct {
+	Store *Store
+	// Keys is the key cache the signer keys are looked up in; a key file
+	// NAME-REV.pub beside a hart whose key is missing is imported into it.
+	Keys crypto.Cache
+	// ArtifactCache is the directory of cached harts
+	// (ORIGIN-NAME-VERSION-RELEASE-TARGET.hart); installed harts are
+	// copied into it, as the original does.
+	ArtifactCache string
+	// Hooks runs install hooks (after the packages are in place, deepest
+	// dependency first, each until it succeeds once); nil runs none.
+	Hooks    HookRunner
+	Reporter Reporter
+	// XZ chooses the xz implementation (hart.XZAuto when empty).
+	XZ hart.XZ
+	// Progress, when set, is called while a hart is extracted with the
+	// package, the compressed bytes read so far and the hart's size. It
+	// may be called from another goroutine.
+	Progress func(id ident.Ident, done, total int64)
+}
+
+// InstallResult is what InstallAll did for one argument.
+type InstallResult struct {
+	Package *Package
+	// Installed lists the packages this install put in place (empty when
+	// everything was already installed), dependencies first.
+	Installed []ident.Ident
+}
+
+// artifact is a hart that provides one package.
+type artifact struct {
+	path string
+	id   ident.Ident
+	meta *hart.Metadata // read when known; nil for cache files not opened yet
+}
+
+// InstallAll installs each argument in turn, as `hab pkg install` does:
+// an argument that names an existing file is a hart; one ending in .hart
+// that does not exist is an error; anything else is a package identifier,
+// resolved to the latest satisfying package that is installed or in a
+// local hart. Harts given as arguments also provide dependencies of the
+// others. It stops at the first failure.
+func (in *Installer) InstallAll(ctx context.Context, args []string) ([]*InstallResult, error) {
+	type source struct {
+		arg string
+		a   *artifact
+		id  ident.Ident
+	}
+	var sources []source
+	local := map[ident.Ident]*artifact{}
+	for _, arg := range args {
+		if fi, err := os.Stat(arg); err == nil && !fi.IsDir() {
+			m, err := hart.ReadMetadataWith(ctx, arg, hart.ReadOptions{XZ: in.XZ})
+			if err != nil {
+				return nil, fmt.Errorf("install %s: %w", arg, in.explain(ctx, arg, err))
+			}
+			a := &artifact{path: arg, id: m.Ident, meta: m}
+			local[m.Ident] = a
+			sources = append(sources, source{arg: arg, a: a})
+			continue
+		}
+		if strings.HasSuffix(arg, ".hart") {
+			return nil, fmt.Errorf("install %s: %w: file not found at: %s", arg, fs.ErrNotExist, arg)
+		}
+		id, err := ident.Parse(arg)
+		if err != nil {
+			return nil, fmt.Errorf("install %s: not a hart file, nor a package identifier: %w", arg, err)
+		}
+		sources = append(sources, source{arg: arg, id: id})
+	}
+	var results []*InstallResult
+	for _, src := range sources {
+		var (
+			res *InstallResult
+			err error
+		)
+		if src.a != nil {
+			reporter(in.Reporter).Begin(fmt.Sprintf("Installing %s", src.a.path))
+			res, err = in.install(ctx, src.a.path, src.a, local)
+		} else {
+			res, err = in.installIdent(ctx, src.id, local)
+		}
+		if err != nil {
+			return results, err
+		}
+		results = append(results, res)
+	}
+	return results, nil
+}
+
+// Install installs one hart file or package identifier; see InstallAll.
+func (in *Installer) Install(ctx context.Context, arg string) (*InstallResult, error) {
+	res, err := in.InstallAll(ctx, []string{arg})
+	if err != nil {
+		return nil, err
+	}
+	return res[0], nil
+}
+
+// installIdent resolves a package identifier to an installed package or a
+// local hart and installs it.
+func (in *Installer) installIdent(ctx context.Context, want ident.Ident, local map[ident.Ident]*artifact) (*InstallResult, error) {
+	r := reporter(in.Reporter)
+	r.Begin(fmt.Sprintf("Installing %s", want))
+	installed, err := in.Store.List(ctx, want)
+	if err != nil {
+		return nil, fmt.Errorf("install %s: %w", want, err)
+	}
+	candidates, err := in.cachedCandidates(want, local)
+	if err != nil {
+		return nil, fmt.Errorf("install %s: %w", want, err)
+	}
+	if !want.FullyQualified() {
+		r.Status(StatusDetermining, fmt.Sprintf("latest version of %s locally installed or cached", want))
+	}
+	for {
+		all := slices.Clone(installed)
+		for id := range candidates {
+			all = append(all, id)
+		}
+		latest, ok := ident.Latest(all)
+		if !ok {
+			return nil, fmt.Errorf("install %s: %w: no installed package and no hart in the artifact cache %s satisfies %s (for %s); there is no depot to download it from", want, ErrArtifactNotFound, in.ArtifactCache, want, in.Store.Target)
+		}
+		if slices.Contains(installed, latest) {
+			return in.install(ctx, latest.String(), nil, local)
+		}
+		a := candidates[latest]
+		if a.meta == nil {
+			m, err := hart.ReadMetadataWith(ctx, a.path, hart.ReadOptions{XZ: in.XZ})
+			if err != nil {
+				return nil, fmt.Errorf("install %s: %w", want, in.explain(ctx, a.path, err))
+			}
+			if m.Ident != latest {
+				// Misnamed file: it does not hold what its name says.
+				r.Warn(fmt.Sprintf("Ignoring %s: it holds %s", a.path, m.Ident))
+				delete(candidates, latest)
+				continue
+			}
+			a.meta = m
+		}
+		return in.install(ctx, a.path, a, local)
+	}
+}
+
+// cachedCandidates finds the local harts that may satisfy want: those given
+// as arguments, and the artifact cache files whose names match
+// ORIGIN-NAME-VERSION-RELEASE-TARGET.hart for the active target.
+func (in *Installer) cachedCandidates(want ident.Ident, local map[ident.Ident]*artifact) (map[ident.Ident]*artifact, error) {
+	out := map[ident.Ident]*artifact{}
+	for id, a := range local {
+		if id.Satisfies(want) && a.meta != nil && a.meta.Target == in.Store.Target {
+			out[id] = a
+		}
+	}
+	entries, err := os.ReadDir(in.ArtifactCache)
+	if errors.Is(err, fs.ErrNotExist) {
+		return out, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list artifact cache: %w", err)
+	}
+	prefix := want.Origin + "-" + want.Name + "-"
+	suffix := "-" + string(in.Store.Target) + ".hart"
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || !strings.HasPrefix(name, prefix) || !strings.HasSuffix(name, suffix) {
+			continue
+		}
+		vr := strings.TrimSuffix(strings.TrimPrefix(name, prefix), suffix)
+		i := strings.LastIndex(vr, "-")
+		if i <= 0 || i == len(vr)-1 {
+			continue
+		}
+		id := ident.Ident{Origin: want.Origin, Name: want.Name, Version: vr[:i], Release: vr[i+1:]}
+		if id.Validate() != nil || !id.Satisfies(want) {
+			continue
+		}
+		if _, ok := out[id]; !ok {
+			out[id] = &artifact{path: filepath.Join(in.ArtifactCache, name), id: id}
+		}
+	}
+	return out, nil
+}
+
+// findArtifact finds the hart of the fully qualified id: a hart given as
+// an argument, else ORIGIN-NAME-VERSION-RELEASE-TARGET.hart in the cache.
+func (in *Installer) findArtifact(id ident.Ident, local map[ident.Ident]*artifact) (*artifact, bool) {
+	if a, ok := local[id]; ok && a.meta != nil && a.meta.Target == in.Store.Target {
+		return a, true
+	}
+	name, err := id.ArchiveName(in.Store.Target)
+	if err != nil {
+		return nil, false
+	}
+	p := filepath.Join(in.ArtifactCache, name)
+	if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
+		return &artifact{path: p, id: id}, true
+	}
+	return nil, false
+}
+
+// staged is a hart extracted into a temporary, waiting to be renamed into
+// place.
+type staged struct {
+	a   *artifact
+	tmp *tempDir
+	dir string // the package directory inside tmp
+}
+
+// install installs the package of root (a hart, or nil when the package is
+// already installed and only its dependencies may be missing) and the
+// missing packages of its TDEPS.
+func (in *Installer) install(ctx context.Context, label string, root *artifact, local map[ident.Ident]*artifact) (*InstallResult, error) {
+	r := reporter(in.Reporter)
+	s := in.Store
+	in.CleanStaleCache()
+	if removed, err := s.CleanStale(); err != nil {
+		return nil, err
+	} else {
+		for _, p := range removed {
+			r.Warn(fmt.Sprintf("Removed %s left behind by an interrupted install", p))
+		}
+	}
+
+	var (
+		rootID ident.Ident
+		tdeps  []ident.Ident
+		plan   []*artifact // to install, dependencies first
+	)
+	if root != nil {
+		rootID = root.id
+		if !s.IsInstalled(rootID) {
+			// The signer key first: without it nothing about the hart
+			// can be trusted.
+			if err := in.ensureKey(root); err != nil {
+				return nil, fmt.Errorf("install %s: %w", label, err)
+			}
+		}
+		if root.meta.Target != s.Target {
+			return nil, in.tampered(ctx, root, fmt.Errorf("install %s: %w: package target '%s' of %s is not supported as this system has a different active package target '%s'", label, ErrWrongTarget, root.meta.Target, rootID, s.Target))
+		}
+		m, err := ParseMetadata(rootID, root.meta.Files)
+		if err != nil {
+			return nil, in.tampered(ctx, root, fmt.Errorf("install %s: %w", label, err))
+		}
+		tdeps = m.TDeps
+	} else {
+		p, err := s.Load(ident.MustParse(label))
+		if err != nil {
+			return nil, fmt.Errorf("install %s: %w", label, err)
+		}
+		rootID = p.Ident
+		m, err := p.Metadata()
+		if err != nil {
+			return nil, fmt.Errorf("install %s: %w", label, err)
+		}
+		tdeps = m.TDeps
+	}
+	if s.IsInstalled(rootID) {
+		r.Status(StatusUsing, fmt.Sprintf("%s (already installed)", rootID))
+		root = nil
+	}
+
+	var missing []string
+	seen := map[ident.Ident]bool{}
+	for _, dep := range tdeps {
+		if seen[dep] {
+			continue
+		}
+		seen[dep] = true
+		if s.IsInstalled(dep) {
+			r.Status(StatusUsing, dep.String())
+			continue
+		}
+		a, ok := in.findArtifact(dep, local)
+		if !ok {
+			missing = append(missing, dep.String())
+			continue
+		}
+		// The original installs TDEPS deepest first: the reverse of
+		// their order in the file.
+		plan = append([]*artifact{a}, plan...)
+	}
+	if len(missing) > 0 {
+		list := strings.Join(missing, ", ")
+		if len(missing) > 10 {
+			list = fmt.Sprintf("%s and %d more", strings.Join(missing[:10], ", "), len(missing)-10)
+		}
+		return nil, in.tampered(ctx, root, fmt.Errorf("install %s: %w: dependencies %s are not installed and have no hart in the artifact cache %s (nothing was installed)", rootID, ErrArtifactNotFound, list, in.ArtifactCache))
+	}
+	if root != nil {
+		plan = append(plan, root)
+	}
+	if len(plan) == 0 {
+		if err := in.runHooks(ctx, rootID, tdeps); err != nil {
+			return nil, err
+		}
+		r.End(fmt.Sprintf("Install of %s complete with 0 new packages installed.", rootID))
+		p, err := s.Load(rootID)
+		if err != nil {
+			return nil, err
+		}
+		return &InstallResult{Package: p}, nil
+	}
+
+	// Every signer key must be at hand before any work is done.
+	for _, a := range plan {
+		if err := in.ensureKey(a); err != nil {
+			return nil, fmt.Errorf("install %s: %w", rootID, err)
+		}
+	}
+
+	var stagedAll []*staged
+	var copies []*cacheCopy
+	cleanup := func() {
+		for _, st := range stagedAll {
+			st.tmp.remove()
+		}
+		for _, c := range copies {
+			c.abort()
+		}
+	}
+	for _, a := range plan {
+		if err := ctx.Err(); err != nil {
+			cleanup()
+			return nil, fmt.Errorf("install %s: %w (nothing was installed)", rootID, err)
+		}
+		r.Status(StatusVerifying, a.id.String())
+		c, err := in.startCacheCopy(ctx, a)
+		if err != nil {
+			cleanup()
+			return nil, fmt.Errorf("install %s: %w (nothing was installed)", rootID, err)
+		}
+		if c != nil {
+			copies = append(copies, c)
+		}
+		st, err := in.stage(ctx, a)
+		if err != nil {
+			cleanup()
+			return nil, fmt.Errorf("install %s: %w (nothing was installed)", rootID, err)
+		}
+		stagedAll = append(stagedAll, st)
+	}
+	for _, c := range copies {
+		if err := c.wait(); err != nil {
+			cleanup()
+			return nil, fmt.Errorf("install %s: %w (nothing was installed)", rootID, err)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		cleanup()
+		return nil, fmt.Errorf("install %s: %w (nothing was installed)", rootID, err)
+	}
+
+	// Commit: every package is complete on disk; rename them into place,
+	// dependencies first. From here on the context is not consulted, so
+	// that an interruption cannot split the closure.
+	res := &InstallResult{}
+	for i, st := range stagedAll {
+		done, err := in.commit(st)
+		if err != nil {
+			for _, rest := range stagedAll[i:] {
+				rest.tmp.remove()
+			}
+			for _, c := range copies {
+				c.abort()
+			}
+			return res, fmt.Errorf("install %s: %w", rootID, err)
+		}
+		if done {
+			res.Installed = append(res.Installed, st.a.id)
+			r.Status(StatusInstalled, st.a.id.String())
+		} else {
+			r.Status(StatusUsing, st.a.id.String())
+		}
+	}
+	for _, c := range copies {
+		if err := c.commit(); err != nil {
+			r.Warn(fmt.Sprintf("Could not store %s in the artifact cache: %v", c.src, err))
+		}
+	}
+	if err := in.runHooks(ctx, rootID, tdeps); err != nil {
+		return res, err
+	}
+	r.End(fmt.Sprintf("Install of %s complete with %d new packages installed.", rootID, len(res.Installed)))
+	p, err := s.Load(rootID)
+	if err != nil {
+		return res, err
+	}
+	res.Package = p
+	return res, nil
+}
+
+// explain turns a payload that cannot be read into the signature failure
+// it usually is: a hart altered after signing has a corrupt xz stream,
+// which the decompressor notices before the digest is complete. The
+// signature is checked (one more pass, on this error path only) and, when
+// it fails, that is the error reported.
+func (in *Installer) explain(ctx context.Context, path string, err error) error {
+	if !errors.Is(err, hart.ErrFormat) || errors.Is(err, hart.ErrUnsafeEntry) || errors.Is(err, crypto.ErrBadSignature) {
+		return err
+	}
+	if _, verr := hart.Verify(ctx, path, in.Keys); errors.Is(verr, crypto.ErrBadSignature) {
+		return fmt.Errorf("%w (reading it failed with: %v)", verr, err)
+	}
+	return err
+}
+
+// tampered checks, when planning the install of root fails, whether root
+// is a hart altered after signing (whose metadata then cannot be trusted
+// to explain anything), and reports that instead. It costs one more read
+// of the hart, on this error path only.
+func (in *Installer) tampered(ctx context.Context, root *artifact, err error) error {
+	if root == nil {
+		return err
+	}
+	if _, verr := hart.Verify(ctx, root.path, in.Keys); errors.Is(verr, crypto.ErrBadSignature) {
+		return fmt.Errorf("install %s: %w", root.path, verr)
+	}
+	return err
+}
+
+// ensureKey makes sure the signer key of a hart is in the key cache,
+// importing NAME-REV.pub from the hart's directory when it is not.
+func (in *Installer) ensureKey(a *artifact) error {
+	h, err := hart.ReadHeaderFile(a.path)
+	if err != nil {
+		return err
+	}
+	_, err = in.Keys.SigningPublicKey(h.KeyName)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, crypto.ErrKeyNotFound) {
+		return fmt.Errorf("%s: signing key %s: %w", a.path, h.KeyName, err)
+	}
+	pub := filepath.Join(filepath.Dir(a.path), h.KeyName+".pub")
+	data, rerr := os.ReadFile(pub)
+	if errors.Is(rerr, fs.ErrNotExist) {
+		return fmt.Errorf("%s is signed by %s: %w: the public origin key %s is not in the key cache %s, nor beside the hart (%s)", a.path, h.KeyName, crypto.ErrKeyNotFound, h.KeyName, in.Keys.Dir, pub)
+	}
+	if rerr != nil {
+		return fmt.Errorf("%s is signed by %s: %w", a.path, h.KeyName, rerr)
+	}
+	kf, err := crypto.ParseKeyFile(data, pub)
+	if err != nil {
+		return fmt.Errorf("import the signing key of %s: %w", a.path, err)
+	}
+	if kf.Type != crypto.SigPublic || kf.NamedRevision.String() != h.KeyName {
+		return fmt.Errorf("import the signing key of %s: %s holds %s %s, not the public signing key %s", a.path, pub, kf.Type, kf.NamedRevision, h.KeyName)
+	}
+	if _, err := in.Keys.Write(kf); err != nil {
+		return fmt.Errorf("import the signing key of %s: %w", a.path, err)
+	}
+	reporter(in.Reporter).Status(StatusCached, fmt.Sprintf("%s public origin key", h.KeyName))
+	return nil
+}
+
+// stage verifies and extracts a hart into a fresh temporary.
+func (in *Installer) stage(ctx context.Context, a *artifact) (*staged, error) {
+	t, err := in.Store.newTemp(installTmpPrefix, a.id.Name+"-"+a.id.Release)
+	if err != nil {
+		return nil, err
+	}
+	opts := hart.ExtractOptions{XZ: in.XZ}
+	if in.Progress != nil {
+		var total int64
+		if fi, err := os.Stat(a.path); err == nil {
+			total = fi.Size()
+		}
+		opts.Progress = func(done int64) { in.Progress(a.id, done, total) }
+	}
+	m, err := hart.ExtractWith(ctx, a.path, in.Keys, t.path, opts)
+	if err != nil {
+		t.remove()
+		return nil, in.explain(ctx, a.path, err)
+	}
+	if m.Ident != a.id {
+		t.remove()
+		return nil, fmt.Errorf("%w: artifact ident %s for `%s' does not match expected ident %s", ErrIdentMismatch, m.Ident, a.path, a.id)
+	}
+	if m.Target != in.Store.Target {
+		t.remove()
+		return nil, fmt.Errorf("%s: %w: package target '%s' is not supported as this system has a different active package target '%s'", a.path, ErrWrongTarget, m.Target, in.Store.Target)
+	}
+	dir := filepath.Join(t.path, "hab", "pkgs", a.id.Origin, a.id.Name, a.id.Version, a.id.Release)
+	if fi, err := os.Lstat(dir); err != nil || !fi.IsDir() {
+		t.remove()
+		return nil, fmt.Errorf("%s: %w: the payload has no package directory", a.path, hart.ErrFormat)
+	}
+	return &staged{a: a, tmp: t, dir: dir}, nil
+}
+
+// commit renames a staged package into place. It reports false when the
+// package turned out to be installed already (by a concurrent install).
+func (in *Installer) commit(st *staged) (bool, error) {
+	defer st.tmp.remove()
+	final := in.Store.PathFor(st.a.id)
+	parent := filepath.Dir(final)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return false, fmt.Errorf("install %s: %w", st.a.id, err)
+	}
+	if err := os.Rename(st.dir, final); err != nil {
+		if in.Store.IsInstalled(st.a.id) {
+			return false, nil
+		}
+		return false, fmt.Errorf("install %s: move into place: %w", st.a.id, err)
+	}
+	if d, err := os.Open(parent); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return true, nil
+}
+
+// runHooks runs the install hooks of the dependencies (deepest first) and
+// then of the package, skipping those that already succeeded once.
+func (in *Installer) runHooks(ctx context.Context, root ident.Ident, tdeps []ident.Ident) error {
+	if in.Hooks == nil {
+		return nil
+	}
+	order := slices.Clone(tdeps)
+	slices.Reverse(order)
+	order = append(order, root)
+	for _, id := range order {
+		p, err := in.Store.Load(id)
+		if err != nil {
+			return fmt.Errorf("install hook of %s: %w", id, err)
+		}
+		if ok, err := hookSucceeded(p, FileInstallHookStatus); err != nil {
+			return err
+		} else if ok {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(p.HooksDir(), HookInstall)); err != nil {
+			continue
+		}
+		reporter(in.Reporter).Status(StatusExecuting, fmt.Sprintf("install hook for '%s'", id))
+		if _, err := in.Hooks.RunHook(ctx, in.Store, p, HookInstall); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// cacheCopy copies a hart into the artifact cache, concurrently with its
+// extraction, into a locked temporary file renamed into place on commit.
+type cacheCopy struct {
+	src, dst string
+	tmp      *os.File
+	done     chan error
+}
+
+func (in *Installer) startCacheCopy(ctx context.Context, a *artifact) (*cacheCopy, error) {
+	name, err := a.id.ArchiveName(in.Store.Target)
+	if err != nil {
+		return nil, err
+	}
+	dst := filepath.Join(in.ArtifactCache, name)
+	if same(a.path, dst) {
+		return nil, nil
+	}
+	if err := os.MkdirAll(in.ArtifactCache, 0o755); err != nil {
+		return nil, fmt.Errorf("create artifact cache %s: %w", in.ArtifactCache, err)
+	}
+	tmp, err := os.CreateTemp(in.ArtifactCache, installTmpPrefix+name+"-")
+	if err != nil {
+		return nil, fmt.Errorf("store %s in the artifact cache: %w", a.path, err)
+	}
+	if err := syscall.Flock(int(tmp.Fd()), syscall.LOCK_EX); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return nil, fmt.Errorf("store %s in the artifact cache: %w", a.path, err)
+	}
+	c := &cacheCopy{src: a.path, dst: dst, tmp: tmp, done: make(chan error, 1)}
+	go func() {
+		c.done <- copyFile(ctx, tmp, a.path)
+	}()
+	return c, nil
+}
+
+func copyFile(ctx context.Context, dst *os.File, src string) error {
+	f, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	// *os.File to *os.File: the kernel copies (copy_file_range).
+	if _, err := io.Copy(dst, f); err != nil {
+		return fmt.Errorf("store %s in the artifact cache: %w", src, err)
+	}
+	if err := dst.Chmod(0o644); err != nil {
+		return fmt.Errorf("store %s in the artifact cache: %w", src, err)
+	}
+	return nil
+}
+
+func (c *cacheCopy) wait() error {
+	err := <-c.done
+	c.done <- err // keep the result for later calls
+	return err
+}
+
+func (c *cacheCopy) commit() error {
+	if err := c.wait(); err != nil {
+		c.abort()
+		return err
+	}
+	defer c.tmp.Close()
+	if err := os.Rename(c.tmp.Name(), c.dst); err != nil {
+		os.Remove(c.tmp.Name())
+		return err
+	}
+	return nil
+}
+
+func (c *cacheCopy) abort() {
+	<-c.done
+	c.done <- nil
+	os.Remove(c.tmp.Name())
+	c.tmp.Close()
+}
+
+// same reports whether two paths name the same existing file.
+func same(a, b string) bool {
+	fa, err1 := os.Stat(a)
+	fb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(fa, fb)
+}
+
+// CleanStaleCache removes temporary files left in the artifact cache by
+// interrupted installs (those no running install holds).
+func (in *Installer) CleanStaleCache() {
+	entries, err := os.ReadDir(in.ArtifactCache)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasPrefix(e.Name(), installTmpPrefix) {
+			continue
+		}
+		p := filepath.Join(in.ArtifactCache, e.Name())
+		f, err := os.Open(p)
+		if err != nil {
+			continue
+		}
+		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil {
+			os.Remove(p)
+		}
+		f.Close()
+	}
+}
