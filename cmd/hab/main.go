@@ -122,6 +122,11 @@ func (a *app) rootCmd() *cobra.Command {
 	a.addStoreCommands(pkg)
 	a.addKeyCommands(root, origin, ring, svc, user)
 	a.addPlanCommands(plan)
+
+	// The original's "hab cli setup" is the long form of "hab setup".
+	cli := &cobra.Command{Use: "cli", Short: "Commands relating to Habitat runtime config", Args: cobra.NoArgs, RunE: groupHelp}
+	cli.AddCommand(a.setupCmd())
+	root.AddCommand(cli)
 	a.addRenderCommand(plan)
 	return root
 }
