@@ -58,6 +58,9 @@ type Installer struct {
 	// package, the compressed bytes read so far and the hart's size. It
 	// may be called from another goroutine.
 	Progress func(id ident.Ident, done, total int64)
+	// IgnoreLocal resolves package identifiers from local harts only, not
+	// from installed packages (--ignore-local).
+	IgnoreLocal bool
 }
 
 // InstallResult is what InstallAll did for one argument.
@@ -146,6 +149,9 @@ func (in *Installer) installIdent(ctx context.Context, want ident.Ident, local m
 	installed, err := in.Store.List(ctx, want)
 	if err != nil {
 		return nil, fmt.Errorf("install %s: %w", want, err)
+	}
+	if in.IgnoreLocal {
+		installed = nil
 	}
 	candidates, err := in.cachedCandidates(want, local)
 	if err != nil {
