@@ -75,6 +75,9 @@ type blockElem struct {
 	inverse *program
 	line    int
 	col     int
+	// indentFirst: the opening tag is alone on its line (without "~"), so
+	// inside an indented partial its first output is indented.
+	indentFirst bool
 }
 
 type partialElem struct {
@@ -1203,6 +1206,7 @@ func (p *parser) parsePartialLine() (*partialElem, error) {
 type blockFrame struct {
 	tok      token
 	sections []*call    // the opening call, then each "else if" call
+	indents  []bool     // per section: its tag is standalone, without "~"
 	progs    []*program // one per section
 	elseProg *program
 	partial  *partialElem
@@ -1244,7 +1248,7 @@ func (p *parser) build() (*program, error) {
 		return t.start == 0 || leading
 	}
 
-	for i, t := range p.toks {
+	for _, t := range p.toks {
 		line, col := lineCol(p.src, t.start)
 		switch t.kind {
 		case tRawText:
@@ -1261,9 +1265,6 @@ func (p *parser) build() (*program, error) {
 		case tText:
 			wsOnly := strings.Trim(p.src[t.start:t.end], " \t\n\r") == ""
 			switch {
-			case wsOnly && i == len(p.toks)-1 && i > 0:
-				// White space at the end of the template is kept as it is.
-				front().elems = append(front().elems, &textElem{text: t.text})
 			case wsOnly && omitProWS:
 				// dropped, and a pending standalone line trim stays pending
 			default:
@@ -1305,6 +1306,7 @@ func (p *parser) build() (*program, error) {
 				fr.inline = true
 			} else if t.call != nil {
 				fr.sections = []*call{t.call}
+				fr.indents = []bool{trimLine && !t.pre}
 			}
 			if t.kind == tPartialOpen {
 				fr.partial.line, fr.partial.col = line, col
@@ -1332,6 +1334,7 @@ func (p *parser) build() (*program, error) {
 			next := &program{}
 			if t.kind == tElseChain {
 				fr.sections = append(fr.sections, t.call)
+				fr.indents = append(fr.indents, trimLine && !t.pre)
 			} else {
 				fr.elseProg = next
 			}
@@ -1415,7 +1418,7 @@ func chainBlocks(fr *blockFrame, src string) *blockElem {
 	var blk *blockElem
 	for i := len(fr.sections) - 1; i >= 0; i-- {
 		line, col := lineCol(src, fr.tok.start)
-		blk = &blockElem{call: fr.sections[i], tmpl: fr.progs[i], inverse: inverse, line: line, col: col}
+		blk = &blockElem{call: fr.sections[i], tmpl: fr.progs[i], inverse: inverse, line: line, col: col, indentFirst: fr.indents[i]}
 		inverse = &program{elems: []element{blk}}
 	}
 	return blk

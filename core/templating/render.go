@@ -54,36 +54,64 @@ type helperDef struct {
 	value func(s *renderState, h *helperCall) (any, error)
 }
 
-// output collects rendered text, indenting lines inside indented partials.
+// output collects rendered text. Inside an indented partial every line is
+// indented; the flags follow the original's bookkeeping of whether the next
+// write starts a line.
 type output struct {
-	b          strings.Builder
-	indent     string
-	indentNext bool
+	b                 strings.Builder
+	indent            string
+	indentBeforeWrite bool
+	trailingNewline   bool
+	contentProduced   bool
+}
+
+func startsWithNewline(s string) bool { return s != "" && (s[0] == '\n' || s[0] == '\r') }
+
+func endsWithNewline(s string) bool {
+	return s != "" && (s[len(s)-1] == '\n' || s[len(s)-1] == '\r')
 }
 
 func (o *output) write(s string) {
 	if s == "" {
 		return
 	}
-	if o.indent == "" {
-		o.b.WriteString(s)
-	} else {
-		if o.indentNext && s[0] != '\n' && s[0] != '\r' {
+	o.contentProduced = true
+	if o.indent != "" {
+		if o.indentBeforeWrite && !startsWithNewline(s) {
 			o.b.WriteString(o.indent)
 		}
+		rest := s
 		for {
-			i := strings.IndexByte(s, '\n')
-			if i < 0 || i == len(s)-1 {
-				o.b.WriteString(s)
+			i := strings.IndexByte(rest, '\n')
+			if i < 0 || i == len(rest)-1 {
+				o.b.WriteString(rest)
 				break
 			}
-			o.b.WriteString(s[:i+1])
+			o.b.WriteString(rest[:i+1])
 			o.b.WriteString(o.indent)
-			s = s[i+1:]
+			rest = rest[i+1:]
 		}
+	} else {
+		o.b.WriteString(s)
 	}
-	last := s[len(s)-1]
-	o.indentNext = last == '\n' || last == '\r'
+	o.trailingNewline = endsWithNewline(s)
+	o.indentBeforeWrite = o.trailingNewline
+}
+
+// indentAware runs a helper or partial: if it writes nothing, the pending
+// indentation is left as it was.
+func (o *output) indentAware(indentFirst bool, f func() error) error {
+	before, producedBefore := o.indentBeforeWrite, o.contentProduced
+	o.contentProduced = false
+	o.indentBeforeWrite = before || (indentFirst && o.trailingNewline)
+	err := f()
+	if o.contentProduced {
+		o.indentBeforeWrite = o.trailingNewline
+	} else {
+		o.contentProduced = producedBefore
+		o.indentBeforeWrite = before
+	}
+	return err
 }
 
 type renderState struct {
@@ -266,7 +294,9 @@ func (s *renderState) renderElem(e element, out *output) error {
 	case *exprElem:
 		return s.at(s.renderExpr(t.call, out), t.line, t.col)
 	case *blockElem:
-		return s.at(s.callHelper(t.call, t.tmpl, t.inverse, out), t.line, t.col)
+		return s.at(out.indentAware(t.indentFirst, func() error {
+			return s.callHelper(t.call, t.tmpl, t.inverse, out)
+		}), t.line, t.col)
 	case *partialElem:
 		return s.at(s.renderPartial(t, out), t.line, t.col)
 	case *inlineElem:
@@ -290,7 +320,7 @@ func (s *renderState) renderExpr(c *call, out *output) error {
 	}
 	if c.nameOnly() {
 		if _, ok := s.r.helpers[c.name]; ok {
-			return s.callHelper(c, nil, nil, out)
+			return out.indentAware(false, func() error { return s.callHelper(c, nil, nil, out) })
 		}
 		v, ok, err := s.evalPath(c.path)
 		if err != nil {
@@ -301,7 +331,7 @@ func (s *renderState) renderExpr(c *call, out *output) error {
 		}
 		return nil
 	}
-	return s.callHelper(c, nil, nil, out)
+	return out.indentAware(false, func() error { return s.callHelper(c, nil, nil, out) })
 }
 
 const partialBlockName = "@partial-block"
@@ -383,19 +413,27 @@ func (s *renderState) renderPartial(pe *partialElem, out *output) error {
 	s.partialBlocks = append(s.partialBlocks, pb)
 	defer func() { s.partialBlocks = s.partialBlocks[:len(s.partialBlocks)-1] }()
 
-	savedName, savedIndent, savedNext := s.tmplName, out.indent, out.indentNext
+	savedName, savedIndent := s.tmplName, out.indent
 	if found {
 		if _, ok := s.r.templates[name]; ok {
 			s.tmplName = name
 		}
 	}
-	out.indent = pe.indent
-	out.indentNext = pe.indentFirst && pe.indent != ""
+	before, producedBefore := out.indentBeforeWrite, out.contentProduced
+	out.indentBeforeWrite = pe.indentFirst && (out.trailingNewline || pe.indent != "")
+	out.contentProduced = false
+	out.indent = savedIndent + pe.indent
 	s.depth++
 	err := s.renderProgram(body, out)
 	s.depth--
 	s.tmplName = savedName
-	out.indent, out.indentNext = savedIndent, savedNext
+	out.indent = savedIndent
+	if out.contentProduced {
+		out.indentBeforeWrite = out.trailingNewline
+	} else {
+		out.contentProduced = producedBefore
+		out.indentBeforeWrite = before
+	}
 	return err
 }
 
