@@ -2,12 +2,14 @@ package hart
 
 import (
 	"archive/tar"
+	"bufio"
 	"context"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 )
@@ -65,8 +67,7 @@ func extract(ctx context.Context, path string, keys KeyLookup, fsRoot string, op
 	if err := checkXZMagic(br); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	pr := &payloadReader{ctx: ctx, r: br, h: newHash(), progress: opts.Progress}
-	dec, err := impl.newDecoder(ctx, pr)
+	dec, digest, err := openPayload(ctx, impl, f, br, opts.Progress)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -92,18 +93,80 @@ func extract(ctx context.Context, path string, keys KeyLookup, fsRoot string, op
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	// Hash whatever the decoder did not need to read (nothing, for a
-	// well-formed payload), then compare with the signed digest.
-	if _, err := io.CopyBuffer(io.Discard, pr, x.buf); err != nil {
+	got, err := digest()
+	if err != nil {
 		return nil, fmt.Errorf("%s: read payload: %w", path, err)
 	}
-	if got := hex.EncodeToString(pr.h.Sum(nil)); got != want {
+	if got != want {
 		return nil, fmt.Errorf("%s: %w", path, digestMismatch(h.KeyName, got, want))
 	}
 	if err := x.finishDirs(); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return m, nil
+}
+
+// openPayload starts decompressing the payload that br (reading f) is
+// positioned at, and hashing it. digest, called once the decompressed
+// stream has been read to its end and closed, returns the hex digest of
+// the whole payload.
+//
+// With the pure-Go implementation, a payload of several xz blocks is
+// decoded block-parallel on every core, and hashed on the side; otherwise
+// (one block, or the xz program) the payload streams through one decoder
+// and is hashed as it is read.
+func openPayload(ctx context.Context, impl xzImpl, f *os.File, br *bufio.Reader, progress func(int64)) (io.ReadCloser, func() (string, error), error) {
+	if impl.mode == XZGo {
+		if dec, digest, ok := openParallel(ctx, f, br, progress); ok {
+			return dec, digest, nil
+		}
+	}
+	pr := &payloadReader{ctx: ctx, r: br, h: newHash(), progress: progress}
+	dec, err := impl.newDecoder(ctx, pr)
+	if err != nil {
+		return nil, nil, err
+	}
+	digest := func() (string, error) {
+		// Hash whatever the decoder did not need to read (nothing, for a
+		// well-formed payload).
+		if _, err := io.CopyBuffer(io.Discard, pr, make([]byte, 64<<10)); err != nil {
+			return "", err
+		}
+		return hex.EncodeToString(pr.h.Sum(nil)), nil
+	}
+	return dec, digest, nil
+}
+
+func openParallel(ctx context.Context, f *os.File, br *bufio.Reader, progress func(int64)) (io.ReadCloser, func() (string, error), bool) {
+	pos, err := f.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return nil, nil, false
+	}
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		return nil, nil, false
+	}
+	off := pos - int64(br.Buffered())
+	size := st.Size() - off
+	blocks, err := xzBlocks(io.NewSectionReader(f, off, size), size)
+	if err != nil || !parallelUsable(blocks) {
+		return nil, nil, false
+	}
+	type result struct {
+		sum string
+		err error
+	}
+	res := make(chan result, 1)
+	go func() {
+		h := newHash()
+		_, err := copyCtx(ctx, h, io.NewSectionReader(f, off, size))
+		res <- result{hex.EncodeToString(h.Sum(nil)), err}
+	}()
+	dec := newParDecoder(io.NewSectionReader(f, off, size), size, blocks, runtime.GOMAXPROCS(0), progress)
+	return dec, func() (string, error) {
+		r := <-res
+		return r.sum, r.err
+	}, true
 }
 
 // extractor writes entries below root, tracking what it created.

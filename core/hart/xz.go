@@ -333,7 +333,10 @@ func (impl xzImpl) newEncoder(ctx context.Context, w io.Writer, level int, block
 	if impl.mode == XZExec {
 		return newExecEncoder(ctx, impl.prog, w, level, blockSize)
 	}
-	cfg := uxz.WriterConfig{DictCap: dictCap(level), CheckSum: uxz.CRC64, BlockSize: blockSize}
+	cfg := uxz.WriterConfig{DictCap: dictCap(level), CheckSum: uxz.CRC64}
+	if blockSize > 0 {
+		cfg.BlockSize = blockSize
+	}
 	zw, err := cfg.NewWriter(w)
 	if err != nil {
 		return nil, fmt.Errorf("xz encoder: %w", err)
