@@ -58,12 +58,14 @@ type Plan struct {
 	mu     sync.Mutex
 	funcs  shell.Funcs
 	st     *evalState
+	assoc  map[string]bool // associative arrays the plan declares
 }
 
 // evalState records what the helpers and the call handler observe while a
 // run goes on, to explain failures.
 type evalState struct {
 	mu       sync.Mutex
+	sourced  int        // files sourced so far
 	lastPos  syntax.Pos // the last simple command run
 	exitPos  syntax.Pos // where exit or exit_with was called
 	exitWith string     // the message exit_with was given
@@ -118,22 +120,28 @@ func Parse(loc Location) (*syntax.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read plan %s: %w", loc.Path, err)
 	}
-	return parseSource(loc.Path, src, nil)
+	f, _, err := parseSource(loc.Path, src, nil, "__hab_pe_")
+	return f, err
 }
 
-// parseSource parses a plan or a file it sources and fixes its
-// associative arrays: the plan's own, those the file declares, and extra.
-func parseSource(name string, src []byte, extra map[string]bool) (*syntax.File, error) {
+// parseSource parses a plan or a file it sources, and adjusts the tree
+// for the interpreter (shell.FixAssoc, shell.Compat) with the plan's
+// associative arrays, those the file declares, and extra. It reports
+// whether the tree was changed.
+func parseSource(name string, src []byte, extra map[string]bool, prefix string) (*syntax.File, bool, error) {
 	f, err := shell.Parse(name, src)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	assoc := shell.AssocNames(f, AssocArrays...)
 	for n := range extra {
 		assoc[n] = true
 	}
-	shell.FixAssoc(f, src, assoc)
-	return f, nil
+	changed := shell.FixAssoc(f, src, assoc)
+	if shell.Compat(f, src, assoc, prefix) {
+		changed = true
+	}
+	return f, changed, nil
 }
 
 // EvaluateLocation parses and evaluates the plan found at loc.
@@ -170,6 +178,11 @@ func Run(ctx context.Context, loc Location, f *syntax.File, opts Options) (*Plan
 	}
 	p := &Plan{Location: loc, Syntax: f, st: &evalState{}}
 	p.funcs = helpers(p.st)
+	for name, fn := range shell.CompatFuncs() {
+		p.funcs[name] = fn
+	}
+	p.funcs[sourceFunc] = p.source
+	p.assoc = shell.AssocNames(f, AssocArrays...)
 	for name, fn := range opts.Funcs {
 		p.funcs[name] = fn
 	}
@@ -188,7 +201,10 @@ func Run(ctx context.Context, loc Location, f *syntax.File, opts Options) (*Plan
 		interp.StdIO(nil, stdout, stderr),
 		interp.CallHandler(func(ctx context.Context, args []string) ([]string, error) {
 			p.st.sawCall(interp.HandlerCtx(ctx).Pos, args[0])
-			return args, nil
+			if (args[0] == "source" || args[0] == ".") && len(args) == 2 {
+				return []string{sourceFunc, args[1]}, nil
+			}
+			return shell.CompatCall(args), nil
 		}),
 		interp.ExecHandlers(shell.Middleware(p.lookupFunc)),
 	}

@@ -132,3 +132,25 @@ func TestSamplePlansMatchBash(t *testing.T) {
 		t.Errorf("expected the 40 sample plans, found %d", n)
 	}
 }
+
+// TestFeaturePlansMatchBash evaluates the plans under testdata/plans, each
+// exercising bash features real plans use, and compares them with bash.
+func TestFeaturePlansMatchBash(t *testing.T) {
+	needOracle(t)
+	entries, err := os.ReadDir(filepath.Join("testdata", "plans"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		dir := filepath.Join("testdata", "plans", e.Name())
+		t.Run(e.Name(), func(t *testing.T) {
+			t.Parallel()
+			want := runOracle(t, dir)
+			got := MarshalValues(evalForOracle(t, dir).Values())
+			compareJSON(t, want, got)
+		})
+	}
+}

@@ -179,3 +179,9 @@ func ValidName(s string) bool {
 	}
 	return true
 }
+
+// Builtin runs the interpreter's builtin name with args in the calling
+// shell.
+func (c *Call) Builtin(ctx context.Context, name string, args ...string) error {
+	return c.hc.Builtin(ctx, append([]string{name}, args...))
+}
