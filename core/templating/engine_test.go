@@ -158,8 +158,8 @@ func TestTemplatesAsPartials(t *testing.T) {
 // Syntax errors name the template and the line and column.
 func TestSyntaxErrors(t *testing.T) {
 	cases := []struct {
-		name, src      string
-		line, col      int
+		name, src     string
+		line, col     int
 		wantInMessage string
 	}{
 		{"unclosed block", "a\nb {{#if x}}\nc\n", 2, 3, "unclosed block {{#if}}"},
