@@ -47,12 +47,21 @@ func CompatCall(args []string) []string {
 			return append([]string{printfVFunc}, args[2:]...)
 		}
 	case "read":
-		for _, a := range args[1:] {
-			if !strings.HasPrefix(a, "-") || a == "--" {
+		for i := 1; i < len(args); i++ {
+			a := args[i]
+			if !strings.HasPrefix(a, "-") || a == "--" || a == "-" {
 				break
 			}
-			if strings.Contains(a, "d") || strings.Contains(a, "n") || strings.Contains(a, "N") {
-				return append([]string{readFunc}, args[1:]...)
+			for j := 1; j < len(a); j++ {
+				switch a[j] {
+				case 'd', 'n', 'N':
+					return append([]string{readFunc}, args[1:]...)
+				case 'a', 'p', 'u', 't', 'i':
+					if j == len(a)-1 {
+						i++ // the option's value is the next argument
+					}
+					j = len(a)
+				}
 			}
 		}
 	}
@@ -675,4 +684,3 @@ func unescape(s string, raw bool) string {
 	}
 	return b.String()
 }
-

@@ -33,7 +33,14 @@ func Middleware(lookup func(name string) Func) func(next interp.ExecHandlerFunc)
 	return func(next interp.ExecHandlerFunc) interp.ExecHandlerFunc {
 		return func(ctx context.Context, args []string) error {
 			if f := lookup(args[0]); f != nil {
-				return f(ctx, &Call{Args: args, hc: interp.HandlerCtx(ctx)})
+				c := &Call{Args: args, hc: interp.HandlerCtx(ctx)}
+				err := f(ctx, c)
+				if err == nil && c.ranShell {
+					// What ran in the shell left its own status behind;
+					// the command's status is 0.
+					_ = c.hc.Builtin(ctx, []string{"eval", "true"})
+				}
+				return err
 			}
 			return next(ctx, args)
 		}
@@ -44,8 +51,9 @@ func Middleware(lookup func(name string) Func) func(next interp.ExecHandlerFunc)
 // that ran it.
 type Call struct {
 	// Args holds the command name and its arguments.
-	Args []string
-	hc   interp.HandlerContext
+	Args     []string
+	hc       interp.HandlerContext
+	ranShell bool // Eval or Builtin ran: the shell's status may have changed
 }
 
 // Arg returns argument i (1-based, like $1), or "" when absent.
@@ -84,6 +92,7 @@ func (c *Call) Get(name string) string { return c.hc.Env.Get(name).String() }
 // it makes are seen by the script afterwards. It returns the status of src
 // as an interp.ExitStatus error, or nil when it is 0.
 func (c *Call) Eval(ctx context.Context, src string) error {
+	c.ranShell = true
 	return c.hc.Builtin(ctx, []string{"eval", src})
 }
 
@@ -183,5 +192,6 @@ func ValidName(s string) bool {
 // Builtin runs the interpreter's builtin name with args in the calling
 // shell.
 func (c *Call) Builtin(ctx context.Context, name string, args ...string) error {
+	c.ranShell = true
 	return c.hc.Builtin(ctx, append([]string{name}, args...))
 }
