@@ -187,7 +187,7 @@ func jsonError(data []byte, dec *json.Decoder, err error) error {
 	if errors.As(err, &se) {
 		off = se.Offset
 	}
-	if off > int64(len(data)) {
+	if off > int64(len(data)) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		off = int64(len(data))
 	}
 	line := 1 + bytes.Count(data[:off], []byte("\n"))
