@@ -176,7 +176,7 @@ func (a *app) planInitCmd() *cobra.Command {
 				return usageError("%v: pass --origin ORIGIN, set HAB_ORIGIN, or run hab setup", err)
 			}
 			if err != nil {
-				return err
+				return usageError("%v", err)
 			}
 			origin = o
 		}

@@ -294,3 +294,191 @@ func TestPlanShowErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestPlanInit scaffolds plans with every combination of flags the
+// command has, and checks each evaluates with hab plan show.
+func TestPlanInit(t *testing.T) {
+	tests := []struct {
+		name      string
+		args      []string
+		env       []string
+		dir       string            // the plan context created, relative to the work dir
+		has       []string          // in plan.sh
+		hasNot    []string          // not in plan.sh
+		values    map[string]string // in hab plan show --json
+		workDirAs string            // name of the work directory
+	}{
+		{
+			name: "default in habitat/", env: []string{"HAB_ORIGIN=acme"}, dir: "habitat", workDirAs: "myapp",
+			has:    []string{"pkg_name=\"myapp\"", "pkg_origin=\"acme\"", "pkg_version=\"0.1.0\"", "# Required.", "do_build() {\n  do_default_build\n}", "do_end()", "# pkg_svc_run=", "# pkg_exports=("},
+			values: map[string]string{"pkg_name": "myapp", "pkg_origin": "acme", "pkg_version": "0.1.0", "pkg_shasum": "TODO"},
+		},
+		{
+			name: "named", args: []string{"web", "-o", "other"}, env: []string{"HAB_ORIGIN=acme"}, dir: "web",
+			has:    []string{"pkg_name=\"web\"", "pkg_origin=\"other\""},
+			values: map[string]string{"pkg_name": "web", "pkg_origin": "other"},
+		},
+		{
+			name: "minimal", args: []string{"small", "--min", "--origin", "acme"}, dir: "small",
+			has:    []string{"pkg_deps=(core/glibc)", "do_build() {\n  do_default_build\n}", "do_install()"},
+			hasNot: []string{"# Required.", "do_begin", "pkg_svc_run", "pkg_exports"},
+			values: map[string]string{"pkg_name": "small"},
+		},
+		{
+			name: "scaffolding short name", args: []string{"nodeapp", "-s", "node", "-o", "acme"}, dir: "nodeapp",
+			has:    []string{"pkg_scaffolding=\"core/scaffolding-node\""},
+			hasNot: []string{"# Required.", "do_build", "pkg_deps"},
+			values: map[string]string{"pkg_name": "nodeapp", "pkg_version": "0.1.0"},
+		},
+		{
+			name: "scaffolding with docs and callbacks", args: []string{"rb", "--scaffolding", "core/scaffolding-ruby/0.1.0", "--with-docs", "--with-callbacks", "-o", "acme"}, dir: "rb",
+			has:    []string{"pkg_scaffolding=\"core/scaffolding-ruby/0.1.0\"", "# Required.", "do_build() {", "do_check() {\n  return 0\n}"},
+			hasNot: []string{"pkg_deps"},
+		},
+		{
+			name: "with all overrides scaffolding's short plan", args: []string{"all", "-s", "go", "--with-all", "-o", "acme"}, dir: "all",
+			has: []string{"pkg_scaffolding=\"core/scaffolding-go\"", "pkg_deps=(core/glibc)", "# pkg_shutdown_timeout_sec=", "do_strip()"},
+		},
+		{
+			name: "pkg_ values from the environment", args: []string{"envy", "-o", "acme"}, dir: "envy",
+			env: []string{"pkg_deps=(core/make core/coreutils)", "pkg_license=('MIT' 'Apache-2.0')", "pkg_bin_dirs=(bin sbin)", "pkg_version=1.0.0",
+				"pkg_description=foo \"bar\"", "pkg_maintainer=you", "pkg_svc_user=someuser", "pkg_exports=([port]=srv.port)"},
+			has:    []string{"pkg_deps=(core/make core/coreutils)", `pkg_description="foo \"bar\""`, "pkg_svc_user=\"someuser\""},
+			values: map[string]string{"pkg_version": "1.0.0", "pkg_description": `foo "bar"`, "pkg_maintainer": "you", "pkg_svc_user": "someuser"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			work := t.TempDir()
+			if tt.workDirAs != "" {
+				work = filepath.Join(work, tt.workDirAs)
+				if err := os.Mkdir(work, 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			t.Chdir(work)
+			getenv := planTestEnv(t, tt.env...)
+			code, out, errs := runHab(t, getenv, append([]string{"plan", "init"}, tt.args...)...)
+			if code != 0 {
+				t.Fatalf("exit %d\n%s%s", code, out, errs)
+			}
+			ctx := filepath.Join(work, tt.dir)
+			for _, f := range []string{"plan.sh", "default.toml", "README.md", "config", "hooks"} {
+				if _, err := os.Stat(filepath.Join(ctx, f)); err != nil {
+					t.Errorf("%s was not created: %v", f, err)
+				}
+				if !strings.Contains(out, filepath.Join(tt.dir, f)) {
+					t.Errorf("output does not mention %s:\n%s", f, out)
+				}
+			}
+			planText, err := os.ReadFile(filepath.Join(ctx, "plan.sh"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range tt.has {
+				if !strings.Contains(string(planText), s) {
+					t.Errorf("plan.sh lacks %q:\n%s", s, planText)
+				}
+			}
+			for _, s := range tt.hasNot {
+				if strings.Contains(string(planText), s) {
+					t.Errorf("plan.sh has %q:\n%s", s, planText)
+				}
+			}
+			// The new plan evaluates (without HAB_ORIGIN, which would override).
+			code, js, errs := runHab(t, planTestEnv(t), "plan", "show", "--json", tt.dir)
+			if code != 0 {
+				t.Fatalf("hab plan show on the new plan: exit %d: %s\n%s", code, errs, planText)
+			}
+			var m map[string]any
+			if err := json.Unmarshal([]byte(js), &m); err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range tt.values {
+				if m[k] != v {
+					t.Errorf("%s = %v, want %q", k, m[k], v)
+				}
+			}
+		})
+	}
+}
+
+func TestPlanInitEnvironmentArrays(t *testing.T) {
+	work := t.TempDir()
+	t.Chdir(work)
+	getenv := planTestEnv(t, "HAB_ORIGIN=acme", "pkg_deps=(core/make core/coreutils)", "pkg_license=('MIT' 'Apache-2.0')", "pkg_exports=([port]=srv.port)")
+	if code, out, errs := runHab(t, getenv, "plan", "init", "arr"); code != 0 {
+		t.Fatalf("exit %d: %s%s", code, out, errs)
+	}
+	code, js, errs := runHab(t, planTestEnv(t), "plan", "show", "--json", "arr")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, want := range []string{`"pkg_deps": ["core/make", "core/coreutils"]`, `"pkg_license": ["MIT", "Apache-2.0"]`, `"pkg_exports": {"port": "srv.port"}`} {
+		if !strings.Contains(js, want) {
+			t.Errorf("%s lacks %s", js, want)
+		}
+	}
+}
+
+// TestPlanInitKeepsExisting: files already there are not overwritten, and
+// a .gitignore beside the plan context in a git work tree gets results/.
+func TestPlanInitKeepsExisting(t *testing.T) {
+	work := t.TempDir()
+	t.Chdir(work)
+	writeFiles(t, work, map[string]string{
+		"habitat/plan.sh": "pkg_name=mine\npkg_origin=acme\npkg_version=9\n",
+		".gitignore":      "*.o",
+	})
+	if err := os.Mkdir(filepath.Join(work, ".git"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := runHab(t, planTestEnv(t, "HAB_ORIGIN=acme"), "plan", "init")
+	if code != 0 {
+		t.Fatalf("exit %d: %s%s", code, out, errs)
+	}
+	if b, _ := os.ReadFile(filepath.Join(work, "habitat", "plan.sh")); string(b) != "pkg_name=mine\npkg_origin=acme\npkg_version=9\n" {
+		t.Errorf("existing plan.sh overwritten:\n%s", b)
+	}
+	if !strings.Contains(out, "Using existing "+filepath.Join("habitat", "plan.sh")) {
+		t.Errorf("output does not say plan.sh was kept:\n%s", out)
+	}
+	if b, _ := os.ReadFile(filepath.Join(work, ".gitignore")); string(b) != "*.o\nresults/\n" {
+		t.Errorf(".gitignore = %q", b)
+	}
+	// Running again appends nothing more.
+	runHab(t, planTestEnv(t, "HAB_ORIGIN=acme"), "plan", "init")
+	if b, _ := os.ReadFile(filepath.Join(work, ".gitignore")); string(b) != "*.o\nresults/\n" {
+		t.Errorf(".gitignore after a second init = %q", b)
+	}
+}
+
+func TestPlanInitErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  []string
+		code int
+		want string
+	}{
+		{"no origin", []string{"app"}, nil, 2, "no origin specified"},
+		{"bad origin flag", []string{"app", "-o", "Bad Origin"}, nil, 2, `invalid origin "Bad Origin"`},
+		{"bad HAB_ORIGIN", []string{"app"}, []string{"HAB_ORIGIN=UP"}, 2, "UP"},
+		{"bad name", []string{"my app", "-o", "acme"}, nil, 2, `invalid package name "my app"`},
+		{"bad scaffolding", []string{"app", "-o", "acme", "-s", "not an ident"}, nil, 2, `scaffolding "not an ident"`},
+		{"unknown flag", []string{"app", "--windows-95"}, nil, 2, "unknown flag"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			work := t.TempDir()
+			t.Chdir(work)
+			code, _, errs := runHab(t, planTestEnv(t, tt.env...), append([]string{"plan", "init"}, tt.args...)...)
+			if code != tt.code || !strings.Contains(errs, tt.want) {
+				t.Errorf("exit %d (want %d), stderr %q (want %q)", code, tt.code, errs, tt.want)
+			}
+			if entries, _ := os.ReadDir(work); len(entries) != 0 {
+				t.Errorf("left behind: %v", entries)
+			}
+		})
+	}
+}
