@@ -411,3 +411,57 @@ func TestCorePlansRenderedLines(t *testing.T) {
 		}
 	}
 }
+
+// The schema check itself catches a field the schema does not allow and a
+// missing required one.
+func TestCheckSchemaCatchesMistakes(t *testing.T) {
+	dir := conformance(t, "habitat", "templates")
+	var schema map[string]any
+	if err := json.Unmarshal([]byte(mustRead(t, filepath.Join(dir, "render_context_schema.json"))), &schema); err != nil {
+		t.Fatal(err)
+	}
+	bad := mustJSON(t, `{"pkg":{"ident":"a/b/1/2","bogus":1},"cfg":{},"extra":true}`)
+	errs := strings.Join(checkSchema(schema, schema, bad, "$"), "\n")
+	for _, want := range []string{"$: unexpected property extra", "$.pkg: unexpected property bogus", "$.pkg: missing required deps"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("schema check missed %q:\n%s", want, errs)
+		}
+	}
+}
+
+// BenchmarkCorePlans compiles and renders every core-plans template with
+// the mock census, as the supervisor would on a configuration change.
+func BenchmarkCorePlans(b *testing.B) {
+	base := filepath.Join("..", "..", "..", "shared", "conformance", "core-plans-sample")
+	files, _ := filepath.Glob(filepath.Join(base, "*", "config", "*"))
+	hooks, _ := filepath.Glob(filepath.Join(base, "*", "hooks", "*"))
+	files = append(files, hooks...)
+	if len(files) == 0 {
+		b.Skip("conformance data absent")
+	}
+	type tpl struct{ name, src string }
+	var tpls []tpl
+	for _, f := range files {
+		if data, err := os.ReadFile(f); err == nil {
+			tpls = append(tpls, tpl{f, string(data)})
+		}
+	}
+	mock, err := LoadJSONObject(filepath.Join("testdata", "mock_context.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	mock.Set("cfg", NewObject())
+	b.ResetTimer()
+	for b.Loop() {
+		r := New()
+		for _, t := range tpls {
+			if err := r.AddTemplate(t.name, t.src); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if _, err := r.RenderAll(mock); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(tpls)), "templates/op")
+}
