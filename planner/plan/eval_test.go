@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -21,12 +22,14 @@ func writePlan(t *testing.T, files map[string]string) string {
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		if err := writeFile(p, content); err != nil {
 			t.Fatal(err)
 		}
 	}
 	return dir
 }
+
+func writeFile(path, content string) error { return os.WriteFile(path, []byte(content), 0o644) }
 
 var testOpts = Options{Target: "x86_64-linux", Env: []string{"PATH=/usr/bin:/bin", "HOME=/nonexistent"}, Release: "20260101000000"}
 
@@ -145,18 +148,7 @@ func TestEvaluateErrors(t *testing.T) {
 	}
 }
 
-func itoa(i int) string { return strings.TrimSpace(strings.Repeat(" ", 0) + fmtInt(i)) }
-
-func fmtInt(i int) string {
-	if i == 0 {
-		return "0"
-	}
-	var b []byte
-	for ; i > 0; i /= 10 {
-		b = append([]byte{byte('0' + i%10)}, b...)
-	}
-	return string(b)
-}
+func itoa(i int) string { return strconv.Itoa(i) }
 
 // TestDefaults checks what the build program sets after the plan: the
 // version placeholder, file and directory names, prefix, paths, the
