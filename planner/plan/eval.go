@@ -295,6 +295,18 @@ func (p *Plan) Get(name string) string { v, _ := elem0(p.Var(name)); return v }
 // shell function name.
 func (p *Plan) HasFunc(name string) bool { return p.runner.Funcs[name] != nil }
 
+// SetOutput redirects what the plan's shell prints from now on (each
+// build phase may log to its own place). A nil writer discards.
+func (p *Plan) SetOutput(stdout, stderr io.Writer) error {
+	if stdout == nil {
+		stdout = io.Discard
+	}
+	if stderr == nil {
+		stderr = io.Discard
+	}
+	return interp.StdIO(nil, stdout, stderr)(p.runner)
+}
+
 // Runner is the interpreter the plan was loaded in.
 func (p *Plan) Runner() *interp.Runner { return p.runner }
 

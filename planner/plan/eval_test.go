@@ -351,3 +351,87 @@ func TestMarshalValues(t *testing.T) {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
 }
+
+// TestCompositeAndOtherSettings: the settings the reference evaluation
+// does not show reach the metadata and --all values.
+func TestCompositeAndOtherSettings(t *testing.T) {
+	dir := writePlan(t, map[string]string{"plan.sh": `pkg_name=composite-example
+pkg_origin=yourorigin
+pkg_type="composite"
+pkg_version="0.1.0"
+pkg_services=(
+  yourorigin/package1
+  yourorigin/package2
+)
+pkg_bind_map=(
+  [yourorigin/package2]="http:yourorigin/package1"
+)
+pkg_shutdown_signal=HUP
+pkg_shutdown_timeout_sec=30
+pkg_scaffolding=core/scaffolding-go
+`})
+	p, err := Evaluate(context.Background(), dir, testOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := p.Meta
+	if !m.IsComposite() || strings.Join(m.Services, " ") != "yourorigin/package1 yourorigin/package2" {
+		t.Errorf("type %q services %v", m.Type, m.Services)
+	}
+	if !reflect.DeepEqual(m.BindMap, map[string]string{"yourorigin/package2": "http:yourorigin/package1"}) {
+		t.Errorf("bind map %v", m.BindMap)
+	}
+	if m.ShutdownSignal != "HUP" || m.ShutdownTimeoutSec != "30" || m.Scaffolding != "core/scaffolding-go" {
+		t.Errorf("shutdown %q %q scaffolding %q", m.ShutdownSignal, m.ShutdownTimeoutSec, m.Scaffolding)
+	}
+	if got := m.Ident().String(); got != "yourorigin/composite-example/0.1.0/20260101000000" {
+		t.Errorf("ident %s", got)
+	}
+	all := p.AllValues()
+	if v := all["pkg_bind_map"]; v.Kind != Map || v.Map["yourorigin/package2"] != "http:yourorigin/package1" {
+		t.Errorf("--all pkg_bind_map = %+v", v)
+	}
+	if v := all["pkg_services"]; v.Kind != Array || len(v.List) != 2 {
+		t.Errorf("--all pkg_services = %+v", v)
+	}
+	if _, ok := p.Values()["pkg_services"]; ok {
+		t.Error("Values shows pkg_services, which the reference evaluation does not")
+	}
+}
+
+// TestCallAfterLoad: the build phases call the plan's callbacks in the
+// shell it was loaded in, with output where they choose and the plan's
+// state kept between calls.
+func TestCallAfterLoad(t *testing.T) {
+	dir := writePlan(t, map[string]string{"plan.sh": minimalPlan + `do_build() {
+  build_line "building $pkg_name in $(pwd)"
+  _built=yes
+  return 3
+}
+`})
+	p, err := Evaluate(context.Background(), dir, testOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if err := p.SetOutput(&out, nil); err != nil {
+		t.Fatal(err)
+	}
+	err = p.Call(context.Background(), "do_build")
+	if shell.ExitCode(err) != 3 {
+		t.Errorf("do_build status: %v", err)
+	}
+	if out.String() != "   hello: building hello in "+dir+"\n" || p.Get("_built") != "yes" {
+		t.Errorf("output %q, _built %q", out.String(), p.Get("_built"))
+	}
+	p.SetFunc("pkg_path_for", func(_ context.Context, c *shell.Call) error {
+		_, err := c.Stdout().Write([]byte("/hab/pkgs/" + c.Arg(1) + "\n"))
+		return err
+	})
+	if err := p.Eval(context.Background(), `_p=$(pkg_path_for core/zlib)`); err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Get("_p"); got != "/hab/pkgs/core/zlib" {
+		t.Errorf("replaced helper gave %q", got)
+	}
+}
