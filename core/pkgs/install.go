@@ -73,9 +73,9 @@ type InstallResult struct {
 
 // artifact is a hart that provides one package.
 type artifact struct {
-	path string
-	id   ident.Ident
-	meta *hart.Metadata // read when known; nil for cache files not opened yet
+	path    string
+	id      ident.Ident // what the hart claims to hold (its file name or its first entries)
+	claimed bool        // id was read from the payload, not guessed from the file name
 }
 
 // InstallAll installs each argument in turn, as `hab pkg install` does:
@@ -84,23 +84,28 @@ type artifact struct {
 // resolved to the latest satisfying package that is installed or in a
 // local hart. Harts given as arguments also provide dependencies of the
 // others. It stops at the first failure.
+//
+// Each hart is read once: its package identifier is peeked from the first
+// entries of the payload, and Extract then verifies, unpacks and returns
+// the metadata (TDEPS, TARGET) in the same pass. Dependencies are looked
+// for after the package is staged; when one is missing, the staged
+// package is thrown away and nothing is installed.
 func (in *Installer) InstallAll(ctx context.Context, args []string) ([]*InstallResult, error) {
 	type source struct {
-		arg string
-		a   *artifact
-		id  ident.Ident
+		a  *artifact
+		id ident.Ident
 	}
 	var sources []source
 	local := map[ident.Ident]*artifact{}
 	for _, arg := range args {
 		if fi, err := os.Stat(arg); err == nil && !fi.IsDir() {
-			m, err := hart.ReadMetadataWith(ctx, arg, hart.ReadOptions{XZ: in.XZ})
+			id, err := peekIdent(ctx, arg)
 			if err != nil {
 				return nil, fmt.Errorf("install %s: %w", arg, in.explain(ctx, arg, err))
 			}
-			a := &artifact{path: arg, id: m.Ident, meta: m}
-			local[m.Ident] = a
-			sources = append(sources, source{arg: arg, a: a})
+			a := &artifact{path: arg, id: id, claimed: true}
+			local[id] = a
+			sources = append(sources, source{a: a})
 			continue
 		}
 		if strings.HasSuffix(arg, ".hart") {
@@ -110,7 +115,7 @@ func (in *Installer) InstallAll(ctx context.Context, args []string) ([]*InstallR
 		if err != nil {
 			return nil, fmt.Errorf("install %s: not a hart file, nor a package identifier: %w", arg, err)
 		}
-		sources = append(sources, source{arg: arg, id: id})
+		sources = append(sources, source{id: id})
 	}
 	var results []*InstallResult
 	for _, src := range sources {
@@ -120,7 +125,7 @@ func (in *Installer) InstallAll(ctx context.Context, args []string) ([]*InstallR
 		)
 		if src.a != nil {
 			reporter(in.Reporter).Begin(fmt.Sprintf("Installing %s", src.a.path))
-			res, err = in.install(ctx, src.a.path, src.a, local)
+			res, err = in.install(ctx, src.a.id, src.a, local)
 		} else {
 			res, err = in.installIdent(ctx, src.id, local)
 		}
@@ -170,23 +175,23 @@ func (in *Installer) installIdent(ctx context.Context, want ident.Ident, local m
 			return nil, fmt.Errorf("install %s: %w: no installed package and no hart in the artifact cache %s satisfies %s (for %s); there is no depot to download it from", want, ErrArtifactNotFound, in.ArtifactCache, want, in.Store.Target)
 		}
 		if slices.Contains(installed, latest) {
-			return in.install(ctx, latest.String(), nil, local)
+			return in.install(ctx, latest, nil, local)
 		}
 		a := candidates[latest]
-		if a.meta == nil {
-			m, err := hart.ReadMetadataWith(ctx, a.path, hart.ReadOptions{XZ: in.XZ})
+		if !a.claimed {
+			id, err := peekIdent(ctx, a.path)
 			if err != nil {
 				return nil, fmt.Errorf("install %s: %w", want, in.explain(ctx, a.path, err))
 			}
-			if m.Ident != latest {
+			if id != latest {
 				// Misnamed file: it does not hold what its name says.
-				r.Warn(fmt.Sprintf("Ignoring %s: it holds %s", a.path, m.Ident))
+				r.Warn(fmt.Sprintf("Ignoring %s: it holds %s", a.path, id))
 				delete(candidates, latest)
 				continue
 			}
-			a.meta = m
+			a.claimed = true
 		}
-		return in.install(ctx, a.path, a, local)
+		return in.install(ctx, latest, a, local)
 	}
 }
 
@@ -196,7 +201,7 @@ func (in *Installer) installIdent(ctx context.Context, want ident.Ident, local m
 func (in *Installer) cachedCandidates(want ident.Ident, local map[ident.Ident]*artifact) (map[ident.Ident]*artifact, error) {
 	out := map[ident.Ident]*artifact{}
 	for id, a := range local {
-		if id.Satisfies(want) && a.meta != nil && a.meta.Target == in.Store.Target {
+		if id.Satisfies(want) {
 			out[id] = a
 		}
 	}
@@ -233,7 +238,7 @@ func (in *Installer) cachedCandidates(want ident.Ident, local map[ident.Ident]*a
 // findArtifact finds the hart of the fully qualified id: a hart given as
 // an argument, else ORIGIN-NAME-VERSION-RELEASE-TARGET.hart in the cache.
 func (in *Installer) findArtifact(id ident.Ident, local map[ident.Ident]*artifact) (*artifact, bool) {
-	if a, ok := local[id]; ok && a.meta != nil && a.meta.Target == in.Store.Target {
+	if a, ok := local[id]; ok {
 		return a, true
 	}
 	name, err := id.ArchiveName(in.Store.Target)
@@ -250,15 +255,55 @@ func (in *Installer) findArtifact(id ident.Ident, local map[ident.Ident]*artifac
 // staged is a hart extracted into a temporary, waiting to be renamed into
 // place.
 type staged struct {
-	a   *artifact
-	tmp *tempDir
-	dir string // the package directory inside tmp
+	a    *artifact
+	meta *Metadata
+	tmp  *tempDir
+	dir  string // the package directory inside tmp
 }
 
-// install installs the package of root (a hart, or nil when the package is
-// already installed and only its dependencies may be missing) and the
-// missing packages of its TDEPS.
-func (in *Installer) install(ctx context.Context, label string, root *artifact, local map[ident.Ident]*artifact) (*InstallResult, error) {
+// installation is the work of one install: what is staged and copied,
+// undone together when anything fails before the commit.
+type installation struct {
+	in     *Installer
+	staged []*staged
+	copies []*cacheCopy
+}
+
+func (w *installation) abort() {
+	for _, st := range w.staged {
+		st.tmp.remove()
+	}
+	for _, c := range w.copies {
+		c.abort()
+	}
+}
+
+// stage checks the signer key, starts the copy into the artifact cache and
+// extracts the hart into a temporary.
+func (w *installation) stage(ctx context.Context, a *artifact) (*staged, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	reporter(w.in.Reporter).Status(StatusVerifying, a.id.String())
+	c, err := w.in.startCacheCopy(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	if c != nil {
+		w.copies = append(w.copies, c)
+	}
+	st, err := w.in.stage(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	w.staged = append(w.staged, st)
+	return st, nil
+}
+
+// install installs the package root (from its hart a, or, when a is nil,
+// an installed package whose dependencies may be missing) and the missing
+// packages of its TDEPS.
+func (in *Installer) install(ctx context.Context, rootID ident.Ident, a *artifact, local map[ident.Ident]*artifact) (*InstallResult, error) {
 	r := reporter(in.Reporter)
 	s := in.Store
 	in.CleanStaleCache()
@@ -270,147 +315,110 @@ func (in *Installer) install(ctx context.Context, label string, root *artifact, 
 		}
 	}
 
+	w := &installation{in: in}
 	var (
-		rootID ident.Ident
-		tdeps  []ident.Ident
-		plan   []*artifact // to install, dependencies first
+		tdeps    []ident.Ident
+		rootDeps []ident.Ident // packages the root's TDEPS name, deduplicated, in file order
+		root     *staged
 	)
-	if root != nil {
-		rootID = root.id
-		if !s.IsInstalled(rootID) {
-			// The signer key first: without it nothing about the hart
-			// can be trusted.
-			if err := in.ensureKey(root); err != nil {
-				return nil, fmt.Errorf("install %s: %w", label, err)
-			}
-		}
-		if root.meta.Target != s.Target {
-			return nil, in.tampered(ctx, root, fmt.Errorf("install %s: %w: package target '%s' of %s is not supported as this system has a different active package target '%s'", label, ErrWrongTarget, root.meta.Target, rootID, s.Target))
-		}
-		m, err := ParseMetadata(rootID, root.meta.Files)
+	if a != nil && s.IsInstalled(rootID) {
+		a = nil
+	}
+	if a == nil {
+		p, err := s.Load(rootID)
 		if err != nil {
-			return nil, in.tampered(ctx, root, fmt.Errorf("install %s: %w", label, err))
+			return nil, fmt.Errorf("install %s: %w", rootID, err)
+		}
+		r.Status(StatusUsing, fmt.Sprintf("%s (already installed)", rootID))
+		m, err := p.Metadata()
+		if err != nil {
+			return nil, fmt.Errorf("install %s: %w", rootID, err)
 		}
 		tdeps = m.TDeps
 	} else {
-		p, err := s.Load(ident.MustParse(label))
-		if err != nil {
-			return nil, fmt.Errorf("install %s: %w", label, err)
+		// The signer key first: without it nothing about the hart can
+		// be trusted. Then one pass: verify, extract, read the metadata.
+		if err := in.ensureKey(a); err != nil {
+			return nil, fmt.Errorf("install %s: %w", rootID, err)
 		}
-		rootID = p.Ident
-		m, err := p.Metadata()
+		st, err := w.stage(ctx, a)
 		if err != nil {
-			return nil, fmt.Errorf("install %s: %w", label, err)
+			w.abort()
+			return nil, fmt.Errorf("install %s: %w (nothing was installed)", rootID, err)
 		}
-		tdeps = m.TDeps
-	}
-	if s.IsInstalled(rootID) {
-		r.Status(StatusUsing, fmt.Sprintf("%s (already installed)", rootID))
-		root = nil
+		root = st
+		tdeps = st.meta.TDeps
 	}
 
-	var missing []string
 	seen := map[ident.Ident]bool{}
+	var missing []string
+	var plan []*artifact // dependencies to install, deepest first
 	for _, dep := range tdeps {
 		if seen[dep] {
 			continue
 		}
 		seen[dep] = true
+		rootDeps = append(rootDeps, dep)
 		if s.IsInstalled(dep) {
 			r.Status(StatusUsing, dep.String())
 			continue
 		}
-		a, ok := in.findArtifact(dep, local)
+		da, ok := in.findArtifact(dep, local)
 		if !ok {
 			missing = append(missing, dep.String())
 			continue
 		}
 		// The original installs TDEPS deepest first: the reverse of
 		// their order in the file.
-		plan = append([]*artifact{a}, plan...)
+		plan = append([]*artifact{da}, plan...)
 	}
 	if len(missing) > 0 {
+		w.abort()
 		list := strings.Join(missing, ", ")
 		if len(missing) > 10 {
 			list = fmt.Sprintf("%s and %d more", strings.Join(missing[:10], ", "), len(missing)-10)
 		}
-		return nil, in.tampered(ctx, root, fmt.Errorf("install %s: %w: dependencies %s are not installed and have no hart in the artifact cache %s (nothing was installed)", rootID, ErrArtifactNotFound, list, in.ArtifactCache))
+		return nil, fmt.Errorf("install %s: %w: dependencies %s are not installed and have no hart in the artifact cache %s (nothing was installed)", rootID, ErrArtifactNotFound, list, in.ArtifactCache)
 	}
-	if root != nil {
-		plan = append(plan, root)
-	}
-	if len(plan) == 0 {
-		if err := in.runHooks(ctx, rootID, tdeps); err != nil {
-			return nil, err
-		}
-		r.End(fmt.Sprintf("Install of %s complete with 0 new packages installed.", rootID))
-		p, err := s.Load(rootID)
-		if err != nil {
-			return nil, err
-		}
-		return &InstallResult{Package: p}, nil
-	}
-
-	// Every signer key must be at hand before any work is done.
-	for _, a := range plan {
-		if err := in.ensureKey(a); err != nil {
-			return nil, fmt.Errorf("install %s: %w", rootID, err)
-		}
-	}
-
-	var stagedAll []*staged
-	var copies []*cacheCopy
-	cleanup := func() {
-		for _, st := range stagedAll {
-			st.tmp.remove()
-		}
-		for _, c := range copies {
-			c.abort()
-		}
-	}
-	for _, a := range plan {
-		if err := ctx.Err(); err != nil {
-			cleanup()
+	// Every signer key must be at hand before more work is done.
+	for _, da := range plan {
+		if err := in.ensureKey(da); err != nil {
+			w.abort()
 			return nil, fmt.Errorf("install %s: %w (nothing was installed)", rootID, err)
 		}
-		r.Status(StatusVerifying, a.id.String())
-		c, err := in.startCacheCopy(ctx, a)
-		if err != nil {
-			cleanup()
-			return nil, fmt.Errorf("install %s: %w (nothing was installed)", rootID, err)
-		}
-		if c != nil {
-			copies = append(copies, c)
-		}
-		st, err := in.stage(ctx, a)
-		if err != nil {
-			cleanup()
-			return nil, fmt.Errorf("install %s: %w (nothing was installed)", rootID, err)
-		}
-		stagedAll = append(stagedAll, st)
 	}
-	for _, c := range copies {
+	for _, da := range plan {
+		if _, err := w.stage(ctx, da); err != nil {
+			w.abort()
+			return nil, fmt.Errorf("install %s: %w (nothing was installed)", rootID, err)
+		}
+	}
+	for _, c := range w.copies {
 		if err := c.wait(); err != nil {
-			cleanup()
+			w.abort()
 			return nil, fmt.Errorf("install %s: %w (nothing was installed)", rootID, err)
 		}
 	}
 	if err := ctx.Err(); err != nil {
-		cleanup()
+		w.abort()
 		return nil, fmt.Errorf("install %s: %w (nothing was installed)", rootID, err)
 	}
 
 	// Commit: every package is complete on disk; rename them into place,
-	// dependencies first. From here on the context is not consulted, so
-	// that an interruption cannot split the closure.
+	// dependencies first, the package last. From here on the context is
+	// not consulted, so that an interruption cannot split the closure.
+	order := slices.Clone(w.staged)
+	if root != nil {
+		order = append(order[1:], root)
+	}
 	res := &InstallResult{}
-	for i, st := range stagedAll {
+	for i, st := range order {
 		done, err := in.commit(st)
 		if err != nil {
-			for _, rest := range stagedAll[i:] {
+			for _, rest := range order[i+1:] {
 				rest.tmp.remove()
 			}
-			for _, c := range copies {
+			for _, c := range w.copies {
 				c.abort()
 			}
 			return res, fmt.Errorf("install %s: %w", rootID, err)
@@ -422,12 +430,12 @@ func (in *Installer) install(ctx context.Context, label string, root *artifact, 
 			r.Status(StatusUsing, st.a.id.String())
 		}
 	}
-	for _, c := range copies {
+	for _, c := range w.copies {
 		if err := c.commit(); err != nil {
 			r.Warn(fmt.Sprintf("Could not store %s in the artifact cache: %v", c.src, err))
 		}
 	}
-	if err := in.runHooks(ctx, rootID, tdeps); err != nil {
+	if err := in.runHooks(ctx, rootID, rootDeps); err != nil {
 		return res, err
 	}
 	r.End(fmt.Sprintf("Install of %s complete with %d new packages installed.", rootID, len(res.Installed)))
@@ -450,20 +458,6 @@ func (in *Installer) explain(ctx context.Context, path string, err error) error 
 	}
 	if _, verr := hart.Verify(ctx, path, in.Keys); errors.Is(verr, crypto.ErrBadSignature) {
 		return fmt.Errorf("%w (reading it failed with: %v)", verr, err)
-	}
-	return err
-}
-
-// tampered checks, when planning the install of root fails, whether root
-// is a hart altered after signing (whose metadata then cannot be trusted
-// to explain anything), and reports that instead. It costs one more read
-// of the hart, on this error path only.
-func (in *Installer) tampered(ctx context.Context, root *artifact, err error) error {
-	if root == nil {
-		return err
-	}
-	if _, verr := hart.Verify(ctx, root.path, in.Keys); errors.Is(verr, crypto.ErrBadSignature) {
-		return fmt.Errorf("install %s: %w", root.path, verr)
 	}
 	return err
 }
@@ -529,14 +523,19 @@ func (in *Installer) stage(ctx context.Context, a *artifact) (*staged, error) {
 	}
 	if m.Target != in.Store.Target {
 		t.remove()
-		return nil, fmt.Errorf("%s: %w: package target '%s' is not supported as this system has a different active package target '%s'", a.path, ErrWrongTarget, m.Target, in.Store.Target)
+		return nil, fmt.Errorf("%s: %w: package target '%s' of %s is not supported as this system has a different active package target '%s'", a.path, ErrWrongTarget, m.Target, m.Ident, in.Store.Target)
 	}
 	dir := filepath.Join(t.path, "hab", "pkgs", a.id.Origin, a.id.Name, a.id.Version, a.id.Release)
 	if fi, err := os.Lstat(dir); err != nil || !fi.IsDir() {
 		t.remove()
 		return nil, fmt.Errorf("%s: %w: the payload has no package directory", a.path, hart.ErrFormat)
 	}
-	return &staged{a: a, tmp: t, dir: dir}, nil
+	meta, err := ParseMetadata(m.Ident, m.Files)
+	if err != nil {
+		t.remove()
+		return nil, fmt.Errorf("%s: %w", a.path, err)
+	}
+	return &staged{a: a, meta: meta, tmp: t, dir: dir}, nil
 }
 
 // commit renames a staged package into place. It reports false when the
