@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -341,5 +344,35 @@ func TestStoreUsage(t *testing.T) {
 		if out := e.mustRun("pkg", cmd, "--help"); !strings.Contains(out, "Usage:") {
 			t.Errorf("pkg %s --help:\n%s", cmd, out)
 		}
+	}
+}
+
+// TestStoreExecReplacesProcess runs hab (this test binary, as hab) with its
+// own standard streams, where `hab pkg exec` becomes the command (execve):
+// the command's exit status and output are the process's.
+func TestStoreExecReplacesProcess(t *testing.T) {
+	if args := os.Getenv("HAB_STORE_TEST_ARGS"); args != "" {
+		os.Exit(run(context.Background(), strings.Split(args, "\x1f"), os.Stdin, os.Stdout, os.Stderr, os.Getenv))
+	}
+	if testing.Short() {
+		t.Skip("runs a child process")
+	}
+	e := newStoreEnv(t)
+	storeWriteTree(t, e.root, "acme/app/1.0/20200101000000", map[string]string{"RUNTIME_ENVIRONMENT": "GREETING=from the package\n"})
+	cmd := exec.Command(os.Args[0], "-test.run=^TestStoreExecReplacesProcess$")
+	cmd.Env = append(os.Environ(), "FS_ROOT="+e.root, "HAB_CACHE_KEY_PATH="+e.keys,
+		"HAB_STORE_TEST_ARGS="+strings.Join([]string{"pkg", "exec", "acme/app", "sh", "-c", `echo "$GREETING pid $$"; exit 42`}, "\x1f"))
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = &out
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 42 {
+		t.Fatalf("exit %v, want 42\n%s", err, out.String())
+	}
+	// The shell ran with hab's pid: hab became the command.
+	want := fmt.Sprintf("from the package pid %d\n", cmd.Process.Pid)
+	if out.String() != want {
+		t.Errorf("output %q, want %q", out.String(), want)
 	}
 }
