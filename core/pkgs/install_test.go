@@ -523,14 +523,12 @@ func TestInstallImportsKeyBesideHart(t *testing.T) {
 // bigTree writes n bytes of mixed content into dir: incompressible chunks
 // and repetitive text.
 func bigTree(t *testing.T, files map[string]string, n int) {
-	rng := rand.New(rand.NewPCG(1, 2))
+	rng := rand.NewChaCha8([32]byte{1, 2, 3})
 	for i := 0; n > 0; i++ {
 		size := min(n, 256<<10)
 		b := make([]byte, size)
 		if i%2 == 0 {
-			for j := range b {
-				b[j] = byte(rng.Uint32())
-			}
+			rng.Read(b)
 		} else {
 			copy(b, bytes.Repeat([]byte(fmt.Sprintf("line %d of some text\n", i)), size))
 		}
