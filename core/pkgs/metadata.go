@@ -196,10 +196,6 @@ func InstallPrefix(id ident.Ident) string {
 	return "/hab/pkgs/" + id.Origin + "/" + id.Name + "/" + id.Version + "/" + id.Release
 }
 
-// statusFiles are written into an installed package by hooks; they are not
-// package metadata.
-var statusFiles = map[string]bool{FileInstallHookStatus: true, FileUninstallHookStatus: true}
-
 // ParseMetadata reads the raw metadata files of package id (as
 // hart.Metadata.Files gives them, or as ReadMetadataDir reads them from the
 // store). id names the package in errors; when it is zero, IDENT must be
@@ -335,7 +331,7 @@ func ParseMetadata(id ident.Ident, files map[string][]byte) (*Metadata, error) {
 	}
 
 	for name, data := range files {
-		if known[name] || statusFiles[name] {
+		if known(name) {
 			continue
 		}
 		if m.Other == nil {
@@ -346,20 +342,22 @@ func ParseMetadata(id ident.Ident, files map[string][]byte) (*Metadata, error) {
 	return m, nil
 }
 
-// known lists the files ParseMetadata gives a field.
-var known = func() map[string]bool {
-	k := map[string]bool{}
-	for _, n := range []string{FileBinds, FileBindsOptional, FileBindMap, FileBuildDeps, FileBuildTDeps,
+// known reports whether ParseMetadata gives the file a field (or, for the
+// hook status files, deliberately ignores it).
+func known(name string) bool {
+	switch name {
+	case FileBinds, FileBindsOptional, FileBindMap, FileBuildDeps, FileBuildTDeps,
 		FileBuildtimeEnvironment, FileBuildtimeEnvironmentPaths, FileCFlags, FileCPPFlags, FileCXXFlags,
 		FileDeps, FileEnvironment, FileEnvironmentSep, FileExports, FileExposes, FileFiles, FileIdent,
 		FileInterpreters, FileLDFlags, FileLDRunPath, FileManifest, FilePackageType, FilePath,
 		FilePkgConfigPath, FileResolvedServices, FileRuntimeEnvironment, FileRuntimeEnvironmentPaths,
 		FileRuntimePath, FileServices, FileShutdownSignal, FileShutdownTimeout, FileSvcGroup, FileSvcUser,
-		FileTarget, FileTDeps, FileType} {
-		k[n] = true
+		FileTarget, FileTDeps, FileType,
+		FileInstallHookStatus, FileUninstallHookStatus:
+		return true
 	}
-	return k
-}()
+	return false
+}
 
 type metaParser struct {
 	pkg   string

@@ -30,9 +30,7 @@ type Reporter interface {
 	End(msg string)
 }
 
-// Discard is a Reporter that drops everything.
-var Discard Reporter = discard{}
-
+// discard is the Reporter used when none is given: it drops everything.
 type discard struct{}
 
 func (discard) Begin(string)          {}
@@ -42,7 +40,7 @@ func (discard) End(string)            {}
 
 func reporter(r Reporter) Reporter {
 	if r == nil {
-		return Discard
+		return discard{}
 	}
 	return r
 }
