@@ -163,3 +163,58 @@ func TestConformanceMetadata(t *testing.T) {
 		}
 	}
 }
+
+// TestConformanceWithDependencies installs the real neurosis/testapp harts
+// signed by neurosis-20171211220037 (whose key lies beside them) once their
+// runtime dependencies are available: here as stand-in harts in the
+// artifact cache, built and signed by the test.
+func TestConformanceWithDependencies(t *testing.T) {
+	ctx := context.Background()
+	builder := conformance(t, "builder")
+	tests := []struct {
+		hart   string
+		target ident.Target
+		deps   []string
+		want   string
+	}{
+		{"neurosis-testapp-0.1.13-20190511004436-x86_64-linux.hart", ident.X86_64Linux,
+			[]string{"core/glibc/2.27/20190115002733", "core/linux-headers/4.17.12/20190115002705"}, "neurosis/testapp/0.1.13/20190511004436"},
+		{"neurosis-testapp-0.1.3-20181116180420-x86_64-linux-kernel2.hart", ident.X86_64LinuxKernel2,
+			[]string{"core/glibc/2.23/20180927161247", "core/linux-headers/2.6.39/20180927161217"}, "neurosis/testapp/0.1.3/20181116180420"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.hart, func(t *testing.T) {
+			e := newInstallEnv(t)
+			e.store.Target = tt.target
+			for _, d := range tt.deps {
+				e.build(e.artifacts, spec{id: d, target: string(tt.target)})
+			}
+			in := e.installer()
+			in.XZ = hart.XZAuto
+			res, err := in.InstallAll(ctx, []string{filepath.Join(builder, tt.hart)})
+			if err != nil {
+				t.Fatalf("%v\n%s", err, e.rec)
+			}
+			want := append([]string{tt.want}, tt.deps...)
+			slices.Sort(want)
+			if got := e.installed(); !slices.Equal(got, want) {
+				t.Errorf("installed %v, want %v", got, want)
+			}
+			if len(res[0].Installed) != 3 || res[0].Installed[2].String() != tt.want {
+				t.Errorf("install order %v", res[0].Installed)
+			}
+			env, err := e.store.RuntimeEnvironment(ctx, res[0].Package, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(env) != 1 || env[0].Name != "PATH" || env[0].Value != "/hab/pkgs/"+tt.deps[0]+"/bin" {
+				t.Errorf("runtime environment %v", env)
+			}
+			// The dependencies cannot go while testapp needs them.
+			if _, err := e.store.Uninstall(ctx, ident.MustParse(tt.deps[0]), UninstallOptions{}); !errors.Is(err, ErrHasDependents) {
+				t.Errorf("uninstall of a needed dependency: %v", err)
+			}
+			e.assertClean()
+		})
+	}
+}
