@@ -1,0 +1,288 @@
+package chroot
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/habgo/hab/studio/rootfs"
+)
+
+// MaybeInit runs the studio init and exits when this process is one (the
+// re-executed hab a Run starts); otherwise it returns at once. Call it
+// first thing in main, and in TestMain of tests that run studios.
+func MaybeInit() {
+	if os.Getenv(initEnv) != "1" {
+		return
+	}
+	os.Exit(initMain())
+}
+
+// initMain is the studio's PID 1: fd 3 carries its configuration, fd 4
+// reports a setup failure (closed without a word once the command runs).
+func initMain() int {
+	syscall.CloseOnExec(3)
+	syscall.CloseOnExec(4)
+	cfgIn := os.NewFile(3, "studio-config")
+	status := os.NewFile(4, "studio-status")
+	fail := func(err error) int {
+		fmt.Fprint(status, err.Error())
+		status.Close()
+		return 127
+	}
+	var ic initConfig
+	if err := json.NewDecoder(cfgIn).Decode(&ic); err != nil {
+		return fail(fmt.Errorf("studio init: read configuration: %w", err))
+	}
+	cfgIn.Close()
+	if err := setup(ic); err != nil {
+		return fail(err)
+	}
+	path, err := lookPath(ic.Argv[0], ic.Env)
+	if err != nil {
+		return fail(err)
+	}
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH)
+	proc, err := os.StartProcess(path, ic.Argv, &os.ProcAttr{
+		Dir:   ic.Workdir,
+		Env:   ic.Env,
+		Files: []*os.File{os.Stdin, os.Stdout, os.Stderr},
+	})
+	if err != nil {
+		return fail(fmt.Errorf("start %s in the studio: %w", ic.Argv[0], err))
+	}
+	status.Close()
+	go func() {
+		for sig := range sigs {
+			// A terminal's ^C already reached the command's group.
+			if sig != syscall.SIGINT {
+				_ = proc.Signal(sig)
+			}
+		}
+	}()
+	// As PID 1, reap every orphan until the command itself exits; the
+	// kernel kills whatever is left when the init returns.
+	for {
+		var ws syscall.WaitStatus
+		pid, err := syscall.Wait4(-1, &ws, 0, nil)
+		if errors.Is(err, syscall.EINTR) {
+			continue
+		}
+		if err != nil {
+			return 127
+		}
+		if pid == proc.Pid {
+			if ws.Signaled() {
+				return 128 + int(ws.Signal())
+			}
+			return ws.ExitStatus()
+		}
+	}
+}
+
+// setup makes the studio's mounts in the init's new mount namespace and
+// pivots into it.
+func setup(ic initConfig) error {
+	// Nothing done here may propagate to the host.
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("studio init: make mounts private: %w", err)
+	}
+	root := ic.Root
+	if err := unix.Mount(root, root, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("studio init: bind %s: %w", root, err)
+	}
+	for _, m := range ic.Mounts {
+		if err := mount(root, m); err != nil {
+			return err
+		}
+	}
+	if err := unix.Sethostname([]byte(ic.Hostname)); err != nil {
+		return fmt.Errorf("studio init: set host name %s: %w", ic.Hostname, err)
+	}
+	if !ic.Network {
+		if err := loopbackUp(); err != nil {
+			return err
+		}
+	}
+	if err := unix.Chdir(root); err != nil {
+		return fmt.Errorf("studio init: enter %s: %w", root, err)
+	}
+	if err := unix.PivotRoot(".", "."); err != nil {
+		return fmt.Errorf("studio init: pivot_root into %s: %w", root, err)
+	}
+	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
+		return fmt.Errorf("studio init: detach the host root: %w", err)
+	}
+	if err := unix.Chdir("/"); err != nil {
+		return fmt.Errorf("studio init: %w", err)
+	}
+	return nil
+}
+
+func mount(root string, m rootfs.Mount) error {
+	target := filepath.Join(root, m.Target)
+	if err := rootfs.MountPoint(root, m); err != nil {
+		return err
+	}
+	var err error
+	switch m.Kind {
+	case rootfs.Tmpfs:
+		flags := uintptr(unix.MS_NOSUID | unix.MS_NODEV)
+		if m.Target == "/dev" {
+			flags = unix.MS_NOSUID
+		}
+		err = unix.Mount("tmpfs", target, "tmpfs", flags, m.Data)
+		if err == nil && m.Target == "/dev" {
+			err = makeDev(target)
+		}
+	case rootfs.Devpts:
+		err = unix.Mount("devpts", target, "devpts", unix.MS_NOSUID|unix.MS_NOEXEC, m.Data)
+	case rootfs.Proc:
+		err = unix.Mount("proc", target, "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
+	case rootfs.Sysfs:
+		err = unix.Mount("sysfs", target, "sysfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
+		if err != nil {
+			// Without a network namespace of its own, a kernel may refuse
+			// a fresh sysfs; the host's, read-only, will do.
+			err = bind("/sys", target, true)
+		}
+	case rootfs.Bind:
+		err = bind(m.Source, target, m.ReadOnly)
+	default:
+		err = fmt.Errorf("unknown mount kind %d", m.Kind)
+	}
+	if err != nil {
+		return fmt.Errorf("studio init: mount %s at %s: %w", describe(m), m.Target, err)
+	}
+	return nil
+}
+
+func describe(m rootfs.Mount) string {
+	switch m.Kind {
+	case rootfs.Bind:
+		return m.Source
+	case rootfs.Tmpfs:
+		return "tmpfs"
+	case rootfs.Devpts:
+		return "devpts"
+	case rootfs.Proc:
+		return "proc"
+	case rootfs.Sysfs:
+		return "sysfs"
+	}
+	return "?"
+}
+
+func bind(source, target string, readOnly bool) error {
+	if err := unix.Mount(source, target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return err
+	}
+	if !readOnly {
+		return nil
+	}
+	// A read-only remount keeps the flags the source mount has.
+	var st unix.Statfs_t
+	if err := unix.Statfs(target, &st); err != nil {
+		return err
+	}
+	flags := uintptr(unix.MS_BIND | unix.MS_REMOUNT | unix.MS_RDONLY)
+	for _, f := range []struct{ st, ms uintptr }{
+		{unix.ST_NOSUID, unix.MS_NOSUID}, {unix.ST_NODEV, unix.MS_NODEV}, {unix.ST_NOEXEC, unix.MS_NOEXEC},
+		{unix.ST_NOATIME, unix.MS_NOATIME}, {unix.ST_NODIRATIME, unix.MS_NODIRATIME}, {unix.ST_RELATIME, unix.MS_RELATIME},
+	} {
+		if uintptr(st.Flags)&f.st != 0 {
+			flags |= f.ms
+		}
+	}
+	return unix.Mount("", target, "", flags, "")
+}
+
+// makeDev fills the studio's /dev tmpfs with the minimal set of nodes.
+func makeDev(dev string) error {
+	nodes := []struct {
+		name         string
+		major, minor uint32
+	}{{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}}
+	for _, n := range nodes {
+		p := filepath.Join(dev, n.name)
+		if err := unix.Mknod(p, unix.S_IFCHR|0o666, int(unix.Mkdev(n.major, n.minor))); err != nil {
+			// Where mknod is not allowed, the host's node will do.
+			f, cerr := os.OpenFile(p, os.O_CREATE|os.O_WRONLY, 0o666)
+			if cerr != nil {
+				return fmt.Errorf("create /dev/%s: %w", n.name, err)
+			}
+			f.Close()
+			if berr := bind("/dev/"+n.name, p, false); berr != nil {
+				return fmt.Errorf("create /dev/%s: %w", n.name, errors.Join(err, berr))
+			}
+			continue
+		}
+		// mknod obeys the umask.
+		if err := os.Chmod(p, 0o666); err != nil {
+			return fmt.Errorf("create /dev/%s: %w", n.name, err)
+		}
+	}
+	links := [][2]string{{"ptmx", "pts/ptmx"}, {"fd", "/proc/self/fd"}, {"stdin", "/proc/self/fd/0"},
+		{"stdout", "/proc/self/fd/1"}, {"stderr", "/proc/self/fd/2"}, {"core", "/proc/kcore"}}
+	for _, l := range links {
+		if err := os.Symlink(l[1], filepath.Join(dev, l[0])); err != nil {
+			return fmt.Errorf("create /dev/%s: %w", l[0], err)
+		}
+	}
+	for _, d := range []string{"pts", "shm"} {
+		if err := os.MkdirAll(filepath.Join(dev, d), 0o755); err != nil {
+			return fmt.Errorf("create /dev/%s: %w", d, err)
+		}
+	}
+	return nil
+}
+
+// loopbackUp brings up lo in a new network namespace.
+func loopbackUp() error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("studio init: bring up lo: %w", err)
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq("lo")
+	if err != nil {
+		return fmt.Errorf("studio init: bring up lo: %w", err)
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("studio init: bring up lo: %w", err)
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("studio init: bring up lo: %w", err)
+	}
+	return nil
+}
+
+// lookPath finds name on the PATH of the command's environment, inside
+// the studio.
+func lookPath(name string, env []string) (string, error) {
+	if strings.Contains(name, "/") {
+		return name, nil
+	}
+	path := "/hab/bin:/usr/bin:/bin"
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			path = v
+		}
+	}
+	for _, dir := range filepath.SplitList(path) {
+		p := filepath.Join(dir, name)
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("command %s not found in the studio (PATH=%s)", name, path)
+}

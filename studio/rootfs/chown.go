@@ -1,0 +1,42 @@
+package rootfs
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+)
+
+// HandOver gives the files under dir that belong to root to uid:gid, so
+// that what a studio wrote into a user's source tree belongs to the user.
+// It stays on dir's file system and follows no symlinks.
+func HandOver(dir string, uid, gid int) error {
+	top, err := os.Lstat(dir)
+	if err != nil {
+		return fmt.Errorf("hand over %s to %d:%d: %w", dir, uid, gid, err)
+	}
+	dev := top.Sys().(*syscall.Stat_t).Dev
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return fmt.Errorf("hand over %s to %d:%d: %w", p, uid, gid, err)
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return fmt.Errorf("hand over %s to %d:%d: %w", p, uid, gid, err)
+		}
+		st := fi.Sys().(*syscall.Stat_t)
+		if st.Dev != dev {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if st.Uid == 0 && (uid != 0 || gid != 0) {
+			if err := os.Lchown(p, uid, gid); err != nil {
+				return fmt.Errorf("hand over %s to %d:%d: %w", p, uid, gid, err)
+			}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,528 @@
+// Package rootfs lays out a studio's root directory on the host and plans
+// the mounts that turn it into a build environment. Both studio kinds
+// (studio/chroot and studio/oci) use it, so a studio looks the same inside
+// whichever runs it.
+package rootfs
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/habgo/hab/core/crypto"
+	"github.com/habgo/hab/studio"
+)
+
+// MarkerFile is the file at the root of every studio (the original's
+// ".studio" configuration); Remove refuses directories without it.
+const MarkerFile = ".studio"
+
+// BasePackages are the packages whose presence in the studio's own
+// /hab/pkgs makes the host toolchain fallback unnecessary.
+var basePackages = []string{"core/bash", "core/coreutils"}
+
+// DirName turns a source path into a studio directory name as the
+// original does: "/" is "root", the leading slash goes, other slashes
+// become "--" and spaces "-".
+func DirName(src string) string {
+	if src == "/" {
+		return "root"
+	}
+	s := strings.TrimPrefix(src, "/")
+	s = strings.ReplaceAll(s, "/", "--")
+	return strings.ReplaceAll(s, " ", "-")
+}
+
+// Kind is the kind of a planned mount.
+type Kind int
+
+// Mount kinds.
+const (
+	Bind   Kind = iota // bind mount of a host path
+	Tmpfs              // fresh tmpfs
+	Proc               // fresh proc for the studio's PID namespace
+	Sysfs              // sysfs, read-only
+	Devpts             // a new devpts instance
+)
+
+// Mount is one mount a studio makes, in order.
+type Mount struct {
+	Kind     Kind
+	Source   string // host path, for Bind
+	Target   string // path inside the studio
+	ReadOnly bool
+	File     bool   // Bind of a file
+	Data     string // file system options (tmpfs mode, devpts options)
+}
+
+// Plan is what a studio mounts and whether it borrows the host toolchain.
+type Plan struct {
+	Mounts []Mount
+	// HostTools are the host directories mounted read-only because the
+	// studio has no base packages; empty when it has them.
+	HostTools []string
+}
+
+// HasBasePackages reports whether the studio at root has its own shell and
+// core utilities installed in /hab/pkgs.
+func HasBasePackages(root string) bool {
+	for _, p := range basePackages {
+		entries, err := os.ReadDir(filepath.Join(root, "hab", "pkgs", p))
+		if err != nil || len(entries) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// hostTools splits the configured host directories into those that exist
+// as directories (to bind) and symlinks (to recreate), skipping absent
+// ones.
+func hostTools(dirs []string) (binds []string, links map[string]string, err error) {
+	links = map[string]string{}
+	for _, d := range dirs {
+		fi, err := os.Lstat(d)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("inspect host directory %s: %w", d, err)
+		}
+		switch {
+		case fi.Mode()&fs.ModeSymlink != 0:
+			t, err := os.Readlink(d)
+			if err != nil {
+				return nil, nil, fmt.Errorf("read host symlink %s: %w", d, err)
+			}
+			links[d] = t
+		case fi.IsDir():
+			binds = append(binds, d)
+		}
+	}
+	return binds, links, nil
+}
+
+// errHermetic explains why a hermetic studio cannot be built.
+func errHermetic(root string) error {
+	return fmt.Errorf("studio %s has no base packages (%s in %s) and --hermetic refuses the host toolchain fallback",
+		root, strings.Join(basePackages, ", "), filepath.Join(root, "hab", "pkgs"))
+}
+
+// MakePlan lists the mounts for the studio at root: /dev, /dev/pts,
+// /dev/shm, /proc, /sys (read-only), /run and /tmp (private tmpfs), the
+// host toolchain (read-only) when the studio has no base packages, the hab
+// binary at /hab/bin/hab (read-only) and the configured bind mounts.
+func MakePlan(root string, cfg studio.Config) (Plan, error) {
+	p := Plan{Mounts: []Mount{
+		{Kind: Tmpfs, Target: "/dev", Data: "mode=755"},
+		{Kind: Devpts, Target: "/dev/pts", Data: "newinstance,ptmxmode=0666,mode=620,gid=5"},
+		{Kind: Tmpfs, Target: "/dev/shm", Data: "mode=1777"},
+		{Kind: Proc, Target: "/proc"},
+		{Kind: Sysfs, Target: "/sys", ReadOnly: true},
+		{Kind: Tmpfs, Target: "/run", Data: "mode=755"},
+		{Kind: Tmpfs, Target: "/tmp", Data: "mode=1777"},
+	}}
+	if !HasBasePackages(root) {
+		if cfg.Hermetic {
+			return Plan{}, errHermetic(root)
+		}
+		binds, _, err := hostTools(cfg.HostTools)
+		if err != nil {
+			return Plan{}, err
+		}
+		for _, d := range binds {
+			p.Mounts = append(p.Mounts, Mount{Kind: Bind, Source: d, Target: d, ReadOnly: true})
+		}
+		p.HostTools = binds
+	}
+	if cfg.HabBinary != "" {
+		p.Mounts = append(p.Mounts, Mount{Kind: Bind, Source: cfg.HabBinary, Target: "/hab/bin/hab", ReadOnly: true, File: true})
+	}
+	for _, m := range cfg.Mounts {
+		fi, err := os.Stat(m.Source)
+		if err != nil {
+			return Plan{}, fmt.Errorf("studio mount %s at %s: %w", m.Source, m.Target, err)
+		}
+		if !filepath.IsAbs(m.Target) {
+			return Plan{}, fmt.Errorf("studio mount %s: target %q is not an absolute path", m.Source, m.Target)
+		}
+		p.Mounts = append(p.Mounts, Mount{Kind: Bind, Source: m.Source, Target: filepath.Clean(m.Target), ReadOnly: m.ReadOnly, File: !fi.IsDir()})
+	}
+	return p, nil
+}
+
+// Prepare lays out the studio at root (idempotent): the directories, the
+// mount points of MakePlan, /etc (passwd, group, hosts, resolv.conf,
+// nsswitch.conf, profile), the studio's own /hab/pkgs and key cache with
+// the configured origin keys imported, and the marker file. It returns the
+// plan.
+func Prepare(ctx context.Context, root string, cfg studio.Config) (Plan, error) {
+	if !filepath.IsAbs(root) {
+		return Plan{}, fmt.Errorf("studio root %q is not an absolute path", root)
+	}
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return Plan{}, fmt.Errorf("create studio root %s: %w", root, err)
+	}
+	if err := refuseForeign(root); err != nil {
+		return Plan{}, err
+	}
+	plan, err := MakePlan(root, cfg)
+	if err != nil {
+		return Plan{}, err
+	}
+	dirs := []struct {
+		path string
+		mode fs.FileMode
+	}{
+		{"dev", 0o755}, {"proc", 0o555}, {"sys", 0o555}, {"run", 0o755}, {"etc", 0o755},
+		{"home", 0o755}, {"mnt", 0o755}, {"opt", 0o755}, {"var", 0o755}, {"root", 0o750},
+		{"tmp", 0o1777}, {"var/tmp", 0o1777}, {"var/log", 0o755}, {"var/cache", 0o755},
+		{"src", 0o755}, {"hab/bin", 0o755}, {"hab/pkgs", 0o755}, {"hab/cache/artifacts", 0o755},
+		{"hab/cache/src", 0o755}, {"hab/cache/keys", 0o700},
+	}
+	for _, d := range dirs {
+		if err := mkdir(filepath.Join(root, d.path), d.mode); err != nil {
+			return Plan{}, err
+		}
+	}
+	if len(plan.HostTools) > 0 {
+		_, links, err := hostTools(cfg.HostTools)
+		if err != nil {
+			return Plan{}, err
+		}
+		for from, to := range links {
+			if err := symlink(root, from, to); err != nil {
+				return Plan{}, err
+			}
+		}
+		// The host's dynamic linker cache finds the host's libraries in
+		// their multiarch directories.
+		if err := copyIfPresent("/etc/ld.so.cache", filepath.Join(root, "etc", "ld.so.cache"), 0o644); err != nil {
+			return Plan{}, err
+		}
+	}
+	for _, m := range plan.Mounts {
+		if err := ctx.Err(); err != nil {
+			return Plan{}, fmt.Errorf("prepare studio %s: %w", root, err)
+		}
+		if err := MountPoint(root, m); err != nil {
+			return Plan{}, err
+		}
+	}
+	if err := writeEtc(root, cfg); err != nil {
+		return Plan{}, err
+	}
+	if err := importKeys(root, cfg); err != nil {
+		return Plan{}, err
+	}
+	marker := fmt.Sprintf("studio_type=%q\nstudio_path=%q\n", cfg.Type, "/hab/bin")
+	if err := writeFile(filepath.Join(root, MarkerFile), marker, 0o644); err != nil {
+		return Plan{}, err
+	}
+	return plan, nil
+}
+
+// MountPoint makes sure the target of m exists under root: a directory,
+// or an empty file for a file bind mount. Paths under a host toolchain
+// symlink are left alone (the symlink points into a mounted directory).
+func MountPoint(root string, m Mount) error {
+	p := filepath.Join(root, m.Target)
+	if fi, err := os.Lstat(p); err == nil {
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			return nil
+		}
+		if m.File == fi.IsDir() {
+			return fmt.Errorf("studio mount point %s: is a %s, the mount of %s needs a %s", p, kindOf(fi.IsDir()), m.Source, kindOf(!m.File))
+		}
+		return nil
+	}
+	if !m.File {
+		return mkdir(p, 0o755)
+	}
+	if err := mkdir(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("create studio mount point %s: %w", p, err)
+	}
+	return f.Close()
+}
+
+func kindOf(dir bool) string {
+	if dir {
+		return "directory"
+	}
+	return "file"
+}
+
+func mkdir(p string, mode fs.FileMode) error {
+	if err := os.MkdirAll(p, 0o755); err != nil {
+		return fmt.Errorf("create studio directory %s: %w", p, err)
+	}
+	if err := os.Chmod(p, mode); err != nil {
+		return fmt.Errorf("set mode of studio directory %s: %w", p, err)
+	}
+	return nil
+}
+
+// symlink recreates the host symlink from -> to inside root, replacing an
+// empty directory left by an earlier layout.
+func symlink(root, from, to string) error {
+	p := filepath.Join(root, from)
+	if fi, err := os.Lstat(p); err == nil {
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			if cur, _ := os.Readlink(p); cur == to {
+				return nil
+			}
+		}
+		if err := os.Remove(p); err != nil {
+			return fmt.Errorf("replace %s with a symlink to %s: %w", p, to, err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return fmt.Errorf("create studio directory %s: %w", filepath.Dir(p), err)
+	}
+	if err := os.Symlink(to, p); err != nil {
+		return fmt.Errorf("create studio symlink %s: %w", p, err)
+	}
+	return nil
+}
+
+func writeFile(p, content string, mode fs.FileMode) error {
+	tmp := p + ".tmp"
+	if err := os.WriteFile(tmp, []byte(content), mode); err != nil {
+		return fmt.Errorf("write studio file %s: %w", p, err)
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write studio file %s: %w", p, err)
+	}
+	return nil
+}
+
+func copyIfPresent(from, to string, mode fs.FileMode) error {
+	data, err := os.ReadFile(from)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read host file %s: %w", from, err)
+	}
+	return writeFile(to, string(data), mode)
+}
+
+const passwd = `root:x:0:0:root:/root:/bin/sh
+bin:x:1:1:bin:/dev/null:/bin/false
+daemon:x:6:6:Daemon User:/dev/null:/bin/false
+messagebus:x:18:18:D-Bus Message Daemon User:/var/run/dbus:/bin/false
+nobody:x:99:99:Unprivileged User:/dev/null:/bin/false
+hab:x:42:42:root:/:/bin/sh
+`
+
+const group = `root:x:0:
+bin:x:1:daemon
+sys:x:2:
+kmem:x:3:
+tape:x:4:
+tty:x:5:
+daemon:x:6:
+floppy:x:7:
+disk:x:8:
+lp:x:9:
+dialout:x:10:
+audio:x:11:
+video:x:12:
+utmp:x:13:
+usb:x:14:
+cdrom:x:15:
+adm:x:16:
+messagebus:x:18:
+systemd-journal:x:23:
+input:x:24:
+mail:x:34:
+hab:x:42:hab
+nogroup:x:99:
+users:x:999:
+`
+
+const nsswitch = `passwd:     files
+group:      files
+shadow:     files
+
+hosts:      files dns
+networks:   files
+
+rpc:        files
+services:   files
+`
+
+// profile sets the studio's PATH and its prompt: [N][TYPE:DIR:STATUS]#.
+const profile = `# Written by hab studio.
+export PATH=/hab/bin:$PATH
+export HAB_BINLINK_DIR=/hab/bin
+PS1='[\#]['"${STUDIO_TYPE:-default}"':\w:$?]\$ '
+if [ -n "${STUDIO_ENTER:-}" ]; then
+  unset STUDIO_ENTER
+  if [ -f /src/.studiorc ] && [ -z "${HAB_STUDIO_NOSTUDIORC:-}" ]; then
+    echo "--> Detected and loading /src/.studiorc"
+    . /src/.studiorc
+  fi
+fi
+`
+
+func writeEtc(root string, cfg studio.Config) error {
+	etc := filepath.Join(root, "etc")
+	files := map[string]string{"passwd": passwd, "group": group, "nsswitch.conf": nsswitch, "profile": profile}
+	for name, content := range files {
+		if err := writeFile(filepath.Join(etc, name), content, 0o644); err != nil {
+			return err
+		}
+	}
+	hosts, err := os.ReadFile("/etc/hosts")
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("read host file /etc/hosts: %w", err)
+	}
+	if len(hosts) == 0 {
+		hosts = []byte("127.0.0.1\tlocalhost\n::1\tlocalhost\n")
+	}
+	if cfg.Hostname != "" {
+		hosts = append(hosts, []byte("127.0.1.1\t"+cfg.Hostname+"\n")...)
+	}
+	if err := writeFile(filepath.Join(etc, "hosts"), string(hosts), 0o644); err != nil {
+		return err
+	}
+	if err := copyIfPresent("/etc/resolv.conf", filepath.Join(etc, "resolv.conf"), 0o644); err != nil {
+		return err
+	}
+	mtab := filepath.Join(etc, "mtab")
+	if _, err := os.Lstat(mtab); errors.Is(err, fs.ErrNotExist) {
+		if err := os.Symlink("/proc/self/mounts", mtab); err != nil {
+			return fmt.Errorf("create studio symlink %s: %w", mtab, err)
+		}
+	}
+	return nil
+}
+
+// importKeys copies each origin's latest secret signing key (required)
+// and public key (when present) from the host key cache into the studio's.
+func importKeys(root string, cfg studio.Config) error {
+	if len(cfg.OriginKeys) == 0 {
+		return nil
+	}
+	host := crypto.Cache{Dir: cfg.KeyCache}
+	inside := crypto.Cache{Dir: filepath.Join(root, "hab", "cache", "keys")}
+	for _, origin := range cfg.OriginKeys {
+		sec, err := host.Latest(crypto.SigSecret, origin)
+		if err != nil {
+			return fmt.Errorf("import the secret origin key %s into studio %s (create one with 'hab origin key generate %s'): %w", origin, root, origin, err)
+		}
+		kfs := []*crypto.KeyFile{sec}
+		if pub, err := host.Latest(crypto.SigPublic, origin); err == nil {
+			kfs = append(kfs, pub)
+		}
+		if _, err := inside.Import(kfs...); err != nil {
+			return fmt.Errorf("import origin key %s into studio %s: %w", origin, root, err)
+		}
+		cfg.Log.Info("imported origin key into the studio", "origin", origin, "revision", sec.NamedRevision.Revision)
+	}
+	return nil
+}
+
+// refuseForeign refuses a non-empty directory that is not a studio, so
+// that "-r /some/dir" never turns a user's directory into a studio or
+// removes it.
+func refuseForeign(root string) error {
+	if _, err := os.Stat(filepath.Join(root, MarkerFile)); err == nil {
+		return nil
+	}
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return fmt.Errorf("read studio root %s: %w", root, err)
+	}
+	if len(entries) > 0 {
+		return fmt.Errorf("directory %s does not appear to be a studio (no %s file) and is not empty", root, MarkerFile)
+	}
+	return nil
+}
+
+// MountsUnder lists the mount points of this process's mount namespace at
+// or under dir, from /proc/self/mountinfo.
+func MountsUnder(dir string) ([]string, error) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil, fmt.Errorf("read mount table: %w", err)
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 5 {
+			continue
+		}
+		mp := unescape(fields[4])
+		if mp == dir || strings.HasPrefix(mp, dir+"/") {
+			out = append(out, mp)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read mount table: %w", err)
+	}
+	return out, nil
+}
+
+// unescape decodes the octal escapes (\040 for a space) of mountinfo.
+func unescape(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// Remove deletes the studio at root. It refuses a directory that is not a
+// studio, and one with anything still mounted under it (so a bind-mounted
+// source tree can never be deleted through it).
+func Remove(ctx context.Context, root string) error {
+	if _, err := os.Lstat(root); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err := refuseForeign(root); err != nil {
+		return fmt.Errorf("remove studio: %w", err)
+	}
+	real, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return fmt.Errorf("remove studio %s: %w", root, err)
+	}
+	mounts, err := MountsUnder(real)
+	if err != nil {
+		return fmt.Errorf("remove studio %s: %w", root, err)
+	}
+	if len(mounts) > 0 {
+		return fmt.Errorf("remove studio %s: still mounted under it: %s (unmount them and retry)", root, strings.Join(mounts, ", "))
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("remove studio %s: %w", root, err)
+	}
+	if err := os.RemoveAll(root); err != nil {
+		return fmt.Errorf("remove studio %s: %w", root, err)
+	}
+	return nil
+}
