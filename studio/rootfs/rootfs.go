@@ -166,14 +166,18 @@ func Prepare(ctx context.Context, root string, cfg studio.Config) (Plan, error) 
 	if !filepath.IsAbs(root) {
 		return Plan{}, fmt.Errorf("studio root %q is not an absolute path", root)
 	}
+	plan, err := MakePlan(root, cfg)
+	if err != nil {
+		return Plan{}, err
+	}
+	keys, err := originKeys(root, cfg)
+	if err != nil {
+		return Plan{}, err
+	}
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return Plan{}, fmt.Errorf("create studio root %s: %w", root, err)
 	}
 	if err := refuseForeign(root); err != nil {
-		return Plan{}, err
-	}
-	plan, err := MakePlan(root, cfg)
-	if err != nil {
 		return Plan{}, err
 	}
 	dirs := []struct {
@@ -218,8 +222,14 @@ func Prepare(ctx context.Context, root string, cfg studio.Config) (Plan, error) 
 	if err := writeEtc(root, cfg); err != nil {
 		return Plan{}, err
 	}
-	if err := importKeys(root, cfg); err != nil {
-		return Plan{}, err
+	if len(keys) > 0 {
+		dir := filepath.Join(root, "hab", "cache", "keys")
+		if _, err := (crypto.Cache{Dir: dir}).Import(keys...); err != nil {
+			return Plan{}, fmt.Errorf("import origin keys into studio %s: %w", root, err)
+		}
+		for _, k := range keys {
+			cfg.Log.Info("imported origin key into the studio", "key", k.FileName(), "studio", root)
+		}
 	}
 	marker := fmt.Sprintf("studio_type=%q\nstudio_path=%q\n", cfg.Type, "/hab/bin")
 	if err := writeFile(filepath.Join(root, MarkerFile), marker, 0o644); err != nil {
@@ -410,29 +420,22 @@ func writeEtc(root string, cfg studio.Config) error {
 	return nil
 }
 
-// importKeys copies each origin's latest secret signing key (required)
-// and public key (when present) from the host key cache into the studio's.
-func importKeys(root string, cfg studio.Config) error {
-	if len(cfg.OriginKeys) == 0 {
-		return nil
-	}
+// originKeys loads each origin's latest secret signing key (required)
+// and public key (when present) from the host key cache.
+func originKeys(root string, cfg studio.Config) ([]*crypto.KeyFile, error) {
 	host := crypto.Cache{Dir: cfg.KeyCache}
-	inside := crypto.Cache{Dir: filepath.Join(root, "hab", "cache", "keys")}
+	var kfs []*crypto.KeyFile
 	for _, origin := range cfg.OriginKeys {
 		sec, err := host.Latest(crypto.SigSecret, origin)
 		if err != nil {
-			return fmt.Errorf("import the secret origin key %s into studio %s (create one with 'hab origin key generate %s'): %w", origin, root, origin, err)
+			return nil, fmt.Errorf("import the secret origin key %s into studio %s (create one with 'hab origin key generate %s'): %w", origin, root, origin, err)
 		}
-		kfs := []*crypto.KeyFile{sec}
+		kfs = append(kfs, sec)
 		if pub, err := host.Latest(crypto.SigPublic, origin); err == nil {
 			kfs = append(kfs, pub)
 		}
-		if _, err := inside.Import(kfs...); err != nil {
-			return fmt.Errorf("import origin key %s into studio %s: %w", origin, root, err)
-		}
-		cfg.Log.Info("imported origin key into the studio", "origin", origin, "revision", sec.NamedRevision.Revision)
 	}
-	return nil
+	return kfs, nil
 }
 
 // refuseForeign refuses a non-empty directory that is not a studio, so
