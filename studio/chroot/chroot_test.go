@@ -565,4 +565,3 @@ func TestSpeed(t *testing.T) {
 		t.Errorf("chroot studio create + run + remove takes %v, over 150 ms", avg)
 	}
 }
-
