@@ -287,6 +287,12 @@ func (a *app) storeExecCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
+		// Under an FS_ROOT, the package's /hab/... PATH entries live below it.
+		for i := range pkgEnv {
+			if pkgEnv[i].Name == "PATH" {
+				pkgEnv[i].Value = pkgs.RootPathList(a.root.FS, pkgEnv[i].Value)
+			}
+		}
 		// The command inherits this process's environment, as the original's does.
 		env := pkgs.CommandEnv(os.Environ(), pkgEnv)
 		path := ""

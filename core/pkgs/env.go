@@ -160,3 +160,20 @@ func isFile(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && fi.Mode().IsRegular()
 }
+
+// RootPathList re-roots the entries of a colon-separated path list that lie
+// under /hab/ beneath fsRoot, so that a package installed under FS_ROOT can
+// be run from there (its metadata always names /hab/pkgs/...). Other entries
+// and a root of "/" or "" leave the list as it is.
+func RootPathList(fsRoot, list string) string {
+	if fsRoot == "" || filepath.Clean(fsRoot) == "/" || list == "" {
+		return list
+	}
+	parts := strings.Split(list, ":")
+	for i, p := range parts {
+		if strings.HasPrefix(p, "/hab/") {
+			parts[i] = filepath.Join(fsRoot, p)
+		}
+	}
+	return strings.Join(parts, ":")
+}
