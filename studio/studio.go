@@ -86,6 +86,9 @@ type Config struct {
 	// OriginKeys are the origins whose latest secret (and public, when
 	// present) signing keys are imported into the studio's key cache.
 	OriginKeys []string
+	// Runtime is the OCI runtime binary container studios run ("runc"
+	// on the PATH when empty).
+	Runtime string
 	// Log receives progress lines; nil discards them.
 	Log *slog.Logger
 }
@@ -143,6 +146,9 @@ func WithOwner(uid, gid int) Option {
 func WithOriginKeys(keyCache string, origins ...string) Option {
 	return func(c *Config) { c.KeyCache = keyCache; c.OriginKeys = origins }
 }
+
+// WithRuntime names the OCI runtime binary of container studios.
+func WithRuntime(path string) Option { return func(c *Config) { c.Runtime = path } }
 
 // WithLogger sends progress lines to log.
 func WithLogger(log *slog.Logger) Option { return func(c *Config) { c.Log = log } }

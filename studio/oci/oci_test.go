@@ -1,0 +1,213 @@
+package oci_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/habgo/hab/studio"
+	"github.com/habgo/hab/studio/oci"
+	"github.com/habgo/hab/studio/rootfs"
+)
+
+var habBin string
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "studio-oci-test-hab-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	habBin = filepath.Join(dir, "hab")
+	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", habBin, "github.com/habgo/hab/cmd/hab")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build hab for the studio tests: %v\n%s", err, out)
+		return 1
+	}
+	return m.Run()
+}
+
+var containersWork = sync.OnceValue(func() string {
+	if os.Geteuid() != 0 {
+		return "container studios need root; run the tests as root"
+	}
+	if _, err := exec.LookPath("runc"); err != nil {
+		return "runc is not installed (apt-get install runc)"
+	}
+	return ""
+})
+
+func newStudio(t *testing.T, src string, opts ...studio.Option) *oci.Studio {
+	t.Helper()
+	if why := containersWork(); why != "" {
+		t.Skip(why)
+	}
+	root := filepath.Join(t.TempDir(), "hab", "studios", rootfs.DirName(src))
+	opts = append([]studio.Option{studio.WithMount(src, "/src"), studio.WithHabBinary(habBin)}, opts...)
+	s, err := oci.New(root, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Create(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Remove(context.Background()); err != nil {
+			t.Errorf("remove studio: %v", err)
+		}
+	})
+	return s
+}
+
+func sh(t *testing.T, s *oci.Studio, script string) (int, string) {
+	t.Helper()
+	var out bytes.Buffer
+	code, err := s.Run(context.Background(), []string{"sh", "-c", script}, studio.Stdio{Stdout: &out, Stderr: &out})
+	if err != nil {
+		t.Fatalf("run %q: %v (%s)", script, err, out.String())
+	}
+	return code, out.String()
+}
+
+func TestSpecHasNoRlimits(t *testing.T) {
+	root := t.TempDir()
+	cfg := studio.NewConfig(studio.WithMount(root, "/src"), studio.WithNetwork(false))
+	plan, err := rootfs.MakePlan(root, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := oci.Spec(root, plan, cfg, []string{"true"}, false)
+	if spec.Process.Rlimits != nil {
+		t.Errorf("spec carries rlimits: %v", spec.Process.Rlimits)
+	}
+	var kinds []string
+	for _, ns := range spec.Linux.Namespaces {
+		kinds = append(kinds, string(ns.Type))
+	}
+	if got := strings.Join(kinds, " "); got != "pid mount uts ipc network" {
+		t.Errorf("namespaces %q", got)
+	}
+	var src bool
+	for _, m := range spec.Mounts {
+		if m.Destination == "/src" && m.Source == root && m.Type == "bind" {
+			src = true
+		}
+	}
+	if !src || spec.Process.Cwd != "/src" {
+		t.Errorf("spec lacks the /src mount or working directory: %+v", spec)
+	}
+}
+
+func TestContainer(t *testing.T) {
+	src := t.TempDir()
+	if err := os.WriteFile(filepath.Join(src, "file"), []byte("in the container\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	marker := filepath.Join(t.TempDir(), "marker")
+	os.WriteFile(marker, []byte("host"), 0o644)
+	host, _ := os.Readlink("/proc/self/ns/pid")
+	s := newStudio(t, src, studio.WithNetwork(false), studio.WithEnv(studio.Environ([]string{"HAB_STUDIO_SECRET_TOKEN=s3cret", "OTHER=x"}, "default")))
+	tests := []struct{ name, script, want string }{
+		{"hab", "hab --version", "hab version "},
+		{"source", "cat /src/file", "in the container\n"},
+		{"hostname", "hostname", "studio\n"},
+		{"pid namespace", "readlink /proc/self/ns/pid | grep -vx '" + host + "'", "pid:"},
+		{"no network", "ls /sys/class/net | tr '\\n' ' '", "lo "},
+		{"host file hidden", "cat " + marker + " 2>/dev/null || echo hidden", "hidden\n"},
+		{"bundle hidden", "ls -A /.oci | wc -l", "0\n"},
+		{"secret", "echo $TOKEN ${OTHER:-unset}", "s3cret unset\n"},
+		{"private /tmp", "ls -A /tmp | wc -l", "0\n"},
+		{"/sys read-only", "(touch /sys/x) 2>/dev/null || echo refused", "refused\n"},
+		{"status", "exit 7", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out := sh(t, s, tt.script)
+			if tt.name == "status" {
+				if code != 7 {
+					t.Errorf("status %d, want 7", code)
+				}
+				return
+			}
+			if code != 0 || !strings.HasPrefix(out, tt.want) {
+				t.Errorf("status %d, output %q, want %q", code, out, tt.want)
+			}
+		})
+	}
+}
+
+func TestContainerCancel(t *testing.T) {
+	s := newStudio(t, t.TempDir())
+	before, _ := os.ReadFile("/proc/self/mountinfo")
+	runs := 5
+	if testing.Short() {
+		runs = 2
+	}
+	for i := range runs {
+		delay := time.Duration(rand.IntN(400)) * time.Millisecond
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(delay, cancel)
+		code, err := s.Run(ctx, []string{"sleep", "100"}, studio.Stdio{})
+		cancel()
+		if !errors.Is(err, context.Canceled) || code == 0 {
+			t.Errorf("run %d cancelled after %v: %d %v", i, delay, code, err)
+		}
+		if after, _ := os.ReadFile("/proc/self/mountinfo"); !bytes.Equal(before, after) {
+			t.Fatalf("run %d changed the mount table", i)
+		}
+	}
+	entries, _ := os.ReadDir(filepath.Join(s.Root(), ".oci"))
+	for _, e := range entries {
+		if e.Name() != "runc" {
+			t.Errorf("bundle %s left behind", e.Name())
+		}
+	}
+}
+
+func TestContainerSpeed(t *testing.T) {
+	if why := containersWork(); why != "" {
+		t.Skip(why)
+	}
+	src := t.TempDir()
+	ctx := context.Background()
+	const n = 3
+	var total time.Duration
+	for range n {
+		start := time.Now()
+		s, err := oci.New(filepath.Join(t.TempDir(), "s"), studio.WithMount(src, "/src"), studio.WithHabBinary(habBin))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Create(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if code, err := s.Run(ctx, []string{"true"}, studio.Stdio{}); code != 0 || err != nil {
+			t.Fatalf("%d %v", code, err)
+		}
+		if err := s.Remove(ctx); err != nil {
+			t.Fatal(err)
+		}
+		total += time.Since(start)
+	}
+	avg := total / n
+	t.Logf("container studio create + run true + remove: %v on average over %d", avg, n)
+	if avg > 500*time.Millisecond {
+		t.Errorf("container studio create + run + remove takes %v, over 500 ms", avg)
+	}
+}
