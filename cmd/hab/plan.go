@@ -20,6 +20,7 @@ import (
 // addPlanCommands adds plan evaluation commands: show, init.
 func (a *app) addPlanCommands(p *cobra.Command) {
 	p.AddCommand(a.planShowCmd(), a.planInitCmd())
+	p.AddCommand(a.planBuildCmd())
 }
 
 // planEnvNames are the variables of the user's environment a plan sees
