@@ -74,6 +74,9 @@ func (b *builder) downloadFile(ctx context.Context, c *shell.Call) error {
 
 func copyLocal(src, dst string) error {
 	in, err := os.Open(src)
+	if os.IsNotExist(err) {
+		return fmt.Errorf("source file %s does not exist", src)
+	}
 	if err != nil {
 		return err
 	}

@@ -124,7 +124,7 @@ func unpackTar(ctx context.Context, path, dir string) error {
 	defer f.Close()
 	r, done, err := decompressor(path, bufio.NewReaderSize(f, 1<<16))
 	if err != nil {
-		return fmt.Errorf("read %s: %w", path, err)
+		return fmt.Errorf("read %s: %w", filepath.Base(path), err)
 	}
 	defer done()
 	tr := tar.NewReader(r)
@@ -142,7 +142,7 @@ func unpackTar(ctx context.Context, path, dir string) error {
 			break
 		}
 		if err != nil {
-			return fmt.Errorf("read %s: %w", path, err)
+			return fmt.Errorf("read %s: %w", filepath.Base(path), err)
 		}
 		target, err := within(dir, h.Name)
 		if err != nil {
