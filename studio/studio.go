@@ -78,8 +78,8 @@ type Config struct {
 	// Workdir is the command's working directory inside ("/src" when
 	// a mount targets /src, else "/").
 	Workdir string
-	// Owner, when set, receives the files root created in the read-write
-	// mounts during a run.
+	// Owner, when set, receives the files root created during a run in
+	// the read-write mounts that belong to it (see rootfs.HandOver).
 	Owner *Owner
 	// KeyCache is the host key cache origin keys are imported from.
 	KeyCache string

@@ -229,6 +229,9 @@ func TestFilesInSrcBelongToTheUser(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			src := t.TempDir()
+			if err := os.Chown(src, tt.uid, tt.gid); err != nil {
+				t.Fatal(err)
+			}
 			s := newStudio(t, src, tt.opts...)
 			if code, out := sh(t, s, "mkdir -p /src/out/sub && echo x > /src/out/sub/file && ln -s file /src/out/link"); code != 0 {
 				t.Fatalf("status %d: %s", code, out)

@@ -10,11 +10,15 @@ import (
 
 // HandOver gives the files under dir that belong to root to uid:gid, so
 // that what a studio wrote into a user's source tree belongs to the user.
-// It stays on dir's file system and follows no symlinks.
+// It does nothing unless dir itself belongs to uid (a root-owned cache
+// stays root's), stays on dir's file system and follows no symlinks.
 func HandOver(dir string, uid, gid int) error {
 	top, err := os.Lstat(dir)
 	if err != nil {
 		return fmt.Errorf("hand over %s to %d:%d: %w", dir, uid, gid, err)
+	}
+	if int(top.Sys().(*syscall.Stat_t).Uid) != uid {
+		return nil
 	}
 	dev := top.Sys().(*syscall.Stat_t).Dev
 	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {

@@ -1,0 +1,345 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+
+	"github.com/spf13/cobra"
+
+	"github.com/habgo/hab/core/paths"
+	"github.com/habgo/hab/studio/chroot"
+	"github.com/habgo/hab/studio/rootfs"
+)
+
+// TestMain lets this test binary be a studio's init, as hab's main does.
+func TestMain(m *testing.M) {
+	chroot.MaybeInit()
+	os.Exit(m.Run())
+}
+
+// studioHab is a hab built from this tree, mounted in the studios under
+// test (the test binary itself is no hab command).
+var studioHab = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "hab-studio-cli-test-")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "hab")
+	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, "github.com/habgo/hab/cmd/hab")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		return "", &exec.ExitError{Stderr: out}
+	}
+	return bin, nil
+})
+
+// studioCLI runs "hab ARGS" in-process with the studio commands added to
+// the root (until main.go adds them itself) and the host environment plus
+// env.
+func studioCLI(t *testing.T, stdin string, env map[string]string, args ...string) (int, string, string) {
+	t.Helper()
+	getenv := func(k string) string {
+		if v, ok := env[k]; ok {
+			return v
+		}
+		return os.Getenv(k)
+	}
+	var out, errb bytes.Buffer
+	a := &app{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errb, getenv: getenv, root: paths.FromEnv(getenv)}
+	a.log = slog.New(slog.DiscardHandler)
+	root := a.rootCmd()
+	if c, _, err := root.Find([]string{"studio"}); err != nil || c == root {
+		a.addStudioCommands(root)
+	}
+	code := execute(context.Background(), root, a, args)
+	return code, out.String(), errb.String()
+}
+
+// execute mirrors run's handling of errors and exit codes.
+func execute(ctx context.Context, root *cobra.Command, a *app, args []string) int {
+	root.SetArgs(args)
+	root.SetIn(a.stdin)
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	a.stderr.Write([]byte("✗✗✗ " + err.Error() + "\n"))
+	if ec, ok := err.(*exitCodeError); ok {
+		return ec.code
+	}
+	if isUsage(err) {
+		return exitUsage
+	}
+	return exitError
+}
+
+func needStudioRoot(t *testing.T) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("hab studio needs root (mounts, pivot_root, namespaces); run the tests as root")
+	}
+	bin, err := studioHab()
+	if err != nil {
+		t.Fatalf("build hab for the studio: %v", err)
+	}
+	return bin
+}
+
+// studioTestEnv is a temporary FS_ROOT and key cache, with the source
+// path src.
+func studioTestEnv(t *testing.T, bin, src string) map[string]string {
+	base := t.TempDir()
+	return map[string]string{
+		"FS_ROOT":            filepath.Join(base, "root"),
+		"HAB_CACHE_KEY_PATH": filepath.Join(base, "keys"),
+		"HOME":               filepath.Join(base, "home"),
+		"HAB_STUDIO_HAB_BIN": bin,
+		"SRC_PATH":           src,
+		"HAB_ORIGIN":         "",
+		"HAB_ORIGIN_KEYS":    "",
+		"HAB_STUDIO_ROOT":    "",
+		"HAB_STUDIOS_HOME":   "",
+		"SUDO_UID":           "",
+		"SUDO_GID":           "",
+	}
+}
+
+func TestStudioLifecycle(t *testing.T) {
+	bin := needStudioRoot(t)
+	src := t.TempDir()
+	if err := os.WriteFile(filepath.Join(src, "file"), []byte("source\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := studioTestEnv(t, bin, src)
+	root := filepath.Join(env["FS_ROOT"], "hab", "studios", rootfs.DirName(src))
+
+	code, _, stderr := studioCLI(t, "", env, "studio", "new")
+	if code != 0 {
+		t.Fatalf("hab studio new: %d %s", code, stderr)
+	}
+	if !strings.Contains(stderr, "Creating Studio at "+root+" (default)") {
+		t.Errorf("hab studio new said %q", stderr)
+	}
+	if _, err := os.Stat(filepath.Join(root, rootfs.MarkerFile)); err != nil {
+		t.Errorf("no studio at %s: %v", root, err)
+	}
+
+	code, stdout, stderr := studioCLI(t, "", env, "studio", "run", "cat", "/src/file", "&&", "hab", "--version", "&&", "echo", "$STUDIO_TYPE")
+	if code != 0 || !strings.HasPrefix(stdout, "source\nhab version ") || !strings.HasSuffix(stdout, "\ndefault\n") {
+		t.Errorf("hab studio run: %d %q %q", code, stdout, stderr)
+	}
+
+	code, _, stderr = studioCLI(t, "", env, "studio", "run", "exit", "3")
+	if code != 3 {
+		t.Errorf("hab studio run exit 3: status %d (%s)", code, stderr)
+	}
+
+	code, stdout, _ = studioCLI(t, "", env, "studio", "version")
+	if code != 0 || stdout != "hab-studio "+version+"\n" {
+		t.Errorf("hab studio version: %d %q", code, stdout)
+	}
+
+	code, _, stderr = studioCLI(t, "", env, "studio", "rm")
+	if code != 0 {
+		t.Fatalf("hab studio rm: %d %s", code, stderr)
+	}
+	if _, err := os.Stat(root); !os.IsNotExist(err) {
+		t.Errorf("studio %s still there after rm", root)
+	}
+	if _, err := os.Stat(filepath.Join(src, "file")); err != nil {
+		t.Errorf("rm damaged the source tree: %v", err)
+	}
+}
+
+func TestStudioEnterPrompt(t *testing.T) {
+	bin := needStudioRoot(t)
+	src := t.TempDir()
+	env := studioTestEnv(t, bin, src)
+	code, stdout, stderr := studioCLI(t, "echo inside $PWD\nfalse\nexit 0\n", env, "studio", "enter")
+	if code != 0 {
+		t.Fatalf("hab studio enter: %d %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "inside /src\n") {
+		t.Errorf("stdout %q", stdout)
+	}
+	for _, want := range []string{"Entering Studio at ", "[1][default:/src:0]# ", "[3][default:/src:1]# "} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("enter output lacks %q:\n%s", want, stderr)
+		}
+	}
+}
+
+func TestStudioEnvironmentAndSecrets(t *testing.T) {
+	bin := needStudioRoot(t)
+	env := studioTestEnv(t, bin, t.TempDir())
+	t.Setenv("HAB_STUDIO_SECRET_MY_TOKEN", "t0ps3cret")
+	t.Setenv("HAB_BLDR_CHANNEL", "unstable")
+	t.Setenv("NOT_PASSED_IN", "x")
+	code, stdout, stderr := studioCLI(t, "", env, "studio", "run", "env")
+	if code != 0 {
+		t.Fatalf("%d %s", code, stderr)
+	}
+	for _, want := range []string{"MY_TOKEN=t0ps3cret\n", "HAB_BLDR_CHANNEL=unstable\n"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("studio environment lacks %q:\n%s", want, stdout)
+		}
+	}
+	for _, not := range []string{"NOT_PASSED_IN", "HAB_STUDIO_SECRET_", "HAB_STUDIO_HAB_BIN", "FS_ROOT"} {
+		if strings.Contains(stdout, not) {
+			t.Errorf("studio environment has %q:\n%s", not, stdout)
+		}
+	}
+	code, _, stderr = studioCLI(t, "", env, "studio", "enter")
+	if code != 0 {
+		t.Fatalf("%d %s", code, stderr)
+	}
+	if strings.Contains(stderr, "t0ps3cret") || !strings.Contains(stderr, "Exported: MY_TOKEN=[redacted]") {
+		t.Errorf("secret report: %s", stderr)
+	}
+	studioCLI(t, "", env, "studio", "rm")
+}
+
+func TestStudioSudoUserOwnsSourceFiles(t *testing.T) {
+	bin := needStudioRoot(t)
+	src := t.TempDir()
+	if err := os.Chown(src, 4321, 4322); err != nil {
+		t.Fatal(err)
+	}
+	env := studioTestEnv(t, bin, src)
+	env["SUDO_UID"], env["SUDO_GID"] = "4321", "4322"
+	if code, _, stderr := studioCLI(t, "", env, "studio", "run", "touch /src/made && mkdir /src/dir"); code != 0 {
+		t.Fatalf("%d %s", code, stderr)
+	}
+	for _, p := range []string{"made", "dir"} {
+		fi, err := os.Stat(filepath.Join(src, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st := fi.Sys().(*syscall.Stat_t); st.Uid != 4321 || st.Gid != 4322 {
+			t.Errorf("%s belongs to %d:%d, want 4321:4322", p, st.Uid, st.Gid)
+		}
+	}
+	studioCLI(t, "", env, "studio", "rm")
+}
+
+func TestStudioBuildRecreatesUnlessReused(t *testing.T) {
+	bin := needStudioRoot(t)
+	src := t.TempDir()
+	env := studioTestEnv(t, bin, src)
+	root := filepath.Join(env["FS_ROOT"], "hab", "studios", rootfs.DirName(src))
+	if code, _, stderr := studioCLI(t, "", env, "studio", "new"); code != 0 {
+		t.Fatal(stderr)
+	}
+	marker := filepath.Join(root, "var", "marker")
+	if err := os.WriteFile(marker, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The outcome of the build itself is "hab plan build"'s business; the
+	// studio's part is to run it in a fresh or a reused studio.
+	_, _, stderr := studioCLI(t, "", env, "studio", "build", "-R", "nowhere")
+	if !strings.Contains(stderr, "Building 'nowhere' in Studio at "+root) {
+		t.Errorf("build -R said %q", stderr)
+	}
+	if _, err := os.Stat(marker); err != nil {
+		t.Errorf("build -R did not reuse the studio: %v", err)
+	}
+	studioCLI(t, "", env, "studio", "build", "nowhere")
+	if _, err := os.Stat(marker); !os.IsNotExist(err) {
+		t.Errorf("build without -R reused the studio: %v", err)
+	}
+	studioCLI(t, "", env, "studio", "rm")
+}
+
+func TestStudioContainer(t *testing.T) {
+	bin := needStudioRoot(t)
+	if _, err := exec.LookPath("runc"); err != nil {
+		t.Skip("runc is not installed (apt-get install runc)")
+	}
+	src := t.TempDir()
+	if err := os.WriteFile(filepath.Join(src, "file"), []byte("in a container\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := studioTestEnv(t, bin, src)
+	code, stdout, stderr := studioCLI(t, "", env, "studio", "-D", "run", "cat /src/file; hab --version")
+	if code != 0 || !strings.HasPrefix(stdout, "in a container\nhab version ") {
+		t.Errorf("hab studio -D run: %d %q %s", code, stdout, stderr)
+	}
+	if code, _, stderr := studioCLI(t, "", env, "studio", "-D", "rm"); code != 0 {
+		t.Errorf("hab studio -D rm: %s", stderr)
+	}
+}
+
+func TestStudioNoNetworkFlag(t *testing.T) {
+	bin := needStudioRoot(t)
+	env := studioTestEnv(t, bin, t.TempDir())
+	code, stdout, stderr := studioCLI(t, "", env, "studio", "--no-network", "run", "ls /sys/class/net")
+	if code != 0 || stdout != "lo\n" {
+		t.Errorf("--no-network: %d %q %s", code, stdout, stderr)
+	}
+	studioCLI(t, "", env, "studio", "rm")
+}
+
+func TestStudioErrors(t *testing.T) {
+	if os.Geteuid() != 0 {
+		code, _, stderr := studioCLI(t, "", map[string]string{"SRC_PATH": t.TempDir()}, "studio", "new")
+		if code != exitStudioNotRoot || !strings.Contains(stderr, "requires root") {
+			t.Errorf("as non-root: %d %s", code, stderr)
+		}
+		t.Skip("the rest needs root")
+	}
+	bin := needStudioRoot(t)
+	src := t.TempDir()
+	foreign := t.TempDir()
+	os.WriteFile(filepath.Join(foreign, "precious"), nil, 0o644)
+	keys := t.TempDir()
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		code int
+		want string
+	}{
+		{"unknown type", []string{"studio", "-t", "busybox", "new"}, nil, exitStudioType, "Invalid Studio type: busybox"},
+		{"missing source", []string{"studio", "-s", "/nonexistent/src", "new"}, nil, exitError, "/nonexistent/src"},
+		{"missing origin key", []string{"studio", "-k", "nokeyorigin", "new"}, map[string]string{"HAB_CACHE_KEY_PATH": keys}, exitError, "nokeyorigin"},
+		{"foreign root", []string{"studio", "-r", foreign, "new"}, nil, exitError, foreign},
+		{"foreign root rm", []string{"studio", "-r", foreign, "rm"}, nil, exitError, foreign},
+		{"hermetic", []string{"studio", "--hermetic", "new"}, nil, exitError, "--hermetic"},
+		{"run without command", []string{"studio", "run"}, nil, exitUsage, "requires at least 1 arg"},
+		{"unknown subcommand", []string{"studio", "frobnicate"}, nil, exitUsage, ""},
+		{"runc missing", []string{"studio", "-D", "new"}, map[string]string{"PATH": "/nonexistent"}, exitError, "runc"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := studioTestEnv(t, bin, src)
+			for k, v := range tt.env {
+				env[k] = v
+			}
+			if tt.env["PATH"] != "" {
+				t.Setenv("PATH", tt.env["PATH"])
+			}
+			code, _, stderr := studioCLI(t, "", env, tt.args...)
+			if code != tt.code || !strings.Contains(stderr, tt.want) {
+				t.Errorf("hab %s: status %d, want %d; stderr %q, want %q", strings.Join(tt.args, " "), code, tt.code, stderr, tt.want)
+			}
+			if _, err := os.Stat(filepath.Join(foreign, "precious")); err != nil {
+				t.Errorf("the foreign directory was damaged: %v", err)
+			}
+			studios := filepath.Join(env["FS_ROOT"], "hab", "studios")
+			if entries, _ := os.ReadDir(studios); len(entries) > 0 {
+				t.Errorf("a failed command left %d studio(s) in %s", len(entries), studios)
+			}
+		})
+	}
+}
