@@ -180,7 +180,7 @@ func tarBytes(t *testing.T, entries []entry) []byte {
 func xzBytes(t *testing.T, data []byte) []byte {
 	t.Helper()
 	var b bytes.Buffer
-	enc, err := xzImpl{mode: XZGo}.newEncoder(context.Background(), &b, 6, 0)
+	enc, err := xzImpl{mode: XZGo}.newEncoder(context.Background(), &b, 1, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

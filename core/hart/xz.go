@@ -241,7 +241,9 @@ type execDecoder struct {
 }
 
 func newExecDecoder(ctx context.Context, prog string, r io.Reader) (*execDecoder, error) {
-	cmd := exec.CommandContext(ctx, prog, "--decompress", "--stdout", "--quiet", "--no-warn")
+	// --threads=0: xz 5.4 decodes the blocks of a multi-block payload on
+	// every core (older versions accept the option and ignore it).
+	cmd := exec.CommandContext(ctx, prog, "--decompress", "--stdout", "--quiet", "--no-warn", "--threads=0")
 	cmd.Env = xzEnv()
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
