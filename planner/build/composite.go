@@ -23,6 +23,9 @@ func (b *builder) buildComposite(ctx context.Context) (*Result, error) {
 	if err := b.checkPrefixFree(); err != nil {
 		return nil, err
 	}
+	if err := b.definePhases(ctx); err != nil {
+		return nil, err
+	}
 	if err := b.checkKey(); err != nil {
 		return nil, err
 	}

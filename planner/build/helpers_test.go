@@ -51,6 +51,9 @@ func (e *env) nextRelease() string {
 var fastHart = hart.WriteOptions{Level: 1}
 
 func (e *env) options(out *bytes.Buffer) Options {
+	if out == nil {
+		out = &bytes.Buffer{}
+	}
 	return Options{
 		Root:    paths.At(e.root),
 		Env:     append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + e.work, "TERM=dumb"}, e.extra...),
