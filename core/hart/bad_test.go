@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -315,5 +316,26 @@ func TestExtractCancelled(t *testing.T) {
 	}
 	if _, err := Verify(ctx, p, keys); !errors.Is(err, context.Canceled) {
 		t.Errorf("Verify: %v", err)
+	}
+}
+
+// TestVerifyConstantMemory verifies a 32 MiB payload (Verify does not
+// decompress, so any bytes do) and checks it allocates a small, fixed
+// amount: the payload streams through the hash.
+func TestVerifyConstantMemory(t *testing.T) {
+	key, keys := testKey(t, "acme")
+	payload := bytes.Repeat([]byte("0123456789abcdef"), 2<<20)
+	p := signedHart(t, t.TempDir(), "big.hart", key, payload)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	if _, err := Verify(context.Background(), p, keys); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 4<<20 {
+		t.Errorf("Verify of a %d MiB payload allocated %d bytes", len(payload)>>20, alloc)
+	} else {
+		t.Logf("Verify of a %d MiB payload allocated %d KiB", len(payload)>>20, alloc>>10)
 	}
 }

@@ -63,6 +63,10 @@ func TestConformanceHeaders(t *testing.T) {
 		t.Errorf("bogus_and_corrupt.hart: got %v", err)
 	}
 	t.Logf("bogus_and_corrupt.hart: %v", err)
+	raw, _ := os.ReadFile(filepath.Join(arts, "bogus_and_corrupt.hart"))
+	if lines := strings.Split(string(raw), "\n"); len(lines) != 5 || lines[4] != "" {
+		t.Errorf("bogus_and_corrupt.hart: expected 4 lines and nothing after, found %q", lines)
+	}
 }
 
 func TestVerifyConformance(t *testing.T) {

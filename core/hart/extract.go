@@ -217,6 +217,8 @@ func (x *extractor) entry(hdr *tar.Header, tr *tar.Reader) error {
 	case tar.TypeXGlobalHeader:
 		return nil
 	case tar.TypeReg, tar.TypeRegA, tar.TypeDir, tar.TypeSymlink, tar.TypeLink:
+	case tar.TypeGNUSparse: // read back expanded by archive/tar
+		hdr.Typeflag = tar.TypeReg
 	default:
 		return fmt.Errorf("%w: entry %q has unsupported type %q (only files, directories, symlinks and hard links are allowed)", ErrFormat, hdr.Name, string(hdr.Typeflag))
 	}
