@@ -170,7 +170,7 @@ func (s *Studio) start(ctx context.Context, ic initConfig, stdio studio.Stdio) (
 	// An interactive studio gets the terminal's foreground, so that ^C
 	// reaches the studio's shell and not the hab waiting for it.
 	tty := -1
-	if f, ok := stdio.Stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+	if f, ok := stdio.Stdin.(*os.File); ok && foregroundTTY(int(f.Fd())) {
 		tty = int(f.Fd())
 		cmd.SysProcAttr.Foreground = true
 		cmd.SysProcAttr.Ctty = tty
@@ -216,6 +216,16 @@ func exitStatus(ps *os.ProcessState) int {
 		return 128 + int(ws.Signal())
 	}
 	return ps.ExitCode()
+}
+
+// foregroundTTY reports whether fd is this process's controlling terminal
+// and this process is in its foreground.
+func foregroundTTY(fd int) bool {
+	if !term.IsTerminal(fd) {
+		return false
+	}
+	pgrp, err := unix.IoctlGetInt(fd, unix.TIOCGPGRP)
+	return err == nil && pgrp == unix.Getpgrp()
 }
 
 // takeForeground gives the terminal back to this process's group after an

@@ -68,7 +68,7 @@ func newStudio(t *testing.T, src string, opts ...chroot.Option) *chroot.Studio {
 	needStudios(t)
 	fsRoot := t.TempDir()
 	root := filepath.Join(fsRoot, "hab", "studios", rootfs.DirName(src))
-	opts = append([]chroot.Option{chroot.WithMount(src, "/src"), chroot.WithHabBinary(habBin)}, opts...)
+	opts = append([]chroot.Option{chroot.WithMount(src, "/src"), chroot.WithHabBinary(habBinary(t))}, opts...)
 	s, err := chroot.New(root, opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -193,7 +193,7 @@ func TestIsolation(t *testing.T) {
 		t.Fatal(err)
 	}
 	src := t.TempDir()
-	s, err := chroot.New(filepath.Join(fsRoot, "hab", "studios", "iso"), chroot.WithMount(src, "/src"), chroot.WithHabBinary(habBin))
+	s, err := chroot.New(filepath.Join(fsRoot, "hab", "studios", "iso"), chroot.WithMount(src, "/src"), chroot.WithHabBinary(habBinary(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -550,7 +550,7 @@ func TestSpeed(t *testing.T) {
 	for i := range n {
 		root := filepath.Join(t.TempDir(), "s")
 		start := time.Now()
-		s, _ := chroot.New(root, chroot.WithMount(src, "/src"), chroot.WithHabBinary(habBin))
+		s, _ := chroot.New(root, chroot.WithMount(src, "/src"), chroot.WithHabBinary(habBinary(t)))
 		if err := s.Create(ctx); err != nil {
 			t.Fatal(err)
 		}

@@ -6,18 +6,19 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"testing"
 
 	"github.com/habgo/hab/studio/chroot"
 )
 
-// habBin is a hab built from this tree for the studios under test.
-var habBin string
-
 func TestMain(m *testing.M) {
 	chroot.MaybeInit()
 	os.Exit(run(m))
 }
+
+// habDir holds the hab built for the tests (set once by TestMain).
+var habDir string
 
 func run(m *testing.M) int {
 	dir, err := os.MkdirTemp("", "studio-test-hab-")
@@ -26,12 +27,28 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	habBin = filepath.Join(dir, "hab")
-	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", habBin, "github.com/habgo/hab/cmd/hab")
+	habDir = dir
+	return m.Run()
+}
+
+// buildHab builds hab from this tree once, for the studios under test to
+// mount at /hab/bin/hab (the test binary itself is no hab command).
+var buildHab = sync.OnceValues(func() (string, error) {
+	bin := filepath.Join(habDir, "hab")
+	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, "github.com/habgo/hab/cmd/hab")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build hab for the studio tests: %v\n%s", err, out)
-		return 1
+		return "", fmt.Errorf("build hab for the studio tests: %v\n%s", err, out)
 	}
-	return m.Run()
+	return bin, nil
+})
+
+// habBinary is the hab the studios under test mount.
+func habBinary(t testing.TB) string {
+	t.Helper()
+	bin, err := buildHab()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
 }

@@ -20,27 +20,44 @@ import (
 	"github.com/habgo/hab/studio/rootfs"
 )
 
-var habBin string
-
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
 }
 
+// habDir holds the hab built for the tests (set once by TestMain).
+var habDir string
+
 func run(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "studio-oci-test-hab-")
+	dir, err := os.MkdirTemp("", "studio-test-hab-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	habBin = filepath.Join(dir, "hab")
-	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", habBin, "github.com/habgo/hab/cmd/hab")
+	habDir = dir
+	return m.Run()
+}
+
+// buildHab builds hab from this tree once, for the studios under test to
+// mount at /hab/bin/hab (the test binary itself is no hab command).
+var buildHab = sync.OnceValues(func() (string, error) {
+	bin := filepath.Join(habDir, "hab")
+	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, "github.com/habgo/hab/cmd/hab")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build hab for the studio tests: %v\n%s", err, out)
-		return 1
+		return "", fmt.Errorf("build hab for the studio tests: %v\n%s", err, out)
 	}
-	return m.Run()
+	return bin, nil
+})
+
+// habBinary is the hab the studios under test mount.
+func habBinary(t testing.TB) string {
+	t.Helper()
+	bin, err := buildHab()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
 }
 
 var containersWork = sync.OnceValue(func() string {
@@ -59,7 +76,7 @@ func newStudio(t *testing.T, src string, opts ...studio.Option) *oci.Studio {
 		t.Skip(why)
 	}
 	root := filepath.Join(t.TempDir(), "hab", "studios", rootfs.DirName(src))
-	opts = append([]studio.Option{studio.WithMount(src, "/src"), studio.WithHabBinary(habBin)}, opts...)
+	opts = append([]studio.Option{studio.WithMount(src, "/src"), studio.WithHabBinary(habBinary(t))}, opts...)
 	s, err := oci.New(root, opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -190,7 +207,7 @@ func TestContainerSpeed(t *testing.T) {
 	var total time.Duration
 	for range n {
 		start := time.Now()
-		s, err := oci.New(filepath.Join(t.TempDir(), "s"), studio.WithMount(src, "/src"), studio.WithHabBinary(habBin))
+		s, err := oci.New(filepath.Join(t.TempDir(), "s"), studio.WithMount(src, "/src"), studio.WithHabBinary(habBinary(t)))
 		if err != nil {
 			t.Fatal(err)
 		}

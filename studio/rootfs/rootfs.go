@@ -186,7 +186,7 @@ func Prepare(ctx context.Context, root string, cfg studio.Config) (Plan, error) 
 	}{
 		{"dev", 0o755}, {"proc", 0o555}, {"sys", 0o555}, {"run", 0o755}, {"etc", 0o755},
 		{"home", 0o755}, {"mnt", 0o755}, {"opt", 0o755}, {"var", 0o755}, {"root", 0o750},
-		{"tmp", 0o1777}, {"var/tmp", 0o1777}, {"var/log", 0o755}, {"var/cache", 0o755},
+		{"tmp", fs.ModeSticky | 0o777}, {"var/tmp", fs.ModeSticky | 0o777}, {"var/log", 0o755}, {"var/cache", 0o755},
 		{"src", 0o755}, {"hab/bin", 0o755}, {"hab/pkgs", 0o755}, {"hab/cache/artifacts", 0o755},
 		{"hab/cache/src", 0o755}, {"hab/cache/keys", 0o700},
 	}
