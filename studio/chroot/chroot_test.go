@@ -228,6 +228,7 @@ func TestFilesInSrcBelongToTheUser(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			needStudios(t)
 			src := t.TempDir()
 			if err := os.Chown(src, tt.uid, tt.gid); err != nil {
 				t.Fatal(err)
