@@ -152,6 +152,7 @@ type builder struct {
 	// created lists what the build made that a failure must remove.
 	created     []string
 	prefixMade  bool
+	checked     string // the prefix checkPrefixFree last checked
 	failure     string // why the last Go helper failed
 	exitMsg     string // the message exit_with was given
 	artifactOut string

@@ -110,3 +110,6 @@ func readFile(t *testing.T, path string) string {
 	}
 	return string(data)
 }
+
+// lastRelease is the release of the last options() call.
+func (e *env) lastRelease() string { return strconv.FormatInt(e.release.Load(), 10) }

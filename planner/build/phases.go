@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"strings"
 
+	"mvdan.cc/sh/v3/interp"
+
 	"github.com/habgo/hab/core/ident"
 	"github.com/habgo/hab/planner/shell"
 )
@@ -160,13 +162,14 @@ func (b *builder) installDirs() []string {
 // checkPrefixFree refuses to build over an installed package: a failure
 // would remove it.
 func (b *builder) checkPrefixFree() error {
-	if b.prefixMade {
+	if b.checked == b.prefix {
 		return nil
 	}
+	b.prefixMade = false
 	if _, err := os.Lstat(b.prefix); err == nil {
-		return b.fail("setup", 1, "%s is already installed at %s; build with another release", b.p.Meta.Ident(), b.prefix)
+		return b.fail("setup", 1, "%s is already installed at %s; build with another release", b.identOf(), b.prefix)
 	}
-	b.prefixMade = true
+	b.checked, b.prefixMade = b.prefix, true
 	return nil
 }
 
@@ -416,7 +419,7 @@ func (b *builder) defaultStrip(ctx context.Context, c *shell.Call) error {
 	if len(groups) == 0 {
 		return nil
 	}
-	if c.Eval(ctx, "command -v strip >/dev/null") != nil {
+	if _, err := interp.LookPathDir(c.Dir(), c.Env(), "strip"); err != nil {
 		warnLine(c, "strip not found in PATH; binaries are left unstripped")
 		return nil
 	}

@@ -143,7 +143,9 @@ func (c *Call) IsFunc(ctx context.Context, name string) bool {
 	if !ValidName(name) {
 		return false
 	}
-	return c.Eval(ctx, `[[ "$(type -t `+name+`)" == function ]]`) == nil
+	// Negated, so that a shell running with errexit (set -e, as builds
+	// do) does not exit when the name is not a function.
+	return c.Eval(ctx, `! [[ "$(type -t `+name+`)" != function ]]`) == nil
 }
 
 // Status returns the error that makes the command exit with code.
