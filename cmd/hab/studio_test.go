@@ -12,9 +12,11 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/habgo/hab/core/crypto"
 	"github.com/habgo/hab/core/paths"
 	"github.com/habgo/hab/studio/chroot"
 	"github.com/habgo/hab/studio/rootfs"
@@ -208,6 +210,42 @@ func TestStudioEnvironmentAndSecrets(t *testing.T) {
 		t.Errorf("secret report: %s", stderr)
 	}
 	studioCLI(t, "", env, "studio", "rm")
+}
+
+func TestStudioImportsOriginKeys(t *testing.T) {
+	bin := needStudioRoot(t)
+	env := studioTestEnv(t, bin, t.TempDir())
+	cache := crypto.Cache{Dir: env["HAB_CACHE_KEY_PATH"]}
+	for _, o := range []string{"acme", "other"} {
+		if _, _, err := cache.NewSigningPair(o, time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"HAB_ORIGIN", map[string]string{"HAB_ORIGIN": "acme"}, nil, "acme-20240506070809.pub acme-20240506070809.sig.key "},
+		{"HAB_ORIGIN_KEYS", map[string]string{"HAB_ORIGIN": "acme", "HAB_ORIGIN_KEYS": "other"}, nil, "other-20240506070809.pub other-20240506070809.sig.key "},
+		{"-k", nil, []string{"-k", "acme,other"}, "acme-20240506070809.pub acme-20240506070809.sig.key other-20240506070809.pub other-20240506070809.sig.key "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := studioTestEnv(t, bin, t.TempDir())
+			e["HAB_CACHE_KEY_PATH"] = env["HAB_CACHE_KEY_PATH"]
+			for k, v := range tt.env {
+				e[k] = v
+			}
+			args := append(append([]string{"studio"}, tt.args...), "run", "ls /hab/cache/keys | tr '\\n' ' '")
+			code, stdout, stderr := studioCLI(t, "", e, args...)
+			if code != 0 || stdout != tt.want {
+				t.Errorf("keys in the studio: %d %q, want %q (%s)", code, stdout, tt.want, stderr)
+			}
+			studioCLI(t, "", e, "studio", "rm")
+		})
+	}
 }
 
 func TestStudioSudoUserOwnsSourceFiles(t *testing.T) {
