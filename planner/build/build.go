@@ -81,6 +81,10 @@ type Result struct {
 	SHA256, Blake2b          string
 	// LastBuild is results/last_build.env; Log is the build log.
 	LastBuild, Log string
+	// ArtifactTime is the time spent writing the hart (archiving,
+	// compressing, signing): the rest of the build is the planner's own
+	// overhead plus what the plan runs.
+	ArtifactTime time.Duration
 }
 
 // Error is a failed build: the phase that failed, the exit status the

@@ -19,7 +19,7 @@ import (
 // env is a test build environment: a temporary FS_ROOT, key cache and
 // work directory, with a signing key for the habtest origin.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	root    string
 	keys    crypto.Cache
 	work    string
@@ -27,7 +27,7 @@ type env struct {
 	extra   []string
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	tmp := t.TempDir()
 	e := &env{t: t, root: filepath.Join(tmp, "root"), keys: crypto.Cache{Dir: filepath.Join(tmp, "keys")}, work: filepath.Join(tmp, "work")}

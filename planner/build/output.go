@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pelletier/go-toml/v2"
 	"golang.org/x/crypto/blake2b"
@@ -370,10 +371,12 @@ func (b *builder) generateArtifact(ctx context.Context, id ident.Ident, res *Res
 		opts.TempDir = cache
 	}
 	w := bufio.NewWriterSize(tmp, 1<<16)
+	start := time.Now()
 	err = hart.Write(ctx, w, b.fsRoot, id, b.key, opts)
 	if err == nil {
 		err = w.Flush()
 	}
+	res.ArtifactTime = time.Since(start)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
