@@ -9,6 +9,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/habgo/hab/core/ident"
 )
 
 const phasesPlan = `pkg_name=phases
@@ -301,4 +304,63 @@ do_install() { return 0; }
 	if err == nil || err.Error() != "build failed in do_build: fix_interpreter() 'habtest/nope' is not a runtime dependency" {
 		t.Errorf("error = %v", err)
 	}
+}
+
+// TestBuildDependencies: BUILD_DEPS and BUILD_TDEPS, the build PATH
+// holding the build dependencies and their runtime dependencies, and
+// the buildtime environment from a build dependency's runtime
+// environment.
+func TestBuildDependencies(t *testing.T) {
+	e := newEnv(t)
+	tool := e.build(writePlan(t, map[string]string{"plan.sh": "pkg_name=tool\npkg_origin=habtest\npkg_version=1.0\npkg_bin_dirs=(bin)\n" +
+		"do_setup_environment() { set_runtime_env TOOL_HOME \"$pkg_prefix\"; }\ndo_build() { return 0; }\n" +
+		"do_install() { printf '#!/bin/sh\\necho tool ran\\n' > \"$pkg_prefix/bin/tool\"; chmod +x \"$pkg_prefix/bin/tool\"; }\n"}))
+	wrap := e.build(writePlan(t, map[string]string{"plan.sh": "pkg_name=toolwrap\npkg_origin=habtest\npkg_version=1.0\npkg_deps=(habtest/tool)\ndo_build() { return 0; }\ndo_install() { return 0; }\n"}))
+	var out bytes.Buffer
+	res, err := Build(context.Background(), writePlan(t, map[string]string{"plan.sh": "pkg_name=usestool\npkg_origin=habtest\npkg_version=1.0\npkg_build_deps=(habtest/toolwrap)\n" +
+		"do_build() { test \"$(tool)\" = 'tool ran' && test \"$TOOL_HOME\" = \"" + tool.Prefix + "\"; }\ndo_install() { return 0; }\n"}), e.options(&out))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	_, m := loadMeta(t, e, res.Ident)
+	if !slices.Equal(m.BuildDeps, []ident.Ident{wrap.Ident}) || !slices.Equal(m.BuildTDeps, []ident.Ident{wrap.Ident, tool.Ident}) || m.Deps != nil {
+		t.Errorf("BUILD_DEPS %v BUILD_TDEPS %v DEPS %v", m.BuildDeps, m.BuildTDeps, m.Deps)
+	}
+}
+
+// TestCancelledBuild: cancelling the context stops the phase that runs
+// and leaves nothing behind.
+func TestCancelledBuild(t *testing.T) {
+	e := newEnv(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	marker := filepath.Join(t.TempDir(), "started")
+	e.extra = []string{"MARKER=" + marker}
+	dir := writePlan(t, map[string]string{"plan.sh": "pkg_name=slow\npkg_origin=habtest\npkg_version=1.0\n" +
+		"do_build() { return 0; }\ndo_install() { echo x > \"$pkg_prefix/x\"; touch \"$MARKER\"; sleep 30; }\n"})
+	done := make(chan error, 1)
+	go func() {
+		_, err := Build(ctx, dir, e.options(nil))
+		done <- err
+	}()
+	for {
+		if _, err := os.Stat(marker); err == nil {
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("the build ended before it was cancelled: %v", err)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err == nil || !errors.Is(err, context.Canceled) {
+			t.Errorf("error = %v, want context.Canceled", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the build did not stop when cancelled")
+	}
+	assertNothingLeft(t, e, "slow")
 }
