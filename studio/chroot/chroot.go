@@ -117,7 +117,12 @@ func (s *Studio) Run(ctx context.Context, argv []string, stdio studio.Stdio) (in
 	if env == nil {
 		env = []string{"PATH=" + studio.Path, "HOME=/root", "LC_ALL=POSIX", "STUDIO_TYPE=" + s.cfg.Type}
 	}
-	ic := initConfig{Root: s.root, Mounts: plan.Mounts, Hostname: s.cfg.Hostname, Network: s.cfg.Network,
+	// The init compares its mount points with the real root.
+	real, err := filepath.EvalSymlinks(s.root)
+	if err != nil {
+		return -1, fmt.Errorf("run in studio %s: %w", s.root, err)
+	}
+	ic := initConfig{Root: real, Mounts: plan.Mounts, Hostname: s.cfg.Hostname, Network: s.cfg.Network,
 		Env: env, Workdir: s.cfg.Workdir, Argv: argv}
 	code, err := s.start(ctx, ic, stdio)
 	if s.cfg.Owner != nil {

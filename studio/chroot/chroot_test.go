@@ -530,6 +530,63 @@ func TestRemoveRefusesWhileMounted(t *testing.T) {
 	}
 }
 
+func TestSymlinkedMountPointRefused(t *testing.T) {
+	needStudios(t)
+	ctx := context.Background()
+	root := filepath.Join(t.TempDir(), "s")
+	first, _ := chroot.New(root)
+	if err := first.Create(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// An earlier build replaced its /src with a symlink out of the root.
+	elsewhere := t.TempDir()
+	if err := os.Remove(filepath.Join(root, "src")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(elsewhere, filepath.Join(root, "src")); err != nil {
+		t.Fatal(err)
+	}
+	src := t.TempDir()
+	s, _ := chroot.New(root, chroot.WithMount(src, "/src"))
+	before := mountinfo(t)
+	_, err := s.Run(ctx, []string{"true"}, studio.Stdio{})
+	if err == nil || !strings.Contains(err.Error(), "/src is a symlink") {
+		t.Errorf("run with a symlinked mount point: %v", err)
+	}
+	if after := mountinfo(t); after != before {
+		t.Error("the mount table changed")
+	}
+	if err := s.Remove(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(elsewhere); err != nil {
+		t.Errorf("Remove followed the symlink: %v", err)
+	}
+}
+
+// A studio under a symlinked directory works (the root is resolved).
+func TestSymlinkedRootWorks(t *testing.T) {
+	needStudios(t)
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "real"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("real", filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := chroot.New(filepath.Join(dir, "link", "s"), chroot.WithMount(t.TempDir(), "/src"))
+	ctx := context.Background()
+	if err := s.Create(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if code, err := s.Run(ctx, []string{"true"}, studio.Stdio{}); code != 0 || err != nil {
+		t.Errorf("run in a studio under a symlink: %d %v", code, err)
+	}
+	if err := s.Remove(ctx); err != nil {
+		t.Error(err)
+	}
+}
+
 func TestCreateIsIdempotent(t *testing.T) {
 	s := newStudio(t, t.TempDir())
 	if err := s.Create(context.Background()); err != nil {

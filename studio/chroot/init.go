@@ -132,7 +132,15 @@ func mount(root string, m rootfs.Mount) error {
 	if err := rootfs.MountPoint(root, m); err != nil {
 		return err
 	}
-	var err error
+	// A symlink left in the root by an earlier build must not carry a
+	// mount elsewhere.
+	real, err := filepath.EvalSymlinks(target)
+	if err != nil {
+		return fmt.Errorf("studio init: mount point %s: %w", m.Target, err)
+	}
+	if real != target {
+		return fmt.Errorf("studio init: mount point %s is a symlink (to %s) in studio %s; remove the studio and retry", m.Target, real, root)
+	}
 	switch m.Kind {
 	case rootfs.Tmpfs:
 		flags := uintptr(unix.MS_NOSUID | unix.MS_NODEV)
