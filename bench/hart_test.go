@@ -210,6 +210,11 @@ func TestHartRatios(t *testing.T) {
 		tHab, float64(sOurs)/1e6, tBase, float64(sBase)/1e6, rt, createTimeLimit, rs, createSizeLimit)
 	over("create time", rt, createTimeLimit)
 	over("create size", rs, createSizeLimit)
+	goHart := filepath.Join(work, "go.hart")
+	tGoW := best(1, nil, func() { writeHart(t, goHart, tree, id, key, hart.WriteOptions{XZ: hart.XZGo}) })
+	sGo := fileSize(t, goHart) - (fileSize(t, ours) - sOurs)
+	fmt.Printf("create, pure Go (HAB_XZ=go): %v, %.2f MB; time ratio %.2f, size ratio %.3f\n",
+		tGoW, float64(sGo)/1e6, tGoW.wall.Seconds()/tBase.wall.Seconds(), float64(sGo)/float64(sBase))
 
 	// Extract: the same payload, fresh destination each round, alternating.
 	dest := filepath.Join(work, "dest")

@@ -267,6 +267,12 @@ func newExecDecoder(ctx context.Context, prog string, r io.Reader) (*execDecoder
 }
 
 func (d *execDecoder) Read(p []byte) (int, error) {
+	if d.waited {
+		if d.waitErr != nil {
+			return 0, d.waitErr
+		}
+		return 0, io.EOF
+	}
 	n, err := d.stdout.Read(p)
 	if err == io.EOF {
 		if werr := d.wait(); werr != nil {
@@ -337,13 +343,113 @@ func (impl xzImpl) newEncoder(ctx context.Context, w io.Writer, level int, block
 	}
 	cfg := uxz.WriterConfig{DictCap: dictCap(level), CheckSum: uxz.CRC64}
 	if blockSize > 0 {
-		cfg.BlockSize = blockSize
+		return newGoParEncoder(w, cfg, blockSize, runtime.GOMAXPROCS(0)), nil
 	}
 	zw, err := cfg.NewWriter(w)
 	if err != nil {
 		return nil, fmt.Errorf("xz encoder: %w", err)
 	}
 	return zw, nil
+}
+
+// goParEncoder compresses each blockSize piece of its input into an xz
+// stream of its own, on several goroutines, and writes the streams in
+// order: a valid multi-stream xz file, the same bytes whatever the number
+// of goroutines.
+type goParEncoder struct {
+	w       io.Writer
+	cfg     uxz.WriterConfig
+	size    int
+	buf     []byte
+	written bool
+	jobs    chan parJob
+	order   chan parJob
+	done    chan error
+	wg      sync.WaitGroup
+}
+
+type parJob struct {
+	data []byte
+	out  chan parResult
+}
+
+type parResult struct {
+	b   []byte
+	err error
+}
+
+func newGoParEncoder(w io.Writer, cfg uxz.WriterConfig, blockSize int64, workers int) *goParEncoder {
+	if workers < 1 {
+		workers = 1
+	}
+	e := &goParEncoder{w: w, cfg: cfg, size: int(blockSize), jobs: make(chan parJob, workers), order: make(chan parJob, workers), done: make(chan error, 1)}
+	for i := 0; i < workers; i++ {
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			for j := range e.jobs {
+				var b bytes.Buffer
+				zw, err := e.cfg.NewWriter(&b)
+				if err == nil {
+					_, err = zw.Write(j.data)
+				}
+				if err == nil {
+					err = zw.Close()
+				}
+				j.out <- parResult{b.Bytes(), err}
+			}
+		}()
+	}
+	go func() { // writes the streams in order
+		var first error
+		for j := range e.order {
+			r := <-j.out
+			if first == nil && r.err != nil {
+				first = fmt.Errorf("xz encoder: %w", r.err)
+			}
+			if first == nil {
+				if _, err := e.w.Write(r.b); err != nil {
+					first = err
+				}
+			}
+		}
+		e.done <- first
+	}()
+	return e
+}
+
+func (e *goParEncoder) submit() {
+	j := parJob{data: e.buf, out: make(chan parResult, 1)}
+	e.buf = nil
+	e.written = true
+	e.order <- j
+	e.jobs <- j
+}
+
+func (e *goParEncoder) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		if e.buf == nil {
+			e.buf = make([]byte, 0, e.size)
+		}
+		k := copy(e.buf[len(e.buf):e.size], p)
+		e.buf = e.buf[:len(e.buf)+k]
+		p = p[k:]
+		if len(e.buf) == e.size {
+			e.submit()
+		}
+	}
+	return n, nil
+}
+
+func (e *goParEncoder) Close() error {
+	if len(e.buf) > 0 || !e.written {
+		e.submit()
+	}
+	close(e.jobs)
+	close(e.order)
+	e.wg.Wait()
+	return <-e.done
 }
 
 // dictCap is xz's dictionary size for a preset level.
