@@ -14,6 +14,7 @@ import (
 	"mvdan.cc/sh/v3/interp"
 
 	"github.com/habgo/hab/core/ident"
+	"github.com/habgo/hab/planner/plan"
 	"github.com/habgo/hab/planner/shell"
 )
 
@@ -101,8 +102,18 @@ func (b *builder) buildStandard(ctx context.Context) (*Result, error) {
 			return nil, err
 		}
 	}
-	// update_pkg_version may have changed the version, and so the prefix.
+	// update_pkg_version may have changed the version, and so the prefix
+	// and the environments set up with the placeholder version.
 	b.prefix = b.p.Get("pkg_prefix")
+	if v := b.p.Get("pkg_version"); v != plan.VersionUnset {
+		for _, l := range []*envLayer{b.runtimeEnv, b.buildtimeEnv} {
+			for _, m := range []map[string]string{l.vals, l.prov} {
+				for k, x := range m {
+					m[k] = strings.ReplaceAll(x, plan.VersionUnset, v)
+				}
+			}
+		}
+	}
 	if err := b.checkPrefixFree(); err != nil {
 		return nil, err
 	}

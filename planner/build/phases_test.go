@@ -97,12 +97,15 @@ func TestPhaseOrder(t *testing.T) {
 func TestPkgVersionFunction(t *testing.T) {
 	e := newEnv(t)
 	head := "pkg_name=dynver\npkg_origin=habtest\npkg_version() { echo 2.3.4; }\ndo_build() { return 0; }\ndo_install() { echo \"$pkg_version\" > \"$pkg_prefix/version\"; }\n"
-	res := e.build(writePlan(t, map[string]string{"plan.sh": head + "do_before() { update_pkg_version; }\n"}))
+	res := e.build(writePlan(t, map[string]string{"plan.sh": head + "do_before() { update_pkg_version; }\ndo_setup_environment() { set_runtime_env DYN_HOME \"$pkg_prefix\"; }\n"}))
 	if res.Ident.Version != "2.3.4" || !strings.Contains(res.Prefix, "/dynver/2.3.4/") {
 		t.Errorf("ident %v at %s", res.Ident, res.Prefix)
 	}
 	if got := readFile(t, filepath.Join(res.Prefix, "version")); got != "2.3.4\n" {
 		t.Errorf("version file = %q", got)
+	}
+	if _, m := loadMeta(t, e, res.Ident); m.RuntimeEnvironment["DYN_HOME"] != "/hab/pkgs/habtest/dynver/2.3.4/"+res.Ident.Release {
+		t.Errorf("RUNTIME_ENVIRONMENT DYN_HOME = %q", m.RuntimeEnvironment["DYN_HOME"])
 	}
 	_, err := Build(context.Background(), writePlan(t, map[string]string{"plan.sh": head}), e.options(nil))
 	var be *Error
