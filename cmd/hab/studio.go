@@ -51,7 +51,15 @@ func (a *app) addStudioCommands(root *cobra.Command) {
 			"artifact cache at /hab/cache/artifacts, entered with new mount, PID, UTS and IPC namespaces " +
 			"(a chroot Studio), or run as an OCI container by runc (-D).",
 		Args: cobra.NoArgs,
-		RunE: groupHelp,
+	}
+	var showVersion bool
+	s.Flags().BoolVarP(&showVersion, "version", "V", false, "Prints version information")
+	s.RunE = func(c *cobra.Command, args []string) error {
+		if showVersion {
+			fmt.Fprintf(a.stdout, "hab-studio %s\n", version)
+			return nil
+		}
+		return groupHelp(c, args)
 	}
 	pf := s.PersistentFlags()
 	pf.StringVarP(&f.artifactPath, "artifact-path", "a", "", "Sets the source artifact cache path (default: /hab/cache/artifacts) [env: ARTIFACT_PATH]")
@@ -68,9 +76,10 @@ func (a *app) addStudioCommands(root *cobra.Command) {
 	pf.BoolVar(&f.hermetic, "hermetic", false, "Refuse to borrow the host's toolchain when the Studio has no base packages")
 
 	newCmd := &cobra.Command{
-		Use:   "new",
-		Short: "Creates a new Studio",
-		Args:  cobra.NoArgs,
+		Use:     "new",
+		Aliases: []string{"n", "ne"},
+		Short:   "Creates a new Studio",
+		Args:    cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			_, _, err := a.openStudio(c.Context(), f, true)
 			return err
@@ -90,9 +99,10 @@ func (a *app) addStudioCommands(root *cobra.Command) {
 		},
 	}
 	enterCmd := &cobra.Command{
-		Use:   "enter",
-		Short: "Interactively enter a Studio",
-		Args:  cobra.NoArgs,
+		Use:     "enter",
+		Aliases: []string{"e", "en", "ent", "ente"},
+		Short:   "Interactively enter a Studio",
+		Args:    cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			st, host, err := a.openStudio(c.Context(), f, true, "STUDIO_ENTER=true")
 			if err != nil {
@@ -105,10 +115,11 @@ func (a *app) addStudioCommands(root *cobra.Command) {
 	}
 	var reuse bool
 	buildCmd := &cobra.Command{
-		Use:   "build [-R] [PLAN_DIR]",
-		Short: "Build using a Studio",
-		Long:  "Runs 'hab plan build PLAN_DIR' (default: the source path) in a fresh Studio; -R reuses the Studio as it is.",
-		Args:  cobra.MaximumNArgs(1),
+		Use:     "build [-R] [PLAN_DIR]",
+		Aliases: []string{"b", "bu", "bui", "buil"},
+		Short:   "Build using a Studio",
+		Long:    "Runs 'hab plan build PLAN_DIR' (default: the source path) in a fresh Studio; -R reuses the Studio as it is.",
+		Args:    cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			ctx := c.Context()
 			if !reuse {
@@ -135,10 +146,11 @@ func (a *app) addStudioCommands(root *cobra.Command) {
 	}
 	buildCmd.Flags().BoolVarP(&reuse, "reuse", "R", false, "Reuse a previous Studio state (default: clean up before building)")
 	runCmd := &cobra.Command{
-		Use:   "run CMD [ARG ...]",
-		Short: "Run a command in a Studio",
-		Long:  "Runs CMD with its ARGs, joined by spaces, by a shell in the Studio, as the original does.",
-		Args:  cobra.MinimumNArgs(1),
+		Use:     "run CMD [ARG ...]",
+		Aliases: []string{"r", "ru"},
+		Short:   "Run a command in a Studio",
+		Long:    "Runs CMD with its ARGs, joined by spaces, by a shell in the Studio, as the original does.",
+		Args:    cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			st, _, err := a.openStudio(c.Context(), f, true)
 			if err != nil {
@@ -151,9 +163,10 @@ func (a *app) addStudioCommands(root *cobra.Command) {
 	}
 	runCmd.Flags().SetInterspersed(false)
 	versionCmd := &cobra.Command{
-		Use:   "version",
-		Short: "Prints version information",
-		Args:  cobra.NoArgs,
+		Use:     "version",
+		Aliases: []string{"v", "ve", "ver", "vers", "versi", "versio"},
+		Short:   "Prints version information",
+		Args:    cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			fmt.Fprintf(a.stdout, "hab-studio %s\n", version)
 			return nil

@@ -147,9 +147,15 @@ func TestStudioLifecycle(t *testing.T) {
 		t.Errorf("hab studio run exit 3: status %d (%s)", code, stderr)
 	}
 
-	code, stdout, _ = studioCLI(t, "", env, "studio", "version")
-	if code != 0 || stdout != "hab-studio "+version+"\n" {
-		t.Errorf("hab studio version: %d %q", code, stdout)
+	for _, args := range [][]string{{"studio", "version"}, {"studio", "ver"}, {"studio", "-V"}} {
+		code, stdout, _ = studioCLI(t, "", env, args...)
+		if code != 0 || stdout != "hab-studio "+version+"\n" {
+			t.Errorf("hab %s: %d %q", strings.Join(args, " "), code, stdout)
+		}
+	}
+	// The original's abbreviations.
+	if code, stdout, stderr := studioCLI(t, "", env, "studio", "r", "echo", "abbreviated"); code != 0 || stdout != "abbreviated\n" {
+		t.Errorf("hab studio r: %d %q %s", code, stdout, stderr)
 	}
 
 	code, _, stderr = studioCLI(t, "", env, "studio", "rm")

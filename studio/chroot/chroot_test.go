@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -584,6 +585,42 @@ func TestSymlinkedRootWorks(t *testing.T) {
 	}
 	if err := s.Remove(ctx); err != nil {
 		t.Error(err)
+	}
+}
+
+// Runs in one studio are independent: each has its own namespaces and
+// mounts.
+func TestConcurrentRuns(t *testing.T) {
+	src := t.TempDir()
+	s := newStudio(t, src)
+	before := mountinfo(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for i := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var out bytes.Buffer
+			script := "echo $1 > /tmp/me && sleep 0.2 && cat /tmp/me > /src/out$1"
+			code, err := s.Run(context.Background(), []string{"sh", "-c", script, "sh", strconv.Itoa(i)}, studio.Stdio{Stdout: &out, Stderr: &out})
+			if err != nil || code != 0 {
+				errs <- fmt.Errorf("run %d: %d %v %s", i, code, err, out.String())
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	for i := range 4 {
+		data, err := os.ReadFile(filepath.Join(src, "out"+strconv.Itoa(i)))
+		if err != nil || string(data) != strconv.Itoa(i)+"\n" {
+			t.Errorf("run %d saw another run's /tmp: %q %v", i, data, err)
+		}
+	}
+	if after := mountinfo(t); after != before {
+		t.Error("the mount table changed")
 	}
 }
 
