@@ -34,7 +34,9 @@ type WriteOptions struct {
 	// decoders use); 0 means DefaultBlockSize, negative means one block.
 	BlockSize int64
 	// TempDir holds the compressed payload while it is hashed, before the
-	// signed header can be written (os.TempDir() when empty).
+	// signed header can be written (os.TempDir() when empty), when the
+	// destination is not a regular file (a regular file gets the payload
+	// directly, and the header last).
 	TempDir string
 	// Progress, when set, is called with the number of bytes of file
 	// content archived so far.
@@ -87,44 +89,91 @@ func write(ctx context.Context, w io.Writer, fsRoot string, id ident.Ident, key 
 	if err != nil {
 		return err
 	}
+	signed := func(digest string) Header {
+		return Header{Format: FormatVersion, KeyName: key.NamedRevision.String(), HashType: HashType, Signature: key.Sign([]byte(digest))}
+	}
+	// The header's length does not depend on the digest. Into a regular
+	// file, the payload goes straight after room left for the header,
+	// which is written last; into anything else, the payload waits in a
+	// temporary file until it is hashed.
+	if f, ok := w.(*os.File); ok {
+		if pos, err := f.Seek(0, io.SeekCurrent); err == nil {
+			if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+				hdrLen := int64(len(signed(strings.Repeat("0", 64)).Encode()))
+				ow := io.NewOffsetWriter(f, pos+hdrLen)
+				digest, n, err := compressTo(ctx, ow, impl, fsRoot, id, opts)
+				if err != nil {
+					return err
+				}
+				if _, err := f.WriteAt(signed(digest).Encode(), pos); err != nil {
+					return fmt.Errorf("write header: %w", err)
+				}
+				if _, err := f.Seek(pos+hdrLen+n, io.SeekStart); err != nil {
+					return err
+				}
+				return nil
+			}
+		}
+	}
 	tmp, err := os.CreateTemp(opts.TempDir, ".hart-payload-*")
 	if err != nil {
 		return fmt.Errorf("temporary payload file: %w", err)
 	}
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
-
-	h := newHash()
-	bw := bufio.NewWriterSize(io.MultiWriter(tmp, h), 256<<10)
-	enc, err := impl.newEncoder(ctx, bw, opts.level(), opts.blockSize())
+	digest, _, err := compressTo(ctx, tmp, impl, fsRoot, id, opts)
 	if err != nil {
 		return err
-	}
-	ew := bufio.NewWriterSize(enc, 1<<20)
-	if err := writeTar(ctx, ew, fsRoot, id, opts); err != nil {
-		enc.Close()
-		return err
-	}
-	if err := ew.Flush(); err != nil {
-		enc.Close()
-		return fmt.Errorf("compress: %w", err)
-	}
-	if err := enc.Close(); err != nil {
-		return fmt.Errorf("compress: %w", err)
-	}
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("temporary payload file: %w", err)
 	}
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
 		return fmt.Errorf("temporary payload file: %w", err)
 	}
-	return writeSigned(ctx, w, tmp, hex.EncodeToString(h.Sum(nil)), key)
+	return writeSigned(ctx, w, tmp, digest, key)
+}
+
+// compressTo writes the compressed tar of the package to w and returns
+// its hex digest and length.
+func compressTo(ctx context.Context, w io.Writer, impl xzImpl, fsRoot string, id ident.Ident, opts WriteOptions) (string, int64, error) {
+	h := newHash()
+	cw := &countWriter{w: io.MultiWriter(w, h)}
+	bw := bufio.NewWriterSize(cw, 256<<10)
+	enc, err := impl.newEncoder(ctx, bw, opts.level(), opts.blockSize())
+	if err != nil {
+		return "", 0, err
+	}
+	ew := bufio.NewWriterSize(enc, 1<<20)
+	if err := writeTar(ctx, ew, fsRoot, id, opts); err != nil {
+		enc.Close()
+		return "", 0, err
+	}
+	if err := ew.Flush(); err != nil {
+		enc.Close()
+		return "", 0, fmt.Errorf("compress: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return "", 0, fmt.Errorf("compress: %w", err)
+	}
+	if err := bw.Flush(); err != nil {
+		return "", 0, fmt.Errorf("write payload: %w", err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), cw.n, nil
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // writeSigned writes the header signing digest, then the payload.
 func writeSigned(ctx context.Context, w io.Writer, payload io.Reader, digest string, key *crypto.SigningSecretKey) error {
 	hdr := Header{Format: FormatVersion, KeyName: key.NamedRevision.String(), HashType: HashType, Signature: key.Sign([]byte(digest))}
-	if _, err := w.Write(hdr.Encode()); err != nil {
+	if _, err := w.Write(hdr.Encode()); err != nil { // same bytes as Write's own header
 		return fmt.Errorf("write header: %w", err)
 	}
 	if _, err := copyCtx(ctx, w, payload); err != nil {

@@ -69,6 +69,25 @@ func TestWriteDeterministic(t *testing.T) {
 			if !bytes.Equal(a, b) {
 				t.Fatal("two writes of the same tree differ")
 			}
+			// Into a stream (through a temporary file) and into a file at
+			// an offset (header written last): the same bytes.
+			var buf bytes.Buffer
+			if err := Write(context.Background(), &buf, src, testID, key, WriteOptions{XZ: mode}); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(buf.Bytes(), a) {
+				t.Fatal("writing to a stream and to a file differ")
+			}
+			f, _ := os.Create(filepath.Join(out, "offset.hart"))
+			f.WriteString("leading bytes")
+			if err := Write(context.Background(), f, src, testID, key, WriteOptions{XZ: mode}); err != nil {
+				t.Fatal(err)
+			}
+			f.WriteString("trailing")
+			f.Close()
+			if got, _ := os.ReadFile(filepath.Join(out, "offset.hart")); string(got) != "leading bytes"+string(a)+"trailing" {
+				t.Fatal("writing at a file offset went wrong")
+			}
 			e1 := read("e1.hart", WriteOptions{SourceDateEpoch: &epoch})
 			// Change every mtime.
 			filepath.WalkDir(base, func(p string, d fs.DirEntry, err error) error {
