@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/habgo/hab/core/crypto"
 	"github.com/habgo/hab/core/paths"
+	"github.com/habgo/hab/studio"
 	"github.com/habgo/hab/studio/chroot"
 	"github.com/habgo/hab/studio/rootfs"
 )
@@ -86,10 +88,33 @@ func execute(ctx context.Context, root *cobra.Command, a *app, args []string) in
 	return exitError
 }
 
+// studiosWork says why studios cannot run here, once.
+var studiosWork = sync.OnceValue(func() string {
+	if os.Geteuid() != 0 {
+		return "hab studio needs root (mounts, pivot_root, namespaces); run the tests as root"
+	}
+	dir, err := os.MkdirTemp("", "hab-studio-probe-")
+	if err != nil {
+		return err.Error()
+	}
+	defer os.RemoveAll(dir)
+	s, err := chroot.New(filepath.Join(dir, "s"))
+	if err == nil {
+		err = s.Create(context.Background())
+	}
+	if err != nil {
+		return "cannot lay out a studio: " + err.Error()
+	}
+	if code, err := s.Run(context.Background(), []string{"true"}, studio.Stdio{}); err != nil || code != 0 {
+		return fmt.Sprintf("namespaces are unavailable here: a studio cannot run true: %d %v", code, err)
+	}
+	return ""
+})
+
 func needStudioRoot(t *testing.T) string {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("hab studio needs root (mounts, pivot_root, namespaces); run the tests as root")
+	if why := studiosWork(); why != "" {
+		t.Skip(why)
 	}
 	bin, err := studioHab()
 	if err != nil {

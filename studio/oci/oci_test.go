@@ -67,6 +67,22 @@ var containersWork = sync.OnceValue(func() string {
 	if _, err := exec.LookPath("runc"); err != nil {
 		return "runc is not installed (apt-get install runc)"
 	}
+	dir, err := os.MkdirTemp("", "studio-oci-probe-")
+	if err != nil {
+		return err.Error()
+	}
+	defer os.RemoveAll(dir)
+	s, err := oci.New(filepath.Join(dir, "s"))
+	if err == nil {
+		err = s.Create(context.Background())
+	}
+	if err != nil {
+		return "cannot lay out a studio: " + err.Error()
+	}
+	var out bytes.Buffer
+	if code, err := s.Run(context.Background(), []string{"true"}, studio.Stdio{Stdout: &out, Stderr: &out}); err != nil || code != 0 {
+		return fmt.Sprintf("runc cannot run containers here: %d %v: %s", code, err, out.String())
+	}
 	return ""
 })
 
