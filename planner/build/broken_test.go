@@ -62,6 +62,9 @@ func TestBrokenFixtures(t *testing.T) {
 			if !errors.As(err, &be) || be.Phase != tt.phase || be.Status != tt.status || err.Error() != tt.err {
 				t.Errorf("error = %q (%#v)\nwant  %q in %s with status %d", err, be, tt.err, tt.phase, tt.status)
 			}
+			if tt.fixture == "broken-dependency" && strings.Contains(out.String(), "hab-plan-build setup") {
+				t.Error("a phase ran before the dependencies were resolved")
+			}
 			if strings.Contains(tt.fixture, "build") && strings.Contains(out.String(), "never reached") {
 				t.Error("the phase went on after a failing command")
 			}

@@ -64,6 +64,10 @@ func (b *builder) definePhases(ctx context.Context) error {
 		fmt.Fprintf(&src, "%s() {\n  %s\n  return $?\n}\n", ph, def)
 	}
 	src.WriteString("set -e\n")
+	if b.getenv("DEBUG") != "" {
+		// The original traces every command with DEBUG set.
+		src.WriteString("set -x\n")
+	}
 	return b.eval(ctx, "setup", src.String())
 }
 

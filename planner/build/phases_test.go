@@ -302,6 +302,15 @@ do_install() { return 0; }
 	if !strings.Contains(out.String(), "helpers: WARN: Non interactive studio, skipping 'attach'") || strings.Contains(out.String(), "only with DEBUG") {
 		t.Errorf("output:\n%s", out.String())
 	}
+	e.extra = []string{"DEBUG=1"}
+	out.Reset()
+	if _, err := Build(context.Background(), writePlan(t, map[string]string{"plan.sh": plan}), e.options(&out)); err != nil {
+		t.Fatalf("with DEBUG: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "helpers: DEBUG: only with DEBUG") || !strings.Contains(out.String(), "+ attach") {
+		t.Errorf("with DEBUG, no debug line or trace:\n%s", out.String())
+	}
+	e.extra = nil
 	bad := "pkg_name=interp\npkg_origin=habtest\npkg_version=1.0\ndo_build() { fix_interpreter 'x' habtest/nope bin/sh; }\n"
 	_, err := Build(context.Background(), writePlan(t, map[string]string{"plan.sh": bad}), e.options(&out))
 	if err == nil || err.Error() != "build failed in do_build: fix_interpreter() 'habtest/nope' is not a runtime dependency" {
