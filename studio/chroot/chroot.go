@@ -97,25 +97,9 @@ func (s *Studio) Run(ctx context.Context, argv []string, stdio studio.Stdio) (in
 	if len(argv) == 0 {
 		return -1, fmt.Errorf("run in studio %s: no command", s.root)
 	}
-	if _, err := os.Stat(filepath.Join(s.root, rootfs.MarkerFile)); err != nil {
-		return -1, fmt.Errorf("run in studio %s: not a studio, create it first: %w", s.root, err)
-	}
-	plan, err := rootfs.MakePlan(s.root, s.cfg)
+	plan, err := rootfs.ForRun(s.root, s.cfg)
 	if err != nil {
 		return -1, fmt.Errorf("run in studio %s: %w", s.root, err)
-	}
-	if len(plan.HostTools) > 0 {
-		s.cfg.Log.Warn("the studio has no base packages: the host's toolchain is mounted read-only inside",
-			"studio", s.root, "dirs", strings.Join(plan.HostTools, " "))
-	}
-	for _, m := range plan.Mounts {
-		if err := rootfs.MountPoint(s.root, m); err != nil {
-			return -1, fmt.Errorf("run in studio %s: %w", s.root, err)
-		}
-	}
-	env := s.cfg.Env
-	if env == nil {
-		env = []string{"PATH=" + studio.Path, "HOME=/root", "LC_ALL=POSIX", "STUDIO_TYPE=" + s.cfg.Type}
 	}
 	// The init compares its mount points with the real root.
 	real, err := filepath.EvalSymlinks(s.root)
@@ -123,17 +107,10 @@ func (s *Studio) Run(ctx context.Context, argv []string, stdio studio.Stdio) (in
 		return -1, fmt.Errorf("run in studio %s: %w", s.root, err)
 	}
 	ic := initConfig{Root: real, Mounts: plan.Mounts, Hostname: s.cfg.Hostname, Network: s.cfg.Network,
-		Env: env, Workdir: s.cfg.Workdir, Argv: argv}
+		Env: rootfs.Env(s.cfg), Workdir: s.cfg.Workdir, Argv: argv}
 	code, err := s.start(ctx, ic, stdio)
-	if s.cfg.Owner != nil {
-		for _, m := range s.cfg.Mounts {
-			if m.ReadOnly {
-				continue
-			}
-			if herr := rootfs.HandOver(m.Source, s.cfg.Owner.UID, s.cfg.Owner.GID); herr != nil && err == nil {
-				err = herr
-			}
-		}
+	if herr := rootfs.HandOverMounts(s.cfg); herr != nil && err == nil {
+		err = herr
 	}
 	return code, err
 }

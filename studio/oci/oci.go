@@ -80,10 +80,7 @@ func (s *Studio) Remove(ctx context.Context) error { return rootfs.Remove(ctx, s
 // plan's mounts, new PID, mount, UTS and IPC namespaces (and network
 // without cfg.Network), and no rlimits.
 func Spec(root string, plan rootfs.Plan, cfg studio.Config, argv []string, terminal bool) *specs.Spec {
-	env := cfg.Env
-	if env == nil {
-		env = []string{"PATH=" + studio.Path, "HOME=/root", "LC_ALL=POSIX", "STUDIO_TYPE=" + cfg.Type}
-	}
+	env := rootfs.Env(cfg)
 	caps := []string{
 		"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
 		"CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_NET_RAW", "CAP_SYS_CHROOT",
@@ -152,21 +149,9 @@ func (s *Studio) Run(ctx context.Context, argv []string, stdio studio.Stdio) (in
 	if len(argv) == 0 {
 		return -1, fmt.Errorf("run in studio %s: no command", s.root)
 	}
-	if _, err := os.Stat(filepath.Join(s.root, rootfs.MarkerFile)); err != nil {
-		return -1, fmt.Errorf("run in studio %s: not a studio, create it first: %w", s.root, err)
-	}
-	plan, err := rootfs.MakePlan(s.root, s.cfg)
+	plan, err := rootfs.ForRun(s.root, s.cfg)
 	if err != nil {
 		return -1, fmt.Errorf("run in studio %s: %w", s.root, err)
-	}
-	if len(plan.HostTools) > 0 {
-		s.cfg.Log.Warn("the studio has no base packages: the host's toolchain is mounted read-only inside",
-			"studio", s.root, "dirs", strings.Join(plan.HostTools, " "))
-	}
-	for _, m := range plan.Mounts {
-		if err := rootfs.MountPoint(s.root, m); err != nil {
-			return -1, fmt.Errorf("run in studio %s: %w", s.root, err)
-		}
 	}
 	terminal := false
 	if f, ok := stdio.Stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
@@ -220,14 +205,8 @@ func (s *Studio) Run(ctx context.Context, argv []string, stdio studio.Stdio) (in
 	if werr != nil && !errors.As(werr, &ee) {
 		return -1, fmt.Errorf("run in studio %s: %s: %w", s.root, runtime, werr)
 	}
-	if s.cfg.Owner != nil {
-		for _, m := range s.cfg.Mounts {
-			if !m.ReadOnly {
-				if err := rootfs.HandOver(m.Source, s.cfg.Owner.UID, s.cfg.Owner.GID); err != nil {
-					return code, err
-				}
-			}
-		}
+	if err := rootfs.HandOverMounts(s.cfg); err != nil {
+		return code, err
 	}
 	return code, nil
 }

@@ -1,11 +1,14 @@
 package rootfs
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"syscall"
+
+	"github.com/habgo/hab/studio"
 )
 
 // HandOver gives the files under dir that belong to root to uid:gid, so
@@ -43,4 +46,19 @@ func HandOver(dir string, uid, gid int) error {
 		}
 		return nil
 	})
+}
+
+// HandOverMounts hands the read-write mounts of cfg over to cfg.Owner
+// (see HandOver); it does nothing without an owner.
+func HandOverMounts(cfg studio.Config) error {
+	if cfg.Owner == nil {
+		return nil
+	}
+	var errs []error
+	for _, m := range cfg.Mounts {
+		if !m.ReadOnly {
+			errs = append(errs, HandOver(m.Source, cfg.Owner.UID, cfg.Owner.GID))
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -157,6 +157,37 @@ func MakePlan(root string, cfg studio.Config) (Plan, error) {
 	return p, nil
 }
 
+// ForRun checks that root is a studio, makes the plan of a run in it,
+// logs when the host toolchain stands in for base packages, and makes sure
+// every mount point exists.
+func ForRun(root string, cfg studio.Config) (Plan, error) {
+	if _, err := os.Stat(filepath.Join(root, MarkerFile)); err != nil {
+		return Plan{}, fmt.Errorf("not a studio, create it first: %w", err)
+	}
+	plan, err := MakePlan(root, cfg)
+	if err != nil {
+		return Plan{}, err
+	}
+	if len(plan.HostTools) > 0 {
+		cfg.Log.Warn("the studio has no base packages: the host's toolchain is mounted read-only inside",
+			"studio", root, "dirs", strings.Join(plan.HostTools, " "))
+	}
+	for _, m := range plan.Mounts {
+		if err := MountPoint(root, m); err != nil {
+			return Plan{}, err
+		}
+	}
+	return plan, nil
+}
+
+// Env is the command's environment: cfg.Env, or a minimal one.
+func Env(cfg studio.Config) []string {
+	if cfg.Env != nil {
+		return cfg.Env
+	}
+	return []string{"PATH=" + studio.Path, "HOME=/root", "LC_ALL=POSIX", "STUDIO_TYPE=" + cfg.Type}
+}
+
 // Prepare lays out the studio at root (idempotent): the directories, the
 // mount points of MakePlan, /etc (passwd, group, hosts, resolv.conf,
 // nsswitch.conf, profile), the studio's own /hab/pkgs and key cache with
