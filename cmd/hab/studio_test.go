@@ -1,14 +1,17 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -27,7 +30,24 @@ import (
 // TestMain lets this test binary be a studio's init, as hab's main does.
 func TestMain(m *testing.M) {
 	chroot.MaybeInit()
+	if os.Getenv("HAB_STUDIO_TEST_MAIN") == "1" {
+		os.Exit(studioTestMain())
+	}
 	os.Exit(m.Run())
+}
+
+// studioTestMain is main with the studio commands, for tests that need a
+// real hab process (signals).
+func studioTestMain() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	a := &app{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, root: paths.FromEnv(os.Getenv)}
+	a.log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	root := a.rootCmd()
+	if c, _, err := root.Find([]string{"studio"}); err != nil || c == root {
+		a.addStudioCommands(root)
+	}
+	return execute(ctx, root, a, os.Args[1:])
 }
 
 // studioHab is a hab built from this tree, mounted in the studios under
@@ -411,4 +431,71 @@ func TestStudioErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// SIGINT to hab while a command runs in a studio kills the command and
+// everything it started, leaves no mount behind and fails.
+func TestStudioInterrupt(t *testing.T) {
+	bin := needStudioRoot(t)
+	src := t.TempDir()
+	before, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, phase := range []string{"while the command runs", "right after start"} {
+		env := studioTestEnv(t, bin, src)
+		cmd := exec.Command("/proc/self/exe", "studio", "-q", "run", "echo ready; sleep 4244."+strconv.Itoa(i))
+		cmd.Env = []string{"HAB_STUDIO_TEST_MAIN=1", "PATH=" + os.Getenv("PATH")}
+		for k, v := range env {
+			if v != "" {
+				cmd.Env = append(cmd.Env, k+"="+v)
+			}
+		}
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			line, _ := bufio.NewReader(stdout).ReadString('\n')
+			if line != "ready\n" {
+				t.Fatalf("%s: the command did not start: %q %s", phase, line, stderr.String())
+			}
+		}
+		if err := cmd.Process.Signal(os.Interrupt); err != nil {
+			t.Fatal(err)
+		}
+		err = cmd.Wait()
+		if err == nil {
+			t.Errorf("%s: hab exited 0 after SIGINT", phase)
+		}
+		after, _ := os.ReadFile("/proc/self/mountinfo")
+		if !bytes.Equal(before, after) {
+			t.Errorf("%s: the mount table changed", phase)
+		}
+		if left := processesWith("4244." + strconv.Itoa(i)); len(left) > 0 {
+			t.Errorf("%s: processes left behind: %v", phase, left)
+		}
+		studioCLI(t, "", env, "studio", "rm")
+	}
+}
+
+// processesWith lists the processes whose command line contains arg.
+func processesWith(arg string) []string {
+	entries, _ := os.ReadDir("/proc")
+	var out []string
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		cl, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && bytes.Contains(cl, []byte(arg)) {
+			out = append(out, e.Name())
+		}
+	}
+	return out
 }
