@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -34,6 +35,9 @@ const phaseDeps = "resolve dependencies"
 // runtime closure has one release of each package.
 func (b *builder) resolveDeps(ctx context.Context) error {
 	d := &resolvedDeps{byName: map[string]*dep{}}
+	if err := b.loadScaffolding(ctx); err != nil {
+		return err
+	}
 	b.line("Resolving build dependencies")
 	for _, name := range listVar(b.p.Var("pkg_build_deps")) {
 		r, err := b.resolve(ctx, name, "build dependency")
@@ -220,4 +224,41 @@ func findDep(ds []*dep, name string) *dep {
 func matchIdent(id ident.Ident, name string) bool {
 	s := "/" + id.String() + "/"
 	return name != "" && strings.Contains(s, "/"+strings.Trim(name, "/")+"/")
+}
+
+// loadScaffolding resolves pkg_scaffolding, puts it and its direct
+// runtime dependencies first in pkg_build_deps, sources its
+// lib/scaffolding.sh and runs its scaffolding_load, as the original does
+// before resolving the other dependencies.
+func (b *builder) loadScaffolding(ctx context.Context) error {
+	name := b.p.Get("pkg_scaffolding")
+	if name == "" {
+		return nil
+	}
+	b.line("Resolving scaffolding dependencies")
+	s, err := b.resolve(ctx, name, "scaffolding dependency")
+	if err != nil {
+		return err
+	}
+	deps := []string{name}
+	resolved := []string{s.path}
+	for _, id := range s.meta.Deps {
+		deps = append(deps, id.String())
+		resolved = append(resolved, b.store.PathFor(id))
+	}
+	src := arrayAssign("pkg_build_deps", append(deps, listVar(b.p.Var("pkg_build_deps"))...)) +
+		arrayAssign("pkg_build_deps_resolved", resolved) +
+		arrayAssign("pkg_all_deps_resolved", resolved)
+	if err := b.eval(ctx, phaseDeps, src); err != nil {
+		return err
+	}
+	lib := filepath.Join(s.path, "lib", "scaffolding.sh")
+	b.line("Loading Scaffolding " + lib)
+	if err := b.p.Eval(ctx, "source "+quote(lib)); err != nil {
+		return &Error{Phase: phaseDeps, Status: 17, Msg: "Failed to load Scaffolding from " + lib, Err: err}
+	}
+	if b.p.HasFunc("scaffolding_load") {
+		return b.phase(ctx, "scaffolding_load", false)
+	}
+	return nil
 }

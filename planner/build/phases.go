@@ -51,6 +51,14 @@ var shellDefaults = map[string]string{
 // not define as a call of its default, and the shell-written defaults.
 func (b *builder) definePhases(ctx context.Context) error {
 	var src strings.Builder
+	// The empty arrays the evaluation presets expand to one empty word in
+	// "${name[@]}" (an interpreter quirk with arrays from the initial
+	// environment); assigned again in the shell, they expand to none.
+	for _, n := range []string{"pkg_build_deps", "pkg_deps", "pkg_lib_dirs", "pkg_bin_dirs", "pkg_include_dirs", "pkg_pconfig_dirs", "pkg_exposes"} {
+		if len(listVar(b.p.Var(n))) == 0 {
+			src.WriteString(n + "=()\n")
+		}
+	}
 	for name, body := range shellDefaults {
 		if !b.p.HasFunc(name) {
 			src.WriteString(body + "\n")

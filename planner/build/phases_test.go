@@ -292,6 +292,7 @@ do_build() {
   test "$(join_by , x y z)" = "x,y,z"
   test "$(abspath .)" = "$PWD"
   debug "only with DEBUG"
+  for d in "${pkg_lib_dirs[@]}" "${pkg_build_deps[@]}"; do false; done
 }
 do_install() { return 0; }
 `
@@ -375,4 +376,25 @@ func TestCancelledBuild(t *testing.T) {
 		t.Fatal("the build did not stop when cancelled")
 	}
 	assertNothingLeft(t, e, "slow")
+}
+
+// TestScaffolding: pkg_scaffolding is resolved, becomes the first build
+// dependency, its lib/scaffolding.sh provides default phases and its
+// scaffolding_load adds a runtime dependency.
+func TestScaffolding(t *testing.T) {
+	e := newEnv(t)
+	dep := e.build(writePlan(t, map[string]string{"plan.sh": "pkg_name=scaffdep\npkg_origin=habtest\npkg_version=1.0\ndo_build() { return 0; }\ndo_install() { return 0; }\n"}))
+	scaff := e.build(writePlan(t, map[string]string{
+		"plan.sh": "pkg_name=scaffolding-test\npkg_origin=habtest\npkg_version=1.0\ndo_build() { return 0; }\ndo_install() { mkdir -p \"$pkg_prefix/lib\"; cp \"$PLAN_CONTEXT/scaffolding.sh\" \"$pkg_prefix/lib/\"; }\n",
+		"scaffolding.sh": "scaffolding_load() { pkg_deps+=(habtest/scaffdep); }\ndo_default_build() { echo scaffolded > built; }\ndo_default_install() { cp built \"$pkg_prefix/\"; }\n",
+	}))
+	res := e.build(writePlan(t, map[string]string{"plan.sh": "pkg_name=scaffolded\npkg_origin=habtest\npkg_version=1.0\npkg_scaffolding=habtest/scaffolding-test\n" +
+		"do_prepare() { rm -f built; }\n"}))
+	if got := readFile(t, filepath.Join(res.Prefix, "built")); got != "scaffolded\n" {
+		t.Errorf("built = %q", got)
+	}
+	_, m := loadMeta(t, e, res.Ident)
+	if !slices.Equal(m.BuildDeps, []ident.Ident{scaff.Ident}) || !slices.Equal(m.Deps, []ident.Ident{dep.Ident}) {
+		t.Errorf("BUILD_DEPS %v DEPS %v", m.BuildDeps, m.Deps)
+	}
 }
