@@ -385,7 +385,7 @@ func TestScaffolding(t *testing.T) {
 	e := newEnv(t)
 	dep := e.build(writePlan(t, map[string]string{"plan.sh": "pkg_name=scaffdep\npkg_origin=habtest\npkg_version=1.0\ndo_build() { return 0; }\ndo_install() { return 0; }\n"}))
 	scaff := e.build(writePlan(t, map[string]string{
-		"plan.sh": "pkg_name=scaffolding-test\npkg_origin=habtest\npkg_version=1.0\ndo_build() { return 0; }\ndo_install() { mkdir -p \"$pkg_prefix/lib\"; cp \"$PLAN_CONTEXT/scaffolding.sh\" \"$pkg_prefix/lib/\"; }\n",
+		"plan.sh":        "pkg_name=scaffolding-test\npkg_origin=habtest\npkg_version=1.0\ndo_build() { return 0; }\ndo_install() { mkdir -p \"$pkg_prefix/lib\"; cp \"$PLAN_CONTEXT/scaffolding.sh\" \"$pkg_prefix/lib/\"; }\n",
 		"scaffolding.sh": "scaffolding_load() { pkg_deps+=(habtest/scaffdep); }\ndo_default_build() { echo scaffolded > built; }\ndo_default_install() { cp built \"$pkg_prefix/\"; }\n",
 	}))
 	res := e.build(writePlan(t, map[string]string{"plan.sh": "pkg_name=scaffolded\npkg_origin=habtest\npkg_version=1.0\npkg_scaffolding=habtest/scaffolding-test\n" +
