@@ -74,6 +74,10 @@ func TestBrokenFixtures(t *testing.T) {
 				}
 			}
 			assertNothingLeft(t, e, tt.fixture)
+			logs, _ := filepath.Glob(filepath.Join(e.work, "results", "logs", "*"+e.lastRelease()+".log"))
+			if len(logs) != 1 || !strings.Contains(readFile(t, logs[0]), "Exiting on error") {
+				t.Errorf("no complete build log of the failed build: %v", logs)
+			}
 		})
 	}
 }

@@ -127,6 +127,7 @@ func Build(ctx context.Context, planContext string, opts Options) (res *Result, 
 		b.rollback()
 		b.finalCallback(ctx, "do_after_failure")
 		b.errorLine("Exiting on error")
+		b.keepEarlyLog()
 		return nil, err
 	}
 	return res, nil
@@ -314,6 +315,33 @@ func (b *builder) openLog() error {
 }
 
 func (b *builder) closeLog() { b.logBuf.close() }
+
+// keepEarlyLog writes the log of a build that failed before its plan was
+// loaded into the output directory, as build-RELEASE.log.
+func (b *builder) keepEarlyLog() {
+	if b.logBuf.path() != "" {
+		return
+	}
+	out := b.getenv("HAB_OUTPUT_PATH")
+	if out == "" {
+		wd := b.opts.WorkDir
+		if wd == "" {
+			wd, _ = os.Getwd()
+		}
+		out = filepath.Join(wd, "results")
+	}
+	release := b.opts.Release
+	if release == "" {
+		release = b.start.UTC().Format("20060102150405")
+	}
+	dir := filepath.Join(out, "logs")
+	if os.MkdirAll(dir, 0o755) != nil {
+		return
+	}
+	if f, err := os.Create(filepath.Join(dir, "build-"+release+".log")); err == nil {
+		b.logBuf.attach(f)
+	}
+}
 
 // line prints "   NAME: msg" as build_line does.
 func (b *builder) line(msg string) {

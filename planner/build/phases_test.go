@@ -398,3 +398,25 @@ func TestScaffolding(t *testing.T) {
 		t.Errorf("BUILD_DEPS %v DEPS %v", m.BuildDeps, m.Deps)
 	}
 }
+
+// TestSameReleaseTwice: a build whose prefix is already installed fails
+// without touching the installed package.
+func TestSameReleaseTwice(t *testing.T) {
+	e := newEnv(t)
+	dir := writePlan(t, map[string]string{"plan.sh": onefilePlan})
+	opts := e.options(nil)
+	res, err := Build(context.Background(), dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Build(context.Background(), dir, opts)
+	want := "build failed in setup: " + res.Ident.String() + " is already installed at " + res.Prefix + "; build with another release"
+	if err == nil || err.Error() != want {
+		t.Errorf("error = %v\nwant    %s", err, want)
+	}
+	for _, p := range []string{filepath.Join(res.Prefix, "bin", "hi"), filepath.Join(res.Prefix, "FILES"), res.Artifact, res.CachedArtifact, res.LastBuild} {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("the second build removed %s", p)
+		}
+	}
+}
