@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -498,4 +499,89 @@ func processesWith(arg string) []string {
 		}
 	}
 	return out
+}
+
+// syncBuffer collects a process's output for waiting on.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// waitFor polls until cond holds, failing after a while.
+func waitFor(t *testing.T, what string, cond func() bool, out *syncBuffer) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s; output so far:\n%s", what, out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// hab studio enter on a real terminal: the shell gets the terminal's
+// foreground, so ^C interrupts the shell's command and not the studio.
+func TestStudioEnterOnATerminal(t *testing.T) {
+	bin := needStudioRoot(t)
+	script, err := exec.LookPath("script")
+	if err != nil {
+		t.Skip("script(1) (util-linux) is needed to give hab a terminal")
+	}
+	src := t.TempDir()
+	env := studioTestEnv(t, bin, src)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(script, "-qec", "exec "+self+" studio -q enter", "/dev/null")
+	cmd.Env = []string{"HAB_STUDIO_TEST_MAIN=1", "PATH=" + os.Getenv("PATH"), "TERM=dumb"}
+	for k, v := range env {
+		if v != "" {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+	}
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	waitFor(t, "the first prompt", func() bool { return strings.Contains(out.String(), "[1][default:/src:0]#") }, out)
+	io.WriteString(in, "echo answer $((6*7)) $(tty)\n")
+	waitFor(t, "the answer", func() bool { return strings.Contains(out.String(), "answer 42 /dev/console") }, out)
+	io.WriteString(in, "sleep 4246\n")
+	waitFor(t, "sleep to start", func() bool { return len(processesWith("4246")) > 0 }, out)
+	io.WriteString(in, "\x03")
+	waitFor(t, "the prompt after ^C", func() bool { return strings.Contains(out.String(), ":130]#") }, out)
+	io.WriteString(in, "exit 0\n")
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("hab studio enter: %v\n%s", err, out.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatalf("hab studio enter did not exit:\n%s", out.String())
+	}
+	if left := processesWith("4246"); len(left) > 0 {
+		t.Errorf("processes left behind: %v", left)
+	}
+	studioCLI(t, "", env, "studio", "rm")
 }

@@ -104,6 +104,9 @@ func setup(ic initConfig) error {
 			return err
 		}
 	}
+	if err := console(root); err != nil {
+		return err
+	}
 	if err := unix.Sethostname([]byte(ic.Hostname)); err != nil {
 		return fmt.Errorf("studio init: set host name %s: %w", ic.Hostname, err)
 	}
@@ -249,6 +252,28 @@ func makeDev(dev string) error {
 		if err := os.MkdirAll(filepath.Join(dev, d), 0o755); err != nil {
 			return fmt.Errorf("create /dev/%s: %w", d, err)
 		}
+	}
+	return nil
+}
+
+// console makes the terminal on the init's stdin, if any, the studio's
+// /dev/console, so that programs inside can name their terminal.
+func console(root string) error {
+	if _, err := unix.IoctlGetTermios(0, unix.TCGETS); err != nil {
+		return nil
+	}
+	tty, err := os.Readlink("/proc/self/fd/0")
+	if err != nil || !strings.HasPrefix(tty, "/dev/") {
+		return nil
+	}
+	p := filepath.Join(root, "dev", "console")
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("studio init: create /dev/console: %w", err)
+	}
+	f.Close()
+	if err := bind(tty, p, false); err != nil {
+		return fmt.Errorf("studio init: mount %s at /dev/console: %w", tty, err)
 	}
 	return nil
 }
