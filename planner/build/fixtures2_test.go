@@ -79,6 +79,9 @@ func TestServiceFixture(t *testing.T) {
 	if fi, _ := os.Stat(filepath.Join(p.Path, "hooks", "init")); fi == nil || fi.Mode().Perm()&0o100 == 0 {
 		t.Error("hooks/init is not executable")
 	}
+	if _, err := hart.Verify(context.Background(), res.Artifact, e.keys); err != nil {
+		t.Fatalf("verify %s: %v", res.Artifact, err)
+	}
 	store := installFresh(t, e, res.Artifact)
 	ip, err := store.Load(res.Ident)
 	if err != nil {
@@ -109,9 +112,24 @@ func TestWrapperFixture(t *testing.T) {
 	if err != nil || string(out) != "prebuilt binary says hi to plans\n" {
 		t.Errorf("wrapper: %v: %q", err, out)
 	}
-	store := installFresh(t, e, w.Artifact, sh.Artifact)
-	if !store.IsInstalled(w.Ident) || !store.IsInstalled(sh.Ident) {
-		t.Error("wrapper and sh are not installed in the fresh root")
+	// Installed from the harts into a fresh root at the build root's
+	// path (the #! line names it), the wrapper runs.
+	for _, r := range []*Result{sh, w} {
+		if _, err := hart.Verify(context.Background(), r.Artifact, e.keys); err != nil {
+			t.Fatalf("verify %s: %v", r.Artifact, err)
+		}
+	}
+	if err := os.RemoveAll(e.root); err != nil {
+		t.Fatal(err)
+	}
+	store := pkgs.New(paths.At(e.root), ident.X86_64Linux)
+	in := &pkgs.Installer{Store: store, Keys: e.keys, ArtifactCache: filepath.Join(e.root, "hab", "cache", "artifacts")}
+	if _, err := in.InstallAll(context.Background(), []string{w.Artifact, sh.Artifact}); err != nil {
+		t.Fatal(err)
+	}
+	out, err = exec.Command(filepath.Join(w.Prefix, "bin", "prebuilt"), "a fresh root").CombinedOutput()
+	if err != nil || string(out) != "prebuilt binary says hi to a fresh root\n" {
+		t.Errorf("installed wrapper: %v: %q", err, out)
 	}
 }
 
