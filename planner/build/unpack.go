@@ -52,6 +52,9 @@ func (e *unknownFormatError) Error() string {
 // Unpack extracts the archive at path into dir. Entries that would land
 // outside dir are refused.
 func Unpack(ctx context.Context, path, dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
 	lower := strings.ToLower(filepath.Base(path))
 	has := func(exts ...string) bool {
 		for _, e := range exts {
@@ -102,6 +105,34 @@ func decompressor(name string, r io.Reader) (io.Reader, func(), error) {
 	return r, func() {}, nil
 }
 
+// safeParent fails when the directory that will hold target resolves,
+// through symbolic links extracted earlier, to a place outside dir.
+func safeParent(dir, target string) error {
+	realDir, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return err
+	}
+	parent := filepath.Dir(target)
+	for {
+		if _, err := os.Lstat(parent); err == nil {
+			break
+		}
+		if parent == dir || parent == filepath.Dir(parent) {
+			return nil
+		}
+		parent = filepath.Dir(parent)
+	}
+	real, err := filepath.EvalSymlinks(parent)
+	if err != nil {
+		return err
+	}
+	if real != realDir && !strings.HasPrefix(real, realDir+string(filepath.Separator)) {
+		rel, _ := filepath.Rel(dir, target)
+		return fmt.Errorf("entry %q escapes the destination through a symbolic link", rel)
+	}
+	return nil
+}
+
 // within returns dir/name, or an error when name escapes dir.
 func within(dir, name string) (string, error) {
 	clean := filepath.Clean("/" + name)
@@ -146,6 +177,9 @@ func unpackTar(ctx context.Context, path, dir string) error {
 		}
 		target, err := within(dir, h.Name)
 		if err != nil {
+			return err
+		}
+		if err := safeParent(dir, target); err != nil {
 			return err
 		}
 		mode := os.FileMode(h.Mode).Perm() | os.FileMode(h.Mode)&(os.ModeSetuid|os.ModeSetgid|os.ModeSticky)
@@ -214,6 +248,9 @@ func unpackZip(ctx context.Context, path, dir string) error {
 		}
 		target, err := within(dir, zf.Name)
 		if err != nil {
+			return err
+		}
+		if err := safeParent(dir, target); err != nil {
 			return err
 		}
 		mode := zf.Mode()

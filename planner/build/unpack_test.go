@@ -150,6 +150,15 @@ func TestUnpackSingleAndErrors(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "escaped")); !os.IsNotExist(err) {
 		t.Error("an escaping entry was written")
 	}
+	outside := t.TempDir()
+	viaLink := filepath.Join(dir, "vialink.tar")
+	os.WriteFile(viaLink, rawTar(t, map[string]string{"a/link": "->" + outside, "a/link/planted": "x"}), 0o644)
+	if err := Unpack(context.Background(), viaLink, filepath.Join(dir, "out2")); err == nil || err.Error() != `entry "a/link/planted" escapes the destination through a symbolic link` {
+		t.Errorf("entry through a symbolic link: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(outside, "planted")); !os.IsNotExist(err) {
+		t.Error("an entry was written through a symbolic link")
+	}
 	odd := filepath.Join(dir, "src.rar")
 	os.WriteFile(odd, []byte("x"), 0o644)
 	if err := Unpack(context.Background(), odd, dir); err == nil || err.Error() != "unknown archive format '.rar'" {
