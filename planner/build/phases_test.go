@@ -420,3 +420,41 @@ func TestSameReleaseTwice(t *testing.T) {
 		}
 	}
 }
+
+// TestBuildFlags: CFLAGS, CPPFLAGS, CXXFLAGS, LDFLAGS and PKG_CONFIG_PATH
+// come from the direct dependencies, build dependencies first;
+// LD_RUN_PATH from the own library directories and the direct runtime
+// dependencies only.
+func TestBuildFlags(t *testing.T) {
+	e := newEnv(t)
+	lib := func(name, dirs string) *Result {
+		return e.build(writePlan(t, map[string]string{"plan.sh": "pkg_name=" + name + "\npkg_origin=habtest\npkg_version=1.0\n" + dirs +
+			"do_build() { return 0; }\ndo_install() { return 0; }\n"}))
+	}
+	a := lib("liba", "pkg_lib_dirs=(lib)\npkg_include_dirs=(include)\npkg_pconfig_dirs=(lib/pkgconfig)\n")
+	b := lib("libb", "pkg_lib_dirs=(lib64)\npkg_include_dirs=(inc)\n")
+	plan := "pkg_name=flags\npkg_origin=habtest\npkg_version=1.0\npkg_build_deps=(habtest/liba)\npkg_deps=(habtest/libb)\npkg_lib_dirs=(lib)\n" +
+		"do_build() { printf '%s\\n' \"CFLAGS=$CFLAGS\" \"CPPFLAGS=$CPPFLAGS\" \"CXXFLAGS=$CXXFLAGS\" \"LDFLAGS=$LDFLAGS\" \"LD_RUN_PATH=$LD_RUN_PATH\" \"PKG_CONFIG_PATH=$PKG_CONFIG_PATH\" \"PREFIX=$PREFIX\" > \"$FLAGS_OUT\"; }\n" +
+		"do_install() { return 0; }\n"
+	flagsOut := filepath.Join(t.TempDir(), "flags")
+	e.extra = []string{"FLAGS_OUT=" + flagsOut}
+	res := e.build(writePlan(t, map[string]string{"plan.sh": plan}))
+	inc := "-I" + a.Prefix + "/include -I" + b.Prefix + "/inc"
+	want := strings.Join([]string{
+		"CFLAGS=" + inc, "CPPFLAGS=" + inc, "CXXFLAGS=" + inc,
+		"LDFLAGS=-L" + a.Prefix + "/lib -L" + b.Prefix + "/lib64",
+		"LD_RUN_PATH=" + res.Prefix + "/lib:" + b.Prefix + "/lib64",
+		"PKG_CONFIG_PATH=" + a.Prefix + "/lib/pkgconfig",
+		"PREFIX=" + res.Prefix,
+	}, "\n") + "\n"
+	if got := readFile(t, flagsOut); got != want {
+		t.Errorf("build environment:\n%s\nwant:\n%s", got, want)
+	}
+	_, m := loadMeta(t, e, res.Ident)
+	if m.LDRunPath != "/hab/pkgs/habtest/flags/1.0/"+res.Ident.Release+"/lib" {
+		t.Errorf("LD_RUN_PATH metadata = %q", m.LDRunPath)
+	}
+	if !strings.Contains(m.Manifest, "LDFLAGS: -L/hab/pkgs/habtest/liba/1.0/") {
+		t.Errorf("MANIFEST flags are not in /hab form:\n%s", m.Manifest)
+	}
+}
