@@ -458,3 +458,34 @@ func TestBuildFlags(t *testing.T) {
 		t.Errorf("MANIFEST flags are not in /hab form:\n%s", m.Manifest)
 	}
 }
+
+// TestRuntimeEnvironmentFromDeps: the direct dependencies' runtime
+// environments merge in declaration order: aggregates are prepended,
+// primitives overwritten with a warning; provenance records who set what.
+func TestRuntimeEnvironmentFromDeps(t *testing.T) {
+	e := newEnv(t)
+	dep := func(name, py, color string) *Result {
+		return e.build(writePlan(t, map[string]string{"plan.sh": "pkg_name=" + name + "\npkg_origin=habtest\npkg_version=1.0\n" +
+			"do_setup_environment() { set_runtime_env PYTHONPATH " + py + "; set_runtime_env COLOR " + color + "; }\ndo_build() { return 0; }\ndo_install() { return 0; }\n"}))
+	}
+	d1, d2 := dep("envone", "/p1", "red"), dep("envtwo", "/p2", "blue")
+	var out bytes.Buffer
+	res, err := Build(context.Background(), writePlan(t, map[string]string{"plan.sh": "pkg_name=envboth\npkg_origin=habtest\npkg_version=1.0\npkg_deps=(habtest/envone habtest/envtwo)\n" +
+		"do_build() { test \"$PYTHONPATH\" = /p2:/p1 && test \"$COLOR\" = blue; }\ndo_install() { return 0; }\n"}), e.options(&out))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	_, m := loadMeta(t, e, res.Ident)
+	if m.RuntimeEnvironment["PYTHONPATH"] != "/p2:/p1" || m.RuntimeEnvironment["COLOR"] != "blue" {
+		t.Errorf("RUNTIME_ENVIRONMENT = %v", m.RuntimeEnvironment)
+	}
+	prov := string(m.Other["RUNTIME_ENVIRONMENT_PROVENANCE"])
+	if !strings.Contains(prov, "PYTHONPATH="+d2.Ident.String()+" "+d1.Ident.String()+"\n") || !strings.Contains(prov, "COLOR="+d2.Ident.String()+"\n") {
+		t.Errorf("RUNTIME_ENVIRONMENT_PROVENANCE:\n%s", prov)
+	}
+	for _, want := range []string{"WARN: Treating $COLOR as a primitive type.", "WARN: Overwriting $COLOR originally set from " + d1.Ident.String(), "WARN: Prepending to $PYTHONPATH originally set from " + d1.Ident.String()} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+}
