@@ -49,7 +49,9 @@ func (a *app) addStudioCommands(root *cobra.Command) {
 		Long: "A Studio is an isolated build environment: a root under /hab/studios/<DIR_NAME> " +
 			"(DIR_NAME from the source path) with its own /hab/pkgs, the source path at /src and the " +
 			"artifact cache at /hab/cache/artifacts, entered with new mount, PID, UTS and IPC namespaces " +
-			"(a chroot Studio), or run as an OCI container by runc (-D).",
+			"(a chroot Studio), or run as an OCI container by runc (-D). Only HAB_* variables (not those naming host paths), " +
+			"http_proxy, https_proxy, no_proxy and DO_CHECK reach the Studio; HAB_STUDIO_SECRET_NAME=value arrives as NAME=value. " +
+			"HAB_STUDIO_HAB_BIN names the hab mounted at /hab/bin/hab (default: this one).",
 		Args: cobra.NoArgs,
 	}
 	var showVersion bool
