@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/habgo/hab/core/paths"
+	"github.com/habgo/hab/studio/chroot"
 )
 
 // Exit codes scripts can rely on.
@@ -53,6 +54,9 @@ func usageError(format string, a ...any) error {
 }
 
 func main() {
+	// A studio re-executes this binary as its init; that must happen before
+	// anything else starts (threads, signal handlers).
+	chroot.MaybeInit()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
 	stop()
@@ -122,6 +126,7 @@ func (a *app) rootCmd() *cobra.Command {
 	a.addStoreCommands(pkg)
 	a.addKeyCommands(root, origin, ring, svc, user)
 	a.addPlanCommands(plan)
+	a.addStudioCommands(root)
 
 	// The original's "hab cli setup" is the long form of "hab setup".
 	cli := &cobra.Command{Use: "cli", Short: "Commands relating to Habitat runtime config", Args: cobra.NoArgs, RunE: groupHelp}
