@@ -283,14 +283,16 @@ export PATH="/hab/pkgs/acme/app/2.0/20200101000000/bin:/hab/pkgs/core/dep/1.0/20
 		t.Errorf("env:\n%s\nwant:\n%s", got, want)
 	}
 
-	// exec: the package environment is set, PATH prepended, arguments
-	// (flags included) go to the command, and the exit status passes through.
+	// exec: the package environment is set, PATH prepended (its /hab
+	// entries re-rooted under FS_ROOT, where the package really is),
+	// arguments (flags included) go to the command, and the exit status
+	// passes through.
 	code, out, errOut := e.run("pkg", "exec", "acme/app", "sh", "-c", `echo "$GREETING|$APP_LIB"; echo "$PATH"; exit 7`)
 	if code != 7 {
 		t.Fatalf("exec exit %d, want 7\n%s\n%s", code, out, errOut)
 	}
 	lines := strings.Split(out, "\n")
-	if lines[0] != "hello world|/hab/pkgs/acme/app/2.0/20200101000000/lib" || !strings.HasPrefix(lines[1], "/hab/pkgs/acme/app/2.0/20200101000000/bin:/hab/pkgs/core/dep/1.0/20200101000000/bin:") {
+	if lines[0] != "hello world|/hab/pkgs/acme/app/2.0/20200101000000/lib" || !strings.HasPrefix(lines[1], e.root+"/hab/pkgs/acme/app/2.0/20200101000000/bin:"+e.root+"/hab/pkgs/core/dep/1.0/20200101000000/bin:") {
 		t.Errorf("exec output:\n%s", out)
 	}
 	if got := e.mustRun("pkg", "exec", "acme/app", "true"); got != "" {
