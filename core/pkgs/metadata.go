@@ -235,12 +235,15 @@ func ParseMetadata(id ident.Ident, files map[string][]byte) (*Metadata, error) {
 	}
 
 	var err error
+	// Every list is fully qualified but SERVICES, which a composite's plan
+	// may give as origin/name; RESOLVED_SERVICES holds their exact releases.
 	deps := []struct {
-		name string
-		dst  *[]ident.Ident
-	}{{FileDeps, &m.Deps}, {FileTDeps, &m.TDeps}, {FileBuildDeps, &m.BuildDeps}, {FileBuildTDeps, &m.BuildTDeps}, {FileServices, &m.Services}, {FileResolvedServices, &m.ResolvedServices}}
+		name    string
+		dst     *[]ident.Ident
+		partial bool
+	}{{FileDeps, &m.Deps, false}, {FileTDeps, &m.TDeps, false}, {FileBuildDeps, &m.BuildDeps, false}, {FileBuildTDeps, &m.BuildTDeps, false}, {FileServices, &m.Services, true}, {FileResolvedServices, &m.ResolvedServices, false}}
 	for _, d := range deps {
-		if *d.dst, err = p.idents(d.name); err != nil {
+		if *d.dst, err = p.idents(d.name, d.partial); err != nil {
 			return nil, err
 		}
 	}
@@ -395,14 +398,18 @@ func lines(s string) []string {
 	return out
 }
 
-func (p *metaParser) idents(name string) ([]ident.Ident, error) {
+func (p *metaParser) idents(name string, partial bool) ([]ident.Ident, error) {
 	s, ok, err := p.text(name)
 	if err != nil || !ok {
 		return nil, err
 	}
+	parse := ident.ParseFullyQualified
+	if partial {
+		parse = ident.Parse
+	}
 	var out []ident.Ident
 	for i, l := range lines(s) {
-		id, err := ident.ParseFullyQualified(strings.TrimSpace(l))
+		id, err := parse(strings.TrimSpace(l))
 		if err != nil {
 			return nil, p.errf(name, "line %d: %v", i+1, err)
 		}

@@ -111,6 +111,8 @@ func TestParseMetadataErrors(t *testing.T) {
 		{FileShutdownTimeout, "soon", `"soon" is not a number of seconds`},
 		{FilePackageType, "weird", `unknown package type "weird"`},
 		{FileBindMap, "core/web=db", `"db" is not BIND:SERVICE`},
+		{FileServices, "core/web\ncore", "line 2"},
+		{FileResolvedServices, "core/web/1.0", "line 1"},
 		{FileSvcUser, "\xff\xfe", "not valid UTF-8"},
 	}
 	for _, tt := range tests {
@@ -208,5 +210,24 @@ func TestIsMetadataName(t *testing.T) {
 		if IsMetadataName(name) != want {
 			t.Errorf("IsMetadataName(%q) = %v", name, !want)
 		}
+	}
+}
+
+// SERVICES holds the services as the composite's plan names them, partial
+// idents included, as the original writes it.
+func TestParseMetadataPartialServices(t *testing.T) {
+	id := ident.MustParse("acme/comp/1.0/20200101000000")
+	m, err := ParseMetadata(id, map[string][]byte{
+		FileServices:         []byte("acme/web\nacme/db/2.0\n"),
+		FileResolvedServices: []byte("acme/web/1.1/20200101000000\nacme/db/2.0/20200101000000\n"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Services) != 2 || m.Services[0].String() != "acme/web" || m.Services[1].String() != "acme/db/2.0" {
+		t.Errorf("Services = %v", m.Services)
+	}
+	if len(m.ResolvedServices) != 2 || !m.ResolvedServices[0].FullyQualified() {
+		t.Errorf("ResolvedServices = %v", m.ResolvedServices)
 	}
 }

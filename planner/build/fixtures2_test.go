@@ -225,11 +225,24 @@ func TestCompositeInstall(t *testing.T) {
 	root := t.TempDir()
 	store := pkgs.New(paths.At(root), ident.X86_64Linux)
 	in := &pkgs.Installer{Store: store, Keys: e.keys, ArtifactCache: filepath.Join(root, "cache")}
-	_, err := in.InstallAll(context.Background(), []string{comp.Artifact, svc.Artifact, client.Artifact})
-	if err != nil && strings.Contains(err.Error(), "SERVICES: line 1: invalid package identifier") {
-		t.Skipf("core/pkgs refuses SERVICES as the original writes it (not fully qualified): %v", err)
+	if _, err := in.InstallAll(context.Background(), []string{comp.Artifact, svc.Artifact, client.Artifact}); err != nil {
+		t.Fatal(err)
 	}
+	// SERVICES keeps the plan's origin/name; RESOLVED_SERVICES the exact releases.
+	p, err := store.Load(comp.Ident)
 	if err != nil {
 		t.Fatal(err)
+	}
+	m, err := p.Metadata()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Services) != 2 || len(m.ResolvedServices) != 2 {
+		t.Fatalf("SERVICES %v, RESOLVED_SERVICES %v: want two of each", m.Services, m.ResolvedServices)
+	}
+	for _, r := range m.ResolvedServices {
+		if !r.FullyQualified() {
+			t.Errorf("RESOLVED_SERVICES entry %s is not fully qualified", r)
+		}
 	}
 }
