@@ -16,9 +16,10 @@
 // produce and accept the same format, chosen per call (WriteOptions.XZ,
 // ExtractOptions.XZ) or, by default, by $HAB_XZ ("go" or "exec"), else the
 // xz program when it is on PATH, else pure Go:
-//   - exec runs xz (multi-threaded, preset 6, blocks of 24 MiB): it
-//     creates harts about twice as fast as `tar | xz -6`, within a percent
-//     of its size, and extracts as fast as `xz -d | tar -x`;
+//   - exec runs xz (multi-threaded, preset 5, blocks of 24 MiB): it
+//     creates harts faster than `tar | xz -6` (twice as fast on an idle
+//     machine with two cores), within a percent of its size, and extracts
+//     as fast as `xz -d | tar -x`;
 //   - go (ulikunitz/xz to write, therootcompany/xz to read) always works,
 //     including in the static binary where no xz exists. Payloads of
 //     several blocks are decoded block-parallel on every core; the

@@ -27,7 +27,7 @@ type WriteOptions struct {
 	// XZ chooses the encoder (XZAuto when empty). Output is deterministic
 	// per encoder; see XZ.
 	XZ XZ
-	// Level is the xz preset 1-9; 0 means DefaultLevel (6).
+	// Level is the xz preset 1-9; 0 means DefaultLevel (5).
 	Level int
 	// BlockSize splits the xz stream into independently compressed blocks
 	// of this many uncompressed bytes (which multi-threaded encoders and
