@@ -284,7 +284,7 @@ func TestHartRatios(t *testing.T) {
 // benchTree copies up to mb megabytes of real files (shared libraries and
 // Go sources, binary-like and text) into a package tree, topping up with
 // generated data, and returns the fs root.
-func benchTree(b *testing.B, mb int) (string, ident.Ident) {
+func benchTree(b *testing.B, mb int) (string, ident.Ident, int64) {
 	b.Helper()
 	root := b.TempDir()
 	id := ident.MustParse("bench/tree/1.0.0/20240101000000")
@@ -331,18 +331,18 @@ func benchTree(b *testing.B, mb int) (string, ident.Ident) {
 		total += int64(sb.Len())
 	}
 	os.WriteFile(filepath.Join(base, "IDENT"), []byte(id.String()+"\n"), 0o644)
-	b.SetBytes(total)
-	return root, id
+	return root, id, total
 }
 
 func BenchmarkHartWrite(b *testing.B) {
-	tree, id := benchTree(b, 16)
+	tree, id, size := benchTree(b, 16)
 	key, _ := benchKey(b)
 	for _, x := range []hart.XZ{hart.XZExec, hart.XZGo} {
 		if _, err := x.Mode(); err != nil {
 			continue
 		}
 		b.Run(string(x), func(b *testing.B) {
+			b.SetBytes(size)
 			for i := 0; i < b.N; i++ {
 				writeHart(b, filepath.Join(b.TempDir(), "b.hart"), tree, id, key, hart.WriteOptions{XZ: x})
 			}
@@ -351,7 +351,7 @@ func BenchmarkHartWrite(b *testing.B) {
 }
 
 func BenchmarkHartExtract(b *testing.B) {
-	tree, id := benchTree(b, 32)
+	tree, id, size := benchTree(b, 32)
 	key, keys := benchKey(b)
 	p := filepath.Join(b.TempDir(), "b.hart")
 	writeHart(b, p, tree, id, key, hart.WriteOptions{XZ: hart.XZAuto, BlockSize: 8 << 20})
@@ -360,6 +360,7 @@ func BenchmarkHartExtract(b *testing.B) {
 			continue
 		}
 		b.Run(string(x), func(b *testing.B) {
+			b.SetBytes(size)
 			for i := 0; i < b.N; i++ {
 				dest := b.TempDir()
 				if _, err := hart.ExtractWith(context.Background(), p, keys, dest, hart.ExtractOptions{XZ: x}); err != nil {
@@ -371,7 +372,7 @@ func BenchmarkHartExtract(b *testing.B) {
 }
 
 func BenchmarkHartVerify(b *testing.B) {
-	tree, id := benchTree(b, 32)
+	tree, id, _ := benchTree(b, 32)
 	key, keys := benchKey(b)
 	p := filepath.Join(b.TempDir(), "b.hart")
 	writeHart(b, p, tree, id, key, hart.WriteOptions{})
