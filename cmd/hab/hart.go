@@ -11,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/habgo/hab/core/crypto"
 	"github.com/habgo/hab/core/hart"
 	"github.com/habgo/hab/core/ident"
 )
@@ -20,19 +19,6 @@ import (
 // (hab pkg info belongs to the store commands.)
 func (a *app) addHartCommands(pkg *cobra.Command) {
 	pkg.AddCommand(a.pkgSignCmd(), a.pkgVerifyCmd(), a.pkgHeaderCmd(), a.pkgHashCmd())
-}
-
-// hartKeyCacheFlag adds --cache-key-path and returns the resolved cache:
-// the flag, else HAB_CACHE_KEY_PATH, else this user's default cache.
-func (a *app) hartKeyCacheFlag(c *cobra.Command) func() crypto.Cache {
-	var dir string
-	c.Flags().StringVar(&dir, "cache-key-path", "", "Cache for creating and searching for encryption keys (default $HAB_CACHE_KEY_PATH, else /hab/cache/keys as root, else ~/.hab/cache/keys)")
-	return func() crypto.Cache {
-		if dir != "" {
-			return crypto.Cache{Dir: dir}
-		}
-		return crypto.Cache{Dir: a.root.Keys()}
-	}
 }
 
 func (a *app) pkgSignCmd() *cobra.Command {
@@ -46,7 +32,7 @@ func (a *app) pkgSignCmd() *cobra.Command {
 		Args: cobra.ExactArgs(2),
 	}
 	c.Flags().StringVar(&origin, "origin", "", "Origin key used to create signature (default $HAB_ORIGIN)")
-	cache := a.hartKeyCacheFlag(c)
+	cache := a.keyCacheFlag(c)
 	c.RunE = func(cmd *cobra.Command, args []string) error {
 		src, dst := args[0], args[1]
 		if origin == "" {
@@ -111,7 +97,7 @@ func (a *app) pkgVerifyCmd() *cobra.Command {
 			"with the public origin key named in its header, found in the key cache.",
 		Args: cobra.ExactArgs(1),
 	}
-	cache := a.hartKeyCacheFlag(c)
+	cache := a.keyCacheFlag(c)
 	c.RunE = func(cmd *cobra.Command, args []string) error {
 		src := args[0]
 		fmt.Fprintf(a.stdout, "» Verifying artifact %s\n", src)
