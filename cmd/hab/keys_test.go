@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/habgo/hab/internal/conformance"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -87,11 +88,7 @@ func keysReadFile(t *testing.T, p string) string {
 
 func keysConformanceDir(t *testing.T, elem ...string) string {
 	t.Helper()
-	p := filepath.Join(append([]string{"..", "..", "..", "shared", "conformance"}, elem...)...)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("conformance data not found beside the repository: %v", err)
-	}
-	return p
+	return conformance.Path(t, elem...)
 }
 
 var keysGeneratedRE = regexp.MustCompile(`^» Generating origin key for acme\n★ Generated origin key pair (acme-\d{14})\.\n$`)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/habgo/hab/internal/conformance"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -123,11 +124,7 @@ func (e *storeEnv) hart(dir, id string, files map[string]string) string {
 
 func storeConformance(t *testing.T, elem ...string) string {
 	t.Helper()
-	p := filepath.Join(append([]string{"..", "..", "..", "shared", "conformance"}, elem...)...)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("conformance data not found beside the repository: %v", err)
-	}
-	return p
+	return conformance.Path(t, elem...)
 }
 
 func TestStoreConformanceLifecycle(t *testing.T) {

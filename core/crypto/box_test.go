@@ -29,7 +29,7 @@ const (
 )
 
 func keysCache(t *testing.T) Cache {
-	return Cache{Dir: conformance(t, "habitat", "keys")}
+	return Cache{Dir: conformanceData(t, "habitat", "keys")}
 }
 
 // TestOriginalMessagesDecrypt opens messages the original encrypted: a

@@ -14,7 +14,7 @@ import (
 // checks its type and name; the invalid-version ones must be refused with
 // an error naming the file and the problem.
 func TestConformanceKeysLoad(t *testing.T) {
-	base := conformance(t)
+	base := conformanceData(t)
 	tests := []struct {
 		file    string
 		typ     KeyType
@@ -105,7 +105,7 @@ func TestConformanceKeysLoad(t *testing.T) {
 // TestConformancePairsMatch checks that the real secret keys derive their
 // real public keys, for signing and box pairs.
 func TestConformancePairsMatch(t *testing.T) {
-	base := conformance(t)
+	base := conformanceData(t)
 	for _, p := range []struct{ dir, name string }{
 		{"habitat/keys", "origin-key-valid-20160509190508"},
 		{"habitat/artifacts", "happyhumans-20160424223347"},

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/hex"
+	"github.com/habgo/hab/internal/conformance"
 	"io"
 	"os"
 	"path/filepath"
@@ -13,20 +14,16 @@ import (
 	"golang.org/x/crypto/blake2b"
 )
 
-func conformance(t *testing.T, elem ...string) string {
+func conformanceData(t *testing.T, elem ...string) string {
 	t.Helper()
-	p := filepath.Join(append([]string{"..", "..", "..", "shared", "conformance"}, elem...)...)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("conformance data not found beside the repository: %v", err)
-	}
-	return p
+	return conformance.Path(t, elem...)
 }
 
 // TestOpenRealHartSignature checks the signing primitives against a real
 // artifact made by the original: the header's signature opens with the
 // origin's public key to the hex BLAKE2b-256 digest of the payload.
 func TestOpenRealHartSignature(t *testing.T) {
-	dir := conformance(t, "habitat", "artifacts")
+	dir := conformanceData(t, "habitat", "artifacts")
 	c := Cache{Dir: dir}
 	pub, err := c.SigningPublicKey("happyhumans-20160424223347")
 	if err != nil {

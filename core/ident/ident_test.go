@@ -2,9 +2,9 @@ package ident
 
 import (
 	"errors"
+	"github.com/habgo/hab/internal/conformance"
 	"maps"
 	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"testing"
@@ -131,10 +131,9 @@ func TestCompareVersions(t *testing.T) {
 // TestLatestOddVersions checks, on the real packages the original depot's
 // own tests upload, that Latest picks what the depot answers for "latest".
 func TestLatestOddVersions(t *testing.T) {
-	dir := filepath.Join("..", "..", "..", "shared", "conformance", "builder", "oddversions")
-	entries, err := os.ReadDir(dir)
+	entries, err := os.ReadDir(conformance.Path(t, "builder", "oddversions"))
 	if err != nil {
-		t.Skipf("conformance data not found beside the repository: %v", err)
+		t.Fatal(err)
 	}
 	fileRE := regexp.MustCompile(`^(neurosis)-(oddversion\d)-(.+)-(\d{14})-x86_64-linux\.hart$`)
 	byName := map[string][]Ident{}

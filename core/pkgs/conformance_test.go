@@ -3,6 +3,7 @@ package pkgs
 import (
 	"context"
 	"errors"
+	"github.com/habgo/hab/internal/conformance"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,23 +15,19 @@ import (
 	"github.com/habgo/hab/core/ident"
 )
 
-func conformance(t *testing.T, elem ...string) string {
+func conformanceData(t *testing.T, elem ...string) string {
 	t.Helper()
-	p := filepath.Join(append([]string{"..", "..", "..", "shared", "conformance"}, elem...)...)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("conformance data not found beside the repository: %v", err)
-	}
-	return p
+	return conformance.Path(t, elem...)
 }
 
 // TestConformanceHarts installs, lists, reads and uninstalls the real
 // harts of the original Habitat, and refuses those it must refuse.
 func TestConformanceHarts(t *testing.T) {
 	ctx := context.Background()
-	happy := conformance(t, "habitat", "artifacts", "happyhumans-possums-8.1.4-20160427165340-x86_64-linux.hart")
-	unhappy := conformance(t, "habitat", "artifacts", "unhappyhumans-possums-8.1.4-20160427165340-x86_64-linux.hart")
-	bogus := conformance(t, "habitat", "artifacts", "bogus_and_corrupt.hart")
-	builder := conformance(t, "builder")
+	happy := conformanceData(t, "habitat", "artifacts", "happyhumans-possums-8.1.4-20160427165340-x86_64-linux.hart")
+	unhappy := conformanceData(t, "habitat", "artifacts", "unhappyhumans-possums-8.1.4-20160427165340-x86_64-linux.hart")
+	bogus := conformanceData(t, "habitat", "artifacts", "bogus_and_corrupt.hart")
+	builder := conformanceData(t, "builder")
 
 	e := newInstallEnv(t)
 	in := e.installer()
@@ -124,7 +121,7 @@ func TestConformanceMetadata(t *testing.T) {
 	ctx := context.Background()
 	var harts []string
 	for _, dir := range [][]string{{"builder"}, {"builder", "oddversions"}, {"habitat", "artifacts"}} {
-		matches, _ := filepath.Glob(filepath.Join(conformance(t, dir...), "*.hart"))
+		matches, _ := filepath.Glob(filepath.Join(conformanceData(t, dir...), "*.hart"))
 		harts = append(harts, matches...)
 	}
 	for _, p := range harts {
@@ -170,7 +167,7 @@ func TestConformanceMetadata(t *testing.T) {
 // artifact cache, built and signed by the test.
 func TestConformanceWithDependencies(t *testing.T) {
 	ctx := context.Background()
-	builder := conformance(t, "builder")
+	builder := conformanceData(t, "builder")
 	tests := []struct {
 		hart   string
 		target ident.Target

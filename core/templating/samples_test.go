@@ -2,6 +2,7 @@ package templating
 
 import (
 	"encoding/json"
+	"github.com/habgo/hab/internal/conformance"
 	"os"
 	"path/filepath"
 	"sort"
@@ -9,13 +10,9 @@ import (
 	"testing"
 )
 
-func conformance(t *testing.T, elem ...string) string {
+func conformanceData(t *testing.T, elem ...string) string {
 	t.Helper()
-	p := filepath.Join(append([]string{"..", "..", "..", "shared", "conformance"}, elem...)...)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("conformance data %s is absent (%v): it lives in shared/ beside the repository", p, err)
-	}
-	return p
+	return conformance.Path(t, elem...)
 }
 
 // censusData is the sample render context with a census merged over it:
@@ -43,7 +40,7 @@ func censusData(t *testing.T, sample string) *Object {
 // The original's fixture templates: eachAlive must render what each + if
 // alive renders, and @first/@last/@index follow the alive members.
 func TestSampleTemplates(t *testing.T) {
-	dir := conformance(t, "habitat", "templates")
+	dir := conformanceData(t, "habitat", "templates")
 	sample := filepath.Join(dir, "sample_render_context.json")
 	r := New()
 	if _, err := r.AddDir(dir); err != nil {
@@ -125,7 +122,7 @@ func TestSampleTemplates(t *testing.T) {
 // the same fields, and only fields the schema allows, in the original's
 // order.
 func TestRenderContextMatchesSchema(t *testing.T) {
-	dir := conformance(t, "habitat", "templates")
+	dir := conformanceData(t, "habitat", "templates")
 	raw, err := os.ReadFile(filepath.Join(dir, "sample_render_context.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -285,7 +282,7 @@ var needsCensus = []string{
 // Every config template and hook of the core-plans sample compiles and
 // renders with its plan's default.toml, alone and with a mock context.
 func TestCorePlansTemplates(t *testing.T) {
-	base := conformance(t, "core-plans-sample")
+	base := conformanceData(t, "core-plans-sample")
 	mockFull := filepath.Join("testdata", "mock_context.json")
 	full, err := LoadJSONObject(mockFull)
 	if err != nil {
@@ -371,7 +368,7 @@ func mustRead(t *testing.T, p string) string {
 // Exact lines of real templates rendered with the mock census, worked out
 // by hand from the templates and the original's white-space rules.
 func TestCorePlansRenderedLines(t *testing.T) {
-	base := conformance(t, "core-plans-sample")
+	base := conformanceData(t, "core-plans-sample")
 	cases := []struct {
 		file  string
 		lines []string
@@ -415,7 +412,7 @@ func TestCorePlansRenderedLines(t *testing.T) {
 // The schema check itself catches a field the schema does not allow and a
 // missing required one.
 func TestCheckSchemaCatchesMistakes(t *testing.T) {
-	dir := conformance(t, "habitat", "templates")
+	dir := conformanceData(t, "habitat", "templates")
 	var schema map[string]any
 	if err := json.Unmarshal([]byte(mustRead(t, filepath.Join(dir, "render_context_schema.json"))), &schema); err != nil {
 		t.Fatal(err)
