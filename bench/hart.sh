@@ -5,7 +5,8 @@
 # Builds a synthetic package tree of at least 50 MB (real shared libraries,
 # documentation and Go sources: binary-like and text data; generated text
 # when those are short), then runs bench/hart_test.go's TestHartRatios,
-# which times, best of HART_BENCH_ROUNDS (default 3):
+# which times, best of HART_BENCH_ROUNDS (default 5; extraction runs alternate
+# with their baseline, so a busy machine disturbs both alike):
 #   create:  hart.Write                  vs  tar -c | xz -6          (time and size)
 #   extract: hart.Extract (verify+unpack) vs  xz -d < payload | tar -x
 #            (and the pure-Go decoder, HAB_XZ=go, on multi- and single-block payloads)

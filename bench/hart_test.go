@@ -173,7 +173,7 @@ func TestHartRatios(t *testing.T) {
 			t.Skipf("the baselines need %s: %v", tool, err)
 		}
 	}
-	rounds := envInt("HART_BENCH_ROUNDS", 3)
+	rounds := envInt("HART_BENCH_ROUNDS", 5)
 	strict := os.Getenv("HART_BENCH_STRICT") == "1"
 	id := findPackage(t, tree)
 	prefix := "hab/pkgs/" + strings.Join(id.Parts(), "/")
