@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/habgo/hab/internal/conformance"
 	"os"
 	"path/filepath"
 	"strings"
@@ -43,11 +44,7 @@ func (e *hartEnv) run(stdin string, args ...string) (int, string, string) {
 // hartConformance locates the conformance artifacts beside the repository.
 func hartConformance(t *testing.T) string {
 	t.Helper()
-	p := filepath.Join("..", "..", "..", "shared", "conformance", "habitat", "artifacts")
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("conformance data not found beside the repository: %v", err)
-	}
-	return p
+	return conformance.Path(t, "habitat", "artifacts")
 }
 
 const hartHappy = "happyhumans-possums-8.1.4-20160427165340-x86_64-linux.hart"

@@ -15,7 +15,7 @@ import (
 
 // realHarts lists the builder fixtures (top level and oddversions/).
 func realHarts(t *testing.T) []string {
-	dir := conformance(t, "builder")
+	dir := conformanceData(t, "builder")
 	var out []string
 	for _, pat := range []string{"*.hart", "oddversions/*.hart"} {
 		m, err := filepath.Glob(filepath.Join(dir, pat))
@@ -37,8 +37,8 @@ var hartNameRE = regexp.MustCompile(`^([a-z0-9_-]+?)-(.+)-(.+)-(\d{14})-(x86_64-
 // TestConformanceHeaders prints what the header of every real hart says,
 // and checks what can be checked without keys.
 func TestConformanceHeaders(t *testing.T) {
-	files := append(realHarts(t), filepath.Join(conformance(t, "builder", "fake"), "neurosis-testapp-0.1.3-20171205003213-x86_64-linux.hart"))
-	arts := conformance(t, "habitat", "artifacts")
+	files := append(realHarts(t), filepath.Join(conformanceData(t, "builder", "fake"), "neurosis-testapp-0.1.3-20171205003213-x86_64-linux.hart"))
+	arts := conformanceData(t, "habitat", "artifacts")
 	files = append(files,
 		filepath.Join(arts, "happyhumans-possums-8.1.4-20160427165340-x86_64-linux.hart"),
 		filepath.Join(arts, "unhappyhumans-possums-8.1.4-20160427165340-x86_64-linux.hart"))
@@ -49,7 +49,7 @@ func TestConformanceHeaders(t *testing.T) {
 			t.Errorf("%s: %v", p, err)
 			continue
 		}
-		rel, _ := filepath.Rel(conformance(t), p)
+		rel, _ := filepath.Rel(conformanceData(t), p)
 		t.Logf("%-72s %-7s %-26s %-8s %s", rel, h.Format, h.KeyName, h.HashType, h.SignedDigest())
 		if h.Format != "HART-1" || h.HashType != "BLAKE2b" || len(h.Signature) != 64+64 || !isHexDigest([]byte(h.SignedDigest())) {
 			t.Errorf("%s: unexpected header %+v", p, h)
@@ -71,8 +71,8 @@ func TestConformanceHeaders(t *testing.T) {
 
 func TestVerifyConformance(t *testing.T) {
 	ctx := context.Background()
-	arts := conformance(t, "habitat", "artifacts")
-	builder := conformance(t, "builder")
+	arts := conformanceData(t, "habitat", "artifacts")
+	builder := conformanceData(t, "builder")
 	happyKeys := crypto.Cache{Dir: arts}
 	neurosis := crypto.Cache{Dir: builder}
 
@@ -152,7 +152,7 @@ func countDiff(a, b []byte) int {
 // needed) and checks it against the file name.
 func TestMetadataConformance(t *testing.T) {
 	ctx := context.Background()
-	files := append(realHarts(t), filepath.Join(conformance(t, "habitat", "artifacts"), "happyhumans-possums-8.1.4-20160427165340-x86_64-linux.hart"))
+	files := append(realHarts(t), filepath.Join(conformanceData(t, "habitat", "artifacts"), "happyhumans-possums-8.1.4-20160427165340-x86_64-linux.hart"))
 	for _, mode := range xzModes(t) {
 		for _, p := range files {
 			m, err := ReadMetadataWith(ctx, p, ReadOptions{XZ: mode})
@@ -187,8 +187,8 @@ func checkAgainstName(t *testing.T, p string, m *Metadata) {
 // with both xz implementations.
 func TestExtractConformance(t *testing.T) {
 	ctx := context.Background()
-	arts := conformance(t, "habitat", "artifacts")
-	builder := conformance(t, "builder")
+	arts := conformanceData(t, "habitat", "artifacts")
+	builder := conformanceData(t, "builder")
 	type tc struct {
 		path string
 		keys crypto.Cache

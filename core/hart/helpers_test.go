@@ -16,16 +16,13 @@ import (
 
 	"github.com/habgo/hab/core/crypto"
 	"github.com/habgo/hab/core/ident"
+	"github.com/habgo/hab/internal/conformance"
 )
 
-// conformance locates the read-only conformance data beside the repository.
-func conformance(t *testing.T, elem ...string) string {
+// conformanceData locates the read-only conformance data beside the repository.
+func conformanceData(t *testing.T, elem ...string) string {
 	t.Helper()
-	p := filepath.Join(append([]string{"..", "..", "..", "shared", "conformance"}, elem...)...)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("conformance data not found beside the repository: %v", err)
-	}
-	return p
+	return conformance.Path(t, elem...)
 }
 
 // testKey makes a signing pair for origin and a key cache holding its
