@@ -124,6 +124,7 @@ func (a *app) rootCmd() *cobra.Command {
 
 	a.addHartCommands(pkg)
 	a.addStoreCommands(pkg)
+	a.addPkgBuildCommand(pkg)
 	a.addKeyCommands(root, origin, ring, svc, user)
 	a.addPlanCommands(plan)
 	a.addStudioCommands(root)

@@ -1,0 +1,201 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/habgo/hab/core/crypto"
+	"github.com/habgo/hab/core/paths"
+	"github.com/habgo/hab/studio"
+	"github.com/habgo/hab/studio/pkgbuild"
+)
+
+// pkgBuildFlags are the original "hab pkg build" options.
+type pkgBuildFlags struct {
+	keys           []string
+	root           string
+	src            string
+	cacheKeyPath   string
+	native         bool
+	reuse          bool
+	docker         bool
+	refreshChannel string
+	release        string
+}
+
+// addPkgBuildCommand adds "hab pkg build" to pkg.
+func (a *app) addPkgBuildCommand(pkg *cobra.Command) {
+	f := &pkgBuildFlags{}
+	c := &cobra.Command{
+		Use:   "build [FLAGS] PLAN_CONTEXT",
+		Short: "Builds a Plan using a Studio",
+		Long: "Builds the plan in PLAN_CONTEXT (a directory holding plan.sh or habitat/plan.sh, relative to the source path) " +
+			"in a Studio for the source path (default: $PWD): the Studio is created afresh (or reused with -R), " +
+			"'hab plan build /src/PLAN_CONTEXT' runs inside it, the results (the .hart, last_build.env, the build log) land in " +
+			"SRC/results and the .hart in the artifact cache, and the Studio is removed afterwards unless -R. " +
+			"The exit code is the build's. Secret origin keys of -k (default: $HAB_ORIGIN_KEYS, else $HAB_ORIGIN) are imported " +
+			"into the Studio from the key cache. SIGINT or SIGTERM stops the build and removes the Studio. " +
+			"Building in a Studio needs root; see 'hab studio --help' for what reaches the Studio.",
+		Args: cobra.ExactArgs(1),
+	}
+	fl := c.Flags()
+	fl.StringArrayVarP(&f.keys, "keys", "k", nil, "Installs secret origin keys (ex: \"unicorn\", \"acme,other,acme-ops\")")
+	fl.StringVarP(&f.root, "root", "r", "", "Sets the Studio root (default: /hab/studios/<DIR_NAME>)")
+	fl.StringVarP(&f.src, "src", "s", "", "Sets the source path [default: $PWD]")
+	fl.StringVar(&f.cacheKeyPath, "cache-key-path", "", "Cache for creating and searching for encryption keys (default $HAB_CACHE_KEY_PATH, else /hab/cache/keys as root, else ~/.hab/cache/keys)")
+	fl.BoolVarP(&f.native, "native-package", "N", false, "Build a native package on the host system without a studio (needs HAB_FEAT_NATIVE_PACKAGE_SUPPORT)")
+	fl.BoolVarP(&f.reuse, "reuse", "R", false, "Reuses a previous Studio for the build (default: clean up before building)")
+	fl.BoolVarP(&f.docker, "docker", "D", false, "Uses a container Studio (run by runc) for the build")
+	fl.StringVarP(&f.refreshChannel, "refresh-channel", "f", "", "Channel used to retrieve plan dependencies for Chef supported origins (default: $HAB_REFRESH_CHANNEL, else base)")
+	fl.StringVar(&f.release, "release", "", "Use this pkg_release instead of the current time (YYYYMMDDhhmmss)")
+	c.RunE = func(cmd *cobra.Command, args []string) error { return a.pkgBuild(cmd.Context(), f, args[0]) }
+	pkg.AddCommand(c)
+}
+
+func (a *app) pkgBuild(ctx context.Context, f *pkgBuildFlags, planContext string) error {
+	if f.native && (f.reuse || f.docker) {
+		return usageError("--native-package conflicts with --reuse and --docker")
+	}
+	if f.native {
+		if a.getenv("HAB_FEAT_NATIVE_PACKAGE_SUPPORT") == "" {
+			return usageError("`--native-package` is only available when `HAB_FEAT_NATIVE_PACKAGE_SUPPORT` is set")
+		}
+		return errors.New("hab pkg build --native-package: native packages are not supported by this hab yet; 'hab plan build' builds in the current environment")
+	}
+
+	// --cache-key-path stands for HAB_CACHE_KEY_PATH in everything below.
+	b := *a
+	if f.cacheKeyPath != "" {
+		dir := f.cacheKeyPath
+		b.getenv = func(k string) string {
+			if k == "HAB_CACHE_KEY_PATH" {
+				return dir
+			}
+			return a.getenv(k)
+		}
+		b.root = paths.FromEnv(b.getenv)
+	}
+
+	var origins []string
+	for _, k := range f.keys {
+		for _, o := range strings.Split(k, ",") {
+			if o = strings.TrimSpace(o); o != "" {
+				origins = append(origins, o)
+			}
+		}
+	}
+	// The secret key of each origin named must be there to import.
+	keys := crypto.Cache{Dir: b.root.Keys()}
+	for _, o := range origins {
+		if _, err := keys.Latest(crypto.SigSecret, o); err != nil {
+			return fmt.Errorf("hab pkg build: secret origin key of %s in %s: %w", o, keys.Dir, err)
+		}
+	}
+
+	sf := &studioFlags{root: f.root, src: f.src, docker: f.docker, keys: strings.Join(origins, ",")}
+	src, err := b.studioSrc(sf)
+	if err != nil {
+		return err
+	}
+	if _, _, err := pkgbuild.PlanPath(src, planContext); err != nil {
+		return usageError("%v", err)
+	}
+	// The caches the studio mounts must exist before it is made.
+	if a.root.Root {
+		artifacts := b.studioEnv("", "ARTIFACT_PATH")
+		if artifacts == "" {
+			artifacts = b.root.Artifacts()
+		}
+		for _, d := range []string{artifacts, b.root.Src()} {
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				return fmt.Errorf("create cache %s: %w", d, err)
+			}
+		}
+	}
+	channel := f.refreshChannel
+	if channel == "" {
+		channel = b.getenv("HAB_REFRESH_CHANNEL")
+	}
+	if channel == "" {
+		channel = "base"
+	}
+	// Results go to /src/results, whatever the host's HAB_OUTPUT_PATH
+	// names (a host path means nothing inside).
+	st, _, err := b.openStudio(ctx, sf, false, "HAB_REFRESH_CHANNEL="+channel, "HAB_OUTPUT_PATH=")
+	if err != nil {
+		return err
+	}
+	kind := "chroot"
+	if f.docker {
+		kind = "container"
+	}
+	b.studioInfo(sf, "Building '%s' in a %s Studio at %s", planContext, kind, st.Root())
+	if len(origins) == 0 && b.getenv("HAB_ORIGIN_KEYS") == "" && b.getenv("HAB_ORIGIN") == "" {
+		b.studioInfo(sf, "No secret keys imported! Did you mean to set HAB_ORIGIN?")
+	}
+	var buildArgs []string
+	if f.release != "" {
+		buildArgs = []string{"--release", f.release}
+	}
+	res, err := pkgbuild.Build(ctx, st, pkgbuild.Options{
+		Src:         src,
+		PlanContext: planContext,
+		Reuse:       f.reuse,
+		BuildArgs:   buildArgs,
+		Stdio:       studio.Stdio{Stdout: b.stdout, Stderr: b.stderr}, // non-interactive: no stdin
+		Log:         b.log,
+	})
+	var se *pkgbuild.StatusError
+	switch {
+	case errors.As(err, &se):
+		return &exitCodeError{code: se.Status, err: err}
+	case err != nil && ctx.Err() != nil:
+		return &exitCodeError{code: signalStatus(ctx), err: err}
+	case err != nil:
+		return err
+	}
+	if res.Artifact != "" {
+		fmt.Fprintf(b.stdout, "★ Built %s: %s\n", res.LastBuild["pkg_ident"], res.Artifact)
+	}
+	return nil
+}
+
+// studioSrc is the source path of the studio flags, absolute and with
+// symbolic links resolved, as openStudio mounts it.
+func (a *app) studioSrc(f *studioFlags) (string, error) {
+	src := a.studioEnv(f.src, "SRC_PATH")
+	if src == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			return "", fmt.Errorf("studio source path: %w", err)
+		}
+		src = wd
+	}
+	abs, err := filepath.Abs(src)
+	if err != nil {
+		return "", fmt.Errorf("studio source path %s: %w", src, err)
+	}
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = real
+	}
+	return abs, nil
+}
+
+// signalStatus is the exit status of a build stopped by ctx: 128+N when a
+// signal N cancelled it (signal.NotifyContext names it), else 130.
+func signalStatus(ctx context.Context) int {
+	cause := context.Cause(ctx)
+	for _, s := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP} {
+		if cause != nil && strings.Contains(cause.Error(), s.String()) {
+			return 128 + int(s)
+		}
+	}
+	return 128 + int(syscall.SIGINT)
+}
