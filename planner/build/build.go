@@ -28,6 +28,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/habgo/hab/core/crypto"
@@ -66,6 +67,9 @@ type Options struct {
 	HTTPClient HTTPDoer
 	// Now is the clock (build time in the log); time.Now when nil.
 	Now func() time.Time
+	// Stdin is where attach reads its debugging commands from (the
+	// user's terminal); attach only warns when it is nil.
+	Stdin io.Reader
 }
 
 // Result describes a successful build.
@@ -162,6 +166,9 @@ type builder struct {
 	exitMsg     string // the message exit_with was given
 	artifactOut string
 	success     bool
+
+	stdinOnce sync.Once
+	stdin     *lineReader // Stdin, for attach
 }
 
 func newBuilder(opts Options) (*builder, error) {

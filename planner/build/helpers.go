@@ -34,7 +34,7 @@ func (b *builder) helpers() shell.Funcs {
 		"set_buildtime_env":   b.setEnvFunc(b.buildtimeEnv, "set_buildtime_env"),
 		"push_runtime_env":    b.pushEnvFunc(b.runtimeEnv, "PUSH TO RUN"),
 		"push_buildtime_env":  b.pushEnvFunc(b.buildtimeEnv, "PUSH TO BUILD"),
-		"attach":              attach,
+		"attach":              b.attach,
 
 		"do_default_begin":             nothing,
 		"do_default_setup_environment": nothing,
@@ -101,15 +101,6 @@ func (b *builder) exitNow(ctx context.Context, c *shell.Call, code int, msg stri
 	say(c, c.Stdout(), "\033[1;31mERROR: \033[1;37m", "ERROR: ", msg)
 	b.exitMsg = msg
 	return c.Exit(ctx, code)
-}
-
-func attach(_ context.Context, c *shell.Call) error {
-	if c.Get("STUDIO_TYPE") == "" {
-		warnLine(c, "Non interactive studio, skipping 'attach'")
-		return nil
-	}
-	warnLine(c, "attach: an interactive debugging session needs a studio terminal, which this build does not have yet; continuing")
-	return nil
 }
 
 func (b *builder) pkgPathFor(_ context.Context, c *shell.Call) error {

@@ -1,0 +1,176 @@
+package build
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const attachPlan = `pkg_name=attacher
+pkg_origin=habtest
+pkg_version=1.0
+pkg_description="an attach test"; pkg_bin_dirs=(bin "a b")
+inspect() {
+  attach
+}
+do_build() {
+  local inner=here; local -A assoc=([k]='v "w"' [a]=b)
+  if [[ -n "${NESTED:-}" ]]; then inspect; else attach; fi
+  test -z "${FAIL:-}"
+}
+do_install() {
+  echo "${FOO:-unset}" > "$pkg_prefix/foo"
+}
+`
+
+// TestAttach runs plans that stop at attach with their commands on a
+// pipe: the prompt evaluates lines in the plan's shell (what they set is
+// seen when the build goes on), prints where it stopped, the variables
+// and its help, and leaves on exit, quit or end of input; errexit is off
+// at the prompt and back on after it; exit-program, quit-program and an
+// exit typed at the prompt fail the build and leave nothing behind.
+func TestAttach(t *testing.T) {
+	tests := []struct {
+		name   string
+		input  string
+		env    []string
+		status int    // the build's failure status; 0: it succeeds
+		msg    string // the failure's message
+		foo    string // what do_install saw in FOO
+		want   []string
+		not    []string
+	}{
+		{
+			name:  "session",
+			input: "echo \"$pkg_name\"\nwhereami\n  vars  \nFOO=bar\nfalse\nhelp\n\nexit\n",
+			env:   []string{"STUDIO_TYPE=default"},
+			foo:   "bar",
+			want: []string{
+				"\n### Attaching to debugging session\n\nFrom: PLAN @ line 10 :\n\n    1: pkg_name=attacher\n",
+				"    9:   local inner=here; local -A assoc=([k]='v \"w\"' [a]=b)\n => 10:   if [[ -n \"${NESTED:-}\" ]]; then inspect; else attach; fi\n    11:   test -z \"${FAIL:-}\"\n",
+				"    15: }\n\n[1] attacher(do_build)> echo \"$pkg_name\"\nattacher\n[2] attacher(do_build)> whereami\n\nFrom: PLAN @ line 10 :\n\n    1: pkg_name=attacher\n",
+				"[3] attacher(do_build)>   vars  \n",
+				"\ninner=here\n",
+				"\npkg_description='an attach test'\n",
+				"\npkg_deps=()\n",
+				"\npkg_name=attacher\n",
+				"\npkg_bin_dirs=([0]=\"bin\" [1]=\"a b\")\n",
+				"\nassoc=([a]=\"b\" [k]=\"v \\\"w\\\"\" )\n",
+				"[4] attacher(do_build)> FOO=bar\n[5] attacher(do_build)> false\n[6] attacher(do_build)> help\n\nHelp\n",
+				"  whereami      Print the plan's lines around the attach call\n",
+				"  quit-program  Alias for `exit-program`.\n",
+				"[7] attacher(do_build)> \n[8] attacher(do_build)> exit\n\n### Leaving debugging session\n\n",
+			},
+			not: []string{"Non interactive studio"},
+		},
+		{
+			name:  "nested function, narrow whereami, quit",
+			input: "whereami 1\n@ x\n@ 0\nquit\n",
+			env:   []string{"STUDIO_TYPE=default", "NESTED=1"},
+			foo:   "unset",
+			want: []string{
+				"From: PLAN @ line 6 :\n\n    1: pkg_name=attacher\n",
+				"[1] attacher(inspect)> whereami 1\n\nFrom: PLAN @ line 6 :\n\n    5: inspect() {\n => 6:   attach\n    7: }\n\n[2]",
+				"[2] attacher(inspect)> @ x\nwhereami: \"x\" is not a number of lines\n[3] attacher(inspect)> @ 0\n\nFrom: PLAN @ line 6 :\n\n => 6:   attach\n\n[4] attacher(inspect)> quit\n\n### Leaving debugging session\n",
+			},
+		},
+		{
+			name:  "end of input leaves, a last line without newline runs",
+			input: "FOO=eof",
+			env:   []string{"STUDIO_TYPE=default"},
+			foo:   "eof",
+			want:  []string{"[1] attacher(do_build)> FOO=eof\n[2] attacher(do_build)> \n\n### Leaving debugging session\n"},
+		},
+		{
+			name:   "errexit is back on after the session",
+			input:  "FAIL=1\nexit\n",
+			env:    []string{"STUDIO_TYPE=default"},
+			status: 1,
+			msg:    "do_build exited with status 1",
+			want:   []string{"### Leaving debugging session"},
+		},
+		{
+			name:   "quit-program",
+			input:  "FOO=bar\nquit-program\necho never\n",
+			env:    []string{"STUDIO_TYPE=default"},
+			status: 1,
+			msg:    "quit-program at the attach prompt in do_build",
+			want:   []string{"[2] attacher(do_build)> quit-program\n"},
+			not:    []string{"never", "Leaving debugging session"},
+		},
+		{
+			name:   "exit-program",
+			input:  "exit-program\n",
+			env:    []string{"STUDIO_TYPE=default"},
+			status: 1,
+			msg:    "exit-program at the attach prompt in do_build",
+		},
+		{
+			name:   "exit with a status typed at the prompt",
+			input:  "exit 3\necho never\n",
+			env:    []string{"STUDIO_TYPE=default"},
+			status: 3,
+			msg:    "do_build exited with status 3",
+			not:    []string{"never", "[2]", "Leaving debugging session"},
+		},
+		{
+			name:  "no studio and no terminal",
+			input: "FOO=bar\n",
+			foo:   "unset",
+			want:  []string{"attacher: WARN: Non interactive studio, skipping 'attach'"},
+			not:   []string{"Attaching", "[1]"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.extra = tt.env
+			dir := writePlan(t, map[string]string{"plan.sh": attachPlan})
+			var out bytes.Buffer
+			opts := e.options(&out)
+			// A pipe, as a terminal's line discipline delivers lines.
+			pr, pw := io.Pipe()
+			go func() {
+				pw.Write([]byte(tt.input))
+				pw.Close()
+			}()
+			defer pr.Close()
+			opts.Stdin = pr
+			res, err := Build(context.Background(), dir, opts)
+			got := out.String()
+			planPath := filepath.Join(dir, "plan.sh")
+			for _, w := range tt.want {
+				w = strings.ReplaceAll(w, "PLAN", planPath)
+				if !strings.Contains(got, w) {
+					t.Errorf("output lacks %q", w)
+				}
+			}
+			for _, n := range tt.not {
+				if strings.Contains(got, n) {
+					t.Errorf("output has %q", n)
+				}
+			}
+			if tt.status != 0 {
+				var be *Error
+				if !errors.As(err, &be) || be.Phase != "do_build" || be.Status != tt.status || be.Msg != tt.msg {
+					t.Fatalf("error = %#v, want do_build, status %d, %q\n%s", err, tt.status, tt.msg, got)
+				}
+				assertNothingLeft(t, e, "attacher")
+				return
+			}
+			if err != nil {
+				t.Fatalf("%v\n%s", err, got)
+			}
+			if foo := readFile(t, filepath.Join(res.Prefix, "foo")); foo != tt.foo+"\n" {
+				t.Errorf("do_install saw FOO=%q, want %q", strings.TrimSpace(foo), tt.foo)
+			}
+			if t.Failed() {
+				t.Logf("output:\n%s", got)
+			}
+		})
+	}
+}
