@@ -64,6 +64,7 @@ func (a *app) planBuildCmd() *cobra.Command {
 			WorkDir: wd,
 			Keys:    crypto.Cache{Dir: a.root.Keys()},
 			Output:  out,
+			Stdin:   a.stdin, // attach reads its debugging commands here
 		})
 		if err != nil {
 			return &exitCodeError{code: build.ExitStatus(err), err: err}
