@@ -87,6 +87,11 @@ type initConfig struct {
 	Env      []string
 	Workdir  string
 	Argv     []string
+	// UserNS is set when the init runs in a user namespace of its own
+	// (a non-root user's studio): devices are bound, not made.
+	UserNS bool
+	// Probe only checks that the init can mount (CheckUserNamespaces).
+	Probe bool
 }
 
 // Run runs argv in the studio and returns its exit status (128+N when a
@@ -108,26 +113,31 @@ func (s *Studio) Run(ctx context.Context, argv []string, stdio studio.Stdio) (in
 	}
 	ic := initConfig{Root: real, Mounts: plan.Mounts, Hostname: s.cfg.Hostname, Network: s.cfg.Network,
 		Env: rootfs.Env(s.cfg), Workdir: s.cfg.Workdir, Argv: argv}
-	code, err := s.start(ctx, ic, stdio)
+	code, err := start(ctx, ic, stdio)
+	if err != nil {
+		err = fmt.Errorf("run in studio %s: %w", s.root, err)
+	}
 	if herr := rootfs.HandOverMounts(s.cfg); herr != nil && err == nil {
 		err = herr
 	}
 	return code, err
 }
 
-func (s *Studio) start(ctx context.Context, ic initConfig, stdio studio.Stdio) (int, error) {
+// start runs the init for ic and waits for it. As a non-root user it
+// adds a user namespace in which the invoking user is root.
+func start(ctx context.Context, ic initConfig, stdio studio.Stdio) (int, error) {
 	if err := ctx.Err(); err != nil {
-		return -1, fmt.Errorf("run in studio %s: %w", s.root, err)
+		return -1, err
 	}
 	cfgR, cfgW, err := os.Pipe()
 	if err != nil {
-		return -1, fmt.Errorf("run in studio %s: %w", s.root, err)
+		return -1, err
 	}
 	defer cfgR.Close()
 	defer cfgW.Close()
 	statR, statW, err := os.Pipe()
 	if err != nil {
-		return -1, fmt.Errorf("run in studio %s: %w", s.root, err)
+		return -1, err
 	}
 	defer statR.Close()
 	defer statW.Close()
@@ -145,10 +155,20 @@ func (s *Studio) start(ctx context.Context, ic initConfig, stdio studio.Stdio) (
 		Stderr:     stdio.Stderr,
 		ExtraFiles: []*os.File{cfgR, statW},
 		SysProcAttr: &syscall.SysProcAttr{
-			Cloneflags: uintptr(flags),
-			Pdeathsig:  syscall.SIGKILL,
+			Pdeathsig: syscall.SIGKILL,
 		},
 	}
+	uid := os.Geteuid()
+	if uid != 0 {
+		// The invoking user is root inside, and only that user: files it
+		// makes in /src are the user's outside.
+		ic.UserNS = true
+		flags |= unix.CLONE_NEWUSER
+		cmd.SysProcAttr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: uid, Size: 1}}
+		cmd.SysProcAttr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getegid(), Size: 1}}
+		cmd.SysProcAttr.GidMappingsEnableSetgroups = false
+	}
+	cmd.SysProcAttr.Cloneflags = uintptr(flags)
 	// An interactive studio gets the terminal's foreground, so that ^C
 	// reaches the studio's shell and not the hab waiting for it.
 	tty := -1
@@ -158,7 +178,11 @@ func (s *Studio) start(ctx context.Context, ic initConfig, stdio studio.Stdio) (
 		cmd.SysProcAttr.Ctty = tty
 	}
 	if err := cmd.Start(); err != nil {
-		return -1, fmt.Errorf("run in studio %s: start the studio init (studios need root and namespaces): %w", s.root, err)
+		err = fmt.Errorf("start the studio init: %w", err)
+		if uid != 0 {
+			return -1, userNSError(err, true)
+		}
+		return -1, fmt.Errorf("%w (studios need namespaces)", err)
 	}
 	if tty >= 0 {
 		defer takeForeground(tty)
@@ -174,17 +198,21 @@ func (s *Studio) start(ctx context.Context, ic initConfig, stdio studio.Stdio) (
 	msg, _ := io.ReadAll(statR)
 	err = cmd.Wait()
 	if cerr := ctx.Err(); cerr != nil {
-		return exitStatus(cmd.ProcessState), fmt.Errorf("run in studio %s: %w", s.root, cerr)
+		return exitStatus(cmd.ProcessState), cerr
 	}
 	if len(msg) > 0 {
-		return -1, fmt.Errorf("run in studio %s: %s", s.root, strings.TrimSpace(string(msg)))
+		err := errors.New(strings.TrimSpace(string(msg)))
+		if uid != 0 && strings.Contains(err.Error(), "operation not permitted") {
+			return -1, userNSError(err, false)
+		}
+		return -1, err
 	}
 	if werr != nil {
-		return -1, fmt.Errorf("run in studio %s: send the configuration to the init: %w", s.root, werr)
+		return -1, fmt.Errorf("send the configuration to the init: %w", werr)
 	}
 	var ee *exec.ExitError
 	if err != nil && !errors.As(err, &ee) {
-		return -1, fmt.Errorf("run in studio %s: %w", s.root, err)
+		return -1, err
 	}
 	return exitStatus(cmd.ProcessState), nil
 }

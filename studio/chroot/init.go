@@ -42,6 +42,13 @@ func initMain() int {
 		return fail(fmt.Errorf("studio init: read configuration: %w", err))
 	}
 	cfgIn.Close()
+	if ic.Probe {
+		if err := probe(); err != nil {
+			return fail(err)
+		}
+		status.Close()
+		return 0
+	}
 	if err := setup(ic); err != nil {
 		return fail(err)
 	}
@@ -91,16 +98,15 @@ func initMain() int {
 // setup makes the studio's mounts in the init's new mount namespace and
 // pivots into it.
 func setup(ic initConfig) error {
-	// Nothing done here may propagate to the host.
-	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
-		return fmt.Errorf("studio init: make mounts private: %w", err)
+	if err := mountPrivate(); err != nil {
+		return err
 	}
 	root := ic.Root
 	if err := unix.Mount(root, root, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return fmt.Errorf("studio init: bind %s: %w", root, err)
 	}
 	for _, m := range ic.Mounts {
-		if err := mount(root, m); err != nil {
+		if err := mount(root, m, ic.UserNS); err != nil {
 			return err
 		}
 	}
@@ -130,7 +136,19 @@ func setup(ic initConfig) error {
 	return nil
 }
 
-func mount(root string, m rootfs.Mount) error {
+// mountPrivate makes every mount of the init's namespace private:
+// nothing done in it may propagate to the host.
+func mountPrivate() error {
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("studio init: make mounts private: %w", err)
+	}
+	return nil
+}
+
+// mount makes m under root. In a user namespace (userNS) the kernel
+// refuses device nodes and some file systems: the host's devices are
+// bound instead, and what cannot be had is said.
+func mount(root string, m rootfs.Mount, userNS bool) error {
 	target := filepath.Join(root, m.Target)
 	if err := rootfs.MountPoint(root, m); err != nil {
 		return err
@@ -152,18 +170,36 @@ func mount(root string, m rootfs.Mount) error {
 		}
 		err = unix.Mount("tmpfs", target, "tmpfs", flags, m.Data)
 		if err == nil && m.Target == "/dev" {
-			err = makeDev(target)
+			err = makeDev(target, userNS)
 		}
 	case rootfs.Devpts:
-		err = unix.Mount("devpts", target, "devpts", unix.MS_NOSUID|unix.MS_NOEXEC, m.Data)
+		data := m.Data
+		if userNS {
+			// Only the invoking user's group (0 inside) is mapped: a
+			// gid= option naming another is invalid there.
+			data = withoutOption(data, "gid")
+		}
+		err = unix.Mount("devpts", target, "devpts", unix.MS_NOSUID|unix.MS_NOEXEC, data)
+		if err != nil && userNS {
+			// A kernel refusing a devpts instance in a user namespace
+			// leaves the host's.
+			err = bind("/dev/pts", target, false)
+		}
 	case rootfs.Proc:
 		err = unix.Mount("proc", target, "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
+		if err != nil && userNS {
+			err = fmt.Errorf("%w (in a user namespace the kernel mounts a proc only where the host's /proc is fully visible, not in a container masking parts of it)", err)
+		}
 	case rootfs.Sysfs:
 		err = unix.Mount("sysfs", target, "sysfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
 		if err != nil {
-			// Without a network namespace of its own, a kernel may refuse
-			// a fresh sysfs; the host's, read-only, will do.
+			// Without a network namespace of its own, a kernel refuses a
+			// fresh sysfs; the host's, read-only, will do.
 			err = bind("/sys", target, true)
+		}
+		if err != nil && userNS {
+			fmt.Fprintf(os.Stderr, "hab-studio: note: /sys is empty in this studio: the kernel refuses sysfs in a user namespace here (%v)\n", err)
+			err = nil
 		}
 	case rootfs.Bind:
 		err = bind(m.Source, target, m.ReadOnly)
@@ -216,22 +252,42 @@ func bind(source, target string, readOnly bool) error {
 	return unix.Mount("", target, "", flags, "")
 }
 
-// makeDev fills the studio's /dev tmpfs with the minimal set of nodes.
-func makeDev(dev string) error {
+// withoutOption drops the option name (name=value) from a
+// comma-separated mount option list.
+func withoutOption(data, name string) string {
+	var keep []string
+	for _, o := range strings.Split(data, ",") {
+		if k, _, _ := strings.Cut(o, "="); k != name && o != "" {
+			keep = append(keep, o)
+		}
+	}
+	return strings.Join(keep, ",")
+}
+
+// makeDev fills the studio's /dev tmpfs with the minimal set of nodes:
+// made with mknod, or, where that is not allowed (always in a user
+// namespace, userNS), the host's nodes bound onto empty files.
+func makeDev(dev string, userNS bool) error {
 	nodes := []struct {
 		name         string
 		major, minor uint32
 	}{{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}}
 	for _, n := range nodes {
 		p := filepath.Join(dev, n.name)
-		if err := unix.Mknod(p, unix.S_IFCHR|0o666, int(unix.Mkdev(n.major, n.minor))); err != nil {
-			// Where mknod is not allowed, the host's node will do.
+		var err error = unix.EPERM
+		if !userNS {
+			err = unix.Mknod(p, unix.S_IFCHR|0o666, int(unix.Mkdev(n.major, n.minor)))
+		}
+		if err != nil {
 			f, cerr := os.OpenFile(p, os.O_CREATE|os.O_WRONLY, 0o666)
 			if cerr != nil {
 				return fmt.Errorf("create /dev/%s: %w", n.name, err)
 			}
 			f.Close()
 			if berr := bind("/dev/"+n.name, p, false); berr != nil {
+				if userNS {
+					return fmt.Errorf("create /dev/%s: bind the host's: %w", n.name, berr)
+				}
 				return fmt.Errorf("create /dev/%s: %w", n.name, errors.Join(err, berr))
 			}
 			continue

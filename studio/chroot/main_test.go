@@ -35,7 +35,7 @@ func run(m *testing.M) int {
 // mount at /hab/bin/hab (the test binary itself is no hab command).
 var buildHab = sync.OnceValues(func() (string, error) {
 	bin := filepath.Join(habDir, "hab")
-	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, "github.com/habgo/hab/cmd/hab")
+	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-buildvcs=false", "-o", bin, "github.com/habgo/hab/cmd/hab")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("build hab for the studio tests: %v\n%s", err, out)
