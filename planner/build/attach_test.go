@@ -7,6 +7,7 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -165,6 +166,9 @@ func TestAttach(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%v\n%s", err, got)
 			}
+			if log := readFile(t, res.Log); !strings.Contains(log, "### Attaching to debugging session") == (tt.env != nil) || !strings.Contains(log, "\n### Leaving debugging session\n\n") == (tt.env != nil) {
+				t.Errorf("the build log %s lacks the session:\n%s", res.Log, log)
+			}
 			if foo := readFile(t, filepath.Join(res.Prefix, "foo")); foo != tt.foo+"\n" {
 				t.Errorf("do_install saw FOO=%q, want %q", strings.TrimSpace(foo), tt.foo)
 			}
@@ -173,4 +177,64 @@ func TestAttach(t *testing.T) {
 			}
 		})
 	}
+}
+
+// promptWatch is a build output that reports when the attach prompt
+// has been printed.
+type promptWatch struct {
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	prompt string
+	seen   chan struct{}
+	once   sync.Once
+}
+
+func (w *promptWatch) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if strings.Contains(w.buf.String(), w.prompt) {
+		w.once.Do(func() { close(w.seen) })
+	}
+	return len(p), nil
+}
+
+func (w *promptWatch) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+// TestAttachCancel: a build waiting at the prompt for input that does
+// not come stops when its context is cancelled (^C), as a failure
+// (status 130) that leaves nothing behind.
+func TestAttachCancel(t *testing.T) {
+	e := newEnv(t)
+	e.extra = []string{"STUDIO_TYPE=default"}
+	dir := writePlan(t, map[string]string{"plan.sh": attachPlan})
+	w := &promptWatch{prompt: "[1] attacher(do_build)> ", seen: make(chan struct{})}
+	opts := e.options(nil)
+	opts.Output = w
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	opts.Stdin = pr
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := Build(ctx, dir, opts)
+		done <- err
+	}()
+	select {
+	case <-w.seen:
+	case err := <-done:
+		t.Fatalf("the build ended without a prompt: %v\n%s", err, w.String())
+	}
+	cancel()
+	err := <-done
+	var be *Error
+	if !errors.As(err, &be) || be.Phase != "do_build" || be.Status != 130 || !errors.Is(err, context.Canceled) {
+		t.Fatalf("error = %v, want do_build cancelled with status 130\n%s", err, w.String())
+	}
+	assertNothingLeft(t, e, "attacher")
 }

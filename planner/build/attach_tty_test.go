@@ -100,6 +100,7 @@ func TestAttachOnTerminal(t *testing.T) {
 		{"exit", func(s *tmuxSession) { s.typeLine("exit") }, "0", "tty"},
 		{"ctrl-d", func(s *tmuxSession) { s.tmux("send-keys", "-t", s.name, "C-d") }, "0", "tty"},
 		{"quit-program", func(s *tmuxSession) { s.typeLine("quit-program") }, "1", ""},
+		{"ctrl-c", func(s *tmuxSession) { s.tmux("send-keys", "-t", s.name, "C-c") }, "130", ""},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -112,7 +113,8 @@ func TestAttachOnTerminal(t *testing.T) {
 			status := filepath.Join(base, "status")
 			script := filepath.Join(base, "run.sh")
 			// No STUDIO_TYPE: a terminal on standard input is enough.
-			run := fmt.Sprintf("#!/bin/sh\ncd %q || exit 1\nenv -i PATH=%q HOME=%q TERM=xterm HAB_NOCOLORING=true FS_ROOT=%q HAB_CACHE_KEY_PATH=%q HAB_OUTPUT_PATH=%q %q plan build --release 20260101000001 %q\necho $? > %q.tmp && mv %q.tmp %q\n",
+			// The script outlives a ^C to write hab's status.
+			run := fmt.Sprintf("#!/bin/sh\ntrap : INT\ncd %q || exit 1\nenv -i PATH=%q HOME=%q TERM=xterm HAB_NOCOLORING=true FS_ROOT=%q HAB_CACHE_KEY_PATH=%q HAB_OUTPUT_PATH=%q %q plan build --release 20260101000001 %q\necho $? > %q.tmp && mv %q.tmp %q\n",
 				base, os.Getenv("PATH"), base, root, keys, out, bin, dir, status, status, status)
 			if err := os.WriteFile(script, []byte(run), 0o755); err != nil {
 				t.Fatal(err)
@@ -157,7 +159,7 @@ func TestAttachOnTerminal(t *testing.T) {
 				if _, err := os.Stat(prefix); !os.IsNotExist(err) {
 					t.Errorf("a failed build left %s (%v)", prefix, err)
 				}
-				if !strings.Contains(scr, "quit-program at the attach prompt in do_build") {
+				if why := map[string]string{"1": "quit-program at the attach prompt in do_build", "130": "build failed in do_build: context canceled"}[tt.status]; !strings.Contains(scr, why) {
 					t.Errorf("no reason on the terminal:\n%s", scr)
 				}
 				return
@@ -167,6 +169,11 @@ func TestAttachOnTerminal(t *testing.T) {
 			}
 			if !strings.Contains(scr, "### Leaving debugging session") || !strings.Contains(scr, "I love it when a plan.sh comes together.") {
 				t.Errorf("the build did not go on after the session:\n%s", scr)
+			}
+			// The terminal echoed the commands; the log has them too.
+			logFile := filepath.Join(out, "logs", "habtest-attacher-20260101000001.log")
+			if log, _ := os.ReadFile(logFile); !strings.Contains(string(log), "[3] attacher(do_build)> FOO=tty\n[4] attacher(do_build)> vars\n") {
+				t.Errorf("the build log %s lacks the commands:\n%s", logFile, log)
 			}
 			if foo, _ := os.ReadFile(filepath.Join(prefix, "foo")); string(foo) != tt.foo+"\n" {
 				t.Errorf("do_install saw FOO=%q, want %q\n%s", foo, tt.foo, scr)
