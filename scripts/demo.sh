@@ -1,56 +1,102 @@
 #!/usr/bin/env bash
-# The main job until the planner lands: generate an origin key, package a
-# fixture, sign it into a .hart, verify it, install it and run it, all under a
-# throw-away file-system root so the machine's real /hab is never touched.
+# The main job: generate an origin key, build the fixtures/hello chain
+# (greetdata, libgreet, hello: a data package, a C library, a C program) with
+# `hab pkg build` in a chroot studio into signed .harts, verify them, install
+# hello and its dependencies into a throw-away file-system root and run it.
+#
+# Everything lives under ./.hab-demo (DEMO_ROOT): the file-system root
+# (FS_ROOT, with the studios, the artifact cache and the key cache), the
+# source tree the studio mounts at /src (a copy of the fixtures, so that
+# results/ never lands in the repository) and HOME. The machine's real /hab
+# and key caches are never touched. Each run starts clean.
+#
+# Studios need root. As another user (or where namespaces are unavailable)
+# the chain is built with `hab plan build` in the current environment
+# instead, and the script says so.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-hab="$PWD/bin/hab"
-demo="${DEMO_ROOT:-$PWD/.hab-demo}"
-origin="${HAB_ORIGIN:-demo}"
-version=0.1.0
-release=$(date -u +%Y%m%d%H%M%S)
-target=x86_64-linux
-ident="$origin/hello-sh/$version/$release"
-
-rm -rf "$demo"
-mkdir -p "$demo/root" "$demo/stage" "$demo/results"
-export FS_ROOT="$demo/root" HAB_CACHE_KEY_PATH="$demo/root/hab/cache/keys" HAB_ORIGIN="$origin"
+repo=$PWD
+hab="${HAB_BIN:-$repo/bin/hab}" # make demo builds bin/hab
+demo="${DEMO_ROOT:-$repo/.hab-demo}"
+case "$demo" in /*) ;; *) demo="$repo/$demo" ;; esac
+origin=habtest # the fixture plans' pkg_origin
+chain=(greetdata libgreet hello)
+greeting="Hello from greetdata, through libgreet!"
 
 step() { printf '\n» %s\n' "$*"; }
+die() { printf '✗ %s\n' "$*" >&2; exit 1; }
 
-step "Generating an origin key pair for $origin"
+[ -x "$hab" ] || CGO_ENABLED=0 go build -o "$hab" ./cmd/hab
+
+# Start clean, but never delete through a mount point.
+if awk -v d="$demo" '$5 == d || index($5, d "/") == 1 { found = 1 } END { exit !found }' /proc/self/mountinfo; then
+  die "something is mounted under $demo; unmount it first"
+fi
+rm -rf "$demo"
+root="$demo/root"
+src="$demo/src"
+mkdir -p "$root" "$src" "$demo/home"
+for p in "${chain[@]}"; do cp -a "fixtures/$p" "$src/$p"; done
+
+# Only the demo's locations: no host setting may point elsewhere.
+unset ARTIFACT_PATH SRC_PATH HAB_STUDIO_ROOT HAB_STUDIOS_HOME HAB_CACHE_SRC_PATH HAB_OUTPUT_PATH HAB_ORIGIN_KEYS NO_SRC_PATH NO_ARTIFACT_PATH
+export FS_ROOT="$root" HAB_CACHE_KEY_PATH="$root/hab/cache/keys" HOME="$demo/home" HAB_ORIGIN="$origin" HAB_STUDIO_HAB_BIN="$hab"
+
+# The packages built in a studio name /hab/pkgs/...: they run where /hab is
+# the demo root's, in a studio over that root. Lay it out first (an empty
+# directory is the only one a studio takes), and see whether studios run.
+studio=no
+why="not running as root"
+if [ "$(id -u)" -eq 0 ]; then
+  if HAB_ORIGIN= "$hab" studio -q new -r "$root" -n -N && HAB_ORIGIN= "$hab" studio -q run -r "$root" -n -N true 2>"$demo/studio-probe.log"; then
+    studio=yes
+  else
+    why="studios cannot run here ($(tail -n 1 "$demo/studio-probe.log" 2>/dev/null || echo 'see above'))"
+    rm -rf "$root" && mkdir -p "$root"
+  fi
+fi
+
+step "Generating an origin key pair for $origin in $HAB_CACHE_KEY_PATH"
 "$hab" origin key generate "$origin"
 
-step "Laying out $ident"
-prefix="$demo/stage/hab/pkgs/$ident"
-mkdir -p "$prefix"
-cp -a fixtures/demo/hello-sh/. "$prefix/"
-printf '%s\n' "$ident" >"$prefix/IDENT"
-printf '%s\n' "$target" >"$prefix/TARGET"
-printf '%s\n' "/hab/pkgs/$ident/bin" >"$prefix/PATH"
-printf '%s\n' "/hab/pkgs/$ident/bin" >"$prefix/RUNTIME_PATH"
-printf '# %s\n\nA greeting, packaged by the hab demo.\n' "$ident" >"$prefix/MANIFEST"
-(cd "$demo/stage" && find hab -type f | sort) >"$demo/files.txt"
+if [ "$studio" = yes ]; then
+  for p in "${chain[@]}"; do
+    step "hab pkg build $p (chroot studio for $src; dependencies from $root/hab/cache/artifacts)"
+    "$hab" pkg build -s "$src" "$p"
+  done
+  left=$(find "$root/hab/studios" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
+  [ "$left" -eq 0 ] || die "a studio was left under $root/hab/studios"
+else
+  echo "No studio: $why; building with 'hab plan build' in the current environment instead."
+  for p in "${chain[@]}"; do
+    step "hab plan build $p"
+    (cd "$src" && "$hab" plan build "$p")
+  done
+fi
 
-step "Archiving with tar and xz, then signing with hab pkg sign"
-tarball="$demo/stage/payload.tar.xz"
-tar -C "$demo/stage" --sort=name --owner=0 --group=0 --numeric-owner -cf - hab | xz -6 >"$tarball"
-hart="$demo/results/$origin-hello-sh-$version-$release-$target.hart"
-"$hab" pkg sign --origin "$origin" "$tarball" "$hart"
-"$hab" pkg header "$hart"
+# The last build is hello's.
+# shellcheck disable=SC1091
+artifact=$(. "$src/results/last_build.env" && echo "$src/results/$pkg_artifact")
+ident=$(. "$src/results/last_build.env" && echo "$pkg_ident")
+[ -f "$artifact" ] || die "no artifact at $artifact"
 
-step "Verifying $(basename "$hart")"
-"$hab" pkg verify "$hart"
+step "Verifying the harts"
+for h in "$src"/results/*.hart; do "$hab" pkg verify "$h"; done
+"$hab" pkg header "$artifact"
 
-step "Installing into $FS_ROOT"
-"$hab" pkg install "$hart"
-"$hab" pkg install "$hart"   # idempotent: already installed
-"$hab" pkg path "$origin/hello-sh"
+step "Installing $ident into $FS_ROOT (dependencies from the artifact cache)"
+"$hab" pkg install "$artifact"
+"$hab" pkg install "$artifact" # idempotent: already installed
+"$hab" pkg path "$origin/hello"
 "$hab" pkg list --all
 
-step "Running it"
-out=$("$hab" pkg exec "$origin/hello-sh" hello Habitat)
+step "Running it with hab pkg exec$( [ "$studio" = yes ] && echo " in a studio over $FS_ROOT (the binaries name /hab/pkgs/...)")"
+if [ "$studio" = yes ]; then
+  out=$(HAB_ORIGIN= "$hab" studio -q run -r "$root" -n -N hab pkg exec "$origin/hello" hello)
+else
+  out=$("$hab" pkg exec "$origin/hello" hello)
+fi
 echo "$out"
-[ "$out" = "Hello, Habitat, from a signed Habitat package!" ]
+[ "$out" = "$greeting" ] || die "hello printed '$out', want '$greeting'"
 
-step "Done: $hart is signed, verified and installed under $FS_ROOT/hab/pkgs/$ident"
+step "Done: $(basename "$artifact") is built, signed, verified and installed under $FS_ROOT/hab/pkgs/$ident"
