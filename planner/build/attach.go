@@ -42,11 +42,12 @@ func (b *builder) attach(ctx context.Context, c *shell.Call) error {
 
 	// Failing commands must not end the build while debugging: errexit
 	// is off during the session and restored after it.
-	errexit := c.Eval(ctx, `! [[ $- != *e* ]]`) == nil
-	if errexit {
+	if c.Eval(ctx, `! [[ $- != *e* ]]`) == nil {
 		if err := c.Builtin(ctx, "set", "+e"); err != nil {
 			return fmt.Errorf("attach: turn errexit off: %w", err)
 		}
+		// The set builtin runs even while the shell returns or exits.
+		defer c.Builtin(ctx, "set", "-e")
 	}
 	in := b.attachInput()
 	tty := isTerminal(b.opts.Stdin)
@@ -99,11 +100,6 @@ func (b *builder) attach(ctx context.Context, c *shell.Call) error {
 		}
 		if cmd == "exit" || cmd == "quit" {
 			break
-		}
-	}
-	if errexit {
-		if err := c.Builtin(ctx, "set", "-e"); err != nil {
-			return fmt.Errorf("attach: turn errexit back on: %w", err)
 		}
 	}
 	fmt.Fprint(out, "\n### Leaving debugging session\n\n")

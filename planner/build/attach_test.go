@@ -21,7 +21,7 @@ inspect() {
 do_build() {
   local inner=here; local -A assoc=([k]='v "w"' [a]=b)
   if [[ -n "${NESTED:-}" ]]; then inspect; else attach; fi
-  test -z "${FAIL:-}"
+  test -z "${FAIL:-}"; true
 }
 do_install() {
   echo "${FOO:-unset}" > "$pkg_prefix/foo"
@@ -52,7 +52,7 @@ func TestAttach(t *testing.T) {
 			foo:   "bar",
 			want: []string{
 				"\n### Attaching to debugging session\n\nFrom: PLAN @ line 10 :\n\n    1: pkg_name=attacher\n",
-				"    9:   local inner=here; local -A assoc=([k]='v \"w\"' [a]=b)\n => 10:   if [[ -n \"${NESTED:-}\" ]]; then inspect; else attach; fi\n    11:   test -z \"${FAIL:-}\"\n",
+				"    9:   local inner=here; local -A assoc=([k]='v \"w\"' [a]=b)\n => 10:   if [[ -n \"${NESTED:-}\" ]]; then inspect; else attach; fi\n    11:   test -z \"${FAIL:-}\"; true\n",
 				"    15: }\n\n[1] attacher(do_build)> echo \"$pkg_name\"\nattacher\n[2] attacher(do_build)> whereami\n\nFrom: PLAN @ line 10 :\n\n    1: pkg_name=attacher\n",
 				"[3] attacher(do_build)>   vars  \n",
 				"\ninner=here\n",
@@ -93,6 +93,14 @@ func TestAttach(t *testing.T) {
 			status: 1,
 			msg:    "do_build exited with status 1",
 			want:   []string{"### Leaving debugging session"},
+		},
+		{
+			name:   "return at the prompt returns from the calling function, errexit back on",
+			input:  "FAIL=1\nreturn 0\necho never\n",
+			env:    []string{"STUDIO_TYPE=default", "NESTED=1"},
+			status: 1,
+			msg:    "do_build exited with status 1",
+			not:    []string{"never", "[3]", "Leaving debugging session"},
 		},
 		{
 			name:   "quit-program",
@@ -237,4 +245,25 @@ func TestAttachCancel(t *testing.T) {
 		t.Fatalf("error = %v, want do_build cancelled with status 130\n%s", err, w.String())
 	}
 	assertNothingLeft(t, e, "attacher")
+}
+
+// TestAttachInSourcedFile: attach in a function of a file the plan
+// sources names that function; whereami knows the line, not the file.
+func TestAttachInSourcedFile(t *testing.T) {
+	e := newEnv(t)
+	e.extra = []string{"STUDIO_TYPE=default"}
+	dir := writePlan(t, map[string]string{
+		"plan.sh":   "pkg_name=sourcer\npkg_origin=habtest\npkg_version=1.0\nsource \"$PLAN_CONTEXT/helper.sh\"\ndo_build() { helper; }\ndo_install() { return 0; }\n",
+		"helper.sh": "# helpers\n\nhelper() {\n  attach\n}\n",
+	})
+	var out bytes.Buffer
+	opts := e.options(&out)
+	opts.Stdin = strings.NewReader("whereami\n")
+	if _, err := Build(context.Background(), dir, opts); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	want := "### Attaching to debugging session\n\nFrom: (a file the plan sourced) @ line 4 :\n\n[1] sourcer(helper)> whereami\n\nFrom: (a file the plan sourced) @ line 4 :\n\n[2] sourcer(helper)> \n\n### Leaving debugging session\n"
+	if !strings.Contains(out.String(), want) {
+		t.Errorf("output lacks %q:\n%s", want, out.String())
+	}
 }
