@@ -14,8 +14,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/habgo/hab/core/crypto"
+	"github.com/habgo/hab/core/paths"
 	"github.com/habgo/hab/studio"
 )
 
@@ -37,6 +39,17 @@ func DirName(src string) string {
 	s := strings.TrimPrefix(src, "/")
 	s = strings.ReplaceAll(s, "/", "--")
 	return strings.ReplaceAll(s, " ", "-")
+}
+
+// StudiosDir is where the studios of the user r describes live by
+// default: FS_ROOT/hab/studios for root, and ~/.hab/studios for other
+// users, whose studios run in a user namespace and are theirs on disk
+// (the per-user caches are under ~/.hab/cache likewise).
+func StudiosDir(r paths.Root) string {
+	if r.Root || r.Home == "" {
+		return r.Studios()
+	}
+	return filepath.Join(r.Home, ".hab", "studios")
 }
 
 // Kind is the kind of a planned mount.
@@ -556,7 +569,48 @@ func Remove(ctx context.Context, root string) error {
 		return fmt.Errorf("remove studio %s: %w", root, err)
 	}
 	if err := os.RemoveAll(root); err != nil {
-		return fmt.Errorf("remove studio %s: %w", root, err)
+		// A non-root user's build may leave directories it cannot write
+		// (a Go module cache, a read-only tree): open them and retry.
+		if os.Geteuid() == 0 || !errors.Is(err, fs.ErrPermission) {
+			return fmt.Errorf("remove studio %s: %w", root, err)
+		}
+		if oerr := openDirs(root); oerr != nil {
+			return fmt.Errorf("remove studio %s: %w", root, errors.Join(err, oerr))
+		}
+		if err := os.RemoveAll(root); err != nil {
+			return fmt.Errorf("remove studio %s: %w", root, err)
+		}
 	}
 	return nil
+}
+
+// openDirs gives the owner every permission on the directories under
+// dir that this process owns, following no symlinks.
+func openDirs(dir string) error {
+	uid := uint32(os.Geteuid())
+	var walk func(p string) error
+	walk = func(p string) error {
+		fi, err := os.Lstat(p)
+		if err != nil || !fi.IsDir() {
+			return nil // gone already, or not a directory
+		}
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Uid == uid && fi.Mode().Perm()&0o700 != 0o700 {
+			if err := os.Chmod(p, fi.Mode().Perm()|0o700); err != nil {
+				return fmt.Errorf("open directory %s for removal: %w", p, err)
+			}
+		}
+		entries, err := os.ReadDir(p)
+		if err != nil {
+			return fmt.Errorf("open directory %s for removal: %w", p, err)
+		}
+		for _, e := range entries {
+			if e.IsDir() {
+				if err := walk(filepath.Join(p, e.Name())); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	return walk(dir)
 }

@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/habgo/hab/core/paths"
 	"github.com/habgo/hab/studio"
 	"github.com/habgo/hab/studio/rootfs"
 )
@@ -150,5 +151,65 @@ func TestHandOver(t *testing.T) {
 	}
 	if err := rootfs.HandOver(filepath.Join(roots, "absent"), 1, 1); err == nil || !strings.Contains(err.Error(), "absent") {
 		t.Errorf("HandOver(absent) = %v", err)
+	}
+}
+
+func TestStudiosDir(t *testing.T) {
+	tests := []struct {
+		name string
+		r    paths.Root
+		want string
+	}{
+		{"root", paths.Root{FS: "/", Home: "/root", Root: true}, "/hab/studios"},
+		{"root under FS_ROOT", paths.Root{FS: "/tmp/fs", Home: "/root", Root: true}, "/tmp/fs/hab/studios"},
+		{"a user", paths.Root{FS: "/", Home: "/home/me", Root: false}, "/home/me/.hab/studios"},
+		{"a user under FS_ROOT", paths.Root{FS: "/tmp/fs", Home: "/home/me", Root: false}, "/home/me/.hab/studios"},
+		{"a user without a home", paths.Root{FS: "/", Root: false}, "/hab/studios"},
+	}
+	for _, tt := range tests {
+		if got := rootfs.StudiosDir(tt.r); got != tt.want {
+			t.Errorf("%s: StudiosDir = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+// A build may leave directories without write permission (a Go module
+// cache does); Remove deletes them all the same, for root and for the
+// non-root user whose studio it is.
+func TestRemoveReadOnlyDirectories(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "studio")
+	if _, err := rootfs.Prepare(context.Background(), root, studio.NewConfig(studio.WithHostTools())); err != nil {
+		t.Fatal(err)
+	}
+	deep := filepath.Join(root, "root", "go", "pkg", "mod", "example.com", "m@v1")
+	if err := os.MkdirAll(filepath.Join(deep, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(deep, "sub", "f.go"), []byte("package m\n"), 0o444); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{filepath.Join(deep, "sub"), deep, filepath.Dir(deep)} {
+		if err := os.Chmod(d, 0o555); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A symlink out of the studio to a read-only directory is not
+	// followed: that directory keeps its mode.
+	outside := t.TempDir()
+	if err := os.Chmod(outside, 0o555); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chmod(outside, 0o755)
+	if err := os.Symlink(outside, filepath.Join(root, "root", "link")); err != nil {
+		t.Fatal(err)
+	}
+	if err := rootfs.Remove(context.Background(), root); err != nil {
+		t.Fatalf("Remove: %v", err)
+	}
+	if _, err := os.Lstat(root); !os.IsNotExist(err) {
+		t.Errorf("studio root %s still there: %v", root, err)
+	}
+	if fi, err := os.Stat(outside); err != nil || fi.Mode().Perm() != 0o555 {
+		t.Errorf("a directory outside the studio changed: %v %v", fi.Mode(), err)
 	}
 }
