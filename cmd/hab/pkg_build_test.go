@@ -364,3 +364,78 @@ func TestPkgBuildSignal(t *testing.T) {
 		})
 	}
 }
+
+const keyedPlan = `pkg_name=keyed
+pkg_origin=habtest
+pkg_version=1.0.0
+do_build() { return 0; }
+do_install() { return 0; }
+`
+
+// TestPkgBuildKeys: the build signs with the origin keys imported into
+// the studio from -k (from --cache-key-path when given), HAB_ORIGIN_KEYS
+// or HAB_ORIGIN; with none, it cannot sign and fails. The host's
+// HAB_OUTPUT_PATH does not move the results out of SRC/results.
+func TestPkgBuildKeys(t *testing.T) {
+	bin := needStudioRoot(t)
+	src := t.TempDir()
+	writeKeyed := filepath.Join(src, "keyed", "plan.sh")
+	if err := os.MkdirAll(filepath.Dir(writeKeyed), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(writeKeyed, []byte(keyedPlan), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := pkgBuildEnv(t, bin, src)
+	env["HAB_ORIGIN"] = ""
+	env["HAB_OUTPUT_PATH"] = filepath.Join(t.TempDir(), "elsewhere")
+	other := t.TempDir()
+	if _, _, err := (crypto.Cache{Dir: other}).NewSigningPair("habtest", time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		key  string // the signing key's revision; "" for a failed build
+	}{
+		{"no keys", nil, nil, ""},
+		{"-k", nil, []string{"-k", "habtest"}, "habtest-20260101000000"},
+		{"--cache-key-path", nil, []string{"--cache-key-path", other, "-k", "habtest"}, "habtest-20260201000000"},
+		{"HAB_ORIGIN_KEYS", map[string]string{"HAB_ORIGIN_KEYS": "habtest"}, nil, "habtest-20260101000000"},
+		{"HAB_ORIGIN", map[string]string{"HAB_ORIGIN": "habtest"}, nil, "habtest-20260101000000"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := map[string]string{}
+			for k, v := range env {
+				e[k] = v
+			}
+			for k, v := range tt.env {
+				e[k] = v
+			}
+			args := append(append([]string{"pkg", "build", "--release", "2026030100000" + strconv.Itoa(i)}, tt.args...), "keyed")
+			code, _, stderr := studioCLI(t, "", e, args...)
+			if tt.key == "" {
+				if code == 0 || !strings.Contains(stderr, "No secret keys imported!") || !strings.Contains(stderr, "Signing origin key 'habtest' not found in /hab/cache/keys") {
+					t.Errorf("build without keys: exit %d\n%s", code, stderr)
+				}
+				return
+			}
+			if code != 0 {
+				t.Fatalf("exit %d\n%s", code, stderr)
+			}
+			artifact := filepath.Join(src, "results", "habtest-keyed-1.0.0-2026030100000"+strconv.Itoa(i)+"-x86_64-linux.hart")
+			h, err := hart.Verify(context.Background(), artifact, crypto.Cache{Dir: other})
+			if tt.key == "habtest-20260101000000" {
+				h, err = hart.Verify(context.Background(), artifact, crypto.Cache{Dir: e["HAB_CACHE_KEY_PATH"]})
+			}
+			if err != nil || h.KeyName != tt.key {
+				t.Errorf("%s: signed with %q, want %q (%v)", artifact, h.KeyName, tt.key, err)
+			}
+		})
+	}
+	if _, err := os.Stat(env["HAB_OUTPUT_PATH"]); !os.IsNotExist(err) {
+		t.Errorf("the host's HAB_OUTPUT_PATH %s was written", env["HAB_OUTPUT_PATH"])
+	}
+}
