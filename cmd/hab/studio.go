@@ -19,7 +19,7 @@ import (
 
 // Exit codes of the original studio program.
 const (
-	exitStudioNotRoot = 9 // not running as root
+	exitStudioNotRoot = 9 // not root (and, for a chroot studio, no user namespaces)
 	exitStudioType    = 2 // an unknown studio type
 )
 
@@ -49,7 +49,10 @@ func (a *app) addStudioCommands(root *cobra.Command) {
 		Long: "A Studio is an isolated build environment: a root under /hab/studios/<DIR_NAME> " +
 			"(DIR_NAME from the source path) with its own /hab/pkgs, the source path at /src and the " +
 			"artifact cache at /hab/cache/artifacts, entered with new mount, PID, UTS and IPC namespaces " +
-			"(a chroot Studio), or run as an OCI container by runc (-D). Only HAB_* variables (not those naming host paths), " +
+			"(a chroot Studio), or run as an OCI container by runc (-D). " +
+			"A non-root user's chroot Studio lives under ~/.hab/studios/<DIR_NAME> (with the caches of ~/.hab/cache) and runs in a user " +
+			"namespace where the user is root and files it makes in /src stay the user's; it needs a kernel that allows unprivileged " +
+			"user namespaces (-D needs root). Only HAB_* variables (not those naming host paths), " +
 			"http_proxy, https_proxy, no_proxy and DO_CHECK reach the Studio; HAB_STUDIO_SECRET_NAME=value arrives as NAME=value. " +
 			"HAB_STUDIO_HAB_BIN names the hab mounted at /hab/bin/hab (default: this one).",
 		Args: cobra.NoArgs,
@@ -68,7 +71,7 @@ func (a *app) addStudioCommands(root *cobra.Command) {
 	pf.BoolVarP(&f.noSrc, "no-src-path", "n", false, "Do not mount the source path into the Studio [env: NO_SRC_PATH]")
 	pf.BoolVarP(&f.noArtifacts, "no-artifact-path", "N", false, "Do not mount the source artifact cache path into the Studio [env: NO_ARTIFACT_PATH]")
 	pf.StringVarP(&f.keys, "keys", "k", "", "Installs secret origin keys, comma separated (default: $HAB_ORIGIN) [env: HAB_ORIGIN_KEYS]")
-	pf.StringVarP(&f.root, "root", "r", "", "Sets a Studio root (default: /hab/studios/<DIR_NAME>) [env: HAB_STUDIO_ROOT]")
+	pf.StringVarP(&f.root, "root", "r", "", "Sets a Studio root (default: /hab/studios/<DIR_NAME>, ~/.hab/studios/<DIR_NAME> for a non-root user) [env: HAB_STUDIO_ROOT]")
 	pf.StringVarP(&f.src, "src", "s", "", "Sets the source path (default: $PWD) [env: SRC_PATH]")
 	pf.StringVarP(&f.studioType, "type", "t", "", "Sets a Studio type when creating (default: default) [env: STUDIO_TYPE]")
 	pf.BoolVarP(&f.docker, "docker", "D", false, "Use a container Studio (run by runc) instead of a chroot Studio")
@@ -225,9 +228,16 @@ func (a *app) hostEnviron() []string {
 // creates it when create is set. It returns the host environment the
 // studio's was made from.
 func (a *app) openStudio(ctx context.Context, f *studioFlags, create bool, extraEnv ...string) (studio.Studio, []string, error) {
-	if !a.root.Root {
+	if !a.root.Root && f.docker {
 		fmt.Fprintln(a.stderr, "∅ Running Habitat Studio requires root or administrator privileges. Please retry this command as a super user or use a privilege-granting facility such as sudo.")
 		return nil, nil, &exitCodeError{code: exitStudioNotRoot, err: errors.New("Root or administrator permissions required to complete operation")}
+	}
+	if !a.root.Root {
+		// A non-root user's chroot studio runs in a user namespace.
+		if err := chroot.CheckUserNamespaces(ctx); err != nil {
+			fmt.Fprintln(a.stderr, "∅ Running Habitat Studio as a non-root user needs unprivileged user namespaces, which this system refuses. Please retry this command as a super user (sudo), or allow them as said below.")
+			return nil, nil, &exitCodeError{code: exitStudioNotRoot, err: err}
+		}
 	}
 	typ := a.studioTypeOf(f)
 	if typ != "default" {
@@ -252,7 +262,7 @@ func (a *app) openStudio(ctx context.Context, f *studioFlags, create bool, extra
 	if root == "" {
 		home := a.getenv("HAB_STUDIOS_HOME")
 		if home == "" {
-			home = a.root.Studios()
+			home = rootfs.StudiosDir(a.root)
 		}
 		root = filepath.Join(home, rootfs.DirName(src))
 	}
