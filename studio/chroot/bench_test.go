@@ -2,6 +2,7 @@ package chroot_test
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -62,6 +63,20 @@ func BenchmarkRun(b *testing.B) {
 	for b.Loop() {
 		if code, err := s.Run(ctx, []string{"true"}, studio.Stdio{}); code != 0 || err != nil {
 			b.Fatal(code, err)
+		}
+	}
+}
+
+// BenchmarkCheckUserNamespaces is what "hab studio" pays first as a
+// non-root user: a short-lived init that mounts in a user namespace.
+func BenchmarkCheckUserNamespaces(b *testing.B) {
+	if os.Geteuid() == 0 {
+		b.Skip("root needs no user namespace: the check returns at once")
+	}
+	ctx := context.Background()
+	for b.Loop() {
+		if err := chroot.CheckUserNamespaces(ctx); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
