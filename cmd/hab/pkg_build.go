@@ -144,12 +144,17 @@ func (a *app) pkgBuild(ctx context.Context, f *pkgBuildFlags, planContext string
 	if f.release != "" {
 		buildArgs = []string{"--release", f.release}
 	}
+	var owner *studio.Owner
+	if uid, gid, ok := b.sudoUser(); ok {
+		owner = &studio.Owner{UID: uid, GID: gid}
+	}
 	res, err := pkgbuild.Build(ctx, st, pkgbuild.Options{
 		Src:         src,
 		PlanContext: planContext,
 		Reuse:       f.reuse,
 		BuildArgs:   buildArgs,
 		Stdio:       studio.Stdio{Stdout: b.stdout, Stderr: b.stderr}, // non-interactive: no stdin
+		Owner:       owner,
 		Log:         b.log,
 	})
 	var se *pkgbuild.StatusError

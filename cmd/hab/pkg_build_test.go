@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -290,6 +291,13 @@ func TestPkgBuildSignal(t *testing.T) {
 				t.Fatal(err)
 			}
 			env := pkgBuildEnv(t, bin, src)
+			// What the stopped build made in the source tree goes to the
+			// user behind sudo all the same.
+			const uid, gid = 4321, 4322
+			env["SUDO_UID"], env["SUDO_GID"] = strconv.Itoa(uid), strconv.Itoa(gid)
+			if err := os.Chown(src, uid, gid); err != nil {
+				t.Fatal(err)
+			}
 			before, err := os.ReadFile("/proc/self/mountinfo")
 			if err != nil {
 				t.Fatal(err)
@@ -342,6 +350,24 @@ func TestPkgBuildSignal(t *testing.T) {
 			}
 			if m := mountsUnder(t, env["FS_ROOT"]); len(m) > 0 {
 				t.Errorf("mounts left under %s: %v", env["FS_ROOT"], m)
+			}
+			made := 0
+			_ = filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+				if err != nil {
+					return err
+				}
+				fi, err := d.Info()
+				if err != nil {
+					return err
+				}
+				made++
+				if st := fi.Sys().(*syscall.Stat_t); st.Uid != uid || st.Gid != gid {
+					t.Errorf("%s belongs to %d:%d after the signal, want the sudo user's %d:%d", p, st.Uid, st.Gid, uid, gid)
+				}
+				return nil
+			})
+			if made < 4 { // src, sleeper, plan.sh, and the build's results
+				t.Errorf("the build made nothing in %s before it was stopped", src)
 			}
 			// No mount of the studio, the source or the caches is left in
 			// this namespace, and no process of the build runs on.

@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/habgo/hab/studio"
+	"github.com/habgo/hab/studio/rootfs"
 )
 
 // SrcMount is where the source tree is mounted inside the studio.
@@ -45,6 +46,9 @@ type Options struct {
 	BuildArgs []string
 	// Stdio are the build's streams.
 	Stdio studio.Stdio
+	// Owner, when set, receives what the build created in Src (the user
+	// behind sudo), also when the build failed or was stopped.
+	Owner *studio.Owner
 	// Log receives progress lines; nil discards them.
 	Log *slog.Logger
 }
@@ -157,6 +161,11 @@ func Build(ctx context.Context, st studio.Studio, opts Options) (res Result, err
 	argv = append(argv, inside)
 	log.Info("building in the studio", "root", st.Root(), "plan", inside)
 	res.Status, err = st.Run(ctx, argv, opts.Stdio)
+	if opts.Owner != nil {
+		if herr := rootfs.HandOver(opts.Src, opts.Owner.UID, opts.Owner.GID); herr != nil {
+			err = errors.Join(err, herr)
+		}
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return res, fmt.Errorf("build of %s stopped: %w", inside, context.Cause(ctx))
