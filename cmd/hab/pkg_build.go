@@ -34,7 +34,7 @@ type pkgBuildFlags struct {
 func (a *app) addPkgBuildCommand(pkg *cobra.Command) {
 	f := &pkgBuildFlags{}
 	c := &cobra.Command{
-		Use:   "build [FLAGS] PLAN_CONTEXT",
+		Use:   "build PLAN_CONTEXT",
 		Short: "Builds a Plan using a Studio",
 		Long: "Builds the plan in PLAN_CONTEXT (a directory holding plan.sh or habitat/plan.sh, relative to the source path) " +
 			"in a Studio for the source path (default: $PWD): the Studio is created afresh (or reused with -R), " +
