@@ -10,9 +10,9 @@
 # results/ never lands in the repository) and HOME. The machine's real /hab
 # and key caches are never touched. Each run starts clean.
 #
-# Studios need root. As another user (or where namespaces are unavailable)
-# the chain is built with `hab plan build` in the current environment
-# instead, and the script says so.
+# Studios need root, or unprivileged user namespaces for another user.
+# Where no studio can run, the chain is built with `hab plan build` in the
+# current environment instead, and the script says so in one line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -44,30 +44,36 @@ export FS_ROOT="$root" HAB_CACHE_KEY_PATH="$root/hab/cache/keys" HOME="$demo/hom
 
 # The packages built in a studio name /hab/pkgs/...: they run where /hab is
 # the demo root's, in a studio over that root. Lay it out first (an empty
-# directory is the only one a studio takes), and see whether studios run.
+# directory is the only one a studio takes), and see whether studios run
+# here (as root; as another user, where user namespaces are allowed).
+# DEMO_STUDIO=no skips the studio.
 studio=no
-why="not running as root"
-if [ "$(id -u)" -eq 0 ]; then
-  if HAB_ORIGIN= "$hab" studio -q new -r "$root" -n -N && HAB_ORIGIN= "$hab" studio -q run -r "$root" -n -N true 2>"$demo/studio-probe.log"; then
-    studio=yes
-  else
-    why="studios cannot run here ($(tail -n 1 "$demo/studio-probe.log" 2>/dev/null || echo 'see above'))"
-    rm -rf "$root" && mkdir -p "$root"
-  fi
+why=""
+if [ "${DEMO_STUDIO:-auto}" = no ]; then
+  why="DEMO_STUDIO=no"
+elif HAB_ORIGIN= "$hab" studio -q new -r "$root" -n -N 2>"$demo/studio-probe.log" &&
+  HAB_ORIGIN= "$hab" studio -q run -r "$root" -n -N true 2>>"$demo/studio-probe.log"; then
+  studio=yes
+else
+  [ "$(id -u)" -eq 0 ] || why="not running as root, and "
+  why="${why}no studio can run here: $(grep -v '^ *$' "$demo/studio-probe.log" | grep -v '^✗✗✗$' | tail -n 1)"
+  rm -rf "$root" && mkdir -p "$root"
 fi
 
 step "Generating an origin key pair for $origin in $HAB_CACHE_KEY_PATH"
 "$hab" origin key generate "$origin"
 
 if [ "$studio" = yes ]; then
+  artifacts="$root/hab/cache/artifacts"
+  [ "$(id -u)" -eq 0 ] || artifacts="$HOME/.hab/cache/artifacts"
   for p in "${chain[@]}"; do
-    step "hab pkg build $p (chroot studio for $src; dependencies from $root/hab/cache/artifacts)"
+    step "hab pkg build $p (chroot studio for $src; dependencies from $artifacts)"
     "$hab" pkg build -s "$src" "$p"
   done
-  left=$(find "$root/hab/studios" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
-  [ "$left" -eq 0 ] || die "a studio was left under $root/hab/studios"
+  left=$({ find "$root/hab/studios" "$HOME/.hab/studios" -mindepth 1 -maxdepth 1 2>/dev/null || true; } | wc -l)
+  [ "$left" -eq 0 ] || die "a studio was left under $root/hab/studios or $HOME/.hab/studios"
 else
-  echo "No studio: $why; building with 'hab plan build' in the current environment instead."
+  echo "No studio ($why): building with 'hab plan build' in the current environment instead."
   for p in "${chain[@]}"; do
     step "hab plan build $p"
     (cd "$src" && "$hab" plan build "$p")

@@ -107,18 +107,6 @@ func (a *app) pkgBuild(ctx context.Context, f *pkgBuildFlags, planContext string
 	if _, _, err := pkgbuild.PlanPath(src, planContext); err != nil {
 		return usageError("%v", err)
 	}
-	// The caches the studio mounts must exist before it is made.
-	if a.root.Root {
-		artifacts := b.studioEnv("", "ARTIFACT_PATH")
-		if artifacts == "" {
-			artifacts = b.root.Artifacts()
-		}
-		for _, d := range []string{artifacts, b.root.Src()} {
-			if err := os.MkdirAll(d, 0o755); err != nil {
-				return fmt.Errorf("create cache %s: %w", d, err)
-			}
-		}
-	}
 	channel := f.refreshChannel
 	if channel == "" {
 		channel = b.getenv("HAB_REFRESH_CHANNEL")
@@ -131,6 +119,17 @@ func (a *app) pkgBuild(ctx context.Context, f *pkgBuildFlags, planContext string
 	st, _, err := b.openStudio(ctx, sf, false, "HAB_REFRESH_CHANNEL="+channel, "HAB_OUTPUT_PATH=")
 	if err != nil {
 		return err
+	}
+	// The caches the studio mounts must exist before it is made (once
+	// openStudio has found that a studio can be made).
+	artifacts := b.studioEnv("", "ARTIFACT_PATH")
+	if artifacts == "" {
+		artifacts = b.root.Artifacts()
+	}
+	for _, d := range []string{artifacts, b.root.Src()} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return fmt.Errorf("create cache %s: %w", d, err)
+		}
 	}
 	kind := "chroot"
 	if f.docker {

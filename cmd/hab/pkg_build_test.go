@@ -113,9 +113,15 @@ func TestPkgBuildCommandLine(t *testing.T) {
 		})
 	}
 	if os.Geteuid() != 0 {
-		code, _, stderr := studioCLI(t, "", env, "pkg", "build", "greetdata")
+		// Container studios need root; nothing is made before that is said.
+		code, _, stderr := studioCLI(t, "", env, "pkg", "build", "-D", "greetdata")
 		if code != exitStudioNotRoot || !strings.Contains(stderr, "requires root") {
-			t.Errorf("hab pkg build as a user: exit %d, %s", code, stderr)
+			t.Errorf("hab pkg build -D as a user: exit %d, %s", code, stderr)
+		}
+		for _, p := range []string{filepath.Join(env["HOME"], ".hab"), filepath.Join(src, "results")} {
+			if _, err := os.Stat(p); !os.IsNotExist(err) {
+				t.Errorf("%s made by a refused hab pkg build -D", p)
+			}
 		}
 	}
 }
