@@ -471,3 +471,69 @@ func TestPkgBuildKeys(t *testing.T) {
 		t.Errorf("the host's HAB_OUTPUT_PATH %s was written", env["HAB_OUTPUT_PATH"])
 	}
 }
+
+// TestPkgBuildAsUser runs a real hab pkg build as an unprivileged user
+// (uid 65534): its chroot studio runs in a user namespace under
+// ~/.hab/studios, the results belong to the user and no studio is left.
+func TestPkgBuildAsUser(t *testing.T) {
+	bin := needStudioRoot(t)
+	const uid, gid = 65534, 65534
+	base, err := os.MkdirTemp("", "hab-pkgbuild-user-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(base) })
+	src := filepath.Join(base, "src")
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("cp", "-a", filepath.Join("..", "..", "fixtures", "greetdata"), src).CombinedOutput(); err != nil {
+		t.Fatalf("copy fixture: %v %s", err, out)
+	}
+	keys := filepath.Join(base, "keys")
+	if _, _, err := (crypto.Cache{Dir: keys}).NewSigningPair("habtest", time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	userBin := filepath.Join(base, "hab")
+	if out, err := exec.Command("cp", bin, userBin).CombinedOutput(); err != nil {
+		t.Fatalf("copy hab: %v %s", err, out)
+	}
+	if out, err := exec.Command("chown", "-R", strconv.Itoa(uid)+":"+strconv.Itoa(gid), base).CombinedOutput(); err != nil {
+		t.Fatalf("chown: %v %s", err, out)
+	}
+	cmd := exec.Command(userBin, "pkg", "build", "greetdata")
+	cmd.Dir = src
+	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + filepath.Join(base, "home"), "HAB_CACHE_KEY_PATH=" + keys, "HAB_ORIGIN=habtest", "FS_ROOT=" + filepath.Join(base, "root")}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: gid}}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		if strings.Contains(string(out), "needs unprivileged user namespaces") {
+			t.Skipf("this kernel refuses unprivileged user namespaces:\n%s", out)
+		}
+		t.Fatalf("hab pkg build as uid %d: %v\n%s", uid, err, out)
+	}
+	lb, err := pkgbuild.ReadLastBuild(filepath.Join(src, "results", "last_build.env"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	artifact := filepath.Join(src, "results", lb["pkg_artifact"])
+	if _, err := hart.Verify(context.Background(), artifact, crypto.Cache{Dir: keys}); err != nil {
+		t.Errorf("verify %s: %v", artifact, err)
+	}
+	for _, p := range []string{filepath.Join(src, "results"), artifact, filepath.Join(base, "home", ".hab", "cache", "artifacts", lb["pkg_artifact"])} {
+		fi, err := os.Lstat(p)
+		if err != nil {
+			t.Errorf("%v\n%s", err, out)
+			continue
+		}
+		if st := fi.Sys().(*syscall.Stat_t); st.Uid != uid {
+			t.Errorf("%s belongs to uid %d, want %d", p, st.Uid, uid)
+		}
+	}
+	if left, _ := os.ReadDir(filepath.Join(base, "home", ".hab", "studios")); len(left) > 0 {
+		t.Errorf("studios left: %v", left)
+	}
+	if m := mountsUnder(t, base); len(m) > 0 {
+		t.Errorf("mounts left: %v", m)
+	}
+}
