@@ -2,7 +2,7 @@
 // as studio/chroot, described by a runtime spec (config.json) and run by
 // runc. The bundle lives under the studio root in .oci/ (hidden inside by a
 // tmpfs) and is deleted after each run; runc keeps its state there too.
-// containerd is not supported yet.
+// studio/containerd runs the same spec through a containerd daemon.
 package oci
 
 import (
@@ -28,6 +28,10 @@ import (
 // bundleDir is the directory of the studio root holding bundles and the
 // runtime's state.
 const bundleDir = ".oci"
+
+// BundleDir is the directory under root holding a container studio's
+// bundles and runtime state (hidden inside the studio by a tmpfs).
+func BundleDir(root string) string { return filepath.Join(root, bundleDir) }
 
 // Studio is a container studio rooted at a host directory.
 type Studio struct {
@@ -157,7 +161,7 @@ func (s *Studio) Run(ctx context.Context, argv []string, stdio studio.Stdio) (in
 	if f, ok := stdio.Stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		terminal = true
 	}
-	id, err := containerID(s.root)
+	id, err := ContainerID(s.root)
 	if err != nil {
 		return -1, err
 	}
@@ -211,22 +215,34 @@ func (s *Studio) Run(ctx context.Context, argv []string, stdio studio.Stdio) (in
 	return code, nil
 }
 
-// containerID names one run: the studio's directory name and a random
-// suffix, within the runtime's allowed characters.
-func containerID(root string) (string, error) {
+// ContainerID names one run of the studio at root: the studio's directory
+// name and a random suffix. Letters and digits are kept and every other
+// run of characters becomes one "-", as containerd requires (runc allows
+// more).
+func ContainerID(root string) (string, error) {
 	var b [6]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", fmt.Errorf("container id: %w", err)
 	}
-	name := filepath.Base(root)
-	clean := strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' {
-			return r
+	var clean strings.Builder
+	sep := false
+	for _, r := range filepath.Base(root) {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			if sep && clean.Len() > 0 {
+				clean.WriteByte('-')
+			}
+			clean.WriteRune(r)
+			sep = false
+		} else {
+			sep = true
 		}
-		return '-'
-	}, name)
-	if len(clean) > 40 {
-		clean = clean[len(clean)-40:]
 	}
-	return "hab-studio-" + clean + "-" + hex.EncodeToString(b[:]), nil
+	name := clean.String()
+	if len(name) > 40 {
+		name = strings.TrimLeft(name[len(name)-40:], "-")
+	}
+	if name == "" {
+		return "hab-studio-" + hex.EncodeToString(b[:]), nil
+	}
+	return "hab-studio-" + name + "-" + hex.EncodeToString(b[:]), nil
 }

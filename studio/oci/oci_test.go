@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -242,5 +243,28 @@ func TestContainerSpeed(t *testing.T) {
 	t.Logf("container studio create + run true + remove: %v on average over %d", avg, n)
 	if avg > 500*time.Millisecond {
 		t.Errorf("container studio create + run + remove takes %v, over 500 ms", avg)
+	}
+}
+
+func TestContainerID(t *testing.T) {
+	valid := regexp.MustCompile(`^[A-Za-z0-9]+(?:[._-](?:[A-Za-z0-9]+))*$`)
+	tests := []struct{ root, prefix string }{
+		{"/hab/studios/src", "hab-studio-src-"},
+		{"/hab/studios/tmp--TestX--001", "hab-studio-tmp-TestX-001-"},
+		{"/hab/studios/home--me--my-plan_v1.2", "hab-studio-home-me-my-plan-v1-2-"},
+		{"/hab/studios/--", "hab-studio-"},
+		{"/hab/studios/" + strings.Repeat("ab-", 30), "hab-studio-b-ab-"},
+	}
+	for _, tt := range tests {
+		id, err := oci.ContainerID(tt.root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(id, tt.prefix) || !valid.MatchString(id) || len(id) > 76 {
+			t.Errorf("ContainerID(%q) = %q, want %q and a valid containerd identifier", tt.root, id, tt.prefix+"…")
+		}
+		if again, _ := oci.ContainerID(tt.root); again == id {
+			t.Errorf("ContainerID(%q) gave %q twice", tt.root, id)
+		}
 	}
 }

@@ -1,0 +1,257 @@
+package containerd_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/habgo/hab/studio"
+	"github.com/habgo/hab/studio/containerd"
+	"github.com/habgo/hab/studio/containerd/containerdtest"
+	"github.com/habgo/hab/studio/rootfs"
+)
+
+// buildHab builds hab from this tree once, for the studios under test to
+// mount at /hab/bin/hab (the test binary itself is no hab command).
+var buildHab = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "studio-containerd-test-hab-")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "hab")
+	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, "github.com/habgo/hab/cmd/hab")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build hab for the studio tests: %v\n%s", err, out)
+	}
+	return bin, nil
+})
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if bin, err := buildHab(); err == nil {
+		os.RemoveAll(filepath.Dir(bin))
+	}
+	os.Exit(code)
+}
+
+func habBinary(t testing.TB) string {
+	t.Helper()
+	bin, err := buildHab()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+// newStudio lays out a studio with src at /src, run by the containerd at
+// address, removed when the test ends.
+func newStudio(t *testing.T, address, src string, opts ...studio.Option) *containerd.Studio {
+	t.Helper()
+	root := filepath.Join(t.TempDir(), "hab", "studios", rootfs.DirName(src))
+	opts = append([]studio.Option{studio.WithMount(src, "/src"), studio.WithHabBinary(habBinary(t))}, opts...)
+	s, err := containerd.New(root, address, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Create(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Remove(context.Background()); err != nil {
+			t.Errorf("remove studio: %v", err)
+		}
+	})
+	return s
+}
+
+// leftovers lists the containers and tasks of the studio namespace of the
+// containerd at address.
+func leftovers(t *testing.T, address string) []string {
+	t.Helper()
+	ctx := context.Background()
+	c, err := containerd.Connect(ctx, address)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var left []string
+	ctrs, err := c.Containers(ctx)
+	if err != nil {
+		t.Fatalf("list containers: %v", err)
+	}
+	for _, ctr := range ctrs {
+		left = append(left, "container "+ctr.ID())
+	}
+	tasks, err := c.TaskService().List(ctx, nil)
+	if err != nil {
+		t.Fatalf("list tasks: %v", err)
+	}
+	for _, task := range tasks.Tasks {
+		left = append(left, "task "+task.ID)
+	}
+	return left
+}
+
+func TestContainerd(t *testing.T) {
+	address := containerdtest.Start(t)
+	src := t.TempDir()
+	if err := os.WriteFile(filepath.Join(src, "file"), []byte("in the container\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	marker := filepath.Join(t.TempDir(), "marker")
+	if err := os.WriteFile(marker, []byte("host"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	host, _ := os.Readlink("/proc/self/ns/pid")
+	s := newStudio(t, address, src, studio.WithNetwork(false))
+	tests := []struct {
+		name, script, want string
+		code               int
+	}{
+		{"hab", "hab --version", "hab version ", 0},
+		{"source", "cat /src/file", "in the container\n", 0},
+		{"host file hidden", "cat " + marker + " 2>/dev/null || echo hidden", "hidden\n", 0},
+		{"pid namespace", "readlink /proc/self/ns/pid | grep -vx '" + host + "'", "pid:", 0},
+		{"no network", "ls /sys/class/net | tr '\\n' ' '", "lo ", 0},
+		{"bundle and fifos hidden", "ls -A /.oci | wc -l", "0\n", 0},
+		{"stderr", "echo oops >&2; exit 3", "oops\n", 3},
+		{"status", "exit 7", "", 7},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			code, err := s.Run(context.Background(), []string{"sh", "-c", tt.script}, studio.Stdio{Stdout: &out, Stderr: &out})
+			if err != nil {
+				t.Fatalf("run %q: %v (%s)", tt.script, err, out.String())
+			}
+			if code != tt.code || !strings.HasPrefix(out.String(), tt.want) {
+				t.Errorf("status %d, output %q; want %d, %q", code, out.String(), tt.code, tt.want)
+			}
+		})
+	}
+	t.Run("stdin", func(t *testing.T) {
+		var out bytes.Buffer
+		code, err := s.Run(context.Background(), []string{"sh", "-c", "tr a-z A-Z"}, studio.Stdio{Stdin: strings.NewReader("shout\n"), Stdout: &out, Stderr: &out})
+		if err != nil || code != 0 || out.String() != "SHOUT\n" {
+			t.Errorf("status %d, %v, output %q", code, err, out.String())
+		}
+	})
+	if left := leftovers(t, address); len(left) > 0 {
+		t.Errorf("left behind in containerd: %v", left)
+	}
+}
+
+func TestContainerdCancel(t *testing.T) {
+	address := containerdtest.Start(t)
+	s := newStudio(t, address, t.TempDir())
+	before, _ := os.ReadFile("/proc/self/mountinfo")
+	runs := 4
+	if testing.Short() {
+		runs = 2
+	}
+	for i := range runs {
+		delay := time.Duration(rand.IntN(400)) * time.Millisecond
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(delay, cancel)
+		start := time.Now()
+		code, err := s.Run(ctx, []string{"sleep", "100"}, studio.Stdio{})
+		cancel()
+		if !errors.Is(err, context.Canceled) || code == 0 {
+			t.Errorf("run %d cancelled after %v: %d %v", i, delay, code, err)
+		}
+		if took := time.Since(start); took > 20*time.Second {
+			t.Errorf("run %d cancelled after %v returned after %v", i, delay, took)
+		}
+		if left := leftovers(t, address); len(left) > 0 {
+			t.Fatalf("run %d cancelled after %v left behind in containerd: %v", i, delay, left)
+		}
+		if after, _ := os.ReadFile("/proc/self/mountinfo"); !bytes.Equal(before, after) {
+			t.Fatalf("run %d changed the mount table", i)
+		}
+	}
+	if entries, _ := os.ReadDir(filepath.Join(s.Root(), ".oci")); len(entries) > 0 {
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		t.Errorf("left in the bundle directory: %v", names)
+	}
+}
+
+// TestContainerdNotListening needs no daemon: an address where nothing
+// listens is an error naming it, before anything is laid out.
+func TestContainerdNotListening(t *testing.T) {
+	dir := t.TempDir()
+	notSocket := filepath.Join(dir, "file")
+	if err := os.WriteFile(notSocket, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, address := range []string{filepath.Join(dir, "missing.sock"), "unix://" + filepath.Join(dir, "missing.sock"), notSocket} {
+		t.Run(address, func(t *testing.T) {
+			root := filepath.Join(t.TempDir(), "s")
+			s, err := containerd.New(root, address, studio.WithRuntime("/bin/true"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			code, err := s.Run(context.Background(), []string{"true"}, studio.Stdio{})
+			if err == nil || code == 0 {
+				t.Fatalf("ran with nothing listening at %s: %d", address, code)
+			}
+			if !strings.Contains(err.Error(), address) || !strings.Contains(err.Error(), "nothing listens") {
+				t.Errorf("error %q does not name the address %s", err, address)
+			}
+			if took := time.Since(start); took > 5*time.Second {
+				t.Errorf("failing took %v", took)
+			}
+			if _, err := os.Stat(root); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("the studio root %s was made: %v", root, err)
+			}
+		})
+	}
+	if _, err := containerd.New(filepath.Join(dir, "s"), "", studio.WithRuntime("/bin/true")); err == nil {
+		t.Error("a studio with no containerd address was accepted")
+	}
+}
+
+func TestContainerdSpeed(t *testing.T) {
+	address := containerdtest.Start(t)
+	src := t.TempDir()
+	hab := habBinary(t)
+	ctx := context.Background()
+	const n = 3
+	var total time.Duration
+	for range n {
+		start := time.Now()
+		s, err := containerd.New(filepath.Join(t.TempDir(), "s"), address, studio.WithMount(src, "/src"), studio.WithHabBinary(hab))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Create(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if code, err := s.Run(ctx, []string{"true"}, studio.Stdio{}); code != 0 || err != nil {
+			t.Fatalf("%d %v", code, err)
+		}
+		if err := s.Remove(ctx); err != nil {
+			t.Fatal(err)
+		}
+		total += time.Since(start)
+	}
+	avg := total / n
+	t.Logf("containerd studio create + run true + remove: %v on average over %d", avg, n)
+	if avg > 500*time.Millisecond {
+		t.Errorf("containerd studio create + run + remove takes %v, over 500 ms", avg)
+	}
+}
