@@ -13,6 +13,7 @@ import (
 
 	"github.com/habgo/hab/studio"
 	"github.com/habgo/hab/studio/chroot"
+	"github.com/habgo/hab/studio/containerd"
 	"github.com/habgo/hab/studio/oci"
 	"github.com/habgo/hab/studio/rootfs"
 )
@@ -37,6 +38,10 @@ type studioFlags struct {
 	quiet        bool
 	noNetwork    bool
 	hermetic     bool
+
+	// containerdAddress (else $CONTAINERD_ADDRESS) runs -D studios
+	// through containerd instead of runc.
+	containerdAddress string
 }
 
 // addStudioCommands adds "hab studio" (new, enter, build, run, rm,
@@ -74,7 +79,8 @@ func (a *app) addStudioCommands(root *cobra.Command) {
 	pf.StringVarP(&f.root, "root", "r", "", "Sets a Studio root (default: /hab/studios/<DIR_NAME>, ~/.hab/studios/<DIR_NAME> for a non-root user) [env: HAB_STUDIO_ROOT]")
 	pf.StringVarP(&f.src, "src", "s", "", "Sets the source path (default: $PWD) [env: SRC_PATH]")
 	pf.StringVarP(&f.studioType, "type", "t", "", "Sets a Studio type when creating (default: default) [env: STUDIO_TYPE]")
-	pf.BoolVarP(&f.docker, "docker", "D", false, "Use a container Studio (run by runc) instead of a chroot Studio")
+	pf.BoolVarP(&f.docker, "docker", "D", false, "Use a container Studio (run by runc, or by containerd with --containerd-address) instead of a chroot Studio")
+	pf.StringVar(&f.containerdAddress, "containerd-address", "", "With -D, run the container Studio through the containerd listening at this socket instead of runc [env: CONTAINERD_ADDRESS]")
 	pf.BoolVarP(&f.verbose, "verbose", "v", false, "Prints more verbose output [env: VERBOSE]")
 	pf.BoolVarP(&f.quiet, "quiet", "q", false, "Prints less output for better use in scripts [env: QUIET]")
 	pf.BoolVar(&f.noNetwork, "no-network", false, "Give the Studio a network namespace of its own with only a loopback interface")
@@ -322,12 +328,7 @@ func (a *app) openStudio(ctx context.Context, f *studioFlags, create bool, extra
 		opts = append(opts, studio.WithOwner(uid, gid))
 	}
 
-	var st studio.Studio
-	if f.docker {
-		st, err = oci.Open(root, opts...)
-	} else {
-		st, err = chroot.Open(root, opts...)
-	}
+	st, err := a.studioOpener(f)(root, opts...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -344,6 +345,19 @@ func (a *app) openStudio(ctx context.Context, f *studioFlags, create bool, extra
 		}
 	}
 	return st, host, nil
+}
+
+// studioOpener is the kind of studio the flags choose: a chroot studio;
+// with -D a container run by runc, or by the containerd at
+// --containerd-address (else $CONTAINERD_ADDRESS) when one is given.
+func (a *app) studioOpener(f *studioFlags) studio.New {
+	if !f.docker {
+		return chroot.Open
+	}
+	if address := a.studioEnv(f.containerdAddress, "CONTAINERD_ADDRESS"); address != "" {
+		return containerd.Opener(address)
+	}
+	return oci.Open
 }
 
 // sudoUser is the user behind sudo, who gets the files the studio creates
