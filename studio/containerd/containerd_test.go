@@ -15,6 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
+
 	"github.com/habgo/hab/studio"
 	"github.com/habgo/hab/studio/containerd"
 	"github.com/habgo/hab/studio/containerd/containerdtest"
@@ -253,5 +256,41 @@ func TestContainerdSpeed(t *testing.T) {
 	t.Logf("containerd studio create + run true + remove: %v on average over %d", avg, n)
 	if avg > 500*time.Millisecond {
 		t.Errorf("containerd studio create + run + remove takes %v, over 500 ms", avg)
+	}
+}
+
+// TestContainerdTerminal: a terminal as stdin gives the command a
+// terminal inside (the shim's pty), and the caller's terminal is left as
+// it was.
+func TestContainerdTerminal(t *testing.T) {
+	address := containerdtest.Start(t)
+	s := newStudio(t, address, t.TempDir())
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pseudo-terminal here: %v", err)
+	}
+	defer ptmx.Close()
+	defer tty.Close()
+	before, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pty.Setsize(tty, &pty.Winsize{Rows: 33, Cols: 99}); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	code, err := s.Run(context.Background(), []string{"sh", "-c", "test -t 0 && test -t 1 && echo terminal; stty size"}, studio.Stdio{Stdin: tty, Stdout: &out, Stderr: &out})
+	if err != nil || code != 0 {
+		t.Fatalf("%d %v %q", code, err, out.String())
+	}
+	if got := strings.ReplaceAll(out.String(), "\r", ""); got != "terminal\n33 99\n" {
+		t.Errorf("output %q, want a terminal of 33 rows and 99 columns", got)
+	}
+	after, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *before != *after {
+		t.Errorf("the terminal's modes changed: %+v, then %+v", before, after)
 	}
 }
