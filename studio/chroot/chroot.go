@@ -6,6 +6,12 @@
 // init's private mount namespace, so none outlives the studio, whatever
 // happens to the command.
 //
+// As a non-root user, the init gets a user namespace too, in which the
+// invoking user is root (and no one else is mapped): it can mount there,
+// device nodes are the host's, bound, and what the user makes in /src is
+// theirs. CheckUserNamespaces says whether the kernel allows that, and
+// what would make it.
+//
 // A program using this package must call MaybeInit first thing in main.
 package chroot
 
