@@ -188,7 +188,7 @@ func mount(root string, m rootfs.Mount, userNS bool) error {
 	case rootfs.Proc:
 		err = unix.Mount("proc", target, "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
 		if err != nil && userNS {
-			err = fmt.Errorf("%w (in a user namespace the kernel mounts a proc only where the host's /proc is fully visible, not in a container masking parts of it)", err)
+			err = fmt.Errorf("%w%s", err, procHint)
 		}
 	case rootfs.Sysfs:
 		err = unix.Mount("sysfs", target, "sysfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")

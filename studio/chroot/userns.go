@@ -114,6 +114,9 @@ func CheckUserNamespaces(ctx context.Context) error {
 	return nil
 }
 
+// procHint explains a proc the kernel refuses in a user namespace.
+const procHint = " (in a user namespace the kernel mounts a proc only where the host's /proc is fully visible, not in a container masking parts of it)"
+
 // probe is what the init does for CheckUserNamespaces: the first mounts
 // a studio makes.
 func probe() error {
@@ -122,6 +125,9 @@ func probe() error {
 	}
 	if err := syscall.Mount("tmpfs", "/tmp", "tmpfs", syscall.MS_NOSUID|syscall.MS_NODEV, "size=4k"); err != nil {
 		return fmt.Errorf("studio init: mount a tmpfs in a user namespace: %w", err)
+	}
+	if err := syscall.Mount("proc", "/proc", "proc", syscall.MS_NOSUID|syscall.MS_NODEV|syscall.MS_NOEXEC, ""); err != nil {
+		return fmt.Errorf("studio init: mount a proc in a user namespace: %w%s", err, procHint)
 	}
 	return nil
 }
