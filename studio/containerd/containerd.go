@@ -153,8 +153,10 @@ func (s *Studio) Run(ctx context.Context, argv []string, stdio studio.Stdio) (co
 		return -1, fmt.Errorf("run in studio %s: %w", root, err)
 	}
 
-	fifos := filepath.Join(oci.BundleDir(root), "fifo")
-	defer os.Remove(fifos) // unless another run uses it
+	// The FIFOs between the shim and this process, in a directory of
+	// this run (hidden inside like the runc bundles).
+	fifos := filepath.Join(oci.BundleDir(root), id)
+	defer os.RemoveAll(fifos)
 	// The shim keeps the container's stdin open until told otherwise:
 	// the end of the caller's stdin is passed on with CloseIO.
 	stdin := stdio.Stdin
@@ -166,8 +168,15 @@ func (s *Studio) Run(ctx context.Context, argv []string, stdio studio.Stdio) (co
 	// The output is copied by one goroutine for each stream: when both
 	// are the same writer (a bytes.Buffer), their writes must not
 	// interleave.
+	// containerd 1.6's shim wants both output FIFOs or neither.
 	var mu sync.Mutex
 	stdout, stderr := lockWriter(&mu, stdio.Stdout), lockWriter(&mu, stdio.Stderr)
+	if stdout == nil && stderr != nil {
+		stdout = io.Discard
+	}
+	if stderr == nil && stdout != nil {
+		stderr = io.Discard
+	}
 	ioOpts := []cio.Opt{cio.WithStreams(stdin, stdout, stderr), cio.WithFIFODir(fifos)}
 	if tty != nil {
 		ioOpts = append(ioOpts, cio.WithTerminal)

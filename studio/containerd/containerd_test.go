@@ -150,8 +150,28 @@ func TestContainerd(t *testing.T) {
 			t.Errorf("status %d, %v, output %q", code, err, out.String())
 		}
 	})
+	t.Run("concurrent", func(t *testing.T) {
+		var wg sync.WaitGroup
+		outs := make([]bytes.Buffer, 3)
+		codes := make([]int, 3)
+		errs := make([]error, 3)
+		for i := range outs {
+			wg.Go(func() {
+				codes[i], errs[i] = s.Run(context.Background(), []string{"sh", "-c", fmt.Sprintf("sleep 0.2; echo run %d", i)}, studio.Stdio{Stdout: &outs[i]})
+			})
+		}
+		wg.Wait()
+		for i := range outs {
+			if want := fmt.Sprintf("run %d\n", i); codes[i] != 0 || errs[i] != nil || outs[i].String() != want {
+				t.Errorf("run %d: %d %v %q", i, codes[i], errs[i], outs[i].String())
+			}
+		}
+	})
 	if left := leftovers(t, address); len(left) > 0 {
 		t.Errorf("left behind in containerd: %v", left)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(s.Root(), ".oci")); len(entries) > 0 {
+		t.Errorf("left in the bundle directory: %d entries", len(entries))
 	}
 }
 
