@@ -3,7 +3,9 @@
 // container's root, no image, no snapshot), handed to containerd's
 // io.containerd.runc.v2 runtime. Each run creates a container and its task
 // in the namespace "hab", waits for the task and deletes both, whatever
-// happens.
+// happens. The command's environment (secrets included) is part of the
+// spec, so it stays in the daemon's metadata (root-only) for the length of
+// the run.
 package containerd
 
 import (
