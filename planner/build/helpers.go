@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/habgo/hab/planner/plan"
 	"github.com/habgo/hab/planner/shell"
 )
 
@@ -51,26 +52,9 @@ func (b *builder) helpers() shell.Funcs {
 
 func nothing(context.Context, *shell.Call) error { return nil }
 
-func colourOf(c *shell.Call) bool {
-	if c.Get("HAB_NOCOLORING") == "true" {
-		return false
-	}
-	t := c.Get("TERM")
-	return strings.HasSuffix(t, "term") || strings.HasPrefix(t, "xterm-") || t == "rxvt" || t == "screen" || strings.HasPrefix(t, "screen-")
-}
-
-func say(c *shell.Call, w io.Writer, colorLabel, plainLabel, msg string) {
-	name := c.Get("pkg_name")
-	if colourOf(c) {
-		fmt.Fprintf(w, "   \033[1;36m%s: %s%s\033[0m\n", name, colorLabel, msg)
-		return
-	}
-	fmt.Fprintf(w, "   %s: %s%s\n", name, plainLabel, msg)
-}
-
-func buildLine(c *shell.Call, msg string) { say(c, c.Stdout(), "\033[1;37m", "", msg) }
+func buildLine(c *shell.Call, msg string) { plan.PrintLine(c, c.Stdout(), "\033[1;37m", "", msg) }
 func warnLine(c *shell.Call, msg string) {
-	say(c, c.Stderr(), "\033[1;33mWARN: \033[1;37m", "WARN: ", msg)
+	plan.PrintLine(c, c.Stderr(), "\033[1;33mWARN: \033[1;37m", "WARN: ", msg)
 }
 
 // failWith records why a helper failed (the build error names it) and
@@ -82,7 +66,7 @@ func (b *builder) failWith(c *shell.Call, format string, a ...any) error {
 
 func (b *builder) exitWith(ctx context.Context, c *shell.Call) error {
 	msg := c.Arg(1)
-	say(c, c.Stdout(), "\033[1;31mERROR: \033[1;37m", "ERROR: ", msg)
+	plan.PrintLine(c, c.Stdout(), "\033[1;31mERROR: \033[1;37m", "ERROR: ", msg)
 	code := 1
 	if s := strings.TrimSpace(c.Arg(2)); s != "" {
 		n, err := strconv.Atoi(s)
@@ -98,7 +82,7 @@ func (b *builder) exitWith(ctx context.Context, c *shell.Call) error {
 
 // exitNow is exit_with called from Go.
 func (b *builder) exitNow(ctx context.Context, c *shell.Call, code int, msg string) error {
-	say(c, c.Stdout(), "\033[1;31mERROR: \033[1;37m", "ERROR: ", msg)
+	plan.PrintLine(c, c.Stdout(), "\033[1;31mERROR: \033[1;37m", "ERROR: ", msg)
 	b.exitMsg = msg
 	return c.Exit(ctx, code)
 }

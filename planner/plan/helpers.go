@@ -27,7 +27,7 @@ func helpers(st *evalState) shell.Funcs {
 		"debug":      debug,
 		"exit_with": func(ctx context.Context, c *shell.Call) error {
 			msg := c.Arg(1)
-			printLine(c, c.Stdout(), "\033[1;31mERROR: \033[1;37m", "ERROR: ", msg)
+			PrintLine(c, c.Stdout(), "\033[1;31mERROR: \033[1;37m", "ERROR: ", msg)
 			code := 1
 			if len(c.Args) > 2 && c.Args[2] != "" {
 				n, err := strconv.Atoi(strings.TrimSpace(c.Args[2]))
@@ -77,8 +77,11 @@ func colorTerm(c *shell.Call) bool {
 	return strings.HasSuffix(t, "term") || strings.HasPrefix(t, "xterm-") || t == "rxvt" || t == "screen" || strings.HasPrefix(t, "screen-")
 }
 
-// printLine writes "   NAME: LABELMSG" with the original's colours.
-func printLine(c *shell.Call, w io.Writer, colorLabel, plainLabel, msg string) {
+// PrintLine writes "   NAME: LABELMSG" as the build program prints its
+// messages: NAME is the plan's pkg_name, and colorLabel replaces
+// plainLabel when the terminal is coloured (TERM, HAB_NOCOLORING). The
+// build phases print through it too.
+func PrintLine(c *shell.Call, w io.Writer, colorLabel, plainLabel, msg string) {
 	name := c.Get("pkg_name")
 	if colorTerm(c) {
 		fmt.Fprintf(w, "   \033[1;36m%s: %s%s\033[0m\n", name, colorLabel, msg)
@@ -88,12 +91,12 @@ func printLine(c *shell.Call, w io.Writer, colorLabel, plainLabel, msg string) {
 }
 
 func buildLine(_ context.Context, c *shell.Call) error {
-	printLine(c, c.Stdout(), "\033[1;37m", "", c.Arg(1))
+	PrintLine(c, c.Stdout(), "\033[1;37m", "", c.Arg(1))
 	return nil
 }
 
 func warn(_ context.Context, c *shell.Call) error {
-	printLine(c, c.Stderr(), "\033[1;33mWARN: \033[1;37m", "WARN: ", c.Arg(1))
+	PrintLine(c, c.Stderr(), "\033[1;33mWARN: \033[1;37m", "WARN: ", c.Arg(1))
 	return nil
 }
 
@@ -201,8 +204,8 @@ func pkgPathFor(_ context.Context, c *shell.Call) error {
 			return nil
 		}
 	}
-	printLine(c, c.Stderr(), "\033[1;33mWARN: \033[1;37m", "WARN: ", fmt.Sprintf("pkg_path_for() '%s' did not find a suitable installed package", dep))
-	printLine(c, c.Stderr(), "\033[1;33mWARN: \033[1;37m", "WARN: ", fmt.Sprintf("Resolved package set: (%s)", strings.Join(resolved, " ")))
+	PrintLine(c, c.Stderr(), "\033[1;33mWARN: \033[1;37m", "WARN: ", fmt.Sprintf("pkg_path_for() '%s' did not find a suitable installed package", dep))
+	PrintLine(c, c.Stderr(), "\033[1;33mWARN: \033[1;37m", "WARN: ", fmt.Sprintf("Resolved package set: (%s)", strings.Join(resolved, " ")))
 	return c.Status(1)
 }
 
@@ -211,14 +214,14 @@ func pkgPathFor(_ context.Context, c *shell.Call) error {
 func updatePkgVersion(ctx context.Context, c *shell.Call) error {
 	if c.Get("_verify_vars") == "true" {
 		msg := "Plan called 'update_pkg_version()' in phase 'do_prepare()' or later which is not supported. Package version must be determined before 'do_prepare()' phase."
-		printLine(c, c.Stdout(), "\033[1;31mERROR: \033[1;37m", "ERROR: ", msg)
+		PrintLine(c, c.Stdout(), "\033[1;31mERROR: \033[1;37m", "ERROR: ", msg)
 		return c.Exit(ctx, 21)
 	}
 	if c.IsFunc(ctx, "pkg_version") {
 		if err := c.Eval(ctx, `pkg_version="$(pkg_version)"`); err != nil {
 			return err
 		}
-		printLine(c, c.Stdout(), "\033[1;37m", "", fmt.Sprintf("Version updated to '%s'", c.Get("pkg_version")))
+		PrintLine(c, c.Stdout(), "\033[1;37m", "", fmt.Sprintf("Version updated to '%s'", c.Get("pkg_version")))
 	}
 	name, origin, version := c.Get("pkg_name"), c.Get("pkg_origin"), c.Get("pkg_version")
 	release, target := c.Get("pkg_release"), c.Get("pkg_target")
@@ -244,13 +247,13 @@ func updatePkgVersion(ctx context.Context, c *shell.Call) error {
 			return err
 		}
 	}
-	printLine(c, c.Stdout(), "\033[1;37m", "", "Updating PATH="+c.Get("PATH"))
+	PrintLine(c, c.Stdout(), "\033[1;37m", "", "Updating PATH="+c.Get("PATH"))
 	return nil
 }
 
 func attach(_ context.Context, c *shell.Call) error {
 	if c.Get("STUDIO_TYPE") == "" {
-		printLine(c, c.Stderr(), "\033[1;33mWARN: \033[1;37m", "WARN: ", "Non interactive studio, skipping 'attach'")
+		PrintLine(c, c.Stderr(), "\033[1;33mWARN: \033[1;37m", "WARN: ", "Non interactive studio, skipping 'attach'")
 		return nil
 	}
 	fmt.Fprintln(c.Stderr(), "attach: interactive debugging sessions are not available while a plan is loaded")
