@@ -4,20 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
+	"github.com/habgo/hab/internal/conformance"
+	"github.com/habgo/hab/internal/planoracle"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"reflect"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
-)
-
-var (
-	planOracle  = filepath.Join("..", "..", "..", "shared", "tools", "plan-oracle.sh")
-	samplePlans = filepath.Join("..", "..", "..", "shared", "conformance", "core-plans-sample")
 )
 
 // planEnv is the environment of a plan test: what the reference
@@ -49,17 +42,11 @@ func runHab(t *testing.T, getenv func(string) string, args ...string) (int, stri
 // the 40 sample core plans and compares its output, key by key and then
 // byte for byte, with the reference evaluation by real bash.
 func TestPlanShowSamplePlansMatchBash(t *testing.T) {
-	if _, err := os.Stat(planOracle); err != nil {
-		t.Skipf("the reference evaluation %s is absent: %v", planOracle, err)
-	}
-	for _, tool := range []string{"bash", "python3"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("the reference evaluation needs %s", tool)
-		}
-	}
+	planOracle := planoracle.Script(t)
+	samplePlans := conformance.Path(t, "core-plans-sample")
 	entries, err := os.ReadDir(samplePlans)
 	if err != nil {
-		t.Skipf("no sample plans at %s: %v", samplePlans, err)
+		t.Fatal(err)
 	}
 	var dirs []string
 	for _, e := range entries {
@@ -85,13 +72,7 @@ func TestPlanShowSamplePlansMatchBash(t *testing.T) {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			cmd := exec.Command("bash", planOracle, filepath.Join(samplePlans, name))
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			out, err := cmd.Output()
-			if err != nil {
-				err = fmt.Errorf("%w: %s", err, stderr.Bytes())
-			}
+			out, err := planoracle.Run(planOracle, filepath.Join(samplePlans, name))
 			results[i] = result{out, err}
 		}()
 	}
@@ -107,66 +88,12 @@ func TestPlanShowSamplePlansMatchBash(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("hab plan show: exit %d: %s", code, errs)
 			}
-			if comparePlanJSON(t, results[i].out, []byte(got)) {
+			if planoracle.Compare(t, results[i].out, []byte(got)) {
 				identical++
 			}
 		})
 	}
 	t.Logf("%d/%d sample plans identical to bash", identical, len(dirs))
-}
-
-// comparePlanJSON reports every key that differs, with both values, and
-// whether the outputs are identical.
-func comparePlanJSON(t *testing.T, want, got []byte) bool {
-	t.Helper()
-	var w, g map[string]any
-	if err := json.Unmarshal(want, &w); err != nil {
-		t.Fatalf("oracle output is not JSON: %v\n%s", err, want)
-	}
-	if err := json.Unmarshal(got, &g); err != nil {
-		t.Fatalf("hab output is not JSON: %v\n%s", err, got)
-	}
-	keys := map[string]bool{}
-	for k := range w {
-		keys[k] = true
-	}
-	for k := range g {
-		keys[k] = true
-	}
-	var sorted []string
-	for k := range keys {
-		sorted = append(sorted, k)
-	}
-	sort.Strings(sorted)
-	ok := true
-	for _, k := range sorted {
-		wv, wok := w[k]
-		gv, gok := g[k]
-		switch {
-		case !wok:
-			t.Errorf("%s: bash has no such key; hab has %s", k, jsonText(gv))
-		case !gok:
-			t.Errorf("%s: bash has %s; hab has no such key", k, jsonText(wv))
-		case !reflect.DeepEqual(wv, gv):
-			t.Errorf("%s: bash has %s; hab has %s", k, jsonText(wv), jsonText(gv))
-		default:
-			continue
-		}
-		ok = false
-	}
-	if ok && !bytes.Equal(bytes.TrimSpace(want), bytes.TrimSpace(got)) {
-		t.Errorf("same values, different bytes:\nbash: %s\nhab:  %s", want, got)
-		ok = false
-	}
-	return ok
-}
-
-func jsonText(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Sprint(v)
-	}
-	return string(b)
 }
 
 func writeFiles(t *testing.T, dir string, files map[string]string) {

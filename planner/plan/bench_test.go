@@ -2,6 +2,7 @@ package plan
 
 import (
 	"context"
+	"github.com/habgo/hab/internal/conformance"
 	"path/filepath"
 	"testing"
 )
@@ -20,10 +21,7 @@ func BenchmarkEvaluateTrivial(b *testing.B) {
 
 // BenchmarkEvaluateNginx evaluates a real core plan (no processes run).
 func BenchmarkEvaluateNginx(b *testing.B) {
-	dir := filepath.Join(sharedDir, "conformance", "core-plans-sample", "nginx")
-	if _, err := Find(dir, "x86_64-linux"); err != nil {
-		b.Skip(err)
-	}
+	dir := conformance.Path(b, "core-plans-sample", "nginx")
 	for b.Loop() {
 		if _, err := Evaluate(context.Background(), dir, testOpts); err != nil {
 			b.Fatal(err)
