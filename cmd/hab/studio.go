@@ -54,7 +54,7 @@ func (a *app) addStudioCommands(root *cobra.Command) {
 		Long: "A Studio is an isolated build environment: a root under /hab/studios/<DIR_NAME> " +
 			"(DIR_NAME from the source path) with its own /hab/pkgs, the source path at /src and the " +
 			"artifact cache at /hab/cache/artifacts, entered with new mount, PID, UTS and IPC namespaces " +
-			"(a chroot Studio), or run as an OCI container by runc (-D). " +
+			"(a chroot Studio), or run as an OCI container by runc (-D), or by containerd (-D with --containerd-address or CONTAINERD_ADDRESS). " +
 			"A non-root user's chroot Studio lives under ~/.hab/studios/<DIR_NAME> (with the caches of ~/.hab/cache) and runs in a user " +
 			"namespace where the user is root and files it makes in /src stay the user's; it needs a kernel that allows unprivileged " +
 			"user namespaces (-D needs root). Only HAB_* variables (not those naming host paths), " +

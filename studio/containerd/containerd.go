@@ -203,13 +203,14 @@ func (s *Studio) Run(ctx context.Context, argv []string, stdio studio.Stdio) (co
 			defer term.Restore(int(tty.Fd()), old)
 		}
 	}
-	if err := task.Start(op); err != nil {
-		return fail("start the task of", err)
-	}
+	// The terminal's size is the pty's before the command starts.
 	if tty != nil {
 		if w, h, err := term.GetSize(int(tty.Fd())); err == nil {
 			_ = task.Resize(op, uint32(w), uint32(h))
 		}
+	}
+	if err := task.Start(op); err != nil {
+		return fail("start the task of", err)
 	}
 	stop := context.AfterFunc(ctx, func() {
 		kctx, cancel := context.WithTimeout(op, cleanupTimeout)

@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/habgo/hab/studio/containerd"
 )
 
 // Why says why a containerd cannot be started here ("" when it can): the
@@ -101,6 +103,11 @@ func Start(t testing.TB) string {
 			return
 		}
 		stopped = true
+		// Shims outlive their daemon: whatever a failed test left is
+		// deleted (its task killed) first.
+		if left := deleteAll(address); len(left) > 0 {
+			t.Logf("containerd at %s: deleted the containers left behind: %v", address, left)
+		}
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-exited:
@@ -154,4 +161,26 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return strings.TrimSpace(s.b.String())
+}
+
+// deleteAll deletes every container (and task) of the studio namespace of
+// the containerd at address, and returns their names.
+func deleteAll(address string) []string {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := containerd.Connect(ctx, address)
+	if err != nil {
+		return nil
+	}
+	defer c.Close()
+	ctrs, err := c.Containers(ctx)
+	if err != nil {
+		return nil
+	}
+	var left []string
+	for _, ctr := range ctrs {
+		left = append(left, ctr.ID())
+		_ = containerd.Delete(ctx, c, ctr.ID())
+	}
+	return left
 }
