@@ -15,9 +15,11 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/containerd/containerd/v2/client"
@@ -203,11 +205,29 @@ func (s *Studio) Run(ctx context.Context, argv []string, stdio studio.Stdio) (co
 			defer term.Restore(int(tty.Fd()), old)
 		}
 	}
-	// The terminal's size is the pty's before the command starts.
+	// The terminal's size is the pty's before the command starts, and
+	// follows the terminal's (SIGWINCH) while it runs.
 	if tty != nil {
-		if w, h, err := term.GetSize(int(tty.Fd())); err == nil {
-			_ = task.Resize(op, uint32(w), uint32(h))
+		resize := func() {
+			if w, h, err := term.GetSize(int(tty.Fd())); err == nil {
+				_ = task.Resize(op, uint32(w), uint32(h))
+			}
 		}
+		resize()
+		winch := make(chan os.Signal, 1)
+		signal.Notify(winch, syscall.SIGWINCH)
+		ended := make(chan struct{})
+		defer func() { signal.Stop(winch); close(ended) }()
+		go func() {
+			for {
+				select {
+				case <-winch:
+					resize()
+				case <-ended:
+					return
+				}
+			}
+		}()
 	}
 	if err := task.Start(op); err != nil {
 		return fail("start the task of", err)

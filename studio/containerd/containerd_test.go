@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -149,6 +150,48 @@ func TestContainerd(t *testing.T) {
 		if err != nil || code != 0 || out.String() != "SHOUT\n" {
 			t.Errorf("status %d, %v, output %q", code, err, out.String())
 		}
+	})
+	t.Run("spec", func(t *testing.T) {
+		// While a command runs, its container is in the studio namespace
+		// with the studio's spec: the root directory, no rlimits.
+		c, err := containerd.Connect(context.Background(), address)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			_, err := s.Run(ctx, []string{"sleep", "60"}, studio.Stdio{})
+			done <- err
+		}()
+		defer func() {
+			cancel()
+			if err := <-done; !errors.Is(err, context.Canceled) {
+				t.Errorf("cancelled run: %v", err)
+			}
+		}()
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); <-tick.C {
+			ctrs, err := c.Containers(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ctrs) == 0 {
+				continue
+			}
+			spec, err := ctrs[0].Spec(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			labels, _ := ctrs[0].Labels(context.Background())
+			if spec.Root.Path != s.Root() || spec.Process.Rlimits != nil || labels[containerd.RootLabel] != s.Root() {
+				t.Errorf("container root %s, rlimits %v, labels %v; want %s and none", spec.Root.Path, spec.Process.Rlimits, labels, s.Root())
+			}
+			return
+		}
+		t.Error("no container appeared in containerd within 10 s")
 	})
 	t.Run("concurrent", func(t *testing.T) {
 		var wg sync.WaitGroup
@@ -317,5 +360,73 @@ func TestContainerdTerminal(t *testing.T) {
 	}
 	if *before != *after {
 		t.Errorf("the terminal's modes changed: %+v, then %+v", before, after)
+	}
+}
+
+// TestContainerdTerminalResize: a change of the caller's terminal size
+// (SIGWINCH) reaches the command's terminal while it runs.
+func TestContainerdTerminalResize(t *testing.T) {
+	address := containerdtest.Start(t)
+	s := newStudio(t, address, t.TempDir())
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pseudo-terminal here: %v", err)
+	}
+	defer ptmx.Close()
+	defer tty.Close()
+	if err := pty.Setsize(tty, &pty.Winsize{Rows: 20, Cols: 60}); err != nil {
+		t.Fatal(err)
+	}
+	out := &lineWriter{lines: make(chan string, 10)}
+	script := `echo ready; for i in $(seq 200); do [ "$(stty size)" = "40 120" ] && { echo resized; exit 0; }; sleep 0.05; done; stty size; exit 1`
+	done := make(chan int, 1)
+	go func() {
+		code, err := s.Run(context.Background(), []string{"sh", "-c", script}, studio.Stdio{Stdin: tty, Stdout: out, Stderr: out})
+		if err != nil {
+			t.Error(err)
+		}
+		done <- code
+	}()
+	select {
+	case line := <-out.lines:
+		if line != "ready" {
+			t.Fatalf("first line %q", line)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the command did not start within 20 s")
+	}
+	if err := pty.Setsize(tty, &pty.Winsize{Rows: 40, Cols: 120}); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGWINCH); err != nil {
+		t.Fatal(err)
+	}
+	if code := <-done; code != 0 {
+		t.Errorf("the command's terminal did not follow the resize: status %d", code)
+	}
+}
+
+// lineWriter sends each line written to it on lines.
+type lineWriter struct {
+	mu    sync.Mutex
+	buf   []byte
+	lines chan string
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf = append(w.buf, p...)
+	for {
+		i := bytes.IndexByte(w.buf, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		line := strings.TrimRight(string(w.buf[:i]), "\r")
+		w.buf = w.buf[i+1:]
+		select {
+		case w.lines <- line:
+		default:
+		}
 	}
 }
