@@ -52,7 +52,7 @@ func (a *app) addPkgBuildCommand(pkg *cobra.Command) {
 	fl.StringVar(&f.cacheKeyPath, "cache-key-path", "", "Cache for creating and searching for encryption keys (default $HAB_CACHE_KEY_PATH, else /hab/cache/keys as root, else ~/.hab/cache/keys)")
 	fl.BoolVarP(&f.native, "native-package", "N", false, "Build a native package on the host system without a studio (needs HAB_FEAT_NATIVE_PACKAGE_SUPPORT)")
 	fl.BoolVarP(&f.reuse, "reuse", "R", false, "Reuses a previous Studio for the build (default: clean up before building)")
-	fl.BoolVarP(&f.docker, "docker", "D", false, "Uses a container Studio (run by runc) for the build")
+	fl.BoolVarP(&f.docker, "docker", "D", false, "Uses a container Studio for the build (run by runc, or by containerd when --containerd-address or CONTAINERD_ADDRESS names one)")
 	fl.StringVarP(&f.refreshChannel, "refresh-channel", "f", "", "Channel used to retrieve plan dependencies for Chef supported origins (default: $HAB_REFRESH_CHANNEL, else base)")
 	fl.StringVar(&f.release, "release", "", "Use this pkg_release instead of the current time (YYYYMMDDhhmmss)")
 	c.RunE = func(cmd *cobra.Command, args []string) error { return a.pkgBuild(cmd.Context(), f, args[0]) }
