@@ -26,6 +26,7 @@ type pkgBuildFlags struct {
 	native         bool
 	reuse          bool
 	docker         bool
+	containerd     string
 	refreshChannel string
 	release        string
 }
@@ -53,6 +54,7 @@ func (a *app) addPkgBuildCommand(pkg *cobra.Command) {
 	fl.BoolVarP(&f.native, "native-package", "N", false, "Build a native package on the host system without a studio (needs HAB_FEAT_NATIVE_PACKAGE_SUPPORT)")
 	fl.BoolVarP(&f.reuse, "reuse", "R", false, "Reuses a previous Studio for the build (default: clean up before building)")
 	fl.BoolVarP(&f.docker, "docker", "D", false, "Uses a container Studio for the build (run by runc, or by containerd when --containerd-address or CONTAINERD_ADDRESS names one)")
+	fl.StringVar(&f.containerd, "containerd-address", "", "With -D, build through the containerd listening at this socket instead of runc [env: CONTAINERD_ADDRESS]")
 	fl.StringVarP(&f.refreshChannel, "refresh-channel", "f", "", "Channel used to retrieve plan dependencies for Chef supported origins (default: $HAB_REFRESH_CHANNEL, else base)")
 	fl.StringVar(&f.release, "release", "", "Use this pkg_release instead of the current time (YYYYMMDDhhmmss)")
 	c.RunE = func(cmd *cobra.Command, args []string) error { return a.pkgBuild(cmd.Context(), f, args[0]) }
@@ -99,7 +101,7 @@ func (a *app) pkgBuild(ctx context.Context, f *pkgBuildFlags, planContext string
 		}
 	}
 
-	sf := &studioFlags{root: f.root, src: f.src, docker: f.docker, keys: strings.Join(origins, ",")}
+	sf := &studioFlags{root: f.root, src: f.src, docker: f.docker, containerdAddress: f.containerd, keys: strings.Join(origins, ",")}
 	src, err := b.studioSrc(sf)
 	if err != nil {
 		return err
