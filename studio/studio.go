@@ -73,6 +73,9 @@ type Config struct {
 	HostTools []string
 	// Hermetic refuses the host toolchain fallback.
 	Hermetic bool
+	// Backline is the package whose runtime closure gives the studio its
+	// base tools, and where on the host it is looked for.
+	Backline Backline
 	// Env is the command's whole environment (see Environ).
 	Env []string
 	// Workdir is the command's working directory inside ("/src" when
@@ -98,6 +101,25 @@ type Config struct {
 // gzip, sed, grep, make and gcc.
 func DefaultHostTools() []string {
 	return []string{"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc/alternatives"}
+}
+
+// DefaultBackline is the studio's base package set when none is named,
+// as in the original (HAB_STUDIO_BACKLINE_PKG overrides it there too).
+const DefaultBackline = "core/hab-backline"
+
+// Backline names the studio's base package and the host places it is
+// installed from: packages installed under HostRoot/hab/pkgs, harts in
+// ArtifactCache, their public signing keys in KeyCache. With no host
+// places set, only the studio's own /hab/pkgs is looked at.
+type Backline struct {
+	// Ident is the package identifier (DefaultBackline when empty).
+	Ident string
+	// HostRoot is the host's file-system root (FS_ROOT).
+	HostRoot string
+	// ArtifactCache is the host's artifact cache.
+	ArtifactCache string
+	// KeyCache is the host's key cache.
+	KeyCache string
 }
 
 // Option sets one field of a Config.
@@ -126,6 +148,9 @@ func WithHostTools(dirs ...string) Option { return func(c *Config) { c.HostTools
 
 // WithHermetic refuses the host toolchain fallback.
 func WithHermetic(on bool) Option { return func(c *Config) { c.Hermetic = on } }
+
+// WithBackline sets the studio's base package and where it comes from.
+func WithBackline(b Backline) Option { return func(c *Config) { c.Backline = b } }
 
 // WithEnv sets the command's whole environment.
 func WithEnv(env []string) Option { return func(c *Config) { c.Env = env } }
@@ -158,6 +183,9 @@ func NewConfig(opts ...Option) Config {
 	c := Config{Type: "default", Network: true, Hostname: "studio"}
 	for _, o := range opts {
 		o(&c)
+	}
+	if c.Backline.Ident == "" {
+		c.Backline.Ident = DefaultBackline
 	}
 	if c.HostTools == nil {
 		c.HostTools = DefaultHostTools()

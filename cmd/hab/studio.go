@@ -59,7 +59,9 @@ func (a *app) addStudioCommands(root *cobra.Command) {
 			"namespace where the user is root and files it makes in /src stay the user's; it needs a kernel that allows unprivileged " +
 			"user namespaces (-D needs root). Only HAB_* variables (not those naming host paths), " +
 			"http_proxy, https_proxy, no_proxy and DO_CHECK reach the Studio; HAB_STUDIO_SECRET_NAME=value arrives as NAME=value. " +
-			"HAB_STUDIO_HAB_BIN names the hab mounted at /hab/bin/hab (default: this one).",
+			"HAB_STUDIO_HAB_BIN names the hab mounted at /hab/bin/hab (default: this one). " +
+			"The Studio's base tools are the runtime closure of HAB_STUDIO_BACKLINE_PKG (default: core/hab-backline), installed into its /hab/pkgs " +
+			"from this system's installed packages or artifact cache; without it the host's toolchain is mounted read-only (--hermetic refuses).",
 		Args: cobra.NoArgs,
 	}
 	var showVersion bool
@@ -311,6 +313,14 @@ func (a *app) openStudio(ctx context.Context, f *studioFlags, create bool, extra
 		}
 	}
 	opts = append(opts, studio.WithHabBinary(habBin))
+	artifactCache := a.studioEnv(f.artifactPath, "ARTIFACT_PATH")
+	if artifactCache == "" {
+		artifactCache = a.root.Artifacts()
+	}
+	opts = append(opts, studio.WithBackline(studio.Backline{
+		Ident: a.getenv("HAB_STUDIO_BACKLINE_PKG"), HostRoot: a.root.FS,
+		ArtifactCache: artifactCache, KeyCache: a.root.Keys(),
+	}))
 	keys := a.studioEnv(f.keys, "HAB_ORIGIN_KEYS")
 	if keys == "" {
 		keys = a.getenv("HAB_ORIGIN")

@@ -118,7 +118,7 @@ func (s *Studio) Run(ctx context.Context, argv []string, stdio studio.Stdio) (in
 		return -1, fmt.Errorf("run in studio %s: %w", s.root, err)
 	}
 	ic := initConfig{Root: real, Mounts: plan.Mounts, Hostname: s.cfg.Hostname, Network: s.cfg.Network,
-		Env: rootfs.Env(s.cfg), Workdir: s.cfg.Workdir, Argv: argv}
+		Env: plan.Env(s.cfg), Workdir: s.cfg.Workdir, Argv: argv}
 	code, err := start(ctx, ic, stdio)
 	if err != nil {
 		err = fmt.Errorf("run in studio %s: %w", s.root, err)

@@ -84,7 +84,7 @@ func (s *Studio) Remove(ctx context.Context) error { return rootfs.Remove(ctx, s
 // plan's mounts, new PID, mount, UTS and IPC namespaces (and network
 // without cfg.Network), and no rlimits.
 func Spec(root string, plan rootfs.Plan, cfg studio.Config, argv []string, terminal bool) *specs.Spec {
-	env := rootfs.Env(cfg)
+	env := plan.Env(cfg)
 	caps := []string{
 		"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
 		"CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_NET_RAW", "CAP_SYS_CHROOT",

@@ -19,6 +19,7 @@ import (
 	"github.com/habgo/hab/core/crypto"
 	"github.com/habgo/hab/core/paths"
 	"github.com/habgo/hab/studio"
+	"github.com/habgo/hab/studio/backline"
 )
 
 // MarkerFile is the file at the root of every studio (the original's
@@ -80,6 +81,25 @@ type Plan struct {
 	// HostTools are the host directories mounted read-only because the
 	// studio has no base packages; empty when it has them.
 	HostTools []string
+	// Path is the command's PATH when the studio's backline is installed
+	// (/hab/bin and the backline's runtime PATH); empty otherwise.
+	Path string
+}
+
+// Env is the command's environment (see Env) with PATH from the
+// backline when the studio has it.
+func (p Plan) Env(cfg studio.Config) []string {
+	env := Env(cfg)
+	if p.Path == "" {
+		return env
+	}
+	out := make([]string, 0, len(env)+1)
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "PATH=") {
+			out = append(out, kv)
+		}
+	}
+	return append(out, "PATH="+p.Path)
 }
 
 // HasBasePackages reports whether the studio at root has its own shell and
@@ -122,9 +142,9 @@ func hostTools(dirs []string) (binds []string, links map[string]string, err erro
 }
 
 // errHermetic explains why a hermetic studio cannot be built.
-func errHermetic(root string) error {
-	return fmt.Errorf("studio %s has no base packages (%s in %s) and --hermetic refuses the host toolchain fallback",
-		root, strings.Join(basePackages, ", "), filepath.Join(root, "hab", "pkgs"))
+func errHermetic(root string, cfg studio.Config) error {
+	return fmt.Errorf("studio %s has no base packages: %s (nor are %s in the studio), and --hermetic refuses the host toolchain fallback",
+		root, backline.Where(root, cfg.Backline), strings.Join(basePackages, ", "))
 }
 
 // MakePlan lists the mounts for the studio at root: /dev, /dev/pts,
@@ -141,9 +161,20 @@ func MakePlan(root string, cfg studio.Config) (Plan, error) {
 		{Kind: Tmpfs, Target: "/run", Data: "mode=755"},
 		{Kind: Tmpfs, Target: "/tmp", Data: "mode=1777"},
 	}}
-	if !HasBasePackages(root) {
+	// Reading the studio's installed metadata is quick local I/O.
+	ctx := context.Background()
+	bp, err := backline.Installed(ctx, root, cfg.Backline)
+	switch {
+	case err == nil:
+		if p.Path, err = backline.Path(ctx, root, bp); err != nil {
+			return Plan{}, err
+		}
+	case !errors.Is(err, backline.ErrNotFound):
+		return Plan{}, fmt.Errorf("studio %s: %w", root, err)
+	}
+	if p.Path == "" && !HasBasePackages(root) {
 		if cfg.Hermetic {
-			return Plan{}, errHermetic(root)
+			return Plan{}, errHermetic(root, cfg)
 		}
 		binds, _, err := hostTools(cfg.HostTools)
 		if err != nil {
@@ -202,27 +233,47 @@ func Env(cfg studio.Config) []string {
 }
 
 // Prepare lays out the studio at root (idempotent): the directories, the
-// mount points of MakePlan, /etc (passwd, group, hosts, resolv.conf,
-// nsswitch.conf, profile), the studio's own /hab/pkgs and key cache with
-// the configured origin keys imported, and the marker file. It returns the
-// plan.
-func Prepare(ctx context.Context, root string, cfg studio.Config) (Plan, error) {
+// studio's backline (cfg.Backline's runtime closure installed into its own
+// /hab/pkgs from the host, with the links /bin/sh, /bin/bash and
+// /usr/bin/env), the mount points of MakePlan, /etc (passwd, group, hosts,
+// resolv.conf, nsswitch.conf, profile), the key cache with the configured
+// origin keys imported, and the marker file. It returns the plan. A root
+// that did not exist before is removed again when Prepare fails.
+func Prepare(ctx context.Context, root string, cfg studio.Config) (plan Plan, err error) {
 	if !filepath.IsAbs(root) {
 		return Plan{}, fmt.Errorf("studio root %q is not an absolute path", root)
-	}
-	plan, err := MakePlan(root, cfg)
-	if err != nil {
-		return Plan{}, err
 	}
 	keys, err := originKeys(root, cfg)
 	if err != nil {
 		return Plan{}, err
+	}
+	if _, lerr := os.Lstat(root); errors.Is(lerr, fs.ErrNotExist) {
+		defer func() {
+			if err != nil {
+				os.RemoveAll(root)
+			}
+		}()
 	}
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return Plan{}, fmt.Errorf("create studio root %s: %w", root, err)
 	}
 	if err := refuseForeign(root); err != nil {
 		return Plan{}, err
+	}
+	if !HasBasePackages(root) {
+		if _, err := backline.Install(ctx, root, cfg.Backline); err != nil && !errors.Is(err, backline.ErrNotFound) {
+			return Plan{}, fmt.Errorf("prepare studio %s: %w", root, err)
+		} else if err != nil {
+			cfg.Log.Debug("no backline for the studio", "studio", root, "err", err)
+		}
+	}
+	if plan, err = MakePlan(root, cfg); err != nil {
+		return Plan{}, err
+	}
+	if plan.Path != "" {
+		if err := backline.Link(root, plan.Path); err != nil {
+			return Plan{}, err
+		}
 	}
 	dirs := []struct {
 		path string
