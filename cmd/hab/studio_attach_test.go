@@ -28,12 +28,12 @@ do_install() {
 }
 `
 
-// studioTerm is a terminal for hab: a session of a tmux server of the
-// test's own (tmux -L), running one script whose exit status it writes
-// to a file.
+// studioTerm is a terminal for hab: a session of a tmux server of its
+// own (tmux -S, a socket in a temporary directory), running one script
+// whose exit status it writes to a file.
 type studioTerm struct {
 	t      *testing.T
-	server string
+	sock   string
 	name   string
 	status string
 }
@@ -43,7 +43,17 @@ type studioTerm struct {
 func newStudioTerm(t *testing.T, name string, env map[string]string, script string) *studioTerm {
 	t.Helper()
 	dir := t.TempDir()
-	s := &studioTerm{t: t, server: fmt.Sprintf("hab-studio-attach-%d", os.Getpid()), name: name, status: filepath.Join(dir, "status")}
+	// The server's socket in a short temporary path (a socket's path is
+	// limited to 108 bytes), gone with the server.
+	sockDir, err := os.MkdirTemp("", "hab-tmux-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &studioTerm{t: t, sock: filepath.Join(sockDir, "s"), name: name, status: filepath.Join(dir, "status")}
+	t.Cleanup(func() {
+		exec.Command("tmux", "-S", s.sock, "kill-server").Run()
+		os.RemoveAll(sockDir)
+	})
 	var vars []string
 	for k, v := range env {
 		if v != "" {
@@ -56,7 +66,6 @@ func newStudioTerm(t *testing.T, name string, env map[string]string, script stri
 	if err := os.WriteFile(run, []byte(body), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { exec.Command("tmux", "-L", s.server, "kill-session", "-t", s.name).Run() })
 	s.tmux("new-session", "-d", "-s", name, "-x", "200", "-y", "50", run)
 	s.tmux("set-option", "-t", name, "remain-on-exit", "on")
 	return s
@@ -64,7 +73,7 @@ func newStudioTerm(t *testing.T, name string, env map[string]string, script stri
 
 func (s *studioTerm) tmux(args ...string) string {
 	s.t.Helper()
-	out, err := exec.Command("tmux", append([]string{"-L", s.server, "-f", "/dev/null"}, args...)...).CombinedOutput()
+	out, err := exec.Command("tmux", append([]string{"-S", s.sock, "-f", "/dev/null"}, args...)...).CombinedOutput()
 	if err != nil {
 		s.t.Fatalf("tmux %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
