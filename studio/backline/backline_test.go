@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 
 	"strings"
 	"sync"
@@ -377,5 +378,121 @@ func TestBadHartIsAnError(t *testing.T) {
 	t.Logf("install without the signer's key: %v", err)
 	if got := installed(t, root); len(got) != 0 {
 		t.Errorf("a failed install left packages: %v", got)
+	}
+}
+
+// buildHab builds hab from this tree once, for studios to mount at
+// /hab/bin/hab.
+var buildHab = sync.OnceValues(func() (string, error) {
+	bin := filepath.Join(shared, "hab")
+	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-buildvcs=false", "-o", bin, "github.com/habgo/hab/cmd/hab")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build hab for the studio: %v\n%s", err, out)
+	}
+	return bin, nil
+})
+
+// TestHermeticPlanBuild: in a hermetic studio whose only tools are the
+// busybox backline, hab builds a shell-only plan (fixtures/sh) into a
+// hart that verifies with the origin's public key.
+func TestHermeticPlanBuild(t *testing.T) {
+	needRoot(t)
+	h := newHost(t, true)
+	fh := fixtures(t)
+	secrets, _ := filepath.Glob(filepath.Join(fh.keys, "habtest-*.sig.key"))
+	for _, p := range secrets {
+		copyTo(t, p, filepath.Join(h.keys, filepath.Base(p)))
+	}
+	hab, err := buildHab()
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := t.TempDir()
+	copyTo(t, filepath.Join("..", "..", "fixtures", "sh", "plan.sh"), filepath.Join(src, "plan.sh"))
+	ctx := context.Background()
+	s, err := chroot.New(filepath.Join(t.TempDir(), "studio"),
+		studio.WithHermetic(true), studio.WithBackline(h.backline()), studio.WithNetwork(false),
+		studio.WithHabBinary(hab), studio.WithOriginKeys(h.keys, "habtest"),
+		studio.WithMount(src, "/src"), studio.WithMount(h.artifacts, "/hab/cache/artifacts"),
+		studio.WithEnv(studio.Environ([]string{"HAB_ORIGIN=habtest"}, "default")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Create(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Remove(context.Background()) })
+	var out bytes.Buffer
+	start := time.Now()
+	code, err := s.Run(ctx, []string{"/hab/bin/hab", "plan", "build", "/src"}, studio.Stdio{Stdout: &out, Stderr: &out})
+	if err != nil || code != 0 {
+		t.Fatalf("hab plan build in the hermetic studio: status %d, %v\n%s", code, err, out.String())
+	}
+	t.Logf("built fixtures/sh in the hermetic studio in %v", time.Since(start))
+	harts, _ := filepath.Glob(filepath.Join(src, "results", "habtest-sh-1.0.0-*.hart"))
+	if len(harts) != 1 {
+		t.Fatalf("results: %v\n%s", harts, out.String())
+	}
+	if _, err := hart.Verify(ctx, harts[0], crypto.Cache{Dir: h.keys}); err != nil {
+		t.Errorf("verify %s: %v", harts[0], err)
+	}
+	md, err := hart.ReadMetadata(ctx, harts[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if interp := string(md.Files["INTERPRETERS"]); !strings.Contains(interp, "bin/sh") {
+		t.Errorf("INTERPRETERS = %q", interp)
+	}
+}
+
+// TestCLIHermeticStudio: "hab studio --hermetic run" takes its backline
+// from HAB_STUDIO_BACKLINE_PKG, the artifact cache and key cache of
+// FS_ROOT; an unknown backline is refused naming it, leaving no studio.
+func TestCLIHermeticStudio(t *testing.T) {
+	needRoot(t)
+	h := newHost(t, true)
+	hab, err := buildHab()
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := t.TempDir()
+	cases := []struct {
+		name, backline string
+		ok             bool
+		want           string
+	}{
+		{"backline", "habtest/hab-backline", true, "/hab/bin:/hab/pkgs/habtest/busybox/1.0.0/20260101000000/bin\nbusybox\nhab-backline\n"},
+		{"unknown backline", "habtest/no-such-backline", false, "habtest/no-such-backline"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			studioRoot := filepath.Join(h.fs, "hab", "studios", "cli")
+			cmd := exec.Command(hab, "studio", "--hermetic", "-q", "-r", studioRoot, "-s", src, "run", "echo $PATH; ls /hab/pkgs/habtest")
+			cmd.Env = []string{"FS_ROOT=" + h.fs, "HOME=" + t.TempDir(), "HAB_STUDIO_BACKLINE_PKG=" + c.backline, "PATH=" + os.Getenv("PATH")}
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			if c.ok != (err == nil) {
+				t.Fatalf("hab studio run: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+			}
+			if got := stdout.String() + stderr.String(); !strings.Contains(got, c.want) {
+				t.Errorf("output lacks %q:\n%s", c.want, got)
+			}
+			if strings.Contains(stderr.String(), "toolchain is mounted") {
+				t.Errorf("the host toolchain warning appeared:\n%s", stderr.String())
+			}
+			if !c.ok {
+				if _, err := os.Lstat(studioRoot); !errors.Is(err, os.ErrNotExist) {
+					t.Errorf("a refused studio left %s (%v)", studioRoot, err)
+				}
+				return
+			}
+			rm := exec.Command(hab, "studio", "-q", "-r", studioRoot, "rm")
+			rm.Env = cmd.Env
+			if out, err := rm.CombinedOutput(); err != nil {
+				t.Errorf("hab studio rm: %v\n%s", err, out)
+			}
+		})
 	}
 }

@@ -214,7 +214,7 @@ func ForRun(root string, cfg studio.Config) (Plan, error) {
 	}
 	if len(plan.HostTools) > 0 {
 		cfg.Log.Warn("the studio has no base packages: the host's toolchain is mounted read-only inside",
-			"studio", root, "dirs", strings.Join(plan.HostTools, " "))
+			"studio", root, "dirs", strings.Join(plan.HostTools, " "), "backline", cfg.Backline.Ident)
 	}
 	for _, m := range plan.Mounts {
 		if err := MountPoint(root, m); err != nil {
