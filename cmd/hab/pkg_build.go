@@ -154,9 +154,12 @@ func (a *app) pkgBuild(ctx context.Context, f *pkgBuildFlags, planContext string
 		PlanContext: planContext,
 		Reuse:       f.reuse,
 		BuildArgs:   buildArgs,
-		Stdio:       studio.Stdio{Stdout: b.stdout, Stderr: b.stderr}, // non-interactive: no stdin
-		Owner:       owner,
-		Log:         b.log,
+		// The build gets the caller's terminal, as the original's does, so
+		// that a plan's attach can stop at a prompt; without a terminal,
+		// attach reads end of input and the build goes on.
+		Stdio: studio.Stdio{Stdin: b.stdin, Stdout: b.stdout, Stderr: b.stderr},
+		Owner: owner,
+		Log:   b.log,
 	})
 	var se *pkgbuild.StatusError
 	switch {

@@ -195,14 +195,8 @@ func harts(dir string) []string {
 	return m
 }
 
-// pkgBuildNoTerminal is why "hab pkg build" cannot be driven at attach
-// yet: it gives the studio no standard input (pkg_build.go), so attach
-// reads end of input at once and the build goes on, where the original's
-// hab pkg build runs hab-studio build on the caller's terminal.
-const pkgBuildNoTerminal = "hab pkg build gives the build no standard input (cmd/hab/pkg_build.go: Stdio without Stdin), so attach cannot be driven; the original passes the terminal through"
-
 // TestStudioBuildAttachOnTerminal runs the real hab's "hab studio build"
-// (and "hab pkg build -R", once it passes the terminal through) on a
+// and "hab pkg build -R" on a
 // terminal (tmux): the plan's attach stops the build in the studio
 // at the prompt; whereami marks the attach line of /src/attacher/plan.sh,
 // vars shows the plan's variables, and what is typed runs in the plan's
@@ -227,8 +221,8 @@ func TestStudioBuildAttachOnTerminal(t *testing.T) {
 		{"studio build/exit", "studio build attacher", "exit", "0", ""},
 		{"studio build/quit-program", "studio build attacher", "quit-program", "1", ""},
 		// -R keeps the studio, to look at the package installed in it.
-		{"pkg build/exit", "pkg build -R attacher", "exit", "0", pkgBuildNoTerminal},
-		{"pkg build/quit-program", "pkg build -R attacher", "quit-program", "1", pkgBuildNoTerminal},
+		{"pkg build/exit", "pkg build -R attacher", "exit", "0", ""},
+		{"pkg build/quit-program", "pkg build -R attacher", "quit-program", "1", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
