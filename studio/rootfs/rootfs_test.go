@@ -213,3 +213,28 @@ func TestRemoveReadOnlyDirectories(t *testing.T) {
 		t.Errorf("a directory outside the studio changed: %v %v", fi.Mode(), err)
 	}
 }
+
+// TestPrepareFailureLeavesNothing: a new studio whose preparation fails
+// (a mount whose source is missing) is removed again; an existing one is
+// kept as it was.
+func TestPrepareFailureLeavesNothing(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "no-such-source")
+	root := filepath.Join(dir, "studio")
+	cfg := studio.NewConfig(studio.WithMount(missing, "/src"), studio.WithHostTools())
+	if _, err := rootfs.Prepare(context.Background(), root, cfg); err == nil || !strings.Contains(err.Error(), missing) {
+		t.Fatalf("prepare with a missing mount source: %v", err)
+	}
+	if _, err := os.Lstat(root); !os.IsNotExist(err) {
+		t.Errorf("a failed new studio left %s behind (%v)", root, err)
+	}
+	if _, err := rootfs.Prepare(context.Background(), root, studio.NewConfig(studio.WithHostTools())); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rootfs.Prepare(context.Background(), root, cfg); err == nil {
+		t.Fatal("prepare with a missing mount source succeeded")
+	}
+	if _, err := os.Stat(filepath.Join(root, rootfs.MarkerFile)); err != nil {
+		t.Errorf("a failed preparation removed the existing studio: %v", err)
+	}
+}
