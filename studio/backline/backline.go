@@ -79,7 +79,11 @@ func Where(root string, b studio.Backline) string {
 	if b.ArtifactCache != "" {
 		places = append(places, "harts in "+b.ArtifactCache)
 	}
-	return fmt.Sprintf("the backline package %s (set HAB_STUDIO_BACKLINE_PKG to choose another) was found neither in %s", id, strings.Join(places, " nor in "))
+	found := "was not found in " + places[0]
+	if len(places) > 1 {
+		found = "was found neither in " + strings.Join(places, " nor in ")
+	}
+	return fmt.Sprintf("the backline package %s (set HAB_STUDIO_BACKLINE_PKG to choose another) %s", id, found)
 }
 
 // Install makes sure the backline's runtime closure is installed in the

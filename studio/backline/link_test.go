@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/habgo/hab/studio"
 	"github.com/habgo/hab/studio/backline"
 )
 
@@ -89,5 +90,21 @@ func TestLink(t *testing.T) {
 				t.Errorf("second Link: %v", err)
 			}
 		})
+	}
+}
+
+func TestWhere(t *testing.T) {
+	tests := []struct {
+		b    studio.Backline
+		want string
+	}{
+		{studio.Backline{}, "the backline package core/hab-backline (set HAB_STUDIO_BACKLINE_PKG to choose another) was not found in /s/hab/pkgs"},
+		{studio.Backline{Ident: "a/b", HostRoot: "/h", ArtifactCache: "/c"},
+			"the backline package a/b (set HAB_STUDIO_BACKLINE_PKG to choose another) was found neither in /s/hab/pkgs nor in /h/hab/pkgs nor in harts in /c"},
+	}
+	for _, tt := range tests {
+		if got := backline.Where("/s", tt.b); got != tt.want {
+			t.Errorf("Where(%+v) = %q, want %q", tt.b, got, tt.want)
+		}
 	}
 }
