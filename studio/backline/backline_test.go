@@ -408,41 +408,54 @@ func TestHermeticPlanBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := t.TempDir()
-	copyTo(t, filepath.Join("..", "..", "fixtures", "sh", "plan.sh"), filepath.Join(src, "plan.sh"))
-	ctx := context.Background()
-	s, err := chroot.New(filepath.Join(t.TempDir(), "studio"),
-		studio.WithHermetic(true), studio.WithBackline(h.backline()), studio.WithNetwork(false),
-		studio.WithHabBinary(hab), studio.WithOriginKeys(h.keys, "habtest"),
-		studio.WithMount(src, "/src"), studio.WithMount(h.artifacts, "/hab/cache/artifacts"),
-		studio.WithEnv(studio.Environ([]string{"HAB_ORIGIN=habtest"}, "default")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Create(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Remove(context.Background()) })
-	var out bytes.Buffer
-	start := time.Now()
-	code, err := s.Run(ctx, []string{"/hab/bin/hab", "plan", "build", "/src"}, studio.Stdio{Stdout: &out, Stderr: &out})
-	if err != nil || code != 0 {
-		t.Fatalf("hab plan build in the hermetic studio: status %d, %v\n%s", code, err, out.String())
-	}
-	t.Logf("built fixtures/sh in the hermetic studio in %v", time.Since(start))
-	harts, _ := filepath.Glob(filepath.Join(src, "results", "habtest-sh-1.0.0-*.hart"))
-	if len(harts) != 1 {
-		t.Fatalf("results: %v\n%s", harts, out.String())
-	}
-	if _, err := hart.Verify(ctx, harts[0], crypto.Cache{Dir: h.keys}); err != nil {
-		t.Errorf("verify %s: %v", harts[0], err)
-	}
-	md, err := hart.ReadMetadata(ctx, harts[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if interp := string(md.Files["INTERPRETERS"]); !strings.Contains(interp, "bin/sh") {
-		t.Errorf("INTERPRETERS = %q", interp)
+	for _, k := range []struct {
+		name string
+		open studio.New
+		need string
+	}{{"chroot", chroot.Open, ""}, {"oci", oci.Open, "runc"}} {
+		t.Run(k.name, func(t *testing.T) {
+			if k.need != "" {
+				if _, err := exec.LookPath(k.need); err != nil {
+					t.Skipf("%s not on the PATH: %v", k.need, err)
+				}
+			}
+			src := t.TempDir()
+			copyTo(t, filepath.Join("..", "..", "fixtures", "sh", "plan.sh"), filepath.Join(src, "plan.sh"))
+			ctx := context.Background()
+			s, err := k.open(filepath.Join(t.TempDir(), "studio"),
+				studio.WithHermetic(true), studio.WithBackline(h.backline()), studio.WithNetwork(false),
+				studio.WithHabBinary(hab), studio.WithOriginKeys(h.keys, "habtest"),
+				studio.WithMount(src, "/src"), studio.WithMount(h.artifacts, "/hab/cache/artifacts"),
+				studio.WithEnv(studio.Environ([]string{"HAB_ORIGIN=habtest"}, "default")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Create(ctx); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Remove(context.Background()) })
+			var out bytes.Buffer
+			start := time.Now()
+			code, err := s.Run(ctx, []string{"/hab/bin/hab", "plan", "build", "/src"}, studio.Stdio{Stdout: &out, Stderr: &out})
+			if err != nil || code != 0 {
+				t.Fatalf("hab plan build in the hermetic studio: status %d, %v\n%s", code, err, out.String())
+			}
+			t.Logf("built fixtures/sh in the hermetic studio in %v", time.Since(start))
+			harts, _ := filepath.Glob(filepath.Join(src, "results", "habtest-sh-1.0.0-*.hart"))
+			if len(harts) != 1 {
+				t.Fatalf("results: %v\n%s", harts, out.String())
+			}
+			if _, err := hart.Verify(ctx, harts[0], crypto.Cache{Dir: h.keys}); err != nil {
+				t.Errorf("verify %s: %v", harts[0], err)
+			}
+			md, err := hart.ReadMetadata(ctx, harts[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if interp := string(md.Files["INTERPRETERS"]); !strings.Contains(interp, "bin/sh") {
+				t.Errorf("INTERPRETERS = %q", interp)
+			}
+		})
 	}
 }
 
