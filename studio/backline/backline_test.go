@@ -14,6 +14,7 @@ import (
 
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -507,5 +508,68 @@ func TestCLIHermeticStudio(t *testing.T) {
 				t.Errorf("hab studio rm: %v\n%s", err, out)
 			}
 		})
+	}
+}
+
+// TestCLIUnprivilegedHermeticStudio: a non-root user's hermetic studio
+// (a user namespace, under ~/.hab/studios) installs the backline from the
+// user's artifact cache and runs with it.
+func TestCLIUnprivilegedHermeticStudio(t *testing.T) {
+	needRoot(t) // to switch to uid 65534
+	const nobody = 65534
+	fh := fixtures(t)
+	hab, err := buildHab()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, d := range []string{shared, filepath.Dir(dir), dir} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	home, src := filepath.Join(dir, "home"), filepath.Join(dir, "src")
+	cache := filepath.Join(home, ".hab", "cache")
+	for _, d := range []string{filepath.Join(cache, "artifacts"), filepath.Join(cache, "keys"), src} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range fh.harts {
+		copyTo(t, p, filepath.Join(cache, "artifacts", filepath.Base(p)))
+	}
+	pubs, _ := filepath.Glob(filepath.Join(fh.keys, "*.pub"))
+	for _, p := range pubs {
+		copyTo(t, p, filepath.Join(cache, "keys", filepath.Base(p)))
+	}
+	for _, d := range []string{home, src} {
+		if err := filepath.Walk(d, func(p string, _ os.FileInfo, err error) error {
+			if err != nil {
+				return err
+			}
+			return os.Lchown(p, nobody, nobody)
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(hab, "studio", "--hermetic", "-q", "-s", src, "run", "echo $PATH; readlink /bin/sh; ls /hab/pkgs/habtest; id -u")
+	cmd.Env = []string{"HOME=" + home, "PATH=/usr/bin:/bin", "HAB_STUDIO_BACKLINE_PKG=habtest/hab-backline"}
+	cmd.Dir = src
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody, Groups: []uint32{}}}
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && ee.ExitCode() == 9 {
+		t.Skipf("the kernel refuses user namespaces to uid %d:\n%s", nobody, out)
+	}
+	if err != nil {
+		t.Fatalf("hab studio run as uid %d: %v\n%s", nobody, err, out)
+	}
+	want := "/hab/bin:/hab/pkgs/habtest/busybox/1.0.0/20260101000000/bin\n/hab/pkgs/habtest/busybox/1.0.0/20260101000000/bin/sh\nbusybox\nhab-backline\n0\n"
+	if string(out) != want {
+		t.Errorf("output:\n%s\nwant:\n%s", out, want)
+	}
+	studios, _ := filepath.Glob(filepath.Join(home, ".hab", "studios", "*", "hab", "pkgs", "habtest", "busybox"))
+	if len(studios) != 1 {
+		t.Errorf("the backline is not in the user's studio under %s", filepath.Join(home, ".hab", "studios"))
 	}
 }
