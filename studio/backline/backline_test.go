@@ -25,6 +25,8 @@ import (
 	"github.com/habgo/hab/studio"
 	"github.com/habgo/hab/studio/backline"
 	"github.com/habgo/hab/studio/chroot"
+	"github.com/habgo/hab/studio/containerd"
+	"github.com/habgo/hab/studio/containerd/containerdtest"
 	"github.com/habgo/hab/studio/oci"
 )
 
@@ -193,17 +195,19 @@ const probe = `echo "PATH=$PATH"; ls /hab/pkgs/*/; busybox --help >/dev/null && 
 // TestHermeticStudioWithBackline: a hermetic studio gets the backline's
 // closure (and nothing else) in its /hab/pkgs from harts in the host
 // artifact cache, PATH from it, /bin/sh and /usr/bin/env links, and no
-// host toolchain; for the chroot kind and for -D (runc) when present.
+// host toolchain; for the chroot kind and for -D (runc, and containerd)
+// when present.
 func TestHermeticStudioWithBackline(t *testing.T) {
 	needRoot(t)
 	h := newHost(t, true)
 	kinds := []struct {
 		name string
-		open studio.New
+		open func(t *testing.T) studio.New
 		need string
 	}{
-		{"chroot", chroot.Open, ""},
-		{"oci", oci.Open, "runc"},
+		{"chroot", func(*testing.T) studio.New { return chroot.Open }, ""},
+		{"oci", func(*testing.T) studio.New { return oci.Open }, "runc"},
+		{"containerd", func(t *testing.T) studio.New { return containerd.Opener(containerdtest.Start(t)) }, "runc"},
 	}
 	for _, k := range kinds {
 		t.Run(k.name, func(t *testing.T) {
@@ -215,7 +219,7 @@ func TestHermeticStudioWithBackline(t *testing.T) {
 			ctx := context.Background()
 			root := filepath.Join(t.TempDir(), "studio")
 			log, logs := logBuffer()
-			s, err := k.open(root, studio.WithHermetic(true), studio.WithBackline(h.backline()), studio.WithLogger(log), studio.WithNetwork(false))
+			s, err := k.open(t)(root, studio.WithHermetic(true), studio.WithBackline(h.backline()), studio.WithLogger(log), studio.WithNetwork(false))
 			if err != nil {
 				t.Fatal(err)
 			}
