@@ -577,3 +577,44 @@ func TestCLIUnprivilegedHermeticStudio(t *testing.T) {
 		t.Errorf("the backline is not in the user's studio under %s", filepath.Join(home, ".hab", "studios"))
 	}
 }
+
+// TestSwitchBackline: one studio, re-created with its backline, then
+// with a backline found nowhere (the host fallback takes /bin over,
+// warning), then with its backline again.
+func TestSwitchBackline(t *testing.T) {
+	needRoot(t)
+	h := newHost(t, true)
+	root := filepath.Join(t.TempDir(), "studio")
+	steps := []struct {
+		backline string
+		want     string
+		warn     bool
+	}{
+		{"habtest/hab-backline", "/hab/pkgs/habtest/busybox/1.0.0/20260101000000/bin/sh\n", false},
+		{"habtest/no-such-backline", "host\n", true},
+		{"habtest/hab-backline", "/hab/pkgs/habtest/busybox/1.0.0/20260101000000/bin/sh\n", false},
+	}
+	for i, st := range steps {
+		b := h.backline()
+		b.Ident = st.backline
+		log, logs := logBuffer()
+		s, err := chroot.New(root, studio.WithBackline(b), studio.WithLogger(log), studio.WithNetwork(false))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Create(context.Background()); err != nil {
+			t.Fatalf("step %d (%s): create: %v", i, st.backline, err)
+		}
+		var out bytes.Buffer
+		code, err := s.Run(context.Background(), []string{"/bin/sh", "-c", "if test -d /usr/lib; then echo host; else readlink /bin/sh; fi"}, studio.Stdio{Stdout: &out, Stderr: &out})
+		if err != nil || code != 0 || out.String() != st.want {
+			t.Errorf("step %d (%s): status %d, %v, output %q, want %q", i, st.backline, code, err, out.String(), st.want)
+		}
+		if warned := strings.Contains(logs.String(), "toolchain"); warned != st.warn {
+			t.Errorf("step %d (%s): warned %v, want %v:\n%s", i, st.backline, warned, st.warn, logs.String())
+		}
+	}
+	if err := os.RemoveAll(root); err != nil {
+		t.Fatal(err)
+	}
+}

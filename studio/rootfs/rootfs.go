@@ -387,6 +387,13 @@ func symlink(root, from, to string) error {
 				return nil
 			}
 		}
+		if fi.IsDir() {
+			// A backline's /bin holds only its links (sh, bash): they
+			// give way to the host's when the studio falls back.
+			if err := removeLinks(p); err != nil {
+				return fmt.Errorf("replace %s with a symlink to %s: %w", p, to, err)
+			}
+		}
 		if err := os.Remove(p); err != nil {
 			return fmt.Errorf("replace %s with a symlink to %s: %w", p, to, err)
 		}
@@ -396,6 +403,26 @@ func symlink(root, from, to string) error {
 	}
 	if err := os.Symlink(to, p); err != nil {
 		return fmt.Errorf("create studio symlink %s: %w", p, err)
+	}
+	return nil
+}
+
+// removeLinks empties the directory dir when it holds nothing but
+// symlinks; otherwise it leaves it as it is.
+func removeLinks(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.Type()&fs.ModeSymlink == 0 {
+			return nil
+		}
+	}
+	for _, e := range entries {
+		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+			return err
+		}
 	}
 	return nil
 }
