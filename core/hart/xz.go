@@ -81,12 +81,20 @@ func (x XZ) resolve() (xzImpl, error) {
 		}
 		return xzImpl{mode: XZExec, prog: p}, nil
 	case XZAuto:
-		if p, err := exec.LookPath("xz"); err == nil {
+		if p, err := exec.LookPath("xz"); err == nil && isXZUtils(p) {
 			return xzImpl{mode: XZExec, prog: p}, nil
 		}
 		return xzImpl{mode: XZGo}, nil
 	}
 	return xzImpl{}, fmt.Errorf("invalid xz mode %q: expected go, exec or auto", string(x))
+}
+
+// isXZUtils reports whether prog is XZ Utils' xz, which both compresses
+// and decompresses with the options used here. Other programs named xz
+// (busybox's applet only decompresses) are passed over in auto mode.
+func isXZUtils(prog string) bool {
+	out, err := exec.Command(prog, "--version").Output()
+	return err == nil && bytes.Contains(out, []byte("XZ Utils"))
 }
 
 // Mode is the resolved mode, for reports.
