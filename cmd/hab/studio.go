@@ -46,6 +46,13 @@ type studioFlags struct {
 
 // addStudioCommands adds "hab studio" (new, enter, build, run, rm,
 // version) to root.
+// studioShell is what "hab studio enter" runs: an interactive login bash,
+// as the original's studio, or the base's POSIX sh where the backline has
+// no bash (a busybox backline).
+func studioShell() []string {
+	return []string{"/bin/sh", "-c", `if command -v bash >/dev/null 2>&1; then exec bash --login -i +h; fi; exec /bin/sh -l -i`}
+}
+
 func (a *app) addStudioCommands(root *cobra.Command) {
 	f := &studioFlags{}
 	s := &cobra.Command{
@@ -123,7 +130,7 @@ func (a *app) addStudioCommands(root *cobra.Command) {
 			}
 			a.studioInfo(f, "Entering Studio at %s (%s)", st.Root(), a.studioTypeOf(f))
 			a.reportEnv(f, host)
-			return a.studioRun(c.Context(), st, []string{"bash", "--login", "-i", "+h"})
+			return a.studioRun(c.Context(), st, studioShell())
 		},
 	}
 	var reuse bool

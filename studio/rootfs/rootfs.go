@@ -500,6 +500,8 @@ const profile = `# Written by hab studio.
 export PATH=/hab/bin:$PATH
 export HAB_BINLINK_DIR=/hab/bin
 PS1='[\#]['"${STUDIO_TYPE:-default}"':\w:$?]\$ '
+# build PLAN_CONTEXT builds a plan, as the original studio's build does.
+build() { hab plan build "$@"; }
 if [ -n "${STUDIO_ENTER:-}" ]; then
   unset STUDIO_ENTER
   if [ -f /src/.studiorc ] && [ -z "${HAB_STUDIO_NOSTUDIORC:-}" ]; then
