@@ -2,12 +2,11 @@ package chroot_test
 
 import (
 	"context"
+	"github.com/habgo/hab/studio/studiotest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"testing"
 
-	"github.com/habgo/hab/studio"
 	"github.com/habgo/hab/studio/chroot"
 )
 
@@ -26,24 +25,7 @@ func BenchmarkCreateRunRemove(b *testing.B) {
 	if why := studiosWork(); why != "" {
 		b.Skip(why)
 	}
-	src := b.TempDir()
-	hab := habBinary(b)
-	ctx := context.Background()
-	for b.Loop() {
-		s, err := chroot.New(filepath.Join(b.TempDir(), "s"), chroot.WithMount(src, "/src"), chroot.WithHabBinary(hab))
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := s.Create(ctx); err != nil {
-			b.Fatal(err)
-		}
-		if code, err := s.Run(ctx, []string{"true"}, studio.Stdio{}); code != 0 || err != nil {
-			b.Fatal(code, err)
-		}
-		if err := s.Remove(ctx); err != nil {
-			b.Fatal(err)
-		}
-	}
+	studiotest.BenchCreateRunRemove(b, chroot.Open, habBinary(b))
 }
 
 // BenchmarkRun is entering an existing studio to run true.
@@ -51,20 +33,7 @@ func BenchmarkRun(b *testing.B) {
 	if why := studiosWork(); why != "" {
 		b.Skip(why)
 	}
-	ctx := context.Background()
-	s, err := chroot.New(filepath.Join(b.TempDir(), "s"), chroot.WithMount(b.TempDir(), "/src"), chroot.WithHabBinary(habBinary(b)))
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := s.Create(ctx); err != nil {
-		b.Fatal(err)
-	}
-	defer s.Remove(ctx)
-	for b.Loop() {
-		if code, err := s.Run(ctx, []string{"true"}, studio.Stdio{}); code != 0 || err != nil {
-			b.Fatal(code, err)
-		}
-	}
+	studiotest.BenchRun(b, chroot.Open, habBinary(b))
 }
 
 // BenchmarkCheckUserNamespaces is what "hab studio" pays first as a

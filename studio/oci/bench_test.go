@@ -1,11 +1,9 @@
 package oci_test
 
 import (
-	"context"
-	"path/filepath"
+	"github.com/habgo/hab/studio/studiotest"
 	"testing"
 
-	"github.com/habgo/hab/studio"
 	"github.com/habgo/hab/studio/oci"
 )
 
@@ -15,24 +13,7 @@ func BenchmarkCreateRunRemove(b *testing.B) {
 	if why := containersWork(); why != "" {
 		b.Skip(why)
 	}
-	src := b.TempDir()
-	hab := habBinary(b)
-	ctx := context.Background()
-	for b.Loop() {
-		s, err := oci.New(filepath.Join(b.TempDir(), "s"), studio.WithMount(src, "/src"), studio.WithHabBinary(hab))
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := s.Create(ctx); err != nil {
-			b.Fatal(err)
-		}
-		if code, err := s.Run(ctx, []string{"true"}, studio.Stdio{}); code != 0 || err != nil {
-			b.Fatal(code, err)
-		}
-		if err := s.Remove(ctx); err != nil {
-			b.Fatal(err)
-		}
-	}
+	studiotest.BenchCreateRunRemove(b, oci.Open, habBinary(b))
 }
 
 // BenchmarkRun is running true in an existing container studio.
@@ -40,18 +21,5 @@ func BenchmarkRun(b *testing.B) {
 	if why := containersWork(); why != "" {
 		b.Skip(why)
 	}
-	ctx := context.Background()
-	s, err := oci.New(filepath.Join(b.TempDir(), "s"), studio.WithMount(b.TempDir(), "/src"), studio.WithHabBinary(habBinary(b)))
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := s.Create(ctx); err != nil {
-		b.Fatal(err)
-	}
-	defer s.Remove(ctx)
-	for b.Loop() {
-		if code, err := s.Run(ctx, []string{"true"}, studio.Stdio{}); code != 0 || err != nil {
-			b.Fatal(code, err)
-		}
-	}
+	studiotest.BenchRun(b, oci.Open, habBinary(b))
 }
