@@ -2,6 +2,7 @@ package build
 
 import (
 	"fmt"
+	"github.com/habgo/hab/internal/habbin"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -75,11 +76,9 @@ func TestAttachOnTerminal(t *testing.T) {
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Skip("tmux is not installed: the terminal test needs it (CI installs it)")
 	}
-	bin := filepath.Join(t.TempDir(), "hab")
-	build := exec.Command("go", "build", "-o", bin, "../../cmd/hab")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build cmd/hab: %v\n%s", err, out)
+	bin, err := habbin.Build(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
 	}
 	sockDir, err := os.MkdirTemp("", "hab-tmux-")
 	if err != nil {

@@ -5,12 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/habgo/hab/internal/habbin"
 	"io"
 	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 
 	"strings"
 	"sync"
@@ -389,13 +389,7 @@ func TestBadHartIsAnError(t *testing.T) {
 // buildHab builds hab from this tree once, for studios to mount at
 // /hab/bin/hab.
 var buildHab = sync.OnceValues(func() (string, error) {
-	bin := filepath.Join(shared, "hab")
-	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-buildvcs=false", "-o", bin, "github.com/habgo/hab/cmd/hab")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build hab for the studio: %v\n%s", err, out)
-	}
-	return bin, nil
+	return habbin.Build(shared)
 })
 
 // TestHermeticPlanBuild: in a hermetic studio whose only tools are the

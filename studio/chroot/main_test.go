@@ -2,10 +2,8 @@ package chroot_test
 
 import (
 	"fmt"
+	"github.com/habgo/hab/internal/habbin"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"sync"
 	"testing"
 
@@ -38,13 +36,7 @@ var buildHab = sync.OnceValues(func() (string, error) {
 	if bin := os.Getenv(habEnv); bin != "" {
 		return bin, nil
 	}
-	bin := filepath.Join(habDir, "hab")
-	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-buildvcs=false", "-o", bin, "github.com/habgo/hab/cmd/hab")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build hab for the studio tests: %v\n%s", err, out)
-	}
-	return bin, nil
+	return habbin.Build(habDir)
 })
 
 // habBinary is the hab the studios under test mount.

@@ -5,12 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/habgo/hab/internal/habbin"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -42,13 +42,7 @@ func run(m *testing.M) int {
 // buildHab builds hab from this tree once, for the studios under test to
 // mount at /hab/bin/hab (the test binary itself is no hab command).
 var buildHab = sync.OnceValues(func() (string, error) {
-	bin := filepath.Join(habDir, "hab")
-	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, "github.com/habgo/hab/cmd/hab")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build hab for the studio tests: %v\n%s", err, out)
-	}
-	return bin, nil
+	return habbin.Build(habDir)
 })
 
 // habBinary is the hab the studios under test mount.

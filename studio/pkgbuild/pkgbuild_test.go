@@ -3,10 +3,9 @@ package pkgbuild
 import (
 	"context"
 	"errors"
+	"github.com/habgo/hab/internal/habbin"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -103,13 +102,7 @@ var habBinary = sync.OnceValues(func() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	bin := filepath.Join(dir, "hab")
-	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, "github.com/habgo/hab/cmd/hab")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", errors.New(string(out))
-	}
-	return bin, nil
+	return habbin.Build(dir)
 })
 
 // testStudio is a chroot studio for src with a throw-away artifact cache

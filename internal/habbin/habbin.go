@@ -1,0 +1,24 @@
+// Package habbin builds the hab command from this tree, for tests that run
+// it as a real process (in studios, under tmux, from scripts).
+package habbin
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+)
+
+// Build builds hab, static (CGO off) as it ships, into dir/hab and returns
+// its path. VCS stamping is off so that the build also works for a user who
+// does not own the checkout.
+func Build(dir string) (string, error) {
+	bin := filepath.Join(dir, "hab")
+	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-buildvcs=false", "-o", bin, "github.com/habgo/hab/cmd/hab")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build hab: %v\n%s", err, out)
+	}
+	return bin, nil
+}
