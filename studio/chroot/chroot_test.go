@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/habgo/hab/studio/studiotest"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -76,29 +77,20 @@ func newStudio(t *testing.T, src string, opts ...chroot.Option) *chroot.Studio {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Create(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	// Cleanups run last first: Remove, then the check that it removed all.
 	t.Cleanup(func() {
-		if err := s.Remove(context.Background()); err != nil {
-			t.Errorf("remove studio: %v", err)
-		}
 		if _, err := os.Stat(root); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("studio root %s is still there after Remove", root)
 		}
 	})
+	studiotest.Create(t, s)
 	return s
 }
 
 // sh runs a shell command in s and returns its status and output.
 func sh(t *testing.T, s *chroot.Studio, script string) (int, string) {
 	t.Helper()
-	var out bytes.Buffer
-	code, err := s.Run(context.Background(), []string{"sh", "-c", script}, studio.Stdio{Stdout: &out, Stderr: &out})
-	if err != nil {
-		t.Fatalf("run %q: %v", script, err)
-	}
-	return code, out.String()
+	return studiotest.Sh(t, s, script)
 }
 
 func mountinfo(t *testing.T) string {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/habgo/hab/internal/habbin"
+	"github.com/habgo/hab/studio/studiotest"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -61,14 +62,7 @@ func newStudio(t *testing.T, address, src string, opts ...studio.Option) *contai
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Create(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := s.Remove(context.Background()); err != nil {
-			t.Errorf("remove studio: %v", err)
-		}
-	})
+	studiotest.Create(t, s)
 	return s
 }
 

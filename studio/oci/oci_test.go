@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/habgo/hab/internal/habbin"
+	"github.com/habgo/hab/studio/studiotest"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -92,25 +93,13 @@ func newStudio(t *testing.T, src string, opts ...studio.Option) *oci.Studio {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Create(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := s.Remove(context.Background()); err != nil {
-			t.Errorf("remove studio: %v", err)
-		}
-	})
+	studiotest.Create(t, s)
 	return s
 }
 
 func sh(t *testing.T, s *oci.Studio, script string) (int, string) {
 	t.Helper()
-	var out bytes.Buffer
-	code, err := s.Run(context.Background(), []string{"sh", "-c", script}, studio.Stdio{Stdout: &out, Stderr: &out})
-	if err != nil {
-		t.Fatalf("run %q: %v (%s)", script, err, out.String())
-	}
-	return code, out.String()
+	return studiotest.Sh(t, s, script)
 }
 
 func TestSpecHasNoRlimits(t *testing.T) {

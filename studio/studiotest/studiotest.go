@@ -1,9 +1,10 @@
-// Package studiotest holds what the tests of every studio kind share: the
-// benchmarks that measure what a studio adds to a build, run the same way
-// for chroot, runc and containerd studios.
+// Package studiotest holds what the tests of every studio kind (chroot,
+// runc, containerd) share: creating a studio for a test, running a script in
+// it, and the benchmarks that measure what a studio adds to a build.
 package studiotest
 
 import (
+	"bytes"
 	"context"
 	"path/filepath"
 	"testing"
@@ -50,4 +51,30 @@ func BenchRun(b *testing.B, open studio.New, hab string) {
 			b.Fatal(code, err)
 		}
 	}
+}
+
+// Create creates s and removes it when the test ends, failing the test if
+// either goes wrong.
+func Create(t testing.TB, s studio.Studio) {
+	t.Helper()
+	if err := s.Create(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Remove(context.Background()); err != nil {
+			t.Errorf("remove studio: %v", err)
+		}
+	})
+}
+
+// Sh runs a shell script in s and returns its status and combined output;
+// a failure to run at all fails the test.
+func Sh(t testing.TB, s studio.Studio, script string) (int, string) {
+	t.Helper()
+	var out bytes.Buffer
+	code, err := s.Run(context.Background(), []string{"sh", "-c", script}, studio.Stdio{Stdout: &out, Stderr: &out})
+	if err != nil {
+		t.Fatalf("run %q: %v (%s)", script, err, out.String())
+	}
+	return code, out.String()
 }
