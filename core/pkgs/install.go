@@ -91,6 +91,17 @@ type artifact struct {
 // for after the package is staged; when one is missing, the staged
 // package is thrown away and nothing is installed.
 func (in *Installer) InstallAll(ctx context.Context, args []string) ([]*InstallResult, error) {
+	// Choose the xz implementation once for the whole closure: in auto
+	// mode that probes the xz program, which costs a process start.
+	if in.XZ == hart.XZAuto {
+		mode, err := in.XZ.Mode()
+		if err != nil {
+			return nil, fmt.Errorf("install: %w", err)
+		}
+		resolved := *in
+		resolved.XZ = mode
+		in = &resolved
+	}
 	type source struct {
 		a  *artifact
 		id ident.Ident
