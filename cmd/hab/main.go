@@ -146,10 +146,13 @@ func groupHelp(c *cobra.Command, _ []string) error {
 
 func isUsage(err error) bool {
 	// cobra reports unknown commands and wrong argument counts as plain
-	// errors; their text is stable.
+	// errors whose text starts the same way every time (flag errors come
+	// through the flag error function instead). Only the start is looked
+	// at, so that a command's own error mentioning such words is not taken
+	// for a usage error.
 	msg := err.Error()
-	for _, p := range []string{"unknown command", "accepts ", "requires at least", "requires at most", "received ", "unknown flag", "unknown shorthand flag", "invalid argument"} {
-		if strings.Contains(msg, p) {
+	for _, p := range []string{"unknown command ", "accepts ", "requires at least "} {
+		if strings.HasPrefix(msg, p) {
 			return true
 		}
 	}
