@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-out=$(go test ./planner/build -run '^$' -bench '^BenchmarkBuildOneFile$' -benchtime "${PLANBUILD_N:-30}x" 2>&1) || { echo "$out" >&2; exit 1; }
+out=$(go test ./planner/builder -run '^$' -bench '^BenchmarkBuildOneFile$' -benchtime "${PLANBUILD_N:-30}x" 2>&1) || { echo "$out" >&2; exit 1; }
 line=$(echo "$out" | grep '^BenchmarkBuildOneFile')
 whole=$(echo "$line" | awk '{ printf "%.1f", $3 / 1e6 }')
 own=$(echo "$line" | awk '{ for (i = 1; i <= NF; i++) if ($i == "planner-ms/op") printf "%.1f", $(i-1) }')

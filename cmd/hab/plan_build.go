@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/habgo/hab/core/crypto"
-	"github.com/habgo/hab/planner/build"
+	"github.com/habgo/hab/planner/builder"
 )
 
 // planBuildEnvNames are the variables a build sees besides those a plan
@@ -56,7 +56,7 @@ func (a *app) planBuildCmd() *cobra.Command {
 		if asJSON {
 			out = a.stderr
 		}
-		res, err := build.Build(cmd.Context(), dir, build.Options{
+		res, err := builder.Build(cmd.Context(), dir, builder.Options{
 			Root:    a.root,
 			Target:  target,
 			Env:     env,
@@ -67,7 +67,7 @@ func (a *app) planBuildCmd() *cobra.Command {
 			Stdin:   a.stdin, // attach reads its debugging commands here
 		})
 		if err != nil {
-			return &exitCodeError{code: build.ExitStatus(err), err: err}
+			return &exitCodeError{code: builder.ExitStatus(err), err: err}
 		}
 		if asJSON {
 			data, err := json.MarshalIndent(map[string]string{

@@ -21,7 +21,7 @@ import (
 	"github.com/habgo/hab/core/crypto"
 	"github.com/habgo/hab/core/hart"
 	"github.com/habgo/hab/core/paths"
-	"github.com/habgo/hab/planner/build"
+	"github.com/habgo/hab/planner/builder"
 	"github.com/habgo/hab/studio"
 	"github.com/habgo/hab/studio/backline"
 	"github.com/habgo/hab/studio/chroot"
@@ -78,7 +78,7 @@ var buildFixtures = sync.OnceValues(func() (*fixtureHarts, error) {
 	start := time.Now()
 	for i, name := range []string{"busybox", "backline"} {
 		var out bytes.Buffer
-		res, err := build.Build(context.Background(), filepath.Join("..", "..", "fixtures", name), build.Options{
+		res, err := builder.Build(context.Background(), filepath.Join("..", "..", "fixtures", name), builder.Options{
 			Root:    paths.At(fh.buildRoot),
 			Env:     []string{"PATH=" + os.Getenv("PATH"), "HOME=" + work, "TERM=dumb", "BUSYBOX_STATIC=" + busyboxStatic},
 			Release: fmt.Sprintf("2026010100000%d", i),

@@ -1,4 +1,4 @@
-// Package build builds a plan into a signed .hart, as the original
+// Package builder builds a plan into a signed .hart, as the original
 // hab-plan-build program does: it evaluates plan.sh (planner/plan),
 // resolves the dependencies from the installed package store (installing
 // them from local harts when needed), runs the build phases and callbacks
@@ -18,7 +18,7 @@
 // the dependencies' metadata is rooted under FS_ROOT when it enters the
 // build environment. Paths compiled into binaries (rpath) keep FS_ROOT:
 // outside a studio, build and run in the same root.
-package build
+package builder
 
 import (
 	"context"
