@@ -87,8 +87,11 @@ func (id Ident) Validate() error {
 		return fmt.Errorf("%w %q: a release needs a version", ErrInvalid, id.String())
 	}
 	for _, p := range []struct{ what, v string }{{"version", id.Version}, {"release", id.Release}} {
-		if strings.ContainsAny(p.v, "/ \t\n") {
-			return fmt.Errorf("%w %q: %s %q contains '/' or white space", ErrInvalid, id.String(), p.what, p.v)
+		if p.v == "" {
+			continue
+		}
+		if err := CheckPart(p.what, p.v); err != nil {
+			return fmt.Errorf("%w %+q: %v", ErrInvalid, id.String(), err)
 		}
 	}
 	return nil
