@@ -20,7 +20,7 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 2
 fi
 
-out=$(go test -run '^$' -bench . -benchtime "${RUNS}x" ./studio/chroot ./studio/oci 2>&1) || {
+out=$(go test -run '^$' -bench . -benchtime "${RUNS}x" ./studio/chroot ./studio/runc 2>&1) || {
   echo "$out" >&2
   exit 1
 }
@@ -36,8 +36,8 @@ ms() {
 chroot_all=$(ms studio/chroot BenchmarkCreateRunRemove)
 chroot_run=$(ms studio/chroot BenchmarkRun)
 base=$(ms studio/chroot BenchmarkExecTrue)
-oci_all=$(ms studio/oci BenchmarkCreateRunRemove)
-oci_run=$(ms studio/oci BenchmarkRun)
+oci_all=$(ms studio/runc BenchmarkCreateRunRemove)
+oci_run=$(ms studio/runc BenchmarkRun)
 
 printf 'chroot:    create + run true + remove  %8s ms   (limit 150 ms)\n' "$chroot_all"
 printf 'chroot:    run true                    %8s ms\n' "$chroot_run"

@@ -1,7 +1,7 @@
 // Package studio defines what a studio is to its callers: an isolated build
 // root that can be created, can run commands and can be removed. The kinds
 // live in sub-packages (studio/chroot: Linux namespaces and pivot_root;
-// studio/oci: an OCI bundle run by runc); studio/rootfs lays out the root
+// studio/runc: an OCI bundle run by runc); studio/rootfs lays out the root
 // on disk and plans the mounts both kinds make.
 package studio
 
@@ -28,7 +28,7 @@ type Studio interface {
 	Root() string
 }
 
-// New makes a studio of one kind at root; chroot.Open and oci.Open have
+// New makes a studio of one kind at root; chroot.Open and runc.Open have
 // this type.
 type New func(root string, opts ...Option) (Studio, error)
 

@@ -14,8 +14,8 @@ import (
 	"github.com/habgo/hab/studio"
 	"github.com/habgo/hab/studio/chroot"
 	"github.com/habgo/hab/studio/containerd"
-	"github.com/habgo/hab/studio/oci"
 	"github.com/habgo/hab/studio/rootfs"
+	"github.com/habgo/hab/studio/runc"
 )
 
 // Exit codes of the original studio program.
@@ -374,7 +374,7 @@ func (a *app) studioOpener(f *studioFlags) studio.New {
 	if address := a.studioEnv(f.containerdAddress, "CONTAINERD_ADDRESS"); address != "" {
 		return containerd.Opener(address)
 	}
-	return oci.Open
+	return runc.Open
 }
 
 // sudoUser is the user behind sudo, who gets the files the studio creates

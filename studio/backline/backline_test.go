@@ -27,7 +27,7 @@ import (
 	"github.com/habgo/hab/studio/chroot"
 	"github.com/habgo/hab/studio/containerd"
 	"github.com/habgo/hab/studio/containerd/containerdtest"
-	"github.com/habgo/hab/studio/oci"
+	"github.com/habgo/hab/studio/runc"
 )
 
 func TestMain(m *testing.M) {
@@ -206,7 +206,7 @@ func TestHermeticStudioWithBackline(t *testing.T) {
 		need string
 	}{
 		{"chroot", func(*testing.T) studio.New { return chroot.Open }, ""},
-		{"oci", func(*testing.T) studio.New { return oci.Open }, "runc"},
+		{"oci", func(*testing.T) studio.New { return runc.Open }, "runc"},
 		{"containerd", func(t *testing.T) studio.New { return containerd.Opener(containerdtest.Start(t)) }, "runc"},
 	}
 	for _, k := range kinds {
@@ -411,7 +411,7 @@ func TestHermeticPlanBuild(t *testing.T) {
 		name string
 		open studio.New
 		need string
-	}{{"chroot", chroot.Open, ""}, {"oci", oci.Open, "runc"}} {
+	}{{"chroot", chroot.Open, ""}, {"oci", runc.Open, "runc"}} {
 		t.Run(k.name, func(t *testing.T) {
 			if k.need != "" {
 				if _, err := exec.LookPath(k.need); err != nil {

@@ -1,5 +1,5 @@
 // Package containerd runs a studio as a container of a containerd daemon:
-// the root, mounts and runtime spec of studio/oci (a host directory as the
+// the root, mounts and runtime spec of studio/runc (a host directory as the
 // container's root, no image, no snapshot), handed to containerd's
 // io.containerd.runc.v2 runtime. Each run creates a container and its task
 // in the namespace "hab", waits for the task and deletes both, whatever
@@ -28,8 +28,8 @@ import (
 	"golang.org/x/term"
 
 	"github.com/habgo/hab/studio"
-	"github.com/habgo/hab/studio/oci"
 	"github.com/habgo/hab/studio/rootfs"
+	"github.com/habgo/hab/studio/runc"
 )
 
 const (
@@ -53,9 +53,9 @@ const (
 // Studio is a container studio run by the containerd daemon listening at
 // an address.
 type Studio struct {
-	*oci.Studio // the root on disk: Root, Create, Remove
-	address     string
-	cfg         studio.Config
+	*runc.Studio // the root on disk: Root, Create, Remove
+	address      string
+	cfg          studio.Config
 }
 
 var _ studio.Studio = (*Studio)(nil)
@@ -67,7 +67,7 @@ func New(root, address string, opts ...studio.Option) (*Studio, error) {
 	if address == "" {
 		return nil, fmt.Errorf("container studio %s: no containerd address", root)
 	}
-	base, err := oci.New(root, opts...)
+	base, err := runc.New(root, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -124,11 +124,11 @@ func (s *Studio) Run(ctx context.Context, argv []string, stdio studio.Stdio) (co
 	if f, ok := stdio.Stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		tty = f
 	}
-	id, err := oci.ContainerID(root)
+	id, err := runc.ContainerID(root)
 	if err != nil {
 		return -1, err
 	}
-	spec := oci.Spec(root, plan, s.cfg, argv, tty != nil)
+	spec := runc.Spec(root, plan, s.cfg, argv, tty != nil)
 	if err := ctx.Err(); err != nil {
 		return -1, fmt.Errorf("run in studio %s: %w", root, err)
 	}
@@ -159,7 +159,7 @@ func (s *Studio) Run(ctx context.Context, argv []string, stdio studio.Stdio) (co
 
 	// The FIFOs between the shim and this process, in a directory of
 	// this run (hidden inside like the runc bundles).
-	fifos := filepath.Join(oci.BundleDir(root), id)
+	fifos := filepath.Join(runc.BundleDir(root), id)
 	defer os.RemoveAll(fifos)
 	// The shim keeps the container's stdin open until told otherwise:
 	// the end of the caller's stdin is passed on with CloseIO.

@@ -1,6 +1,6 @@
 // Package rootfs lays out a studio's root directory on the host and plans
 // the mounts that turn it into a build environment. Both studio kinds
-// (studio/chroot and studio/oci) use it, so a studio looks the same inside
+// (studio/chroot and studio/runc) use it, so a studio looks the same inside
 // whichever runs it.
 package rootfs
 

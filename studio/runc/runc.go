@@ -1,9 +1,9 @@
-// Package oci runs a studio as an OCI container: the same root and mounts
+// Package runc runs a studio as an OCI container: the same root and mounts
 // as studio/chroot, described by a runtime spec (config.json) and run by
 // runc. The bundle lives under the studio root in .oci/ (hidden inside by a
 // tmpfs) and is deleted after each run; runc keeps its state there too.
 // studio/containerd runs the same spec through a containerd daemon.
-package oci
+package runc
 
 import (
 	"context"

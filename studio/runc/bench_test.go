@@ -1,10 +1,10 @@
-package oci_test
+package runc_test
 
 import (
 	"github.com/habgo/hab/studio/studiotest"
 	"testing"
 
-	"github.com/habgo/hab/studio/oci"
+	"github.com/habgo/hab/studio/runc"
 )
 
 // BenchmarkCreateRunRemove is what a container studio adds to a build:
@@ -13,7 +13,7 @@ func BenchmarkCreateRunRemove(b *testing.B) {
 	if why := containersWork(); why != "" {
 		b.Skip(why)
 	}
-	studiotest.BenchCreateRunRemove(b, oci.Open, habBinary(b))
+	studiotest.BenchCreateRunRemove(b, runc.Open, habBinary(b))
 }
 
 // BenchmarkRun is running true in an existing container studio.
@@ -21,5 +21,5 @@ func BenchmarkRun(b *testing.B) {
 	if why := containersWork(); why != "" {
 		b.Skip(why)
 	}
-	studiotest.BenchRun(b, oci.Open, habBinary(b))
+	studiotest.BenchRun(b, runc.Open, habBinary(b))
 }

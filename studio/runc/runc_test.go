@@ -1,4 +1,4 @@
-package oci_test
+package runc_test
 
 import (
 	"bytes"
@@ -18,8 +18,8 @@ import (
 	"time"
 
 	"github.com/habgo/hab/studio"
-	"github.com/habgo/hab/studio/oci"
 	"github.com/habgo/hab/studio/rootfs"
+	"github.com/habgo/hab/studio/runc"
 )
 
 func TestMain(m *testing.M) {
@@ -68,7 +68,7 @@ var containersWork = sync.OnceValue(func() string {
 		return err.Error()
 	}
 	defer os.RemoveAll(dir)
-	s, err := oci.New(filepath.Join(dir, "s"))
+	s, err := runc.New(filepath.Join(dir, "s"))
 	if err == nil {
 		err = s.Create(context.Background())
 	}
@@ -82,14 +82,14 @@ var containersWork = sync.OnceValue(func() string {
 	return ""
 })
 
-func newStudio(t *testing.T, src string, opts ...studio.Option) *oci.Studio {
+func newStudio(t *testing.T, src string, opts ...studio.Option) *runc.Studio {
 	t.Helper()
 	if why := containersWork(); why != "" {
 		t.Skip(why)
 	}
 	root := filepath.Join(t.TempDir(), "hab", "studios", rootfs.DirName(src))
 	opts = append([]studio.Option{studio.WithMount(src, "/src"), studio.WithHabBinary(habBinary(t))}, opts...)
-	s, err := oci.New(root, opts...)
+	s, err := runc.New(root, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func newStudio(t *testing.T, src string, opts ...studio.Option) *oci.Studio {
 	return s
 }
 
-func sh(t *testing.T, s *oci.Studio, script string) (int, string) {
+func sh(t *testing.T, s *runc.Studio, script string) (int, string) {
 	t.Helper()
 	return studiotest.Sh(t, s, script)
 }
@@ -109,7 +109,7 @@ func TestSpecHasNoRlimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec := oci.Spec(root, plan, cfg, []string{"true"}, false)
+	spec := runc.Spec(root, plan, cfg, []string{"true"}, false)
 	if spec.Process.Rlimits != nil {
 		t.Errorf("spec carries rlimits: %v", spec.Process.Rlimits)
 	}
@@ -207,7 +207,7 @@ func TestContainerSpeed(t *testing.T) {
 	var total time.Duration
 	for range n {
 		start := time.Now()
-		s, err := oci.New(filepath.Join(t.TempDir(), "s"), studio.WithMount(src, "/src"), studio.WithHabBinary(habBinary(t)))
+		s, err := runc.New(filepath.Join(t.TempDir(), "s"), studio.WithMount(src, "/src"), studio.WithHabBinary(habBinary(t)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -239,14 +239,14 @@ func TestContainerID(t *testing.T) {
 		{"/hab/studios/" + strings.Repeat("ab-", 30), "hab-studio-b-ab-"},
 	}
 	for _, tt := range tests {
-		id, err := oci.ContainerID(tt.root)
+		id, err := runc.ContainerID(tt.root)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !strings.HasPrefix(id, tt.prefix) || !valid.MatchString(id) || len(id) > 76 {
 			t.Errorf("ContainerID(%q) = %q, want %q and a valid containerd identifier", tt.root, id, tt.prefix+"…")
 		}
-		if again, _ := oci.ContainerID(tt.root); again == id {
+		if again, _ := runc.ContainerID(tt.root); again == id {
 			t.Errorf("ContainerID(%q) gave %q twice", tt.root, id)
 		}
 	}
