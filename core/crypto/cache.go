@@ -26,8 +26,12 @@ func (c Cache) Path(kt KeyType, nr NamedRevision) string {
 	return filepath.Join(c.Dir, nr.String()+kt.Extension())
 }
 
-// Read loads the key of type kt and exact name-revision nr.
+// Read loads the key of type kt and exact name-revision nr. A name that
+// ValidKeyName refuses is never turned into a path.
 func (c Cache) Read(kt KeyType, nr NamedRevision) (*KeyFile, error) {
+	if err := nr.Validate(); err != nil {
+		return nil, fmt.Errorf("read %s key: %w", kindName(kt), err)
+	}
 	p := c.Path(kt, nr)
 	data, err := os.ReadFile(p)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -112,6 +116,9 @@ func (c Cache) Write(kf *KeyFile) (string, error) {
 
 // write is Write that also reports whether it created the file.
 func (c Cache) write(kf *KeyFile) (path string, created bool, err error) {
+	if err := kf.NamedRevision.Validate(); err != nil {
+		return "", false, fmt.Errorf("write %s key: %w", kindName(kf.Type), err)
+	}
 	p := c.Path(kf.Type, kf.NamedRevision)
 	if exists, err := c.check(kf); err != nil || exists {
 		return p, false, err
@@ -163,6 +170,12 @@ func (c Cache) write(kf *KeyFile) (path string, created bool, err error) {
 // check reports whether kf is already in the cache, and fails when another
 // key occupies its file.
 func (c Cache) check(kf *KeyFile) (bool, error) {
+	if err := kf.NamedRevision.Validate(); err != nil {
+		return false, fmt.Errorf("write %s key: %w", kindName(kf.Type), err)
+	}
+	if err := c.checkPair(kf); err != nil {
+		return false, err
+	}
 	p := c.Path(kf.Type, kf.NamedRevision)
 	old, err := os.ReadFile(p)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -178,14 +191,67 @@ func (c Cache) check(kf *KeyFile) (bool, error) {
 	return false, fmt.Errorf("write %s key %s: %s already exists with different content; refusing to overwrite it", kf.Type, kf.NamedRevision, p)
 }
 
+// checkPair refuses a signing key whose other half, already in the cache
+// under the same name and revision, does not belong to it: a secret key
+// that does not match the cached public key would sign harts that do not
+// verify, and a public key that does not match the cached secret key would
+// fail every hart signed with it.
+func (c Cache) checkPair(kf *KeyFile) error {
+	var other KeyType
+	switch kf.Type {
+	case SigSecret:
+		if _, err := SigningSecretKeyFrom(kf); err != nil {
+			return err
+		}
+		other = SigPublic
+	case SigPublic:
+		other = SigSecret
+	default:
+		return nil
+	}
+	okf, err := c.Read(other, kf.NamedRevision)
+	if errors.Is(err, ErrKeyNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("write %s key %s: the cached %s key of the same name: %w", kf.Type, kf.NamedRevision, other, err)
+	}
+	return matchPair(kf, okf)
+}
+
+// matchPair checks that two signing keys of the same name and revision,
+// one public and one secret, are halves of one pair.
+func matchPair(a, b *KeyFile) error {
+	pub, sec := a, b
+	if a.Type == SigSecret {
+		pub, sec = b, a
+	}
+	if pub.Type != SigPublic || sec.Type != SigSecret || pub.NamedRevision != sec.NamedRevision {
+		return nil
+	}
+	sk, err := SigningSecretKeyFrom(sec)
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(sk.Public().Key, pub.Key) {
+		return fmt.Errorf("%w: the secret signing key %s does not match the public key %s of the same name and revision (it would sign harts that do not verify); refusing it", ErrInvalidKey, sec.NamedRevision, pub.NamedRevision)
+	}
+	return nil
+}
+
 // Import stores every key of kfs, or none of them: all are checked against
 // the cache first (a different key under the same name is refused), and
 // files created before a failure are removed. Keys already present with the
 // same content are left as they are. It returns the keys' paths.
 func (c Cache) Import(kfs ...*KeyFile) ([]string, error) {
-	for _, kf := range kfs {
+	for i, kf := range kfs {
 		if _, err := c.check(kf); err != nil {
 			return nil, err
+		}
+		for _, other := range kfs[:i] {
+			if err := matchPair(kf, other); err != nil {
+				return nil, err
+			}
 		}
 	}
 	var paths, created []string

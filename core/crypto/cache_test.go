@@ -186,7 +186,13 @@ func TestCacheImportAllOrNothing(t *testing.T) {
 	if _, _, err := c.WritePair(pub.KeyFile(), other.KeyFile()); err == nil || !strings.Contains(err.Error(), "are not a pair") {
 		t.Fatalf("mismatched pair: %v", err)
 	}
-	paths, err := c.Import(pub.KeyFile())
+	// The public key of another pair than the cached secret key of the
+	// same name is refused too (harts signed with that secret key would
+	// not verify with it); the matching one imports.
+	if _, err := c.Import(pub.KeyFile()); err == nil || !errors.Is(err, ErrInvalidKey) || !strings.Contains(err.Error(), "does not match") {
+		t.Fatalf("public key of another pair: %v", err)
+	}
+	paths, err := c.Import(sec2.Public().KeyFile())
 	if err != nil || len(paths) != 1 || paths[0] != c.Path(SigPublic, pub.NamedRevision) {
 		t.Fatalf("import: %v %v", paths, err)
 	}

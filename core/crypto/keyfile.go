@@ -11,8 +11,11 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // ErrInvalidKey is wrapped by every key parsing error.
@@ -93,13 +96,45 @@ type NamedRevision struct {
 	Revision string
 }
 
-// ParseNamedRevision splits "NAME-YYYYMMDDhhmmss".
+// ParseNamedRevision splits "NAME-YYYYMMDDhhmmss". NAME must pass
+// ValidKeyName, the rule key generation applies: a name read from a hart
+// header, a key file, standard input or a depot becomes part of a file
+// name in the key cache, so a separator, "..", white space or a control
+// character in it is refused here, wherever it is parsed.
 func ParseNamedRevision(s string) (NamedRevision, error) {
 	m := revisionRE.FindStringSubmatch(s)
 	if m == nil {
-		return NamedRevision{}, fmt.Errorf("%w: key name %q is not NAME-YYYYMMDDhhmmss", ErrInvalidKey, s)
+		return NamedRevision{}, fmt.Errorf("%w: key name %s is not NAME-YYYYMMDDhhmmss", ErrInvalidKey, QuoteName(s))
+	}
+	if err := ValidKeyName(m[1]); err != nil {
+		return NamedRevision{}, err
 	}
 	return NamedRevision{Name: m[1], Revision: m[2]}, nil
+}
+
+// Validate checks the name with ValidKeyName and the revision's form.
+func (n NamedRevision) Validate() error {
+	if err := ValidKeyName(n.Name); err != nil {
+		return err
+	}
+	if len(n.Revision) != len(RevisionLayout) || strings.Trim(n.Revision, "0123456789") != "" {
+		return fmt.Errorf("%w: key revision %s of %s is not YYYYMMDDhhmmss", ErrInvalidKey, QuoteName(n.Revision), QuoteName(n.Name))
+	}
+	return nil
+}
+
+// maxQuoted bounds how much of an untrusted name an error message shows.
+const maxQuoted = 80
+
+// QuoteName renders an untrusted key name (or any name read from a file or
+// the network) for a message: Go-quoted, so that control characters,
+// escape sequences and direction overrides are shown escaped, never
+// interpreted by a terminal, and cut after 80 bytes.
+func QuoteName(s string) string {
+	if len(s) > maxQuoted {
+		return strconv.Quote(s[:maxQuoted]) + "..."
+	}
+	return strconv.Quote(s)
 }
 
 // NewRevision names a new key revision of name made at t.
@@ -166,7 +201,15 @@ func ParseKeyFile(data []byte, source string) (*KeyFile, error) {
 	if len(key) != kt.KeySize() {
 		return nil, fmt.Errorf("%s: line 4: %w: %s key is %d bytes, expected %d", source, ErrInvalidKey, kt, len(key), kt.KeySize())
 	}
-	return &KeyFile{Type: kt, NamedRevision: nr, Key: key}, nil
+	kf := &KeyFile{Type: kt, NamedRevision: nr, Key: key}
+	if kt == SigSecret {
+		// A secret signing key whose public half is not its seed's would
+		// sign harts that verify with no key: refused wherever it is read.
+		if _, err := SigningSecretKeyFrom(kf); err != nil {
+			return nil, fmt.Errorf("%s: line 4: %w", source, err)
+		}
+	}
+	return kf, nil
 }
 
 // keyFileNameRE matches the canonical name of a key file in a cache:
@@ -233,17 +276,30 @@ func ParseKeyFiles(data []byte, source string) ([]*KeyFile, error) {
 	return out, nil
 }
 
+// MaxKeyNameLen bounds a key name, so that NAME-REVISION.EXT fits in a
+// file name (255 bytes) with room to spare for temporary names.
+const MaxKeyNameLen = 200
+
 // ValidKeyName reports whether name can name a key: it becomes part of a
 // file name and of a line in key files and encrypted messages, so it must
-// be non-empty and free of path separators, white space and control
-// characters.
+// be valid UTF-8, non-empty, at most MaxKeyNameLen bytes, not "." or "..",
+// hold no "..", and be free of path separators, white space, control
+// characters and invisible formatting characters (direction overrides).
+// Generation, parsing (hart headers, key files, imports) and the key cache
+// all apply this one rule.
 func ValidKeyName(name string) error {
-	if name == "" || name == "." || name == ".." {
-		return fmt.Errorf("%w: key name %q is empty or a directory name", ErrInvalidKey, name)
+	if name == "" || name == "." || name == ".." || strings.Contains(name, "..") {
+		return fmt.Errorf("%w: key name %s is empty, a directory name or holds \"..\"", ErrInvalidKey, QuoteName(name))
+	}
+	if len(name) > MaxKeyNameLen {
+		return fmt.Errorf("%w: key name %s is %d bytes long, more than %d", ErrInvalidKey, QuoteName(name), len(name), MaxKeyNameLen)
+	}
+	if !utf8.ValidString(name) {
+		return fmt.Errorf("%w: key name %s is not valid UTF-8", ErrInvalidKey, QuoteName(name))
 	}
 	for _, r := range name {
-		if r == '/' || r == '\\' || r <= ' ' || r == 0x7f {
-			return fmt.Errorf("%w: key name %q contains %q; path separators, white space and control characters are not allowed", ErrInvalidKey, name, r)
+		if r == '/' || r == '\\' || unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || !unicode.IsPrint(r) {
+			return fmt.Errorf("%w: key name %s contains %q; path separators, white space, control and formatting characters are not allowed", ErrInvalidKey, QuoteName(name), r)
 		}
 	}
 	return nil
