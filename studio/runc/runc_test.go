@@ -197,38 +197,6 @@ func TestContainerCancel(t *testing.T) {
 	}
 }
 
-func TestContainerSpeed(t *testing.T) {
-	if why := containersWork(); why != "" {
-		t.Skip(why)
-	}
-	src := t.TempDir()
-	ctx := context.Background()
-	const n = 3
-	var total time.Duration
-	for range n {
-		start := time.Now()
-		s, err := runc.New(filepath.Join(t.TempDir(), "s"), studio.WithMount(src, "/src"), studio.WithHabBinary(habBinary(t)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Create(ctx); err != nil {
-			t.Fatal(err)
-		}
-		if code, err := s.Run(ctx, []string{"true"}, studio.Stdio{}); code != 0 || err != nil {
-			t.Fatalf("%d %v", code, err)
-		}
-		if err := s.Remove(ctx); err != nil {
-			t.Fatal(err)
-		}
-		total += time.Since(start)
-	}
-	avg := total / n
-	t.Logf("container studio create + run true + remove: %v on average over %d", avg, n)
-	if avg > 500*time.Millisecond {
-		t.Errorf("container studio create + run + remove takes %v, over 500 ms", avg)
-	}
-}
-
 func TestContainerID(t *testing.T) {
 	valid := regexp.MustCompile(`^[A-Za-z0-9]+(?:[._-](?:[A-Za-z0-9]+))*$`)
 	tests := []struct{ root, prefix string }{
