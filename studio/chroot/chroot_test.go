@@ -627,4 +627,3 @@ func TestCreateIsIdempotent(t *testing.T) {
 		t.Fatal(out)
 	}
 }
-
