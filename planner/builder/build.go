@@ -27,6 +27,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -52,6 +53,12 @@ type Options struct {
 	Env []string
 	// Release is pkg_release; now (UTC) when empty.
 	Release string
+	// The build is reproducible: every entry of the hart carries the time
+	// SOURCE_DATE_EPOCH in Env gives (seconds since 1970), or else the
+	// time the release names (YYYYMMDDhhmmss, UTC), and the plan sees
+	// SOURCE_DATE_EPOCH set to that time, so that compilers and tools
+	// that honour it embed the same dates. Hart.SourceDateEpoch, when
+	// set, takes precedence for the entries.
 	// WorkDir is where the build was started (INITIAL_PWD; results/ goes
 	// under it unless HAB_OUTPUT_PATH is set); the process's when empty.
 	WorkDir string
@@ -142,6 +149,7 @@ type builder struct {
 	opts    Options
 	now     func() time.Time
 	start   time.Time
+	epoch   time.Time // SOURCE_DATE_EPOCH: the time of every hart entry
 	fsRoot  string // FS_ROOT, cleaned
 	habRoot string // FS_ROOT/hab
 	store   *pkgs.Store
@@ -180,6 +188,17 @@ func newBuilder(opts Options) (*builder, error) {
 		b.now = time.Now
 	}
 	b.start = b.now()
+	if opts.Release == "" {
+		b.opts.Release = b.start.UTC().Format(ident.ReleaseLayout)
+	}
+	epoch, err := sourceDateEpoch(b.getenv("SOURCE_DATE_EPOCH"), b.opts.Release, b.start)
+	if err != nil {
+		return nil, &Error{Phase: "setup", Status: 1, Msg: err.Error(), Err: err}
+	}
+	b.epoch = epoch
+	if b.opts.Hart.SourceDateEpoch == nil {
+		b.opts.Hart.SourceDateEpoch = &b.epoch
+	}
 	fs, err := filepath.Abs(opts.Root.FS)
 	if err != nil {
 		return nil, fmt.Errorf("build: FS_ROOT %s: %w", opts.Root.FS, err)
@@ -250,16 +269,35 @@ func (b *builder) env() []string {
 	for _, kv := range b.opts.Env {
 		k, _, _ := strings.Cut(kv, "=")
 		switch k {
-		case "HAB_ROOT_PATH", "HAB_CACHE_KEY_PATH", "FS_ROOT":
+		case "HAB_ROOT_PATH", "HAB_CACHE_KEY_PATH", "FS_ROOT", "SOURCE_DATE_EPOCH":
 			continue
 		}
 		env = append(env, kv)
 	}
+	env = append(env, "SOURCE_DATE_EPOCH="+strconv.FormatInt(b.epoch.Unix(), 10))
 	env = append(env, "HAB_ROOT_PATH="+b.habRoot)
 	if b.opts.Keys.Dir != "" {
 		env = append(env, "HAB_CACHE_KEY_PATH="+b.opts.Keys.Dir)
 	}
 	return env
+}
+
+// sourceDateEpoch is the time a build's entries carry: the caller's
+// SOURCE_DATE_EPOCH (seconds since 1970, UTC) when set, else the time
+// the release names; a release that names no time (a --release of
+// another form) falls back to the start of the build.
+func sourceDateEpoch(setting, release string, start time.Time) (time.Time, error) {
+	if setting != "" {
+		n, err := strconv.ParseInt(setting, 10, 64)
+		if err != nil || n < 0 || n > 253402300799 {
+			return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH %q is not a number of seconds since 1970 (0 to 253402300799)", setting)
+		}
+		return time.Unix(n, 0).UTC(), nil
+	}
+	if t, err := ident.ReleaseTime(release); err == nil {
+		return t, nil
+	}
+	return start.UTC().Truncate(time.Second), nil
 }
 
 func (b *builder) getenv(name string) string {

@@ -377,6 +377,11 @@ func (b *builder) generateArtifact(ctx context.Context, id ident.Ident, res *Res
 		err = w.Flush()
 	}
 	res.ArtifactTime = time.Since(start)
+	if err == nil {
+		// CreateTemp makes 0600: the cached hart is readable by others,
+		// as the copy in results/ is.
+		err = tmp.Chmod(0o644)
+	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
