@@ -150,8 +150,8 @@ type builder struct {
 	now     func() time.Time
 	start   time.Time
 	epoch   time.Time // SOURCE_DATE_EPOCH: the time of every hart entry
-	fsRoot  string // FS_ROOT, cleaned
-	habRoot string // FS_ROOT/hab
+	fsRoot  string    // FS_ROOT, cleaned
+	habRoot string    // FS_ROOT/hab
 	store   *pkgs.Store
 	out     io.Writer
 	logBuf  *logSink
