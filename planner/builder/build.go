@@ -432,7 +432,9 @@ func (b *builder) colour() bool {
 // the build created it) and the artifacts.
 func (b *builder) rollback() {
 	if b.prefixMade && b.prefix != "" {
-		os.RemoveAll(b.prefix)
+		if err := removeBeneath(b.store.Dir, b.prefix); err != nil {
+			b.warnLine(err.Error())
+		}
 		// Drop the release's parents when the build created them empty.
 		for d := filepath.Dir(b.prefix); strings.HasPrefix(d, b.store.Dir+"/"); d = filepath.Dir(d) {
 			if os.Remove(d) != nil {
@@ -441,7 +443,9 @@ func (b *builder) rollback() {
 		}
 	}
 	for i := len(b.created) - 1; i >= 0; i-- {
-		os.RemoveAll(b.created[i])
+		if err := removeBeneath(filepath.Dir(b.created[i]), b.created[i]); err != nil {
+			b.warnLine(err.Error())
+		}
 	}
 }
 

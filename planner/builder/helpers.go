@@ -36,6 +36,11 @@ func (b *builder) helpers() shell.Funcs {
 		"push_runtime_env":    b.pushEnvFunc(b.runtimeEnv, "PUSH TO RUN"),
 		"push_buildtime_env":  b.pushEnvFunc(b.buildtimeEnv, "PUSH TO BUILD"),
 		"attach":              b.attach,
+		"update_pkg_version": func(ctx context.Context, c *shell.Call) error {
+			return plan.UpdatePkgVersion(ctx, c, func(ctx context.Context, c *shell.Call, code int, msg string) error {
+				return b.exitNow(ctx, c, code, b.p.Path+": "+msg)
+			})
+		},
 
 		"do_default_begin":             nothing,
 		"do_default_setup_environment": nothing,
@@ -246,8 +251,8 @@ func (b *builder) verifyFile(_ context.Context, c *shell.Call) error {
 func (b *builder) defaultClean(_ context.Context, c *shell.Call) error {
 	buildLine(c, "Clean the cache")
 	if p := c.Get("CACHE_PATH"); p != "" {
-		if err := os.RemoveAll(p); err != nil {
-			return b.failWith(c, "clean %s: %v", p, err)
+		if err := removeBeneath(c.Get("HAB_CACHE_SRC_PATH"), p); err != nil {
+			return b.failWith(c, "clean the cache (CACHE_PATH): %v", err)
 		}
 	}
 	return nil

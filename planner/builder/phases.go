@@ -115,7 +115,11 @@ func (b *builder) buildStandard(ctx context.Context) (*Result, error) {
 		}
 	}
 	// update_pkg_version may have changed the version, and so the prefix
-	// and the environments set up with the placeholder version.
+	// and the environments set up with the placeholder version; a phase
+	// may also have assigned pkg_version or pkg_release itself.
+	if err := b.checkIdent("do_unpack"); err != nil {
+		return nil, err
+	}
 	b.prefix = b.p.Get("pkg_prefix")
 	if v := b.p.Get("pkg_version"); v != plan.VersionUnset {
 		for _, l := range []*envLayer{b.runtimeEnv, b.buildtimeEnv} {
@@ -170,6 +174,9 @@ func (b *builder) buildStandard(ctx context.Context) (*Result, error) {
 		if err := b.phase(ctx, ph, false); err != nil {
 			return nil, err
 		}
+	}
+	if err := b.checkIdent(phaseMetadata); err != nil {
+		return nil, err
 	}
 	return b.finish(ctx, b.writeMetadata)
 }
@@ -490,6 +497,17 @@ func stripFlag(path string) string {
 		return "--strip-unneeded"
 	}
 	return ""
+}
+
+// checkIdent checks the version and release the shell has now with the
+// ident rule: a phase may have assigned them.
+func (b *builder) checkIdent(phase string) error {
+	for _, n := range []string{"pkg_version", "pkg_release"} {
+		if err := ident.CheckPart(n, b.p.Get(n)); err != nil {
+			return b.fail(phase, 1, "%s: %v", b.p.Path, err)
+		}
+	}
+	return nil
 }
 
 // identOf is the package being built, as the shell has it now.

@@ -491,6 +491,18 @@ func (p *Plan) applyDefaults(ctx context.Context, opts Options, setting map[stri
 		version = VersionUnset
 		set("pkg_version", version)
 	}
+	if err := ident.CheckPart("pkg_version", version); err != nil {
+		return p.settingError("pkg_version", err.Error())
+	}
+	if err := ident.CheckPart("pkg_release", str("pkg_release")); err != nil {
+		if !lastAssignment(p.Syntax, "pkg_release").IsValid() {
+			return &shell.Error{File: p.Path, Msg: "the release the build was given: " + err.Error()}
+		}
+		return p.settingError("pkg_release", err.Error())
+	}
+	if n := len(artifactName(origin, name, version, str("pkg_release"), str("pkg_target"))); n > maxArtifactName {
+		return p.settingError("pkg_version", fmt.Sprintf("the artifact's file name would be %d bytes long, over the %d a file name may have here: shorten pkg_name or pkg_version", n, maxArtifactName))
+	}
 	if src := str("pkg_source"); src != "" && !isSet("pkg_filename") {
 		set("pkg_filename", basename(src))
 	}
@@ -516,7 +528,7 @@ func (p *Plan) applyDefaults(ctx context.Context, opts Options, setting map[stri
 	}
 	set("pkg_output_path", out)
 	setSvcPaths(set, root+"/svc/"+name)
-	set("pkg_artifact", fmt.Sprintf("%s/cache/artifacts/%s-%s-%s-%s-%s.hart", root, origin, name, version, release, target))
+	set("pkg_artifact", root+"/cache/artifacts/"+artifactName(origin, name, version, release, target))
 
 	if err := p.setVars(ctx, assign...); err != nil {
 		return fmt.Errorf("evaluate %s: apply defaults: %w", p.Path, err)
@@ -585,4 +597,13 @@ func basename(s string) string {
 		return t[i+1:]
 	}
 	return t
+}
+
+// maxArtifactName is the longest artifact file name a plan may lead to:
+// a file name has at most 255 bytes, and the build writes the artifact
+// under a temporary name of its name and 12 bytes more.
+const maxArtifactName = 255 - 12
+
+func artifactName(origin, name, version, release, target string) string {
+	return fmt.Sprintf("%s-%s-%s-%s-%s.hart", origin, name, version, release, target)
 }

@@ -116,6 +116,18 @@ func TestEvaluateErrors(t *testing.T) {
 		{"invalid HAB_ORIGIN", minimalPlan, []string{"HAB_ORIGIN=Bad Origin"}, 0, `HAB_ORIGIN "Bad Origin" is not a valid origin`},
 		{"unset version", "pkg_name=x\npkg_origin=core\n", nil, 1, "pkg_version must be set"},
 		{"empty version", "pkg_name=x\npkg_origin=core\npkg_version=\"\"\n", nil, 3, "pkg_version must be set"},
+		{"version ../../..", "pkg_name=x\npkg_origin=core\npkg_version=../../..\n", nil, 3, `pkg_version "../../.." contains '/'`},
+		{"version ..", "pkg_name=x\npkg_origin=core\npkg_version=..\n", nil, 3, `pkg_version ".." is not allowed`},
+		{"version .", "pkg_name=x\npkg_origin=core\npkg_version=.\n", nil, 3, `pkg_version "." is not allowed`},
+		{"version with space", "pkg_name=x\npkg_origin=core\npkg_version='1.0 final'\n", nil, 3, "contains white space"},
+		{"version with newline", "pkg_name=x\npkg_origin=core\npkg_version=$'1.0\\n'\n", nil, 3, "contains white space"},
+		{"version with escape", "pkg_name=x\npkg_origin=core\npkg_version=$'1.0\\e[31m'\n", nil, 3, `pkg_version "1.0\x1b[31m" contains a control character (U+001B)`},
+		{"version with bidi override", "pkg_name=x\npkg_origin=core\npkg_version=$'1.0\\u202egnp'\n", nil, 3, `pkg_version "1.0\u202egnp" contains an invisible formatting character (U+202E`},
+		{"version from a command", "pkg_name=x\npkg_origin=core\npkg_version=$(echo a/b)\n", nil, 3, `pkg_version "a/b" contains '/'`},
+		{"250-character version", "pkg_name=x\npkg_origin=core\npkg_version=" + strings.Repeat("1", 250) + "\n", nil, 3, "is 250 bytes long, over the 128 a pkg_version may have"},
+		{"long name and version", "pkg_origin=core\npkg_name=" + strings.Repeat("n", 120) + "\npkg_version=" + strings.Repeat("1", 100) + "\n", nil, 3, "the artifact's file name would be 259 bytes long, over the 243"},
+		{"release set by the plan", "pkg_name=x\npkg_origin=core\npkg_version=1\npkg_release=../x\n", nil, 4, `pkg_release "../x" contains '/'`},
+		{"release ..", "pkg_name=x\npkg_origin=core\npkg_version=1\npkg_release=..\n", nil, 4, `pkg_release ".." is not allowed`},
 		{"exit_with", "pkg_name=x\npkg_origin=core\nexit_with \"unsupported platform\" 3\npkg_version=1\n", nil, 3, "exit_with: unsupported platform (status 3)"},
 		{"exit", "pkg_name=x\npkg_origin=core\npkg_version=1\n\nexit 0\n", nil, 5, "exited with status 0"},
 		{"last command fails", "pkg_name=x\npkg_origin=core\npkg_version=1\n[[ -n \"$UNSET_VAR\" ]] && echo yes\n", nil, 4, "last command returned status 1"},
@@ -149,6 +161,32 @@ func TestEvaluateErrors(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// TestBadRelease: a release given to the evaluation is checked with the
+// ident rule too; the error names the plan.
+func TestBadRelease(t *testing.T) {
+	dir := writePlan(t, map[string]string{"plan.sh": minimalPlan})
+	for _, r := range []string{"..", "../../..", "2026 01", "2026\x1b[2J", "x\u2067y", strings.Repeat("2", 129)} {
+		opts := testOpts
+		opts.Release = r
+		_, err := Evaluate(context.Background(), dir, opts)
+		if err == nil || !strings.HasPrefix(err.Error(), filepath.Join(dir, "plan.sh")+": the release the build was given: pkg_release ") {
+			t.Errorf("release %q: %v", r, err)
+		}
+	}
+}
+
+// TestUpdatePkgVersionRefused: a version from pkg_version() is checked
+// when update_pkg_version sets it, before any path is derived from it.
+func TestUpdatePkgVersionRefused(t *testing.T) {
+	for _, v := range []string{"../../..", "..", ".", "1.0 beta", "1/2", `$'1\e[0m'`, `$'1\u202e'`, strings.Repeat("9", 200)} {
+		dir := writePlan(t, map[string]string{"plan.sh": "pkg_name=dyn\npkg_origin=core\npkg_source=https://example.com/dyn.tgz\npkg_version() { echo " + v + "; }\nupdate_pkg_version\n"})
+		_, err := Evaluate(context.Background(), dir, testOpts)
+		if err == nil || !strings.Contains(err.Error(), "update_pkg_version: pkg_version ") || !strings.Contains(err.Error(), filepath.Join(dir, "plan.sh")+":5:") {
+			t.Errorf("pkg_version() printing %s: %v", v, err)
+		}
+	}
+}
 
 // TestDefaults checks what the build program sets after the plan: the
 // version placeholder, file and directory names, prefix, paths, the

@@ -12,6 +12,7 @@ import (
 
 	"mvdan.cc/sh/v3/interp"
 
+	"github.com/habgo/hab/core/ident"
 	"github.com/habgo/hab/planner/shell"
 )
 
@@ -40,13 +41,19 @@ func helpers(st *evalState) shell.Funcs {
 			st.sawExitWith(c.Pos(), msg)
 			return c.Exit(ctx, code)
 		},
-		"trim":               trim,
-		"abspath":            abspath,
-		"exists":             exists,
-		"join_by":            joinBy,
-		"pkg_path_for":       pkgPathFor,
-		"update_pkg_version": updatePkgVersion,
-		"attach":             attach,
+		"trim":         trim,
+		"abspath":      abspath,
+		"exists":       exists,
+		"join_by":      joinBy,
+		"pkg_path_for": pkgPathFor,
+		"update_pkg_version": func(ctx context.Context, c *shell.Call) error {
+			return UpdatePkgVersion(ctx, c, func(ctx context.Context, c *shell.Call, code int, msg string) error {
+				PrintLine(c, c.Stdout(), "\033[1;31mERROR: \033[1;37m", "ERROR: ", msg)
+				st.sawExitWith(c.Pos(), msg)
+				return c.Exit(ctx, code)
+			})
+		},
+		"attach": attach,
 	}
 	for _, name := range buildPhaseHelpers {
 		f[name] = notInEvaluation
@@ -209,21 +216,29 @@ func pkgPathFor(_ context.Context, c *shell.Call) error {
 	return c.Status(1)
 }
 
-// updatePkgVersion sets pkg_version from the plan's pkg_version()
-// function and recomputes what depends on it, as the original does.
-func updatePkgVersion(ctx context.Context, c *shell.Call) error {
+// UpdatePkgVersion is update_pkg_version: it sets pkg_version from the
+// plan's pkg_version() function and recomputes what depends on it, as
+// the original does. A version that breaks the ident rule (see
+// ident.CheckPart) is refused before anything is derived from it; exit
+// prints the message and ends the shell with the status.
+func UpdatePkgVersion(ctx context.Context, c *shell.Call, exit func(ctx context.Context, c *shell.Call, code int, msg string) error) error {
 	if c.Get("_verify_vars") == "true" {
 		msg := "Plan called 'update_pkg_version()' in phase 'do_prepare()' or later which is not supported. Package version must be determined before 'do_prepare()' phase."
-		PrintLine(c, c.Stdout(), "\033[1;31mERROR: \033[1;37m", "ERROR: ", msg)
-		return c.Exit(ctx, 21)
+		return exit(ctx, c, 21, msg)
 	}
 	if c.IsFunc(ctx, "pkg_version") {
 		if err := c.Eval(ctx, `pkg_version="$(pkg_version)"`); err != nil {
 			return err
 		}
+		if err := ident.CheckPart("pkg_version", c.Get("pkg_version")); err != nil {
+			return exit(ctx, c, 1, "update_pkg_version: "+err.Error())
+		}
 		PrintLine(c, c.Stdout(), "\033[1;37m", "", fmt.Sprintf("Version updated to '%s'", c.Get("pkg_version")))
 	}
 	name, origin, version := c.Get("pkg_name"), c.Get("pkg_origin"), c.Get("pkg_version")
+	if err := ident.CheckPart("pkg_version", version); err != nil {
+		return exit(ctx, c, 1, "update_pkg_version: "+err.Error())
+	}
 	release, target := c.Get("pkg_release"), c.Get("pkg_target")
 	var kv []string
 	dirname := c.Get("pkg_dirname")
