@@ -13,6 +13,7 @@ import (
 	"github.com/habgo/hab/core/crypto"
 	"github.com/habgo/hab/core/hart"
 	"github.com/habgo/hab/core/ident"
+	"github.com/habgo/hab/core/pkgmeta"
 )
 
 func conformanceData(t *testing.T, elem ...string) string {
@@ -76,8 +77,8 @@ func TestConformanceHarts(t *testing.T) {
 	if got := e.installed(); len(got) != 0 {
 		t.Errorf("left after uninstall: %v", got)
 	}
-	if entries, _ := os.ReadDir(e.store.Dir); len(entries) != 0 {
-		t.Errorf("store directory not empty: %v", entries)
+	if entries, _ := os.ReadDir(e.store.Dir); len(entries) != 1 || entries[0].Name() != LockFile {
+		t.Errorf("store directory not empty but for its lock: %v", entries)
 	}
 
 	bad := []struct {
@@ -133,7 +134,7 @@ func TestConformanceMetadata(t *testing.T) {
 			t.Errorf("%s: %v", p, err)
 			continue
 		}
-		m, err := ParseMetadata(hm.Ident, hm.Files)
+		m, err := pkgmeta.Parse(hm.Ident, hm.Files)
 		if err != nil {
 			t.Errorf("%s: %v", p, err)
 			continue

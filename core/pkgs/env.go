@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/habgo/hab/core/pkgmeta"
 )
 
 // EnvVar is one variable of a package's runtime environment.
@@ -66,7 +68,7 @@ func (s *Store) RuntimeEnvironment(ctx context.Context, p *Package, getenv func(
 }
 
 // legacyRuntimePath assembles PATH for packages without RUNTIME_PATH.
-func (s *Store) legacyRuntimePath(ctx context.Context, m *Metadata) ([]string, error) {
+func (s *Store) legacyRuntimePath(ctx context.Context, m *pkgmeta.Metadata) ([]string, error) {
 	seen := map[string]bool{}
 	var out []string
 	add := func(ps []string) {

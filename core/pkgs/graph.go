@@ -3,63 +3,71 @@ package pkgs
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/habgo/hab/core/ident"
+	"github.com/habgo/hab/core/pkgmeta"
 )
 
 // Graph is the dependency graph of the installed packages, built from
 // their DEPS files as the original builds it: an edge from each package to
 // each of its direct runtime dependencies. Dependencies that are not
-// installed are nodes too.
+// installed are nodes too. A package naming itself in DEPS has no edge to
+// itself. Building it and every query are linear in the number of edges.
 type Graph struct {
-	deps  map[ident.Ident][]ident.Ident
-	rdeps map[ident.Ident][]ident.Ident
+	deps  map[ident.Ident][]ident.Ident // in DEPS order, without duplicates
+	rdeps map[ident.Ident]map[ident.Ident]struct{}
 }
 
 // Graph reads the DEPS of every installed package of the active target.
-// A package whose DEPS cannot be parsed fails the whole graph, naming it.
+// A package whose DEPS cannot be parsed (or is larger than pkgmeta
+// allows) fails the whole graph, naming it.
 func (s *Store) Graph(ctx context.Context) (*Graph, error) {
 	ids, err := s.List(ctx, ident.Ident{})
 	if err != nil {
 		return nil, err
 	}
-	g := &Graph{deps: map[ident.Ident][]ident.Ident{}, rdeps: map[ident.Ident][]ident.Ident{}}
+	g := &Graph{deps: map[ident.Ident][]ident.Ident{}, rdeps: map[ident.Ident]map[ident.Ident]struct{}{}}
 	for _, id := range ids {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		files := map[string][]byte{}
-		if data, err := readOptional(s.PathFor(id), FileDeps); err != nil {
+		if data, err := pkgmeta.ReadFile(s.PathFor(id), pkgmeta.FileDeps); err != nil {
 			return nil, fmt.Errorf("dependency graph: %s: %w", id, err)
 		} else if data != nil {
-			files[FileDeps] = data
+			files[pkgmeta.FileDeps] = data
 		}
-		m, err := ParseMetadata(id, files)
+		m, err := pkgmeta.Parse(id, files)
 		if err != nil {
 			return nil, fmt.Errorf("dependency graph: %w", err)
 		}
 		g.add(id, m.Deps)
 	}
-	for id := range g.rdeps {
-		slices.SortFunc(g.rdeps[id], ident.Compare)
-	}
 	return g, nil
 }
 
-func (g *Graph) add(id ident.Ident, deps []ident.Ident) {
+func (g *Graph) node(id ident.Ident) {
 	if _, ok := g.deps[id]; !ok {
 		g.deps[id] = nil
 	}
+	if _, ok := g.rdeps[id]; !ok {
+		g.rdeps[id] = map[ident.Ident]struct{}{}
+	}
+}
+
+func (g *Graph) add(id ident.Ident, deps []ident.Ident) {
+	g.node(id)
+	seen := make(map[ident.Ident]struct{}, len(deps))
 	for _, d := range deps {
-		if slices.Contains(g.deps[id], d) {
+		if _, dup := seen[d]; dup || d == id {
 			continue
 		}
+		seen[d] = struct{}{}
 		g.deps[id] = append(g.deps[id], d)
-		if _, ok := g.deps[d]; !ok {
-			g.deps[d] = nil
-		}
-		g.rdeps[d] = append(g.rdeps[d], id)
+		g.node(d)
+		g.rdeps[d][id] = struct{}{}
 	}
 }
 
@@ -73,7 +81,9 @@ func (g *Graph) Has(id ident.Ident) bool {
 func (g *Graph) Deps(id ident.Ident) []ident.Ident { return slices.Clone(g.deps[id]) }
 
 // RDeps returns the packages that depend directly on id, sorted.
-func (g *Graph) RDeps(id ident.Ident) []ident.Ident { return slices.Clone(g.rdeps[id]) }
+func (g *Graph) RDeps(id ident.Ident) []ident.Ident {
+	return slices.SortedFunc(maps.Keys(g.rdeps[id]), ident.Compare)
+}
 
 // CountRDeps returns how many packages depend directly on id, and false
 // when id is not in the graph.
@@ -85,13 +95,15 @@ func (g *Graph) CountRDeps(id ident.Ident) (int, bool) {
 }
 
 // OrderedDeps returns every transitive dependency of id, breadth first.
-func (g *Graph) OrderedDeps(id ident.Ident) []ident.Ident { return g.bfs(id, g.deps) }
+func (g *Graph) OrderedDeps(id ident.Ident) []ident.Ident {
+	return g.bfs(id, func(n ident.Ident) []ident.Ident { return g.deps[n] })
+}
 
 // OrderedRDeps returns every package that depends on id, directly or not,
-// breadth first.
-func (g *Graph) OrderedRDeps(id ident.Ident) []ident.Ident { return g.bfs(id, g.rdeps) }
+// breadth first (the direct ones of each package sorted).
+func (g *Graph) OrderedRDeps(id ident.Ident) []ident.Ident { return g.bfs(id, g.RDeps) }
 
-func (g *Graph) bfs(start ident.Ident, edges map[ident.Ident][]ident.Ident) []ident.Ident {
+func (g *Graph) bfs(start ident.Ident, edges func(ident.Ident) []ident.Ident) []ident.Ident {
 	if !g.Has(start) {
 		return nil
 	}
@@ -101,7 +113,7 @@ func (g *Graph) bfs(start ident.Ident, edges map[ident.Ident][]ident.Ident) []id
 	for len(queue) > 0 {
 		n := queue[0]
 		queue = queue[1:]
-		for _, m := range edges[n] {
+		for _, m := range edges(n) {
 			if !seen[m] {
 				seen[m] = true
 				out = append(out, m)
@@ -112,17 +124,61 @@ func (g *Graph) bfs(start ident.Ident, edges map[ident.Ident][]ident.Ident) []id
 	return out
 }
 
-// Remove takes id out of the graph when nothing depends on it, and reports
-// whether it did.
-func (g *Graph) Remove(id ident.Ident) bool {
-	if n, ok := g.CountRDeps(id); !ok || n > 0 {
+// Cycle returns the packages in a dependency cycle with id (those that it
+// needs and that need it, directly or not), sorted; they can only be
+// removed together with it. A package in no cycle gives none.
+func (g *Graph) Cycle(id ident.Ident) []ident.Ident {
+	up := map[ident.Ident]bool{}
+	for _, r := range g.OrderedRDeps(id) {
+		up[r] = true
+	}
+	var out []ident.Ident
+	for _, d := range g.OrderedDeps(id) {
+		if up[d] && d != id {
+			out = append(out, d)
+		}
+	}
+	slices.SortFunc(out, ident.Compare)
+	return out
+}
+
+// Dependents returns the packages outside the group ids that depend
+// directly on a member of it, sorted.
+func (g *Graph) Dependents(ids ...ident.Ident) []ident.Ident {
+	in := map[ident.Ident]bool{}
+	for _, id := range ids {
+		in[id] = true
+	}
+	out := map[ident.Ident]struct{}{}
+	for _, id := range ids {
+		for r := range g.rdeps[id] {
+			if !in[r] {
+				out[r] = struct{}{}
+			}
+		}
+	}
+	return slices.SortedFunc(maps.Keys(out), ident.Compare)
+}
+
+// Remove takes the packages ids out of the graph when nothing outside
+// them depends on any of them, and reports whether it did. A package in a
+// dependency cycle is removed together with the rest of its cycle.
+func (g *Graph) Remove(ids ...ident.Ident) bool {
+	for _, id := range ids {
+		if !g.Has(id) {
+			return false
+		}
+	}
+	if len(g.Dependents(ids...)) > 0 {
 		return false
 	}
-	for _, d := range g.deps[id] {
-		g.rdeps[d] = slices.DeleteFunc(g.rdeps[d], func(x ident.Ident) bool { return x == id })
+	for _, id := range ids {
+		for _, d := range g.deps[id] {
+			delete(g.rdeps[d], id)
+		}
+		delete(g.deps, id)
+		delete(g.rdeps, id)
 	}
-	delete(g.deps, id)
-	delete(g.rdeps, id)
 	return true
 }
 

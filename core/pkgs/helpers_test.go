@@ -9,6 +9,7 @@ import (
 
 	"github.com/habgo/hab/core/ident"
 	"github.com/habgo/hab/core/paths"
+	"github.com/habgo/hab/core/pkgmeta"
 )
 
 // testStore is a store under a fresh temporary FS_ROOT.
@@ -32,17 +33,17 @@ func put(t *testing.T, s *Store, p fakePkg) *Package {
 	t.Helper()
 	id := ident.MustParse(p.id)
 	dir := s.PathFor(id)
-	files := map[string]string{FileIdent: p.id + "\n", FileTarget: "x86_64-linux\n"}
+	files := map[string]string{pkgmeta.FileIdent: p.id + "\n", pkgmeta.FileTarget: "x86_64-linux\n"}
 	if len(p.deps) > 0 {
-		files[FileDeps] = strings.Join(p.deps, "\n") + "\n"
+		files[pkgmeta.FileDeps] = strings.Join(p.deps, "\n") + "\n"
 	}
 	if len(p.tdeps) > 0 {
-		files[FileTDeps] = strings.Join(p.tdeps, "\n") + "\n"
+		files[pkgmeta.FileTDeps] = strings.Join(p.tdeps, "\n") + "\n"
 	}
 	if p.path == "bin" {
-		files[FilePath] = InstallPrefix(id) + "/bin\n"
+		files[pkgmeta.FilePath] = pkgmeta.InstallPrefix(id) + "/bin\n"
 	} else if p.path != "" {
-		files[FilePath] = p.path
+		files[pkgmeta.FilePath] = p.path
 	}
 	maps.Copy(files, p.files)
 	for name, content := range files {
@@ -58,7 +59,7 @@ func put(t *testing.T, s *Store, p fakePkg) *Package {
 			t.Fatal(err)
 		}
 	}
-	return &Package{Ident: id, Path: dir, Prefix: InstallPrefix(id)}
+	return &Package{Ident: id, Path: dir, Prefix: pkgmeta.InstallPrefix(id)}
 }
 
 // recorder is a Reporter that keeps every line.

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/habgo/hab/core/pkgmeta"
 )
 
 // The package maintenance hooks the store runs.
@@ -70,9 +72,9 @@ func (h ExecHooks) RunHook(ctx context.Context, s *Store, p *Package, hook strin
 	if cmd.ProcessState != nil {
 		code = cmd.ProcessState.ExitCode()
 	}
-	status := FileInstallHookStatus
+	status := pkgmeta.FileInstallHookStatus
 	if hook == HookUninstall {
-		status = FileUninstallHookStatus
+		status = pkgmeta.FileUninstallHookStatus
 	}
 	if code >= 0 {
 		if err := os.WriteFile(filepath.Join(p.Path, status), []byte(strconv.Itoa(code)), 0o644); err != nil {

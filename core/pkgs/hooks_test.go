@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/habgo/hab/core/ident"
+	"github.com/habgo/hab/core/pkgmeta"
 )
 
 func TestInstallHooks(t *testing.T) {
@@ -21,8 +22,8 @@ func TestInstallHooks(t *testing.T) {
 		"hooks/install": "#!/bin/sh\necho \"dep $(basename $(pwd))\" >> " + marker + "\n",
 	}})
 	app := e.build(e.harts, spec{id: "acme/app/1.0/20200101000000", tdeps: []string{"core/dep/1.0/20200101000000"}, files: map[string]string{
-		"hooks/install":        "#!/bin/sh\necho \"app $GREETING\" >> " + marker + "\necho hook output\n",
-		FileRuntimeEnvironment: "GREETING=hi\n",
+		"hooks/install":                "#!/bin/sh\necho \"app $GREETING\" >> " + marker + "\necho hook output\n",
+		pkgmeta.FileRuntimeEnvironment: "GREETING=hi\n",
 	}})
 	var out bytes.Buffer
 	in := e.installer()
@@ -38,7 +39,7 @@ func TestInstallHooks(t *testing.T) {
 		t.Errorf("hook output %q", out.String())
 	}
 	for _, id := range []string{"core/dep/1.0/20200101000000", "acme/app/1.0/20200101000000"} {
-		if st, err := os.ReadFile(filepath.Join(e.store.PathFor(ident.MustParse(id)), FileInstallHookStatus)); err != nil || string(st) != "0" {
+		if st, err := os.ReadFile(filepath.Join(e.store.PathFor(ident.MustParse(id)), pkgmeta.FileInstallHookStatus)); err != nil || string(st) != "0" {
 			t.Errorf("%s INSTALL_HOOK_STATUS = %q, %v", id, st, err)
 		}
 	}
@@ -76,7 +77,7 @@ func TestInstallHookFailures(t *testing.T) {
 			// As in the original, the package stays installed and the
 			// hook's status is recorded, so that the next install retries it.
 			p := e.store.PathFor(ident.MustParse("acme/app/1.0/20200101000000"))
-			st, _ := os.ReadFile(filepath.Join(p, FileInstallHookStatus))
+			st, _ := os.ReadFile(filepath.Join(p, pkgmeta.FileInstallHookStatus))
 			if string(st) != tt.status {
 				t.Errorf("status %q, want %q", st, tt.status)
 			}

@@ -12,9 +12,11 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/habgo/hab/core/closure"
 	"github.com/habgo/hab/core/crypto"
 	"github.com/habgo/hab/core/hart"
 	"github.com/habgo/hab/core/ident"
+	"github.com/habgo/hab/core/pkgmeta"
 )
 
 // Errors of Install, wrapped so that callers can test them with errors.Is.
@@ -267,7 +269,7 @@ func (in *Installer) findArtifact(id ident.Ident, local map[ident.Ident]*artifac
 // place.
 type staged struct {
 	a    *artifact
-	meta *Metadata
+	meta *pkgmeta.Metadata
 	tmp  *tempDir
 	dir  string // the package directory inside tmp
 }
@@ -326,13 +328,34 @@ func (in *Installer) install(ctx context.Context, rootID ident.Ident, a *artifac
 		}
 	}
 
+	// Shared with other installs, exclusive of uninstalls, until the
+	// packages are in place: what is seen installed now stays installed.
+	unlock, err := s.lock(ctx, false)
+	if err != nil {
+		return nil, fmt.Errorf("install %s: %w", rootID, err)
+	}
+	locked := true
+	defer func() {
+		if locked {
+			unlock()
+		}
+	}()
+
 	w := &installation{in: in}
 	var (
-		tdeps    []ident.Ident
-		rootDeps []ident.Ident // packages the root's TDEPS name, deduplicated, in file order
-		root     *staged
+		tdeps []ident.Ident
+		root  *staged
 	)
 	if a != nil && s.IsInstalled(rootID) {
+		// The hart claims a package that is installed: before it is
+		// "used", it must be genuine (signed by a trusted key, its payload
+		// what was signed), as it would have to be to be installed.
+		if err := in.ensureKey(a); err != nil {
+			return nil, fmt.Errorf("install %s: %w", rootID, err)
+		}
+		if _, err := hart.Verify(ctx, a.path, in.Keys); err != nil {
+			return nil, fmt.Errorf("install %s: %w (nothing was installed)", rootID, err)
+		}
 		a = nil
 	}
 	if a == nil {
@@ -361,15 +384,16 @@ func (in *Installer) install(ctx context.Context, rootID ident.Ident, a *artifac
 		tdeps = st.meta.TDeps
 	}
 
-	seen := map[ident.Ident]bool{}
+	// The packages the root's TDEPS name, in TDEPS order.
+	closureIDs, err := closure.TDeps(ctx, []ident.Ident{rootID}, func(context.Context, ident.Ident) ([]ident.Ident, error) { return tdeps, nil })
+	if err != nil {
+		w.abort()
+		return nil, fmt.Errorf("install %s: %w (nothing was installed)", rootID, err)
+	}
+	rootDeps := closureIDs[1:]
 	var missing []string
 	var plan []*artifact // dependencies to install, deepest first
-	for _, dep := range tdeps {
-		if seen[dep] {
-			continue
-		}
-		seen[dep] = true
-		rootDeps = append(rootDeps, dep)
+	for _, dep := range rootDeps {
 		if s.IsInstalled(dep) {
 			r.Status(StatusUsing, dep.String())
 			continue
@@ -381,8 +405,9 @@ func (in *Installer) install(ctx context.Context, rootID ident.Ident, a *artifac
 		}
 		// The original installs TDEPS deepest first: the reverse of
 		// their order in the file.
-		plan = append([]*artifact{da}, plan...)
+		plan = append(plan, da)
 	}
+	slices.Reverse(plan)
 	if len(missing) > 0 {
 		w.abort()
 		list := strings.Join(missing, ", ")
@@ -432,7 +457,7 @@ func (in *Installer) install(ctx context.Context, rootID ident.Ident, a *artifac
 			for _, c := range w.copies {
 				c.abort()
 			}
-			return res, fmt.Errorf("install %s: %w", rootID, err)
+			return res, fmt.Errorf("install %s: %w (%s)", rootID, err, committed(res.Installed))
 		}
 		if done {
 			res.Installed = append(res.Installed, st.a.id)
@@ -441,13 +466,15 @@ func (in *Installer) install(ctx context.Context, rootID ident.Ident, a *artifac
 			r.Status(StatusUsing, st.a.id.String())
 		}
 	}
+	locked = false
+	unlock()
 	for _, c := range w.copies {
 		if err := c.commit(); err != nil {
 			r.Warn(fmt.Sprintf("Could not store %s in the artifact cache: %v", c.src, err))
 		}
 	}
 	if err := in.runHooks(ctx, rootID, rootDeps); err != nil {
-		return res, err
+		return res, fmt.Errorf("install %s: %w (%s)", rootID, err, committed(res.Installed))
 	}
 	r.End(fmt.Sprintf("Install of %s complete with %d new packages installed.", rootID, len(res.Installed)))
 	p, err := s.Load(rootID)
@@ -456,6 +483,15 @@ func (in *Installer) install(ctx context.Context, rootID ident.Ident, a *artifac
 	}
 	res.Package = p
 	return res, nil
+}
+
+// committed says which packages an install that failed after its commit
+// began did put in place.
+func committed(ids []ident.Ident) string {
+	if len(ids) == 0 {
+		return "no package was installed"
+	}
+	return "installed before the failure: " + joinIdents(ids)
 }
 
 // explain turns a payload that cannot be read into the signature failure
@@ -541,7 +577,7 @@ func (in *Installer) stage(ctx context.Context, a *artifact) (*staged, error) {
 		t.remove()
 		return nil, fmt.Errorf("%s: %w: the payload has no package directory", a.path, hart.ErrFormat)
 	}
-	meta, err := ParseMetadata(m.Ident, m.Files)
+	meta, err := pkgmeta.Parse(m.Ident, m.Files)
 	if err != nil {
 		t.remove()
 		return nil, fmt.Errorf("%s: %w", a.path, err)
@@ -585,7 +621,7 @@ func (in *Installer) runHooks(ctx context.Context, root ident.Ident, tdeps []ide
 		if err != nil {
 			return fmt.Errorf("install hook of %s: %w", id, err)
 		}
-		if ok, err := hookSucceeded(p, FileInstallHookStatus); err != nil {
+		if ok, err := hookSucceeded(p, pkgmeta.FileInstallHookStatus); err != nil {
 			return err
 		} else if ok {
 			continue

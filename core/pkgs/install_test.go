@@ -23,6 +23,7 @@ import (
 	"github.com/habgo/hab/core/hart"
 	"github.com/habgo/hab/core/ident"
 	"github.com/habgo/hab/core/paths"
+	"github.com/habgo/hab/core/pkgmeta"
 )
 
 // installEnv is a throw-away FS_ROOT with a key cache holding one origin
@@ -86,14 +87,14 @@ func (e *installEnv) build(dir string, s spec) string {
 	if target == "" {
 		target = "x86_64-linux"
 	}
-	files := map[string]string{FileIdent: s.id + "\n", FileTarget: target + "\n", "bin/" + id.Name: "#!/bin/sh\necho " + id.Name + "\n"}
+	files := map[string]string{pkgmeta.FileIdent: s.id + "\n", pkgmeta.FileTarget: target + "\n", "bin/" + id.Name: "#!/bin/sh\necho " + id.Name + "\n"}
 	if len(s.deps) > 0 {
-		files[FileDeps] = strings.Join(s.deps, "\n") + "\n"
+		files[pkgmeta.FileDeps] = strings.Join(s.deps, "\n") + "\n"
 	}
 	if len(s.tdeps) > 0 {
-		files[FileTDeps] = strings.Join(s.tdeps, "\n") + "\n"
+		files[pkgmeta.FileTDeps] = strings.Join(s.tdeps, "\n") + "\n"
 	}
-	files[FilePath] = InstallPrefix(id) + "/bin\n"
+	files[pkgmeta.FilePath] = pkgmeta.InstallPrefix(id) + "/bin\n"
 	for k, v := range s.files {
 		files[k] = v
 	}
@@ -210,7 +211,7 @@ func (e *installEnv) assertClean() {
 	for _, dir := range []string{e.store.Dir, e.artifacts} {
 		entries, _ := os.ReadDir(dir)
 		for _, en := range entries {
-			if strings.HasPrefix(en.Name(), ".") {
+			if strings.HasPrefix(en.Name(), ".") && en.Name() != LockFile {
 				e.t.Errorf("temporary %s left in %s", en.Name(), dir)
 			}
 		}
@@ -688,9 +689,10 @@ func TestInstallFullDisk(t *testing.T) {
 				t.Errorf("installed %v", got)
 			}
 			e.assertClean()
-			// Nothing but empty directories is left on the small disk.
+			// Nothing but empty directories (and the store's lock) is left
+			// on the small disk.
 			filepath.WalkDir(mnt, func(p string, d fs.DirEntry, err error) error {
-				if err == nil && !d.IsDir() {
+				if err == nil && !d.IsDir() && d.Name() != LockFile {
 					t.Errorf("left on the full disk: %s", p)
 				}
 				return nil

@@ -13,6 +13,7 @@ import (
 
 	"github.com/habgo/hab/core/ident"
 	"github.com/habgo/hab/core/paths"
+	"github.com/habgo/hab/core/pkgmeta"
 )
 
 // ErrNotInstalled is wrapped when no installed package satisfies an ident.
@@ -49,18 +50,18 @@ func (p *Package) String() string { return p.Ident.String() }
 
 // Metadata reads and parses the package's metadata files. Errors name the
 // package and the file.
-func (p *Package) Metadata() (*Metadata, error) {
-	files, err := ReadMetadataFiles(p.Path)
+func (p *Package) Metadata() (*pkgmeta.Metadata, error) {
+	files, err := pkgmeta.ReadDir(p.Path)
 	if err != nil {
 		return nil, fmt.Errorf("read metadata of %s: %w", p.Ident, err)
 	}
-	return ParseMetadata(p.Ident, files)
+	return pkgmeta.Parse(p.Ident, files)
 }
 
 // DefaultConfig returns the content of the package's default.toml, or nil
 // when it has none.
 func (p *Package) DefaultConfig() ([]byte, error) {
-	data, err := os.ReadFile(filepath.Join(p.Path, FileDefaultConfig))
+	data, err := os.ReadFile(filepath.Join(p.Path, pkgmeta.FileDefaultConfig))
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 		return nil, nil
 	}
@@ -88,7 +89,7 @@ func (s *Store) Rooted(p string) string {
 }
 
 func (s *Store) pkg(id ident.Ident) *Package {
-	return &Package{Ident: id, Path: s.PathFor(id), Prefix: InstallPrefix(id)}
+	return &Package{Ident: id, Path: s.PathFor(id), Prefix: pkgmeta.InstallPrefix(id)}
 }
 
 // installedTarget reads the TARGET of a release directory. A package
@@ -96,9 +97,9 @@ func (s *Store) pkg(id ident.Ident) *Package {
 // that lack it (the original hides such packages); one with an unreadable
 // or unknown TARGET is not a package of any target.
 func installedTarget(dir string) (ident.Target, bool) {
-	data, err := os.ReadFile(filepath.Join(dir, FileTarget))
+	data, err := os.ReadFile(filepath.Join(dir, pkgmeta.FileTarget))
 	if errors.Is(err, fs.ErrNotExist) {
-		if _, err := os.Stat(filepath.Join(dir, FileIdent)); err != nil {
+		if _, err := os.Stat(filepath.Join(dir, pkgmeta.FileIdent)); err != nil {
 			return "", false
 		}
 		return ident.X86_64Linux, true
@@ -248,14 +249,4 @@ func (s *Store) InstalledTarget(id ident.Ident) (ident.Target, error) {
 		return "", fmt.Errorf("%w: %s has no readable TARGET in %s", ErrNotInstalled, id, s.PathFor(id))
 	}
 	return t, nil
-}
-
-// readOptional reads dir/name, returning nil without error when the file
-// does not exist.
-func readOptional(dir, name string) ([]byte, error) {
-	data, err := os.ReadFile(filepath.Join(dir, name))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	return data, err
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/habgo/hab/core/ident"
+	"github.com/habgo/hab/core/pkgmeta"
 )
 
 func TestListAndResolve(t *testing.T) {
@@ -31,8 +32,8 @@ func TestListAndResolve(t *testing.T) {
 	}
 	// Packages for another target, with a broken TARGET, and temporaries
 	// are not part of the store.
-	put(t, s, fakePkg{id: "core/redis/99.0/20200101000000", files: map[string]string{FileTarget: "x86_64-windows\n"}})
-	put(t, s, fakePkg{id: "core/redis/98.0/20200101000000", files: map[string]string{FileTarget: "nonsense\n"}})
+	put(t, s, fakePkg{id: "core/redis/99.0/20200101000000", files: map[string]string{pkgmeta.FileTarget: "x86_64-windows\n"}})
+	put(t, s, fakePkg{id: "core/redis/98.0/20200101000000", files: map[string]string{pkgmeta.FileTarget: "nonsense\n"}})
 	if err := os.MkdirAll(filepath.Join(s.Dir, ".hab-pkg-install-x", "hab"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -110,9 +111,9 @@ func TestRuntimeEnvironment(t *testing.T) {
 
 	// A current package: RUNTIME_PATH and RUNTIME_ENVIRONMENT(_PATHS).
 	modern := put(t, s, fakePkg{id: "acme/modern/1.0/20200101000000", path: "bin", files: map[string]string{
-		FileRuntimePath:             "/hab/pkgs/acme/modern/1.0/20200101000000/bin:/hab/pkgs/core/glibc/2.27/20190115002733/bin\n",
-		FileRuntimeEnvironment:      "PATH=/stale\nJAVA_HOME=/hab/pkgs/core/jdk/8/1\nSSL_CERT_FILE=/hab/pkgs/core/cacerts/1/2/cert.pem\nLIBS=/a:/b\n",
-		FileRuntimeEnvironmentPaths: "LIBS=/hab/pkgs/acme/modern/1.0/20200101000000/lib\n",
+		pkgmeta.FileRuntimePath:             "/hab/pkgs/acme/modern/1.0/20200101000000/bin:/hab/pkgs/core/glibc/2.27/20190115002733/bin\n",
+		pkgmeta.FileRuntimeEnvironment:      "PATH=/stale\nJAVA_HOME=/hab/pkgs/core/jdk/8/1\nSSL_CERT_FILE=/hab/pkgs/core/cacerts/1/2/cert.pem\nLIBS=/a:/b\n",
+		pkgmeta.FileRuntimeEnvironmentPaths: "LIBS=/hab/pkgs/acme/modern/1.0/20200101000000/lib\n",
 	}})
 	env, err := s.RuntimeEnvironment(ctx, modern, func(string) string { return "" })
 	if err != nil {
@@ -148,7 +149,7 @@ func TestRuntimeEnvironment(t *testing.T) {
 	legacy := put(t, s, fakePkg{id: "acme/legacy/1.0/20170101000000", path: "/hab/pkgs/acme/legacy/1.0/20170101000000/bin:/usr/local/bin\n",
 		deps:  []string{"core/busybox/1.0/20190115002733"},
 		tdeps: []string{"core/glibc/2.27/20190115002733", "core/busybox/1.0/20190115002733", "core/hdrs/4.17/20190115002705"},
-		files: map[string]string{FileRuntimeEnvironment: "FOO=bar\n"}})
+		files: map[string]string{pkgmeta.FileRuntimeEnvironment: "FOO=bar\n"}})
 	env, err = s.RuntimeEnvironment(ctx, legacy, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -162,7 +163,7 @@ func TestRuntimeEnvironment(t *testing.T) {
 	}
 
 	// An empty RUNTIME_PATH means no PATH; nothing at all means no variable.
-	bare := put(t, s, fakePkg{id: "acme/bare/1.0/20200101000000", files: map[string]string{FileRuntimePath: "\n"}})
+	bare := put(t, s, fakePkg{id: "acme/bare/1.0/20200101000000", files: map[string]string{pkgmeta.FileRuntimePath: "\n"}})
 	if env, err := s.RuntimeEnvironment(ctx, bare, nil); err != nil || len(env) != 0 {
 		t.Errorf("bare env = %v, %v", env, err)
 	}
@@ -173,8 +174,8 @@ func TestRuntimeEnvironment(t *testing.T) {
 		t.Errorf("orphan env error = %v", err)
 	}
 	// Malformed metadata is named.
-	broken := put(t, s, fakePkg{id: "acme/broken/1.0/20170101000000", files: map[string]string{FileRuntimeEnvironment: "NOEQUALS\n"}})
-	if _, err := s.RuntimeEnvironment(ctx, broken, nil); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "acme/broken/1.0/20170101000000: RUNTIME_ENVIRONMENT") {
+	broken := put(t, s, fakePkg{id: "acme/broken/1.0/20170101000000", files: map[string]string{pkgmeta.FileRuntimeEnvironment: "NOEQUALS\n"}})
+	if _, err := s.RuntimeEnvironment(ctx, broken, nil); !errors.Is(err, pkgmeta.ErrMalformed) || !strings.Contains(err.Error(), "acme/broken/1.0/20170101000000: RUNTIME_ENVIRONMENT") {
 		t.Errorf("broken env error = %v", err)
 	}
 }
@@ -317,7 +318,7 @@ func TestUninstall(t *testing.T) {
 			// Nothing is left behind: no temporaries, no empty directories.
 			entries, _ := os.ReadDir(s.Dir)
 			for _, e := range entries {
-				if strings.HasPrefix(e.Name(), ".") {
+				if strings.HasPrefix(e.Name(), ".") && e.Name() != LockFile {
 					t.Errorf("temporary %s left in the store", e.Name())
 				}
 			}

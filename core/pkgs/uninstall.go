@@ -41,12 +41,20 @@ type UninstallResult struct {
 // KeepLatest, all but the newest releases) and then, unless NoDeps, those
 // of its dependencies that no other installed package needs, as the
 // original does. A package that installed packages depend on is refused
-// (the original has no way to force it). chef/hab is never removed.
+// (the original has no way to force it); packages in a dependency cycle
+// are removed together (a package naming itself in DEPS is no cycle).
+// chef/hab is never removed. The store is locked for the whole uninstall
+// (see LockFile).
 // Removal is atomic per package: its directory is renamed into a
 // temporary and then deleted, and empty parent directories are removed.
 func (s *Store) Uninstall(ctx context.Context, want ident.Ident, opts UninstallOptions) (*UninstallResult, error) {
 	r := reporter(opts.Reporter)
 	res := &UninstallResult{}
+	unlock, err := s.lock(ctx, !opts.DryRun)
+	if err != nil {
+		return res, err
+	}
+	defer unlock()
 	if _, err := s.CleanStale(); err != nil {
 		return res, err
 	}
@@ -73,20 +81,29 @@ func (s *Store) Uninstall(ctx context.Context, want ident.Ident, opts UninstallO
 	if err != nil {
 		return res, err
 	}
+	gone := map[ident.Ident]bool{} // removed by this uninstall (or, in a dry run, would be)
 	for _, t := range targets {
 		p, err := s.Resolve(ctx, t)
 		if err != nil {
 			return res, err
 		}
 		id := p.Ident
+		if gone[id] {
+			continue // removed with a cycle it is part of
+		}
 		r.Begin(fmt.Sprintf("Uninstalling %s", id))
 		deps := g.OrderedDeps(id)
-		n, ok := g.CountRDeps(id)
+		// A package in a dependency cycle goes together with the rest of
+		// the cycle, or not at all.
+		group := append([]ident.Ident{id}, g.Cycle(id)...)
 		switch {
-		case !ok:
+		case !g.Has(id):
 			r.Warn(fmt.Sprintf("Tried to find dependant packages of %s but it wasn't in graph.  Maybe another uninstall command was run at the same time?", id))
-		case n > 0:
-			return res, fmt.Errorf("%w: can't remove package %s: it is a dependency of %d packages (%s)", ErrHasDependents, id, n, joinIdents(g.RDeps(id)))
+		case len(g.Dependents(group...)) > 0:
+			rd := g.Dependents(group...)
+			return res, fmt.Errorf("%w: can't remove package %s: it is a dependency of %d packages (%s)", ErrHasDependents, id, len(rd), joinIdents(rd))
+		case len(group) > 1 && opts.NoDeps:
+			return res, fmt.Errorf("%w: can't remove package %s alone: it is in a dependency cycle with %s, which --no-deps keeps; uninstall without --no-deps to remove them together", ErrHasDependents, id, joinIdents(group[1:]))
 		default:
 			removed, err := s.maybeDelete(ctx, p, opts, r)
 			if err != nil {
@@ -96,7 +113,23 @@ func (s *Store) Uninstall(ctx context.Context, want ident.Ident, opts UninstallO
 				continue
 			}
 			res.Removed = append(res.Removed, id)
-			g.Remove(id)
+			gone[id] = true
+			for _, c := range group[1:] {
+				cp, err := s.Load(c)
+				if err != nil {
+					return res, fmt.Errorf("uninstall %s: %w", id, err)
+				}
+				removed, err := s.maybeDelete(ctx, cp, opts, r)
+				if err != nil {
+					return res, err
+				}
+				if !removed {
+					return res, fmt.Errorf("uninstall %s: %s, in a dependency cycle with it, was kept: the cycle is left incomplete (removed %s)", id, c, joinIdents(res.Removed))
+				}
+				res.Removed = append(res.Removed, c)
+				gone[c] = true
+			}
+			g.Remove(group...)
 		}
 
 		count := 0
@@ -108,6 +141,9 @@ func (s *Store) Uninstall(ctx context.Context, want ident.Ident, opts UninstallO
 				leaving[d] = true
 			}
 			for _, d := range deps {
+				if gone[d] {
+					continue
+				}
 				external := 0
 				for _, rd := range g.OrderedRDeps(d) {
 					if !leaving[rd] {
@@ -132,6 +168,7 @@ func (s *Store) Uninstall(ctx context.Context, want ident.Ident, opts UninstallO
 				}
 				if removed {
 					g.Remove(d)
+					gone[d] = true
 					res.Removed = append(res.Removed, d)
 					count++
 				}

@@ -1,14 +1,16 @@
-// Package pkgs owns the installed package store, /hab/pkgs/ORIGIN/NAME/VERSION/RELEASE
-// under FS_ROOT: the metadata files every package carries (read from the
-// store or from a .hart, and written by the planner), store queries (list,
-// resolve the latest installed release, reverse dependencies), the runtime
-// environment of a package, atomic installation of signed artifacts with
-// their runtime closure, binlinks, and uninstallation.
-package pkgs
+// Package pkgmeta holds the metadata files every Habitat package carries
+// (IDENT, TARGET, DEPS, TDEPS, RUNTIME_ENVIRONMENT, ...): their names, the
+// typed Metadata they parse into, and their encoding, as the original's
+// build writes them. The installer, the planner, the depot and the
+// exporters read and write metadata through it, without importing the
+// installer. Every file it reads is bounded in bytes and lines.
+package pkgmeta
 
 import (
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -22,6 +24,24 @@ import (
 
 // ErrMalformed is wrapped by every metadata parse error.
 var ErrMalformed = errors.New("malformed package metadata")
+
+// ErrTooLarge is wrapped when a metadata file, or a package's metadata as
+// a whole, exceeds the bounds below.
+var ErrTooLarge = errors.New("package metadata too large")
+
+// Bounds on what metadata may hold. They are far above what real packages
+// carry (core packages have TDEPS of a few hundred lines and FILES of a
+// few megabytes), and they keep a hostile package from making every later
+// query of the store slow or memory-hungry.
+const (
+	// MaxFileBytes is the largest metadata file read.
+	MaxFileBytes = 64 << 20
+	// MaxTotalBytes is the most read of one package's metadata files.
+	MaxTotalBytes = 128 << 20
+	// MaxLines is the most lines a metadata file parsed line by line
+	// (DEPS, TDEPS, RUNTIME_ENVIRONMENT, BINDS, ...) may have.
+	MaxLines = 1 << 20
+)
 
 // The metadata files a package directory may hold, as the original names them.
 const (
@@ -75,10 +95,10 @@ const (
 	FileUninstallHookStatus = "UNINSTALL_HOOK_STATUS"
 )
 
-// IsMetadataName reports whether name is the name of a metadata file: a
+// IsName reports whether name is the name of a metadata file: a
 // top-level regular file of a package whose name is all upper case
 // letters, digits and '_' (the rule hart.Metadata.Files follows).
-func IsMetadataName(name string) bool {
+func IsName(name string) bool {
 	if name == "" {
 		return false
 	}
@@ -108,7 +128,7 @@ type BindMapping struct {
 
 // Metadata is the typed content of a package's metadata files. A field is
 // the zero value when its file is absent. Parse it from raw file contents
-// with ParseMetadata (from a hart or from the store), render it back with
+// with Parse (from a hart or from the store), render it back with
 // Encode or Write.
 type Metadata struct {
 	Ident  ident.Ident  // IDENT
@@ -165,7 +185,7 @@ type Metadata struct {
 
 	// Other holds the content of metadata files this type has no field
 	// for (BUILDTIME_ENVIRONMENT_PROVENANCE, RUNTIME_SANDBOX, LIB_DIRS,
-	// ...), so that nothing is lost between ParseMetadata and Encode.
+	// ...), so that nothing is lost between Parse and Encode.
 	Other map[string][]byte
 }
 
@@ -196,11 +216,11 @@ func InstallPrefix(id ident.Ident) string {
 	return "/hab/pkgs/" + id.Origin + "/" + id.Name + "/" + id.Version + "/" + id.Release
 }
 
-// ParseMetadata reads the raw metadata files of package id (as
-// hart.Metadata.Files gives them, or as ReadMetadataDir reads them from the
+// Parse reads the raw metadata files of package id (as
+// hart.Metadata.Files gives them, or as ReadDir reads them from the
 // store). id names the package in errors; when it is zero, IDENT must be
 // present. Every error names the package and the file.
-func ParseMetadata(id ident.Ident, files map[string][]byte) (*Metadata, error) {
+func Parse(id ident.Ident, files map[string][]byte) (*Metadata, error) {
 	p := metaParser{pkg: id.String(), files: files}
 	if id == (ident.Ident{}) {
 		p.pkg = "package"
@@ -330,7 +350,9 @@ func ParseMetadata(id ident.Ident, files map[string][]byte) (*Metadata, error) {
 	if s, ok, err := p.text(FileInterpreters); err != nil {
 		return nil, err
 	} else if ok {
-		m.Interpreters = lines(s)
+		if m.Interpreters, err = p.lines(FileInterpreters, s); err != nil {
+			return nil, err
+		}
 	}
 
 	for name, data := range files {
@@ -345,7 +367,7 @@ func ParseMetadata(id ident.Ident, files map[string][]byte) (*Metadata, error) {
 	return m, nil
 }
 
-// known reports whether ParseMetadata gives the file a field (or, for the
+// known reports whether Parse gives the file a field (or, for the
 // hook status files, deliberately ignores it).
 func known(name string) bool {
 	switch name {
@@ -378,15 +400,22 @@ func (p *metaParser) text(name string) (string, bool, error) {
 	if !ok {
 		return "", false, nil
 	}
+	if len(data) > MaxFileBytes {
+		return "", false, fmt.Errorf("%w: %s: %s: %d bytes, more than the %d a metadata file may hold", ErrTooLarge, p.pkg, name, len(data), MaxFileBytes)
+	}
 	if !utf8.Valid(data) {
 		return "", false, p.errf(name, "not valid UTF-8 text")
 	}
 	return strings.TrimSpace(string(data)), true, nil
 }
 
-// lines splits trimmed text into lines, dropping a trailing CR (harts built
-// on Windows) and blank lines.
-func lines(s string) []string {
+// lines splits the trimmed text of file name into lines, dropping a
+// trailing CR (harts built on Windows) and blank lines; more than MaxLines
+// lines is an error naming the package and the file.
+func (p *metaParser) lines(name, s string) ([]string, error) {
+	if n := strings.Count(s, "\n") + 1; n > MaxLines {
+		return nil, fmt.Errorf("%w: %s: %s: %d lines, more than the %d a metadata file may hold", ErrTooLarge, p.pkg, name, n, MaxLines)
+	}
 	var out []string
 	for l := range strings.SplitSeq(s, "\n") {
 		l = strings.TrimRight(l, "\r")
@@ -395,7 +424,7 @@ func lines(s string) []string {
 		}
 		out = append(out, l)
 	}
-	return out
+	return out, nil
 }
 
 func (p *metaParser) idents(name string, partial bool) ([]ident.Ident, error) {
@@ -408,7 +437,11 @@ func (p *metaParser) idents(name string, partial bool) ([]ident.Ident, error) {
 		parse = ident.Parse
 	}
 	var out []ident.Ident
-	for i, l := range lines(s) {
+	ls, err := p.lines(name, s)
+	if err != nil {
+		return nil, err
+	}
+	for i, l := range ls {
 		id, err := parse(strings.TrimSpace(l))
 		if err != nil {
 			return nil, p.errf(name, "line %d: %v", i+1, err)
@@ -424,7 +457,11 @@ func (p *metaParser) keyValues(name string) (map[string]string, error) {
 		return nil, err
 	}
 	out := map[string]string{}
-	for i, l := range lines(s) {
+	ls, err := p.lines(name, s)
+	if err != nil {
+		return nil, err
+	}
+	for i, l := range ls {
 		k, v, found := strings.Cut(l, "=")
 		if !found {
 			return nil, p.errf(name, "line %d: %q is not KEY=VALUE", i+1, l)
@@ -440,7 +477,11 @@ func (p *metaParser) binds(name string) ([]Bind, error) {
 		return nil, err
 	}
 	var out []Bind
-	for i, l := range lines(s) {
+	ls, err := p.lines(name, s)
+	if err != nil {
+		return nil, err
+	}
+	for i, l := range ls {
 		k, v, found := strings.Cut(l, "=")
 		if !found || k == "" {
 			return nil, p.errf(name, "line %d: %q is not NAME=EXPORT...", i+1, l)
@@ -456,7 +497,11 @@ func (p *metaParser) bindMap(name string) (map[ident.Ident][]BindMapping, error)
 		return nil, err
 	}
 	out := map[ident.Ident][]BindMapping{}
-	for i, l := range lines(s) {
+	ls, err := p.lines(name, s)
+	if err != nil {
+		return nil, err
+	}
+	for i, l := range ls {
 		svc, rest, found := strings.Cut(l, "=")
 		if !found {
 			return nil, p.errf(name, "line %d: %q is not SERVICE=BIND:SERVICE...", i+1, l)
@@ -598,25 +643,63 @@ func (m *Metadata) Write(dir string) error {
 	return nil
 }
 
-// ReadMetadataFiles reads the raw metadata files (top-level regular files
-// with upper case names) of the package directory dir.
-func ReadMetadataFiles(dir string) (map[string][]byte, error) {
+// ReadDir reads the raw metadata files of the package directory dir: the
+// top-level regular files with the names this package knows (Parse gives
+// each a field); files of other names are not read. A file larger than
+// MaxFileBytes, or more than MaxTotalBytes in all, is an error wrapping
+// ErrTooLarge that names the file.
+func ReadDir(dir string) (map[string][]byte, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("read package directory: %w", err)
 	}
 	files := map[string][]byte{}
+	total := 0
 	for _, e := range entries {
-		if !e.Type().IsRegular() || !IsMetadataName(e.Name()) {
+		if !e.Type().IsRegular() || !known(e.Name()) {
 			continue
 		}
-		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		data, err := readBounded(filepath.Join(dir, e.Name()), MaxTotalBytes-total)
 		if err != nil {
-			return nil, fmt.Errorf("read metadata: %w", err)
+			return nil, err
 		}
+		total += len(data)
 		files[e.Name()] = data
 	}
 	return files, nil
+}
+
+// ReadFile reads the metadata file name of the package directory dir,
+// bounded by MaxFileBytes; a file that does not exist gives nil and no
+// error.
+func ReadFile(dir, name string) ([]byte, error) {
+	data, err := readBounded(filepath.Join(dir, name), MaxFileBytes)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return data, err
+}
+
+// readBounded reads the file p, refusing one larger than MaxFileBytes or
+// than room (what is left of the package's total).
+func readBounded(p string, room int) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, fmt.Errorf("read metadata: %w", err)
+	}
+	defer f.Close()
+	limit := min(MaxFileBytes, room)
+	data, err := io.ReadAll(io.LimitReader(f, int64(limit)+1))
+	if err != nil {
+		return nil, fmt.Errorf("read metadata %s: %w", p, err)
+	}
+	if len(data) > limit {
+		if limit < MaxFileBytes {
+			return nil, fmt.Errorf("%w: %s: the package's metadata files hold more than %d bytes in all", ErrTooLarge, p, MaxTotalBytes)
+		}
+		return nil, fmt.Errorf("%w: %s: more than the %d bytes a metadata file may hold", ErrTooLarge, p, MaxFileBytes)
+	}
+	return data, nil
 }
 
 // writeFileAtomic writes data to a temporary file beside path and renames

@@ -1,7 +1,9 @@
-package pkgs
+package pkgmeta
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -36,7 +38,7 @@ func TestParseMetadataFormats(t *testing.T) {
 		"RUNTIME_SANDBOX":           []byte("yes\n"),
 		FileInstallHookStatus:       []byte("0"),
 	}
-	m, err := ParseMetadata(id, files)
+	m, err := Parse(id, files)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +79,7 @@ func TestParseMetadataFormats(t *testing.T) {
 
 func TestParseMetadataDefaults(t *testing.T) {
 	// The oldest harts have only IDENT and MANIFEST.
-	m, err := ParseMetadata(ident.Ident{}, map[string][]byte{FileIdent: []byte("happyhumans/possums/8.1.4/20160427165340\n"), FileManifest: []byte("# possums\n")})
+	m, err := Parse(ident.Ident{}, map[string][]byte{FileIdent: []byte("happyhumans/possums/8.1.4/20160427165340\n"), FileManifest: []byte("# possums\n")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +90,7 @@ func TestParseMetadataDefaults(t *testing.T) {
 		t.Fatalf("absent files gave values: %+v", m)
 	}
 	// An empty PATH file (as the neurosis/testapp harts carry) is no path.
-	m, err = ParseMetadata(ident.MustParse("neurosis/testapp/0.1.3/20171205003213"), map[string][]byte{FilePath: []byte("\n")})
+	m, err = Parse(ident.MustParse("neurosis/testapp/0.1.3/20171205003213"), map[string][]byte{FilePath: []byte("\n")})
 	if err != nil || m.Path != nil {
 		t.Fatalf("empty PATH: %v %#v", err, m.Path)
 	}
@@ -117,7 +119,7 @@ func TestParseMetadataErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			_, err := ParseMetadata(id, map[string][]byte{tt.file: []byte(tt.content)})
+			_, err := Parse(id, map[string][]byte{tt.file: []byte(tt.content)})
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -131,7 +133,7 @@ func TestParseMetadataErrors(t *testing.T) {
 			}
 		})
 	}
-	if _, err := ParseMetadata(ident.Ident{}, map[string][]byte{}); err == nil || !strings.Contains(err.Error(), "IDENT") {
+	if _, err := Parse(ident.Ident{}, map[string][]byte{}); err == nil || !strings.Contains(err.Error(), "IDENT") {
 		t.Errorf("no IDENT and no ident: %v", err)
 	}
 }
@@ -184,7 +186,7 @@ func TestEncodeRoundTrip(t *testing.T) {
 	if _, ok := files[FileBindMap]; ok {
 		t.Error("empty BIND_MAP written")
 	}
-	back, err := ParseMetadata(m.Ident, files)
+	back, err := Parse(m.Ident, files)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,19 +198,21 @@ func TestEncodeRoundTrip(t *testing.T) {
 	if err := m.Write(dir); err != nil {
 		t.Fatal(err)
 	}
-	read, err := ReadMetadataFiles(dir)
+	read, err := ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// ReadDir reads only the files Parse knows.
+	delete(files, "BUILDTIME_ENVIRONMENT_PROVENANCE")
 	if !reflect.DeepEqual(read, files) {
-		t.Errorf("Write then ReadMetadataFiles differ:\n got %q\nwant %q", read, files)
+		t.Errorf("Write then ReadDir differ:\n got %q\nwant %q", read, files)
 	}
 }
 
 func TestIsMetadataName(t *testing.T) {
 	for name, want := range map[string]bool{"IDENT": true, "LD_RUN_PATH": true, "BUILD_TDEPS": true, "default.toml": false, "Makefile": false, "": false, "bin": false} {
-		if IsMetadataName(name) != want {
-			t.Errorf("IsMetadataName(%q) = %v", name, !want)
+		if IsName(name) != want {
+			t.Errorf("IsName(%q) = %v", name, !want)
 		}
 	}
 }
@@ -217,7 +221,7 @@ func TestIsMetadataName(t *testing.T) {
 // idents included, as the original writes it.
 func TestParseMetadataPartialServices(t *testing.T) {
 	id := ident.MustParse("acme/comp/1.0/20200101000000")
-	m, err := ParseMetadata(id, map[string][]byte{
+	m, err := Parse(id, map[string][]byte{
 		FileServices:         []byte("acme/web\nacme/db/2.0\n"),
 		FileResolvedServices: []byte("acme/web/1.1/20200101000000\nacme/db/2.0/20200101000000\n"),
 	})
@@ -229,5 +233,85 @@ func TestParseMetadataPartialServices(t *testing.T) {
 	}
 	if len(m.ResolvedServices) != 2 || !m.ResolvedServices[0].FullyQualified() {
 		t.Errorf("ResolvedServices = %v", m.ResolvedServices)
+	}
+}
+
+func identStrings(ids []ident.Ident) []string {
+	var out []string
+	for _, id := range ids {
+		out = append(out, id.String())
+	}
+	return out
+}
+
+func idents(ss ...string) []ident.Ident {
+	var out []ident.Ident
+	for _, s := range ss {
+		out = append(out, ident.MustParse(s))
+	}
+	return out
+}
+
+// TestBounds: a metadata file may hold at most MaxLines lines and
+// MaxFileBytes bytes, a package MaxTotalBytes in all; beyond that the
+// error wraps ErrTooLarge and names the package and the file. Files of
+// unknown names are never read from a package directory.
+func TestBounds(t *testing.T) {
+	id := ident.MustParse("acme/big/1.0.0/20200101000000")
+	many := strings.Repeat("core/glibc/2.27/20190115002733\n", MaxLines+1)
+	manyKV := strings.Repeat("A=b\n", MaxLines+1)
+	for _, c := range []struct {
+		file, content string
+	}{
+		{FileDeps, many},
+		{FileTDeps, many},
+		{FileBuildTDeps, many},
+		{FileRuntimeEnvironment, manyKV},
+		{FileExports, manyKV},
+		{FileBinds, manyKV},
+		{FileInterpreters, strings.Repeat("/bin/sh\n", MaxLines+1)},
+		{FileManifest, strings.Repeat("x", MaxFileBytes+1)},
+	} {
+		_, err := Parse(id, map[string][]byte{c.file: []byte(c.content)})
+		if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), id.String()) || !strings.Contains(err.Error(), c.file) {
+			t.Errorf("%s: err = %.200v, want ErrTooLarge naming %s and the file", c.file, err, id)
+		}
+	}
+	// At the bound: accepted.
+	ok := strings.Repeat("core/glibc/2.27/20190115002733\n", 1000)
+	if m, err := Parse(id, map[string][]byte{FileDeps: []byte(ok)}); err != nil || len(m.Deps) != 1000 {
+		t.Errorf("1000 DEPS lines: %v", err)
+	}
+
+	sparse := func(dir, name string, size int64) {
+		t.Helper()
+		f, err := os.Create(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if err := f.Truncate(size); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, FileIdent), []byte(id.String()+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sparse(dir, "HUGE_UNKNOWN", 1<<40) // never read
+	files, err := ReadDir(dir)
+	if err != nil || len(files) != 1 {
+		t.Fatalf("unknown file: %v %v", len(files), err)
+	}
+	sparse(dir, FileFiles, MaxFileBytes+1)
+	if _, err := ReadDir(dir); !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), FileFiles) {
+		t.Errorf("large FILES: %v", err)
+	}
+	dir = t.TempDir()
+	for _, name := range []string{FileFiles, FileManifest, FileDeps} {
+		sparse(dir, name, MaxTotalBytes/3+1)
+	}
+	if _, err := ReadDir(dir); !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "in all") {
+		t.Errorf("large total: %v", err)
 	}
 }
