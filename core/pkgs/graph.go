@@ -18,6 +18,9 @@ import (
 type Graph struct {
 	deps  map[ident.Ident][]ident.Ident // in DEPS order, without duplicates
 	rdeps map[ident.Ident]map[ident.Ident]struct{}
+	// steps counts the edges looked at, so that tests can check that
+	// the work stays linear.
+	steps int
 }
 
 // Graph reads the DEPS of every installed package of the active target.
@@ -61,6 +64,7 @@ func (g *Graph) add(id ident.Ident, deps []ident.Ident) {
 	g.node(id)
 	seen := make(map[ident.Ident]struct{}, len(deps))
 	for _, d := range deps {
+		g.steps++
 		if _, dup := seen[d]; dup || d == id {
 			continue
 		}
@@ -114,6 +118,7 @@ func (g *Graph) bfs(start ident.Ident, edges func(ident.Ident) []ident.Ident) []
 		n := queue[0]
 		queue = queue[1:]
 		for _, m := range edges(n) {
+			g.steps++
 			if !seen[m] {
 				seen[m] = true
 				out = append(out, m)
@@ -152,6 +157,7 @@ func (g *Graph) Dependents(ids ...ident.Ident) []ident.Ident {
 	out := map[ident.Ident]struct{}{}
 	for _, id := range ids {
 		for r := range g.rdeps[id] {
+			g.steps++
 			if !in[r] {
 				out[r] = struct{}{}
 			}
@@ -174,6 +180,7 @@ func (g *Graph) Remove(ids ...ident.Ident) bool {
 	}
 	for _, id := range ids {
 		for _, d := range g.deps[id] {
+			g.steps++
 			delete(g.rdeps[d], id)
 		}
 		delete(g.deps, id)
