@@ -11,8 +11,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -49,8 +51,10 @@ func (e *unknownFormatError) Error() string {
 	return fmt.Sprintf("unknown archive format '.%s'", e.ext)
 }
 
-// Unpack extracts the archive at path into dir. Entries that would land
-// outside dir are refused.
+// Unpack extracts the archive at path into dir. Every entry, and every
+// hard link's target, is resolved beneath dir with no symbolic link in
+// any component (see unpacker): entries that would land outside dir, or
+// go through a link, are refused.
 func Unpack(ctx context.Context, path, dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -105,37 +109,10 @@ func decompressor(name string, r io.Reader) (io.Reader, func(), error) {
 	return r, func() {}, nil
 }
 
-// safeParent fails when the directory that will hold target resolves,
-// through symbolic links extracted earlier, to a place outside dir.
-func safeParent(dir, target string) error {
-	realDir, err := filepath.EvalSymlinks(dir)
-	if err != nil {
-		return err
-	}
-	parent := filepath.Dir(target)
-	for {
-		if _, err := os.Lstat(parent); err == nil {
-			break
-		}
-		if parent == dir || parent == filepath.Dir(parent) {
-			return nil
-		}
-		parent = filepath.Dir(parent)
-	}
-	real, err := filepath.EvalSymlinks(parent)
-	if err != nil {
-		return err
-	}
-	if real != realDir && !strings.HasPrefix(real, realDir+string(filepath.Separator)) {
-		rel, _ := filepath.Rel(dir, target)
-		return fmt.Errorf("entry %q escapes the destination through a symbolic link", rel)
-	}
-	return nil
-}
-
-// within returns dir/name, or an error when name escapes dir.
-func within(dir, name string) (string, error) {
-	clean := filepath.Clean("/" + name)
+// within returns name cleaned and relative to the destination ("a/b"),
+// or an error when it escapes it. Absolute names are taken relative to
+// the destination, as tar does when it strips the leading '/'.
+func within(name string) (string, error) {
 	if strings.Contains(name, "\x00") || name == "" {
 		return "", fmt.Errorf("invalid entry name %q", name)
 	}
@@ -144,7 +121,11 @@ func within(dir, name string) (string, error) {
 			return "", fmt.Errorf("entry %q escapes the destination", name)
 		}
 	}
-	return filepath.Join(dir, clean), nil
+	rel := strings.TrimPrefix(path.Clean("/"+filepath.ToSlash(name)), "/")
+	if rel == "" {
+		rel = "."
+	}
+	return rel, nil
 }
 
 func unpackTar(ctx context.Context, path, dir string) error {
@@ -158,12 +139,12 @@ func unpackTar(ctx context.Context, path, dir string) error {
 		return fmt.Errorf("read %s: %w", filepath.Base(path), err)
 	}
 	defer done()
-	tr := tar.NewReader(r)
-	type dirTime struct {
-		path string
-		t    time.Time
+	u, err := newUnpacker(dir)
+	if err != nil {
+		return err
 	}
-	var dirs []dirTime
+	defer u.close()
+	tr := tar.NewReader(r)
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -175,65 +156,25 @@ func unpackTar(ctx context.Context, path, dir string) error {
 		if err != nil {
 			return fmt.Errorf("read %s: %w", filepath.Base(path), err)
 		}
-		target, err := within(dir, h.Name)
-		if err != nil {
-			return err
-		}
-		if err := safeParent(dir, target); err != nil {
-			return err
-		}
 		mode := os.FileMode(h.Mode).Perm() | os.FileMode(h.Mode)&(os.ModeSetuid|os.ModeSetgid|os.ModeSticky)
 		switch h.Typeflag {
 		case tar.TypeDir:
-			if err := os.MkdirAll(target, 0o755); err != nil {
-				return err
-			}
-			os.Chmod(target, mode|0o700)
-			dirs = append(dirs, dirTime{target, h.ModTime})
+			err = u.dir(h.Name, mode, h.ModTime)
 		case tar.TypeReg, tar.TypeRegA:
-			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-				return err
-			}
-			os.Remove(target)
-			out, err := os.OpenFile(target, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode)
-			if err != nil {
-				return err
-			}
-			if _, err := io.Copy(out, tr); err != nil {
-				out.Close()
-				return fmt.Errorf("extract %s: %w", h.Name, err)
-			}
-			if err := out.Close(); err != nil {
-				return err
-			}
-			os.Chmod(target, mode)
-			os.Chtimes(target, h.ModTime, h.ModTime)
+			err = u.file(h.Name, mode, h.ModTime, tr)
 		case tar.TypeSymlink:
-			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-				return err
-			}
-			os.Remove(target)
-			if err := os.Symlink(h.Linkname, target); err != nil {
-				return err
-			}
+			err = u.symlink(h.Name, h.Linkname)
 		case tar.TypeLink:
-			old, err := within(dir, h.Linkname)
-			if err != nil {
-				return err
-			}
-			os.Remove(target)
-			if err := os.Link(old, target); err != nil {
-				return err
-			}
-		case tar.TypeXGlobalHeader:
+			err = u.hardlink(h.Name, h.Linkname)
 		default:
-			// Devices and fifos have no place in a source tree.
+			// Devices, fifos and global headers have no place in a
+			// source tree.
+		}
+		if err != nil {
+			return err
 		}
 	}
-	for i := len(dirs) - 1; i >= 0; i-- {
-		os.Chtimes(dirs[i].path, dirs[i].t, dirs[i].t)
-	}
-	return nil
+	return u.finish()
 }
 
 func unpackZip(ctx context.Context, path, dir string) error {
@@ -242,68 +183,51 @@ func unpackZip(ctx context.Context, path, dir string) error {
 		return fmt.Errorf("read %s: %w", path, err)
 	}
 	defer zr.Close()
+	u, err := newUnpacker(dir)
+	if err != nil {
+		return err
+	}
+	defer u.close()
 	for _, zf := range zr.File {
 		if err := ctx.Err(); err != nil {
-			return err
-		}
-		target, err := within(dir, zf.Name)
-		if err != nil {
-			return err
-		}
-		if err := safeParent(dir, target); err != nil {
 			return err
 		}
 		mode := zf.Mode()
 		switch {
 		case mode.IsDir():
-			if err := os.MkdirAll(target, 0o755); err != nil {
-				return err
-			}
-			continue
+			err = u.dir(zf.Name, 0o755, time.Time{})
 		case mode&os.ModeSymlink != 0:
-			rc, err := zf.Open()
-			if err != nil {
-				return err
+			err = func() error {
+				rc, err := zf.Open()
+				if err != nil {
+					return fmt.Errorf("read %s: %w", zf.Name, err)
+				}
+				defer rc.Close()
+				link, err := io.ReadAll(io.LimitReader(rc, 4096))
+				if err != nil {
+					return fmt.Errorf("read %s: %w", zf.Name, err)
+				}
+				return u.symlink(zf.Name, string(link))
+			}()
+		case mode.IsRegular():
+			perm := mode.Perm()
+			if perm == 0 {
+				perm = 0o644
 			}
-			link, err := io.ReadAll(rc)
-			rc.Close()
-			if err != nil {
-				return err
-			}
-			os.MkdirAll(filepath.Dir(target), 0o755)
-			os.Remove(target)
-			if err := os.Symlink(string(link), target); err != nil {
-				return err
-			}
-			continue
+			err = func() error {
+				rc, err := zf.Open()
+				if err != nil {
+					return fmt.Errorf("read %s: %w", zf.Name, err)
+				}
+				defer rc.Close()
+				return u.file(zf.Name, perm, zf.Modified, rc)
+			}()
 		}
-		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+		if err != nil {
 			return err
 		}
-		perm := mode.Perm()
-		if perm == 0 {
-			perm = 0o644
-		}
-		rc, err := zf.Open()
-		if err != nil {
-			return fmt.Errorf("read %s: %w", zf.Name, err)
-		}
-		out, err := os.OpenFile(target, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, perm)
-		if err != nil {
-			rc.Close()
-			return err
-		}
-		_, err = io.Copy(out, rc)
-		rc.Close()
-		if cerr := out.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return fmt.Errorf("extract %s: %w", zf.Name, err)
-		}
-		os.Chtimes(target, zf.Modified, zf.Modified)
 	}
-	return nil
+	return u.finish()
 }
 
 // decompressSingle decompresses FILE.gz (.bz2, .xz, .zst) into FILE and
@@ -320,7 +244,12 @@ func decompressSingle(path string) error {
 	}
 	defer done()
 	dst := strings.TrimSuffix(path, filepath.Ext(path))
-	out, err := os.Create(dst)
+	// Replace what is there, never writing through a link planted by an
+	// archive unpacked before.
+	if fi, err := os.Lstat(dst); err == nil && !fi.IsDir() {
+		os.Remove(dst)
+	}
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY|syscall.O_NOFOLLOW, 0o644)
 	if err != nil {
 		return err
 	}

@@ -47,10 +47,9 @@ func rawTar(t *testing.T, files map[string]string) []byte {
 	return buf.Bytes()
 }
 
-// TestUnpackFormats unpacks each supported format and checks the files.
-func TestUnpackFormats(t *testing.T) {
-	files := map[string]string{"pkg-1.0/README": "read me\n", "pkg-1.0/bin/run": "#!/bin/sh\n", "pkg-1.0/link": "->README"}
-	plain := rawTar(t, files)
+// tarCompressors are the tar formats hab unpacks, each a function that
+// compresses a plain tar (bzip2 when the bzip2 program is there).
+func tarCompressors(t *testing.T) map[string]func([]byte) []byte {
 	compress := map[string]func([]byte) []byte{
 		".tar": func(b []byte) []byte { return b },
 		".tar.gz": func(b []byte) []byte {
@@ -86,6 +85,14 @@ func TestUnpackFormats(t *testing.T) {
 			return out
 		}
 	}
+	return compress
+}
+
+// TestUnpackFormats unpacks each supported format and checks the files.
+func TestUnpackFormats(t *testing.T) {
+	files := map[string]string{"pkg-1.0/README": "read me\n", "pkg-1.0/bin/run": "#!/bin/sh\n", "pkg-1.0/link": "->README"}
+	plain := rawTar(t, files)
+	compress := tarCompressors(t)
 	var zbuf bytes.Buffer
 	zw := zip.NewWriter(&zbuf)
 	for _, name := range []string{"pkg-1.0/README", "pkg-1.0/bin/run"} {
