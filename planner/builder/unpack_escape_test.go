@@ -117,7 +117,7 @@ func TestUnpackEscapes(t *testing.T) {
 	type archiveCase struct {
 		name    string
 		entries []entry
-		wantErr string                             // "" for success
+		wantErr string                               // "" for success
 		check   func(t *testing.T, out, host string) // what the destination holds
 	}
 	isDir := func(rel string) func(t *testing.T, out, host string) {
