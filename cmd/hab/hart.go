@@ -2,8 +2,8 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -134,7 +134,7 @@ func (a *app) pkgHeaderCmd() *cobra.Command {
 	c.Flags().BoolVarP(&asJSON, "json", "j", false, "Output will be rendered in json")
 	c.RunE = func(cmd *cobra.Command, args []string) error {
 		src := args[0]
-		h, err := hart.ReadHeaderFile(src)
+		h, err := hart.ReadHeaderFile(cmd.Context(), src)
 		if err != nil {
 			return err
 		}
@@ -163,7 +163,7 @@ func (a *app) pkgHashCmd() *cobra.Command {
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
-				return a.hartHashOne(args[0])
+				return a.hartHashOne(cmd.Context(), args[0])
 			}
 			sc := bufio.NewScanner(a.stdin)
 			sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -172,7 +172,7 @@ func (a *app) pkgHashCmd() *cobra.Command {
 				if name == "" {
 					continue
 				}
-				if err := a.hartHashOne(name); err != nil {
+				if err := a.hartHashOne(cmd.Context(), name); err != nil {
 					return err
 				}
 			}
@@ -184,14 +184,17 @@ func (a *app) pkgHashCmd() *cobra.Command {
 	}
 }
 
-func (a *app) hartHashOne(path string) error {
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		return fmt.Errorf("hash %s: %w", path, errors.New("is a directory"))
-	}
-	h, err := hart.Hash(path)
+func (a *app) hartHashOne(ctx context.Context, path string) error {
+	h, err := hart.Hash(ctx, path)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(a.stdout, "%s  %s\n", h, path)
 	return nil
+}
+
+// xzChoice is the xz implementation $HAB_XZ asks for ("go", "exec", or
+// auto when unset), read here at the edge: the libraries take the value.
+func (a *app) xzChoice() (hart.XZ, error) {
+	return hart.ParseXZ(a.getenv(hart.EnvXZ))
 }

@@ -173,7 +173,7 @@ func TestPkgSign(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "with acme-20210101000000 to create") {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
-	if h, err := hart.ReadHeaderFile(dst); err != nil || h.KeyName != "acme-20210101000000" {
+	if h, err := hart.ReadHeaderFile(context.Background(), dst); err != nil || h.KeyName != "acme-20210101000000" {
 		t.Fatalf("%+v %v", h, err)
 	}
 	code, out, _ = e.run("", "pkg", "verify", dst)

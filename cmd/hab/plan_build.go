@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/habgo/hab/core/crypto"
+	"github.com/habgo/hab/core/hart"
 	"github.com/habgo/hab/planner/builder"
 )
 
@@ -56,7 +57,12 @@ func (a *app) planBuildCmd() *cobra.Command {
 		if asJSON {
 			out = a.stderr
 		}
+		xz, err := a.xzChoice()
+		if err != nil {
+			return err
+		}
 		res, err := builder.Build(cmd.Context(), dir, builder.Options{
+			Hart:    hart.WriteOptions{XZ: xz},
 			Root:    a.root,
 			Target:  target,
 			Env:     env,

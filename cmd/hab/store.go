@@ -147,12 +147,17 @@ func (a *app) storeInstallCmd() *cobra.Command {
 		if binlinkDir == "" {
 			binlinkDir = a.storeBinlinkDir()
 		}
+		xz, err := a.xzChoice()
+		if err != nil {
+			return err
+		}
 		in := &pkgs.Installer{
 			Store:         s,
 			Keys:          crypto.Cache{Dir: a.root.Keys()},
 			ArtifactCache: a.root.Artifacts(),
 			Reporter:      a.storeUI(),
 			IgnoreLocal:   ignoreLocal,
+			XZ:            xz,
 		}
 		if !ignoreHook {
 			in.Hooks = pkgs.ExecHooks{Env: os.Environ(), Stdout: a.stdout, Stderr: a.stderr, Getenv: a.getenv}

@@ -173,13 +173,10 @@ func (c Cache) check(kf *KeyFile) (bool, error) {
 	if err := kf.NamedRevision.Validate(); err != nil {
 		return false, fmt.Errorf("write %s key: %w", kindName(kf.Type), err)
 	}
-	if err := c.checkPair(kf); err != nil {
-		return false, err
-	}
 	p := c.Path(kf.Type, kf.NamedRevision)
 	old, err := os.ReadFile(p)
 	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
+		return false, c.checkPair(kf)
 	}
 	if err != nil {
 		return false, fmt.Errorf("write key %s: %w", kf.NamedRevision, err)

@@ -68,7 +68,7 @@ func TestBadInputs(t *testing.T) {
 		{"truncated header", []byte("HART-1\n" + nr + "\n"), ErrFormat, ErrFormat, "truncated header"},
 		{"header without empty line", []byte("HART-1\n" + nr + "\nBLAKE2b\n" + sig(payload) + "\n"), ErrFormat, ErrFormat, "line 5"},
 		{"non-empty fifth line", append([]byte("HART-1\n"+nr+"\nBLAKE2b\n"+sig(payload)+"\nxx\n"), payload...), ErrFormat, ErrFormat, "expected the empty line"},
-		{"truncated payload", good[:len(hdr)+len(payload)/2], crypto.ErrBadSignature, ErrFormat, ""},
+		{"truncated payload", good[:len(hdr)+len(payload)/2], crypto.ErrBadSignature, crypto.ErrBadSignature, "differs from"},
 		{"wrong format line", append([]byte("HART-2\n"+nr+"\nBLAKE2b\n"+sig(payload)+"\n\n"), payload...), ErrFormat, ErrFormat, `"HART-2"`},
 		{"unknown hash type", append([]byte("HART-1\n"+nr+"\nSHA256\n"+sig(payload)+"\n\n"), payload...), ErrFormat, ErrFormat, `hash type "SHA256"`},
 		{"bad base64", append([]byte("HART-1\n"+nr+"\nBLAKE2b\nnot:base64:signature\n\n"), payload...), ErrFormat, ErrFormat, "base64"},
@@ -228,10 +228,10 @@ func TestExtractRefusesUnsafeEntries(t *testing.T) {
 
 func quote(s string) string { return `"` + s + `"` }
 
-// TestExtractSignatureFailsAtTheEnd appends valid xz stream padding to a
-// good payload: everything decompresses and is written, and only the
-// digest check at the end fails. Then it flips the last byte.
-func TestExtractSignatureFailsAtTheEnd(t *testing.T) {
+// TestExtractVerifiesFirst alters a hart with a good payload in ways that
+// still decompress (padding appended) or not: the digest is checked
+// before anything is decompressed, so nothing is written at all.
+func TestExtractVerifiesFirst(t *testing.T) {
 	key, keys := testKey(t, "acme")
 	good := validHart(t, key)
 	ctx := context.Background()
@@ -241,12 +241,12 @@ func TestExtractSignatureFailsAtTheEnd(t *testing.T) {
 		want error
 	}{
 		{"padding appended", append(append([]byte(nil), good...), 0, 0, 0, 0), crypto.ErrBadSignature},
-		{"last byte changed", append(append([]byte(nil), good[:len(good)-1]...), good[len(good)-1]^0x55), nil},
+		{"last byte changed", append(append([]byte(nil), good[:len(good)-1]...), good[len(good)-1]^0x55), crypto.ErrBadSignature},
 		{"byte in the middle changed", func() []byte {
 			b := append([]byte(nil), good...)
 			b[len(b)-len(b)/3] ^= 0x01
 			return b
-		}(), nil},
+		}(), crypto.ErrBadSignature},
 	} {
 		for _, mode := range xzModes(t) {
 			t.Run(tc.name+"/"+string(mode), func(t *testing.T) {
@@ -265,11 +265,9 @@ func TestExtractSignatureFailsAtTheEnd(t *testing.T) {
 				if tc.want == nil && !errors.Is(err, crypto.ErrBadSignature) && !errors.Is(err, ErrFormat) {
 					t.Fatalf("want a signature or format error, got %v", err)
 				}
-				if tc.name == "padding appended" {
-					// The whole package was written before the end was reached.
-					if _, err := os.Stat(filepath.Join(root, pfx, "share/doc/README")); err != nil {
-						t.Errorf("expected the extraction to have reached the end: %v", err)
-					}
+				// Nothing was written before the digest failed.
+				if got := listTree(t, root); len(got) != 0 {
+					t.Errorf("written before verification: %v", got)
 				}
 				if err := os.RemoveAll(root); err != nil {
 					t.Fatal(err)

@@ -44,7 +44,7 @@ func TestConformanceHeaders(t *testing.T) {
 		filepath.Join(arts, "unhappyhumans-possums-8.1.4-20160427165340-x86_64-linux.hart"))
 	t.Logf("%-72s %-7s %-26s %-8s %s", "file", "format", "key", "hash", "signed digest")
 	for _, p := range files {
-		h, err := ReadHeaderFile(p)
+		h, err := ReadHeaderFile(context.Background(), p)
 		if err != nil {
 			t.Errorf("%s: %v", p, err)
 			continue
@@ -58,7 +58,7 @@ func TestConformanceHeaders(t *testing.T) {
 	// bogus_and_corrupt.hart: its key name line is not NAME-REVISION, and
 	// the file ends right after the signature line (no empty line, no
 	// payload). The first problem is what is reported.
-	_, err := ReadHeaderFile(filepath.Join(arts, "bogus_and_corrupt.hart"))
+	_, err := ReadHeaderFile(context.Background(), filepath.Join(arts, "bogus_and_corrupt.hart"))
 	if !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), "bogus_and_corrupt.hart") || !strings.Contains(err.Error(), "happyhumans-20160424223347-not-valid-identifier!") {
 		t.Errorf("bogus_and_corrupt.hart: got %v", err)
 	}
@@ -91,7 +91,7 @@ func TestVerifyConformance(t *testing.T) {
 
 	verified := 0
 	for _, p := range realHarts(t) {
-		hdr, err := ReadHeaderFile(p)
+		hdr, err := ReadHeaderFile(context.Background(), p)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -123,8 +123,8 @@ func TestVerifyConformance(t *testing.T) {
 	if diff := countDiff(genuine, faked); diff != 1 {
 		t.Errorf("fake differs from the genuine hart in %d bytes, expected 1", diff)
 	}
-	fh, _ := ReadHeaderFile(fake)
-	gh, _ := ReadHeaderFile(filepath.Join(builder, "neurosis-testapp-0.1.3-20171205003213-x86_64-linux.hart"))
+	fh, _ := ReadHeaderFile(context.Background(), fake)
+	gh, _ := ReadHeaderFile(context.Background(), filepath.Join(builder, "neurosis-testapp-0.1.3-20171205003213-x86_64-linux.hart"))
 	if string(fh.Signature) == string(gh.Signature) {
 		t.Error("fake: expected its signature to differ from the genuine one")
 	}
@@ -195,7 +195,7 @@ func TestExtractConformance(t *testing.T) {
 	}
 	cases := []tc{{filepath.Join(arts, "happyhumans-possums-8.1.4-20160427165340-x86_64-linux.hart"), crypto.Cache{Dir: arts}}}
 	for _, p := range realHarts(t) {
-		if h, _ := ReadHeaderFile(p); h.KeyName == "neurosis-20171211220037" {
+		if h, _ := ReadHeaderFile(context.Background(), p); h.KeyName == "neurosis-20171211220037" {
 			cases = append(cases, tc{p, crypto.Cache{Dir: builder}})
 		}
 	}

@@ -12,28 +12,50 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/habgo/hab/core/crypto"
 )
 
 // ExtractOptions tune Extract.
 type ExtractOptions struct {
 	XZ XZ // xz implementation (XZAuto when empty)
-	// Progress, when set, is called with the number of payload
-	// (compressed) bytes read so far; compare it with the file's size. It
-	// may be called from another goroutine.
+	// Progress, when set, is called with a count that goes from 0 to the
+	// payload's (compressed) size over verification and extraction;
+	// compare it with the file's size. It may be called from another
+	// goroutine.
 	Progress func(done int64)
+	// Limits bound the payload, even a well-signed one.
+	Limits Limits
+	// Keep selects the metadata files returned in Metadata.Files (nil
+	// keeps every upper-case top-level file). Every file is extracted.
+	Keep func(name string) bool
 }
 
-// Extract verifies the signature and extracts the payload under fsRoot
+// Extract verifies the hart at path and extracts its payload under fsRoot
 // (normally a fresh temporary directory on the same file system as the
-// store) in ONE streaming pass. Every entry must lie under the package's
-// own prefix hab/pkgs/O/N/V/R/ (parent directories hab/, hab/pkgs/... are
-// allowed as directory entries); absolute paths, "..", entries outside the
-// prefix, hard links whose target is outside the prefix, and symlinks
-// whose target escapes (relative targets must resolve inside the prefix;
-// absolute targets only under /hab/) are refused with an error naming the
-// entry. Extraction never follows a symlink it created. If the signature
-// does not verify (detected at the end of the stream) or anything fails,
-// it returns an error and the caller removes fsRoot. Modes are kept
+// store).
+//
+// Verification comes first: the signature is checked and the payload's
+// compressed bytes are hashed in a first pass, and nothing is decompressed
+// or written before the digest is the signed one. A forged or damaged
+// payload is refused as such (crypto.ErrBadSignature) after reading it
+// once, with constant memory, whatever it would expand to. The second pass
+// decompresses (block-parallel when the payload has several xz blocks and
+// the pure-Go decoder is used) and extracts, from the same open file, read
+// by position, and hashes the payload again: if the file changed between
+// the passes, extraction fails at the end (crypto.ErrBadSignature) and the
+// caller discards fsRoot, and what the changed file could write meanwhile
+// is bounded by opts.Limits. A path that is not a regular file (a pipe) is
+// first spooled into fsRoot (see ExtractReader).
+//
+// Every entry must lie under the package's own prefix
+// hab/pkgs/O/N/V/R/ (parent directories hab/, hab/pkgs/... are allowed as
+// directory entries); absolute paths, "..", entries outside the prefix,
+// hard links whose target is outside the prefix, and symlinks whose target
+// escapes (relative targets must resolve inside the prefix; absolute
+// targets only under /hab/) are refused with an error naming the entry.
+// Extraction never follows a symlink it created. If anything fails, it
+// returns an error and the caller removes fsRoot. Modes are kept
 // (setuid/setgid dropped unless running as root), owners are NOT applied,
 // mtimes are kept.
 func Extract(ctx context.Context, path string, keys KeyLookup, fsRoot string) (*Metadata, error) {
@@ -42,46 +64,137 @@ func Extract(ctx context.Context, path string, keys KeyLookup, fsRoot string) (*
 
 // ExtractWith is Extract with options.
 func ExtractWith(ctx context.Context, path string, keys KeyLookup, fsRoot string, opts ExtractOptions) (*Metadata, error) {
-	m, err := extract(ctx, path, keys, fsRoot, opts)
+	m, err := extractPath(ctx, path, keys, fsRoot, opts)
 	if err != nil {
-		return nil, fmt.Errorf("extract %w", err)
+		return nil, fmt.Errorf("extract %s: %w", path, err)
 	}
 	return m, nil
 }
 
-func extract(ctx context.Context, path string, keys KeyLookup, fsRoot string, opts ExtractOptions) (*Metadata, error) {
-	impl, err := opts.XZ.resolve()
+// ExtractReader verifies and extracts a hart streamed from r (a download,
+// an upload) under fsRoot, as Extract does. r is first spooled into an
+// unnamed file in fsRoot (removed when done), so that verification comes
+// before extraction as for a file.
+func ExtractReader(ctx context.Context, r io.Reader, keys KeyLookup, fsRoot string, opts ExtractOptions) (*Metadata, error) {
+	m, err := extractReader(ctx, r, keys, fsRoot, opts)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("extract: %w", err)
 	}
+	return m, nil
+}
+
+func checkDest(fsRoot string) error {
 	if st, err := os.Stat(fsRoot); err != nil {
-		return nil, fmt.Errorf("%s: destination: %w", path, err)
+		return fmt.Errorf("destination: %w", err)
 	} else if !st.IsDir() {
-		return nil, fmt.Errorf("%s: destination %s is not a directory", path, fsRoot)
+		return fmt.Errorf("destination %s is not a directory", fsRoot)
 	}
-	f, br, h, want, err := openSigned(path, keys)
+	return nil
+}
+
+func extractPath(ctx context.Context, path string, keys KeyLookup, fsRoot string, opts ExtractOptions) (*Metadata, error) {
+	if err := checkDest(fsRoot); err != nil {
+		return nil, err
+	}
+	in, err := openInput(ctx, path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	if err := checkXZMagic(br); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	defer in.Close()
+	if !in.regular {
+		return extractReader(ctx, in, keys, fsRoot, opts)
 	}
-	dec, digest, err := openPayload(ctx, impl, f, br, opts.Progress)
+	return extractFile(ctx, in, keys, fsRoot, opts)
+}
+
+func extractReader(ctx context.Context, r io.Reader, keys KeyLookup, fsRoot string, opts ExtractOptions) (*Metadata, error) {
+	if err := checkDest(fsRoot); err != nil {
+		return nil, err
+	}
+	f, err := os.CreateTemp(fsRoot, ".hart-spool-*")
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("spool the hart: %w", err)
 	}
+	os.Remove(f.Name()) // unnamed from now on: gone with the descriptor
+	if _, err := copyCtx(ctx, f, r); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("spool the hart: %w", err)
+	}
+	in, err := newInput(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	defer in.Close()
+	return extractFile(ctx, in, keys, fsRoot, opts)
+}
+
+// countReader counts the bytes read through it.
+type countReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// extractFile is Extract of a regular file, opened: verify, then extract.
+func extractFile(ctx context.Context, in *input, keys KeyLookup, fsRoot string, opts ExtractOptions) (*Metadata, error) {
+	impl, err := opts.XZ.resolve()
+	if err != nil {
+		return nil, err
+	}
+	// The header, read by position from the start.
+	cr := &countReader{r: io.NewSectionReader(in.f, 0, in.size)}
+	br := bufio.NewReaderSize(cr, 8192)
+	h, err := ReadHeader(br)
+	if err != nil {
+		return nil, err
+	}
+	want, err := openSignature(h, keys)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkXZMagic(br); err != nil {
+		return nil, err
+	}
+	off := cr.n - int64(br.Buffered())
+	size := in.size - off
+	progress := func(int64) {}
+	if opts.Progress != nil {
+		progress = opts.Progress
+	}
+	// Pass 1: the digest of the compressed payload, nothing decompressed.
+	got, err := hashPayload(ctx, in, off, size, func(n int64) { progress(n / 2) })
+	if err != nil {
+		return nil, fmt.Errorf("read payload: %w", err)
+	}
+	if got != want {
+		return nil, digestMismatch(h.KeyName, got, want)
+	}
+	// Pass 2: decompress and extract, hashing again.
+	lim := opts.Limits.resolved()
+	dec, digest, err := openPayload(ctx, impl, in, off, size, lim, func(n int64) { progress(size/2 + n/2) })
+	if err != nil {
+		return nil, err
+	}
+	w := &payloadWalk{lim: lim, keep: opts.Keep}
 	x := &extractor{
+		l:       &w.l,
 		root:    fsRoot,
 		nonDirs: map[string]bool{},
 		files:   map[string]bool{},
 		links:   map[string]string{},
 		dirs:    map[string]bool{},
-		meta:    map[string][]byte{},
 		setID:   os.Geteuid() == 0,
 		buf:     make([]byte, 256<<10),
 	}
-	m, err := x.run(ctx, tar.NewReader(dec))
+	m, err := w.walk(ctx, dec, x.entry)
+	if err == nil {
+		err = checkThroughLinks(w.l.prefix(), x.links)
+	}
 	if err == nil {
 		// Drain the rest of the decompressed stream (tar padding) so that
 		// the decoder checks the xz index and checksums to the end.
@@ -91,37 +204,48 @@ func extract(ctx context.Context, path string, keys KeyLookup, fsRoot string, op
 	}
 	dec.Close()
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, err
 	}
-	got, err := digest()
+	again, err := digest()
 	if err != nil {
-		return nil, fmt.Errorf("%s: read payload: %w", path, err)
+		return nil, fmt.Errorf("read payload: %w", err)
 	}
-	if got != want {
-		return nil, fmt.Errorf("%s: %w", path, digestMismatch(h.KeyName, got, want))
+	if again != want {
+		return nil, fmt.Errorf("%w: the hart changed while it was extracted: payload digest %s, verified as %s signed by %s", crypto.ErrBadSignature, again, want, h.KeyName)
 	}
 	if err := x.finishDirs(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, err
 	}
+	progress(size)
 	return m, nil
 }
 
-// openPayload starts decompressing the payload that br (reading f) is
-// positioned at, and hashing it. digest, called once the decompressed
-// stream has been read to its end and closed, returns the hex digest of
-// the whole payload.
+// hashPayload hashes size bytes of in from off, by position.
+func hashPayload(ctx context.Context, in *input, off, size int64, progress func(int64)) (string, error) {
+	h := newHash()
+	pr := &payloadReader{ctx: ctx, r: io.NewSectionReader(in.f, off, size), progress: progress}
+	if _, err := io.CopyBuffer(onlyWriter{h}, pr, make([]byte, 256<<10)); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// openPayload starts decompressing the size bytes of payload at off in
+// in, and hashing them again. digest, called once the decompressed stream
+// has been read to its end and closed, returns the hex digest of the
+// whole payload.
 //
 // With the pure-Go implementation, a payload of several xz blocks is
 // decoded block-parallel on every core, and hashed on the side; otherwise
 // (one block, or the xz program) the payload streams through one decoder
 // and is hashed as it is read.
-func openPayload(ctx context.Context, impl xzImpl, f *os.File, br *bufio.Reader, progress func(int64)) (io.ReadCloser, func() (string, error), error) {
+func openPayload(ctx context.Context, impl xzImpl, in *input, off, size int64, lim Limits, progress func(int64)) (io.ReadCloser, func() (string, error), error) {
 	if impl.mode == XZGo {
-		if dec, digest, ok := openParallel(ctx, f, br, progress); ok {
+		if dec, digest, ok := openParallel(ctx, in, off, size, lim, progress); ok {
 			return dec, digest, nil
 		}
 	}
-	pr := &payloadReader{ctx: ctx, r: br, h: newHash(), progress: progress}
+	pr := &payloadReader{ctx: ctx, r: io.NewSectionReader(in.f, off, size), h: newHash(), progress: progress}
 	dec, err := impl.newDecoder(ctx, pr)
 	if err != nil {
 		return nil, nil, err
@@ -137,19 +261,17 @@ func openPayload(ctx context.Context, impl xzImpl, f *os.File, br *bufio.Reader,
 	return dec, digest, nil
 }
 
-func openParallel(ctx context.Context, f *os.File, br *bufio.Reader, progress func(int64)) (io.ReadCloser, func() (string, error), bool) {
-	pos, err := f.Seek(0, io.SeekCurrent)
-	if err != nil {
-		return nil, nil, false
-	}
-	st, err := f.Stat()
-	if err != nil || !st.Mode().IsRegular() {
-		return nil, nil, false
-	}
-	off := pos - int64(br.Buffered())
-	size := st.Size() - off
-	blocks, err := xzBlocks(io.NewSectionReader(f, off, size), size)
+func openParallel(ctx context.Context, in *input, off, size int64, lim Limits, progress func(int64)) (io.ReadCloser, func() (string, error), bool) {
+	blocks, err := xzBlocks(io.NewSectionReader(in.f, off, size), size)
 	if err != nil || !parallelUsable(blocks) {
+		return nil, nil, false
+	}
+	var total int64
+	for _, b := range blocks {
+		total += b.uncompressed
+	}
+	if total > lim.MaxBytes {
+		// The sequential decoder stops at the limit with the error.
 		return nil, nil, false
 	}
 	type result struct {
@@ -158,11 +280,10 @@ func openParallel(ctx context.Context, f *os.File, br *bufio.Reader, progress fu
 	}
 	res := make(chan result, 1)
 	go func() {
-		h := newHash()
-		_, err := copyCtx(ctx, h, io.NewSectionReader(f, off, size))
-		res <- result{hex.EncodeToString(h.Sum(nil)), err}
+		sum, err := hashPayload(ctx, in, off, size, nil)
+		res <- result{sum, err}
 	}()
-	dec := newParDecoder(io.NewSectionReader(f, off, size), size, blocks, runtime.GOMAXPROCS(0), progress)
+	dec := newParDecoder(io.NewSectionReader(in.f, off, size), size, blocks, runtime.GOMAXPROCS(0), progress)
 	return dec, func() (string, error) {
 		r := <-res
 		return r.sum, r.err
@@ -172,14 +293,13 @@ func openParallel(ctx context.Context, f *os.File, br *bufio.Reader, progress fu
 // extractor writes entries below root, tracking what it created.
 type extractor struct {
 	root    string
-	l       layout
+	l       *layout           // the payload walk's, which placed the entries
 	base    string            // root/hab/pkgs/O/N/V/R, once known
 	nonDirs map[string]bool   // rel paths of files and symlinks created
 	files   map[string]bool   // rel paths of regular files (hard link targets)
 	links   map[string]string // rel path -> target of symlinks created
 	dirs    map[string]bool   // rel paths of directories created
 	dirMeta []dirMeta         // modes and mtimes to apply at the end
-	meta    map[string][]byte
 	setID   bool
 	buf     []byte
 }
@@ -190,45 +310,9 @@ type dirMeta struct {
 	mtime time.Time
 }
 
-func (x *extractor) run(ctx context.Context, tr *tar.Reader) (*Metadata, error) {
-	for {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, tarError(err)
-		}
-		if err := x.entry(hdr, tr); err != nil {
-			return nil, err
-		}
-	}
-	if err := checkThroughLinks(x.l.prefix(), x.links); err != nil {
-		return nil, err
-	}
-	return x.l.finish(x.meta)
-}
-
-func (x *extractor) entry(hdr *tar.Header, tr *tar.Reader) error {
-	switch hdr.Typeflag {
-	case tar.TypeXGlobalHeader:
-		return nil
-	case tar.TypeReg, tar.TypeRegA, tar.TypeDir, tar.TypeSymlink, tar.TypeLink:
-	case tar.TypeGNUSparse: // read back expanded by archive/tar
-		hdr.Typeflag = tar.TypeReg
-	default:
-		return fmt.Errorf("%w: entry %q has unsupported type %q (only files, directories, symlinks and hard links are allowed)", ErrFormat, hdr.Name, string(hdr.Typeflag))
-	}
-	pl, err := x.l.place(hdr)
-	if err != nil {
-		return err
-	}
-	if pl.parent {
-		return nil // created as needed, with default modes
-	}
+// entry writes one entry below the package prefix (placed by the
+// payload walk); body is its content.
+func (x *extractor) entry(hdr *tar.Header, pl place, body io.Reader) error {
 	if x.base == "" {
 		x.base = filepath.Join(x.root, filepath.FromSlash(x.l.prefix()))
 		if err := os.MkdirAll(x.base, 0o755); err != nil {
@@ -260,7 +344,7 @@ func (x *extractor) entry(hdr *tar.Header, tr *tar.Reader) error {
 		}
 		x.dirMeta = append(x.dirMeta, dirMeta{dst, mode, hdr.ModTime})
 	case tar.TypeReg, tar.TypeRegA:
-		if err := x.file(hdr, tr, rel, dst, mode); err != nil {
+		if err := x.file(hdr, body, rel, dst, mode); err != nil {
 			return err
 		}
 		x.nonDirs[rel], x.files[rel] = true, true
@@ -294,20 +378,12 @@ func (x *extractor) entry(hdr *tar.Header, tr *tar.Reader) error {
 
 // file writes a regular file, never through a symlink, never over
 // anything.
-func (x *extractor) file(hdr *tar.Header, tr *tar.Reader, rel, dst string, mode os.FileMode) error {
+func (x *extractor) file(hdr *tar.Header, body io.Reader, rel, dst string, mode os.FileMode) error {
 	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL|noFollow, 0o600)
 	if err != nil {
 		return fmt.Errorf("entry %q: %w", hdr.Name, err)
 	}
-	var n int64
-	if isMetaFile(rel, hdr.Typeflag) {
-		var b []byte
-		b, err = readMeta(hdr.Name, hdr.Size, tr, f)
-		n = int64(len(b))
-		x.meta[rel] = b
-	} else {
-		n, err = io.CopyBuffer(onlyWriter{f}, tr, x.buf)
-	}
+	n, err := io.CopyBuffer(onlyWriter{f}, body, x.buf)
 	if err == nil && n != hdr.Size {
 		err = fmt.Errorf("%w: the tar archive in the payload is truncated", ErrFormat)
 	}

@@ -4,6 +4,7 @@ package hart
 
 import (
 	"io/fs"
+	"os"
 	"syscall"
 	"time"
 
@@ -30,4 +31,10 @@ func inode(fi fs.FileInfo) (key [2]uint64, ok bool) {
 		return key, false
 	}
 	return [2]uint64{uint64(st.Dev), uint64(st.Ino)}, true
+}
+
+// openNonBlockingWriter opens a FIFO for writing without waiting for a
+// reader (it fails when there is none).
+func openNonBlockingWriter(path string) (*os.File, error) {
+	return os.OpenFile(path, os.O_WRONLY|syscall.O_NONBLOCK, 0)
 }

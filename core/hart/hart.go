@@ -39,7 +39,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"os"
 
 	"golang.org/x/crypto/blake2b"
 
@@ -131,8 +130,10 @@ func checkHeaderLine(i int, line string) error {
 			return fmt.Errorf("%w: unsupported format version %q on line 1 (expected %s)", ErrFormat, abbrev(line), FormatVersion)
 		}
 	case 1:
+		// The name becomes a file name in the key cache: the one rule
+		// for key names refuses separators, "..", control characters.
 		if _, err := crypto.ParseNamedRevision(line); err != nil {
-			return fmt.Errorf("%w: line 2: signing key name %q is not NAME-YYYYMMDDhhmmss", ErrFormat, abbrev(line))
+			return fmt.Errorf("%w: line 2: signing key name: %w", ErrFormat, err)
 		}
 	case 2:
 		if line != HashType {
@@ -189,13 +190,13 @@ func abbrev(s string) string {
 }
 
 // ReadHeaderFile reads the header of the hart at path.
-func ReadHeaderFile(path string) (Header, error) {
-	f, err := os.Open(path)
+func ReadHeaderFile(ctx context.Context, path string) (Header, error) {
+	in, err := openInput(ctx, path)
 	if err != nil {
 		return Header{}, fmt.Errorf("read hart header: %w", err)
 	}
-	defer f.Close()
-	h, err := ReadHeader(bufio.NewReaderSize(f, 8192))
+	defer in.Close()
+	h, err := ReadHeader(bufio.NewReaderSize(in, 8192))
 	if err != nil {
 		return Header{}, fmt.Errorf("read hart header of %s: %w", path, err)
 	}
@@ -203,18 +204,30 @@ func ReadHeaderFile(path string) (Header, error) {
 }
 
 // Hash is the lowercase hex BLAKE2b-256 digest of the whole file at path,
-// as `hab pkg hash` prints it.
-func Hash(path string) (string, error) {
-	f, err := os.Open(path)
+// as `hab pkg hash` prints it. It reads pipes and devices too, and stops
+// when ctx is cancelled (also while waiting for a FIFO's writer).
+func Hash(ctx context.Context, path string) (string, error) {
+	in, err := openInput(ctx, path)
 	if err != nil {
 		return "", fmt.Errorf("hash: %w", err)
 	}
-	defer f.Close()
-	h := newHash()
-	if _, err := io.CopyBuffer(h, f, make([]byte, 256<<10)); err != nil {
+	defer in.Close()
+	sum, _, err := HashReader(ctx, in)
+	if err != nil {
 		return "", fmt.Errorf("hash %s: %w", path, err)
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return sum, nil
+}
+
+// HashReader is the hex BLAKE2b-256 digest of everything r holds, and its
+// length.
+func HashReader(ctx context.Context, r io.Reader) (string, int64, error) {
+	h := newHash()
+	n, err := copyCtx(ctx, h, r)
+	if err != nil {
+		return "", n, err
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
 
 func newHash() hash.Hash {
@@ -223,29 +236,6 @@ func newHash() hash.Hash {
 		panic(err) // only for a key longer than 64 bytes
 	}
 	return h
-}
-
-// openSigned opens the hart at path, reads its header, finds the signer's
-// public key and opens the signature. It returns the header, the signed
-// hex digest, and the file positioned (through the returned reader) at the
-// first payload byte. Errors name path.
-func openSigned(path string, keys KeyLookup) (*os.File, *bufio.Reader, Header, string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, nil, Header{}, "", err
-	}
-	br := bufio.NewReaderSize(f, 256<<10)
-	h, err := ReadHeader(br)
-	if err != nil {
-		f.Close()
-		return nil, nil, Header{}, "", fmt.Errorf("%s: %w", path, err)
-	}
-	digest, err := openSignature(h, keys)
-	if err != nil {
-		f.Close()
-		return nil, nil, Header{}, "", fmt.Errorf("%s: %w", path, err)
-	}
-	return f, br, h, digest, nil
 }
 
 // openSignature finds the signer key and opens the signature, returning the
@@ -303,41 +293,59 @@ func digestMismatch(keyName, got, want string) error {
 // or altered payload wraps crypto.ErrBadSignature; a malformed file wraps
 // ErrFormat. The payload is not decompressed.
 func Verify(ctx context.Context, path string, keys KeyLookup) (Header, error) {
-	f, br, h, want, err := openSigned(path, keys)
+	in, err := openInput(ctx, path)
 	if err != nil {
 		return Header{}, fmt.Errorf("verify %w", err)
 	}
-	defer f.Close()
-	hw := newHash()
-	if _, err := copyCtx(ctx, hw, br); err != nil {
-		return Header{}, fmt.Errorf("verify %s: read payload: %w", path, err)
+	defer in.Close()
+	v, err := verifyStream(ctx, in, keys)
+	if err != nil {
+		return Header{}, fmt.Errorf("verify %s: %w", path, err)
 	}
-	if got := hex.EncodeToString(hw.Sum(nil)); got != want {
-		return Header{}, fmt.Errorf("verify %s: %w", path, digestMismatch(h.KeyName, got, want))
-	}
-	return h, nil
+	return v.Header, nil
 }
 
-// copyCtx copies with a large buffer, checking ctx between chunks.
-func copyCtx(ctx context.Context, dst io.Writer, src io.Reader) (int64, error) {
-	buf := make([]byte, 256<<10)
-	var n int64
-	for {
-		if err := ctx.Err(); err != nil {
-			return n, err
-		}
-		m, rerr := src.Read(buf)
-		if m > 0 {
-			if _, werr := dst.Write(buf[:m]); werr != nil {
-				return n, werr
-			}
-			n += int64(m)
-		}
-		if rerr == io.EOF {
-			return n, nil
-		}
-		if rerr != nil {
-			return n, rerr
-		}
+// Verified is what VerifyStream found.
+type Verified struct {
+	Header Header
+	// Checksum is the hex BLAKE2b-256 digest of the whole hart (header
+	// and payload), as `hab pkg hash` prints it and a depot names it.
+	Checksum string
+	// Size is the length of the whole hart.
+	Size int64
+}
+
+// VerifyStream verifies a hart as it streams from r, reading r to its
+// end: header, signer key, signature, payload digest (the payload is not
+// decompressed; memory is constant). A depot tees an upload into its blob
+// store through it and publishes the blob only when it returns no error.
+// Errors wrap what Verify's do.
+func VerifyStream(ctx context.Context, r io.Reader, keys KeyLookup) (*Verified, error) {
+	v, err := verifyStream(ctx, r, keys)
+	if err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
 	}
+	return v, nil
+}
+
+func verifyStream(ctx context.Context, r io.Reader, keys KeyLookup) (*Verified, error) {
+	whole := newHash()
+	cr := &countWriter{w: whole}
+	br := bufio.NewReaderSize(io.TeeReader(r, cr), 256<<10)
+	h, err := ReadHeader(br)
+	if err != nil {
+		return nil, err
+	}
+	want, err := openSignature(h, keys)
+	if err != nil {
+		return nil, err
+	}
+	got, _, err := HashReader(ctx, br)
+	if err != nil {
+		return nil, fmt.Errorf("read payload: %w", err)
+	}
+	if got != want {
+		return nil, digestMismatch(h.KeyName, got, want)
+	}
+	return &Verified{Header: h, Checksum: hex.EncodeToString(whole.Sum(nil)), Size: cr.n}, nil
 }

@@ -3,13 +3,12 @@ package hart
 import (
 	"archive/tar"
 	"bufio"
-	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash"
 	"io"
-	"os"
 	"regexp"
 	"strings"
 
@@ -17,10 +16,11 @@ import (
 )
 
 // Metadata of the package inside a hart: its ident, target, and the raw
-// content of every top-level regular file of the package directory whose
-// name is all uppercase letters, digits and underscores (IDENT, TARGET,
-// DEPS, TDEPS, BUILD_DEPS, EXPOSES, EXPORTS, BINDS, BINDS_OPTIONAL, PATH,
-// MANIFEST, ...).
+// content of the top-level metadata files of the package directory (names
+// of upper-case letters, digits and underscores: IDENT, TARGET, DEPS,
+// TDEPS, BUILD_DEPS, EXPOSES, EXPORTS, BINDS, PATH, MANIFEST, ...) that
+// the reader was asked to keep (all of them by default), within
+// Limits.MaxMetadata.
 type Metadata struct {
 	Ident  ident.Ident  // fully qualified, from the entry paths hab/pkgs/O/N/V/R/, checked against IDENT
 	Target ident.Target // from TARGET (x86_64-linux if absent, as very old harts lack it)
@@ -29,39 +29,22 @@ type Metadata struct {
 
 var metaNameRE = regexp.MustCompile(`^[A-Z0-9_]+$`)
 
-// maxMetaFile bounds one metadata file held in memory.
-const maxMetaFile = 64 << 20
+// isMetaName reports whether a top-level name is a metadata file name.
+func isMetaName(name string) bool { return metaNameRE.MatchString(name) }
 
-// isMetaFile reports whether rel (below the prefix) names a metadata file.
-func isMetaFile(rel string, typ byte) bool {
-	return (typ == tar.TypeReg || typ == tar.TypeRegA) && !strings.Contains(rel, "/") && metaNameRE.MatchString(rel)
-}
-
-// readMeta reads a metadata file's content from the tar reader, writing it
-// also to w when w is not nil.
-func readMeta(name string, size int64, tr io.Reader, w io.Writer) ([]byte, error) {
-	if size > maxMetaFile {
-		return nil, fmt.Errorf("%w: entry %q: metadata file of %d bytes is larger than %d", ErrFormat, name, size, maxMetaFile)
+// incomplete is the error for a payload whose package prefix was never
+// complete.
+func (l *layout) incomplete() error {
+	if len(l.parts) == 0 {
+		return fmt.Errorf("%w: the payload holds no package (no entry under hab/pkgs/ORIGIN/NAME/VERSION/RELEASE/)", ErrFormat)
 	}
-	var b bytes.Buffer
-	b.Grow(int(size))
-	var dst io.Writer = &b
-	if w != nil {
-		dst = io.MultiWriter(&b, w)
-	}
-	if _, err := io.Copy(dst, tr); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
+	return fmt.Errorf("%w: the payload holds no complete package prefix (only hab/pkgs/%s/)", ErrFormat, strings.Join(l.parts, "/"))
 }
 
 // finish checks the collected metadata and fills Ident and Target.
 func (l *layout) finish(files map[string][]byte) (*Metadata, error) {
 	if !l.complete() {
-		if len(l.parts) == 0 {
-			return nil, fmt.Errorf("%w: the payload holds no package (no entry under hab/pkgs/ORIGIN/NAME/VERSION/RELEASE/)", ErrFormat)
-		}
-		return nil, fmt.Errorf("%w: the payload holds no complete package prefix (only hab/pkgs/%s/)", ErrFormat, strings.Join(l.parts, "/"))
+		return nil, l.incomplete()
 	}
 	m := &Metadata{Ident: l.ident(), Target: ident.X86_64Linux, Files: files}
 	if b, ok := files["IDENT"]; ok {
@@ -120,9 +103,17 @@ func (p *payloadReader) Read(b []byte) (int, error) {
 	return n, err
 }
 
-// ReadOptions tune ReadMetadata.
+// ReadOptions tune ReadMetadata, ReadIdent and Inspect.
 type ReadOptions struct {
-	XZ XZ // xz implementation (XZAuto when empty)
+	XZ     XZ // xz implementation (XZAuto when empty)
+	Limits Limits
+	// Keep selects the metadata files to return in Metadata.Files (nil
+	// keeps every upper-case top-level file); a reader that knows which
+	// files it uses keeps only those, so that others cost no memory.
+	Keep func(name string) bool
+	// Files are other top-level regular files of the package to return
+	// in Metadata.Files (such as default.toml), within the same budget.
+	Files []string
 }
 
 // sortedMarker is the PAX "comment" record Write puts on the payload's first
@@ -142,25 +133,48 @@ func ReadMetadata(ctx context.Context, path string) (*Metadata, error) {
 
 // ReadMetadataWith is ReadMetadata with options.
 func ReadMetadataWith(ctx context.Context, path string, opts ReadOptions) (*Metadata, error) {
-	m, err := readMetadata(ctx, path, opts)
+	in, err := openInput(ctx, path)
+	if err != nil {
+		return nil, fmt.Errorf("read metadata of %s: %w", path, err)
+	}
+	defer in.Close()
+	_, m, err := readPayload(ctx, in, opts, true, nil)
 	if err != nil {
 		return nil, fmt.Errorf("read metadata of %s: %w", path, err)
 	}
 	return m, nil
 }
 
-func readMetadata(ctx context.Context, path string, opts ReadOptions) (*Metadata, error) {
+// ReadMetadataFrom reads the header and the package's metadata from a
+// hart streamed from r (without checking its signature), consuming r up
+// to the end of the metadata in a sorted payload, else to its end.
+func ReadMetadataFrom(ctx context.Context, r io.Reader, opts ReadOptions) (Header, *Metadata, error) {
+	h, m, err := readPayload(ctx, r, opts, true, nil)
+	if err != nil {
+		return Header{}, nil, fmt.Errorf("read metadata: %w", err)
+	}
+	return h, m, nil
+}
+
+// readPayload reads the header from r and walks the payload, calling
+// visit (which may be nil) for the entries below the package prefix.
+func readPayload(ctx context.Context, r io.Reader, opts ReadOptions, stopEarly bool, visit visitFunc) (Header, *Metadata, error) {
+	br := bufio.NewReaderSize(r, 256<<10)
+	h, err := ReadHeader(br)
+	if err != nil {
+		return Header{}, nil, err
+	}
+	m, err := walkPayload(ctx, br, opts, stopEarly, visit)
+	if err != nil {
+		return Header{}, nil, err
+	}
+	return h, m, nil
+}
+
+// walkPayload decompresses the payload br is positioned at and walks it.
+func walkPayload(ctx context.Context, br *bufio.Reader, opts ReadOptions, stopEarly bool, visit visitFunc) (*Metadata, error) {
 	impl, err := opts.XZ.resolve()
 	if err != nil {
-		return nil, err
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	br := bufio.NewReaderSize(f, 256<<10)
-	if _, err := ReadHeader(br); err != nil {
 		return nil, err
 	}
 	if err := checkXZMagic(br); err != nil {
@@ -171,54 +185,78 @@ func readMetadata(ctx context.Context, path string, opts ReadOptions) (*Metadata
 		return nil, err
 	}
 	defer dec.Close()
-	tr := tar.NewReader(dec)
-	var (
-		l      layout
-		files  = map[string][]byte{}
-		sorted = true
-		prev   []string
-		first  = true
-	)
-	for {
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, tarError(err)
-		}
-		if hdr.Typeflag == tar.TypeXGlobalHeader {
-			continue
-		}
-		pl, err := l.place(hdr)
-		if err != nil {
-			return nil, err
-		}
-		comps := strings.Split(pl.clean, "/")
-		if first {
-			sorted = pl.clean == "hab" && hdr.Typeflag == tar.TypeDir && hdr.PAXRecords["comment"] == sortedMarker
-			first = false
-		} else if sorted && compareComps(prev, comps) >= 0 {
-			sorted = false
-		}
-		prev = comps
-		if pl.parent {
-			continue
-		}
-		if isMetaFile(pl.rel, hdr.Typeflag) {
-			b, err := readMeta(hdr.Name, hdr.Size, tr, nil)
-			if err != nil {
-				return nil, tarError(err)
-			}
-			files[pl.rel] = b
-			continue
-		}
-		if sorted && pl.rel != "" && pl.rel[0] > '_' {
-			// Every metadata name ([A-Z0-9_]+) sorts before this entry.
-			break
-		}
+	w := &payloadWalk{lim: opts.Limits, keep: opts.Keep, extra: opts.Files, stopEarly: stopEarly}
+	return w.walk(ctx, dec, visit)
+}
+
+// Info is what Inspect tells about a hart.
+type Info struct {
+	Header   Header
+	Checksum string // hex BLAKE2b-256 of the whole file, as `hab pkg hash` prints it
+	Size     int64  // of the whole file
+	Metadata *Metadata
+}
+
+// Inspect reads the header, checksum, size and metadata of the hart at
+// path, without checking its signature (`hab pkg info`). The file is read
+// once. A sorted payload whose xz index is intact (so: not truncated) is
+// decompressed only up to its metadata; any other is decompressed to its
+// end, so that a truncated or corrupt payload is an error (ErrFormat).
+func Inspect(ctx context.Context, path string, opts ReadOptions) (*Info, error) {
+	info, err := inspect(ctx, path, opts)
+	if err != nil {
+		return nil, fmt.Errorf("inspect %s: %w", path, err)
 	}
-	return l.finish(files)
+	return info, nil
+}
+
+func inspect(ctx context.Context, path string, opts ReadOptions) (*Info, error) {
+	in, err := openInput(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	defer in.Close()
+	whole := newHash()
+	cw := &countWriter{w: whole}
+	br := bufio.NewReaderSize(io.TeeReader(in, cw), 256<<10)
+	h, err := ReadHeader(br)
+	if err != nil {
+		return nil, err
+	}
+	stopEarly := false
+	if in.regular {
+		off := cw.n - int64(br.Buffered())
+		_, ierr := xzBlocks(io.NewSectionReader(in.f, off, in.size-off), in.size-off)
+		stopEarly = ierr == nil
+	}
+	m, err := walkPayload(ctx, br, opts, stopEarly, nil)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := copyCtx(ctx, io.Discard, br); err != nil { // the rest, through the checksum
+		return nil, err
+	}
+	return &Info{Header: h, Checksum: hex.EncodeToString(whole.Sum(nil)), Size: cw.n, Metadata: m}, nil
+}
+
+// ReadIdent reads the header of the hart at path and the identifier of
+// the package it claims to hold, from the path of the first entries of
+// its payload (hab/pkgs/ORIGIN/NAME/VERSION/RELEASE/), decompressing only
+// the start. It does not check the signature: Extract then checks that
+// the package really is that one.
+func ReadIdent(ctx context.Context, path string, opts ReadOptions) (Header, ident.Ident, error) {
+	in, err := openInput(ctx, path)
+	if err != nil {
+		return Header{}, ident.Ident{}, fmt.Errorf("read the package identifier of %s: %w", path, err)
+	}
+	defer in.Close()
+	opts.Keep = func(string) bool { return false }
+	opts.Files = nil
+	h, m, err := readPayload(ctx, in, opts, true, func(*tar.Header, place, io.Reader) error { return errStopWalk })
+	if err != nil {
+		return Header{}, ident.Ident{}, fmt.Errorf("read the package identifier of %s: %w", path, err)
+	}
+	return h, m.Ident, nil
 }
 
 // compareComps orders paths component by component, which is the order of

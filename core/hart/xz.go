@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"runtime"
 	"strconv"
@@ -28,8 +27,9 @@ import (
 type XZ string
 
 const (
-	// XZAuto uses $HAB_XZ when set ("go" or "exec"), else the xz program
-	// when it is found on PATH, else the pure-Go implementation.
+	// XZAuto uses the xz program when XZ Utils' xz is found on PATH,
+	// else the pure-Go implementation. (The library reads no environment:
+	// the CLI turns $HAB_XZ into one of these values with ParseXZ.)
 	XZAuto XZ = ""
 	// XZGo is the pure-Go implementation, which always works (the hab
 	// binary is static and must work where no xz program exists).
@@ -38,7 +38,8 @@ const (
 	XZExec XZ = "exec"
 )
 
-// EnvXZ is the environment variable that overrides XZAuto.
+// EnvXZ is the environment variable the CLI reads the xz choice from
+// (values as ParseXZ reads them).
 const EnvXZ = "HAB_XZ"
 
 // ParseXZ reads an XZ mode: "", "auto", "go" or "exec".
@@ -61,17 +62,9 @@ type xzImpl struct {
 	prog string
 }
 
-// resolve turns a mode into an implementation. XZAuto consults $HAB_XZ
-// from the process environment, then PATH.
+// resolve turns a mode into an implementation.
 func (x XZ) resolve() (xzImpl, error) {
-	m := x
-	if m == XZAuto {
-		var err error
-		if m, err = ParseXZ(os.Getenv(EnvXZ)); err != nil {
-			return xzImpl{}, err
-		}
-	}
-	switch m {
+	switch x {
 	case XZGo:
 		return xzImpl{mode: XZGo}, nil
 	case XZExec:
@@ -103,18 +96,10 @@ func (x XZ) Mode() (XZ, error) {
 	return impl.mode, err
 }
 
-// xzEnv is the environment the xz program runs with: the process's, less
-// XZ_OPT and XZ_DEFAULTS, which would change its output.
-func xzEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "XZ_OPT=") || strings.HasPrefix(kv, "XZ_DEFAULTS=") {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return env
-}
+// xzEnv is the environment the xz program runs with: none, so that
+// XZ_OPT and XZ_DEFAULTS cannot change its output and its messages are in
+// the C locale (they are matched below).
+func xzEnv() []string { return []string{} }
 
 // ---- decompression ----
 

@@ -1,7 +1,6 @@
 package hart
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -158,10 +157,12 @@ func TestExtractParallel(t *testing.T) {
 	for _, enc := range xzModes(t) {
 		t.Run(string(enc), func(t *testing.T) {
 			p := writeTestHart(t, t.TempDir(), src, key, WriteOptions{XZ: enc, BlockSize: 128 << 10})
-			f, _ := os.Open(p)
-			br := bufio.NewReader(f)
-			ReadHeader(br)
-			dec, digest, ok := openParallel(ctx, f, br, nil)
+			in, err := openInput(ctx, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			off := int64(len(mustHeader(t, p).Encode()))
+			dec, digest, ok := openParallel(ctx, in, off, in.size-off, Limits{}.resolved(), nil)
 			if !ok {
 				t.Fatal("the parallel path was not taken")
 			}
@@ -170,7 +171,7 @@ func TestExtractParallel(t *testing.T) {
 			if _, err := digest(); err != nil {
 				t.Fatal(err)
 			}
-			f.Close()
+			in.Close()
 			var last int64
 			root := t.TempDir()
 			t.Cleanup(func() { makeWritable(root) })

@@ -367,6 +367,11 @@ func Parse(id ident.Ident, files map[string][]byte) (*Metadata, error) {
 	return m, nil
 }
 
+// Known reports whether name is a metadata file hab reads: Parse gives
+// it a field (or, for the hook status files, deliberately ignores it).
+// Readers of harts keep only these in memory (hart.ReadOptions.Keep).
+func Known(name string) bool { return known(name) }
+
 // known reports whether Parse gives the file a field (or, for the
 // hook status files, deliberately ignores it).
 func known(name string) bool {

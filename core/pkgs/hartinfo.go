@@ -1,19 +1,13 @@
 package pkgs
 
 import (
-	"archive/tar"
-	"bufio"
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strconv"
 	"strings"
 
-	rxz "github.com/therootcompany/xz"
-
 	"github.com/habgo/hab/core/hart"
+	"github.com/habgo/hab/core/pkgmeta"
 )
 
 // ArchiveInfo is what `hab pkg info` tells about a hart. The JSON keys and
@@ -55,25 +49,17 @@ type ArchiveInfo struct {
 }
 
 // ReadArchiveInfo reads the header, checksum and metadata of the hart at
-// path, without checking its signature (as the original's info does).
+// path, without checking its signature (as the original's info does), in
+// one pass over the file. A truncated or corrupt hart is an error.
 func ReadArchiveInfo(ctx context.Context, path string) (*ArchiveInfo, error) {
-	fi, err := os.Stat(path)
+	hi, err := hart.Inspect(ctx, path, hart.ReadOptions{XZ: hart.XZGo, Keep: pkgmeta.Known, Files: []string{FileDefaultConfig}})
 	if err != nil {
 		return nil, fmt.Errorf("info: %w", err)
 	}
-	h, err := hart.ReadHeaderFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("info %s: %w", path, err)
-	}
-	sum, err := hart.Hash(path)
-	if err != nil {
-		return nil, fmt.Errorf("info %s: %w", path, err)
-	}
-	hm, err := hart.ReadMetadata(ctx, path)
-	if err != nil {
-		return nil, fmt.Errorf("info: %w", err)
-	}
-	m, err := ParseMetadata(hm.Ident, hm.Files)
+	h, files := hi.Header, hi.Metadata.Files
+	cfg, hasCfg := files[FileDefaultConfig]
+	delete(files, FileDefaultConfig)
+	m, err := ParseMetadata(hi.Metadata.Ident, files)
 	if err != nil {
 		return nil, fmt.Errorf("info %s: %w", path, err)
 	}
@@ -87,7 +73,7 @@ func ReadArchiveInfo(ctx context.Context, path string) (*ArchiveInfo, error) {
 		Name:          m.Ident.Name,
 		Version:       m.Ident.Version,
 		Release:       m.Ident.Release,
-		Checksum:      sum,
+		Checksum:      hi.Checksum,
 		Target:        string(m.Target),
 		IsAService:    m.IsService(),
 		Deps:          strs(m.Deps),
@@ -99,7 +85,7 @@ func ReadArchiveInfo(ctx context.Context, path string) (*ArchiveInfo, error) {
 		Exports:       m.Exports,
 		Binds:         m.Binds,
 		BindsOptional: m.BindsOptional,
-		Size:          fi.Size(),
+		Size:          hi.Size,
 		Metadata:      m,
 	}
 	if info.Exports == nil {
@@ -119,7 +105,7 @@ func ReadArchiveInfo(ctx context.Context, path string) (*ArchiveInfo, error) {
 		info.Exposes = append(info.Exposes, uint16(n))
 	}
 	opt := func(name, v string) *string {
-		if _, ok := hm.Files[name]; !ok {
+		if _, ok := files[name]; !ok {
 			return nil
 		}
 		return &v
@@ -129,11 +115,7 @@ func ReadArchiveInfo(ctx context.Context, path string) (*ArchiveInfo, error) {
 	info.LDRunPath = opt(FileLDRunPath, m.LDRunPath)
 	info.LDFlags = opt(FileLDFlags, m.LDFlags)
 	info.CFlags = opt(FileCFlags, m.CFlags)
-	cfg, err := readHartFile(ctx, path, InstallPrefix(m.Ident)[1:]+"/"+FileDefaultConfig)
-	if err != nil {
-		return nil, fmt.Errorf("info %s: %w", path, err)
-	}
-	if cfg != nil {
+	if hasCfg {
 		s := strings.TrimSpace(string(cfg))
 		info.Config = &s
 	}
@@ -146,42 +128,4 @@ func strs[T fmt.Stringer](xs []T) []string {
 		out = append(out, x.String())
 	}
 	return out
-}
-
-// readHartFile returns the content of the regular file entry name in the
-// hart's payload, or nil when there is none. It stops at the entry.
-func readHartFile(ctx context.Context, path, name string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	br := bufio.NewReaderSize(f, 256<<10)
-	if _, err := hart.ReadHeader(br); err != nil {
-		return nil, err
-	}
-	zr, err := rxz.NewReader(br, 0)
-	if err != nil {
-		return nil, fmt.Errorf("%w: payload: %v", hart.ErrFormat, err)
-	}
-	tr := tar.NewReader(zr)
-	for {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%w: payload: %v", hart.ErrFormat, err)
-		}
-		if strings.TrimPrefix(hdr.Name, "./") != name || hdr.Typeflag != tar.TypeReg {
-			continue
-		}
-		if hdr.Size > 64<<20 {
-			return nil, fmt.Errorf("%w: %s is %d bytes", hart.ErrFormat, name, hdr.Size)
-		}
-		return io.ReadAll(tr)
-	}
 }

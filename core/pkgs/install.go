@@ -350,7 +350,7 @@ func (in *Installer) install(ctx context.Context, rootID ident.Ident, a *artifac
 		// The hart claims a package that is installed: before it is
 		// "used", it must be genuine (signed by a trusted key, its payload
 		// what was signed), as it would have to be to be installed.
-		if err := in.ensureKey(a); err != nil {
+		if err := in.ensureKey(ctx, a); err != nil {
 			return nil, fmt.Errorf("install %s: %w", rootID, err)
 		}
 		if _, err := hart.Verify(ctx, a.path, in.Keys); err != nil {
@@ -372,7 +372,7 @@ func (in *Installer) install(ctx context.Context, rootID ident.Ident, a *artifac
 	} else {
 		// The signer key first: without it nothing about the hart can
 		// be trusted. Then one pass: verify, extract, read the metadata.
-		if err := in.ensureKey(a); err != nil {
+		if err := in.ensureKey(ctx, a); err != nil {
 			return nil, fmt.Errorf("install %s: %w", rootID, err)
 		}
 		st, err := w.stage(ctx, a)
@@ -418,7 +418,7 @@ func (in *Installer) install(ctx context.Context, rootID ident.Ident, a *artifac
 	}
 	// Every signer key must be at hand before more work is done.
 	for _, da := range plan {
-		if err := in.ensureKey(da); err != nil {
+		if err := in.ensureKey(ctx, da); err != nil {
 			w.abort()
 			return nil, fmt.Errorf("install %s: %w (nothing was installed)", rootID, err)
 		}
@@ -511,8 +511,8 @@ func (in *Installer) explain(ctx context.Context, path string, err error) error 
 
 // ensureKey makes sure the signer key of a hart is in the key cache,
 // importing NAME-REV.pub from the hart's directory when it is not.
-func (in *Installer) ensureKey(a *artifact) error {
-	h, err := hart.ReadHeaderFile(a.path)
+func (in *Installer) ensureKey(ctx context.Context, a *artifact) error {
+	h, err := hart.ReadHeaderFile(ctx, a.path)
 	if err != nil {
 		return err
 	}
@@ -551,7 +551,7 @@ func (in *Installer) stage(ctx context.Context, a *artifact) (*staged, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := hart.ExtractOptions{XZ: in.XZ}
+	opts := hart.ExtractOptions{XZ: in.XZ, Keep: pkgmeta.Known}
 	if in.Progress != nil {
 		var total int64
 		if fi, err := os.Stat(a.path); err == nil {

@@ -414,7 +414,7 @@ func (b *builder) prepareOutputs(id ident.Ident, res *Result) error {
 	if res.SHA256, err = sha256File(dst); err != nil {
 		return b.fail("artifact", 1, "hash %s: %v", dst, err)
 	}
-	if res.Blake2b, err = hart.Hash(dst); err != nil {
+	if res.Blake2b, err = hart.Hash(context.Background(), dst); err != nil {
 		return b.fail("artifact", 1, "hash %s: %v", dst, err)
 	}
 	os.Remove(filepath.Join(out, "pre_build.env"))

@@ -207,7 +207,7 @@ func signers(ctx context.Context, cache string, target ident.Target, want ident.
 	}
 	var out []string
 	for _, h := range harts {
-		hdr, err := hart.ReadHeaderFile(h)
+		hdr, err := hart.ReadHeaderFile(ctx, h)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
