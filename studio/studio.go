@@ -94,6 +94,10 @@ type Config struct {
 	Runtime string
 	// Log receives progress lines; nil discards them.
 	Log *slog.Logger
+	// Warn prints a warning for the user (the host toolchain standing in
+	// for the studio's base packages) in the caller's own style; nil
+	// logs it to Log.
+	Warn func(line string)
 }
 
 // DefaultHostTools are the host directories a studio without base
@@ -175,6 +179,9 @@ func WithOriginKeys(keyCache string, origins ...string) Option {
 // WithRuntime names the OCI runtime binary of container studios.
 func WithRuntime(path string) Option { return func(c *Config) { c.Runtime = path } }
 
+// WithWarn prints the studio's warnings for the user with warn.
+func WithWarn(warn func(line string)) Option { return func(c *Config) { c.Warn = warn } }
+
 // WithLogger sends progress lines to log.
 func WithLogger(log *slog.Logger) Option { return func(c *Config) { c.Log = log } }
 
@@ -192,6 +199,10 @@ func NewConfig(opts ...Option) Config {
 	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
+	}
+	if c.Warn == nil {
+		log := c.Log
+		c.Warn = func(line string) { log.Warn(line) }
 	}
 	if c.Workdir == "" {
 		c.Workdir = "/"

@@ -11,6 +11,7 @@ import (
 	"github.com/habgo/hab/studio/containerd"
 	"github.com/habgo/hab/studio/containerd/containerdtest"
 	"github.com/habgo/hab/studio/rootfs"
+	"github.com/habgo/hab/studio/runc"
 )
 
 // TestStudioContainerd: with -D, CONTAINERD_ADDRESS (or
@@ -57,8 +58,8 @@ func TestStudioContainerd(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Errorf("hab studio run -D with CONTAINERD_ADDRESS created no container in the containerd at %s", address)
 	}
-	if _, err := os.Stat(filepath.Join(root, ".oci", "runc")); err == nil {
-		t.Errorf("runc ran the studio: its state is in %s", filepath.Join(root, ".oci", "runc"))
+	if _, err := os.Stat(filepath.Join(runc.BundleDir(root), "runc")); err == nil {
+		t.Errorf("runc ran the studio: its state is in %s", filepath.Join(runc.BundleDir(root), "runc"))
 	}
 
 	code, _, stderr = studioCLI(t, "", env, "studio", "run", "-D", "exit", "3")

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/habgo/hab/studio/internal/beneath"
 	"github.com/habgo/hab/studio/rootfs"
 )
 
@@ -105,12 +106,20 @@ func setup(ic initConfig) error {
 	if err := unix.Mount(root, root, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return fmt.Errorf("studio init: bind %s: %w", root, err)
 	}
+	// Mount points are opened beneath the root, following no link: a
+	// link planted by a build (or swapped in by a build running in the
+	// same studio) cannot carry a mount out of it.
+	d, err := beneath.Open(root)
+	if err != nil {
+		return fmt.Errorf("studio init: %w", err)
+	}
+	defer d.Close()
 	for _, m := range ic.Mounts {
-		if err := mount(root, m, ic.UserNS); err != nil {
+		if err := mount(d, m, ic.UserNS); err != nil {
 			return err
 		}
 	}
-	if err := console(root); err != nil {
+	if err := console(d); err != nil {
 		return err
 	}
 	if err := unix.Sethostname([]byte(ic.Hostname)); err != nil {
@@ -145,32 +154,28 @@ func mountPrivate() error {
 	return nil
 }
 
-// mount makes m under root. In a user namespace (userNS) the kernel
-// refuses device nodes and some file systems: the host's devices are
-// bound instead, and what cannot be had is said.
-func mount(root string, m rootfs.Mount, userNS bool) error {
-	target := filepath.Join(root, m.Target)
-	if err := rootfs.MountPoint(root, m); err != nil {
-		return err
+// mount makes m beneath the studio root d. In a user namespace (userNS)
+// the kernel refuses device nodes and some file systems: the host's
+// devices are bound instead, and what cannot be had is said.
+func mount(d *beneath.Dir, m rootfs.Mount, userNS bool) error {
+	if err := rootfs.MountPoint(d, m); err != nil {
+		return fmt.Errorf("studio init: %w", err)
 	}
-	// A symlink left in the root by an earlier build must not carry a
-	// mount elsewhere.
-	real, err := filepath.EvalSymlinks(target)
+	target, err := d.OpenPath(m.Target)
 	if err != nil {
 		return fmt.Errorf("studio init: mount point %s: %w", m.Target, err)
 	}
-	if real != target {
-		return fmt.Errorf("studio init: mount point %s is a symlink (to %s) in studio %s; remove the studio and retry", m.Target, real, root)
-	}
+	defer target.Close()
+	at := procPath(target)
 	switch m.Kind {
 	case rootfs.Tmpfs:
 		flags := uintptr(unix.MS_NOSUID | unix.MS_NODEV)
 		if m.Target == "/dev" {
 			flags = unix.MS_NOSUID
 		}
-		err = unix.Mount("tmpfs", target, "tmpfs", flags, m.Data)
+		err = unix.Mount("tmpfs", at, "tmpfs", flags, m.Data)
 		if err == nil && m.Target == "/dev" {
-			err = makeDev(target, userNS)
+			err = makeDev(d, userNS)
 		}
 	case rootfs.Devpts:
 		data := m.Data
@@ -179,30 +184,30 @@ func mount(root string, m rootfs.Mount, userNS bool) error {
 			// gid= option naming another is invalid there.
 			data = withoutOption(data, "gid")
 		}
-		err = unix.Mount("devpts", target, "devpts", unix.MS_NOSUID|unix.MS_NOEXEC, data)
+		err = unix.Mount("devpts", at, "devpts", unix.MS_NOSUID|unix.MS_NOEXEC, data)
 		if err != nil && userNS {
 			// A kernel refusing a devpts instance in a user namespace
 			// leaves the host's.
-			err = bind("/dev/pts", target, false)
+			err = bind(d, "/dev/pts", m.Target, false)
 		}
 	case rootfs.Proc:
-		err = unix.Mount("proc", target, "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
+		err = unix.Mount("proc", at, "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
 		if err != nil && userNS {
 			err = fmt.Errorf("%w%s", err, procHint)
 		}
 	case rootfs.Sysfs:
-		err = unix.Mount("sysfs", target, "sysfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
+		err = unix.Mount("sysfs", at, "sysfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
 		if err != nil {
 			// Without a network namespace of its own, a kernel refuses a
 			// fresh sysfs; the host's, read-only, will do.
-			err = bind("/sys", target, true)
+			err = bind(d, "/sys", m.Target, true)
 		}
 		if err != nil && userNS {
 			fmt.Fprintf(os.Stderr, "hab-studio: note: /sys is empty in this studio: the kernel refuses sysfs in a user namespace here (%v)\n", err)
 			err = nil
 		}
 	case rootfs.Bind:
-		err = bind(m.Source, target, m.ReadOnly)
+		err = bind(d, m.Source, m.Target, m.ReadOnly)
 	default:
 		err = fmt.Errorf("unknown mount kind %d", m.Kind)
 	}
@@ -211,6 +216,9 @@ func mount(root string, m rootfs.Mount, userNS bool) error {
 	}
 	return nil
 }
+
+// procPath names what f was opened on, through this process's /proc.
+func procPath(f *os.File) string { return fmt.Sprintf("/proc/self/fd/%d", f.Fd()) }
 
 func describe(m rootfs.Mount) string {
 	switch m.Kind {
@@ -228,16 +236,40 @@ func describe(m rootfs.Mount) string {
 	return "?"
 }
 
-func bind(source, target string, readOnly bool) error {
-	if err := unix.Mount(source, target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+// bind mounts the host path source at target beneath the studio root d
+// (opened following no link), read-only when readOnly.
+func bind(d *beneath.Dir, source, target string, readOnly bool) error {
+	t, err := d.OpenPath(target)
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	if err := unix.Mount(source, procPath(t), "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return err
 	}
 	if !readOnly {
 		return nil
 	}
+	// The remount must reach the new mount, which t (opened before it)
+	// is under: the target is opened again, and must be the source.
+	var src, got unix.Stat_t
+	if err := unix.Stat(source, &src); err != nil {
+		return err
+	}
+	mnt, err := d.OpenPath(target)
+	if err != nil {
+		return err
+	}
+	defer mnt.Close()
+	if err := unix.Fstat(int(mnt.Fd()), &got); err != nil {
+		return err
+	}
+	if got.Dev != src.Dev || got.Ino != src.Ino {
+		return fmt.Errorf("%s changed under the studio while %s was mounted on it", target, source)
+	}
 	// A read-only remount keeps the flags the source mount has.
 	var st unix.Statfs_t
-	if err := unix.Statfs(target, &st); err != nil {
+	if err := unix.Fstatfs(int(mnt.Fd()), &st); err != nil {
 		return err
 	}
 	flags := uintptr(unix.MS_BIND | unix.MS_REMOUNT | unix.MS_RDONLY)
@@ -249,7 +281,7 @@ func bind(source, target string, readOnly bool) error {
 			flags |= f.ms
 		}
 	}
-	return unix.Mount("", target, "", flags, "")
+	return unix.Mount("", procPath(mnt), "", flags, "")
 }
 
 // withoutOption drops the option name (name=value) from a
@@ -264,27 +296,33 @@ func withoutOption(data, name string) string {
 	return strings.Join(keep, ",")
 }
 
-// makeDev fills the studio's /dev tmpfs with the minimal set of nodes:
-// made with mknod, or, where that is not allowed (always in a user
-// namespace, userNS), the host's nodes bound onto empty files.
-func makeDev(dev string, userNS bool) error {
+// makeDev fills the studio's /dev tmpfs (beneath the root d) with the
+// minimal set of nodes: made with mknod, or, where that is not allowed
+// (always in a user namespace, userNS), the host's nodes bound onto empty
+// files. It works in the tmpfs through its descriptor.
+func makeDev(d *beneath.Dir, userNS bool) error {
+	dev, err := d.OpenDir("dev")
+	if err != nil {
+		return fmt.Errorf("open /dev: %w", err)
+	}
+	defer dev.Close()
+	if st, err := dev.Fstatfs(); err != nil || st.Type != unix.TMPFS_MAGIC {
+		return fmt.Errorf("/dev is not the tmpfs just mounted on it (changed from inside the studio?)")
+	}
 	nodes := []struct {
 		name         string
 		major, minor uint32
 	}{{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}}
 	for _, n := range nodes {
-		p := filepath.Join(dev, n.name)
 		var err error = unix.EPERM
 		if !userNS {
-			err = unix.Mknod(p, unix.S_IFCHR|0o666, int(unix.Mkdev(n.major, n.minor)))
+			err = unix.Mknodat(dev.Fd(), n.name, unix.S_IFCHR|0o666, int(unix.Mkdev(n.major, n.minor)))
 		}
 		if err != nil {
-			f, cerr := os.OpenFile(p, os.O_CREATE|os.O_WRONLY, 0o666)
-			if cerr != nil {
+			if cerr := dev.CreateFile(n.name, 0o666); cerr != nil {
 				return fmt.Errorf("create /dev/%s: %w", n.name, err)
 			}
-			f.Close()
-			if berr := bind("/dev/"+n.name, p, false); berr != nil {
+			if berr := bind(dev, "/dev/"+n.name, n.name, false); berr != nil {
 				if userNS {
 					return fmt.Errorf("create /dev/%s: bind the host's: %w", n.name, berr)
 				}
@@ -293,20 +331,20 @@ func makeDev(dev string, userNS bool) error {
 			continue
 		}
 		// mknod obeys the umask.
-		if err := os.Chmod(p, 0o666); err != nil {
+		if err := dev.Chmod(n.name, 0o666); err != nil {
 			return fmt.Errorf("create /dev/%s: %w", n.name, err)
 		}
 	}
 	links := [][2]string{{"ptmx", "pts/ptmx"}, {"fd", "/proc/self/fd"}, {"stdin", "/proc/self/fd/0"},
 		{"stdout", "/proc/self/fd/1"}, {"stderr", "/proc/self/fd/2"}, {"core", "/proc/kcore"}}
 	for _, l := range links {
-		if err := os.Symlink(l[1], filepath.Join(dev, l[0])); err != nil {
+		if err := dev.Symlink(l[1], l[0]); err != nil {
 			return fmt.Errorf("create /dev/%s: %w", l[0], err)
 		}
 	}
-	for _, d := range []string{"pts", "shm"} {
-		if err := os.MkdirAll(filepath.Join(dev, d), 0o755); err != nil {
-			return fmt.Errorf("create /dev/%s: %w", d, err)
+	for _, name := range []string{"pts", "shm"} {
+		if err := dev.MkdirAll(name, 0o755); err != nil {
+			return fmt.Errorf("create /dev/%s: %w", name, err)
 		}
 	}
 	return nil
@@ -314,7 +352,7 @@ func makeDev(dev string, userNS bool) error {
 
 // console makes the terminal on the init's stdin, if any, the studio's
 // /dev/console, so that programs inside can name their terminal.
-func console(root string) error {
+func console(d *beneath.Dir) error {
 	if _, err := unix.IoctlGetTermios(0, unix.TCGETS); err != nil {
 		return nil
 	}
@@ -322,13 +360,10 @@ func console(root string) error {
 	if err != nil || !strings.HasPrefix(tty, "/dev/") {
 		return nil
 	}
-	p := filepath.Join(root, "dev", "console")
-	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY, 0o600)
-	if err != nil {
+	if err := d.CreateFile("dev/console", 0o600); err != nil {
 		return fmt.Errorf("studio init: create /dev/console: %w", err)
 	}
-	f.Close()
-	if err := bind(tty, p, false); err != nil {
+	if err := bind(d, tty, "dev/console", false); err != nil {
 		return fmt.Errorf("studio init: mount %s at /dev/console: %w", tty, err)
 	}
 	return nil

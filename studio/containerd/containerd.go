@@ -159,7 +159,11 @@ func (s *Studio) Run(ctx context.Context, argv []string, stdio studio.Stdio) (co
 
 	// The FIFOs between the shim and this process, in a directory of
 	// this run (hidden inside like the runc bundles).
-	fifos := filepath.Join(runc.BundleDir(root), id)
+	base, err := runc.MakeBundleDir(root)
+	if err != nil {
+		return -1, fmt.Errorf("run in studio %s: %w", root, err)
+	}
+	fifos := filepath.Join(base, id)
 	defer os.RemoveAll(fifos)
 	// The shim keeps the container's stdin open until told otherwise:
 	// the end of the caller's stdin is passed on with CloseIO.

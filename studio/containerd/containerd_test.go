@@ -23,6 +23,7 @@ import (
 	"github.com/habgo/hab/studio/containerd"
 	"github.com/habgo/hab/studio/containerd/containerdtest"
 	"github.com/habgo/hab/studio/rootfs"
+	"github.com/habgo/hab/studio/runc"
 )
 
 // buildHab builds hab from this tree once, for the studios under test to
@@ -115,7 +116,7 @@ func TestContainerd(t *testing.T) {
 		{"host file hidden", "cat " + marker + " 2>/dev/null || echo hidden", "hidden\n", 0},
 		{"pid namespace", "readlink /proc/self/ns/pid | grep -vx '" + host + "'", "pid:", 0},
 		{"no network", "ls /sys/class/net | tr '\\n' ' '", "lo ", 0},
-		{"bundle and fifos hidden", "ls -A /.oci | wc -l", "0\n", 0},
+		{"bundle and fifos hidden", "ls -A /.oci 2>/dev/null | wc -l", "0\n", 0},
 		{"stderr", "echo oops >&2; exit 3", "oops\n", 3},
 		{"status", "exit 7", "", 7},
 	}
@@ -200,7 +201,7 @@ func TestContainerd(t *testing.T) {
 	if left := leftovers(t, address); len(left) > 0 {
 		t.Errorf("left behind in containerd: %v", left)
 	}
-	if entries, _ := os.ReadDir(filepath.Join(s.Root(), ".oci")); len(entries) > 0 {
+	if entries, _ := os.ReadDir(runc.BundleDir(s.Root())); len(entries) > 0 {
 		t.Errorf("left in the bundle directory: %d entries", len(entries))
 	}
 }
@@ -229,7 +230,7 @@ func TestContainerdCancel(t *testing.T) {
 			t.Fatalf("run %d changed the mount table", i)
 		}
 	}
-	if entries, _ := os.ReadDir(filepath.Join(s.Root(), ".oci")); len(entries) > 0 {
+	if entries, _ := os.ReadDir(runc.BundleDir(s.Root())); len(entries) > 0 {
 		var names []string
 		for _, e := range entries {
 			names = append(names, e.Name())

@@ -3,49 +3,59 @@ package rootfs
 import (
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
-	"syscall"
 
 	"github.com/habgo/hab/studio"
+	"github.com/habgo/hab/studio/internal/beneath"
 )
 
 // HandOver gives the files under dir that belong to root to uid:gid, so
 // that what a studio wrote into a user's source tree belongs to the user.
 // It does nothing unless dir itself belongs to uid (a root-owned cache
-// stays root's), stays on dir's file system and follows no symlinks.
+// stays root's), stays on dir's file system and follows no symlinks, in
+// any component (the tree was written by the build).
 func HandOver(dir string, uid, gid int) error {
-	top, err := os.Lstat(dir)
+	d, err := beneath.Open(dir)
 	if err != nil {
 		return fmt.Errorf("hand over %s to %d:%d: %w", dir, uid, gid, err)
 	}
-	if int(top.Sys().(*syscall.Stat_t).Uid) != uid {
+	defer d.Close()
+	top, err := d.Lstat(".")
+	if err != nil {
+		return fmt.Errorf("hand over %s to %d:%d: %w", dir, uid, gid, err)
+	}
+	if int(top.Uid) != uid {
 		return nil
 	}
-	dev := top.Sys().(*syscall.Stat_t).Dev
-	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	var walk func(p string) error
+	walk = func(p string) error {
+		st, err := d.Lstat(p)
 		if err != nil {
-			return fmt.Errorf("hand over %s to %d:%d: %w", p, uid, gid, err)
+			return fmt.Errorf("hand over %s to %d:%d: %w", filepath.Join(dir, p), uid, gid, err)
 		}
-		fi, err := d.Info()
-		if err != nil {
-			return fmt.Errorf("hand over %s to %d:%d: %w", p, uid, gid, err)
-		}
-		st := fi.Sys().(*syscall.Stat_t)
-		if st.Dev != dev {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
+		if st.Dev != top.Dev {
 			return nil
 		}
-		if st.Uid == 0 && (uid != 0 || gid != 0) {
-			if err := os.Lchown(p, uid, gid); err != nil {
-				return fmt.Errorf("hand over %s to %d:%d: %w", p, uid, gid, err)
+		if st.Uid == 0 && (uid != 0 || gid != 0) && p != "." {
+			if err := d.Lchown(p, uid, gid); err != nil {
+				return fmt.Errorf("hand over %s to %d:%d: %w", filepath.Join(dir, p), uid, gid, err)
+			}
+		}
+		if !beneath.IsDir(st) {
+			return nil
+		}
+		entries, err := d.ReadDir(p)
+		if err != nil {
+			return fmt.Errorf("hand over %s to %d:%d: %w", filepath.Join(dir, p), uid, gid, err)
+		}
+		for _, e := range entries {
+			if err := walk(filepath.Join(p, e.Name())); err != nil {
+				return err
 			}
 		}
 		return nil
-	})
+	}
+	return walk(".")
 }
 
 // HandOverMounts hands the read-write mounts of cfg over to cfg.Owner

@@ -14,12 +14,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/habgo/hab/core/crypto"
 	"github.com/habgo/hab/core/paths"
 	"github.com/habgo/hab/studio"
 	"github.com/habgo/hab/studio/backline"
+	"github.com/habgo/hab/studio/internal/beneath"
 )
 
 // MarkerFile is the file at the root of every studio (the original's
@@ -201,24 +201,38 @@ func MakePlan(root string, cfg studio.Config) (Plan, error) {
 	return p, nil
 }
 
+// HostToolsWarning is the line a run prints when the host's toolchain
+// stands in for the studio's base packages.
+func HostToolsWarning(plan Plan, cfg studio.Config) string {
+	return fmt.Sprintf("the studio has no base packages (%s not found): the host's %s are mounted read-only inside",
+		cfg.Backline.Ident, strings.Join(plan.HostTools, " "))
+}
+
 // ForRun checks that root is a studio, makes the plan of a run in it,
-// logs when the host toolchain stands in for base packages, and makes sure
-// every mount point exists.
+// says (through cfg.Warn) when the host toolchain stands in for base
+// packages, and makes sure every mount point exists, following no link
+// inside the root.
 func ForRun(root string, cfg studio.Config) (Plan, error) {
-	if _, err := os.Stat(filepath.Join(root, MarkerFile)); err != nil {
+	d, err := beneath.Open(root)
+	if err != nil {
 		return Plan{}, fmt.Errorf("not a studio, create it first: %w", err)
+	}
+	defer d.Close()
+	if st, err := d.Lstat(MarkerFile); err != nil {
+		return Plan{}, fmt.Errorf("not a studio, create it first: %w", err)
+	} else if beneath.IsLink(st) {
+		return Plan{}, fmt.Errorf("studio %s: /%s is a symlink, not the studio's marker; remove the studio and create it again", root, MarkerFile)
 	}
 	plan, err := MakePlan(root, cfg)
 	if err != nil {
 		return Plan{}, err
 	}
 	if len(plan.HostTools) > 0 {
-		cfg.Log.Warn("the studio has no base packages: the host's toolchain is mounted read-only inside",
-			"studio", root, "dirs", strings.Join(plan.HostTools, " "), "backline", cfg.Backline.Ident)
+		cfg.Warn(HostToolsWarning(plan, cfg))
 	}
 	for _, m := range plan.Mounts {
-		if err := MountPoint(root, m); err != nil {
-			return Plan{}, err
+		if err := MountPoint(d, m); err != nil {
+			return Plan{}, fmt.Errorf("studio %s: %w", root, err)
 		}
 	}
 	return plan, nil
@@ -257,8 +271,20 @@ func Prepare(ctx context.Context, root string, cfg studio.Config) (plan Plan, er
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return Plan{}, fmt.Errorf("create studio root %s: %w", root, err)
 	}
-	if err := refuseForeign(root); err != nil {
+	// Everything below is done beneath the root, following no link a
+	// build may have planted in it.
+	d, err := beneath.Open(root)
+	if err != nil {
+		return Plan{}, fmt.Errorf("open studio root: %w", err)
+	}
+	defer d.Close()
+	if err := refuseForeign(d); err != nil {
 		return Plan{}, err
+	}
+	for _, dir := range layout {
+		if err := mkdir(d, dir.path, dir.mode); err != nil {
+			return Plan{}, err
+		}
 	}
 	if !HasBasePackages(root) {
 		if _, err := backline.Install(ctx, root, cfg.Backline); err != nil && !errors.Is(err, backline.ErrNotFound) {
@@ -275,34 +301,19 @@ func Prepare(ctx context.Context, root string, cfg studio.Config) (plan Plan, er
 			return Plan{}, err
 		}
 	}
-	dirs := []struct {
-		path string
-		mode fs.FileMode
-	}{
-		{"dev", 0o755}, {"proc", 0o555}, {"sys", 0o555}, {"run", 0o755}, {"etc", 0o755},
-		{"home", 0o755}, {"mnt", 0o755}, {"opt", 0o755}, {"var", 0o755}, {"root", 0o750},
-		{"tmp", fs.ModeSticky | 0o777}, {"var/tmp", fs.ModeSticky | 0o777}, {"var/log", 0o755}, {"var/cache", 0o755},
-		{"src", 0o755}, {"hab/bin", 0o755}, {"hab/pkgs", 0o755}, {"hab/cache/artifacts", 0o755},
-		{"hab/cache/src", 0o755}, {"hab/cache/keys", 0o700},
-	}
-	for _, d := range dirs {
-		if err := mkdir(filepath.Join(root, d.path), d.mode); err != nil {
-			return Plan{}, err
-		}
-	}
 	if len(plan.HostTools) > 0 {
 		_, links, err := hostTools(cfg.HostTools)
 		if err != nil {
 			return Plan{}, err
 		}
 		for from, to := range links {
-			if err := symlink(root, from, to); err != nil {
+			if err := symlink(d, from, to); err != nil {
 				return Plan{}, err
 			}
 		}
 		// The host's dynamic linker cache finds the host's libraries in
 		// their multiarch directories.
-		if err := copyIfPresent("/etc/ld.so.cache", filepath.Join(root, "etc", "ld.so.cache"), 0o644); err != nil {
+		if err := copyIfPresent(d, "/etc/ld.so.cache", "etc/ld.so.cache", 0o644); err != nil {
 			return Plan{}, err
 		}
 	}
@@ -310,16 +321,23 @@ func Prepare(ctx context.Context, root string, cfg studio.Config) (plan Plan, er
 		if err := ctx.Err(); err != nil {
 			return Plan{}, fmt.Errorf("prepare studio %s: %w", root, err)
 		}
-		if err := MountPoint(root, m); err != nil {
-			return Plan{}, err
+		if err := MountPoint(d, m); err != nil {
+			return Plan{}, fmt.Errorf("prepare studio %s: %w", root, err)
 		}
 	}
-	if err := writeEtc(root, cfg); err != nil {
-		return Plan{}, err
+	if err := writeEtc(d, cfg); err != nil {
+		return Plan{}, fmt.Errorf("prepare studio %s: %w", root, err)
 	}
 	if len(keys) > 0 {
-		dir := filepath.Join(root, "hab", "cache", "keys")
-		if _, err := (crypto.Cache{Dir: dir}).Import(keys...); err != nil {
+		// The key cache is written through its descriptor: no link in
+		// its path is followed, whatever the build left there.
+		kd, err := d.OpenDir("hab/cache/keys")
+		if err != nil {
+			return Plan{}, fmt.Errorf("import origin keys into studio %s: %w", root, err)
+		}
+		_, err = (crypto.Cache{Dir: kd.ProcPath()}).Import(keys...)
+		kd.Close()
+		if err != nil {
 			return Plan{}, fmt.Errorf("import origin keys into studio %s: %w", root, err)
 		}
 		for _, k := range keys {
@@ -327,37 +345,54 @@ func Prepare(ctx context.Context, root string, cfg studio.Config) (plan Plan, er
 		}
 	}
 	marker := fmt.Sprintf("studio_type=%q\nstudio_path=%q\n", cfg.Type, "/hab/bin")
-	if err := writeFile(filepath.Join(root, MarkerFile), marker, 0o644); err != nil {
-		return Plan{}, err
+	if err := d.WriteFile(MarkerFile, []byte(marker), 0o644); err != nil {
+		return Plan{}, fmt.Errorf("prepare studio %s: %w", root, err)
 	}
 	return plan, nil
 }
 
-// MountPoint makes sure the target of m exists under root: a directory,
-// or an empty file for a file bind mount. Paths under a host toolchain
-// symlink are left alone (the symlink points into a mounted directory).
-func MountPoint(root string, m Mount) error {
-	p := filepath.Join(root, m.Target)
-	if fi, err := os.Lstat(p); err == nil {
-		if fi.Mode()&fs.ModeSymlink != 0 {
-			return nil
+// layout are the directories every studio has, and their modes.
+var layout = []struct {
+	path string
+	mode fs.FileMode
+}{
+	{"dev", 0o755}, {"proc", 0o555}, {"sys", 0o555}, {"run", 0o755}, {"etc", 0o755},
+	{"home", 0o755}, {"mnt", 0o755}, {"opt", 0o755}, {"var", 0o755}, {"root", 0o750},
+	{"tmp", fs.ModeSticky | 0o777}, {"var/tmp", fs.ModeSticky | 0o777}, {"var/log", 0o755}, {"var/cache", 0o755},
+	{"src", 0o755}, {"hab/bin", 0o755}, {"hab/pkgs", 0o755}, {"hab/cache/artifacts", 0o755},
+	{"hab/cache/src", 0o755}, {"hab/cache/keys", 0o700},
+}
+
+// MountPoint makes sure the target of m exists beneath the studio root
+// d: a directory, or an empty file for a file bind mount. A link in any
+// component of the target is refused (a mount through it would land
+// outside), as is a target of the wrong kind.
+func MountPoint(d *beneath.Dir, m Mount) error {
+	st, err := d.Lstat(m.Target)
+	if err == nil {
+		if beneath.IsLink(st) {
+			target, _ := d.Readlink(m.Target)
+			return fmt.Errorf("mount point: %w", &beneath.LinkError{Dir: d.Name(), Path: m.Target, Link: m.Target, Target: target})
 		}
-		if m.File == fi.IsDir() {
-			return fmt.Errorf("studio mount point %s: is a %s, the mount of %s needs a %s", p, kindOf(fi.IsDir()), m.Source, kindOf(!m.File))
+		if m.File == beneath.IsDir(st) {
+			return fmt.Errorf("studio mount point %s: is a %s, the mount of %s needs a %s", filepath.Join(d.Name(), m.Target), kindOf(beneath.IsDir(st)), m.Source, kindOf(!m.File))
 		}
 		return nil
 	}
+	var le *beneath.LinkError
+	if errors.As(err, &le) {
+		return fmt.Errorf("mount point: %w", err)
+	}
 	if !m.File {
-		return mkdir(p, 0o755)
+		return mkdir(d, m.Target, 0o755)
 	}
-	if err := mkdir(filepath.Dir(p), 0o755); err != nil {
-		return err
+	if err := d.MkdirAll(filepath.Dir(m.Target), 0o755); err != nil {
+		return fmt.Errorf("studio mount point %s: %w", m.Target, err)
 	}
-	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY, 0o644)
-	if err != nil {
-		return fmt.Errorf("create studio mount point %s: %w", p, err)
+	if err := d.CreateFile(m.Target, 0o644); err != nil {
+		return fmt.Errorf("create studio mount point %s: %w", m.Target, err)
 	}
-	return f.Close()
+	return nil
 }
 
 func kindOf(dir bool) string {
@@ -367,50 +402,46 @@ func kindOf(dir bool) string {
 	return "file"
 }
 
-func mkdir(p string, mode fs.FileMode) error {
-	if err := os.MkdirAll(p, 0o755); err != nil {
-		return fmt.Errorf("create studio directory %s: %w", p, err)
-	}
-	if err := os.Chmod(p, mode); err != nil {
-		return fmt.Errorf("set mode of studio directory %s: %w", p, err)
+func mkdir(d *beneath.Dir, p string, mode fs.FileMode) error {
+	if err := d.MkdirAll(p, mode); err != nil {
+		return fmt.Errorf("studio directory /%s: %w", strings.TrimPrefix(p, "/"), err)
 	}
 	return nil
 }
 
-// symlink recreates the host symlink from -> to inside root, replacing an
-// empty directory left by an earlier layout.
-func symlink(root, from, to string) error {
-	p := filepath.Join(root, from)
-	if fi, err := os.Lstat(p); err == nil {
-		if fi.Mode()&fs.ModeSymlink != 0 {
-			if cur, _ := os.Readlink(p); cur == to {
+// symlink recreates the host symlink from -> to inside the studio d,
+// replacing an empty directory left by an earlier layout.
+func symlink(d *beneath.Dir, from, to string) error {
+	if st, err := d.Lstat(from); err == nil {
+		if beneath.IsLink(st) {
+			if cur, _ := d.Readlink(from); cur == to {
 				return nil
 			}
 		}
-		if fi.IsDir() {
+		if beneath.IsDir(st) {
 			// A backline's /bin holds only its links (sh, bash): they
 			// give way to the host's when the studio falls back.
-			if err := removeLinks(p); err != nil {
-				return fmt.Errorf("replace %s with a symlink to %s: %w", p, to, err)
+			if err := removeLinks(d, from); err != nil {
+				return fmt.Errorf("replace %s with a symlink to %s: %w", from, to, err)
 			}
 		}
-		if err := os.Remove(p); err != nil {
-			return fmt.Errorf("replace %s with a symlink to %s: %w", p, to, err)
+		if err := d.Remove(from); err != nil {
+			return fmt.Errorf("replace %s with a symlink to %s: %w", from, to, err)
 		}
 	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return fmt.Errorf("create studio directory %s: %w", filepath.Dir(p), err)
+	if err := d.MkdirAll(filepath.Dir(from), 0o755); err != nil {
+		return fmt.Errorf("create studio directory %s: %w", filepath.Dir(from), err)
 	}
-	if err := os.Symlink(to, p); err != nil {
-		return fmt.Errorf("create studio symlink %s: %w", p, err)
+	if err := d.Symlink(to, from); err != nil {
+		return fmt.Errorf("create studio symlink %s: %w", from, err)
 	}
 	return nil
 }
 
 // removeLinks empties the directory dir when it holds nothing but
 // symlinks; otherwise it leaves it as it is.
-func removeLinks(dir string) error {
-	entries, err := os.ReadDir(dir)
+func removeLinks(d *beneath.Dir, dir string) error {
+	entries, err := d.ReadDir(dir)
 	if err != nil {
 		return err
 	}
@@ -420,26 +451,16 @@ func removeLinks(dir string) error {
 		}
 	}
 	for _, e := range entries {
-		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+		if err := d.Remove(filepath.Join(dir, e.Name())); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func writeFile(p, content string, mode fs.FileMode) error {
-	tmp := p + ".tmp"
-	if err := os.WriteFile(tmp, []byte(content), mode); err != nil {
-		return fmt.Errorf("write studio file %s: %w", p, err)
-	}
-	if err := os.Rename(tmp, p); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write studio file %s: %w", p, err)
-	}
-	return nil
-}
-
-func copyIfPresent(from, to string, mode fs.FileMode) error {
+// copyIfPresent copies the host file from (if there is one) to the path
+// to inside the studio d.
+func copyIfPresent(d *beneath.Dir, from, to string, mode fs.FileMode) error {
 	data, err := os.ReadFile(from)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -447,7 +468,7 @@ func copyIfPresent(from, to string, mode fs.FileMode) error {
 	if err != nil {
 		return fmt.Errorf("read host file %s: %w", from, err)
 	}
-	return writeFile(to, string(data), mode)
+	return d.WriteFile(to, data, mode)
 }
 
 const passwd = `root:x:0:0:root:/root:/bin/sh
@@ -511,11 +532,10 @@ if [ -n "${STUDIO_ENTER:-}" ]; then
 fi
 `
 
-func writeEtc(root string, cfg studio.Config) error {
-	etc := filepath.Join(root, "etc")
+func writeEtc(d *beneath.Dir, cfg studio.Config) error {
 	files := map[string]string{"passwd": passwd, "group": group, "nsswitch.conf": nsswitch, "profile": profile}
 	for name, content := range files {
-		if err := writeFile(filepath.Join(etc, name), content, 0o644); err != nil {
+		if err := d.WriteFile("etc/"+name, []byte(content), 0o644); err != nil {
 			return err
 		}
 	}
@@ -529,16 +549,15 @@ func writeEtc(root string, cfg studio.Config) error {
 	if cfg.Hostname != "" {
 		hosts = append(hosts, []byte("127.0.1.1\t"+cfg.Hostname+"\n")...)
 	}
-	if err := writeFile(filepath.Join(etc, "hosts"), string(hosts), 0o644); err != nil {
+	if err := d.WriteFile("etc/hosts", hosts, 0o644); err != nil {
 		return err
 	}
-	if err := copyIfPresent("/etc/resolv.conf", filepath.Join(etc, "resolv.conf"), 0o644); err != nil {
+	if err := copyIfPresent(d, "/etc/resolv.conf", "etc/resolv.conf", 0o644); err != nil {
 		return err
 	}
-	mtab := filepath.Join(etc, "mtab")
-	if _, err := os.Lstat(mtab); errors.Is(err, fs.ErrNotExist) {
-		if err := os.Symlink("/proc/self/mounts", mtab); err != nil {
-			return fmt.Errorf("create studio symlink %s: %w", mtab, err)
+	if _, err := d.Lstat("etc/mtab"); errors.Is(err, fs.ErrNotExist) {
+		if err := d.Symlink("/proc/self/mounts", "etc/mtab"); err != nil {
+			return fmt.Errorf("create studio symlink /etc/mtab: %w", err)
 		}
 	}
 	return nil
@@ -565,16 +584,16 @@ func originKeys(root string, cfg studio.Config) ([]*crypto.KeyFile, error) {
 // refuseForeign refuses a non-empty directory that is not a studio, so
 // that "-r /some/dir" never turns a user's directory into a studio or
 // removes it.
-func refuseForeign(root string) error {
-	if _, err := os.Stat(filepath.Join(root, MarkerFile)); err == nil {
+func refuseForeign(d *beneath.Dir) error {
+	if st, err := d.Lstat(MarkerFile); err == nil && !beneath.IsLink(st) {
 		return nil
 	}
-	entries, err := os.ReadDir(root)
+	entries, err := d.ReadDir(".")
 	if err != nil {
-		return fmt.Errorf("read studio root %s: %w", root, err)
+		return fmt.Errorf("read studio root %s: %w", d.Name(), err)
 	}
 	if len(entries) > 0 {
-		return fmt.Errorf("directory %s does not appear to be a studio (no %s file) and is not empty", root, MarkerFile)
+		return fmt.Errorf("directory %s does not appear to be a studio (no %s file) and is not empty", d.Name(), MarkerFile)
 	}
 	return nil
 }
@@ -631,7 +650,13 @@ func Remove(ctx context.Context, root string) error {
 	if _, err := os.Lstat(root); errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
-	if err := refuseForeign(root); err != nil {
+	d, err := beneath.Open(root)
+	if err != nil {
+		return fmt.Errorf("remove studio: %w", err)
+	}
+	err = refuseForeign(d)
+	d.Close()
+	if err != nil {
 		return fmt.Errorf("remove studio: %w", err)
 	}
 	real, err := filepath.EvalSymlinks(root)
@@ -667,21 +692,26 @@ func Remove(ctx context.Context, root string) error {
 // openDirs gives the owner every permission on the directories under
 // dir that this process owns, following no symlinks.
 func openDirs(dir string) error {
+	d, err := beneath.Open(dir)
+	if err != nil {
+		return fmt.Errorf("open directory %s for removal: %w", dir, err)
+	}
+	defer d.Close()
 	uid := uint32(os.Geteuid())
 	var walk func(p string) error
 	walk = func(p string) error {
-		fi, err := os.Lstat(p)
-		if err != nil || !fi.IsDir() {
+		st, err := d.Lstat(p)
+		if err != nil || !beneath.IsDir(st) {
 			return nil // gone already, or not a directory
 		}
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Uid == uid && fi.Mode().Perm()&0o700 != 0o700 {
-			if err := os.Chmod(p, fi.Mode().Perm()|0o700); err != nil {
-				return fmt.Errorf("open directory %s for removal: %w", p, err)
+		if st.Uid == uid && st.Mode&0o700 != 0o700 {
+			if err := d.Chmod(p, fs.FileMode(st.Mode&0o777|0o700)); err != nil {
+				return fmt.Errorf("open directory %s for removal: %w", filepath.Join(dir, p), err)
 			}
 		}
-		entries, err := os.ReadDir(p)
+		entries, err := d.ReadDir(p)
 		if err != nil {
-			return fmt.Errorf("open directory %s for removal: %w", p, err)
+			return fmt.Errorf("open directory %s for removal: %w", filepath.Join(dir, p), err)
 		}
 		for _, e := range entries {
 			if e.IsDir() {
@@ -692,5 +722,5 @@ func openDirs(dir string) error {
 		}
 		return nil
 	}
-	return walk(dir)
+	return walk(".")
 }

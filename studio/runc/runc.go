@@ -1,7 +1,8 @@
 // Package runc runs a studio as an OCI container: the same root and mounts
 // as studio/chroot, described by a runtime spec (config.json) and run by
-// runc. The bundle lives under the studio root in .oci/ (hidden inside by a
-// tmpfs) and is deleted after each run; runc keeps its state there too.
+// runc. The bundle lives beside the studio root, never in it (a build could
+// plant links there, and the spec holds the secrets), in BundleDir, and is
+// deleted after each run; runc keeps its state there too.
 // studio/containerd runs the same spec through a containerd daemon.
 package runc
 
@@ -12,10 +13,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -25,13 +28,31 @@ import (
 	"github.com/habgo/hab/studio/rootfs"
 )
 
-// bundleDir is the directory of the studio root holding bundles and the
-// runtime's state.
-const bundleDir = ".oci"
+// BundleDir is the directory holding a container studio's bundles and
+// runtime state: beside the root (.NAME.run), outside what the studio
+// can see or change.
+func BundleDir(root string) string {
+	root = filepath.Clean(root)
+	return filepath.Join(filepath.Dir(root), "."+filepath.Base(root)+".run")
+}
 
-// BundleDir is the directory under root holding a container studio's
-// bundles and runtime state (hidden inside the studio by a tmpfs).
-func BundleDir(root string) string { return filepath.Join(root, bundleDir) }
+// MakeBundleDir makes BundleDir(root) (0700), or checks that the one there
+// is this user's own directory that no one else can write.
+func MakeBundleDir(root string) (string, error) {
+	dir := BundleDir(root)
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return "", fmt.Errorf("create the bundle directory of studio %s: %w", root, err)
+	}
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return "", fmt.Errorf("bundle directory of studio %s: %w", root, err)
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !fi.IsDir() || !ok || int(st.Uid) != os.Geteuid() || fi.Mode().Perm()&0o077 != 0 {
+		return "", fmt.Errorf("bundle directory %s of studio %s is not a private directory of this user (%v); remove it", dir, root, fi.Mode())
+	}
+	return dir, nil
+}
 
 // Studio is a container studio rooted at a host directory.
 type Studio struct {
@@ -67,18 +88,21 @@ func (s *Studio) Root() string { return s.root }
 
 // Create lays out the studio root (see rootfs.Prepare).
 func (s *Studio) Create(ctx context.Context) error {
-	if _, err := rootfs.Prepare(ctx, s.root, s.cfg); err != nil {
+	_, err := rootfs.Prepare(ctx, s.root, s.cfg)
+	return err
+}
+
+// Remove deletes the studio root and its bundle directory; it refuses
+// while anything is mounted under the root.
+func (s *Studio) Remove(ctx context.Context) error {
+	if err := rootfs.Remove(ctx, s.root); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Join(s.root, bundleDir), 0o700); err != nil {
-		return fmt.Errorf("create studio bundle directory: %w", err)
+	if err := os.RemoveAll(BundleDir(s.root)); err != nil {
+		return fmt.Errorf("remove studio %s: %w", s.root, err)
 	}
 	return nil
 }
-
-// Remove deletes the studio root; it refuses while anything is mounted
-// under it.
-func (s *Studio) Remove(ctx context.Context) error { return rootfs.Remove(ctx, s.root) }
 
 // Spec is the runtime spec of a run of argv in the studio at root: the
 // plan's mounts, new PID, mount, UTS and IPC namespaces (and network
@@ -115,9 +139,6 @@ func Spec(root string, plan rootfs.Plan, cfg studio.Config, argv []string, termi
 	for _, m := range plan.Mounts {
 		spec.Mounts = append(spec.Mounts, specMount(m))
 	}
-	// The bundle (which holds the environment, secrets included) is not
-	// for the build to see.
-	spec.Mounts = append(spec.Mounts, specs.Mount{Destination: "/" + bundleDir, Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "nodev", "noexec", "mode=700", "size=4k"}})
 	return spec
 }
 
@@ -165,10 +186,13 @@ func (s *Studio) Run(ctx context.Context, argv []string, stdio studio.Stdio) (in
 	if err != nil {
 		return -1, err
 	}
-	base := filepath.Join(s.root, bundleDir)
+	base, err := MakeBundleDir(s.root)
+	if err != nil {
+		return -1, err
+	}
 	bundle := filepath.Join(base, id)
 	state := filepath.Join(base, "runc")
-	if err := os.MkdirAll(bundle, 0o700); err != nil {
+	if err := os.Mkdir(bundle, 0o700); err != nil {
 		return -1, fmt.Errorf("run in studio %s: create bundle: %w", s.root, err)
 	}
 	defer os.RemoveAll(bundle)
@@ -176,7 +200,7 @@ func (s *Studio) Run(ctx context.Context, argv []string, stdio studio.Stdio) (in
 	if err != nil {
 		return -1, fmt.Errorf("run in studio %s: encode the runtime spec: %w", s.root, err)
 	}
-	if err := os.WriteFile(filepath.Join(bundle, "config.json"), data, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(bundle, "config.json"), data, 0o600); err != nil { // a new directory of ours
 		return -1, fmt.Errorf("run in studio %s: write the runtime spec: %w", s.root, err)
 	}
 	if err := ctx.Err(); err != nil {

@@ -147,7 +147,7 @@ func TestContainer(t *testing.T) {
 		{"pid namespace", "readlink /proc/self/ns/pid | grep -vx '" + host + "'", "pid:"},
 		{"no network", "ls /sys/class/net | tr '\\n' ' '", "lo "},
 		{"host file hidden", "cat " + marker + " 2>/dev/null || echo hidden", "hidden\n"},
-		{"bundle hidden", "ls -A /.oci | wc -l", "0\n"},
+		{"bundle hidden", "ls -A /.oci 2>/dev/null | wc -l", "0\n"},
 		{"secret", "echo $TOKEN ${OTHER:-unset}", "s3cret unset\n"},
 		{"private /tmp", "ls -A /tmp | wc -l", "0\n"},
 		{"/sys read-only", "(touch /sys/x) 2>/dev/null || echo refused", "refused\n"},
@@ -189,7 +189,7 @@ func TestContainerCancel(t *testing.T) {
 			t.Fatalf("run %d changed the mount table", i)
 		}
 	}
-	entries, _ := os.ReadDir(filepath.Join(s.Root(), ".oci"))
+	entries, _ := os.ReadDir(runc.BundleDir(s.Root()))
 	for _, e := range entries {
 		if e.Name() != "runc" {
 			t.Errorf("bundle %s left behind", e.Name())
