@@ -157,9 +157,6 @@ func extractFile(ctx context.Context, in *input, keys KeyLookup, fsRoot string, 
 	if err != nil {
 		return nil, err
 	}
-	if err := checkXZMagic(br); err != nil {
-		return nil, err
-	}
 	off := cr.n - int64(br.Buffered())
 	size := in.size - off
 	progress := func(int64) {}
@@ -173,6 +170,9 @@ func extractFile(ctx context.Context, in *input, keys KeyLookup, fsRoot string, 
 	}
 	if got != want {
 		return nil, digestMismatch(h.KeyName, got, want)
+	}
+	if err := checkXZMagic(br); err != nil {
+		return nil, err
 	}
 	// Pass 2: decompress and extract, hashing again.
 	lim := opts.Limits.resolved()

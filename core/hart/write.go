@@ -142,7 +142,7 @@ func compressTo(ctx context.Context, w io.Writer, impl xzImpl, fsRoot string, id
 		return "", 0, err
 	}
 	ew := bufio.NewWriterSize(enc, 1<<20)
-	if err := writeTar(ctx, ew, fsRoot, id, opts); err != nil {
+	if err := writeTar(ctx, ew, fsRoot, id, TarOptions{ModTime: opts.SourceDateEpoch, Progress: opts.Progress}); err != nil {
 		enc.Close()
 		return "", 0, err
 	}
@@ -182,8 +182,43 @@ func writeSigned(ctx context.Context, w io.Writer, payload io.Reader, digest str
 	return nil
 }
 
+// TarOptions tune Tar.
+type TarOptions struct {
+	// ModTime, when set, is every entry's mtime; otherwise entries keep
+	// the files' own mtimes (truncated to the second).
+	ModTime *time.Time
+	// Progress, when set, is called with the number of bytes of file
+	// content archived so far.
+	Progress func(done int64)
+}
+
+// Tar writes the package tree fsRoot/hab/pkgs/O/N/V/R (id fully
+// qualified) as an uncompressed tar stream in a deterministic form: the
+// directories above the package, then the tree in depth-first order with
+// each directory's names sorted, directories included, owners root (uid
+// and gid 0), modes from the files, mtimes opts.ModTime when set, hard
+// links kept as links. The same tree (contents, modes, links) and
+// options give the same bytes whoever owns the files and whenever they
+// were written. A hart's payload is this stream xz-compressed (Write); an
+// exporter makes an image layer of it.
+//
+// Trees that Extract would refuse (special files, symlinks escaping the
+// package, an IDENT that disagrees with id) are refused.
+func Tar(ctx context.Context, w io.Writer, fsRoot string, id ident.Ident, opts TarOptions) error {
+	if !id.FullyQualified() {
+		return fmt.Errorf("tar of %s: %w %q: a fully qualified identifier is required", id, ident.ErrInvalid, id)
+	}
+	if err := id.Validate(); err != nil {
+		return fmt.Errorf("tar of %s: %w", id, err)
+	}
+	if err := writeTar(ctx, w, fsRoot, id, opts); err != nil {
+		return fmt.Errorf("tar of %s: %w", id, err)
+	}
+	return nil
+}
+
 // writeTar archives the package tree in a deterministic order and form.
-func writeTar(ctx context.Context, w io.Writer, fsRoot string, id ident.Ident, opts WriteOptions) error {
+func writeTar(ctx context.Context, w io.Writer, fsRoot string, id ident.Ident, opts TarOptions) error {
 	prefix := "hab/pkgs/" + strings.Join(id.Parts(), "/")
 	base := filepath.Join(fsRoot, filepath.FromSlash(prefix))
 	st, err := os.Lstat(base)
@@ -199,8 +234,8 @@ func writeTar(ctx context.Context, w io.Writer, fsRoot string, id ident.Ident, o
 		}
 	}
 	mtime := func(t time.Time) time.Time {
-		if opts.SourceDateEpoch != nil {
-			return opts.SourceDateEpoch.UTC().Truncate(time.Second)
+		if opts.ModTime != nil {
+			return opts.ModTime.UTC().Truncate(time.Second)
 		}
 		return t.UTC().Truncate(time.Second)
 	}
