@@ -160,7 +160,7 @@ func (a *app) storeInstallCmd() *cobra.Command {
 			XZ:            xz,
 		}
 		if !ignoreHook {
-			in.Hooks = pkgs.ExecHooks{Env: os.Environ(), Stdout: a.stdout, Stderr: a.stderr, Getenv: a.getenv}
+			in.Hooks = pkgs.ExecHooks{Env: os.Environ(), Stdout: a.stdout, Stderr: a.stderr}
 		}
 		ctx := cmd.Context()
 		results, err := in.InstallAll(ctx, args)
@@ -266,7 +266,11 @@ func (a *app) storeEnvCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			_, err = io.WriteString(a.stdout, pkgs.ExportLines(env))
+			lines, err := pkgs.ExportLines(env)
+			if err != nil {
+				return fmt.Errorf("runtime environment of %s: %w", p.Ident, err)
+			}
+			_, err = io.WriteString(a.stdout, lines)
 			return err
 		},
 	}
@@ -288,36 +292,19 @@ func (a *app) storeExecCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		pkgEnv, err := s.RuntimeEnvironment(ctx, p, a.getenv)
+		// The command inherits this process's environment, as the original's does.
+		ch, err := s.Command(ctx, p, os.Environ(), args[1], args[2:]...)
 		if err != nil {
 			return err
 		}
-		// Under an FS_ROOT, the package's /hab/... PATH entries live below it.
-		for i := range pkgEnv {
-			if pkgEnv[i].Name == "PATH" {
-				pkgEnv[i].Value = pkgs.RootPathList(a.root.FS, pkgEnv[i].Value)
-			}
-		}
-		// The command inherits this process's environment, as the original's does.
-		env := pkgs.CommandEnv(os.Environ(), pkgEnv)
-		path := ""
-		for _, kv := range env {
-			if len(kv) > 5 && kv[:5] == "PATH=" {
-				path = kv[5:]
-			}
-		}
-		prog, ok := pkgs.FindCommand(args[1], path)
-		if !ok {
-			return fmt.Errorf("`%s' was not found on the filesystem or in PATH", args[1])
-		}
-		a.log.Debug("running", "command", prog, "args", args[2:])
+		a.log.Debug("running", "command", ch.Path, "args", args[2:])
 		if a.storeOwnsTerminal() {
 			// Become the command, as the original does: signals, exit
 			// status and terminal all go to it.
-			err := syscall.Exec(prog, append([]string{args[1]}, args[2:]...), env)
-			return fmt.Errorf("exec %s: %w", prog, err)
+			err := syscall.Exec(ch.Path, ch.Args, ch.Env)
+			return fmt.Errorf("exec %s: %w", ch.Path, err)
 		}
-		return a.storeRunChild(ctx, prog, args[1:], env)
+		return a.storeRunChild(ch)
 	}
 	return c
 }
@@ -333,10 +320,7 @@ func (a *app) storeOwnsTerminal() bool {
 }
 
 // storeRunChild runs the command as a child and passes its exit status on.
-func (a *app) storeRunChild(ctx context.Context, prog string, argv, env []string) error {
-	ch := exec.CommandContext(ctx, prog, argv[1:]...)
-	ch.Args[0] = argv[0]
-	ch.Env = env
+func (a *app) storeRunChild(ch *exec.Cmd) error {
 	ch.Stdin, ch.Stdout, ch.Stderr = a.stdin, a.stdout, a.stderr
 	err := ch.Run()
 	var ee *exec.ExitError
@@ -345,10 +329,10 @@ func (a *app) storeRunChild(ctx context.Context, prog string, argv, env []string
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 			code = 128 + int(ws.Signal())
 		}
-		return &exitCodeError{code: code, err: fmt.Errorf("%s exited with status %s", argv[0], strconv.Itoa(code))}
+		return &exitCodeError{code: code, err: fmt.Errorf("%s exited with status %s", ch.Args[0], strconv.Itoa(code))}
 	}
 	if err != nil {
-		return fmt.Errorf("exec %s: %w", prog, err)
+		return fmt.Errorf("exec %s: %w", ch.Path, err)
 	}
 	return nil
 }
@@ -423,7 +407,7 @@ func (a *app) storeUninstallCmd() *cobra.Command {
 			opts.Exclude = append(opts.Exclude, id)
 		}
 		if !ignoreHook {
-			opts.Hooks = pkgs.ExecHooks{Env: os.Environ(), Stdout: a.stdout, Stderr: a.stderr, Getenv: a.getenv}
+			opts.Hooks = pkgs.ExecHooks{Env: os.Environ(), Stdout: a.stdout, Stderr: a.stderr}
 		}
 		s, err := a.storeOpen()
 		if err != nil {

@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"maps"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -198,11 +199,18 @@ func (m *Metadata) IsService() bool { return m.SvcUser != "" }
 func (m *Metadata) Prefix() string { return InstallPrefix(m.Ident) }
 
 // BinDirs is the package's own binary directories: the PATH entries that
-// lie inside the package, as the original filters them.
+// lie inside the package, as the original filters them, judged after
+// cleaning (an entry whose ".." climbs out of the package is dropped) and
+// given cleaned. Symbolic links are for the reader of the store to
+// resolve.
 func (m *Metadata) BinDirs() []string {
 	prefix := m.Prefix()
 	var out []string
 	for _, p := range m.Path {
+		if !path.IsAbs(p) {
+			continue
+		}
+		p = path.Clean(p)
 		if p == prefix || strings.HasPrefix(p, prefix+"/") {
 			out = append(out, p)
 		}

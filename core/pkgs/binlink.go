@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 )
@@ -18,15 +19,24 @@ const DefaultBinlinkDir = "/bin"
 
 // FindBinary returns the path (inside the file-system root, not under
 // FS_ROOT) of binary in the first of the package's PATH directories that
-// holds a regular file of that name.
+// holds a regular file of that name. binary is a file name, not a path;
+// a PATH directory or a binary that resolves outside the package (through
+// ".." or a symbolic link) is never used.
 func (s *Store) FindBinary(p *Package, binary string) (string, error) {
+	if binary == "" || binary == "." || binary == ".." || strings.ContainsAny(binary, "/\x00") {
+		return "", fmt.Errorf("binlink %q from %s: %w: a binary is named by its file name, without a directory", binary, p.Ident, ErrCommandNotFound)
+	}
 	m, err := p.Metadata()
 	if err != nil {
 		return "", err
 	}
 	for _, dir := range m.BinDirs() {
-		cand := filepath.Join(dir, binary)
-		if fi, err := os.Stat(s.Rooted(cand)); err == nil && fi.Mode().IsRegular() {
+		cand := path.Join(dir, binary)
+		real, err := s.inPackage(p, cand)
+		if err != nil {
+			continue
+		}
+		if fi, err := os.Stat(real); err == nil && fi.Mode().IsRegular() {
 			return cand, nil
 		}
 	}
@@ -36,16 +46,16 @@ func (s *Store) FindBinary(p *Package, binary string) (string, error) {
 // Binlink links binary from package p into destDir (a path inside the
 // file-system root, such as /bin; it is created when missing). The link
 // points at the binary's path inside the root (/hab/pkgs/...), as the
-// original makes it, so it works in the chroot that FS_ROOT is. An
-// existing link to another target is kept with a warning unless force is
-// set; an existing file that is not a symlink is never replaced.
+// original makes it, so it works in the chroot that FS_ROOT is. destDir is
+// resolved inside FS_ROOT (".." and symbolic links never lead out of it).
+// An existing link to another target is kept with a warning unless force
+// is set; an existing file that is not a symlink is never replaced.
 func (s *Store) Binlink(ctx context.Context, p *Package, binary, destDir string, force bool, r Reporter) error {
 	r = reporter(r)
 	if !filepath.IsAbs(destDir) {
 		return fmt.Errorf("binlink %s: destination %q must be an absolute path", binary, destDir)
 	}
-	dst := s.Rooted(destDir)
-	r.Begin(fmt.Sprintf("Binlinking %s from %s into %s", binary, p.Ident, dst))
+	r.Begin(fmt.Sprintf("Binlinking %s from %s into %s", binary, p.Ident, s.Rooted(destDir)))
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -53,13 +63,11 @@ func (s *Store) Binlink(ctx context.Context, p *Package, binary, destDir string,
 	if err != nil {
 		return err
 	}
-	if fi, err := os.Stat(dst); err != nil || !fi.IsDir() {
-		r.Status(StatusCreating, "parent directory "+dst)
-		if err := os.MkdirAll(dst, 0o755); err != nil {
-			return fmt.Errorf("binlink %s: create %s: %w", binary, dst, err)
-		}
+	dst, err := s.resolveDest(destDir, r)
+	if err != nil {
+		return fmt.Errorf("binlink %s: %w", binary, err)
 	}
-	link := filepath.Join(dst, filepath.Base(src))
+	link := filepath.Join(dst, path.Base(src))
 	done := fmt.Sprintf("Binlinked %s from %s to %s", binary, p.Ident, link)
 	fi, err := os.Lstat(link)
 	switch {
@@ -89,15 +97,41 @@ func (s *Store) Binlink(ctx context.Context, p *Package, binary, destDir string,
 	return nil
 }
 
+// resolveDest returns the host path of the binlink directory destDir,
+// created inside FS_ROOT when missing.
+func (s *Store) resolveDest(destDir string, r Reporter) (string, error) {
+	if real, err := resolveIn(s.FSRoot, destDir); err == nil {
+		if fi, err := os.Stat(real); err == nil && fi.IsDir() {
+			return real, nil
+		}
+	}
+	r.Status(StatusCreating, "parent directory "+s.Rooted(destDir))
+	real, err := s.mkdirIn(destDir)
+	if err != nil {
+		return "", fmt.Errorf("create %s: %w", s.Rooted(destDir), err)
+	}
+	return real, nil
+}
+
 // BinlinkAll links every file of the package's PATH directories into
 // destDir, as `hab pkg binlink IDENT` and `hab pkg install --binlink` do.
+// A PATH directory that resolves outside the package is refused; an entry
+// that does not resolve to a file inside the package is skipped with a
+// warning.
 func (s *Store) BinlinkAll(ctx context.Context, p *Package, destDir string, force bool, r Reporter) error {
 	m, err := p.Metadata()
 	if err != nil {
 		return err
 	}
 	for _, dir := range m.BinDirs() {
-		entries, err := os.ReadDir(s.Rooted(dir))
+		real, err := s.inPackage(p, dir)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("binlink %s: %w", p.Ident, err)
+		}
+		entries, err := os.ReadDir(real)
 		if err != nil {
 			return fmt.Errorf("binlink %s: %w", p.Ident, err)
 		}
@@ -105,7 +139,13 @@ func (s *Store) BinlinkAll(ctx context.Context, p *Package, destDir string, forc
 			if e.IsDir() {
 				continue
 			}
-			if err := s.Binlink(ctx, p, e.Name(), destDir, force, r); err != nil {
+			err := s.Binlink(ctx, p, e.Name(), destDir, force, r)
+			if errors.Is(err, ErrCommandNotFound) {
+				// A link that leads out of the package, or to no file.
+				reporter(r).Warn(fmt.Sprintf("Skipping %s: it is not a file inside %s", e.Name(), p.Ident))
+				continue
+			}
+			if err != nil {
 				return err
 			}
 		}

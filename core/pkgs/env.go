@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
 
+	"github.com/habgo/hab/core/ident"
 	"github.com/habgo/hab/core/pkgmeta"
 )
 
@@ -32,6 +34,8 @@ type EnvVar struct {
 //   - SSL_CERT_FILE dropped when the caller's environment sets it.
 //
 // The variables come sorted by name. getenv reads the caller's environment.
+// A variable whose name is not a shell variable name is an error naming
+// the package and the file.
 func (s *Store) RuntimeEnvironment(ctx context.Context, p *Package, getenv func(string) string) ([]EnvVar, error) {
 	m, err := p.Metadata()
 	if err != nil {
@@ -47,7 +51,7 @@ func (s *Store) RuntimeEnvironment(ctx context.Context, p *Package, getenv func(
 	if m.HasRuntimePath {
 		path = m.RuntimePath
 	} else {
-		if path, err = s.legacyRuntimePath(ctx, m); err != nil {
+		if path, err = s.legacyRuntimePath(ctx, p, m); err != nil {
 			return nil, fmt.Errorf("runtime environment of %s: %w", p.Ident, err)
 		}
 	}
@@ -56,6 +60,19 @@ func (s *Store) RuntimeEnvironment(ctx context.Context, p *Package, getenv func(
 	}
 	for k, v := range m.RuntimeEnvironmentPaths {
 		env[k] = v
+	}
+	for _, f := range []struct {
+		file string
+		vars map[string]string
+	}{{pkgmeta.FileRuntimeEnvironment, m.RuntimeEnvironment}, {pkgmeta.FileRuntimeEnvironmentPaths, m.RuntimeEnvironmentPaths}} {
+		for _, k := range slices.Sorted(maps.Keys(f.vars)) {
+			if !ValidVarName(k) {
+				return nil, fmt.Errorf("%w: runtime environment of %s: %s: %q is not a valid environment variable name (letters, digits and _, not starting with a digit)", pkgmeta.ErrMalformed, p.Ident, f.file, k)
+			}
+			if strings.ContainsRune(f.vars[k], 0) {
+				return nil, fmt.Errorf("%w: runtime environment of %s: %s: the value of %s holds a NUL byte", pkgmeta.ErrMalformed, p.Ident, f.file, k)
+			}
+		}
 	}
 	if getenv != nil && getenv("SSL_CERT_FILE") != "" {
 		delete(env, "SSL_CERT_FILE")
@@ -67,8 +84,10 @@ func (s *Store) RuntimeEnvironment(ctx context.Context, p *Package, getenv func(
 	return out, nil
 }
 
-// legacyRuntimePath assembles PATH for packages without RUNTIME_PATH.
-func (s *Store) legacyRuntimePath(ctx context.Context, m *pkgmeta.Metadata) ([]string, error) {
+// legacyRuntimePath assembles PATH for packages without RUNTIME_PATH, as
+// the original does: the package's own binary directories, then those of
+// its DEPS, then those of the rest of its runtime closure.
+func (s *Store) legacyRuntimePath(ctx context.Context, p *Package, m *pkgmeta.Metadata) ([]string, error) {
 	seen := map[string]bool{}
 	var out []string
 	add := func(ps []string) {
@@ -80,14 +99,25 @@ func (s *Store) legacyRuntimePath(ctx context.Context, m *pkgmeta.Metadata) ([]s
 		}
 	}
 	add(m.BinDirs())
-	for _, dep := range slices.Concat(m.Deps, m.TDeps) {
-		if err := ctx.Err(); err != nil {
-			return nil, err
+	tdeps, err := s.Closure(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[ident.Ident]*Package{}
+	for _, d := range tdeps {
+		byID[d.Ident] = d
+	}
+	var order []*Package
+	for _, dep := range m.Deps {
+		dp, ok := byID[dep]
+		if !ok {
+			if dp, err = s.Load(dep); err != nil {
+				return nil, fmt.Errorf("dependency %s: %w", dep, err)
+			}
 		}
-		dp, err := s.Load(dep)
-		if err != nil {
-			return nil, fmt.Errorf("dependency %s: %w", dep, err)
-		}
+		order = append(order, dp)
+	}
+	for _, dp := range slices.Concat(order, tdeps) {
 		dm, err := dp.Metadata()
 		if err != nil {
 			return nil, err
@@ -97,15 +127,38 @@ func (s *Store) legacyRuntimePath(ctx context.Context, m *pkgmeta.Metadata) ([]s
 	return out, nil
 }
 
+// ValidVarName reports whether name can be an environment variable that a
+// POSIX shell sets: letters, digits and '_', not starting with a digit.
+func ValidVarName(name string) bool {
+	if name == "" || name[0] >= '0' && name[0] <= '9' {
+		return false
+	}
+	for _, r := range name {
+		if !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
 // ExportLines renders an environment as `hab pkg env` prints it:
-// export NAME="value", one a line.
-func ExportLines(env []EnvVar) string {
+// export NAME="value", one a line, as the original prints it, but with
+// the characters a POSIX shell treats specially inside double quotes ($,
+// `, " and \\) escaped, so that evaluating the output sets exactly the
+// values and runs nothing. Names that are not variable names are refused
+// (RuntimeEnvironment never gives one).
+func ExportLines(env []EnvVar) (string, error) {
 	var b strings.Builder
 	for _, v := range env {
-		fmt.Fprintf(&b, "export %s=\"%s\"\n", v.Name, v.Value)
+		if !ValidVarName(v.Name) {
+			return "", fmt.Errorf("export %q: not a valid environment variable name", v.Name)
+		}
+		fmt.Fprintf(&b, "export %s=\"%s\"\n", v.Name, shellEscaper.Replace(v.Value))
 	}
-	return b.String()
+	return b.String(), nil
 }
+
+var shellEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "$", `\$`, "`", "\\`")
 
 // CommandEnv returns the environment for running a command from package p:
 // base (KEY=VALUE strings, such as os.Environ()) with the package's runtime
@@ -174,7 +227,7 @@ func RootPathList(fsRoot, list string) string {
 	parts := strings.Split(list, ":")
 	for i, p := range parts {
 		if strings.HasPrefix(p, "/hab/") {
-			parts[i] = filepath.Join(fsRoot, p)
+			parts[i] = filepath.Join(fsRoot, path.Clean(p)) // ".." cannot climb out of fsRoot
 		}
 	}
 	return strings.Join(parts, ":")

@@ -30,7 +30,8 @@ type HookRunner interface {
 }
 
 // ExecHooks runs hooks as plain programs: hooks/NAME is executed in the
-// package directory with the package's runtime environment over Env, its
+// package directory, as Store.Command builds it (the package's runtime
+// environment over Env, its PATH re-rooted under FS_ROOT), its
 // output sent to Stdout and Stderr, and its exit status recorded in
 // INSTALL_HOOK_STATUS or UNINSTALL_HOOK_STATUS as the original records it.
 // Hooks that are handlebars templates ({{...}}) need the templating
@@ -39,7 +40,6 @@ type HookRunner interface {
 type ExecHooks struct {
 	Env            []string // base environment, such as os.Environ()
 	Stdout, Stderr io.Writer
-	Getenv         func(string) string
 }
 
 // RunHook implements HookRunner.
@@ -55,16 +55,15 @@ func (h ExecHooks) RunHook(ctx context.Context, s *Store, p *Package, hook strin
 	if bytes.Contains(data, []byte("{{")) {
 		return false, fmt.Errorf("%s hook of %s (%s) is a template and hook templates cannot be rendered here yet; skip it with --ignore-%s-hook", hook, p.Ident, path, hook)
 	}
-	env, err := s.RuntimeEnvironment(ctx, p, h.Getenv)
-	if err != nil {
-		return false, err
-	}
-	cmd := exec.CommandContext(ctx, path)
+	name, args := path, []string(nil)
 	if !isExecutableFile(path) {
-		cmd = exec.CommandContext(ctx, "/bin/sh", path)
+		name, args = "/bin/sh", []string{path}
+	}
+	cmd, err := s.Command(ctx, p, h.Env, name, args...)
+	if err != nil {
+		return false, fmt.Errorf("%s hook of %s: %w", hook, p.Ident, err)
 	}
 	cmd.Dir = p.Path
-	cmd.Env = CommandEnv(h.Env, env)
 	cmd.Stdout = orDiscard(h.Stdout)
 	cmd.Stderr = orDiscard(h.Stderr)
 	runErr := cmd.Run()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -83,9 +84,11 @@ func (s *Store) PathFor(id ident.Ident) string {
 }
 
 // Rooted maps an absolute path inside the file-system root (such as a
-// /hab/pkgs/... path from metadata) to the path on this machine.
+// /hab/pkgs/... path from metadata) to the path on this machine, ".."
+// cleaned away first so that it cannot climb out of FS_ROOT (symbolic
+// links are not resolved: see resolveIn).
 func (s *Store) Rooted(p string) string {
-	return filepath.Join(s.FSRoot, p)
+	return filepath.Join(s.FSRoot, path.Clean("/"+p))
 }
 
 func (s *Store) pkg(id ident.Ident) *Package {

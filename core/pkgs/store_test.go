@@ -128,7 +128,7 @@ func TestRuntimeEnvironment(t *testing.T) {
 	if !reflect.DeepEqual(env, want) {
 		t.Errorf("env = %v\nwant %v", env, want)
 	}
-	if got := ExportLines(env[:1]); got != "export JAVA_HOME=\"/hab/pkgs/core/jdk/8/1\"\n" {
+	if got, err := ExportLines(env[:1]); err != nil || got != "export JAVA_HOME=\"/hab/pkgs/core/jdk/8/1\"\n" {
 		t.Errorf("ExportLines = %q", got)
 	}
 	// The caller's SSL_CERT_FILE wins over the package's.
