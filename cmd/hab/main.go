@@ -128,6 +128,7 @@ func (a *app) rootCmd() *cobra.Command {
 	a.addKeyCommands(root, origin, ring, svc, user)
 	a.addPlanCommands(plan)
 	a.addStudioCommands(root)
+	root.AddCommand(a.depotCmd())
 
 	// The original's "hab cli setup" is the long form of "hab setup".
 	cli := &cobra.Command{Use: "cli", Short: "Commands relating to Habitat runtime config", Args: cobra.NoArgs, RunE: groupHelp}

@@ -1,0 +1,168 @@
+// Package blobs keeps the depot's package files in a directory, named by
+// the BLAKE2b-256 of their content (as `hab pkg hash` prints it): a blob is
+// written to a temporary file, synced, and renamed into place only when
+// complete, so a reader never sees a partial blob and a crash leaves at
+// most a temporary file, which Open ignores and New clears.
+package blobs
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/crypto/blake2b"
+)
+
+// ErrNotFound is returned by Open for a digest that is not stored.
+var ErrNotFound = errors.New("blob not found")
+
+// Dir is a content-addressed blob directory.
+type Dir struct {
+	root string
+}
+
+// New opens (creating) the blob directory root and removes temporary files
+// that a crash left behind.
+func New(root string) (*Dir, error) {
+	tmp := filepath.Join(root, "tmp")
+	if err := os.RemoveAll(tmp); err != nil {
+		return nil, fmt.Errorf("blob directory %s: clear temporary files: %w", root, err)
+	}
+	if err := os.MkdirAll(tmp, 0o750); err != nil {
+		return nil, fmt.Errorf("blob directory %s: %w", root, err)
+	}
+	return &Dir{root: root}, nil
+}
+
+func validDigest(d string) bool {
+	if len(d) != 2*blake2b.Size256 {
+		return false
+	}
+	for _, c := range d {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func (d *Dir) path(digest string) string {
+	return filepath.Join(d.root, digest[:2], digest)
+}
+
+// Writer receives one blob.
+type Writer struct {
+	d    *Dir
+	f    *os.File
+	h    hash.Hash
+	n    int64
+	done bool
+}
+
+// Create starts a new blob.
+func (d *Dir) Create(ctx context.Context) (*Writer, error) {
+	f, err := os.CreateTemp(filepath.Join(d.root, "tmp"), "upload-*")
+	if err != nil {
+		return nil, fmt.Errorf("create blob: %w", err)
+	}
+	h, _ := blake2b.New256(nil)
+	return &Writer{d: d, f: f, h: h}, nil
+}
+
+// Write appends to the blob.
+func (w *Writer) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	w.h.Write(p[:n])
+	w.n += int64(n)
+	if err != nil {
+		return n, fmt.Errorf("write blob %s: %w", w.f.Name(), err)
+	}
+	return n, nil
+}
+
+// Digest is the hex BLAKE2b-256 of what was written so far.
+func (w *Writer) Digest() string { return hex.EncodeToString(w.h.Sum(nil)) }
+
+// Size is the number of bytes written.
+func (w *Writer) Size() int64 { return w.n }
+
+// File is the temporary file being written, for reading back what was
+// received before it is committed.
+func (w *Writer) File() string { return w.f.Name() }
+
+// Commit makes the blob durable and visible under its digest, which it
+// returns. Storing the same content twice is harmless.
+func (w *Writer) Commit(ctx context.Context) (string, error) {
+	if w.done {
+		return "", errors.New("commit blob: already finished")
+	}
+	w.done = true
+	digest := w.Digest()
+	tmp := w.f.Name()
+	err := w.f.Sync()
+	if cerr := w.f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
+	dst := w.d.path(digest)
+	if err == nil {
+		err = os.MkdirAll(filepath.Dir(dst), 0o750)
+	}
+	if err == nil {
+		err = os.Rename(tmp, dst)
+	}
+	if err == nil {
+		err = syncDir(filepath.Dir(dst))
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return "", fmt.Errorf("commit blob %s: %w", digest, err)
+	}
+	return digest, nil
+}
+
+// Abort discards the blob; it is a no-op after Commit.
+func (w *Writer) Abort() {
+	if w.done {
+		return
+	}
+	w.done = true
+	w.f.Close()
+	os.Remove(w.f.Name())
+}
+
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
+}
+
+// Open opens a stored blob for reading, with its size.
+func (d *Dir) Open(ctx context.Context, digest string) (io.ReadSeekCloser, int64, error) {
+	if !validDigest(digest) {
+		return nil, 0, fmt.Errorf("open blob %q: %w (not a lowercase hex BLAKE2b-256 digest)", digest, ErrNotFound)
+	}
+	f, err := os.Open(d.path(digest))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, 0, fmt.Errorf("open blob %s: %w", digest, ErrNotFound)
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("open blob %s: %w", digest, err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, fmt.Errorf("open blob %s: %w", digest, err)
+	}
+	return f, fi.Size(), nil
+}

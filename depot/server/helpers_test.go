@@ -1,0 +1,154 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/blake2b"
+
+	"github.com/habgo/hab/core/hart"
+	"github.com/habgo/hab/depot"
+	"github.com/habgo/hab/depot/pgtest"
+	"github.com/habgo/hab/internal/conformance"
+)
+
+// The PostgreSQL cluster the package's tests share (one database each).
+var (
+	cluster  *pgtest.Cluster
+	pgReason string
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(pgtest.Main(m, func(c *pgtest.Cluster, reason string) { cluster, pgReason = c, reason }))
+}
+
+// env is a depot on a loopback port, with dev-auth.
+type env struct {
+	t    *testing.T
+	url  string
+	dp   *depot.Depot
+	data string
+}
+
+// eachStore runs fn against a fresh depot on the embedded database and on
+// PostgreSQL.
+func eachStore(t *testing.T, fn func(t *testing.T, e *env)) {
+	t.Run("sqlite", func(t *testing.T) { fn(t, newEnv(t, "", 0)) })
+	t.Run("postgres", func(t *testing.T) {
+		if cluster == nil {
+			t.Skip(pgReason)
+		}
+		fn(t, newEnv(t, cluster.NewDatabase(t), 0))
+	})
+}
+
+func newEnv(t *testing.T, dsn string, maxUpload int64) *env {
+	t.Helper()
+	data := t.TempDir()
+	dp, err := depot.Open(context.Background(), depot.Options{DataDir: data, DatabaseURL: dsn, DevAuth: true, MaxUploadSize: maxUpload})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(dp.Server)
+	t.Cleanup(func() { ts.Close(); dp.Close() })
+	return &env{t: t, url: ts.URL, dp: dp, data: data}
+}
+
+type resp struct {
+	status int
+	body   []byte
+	header http.Header
+}
+
+func (r resp) String() string { return string(r.body) }
+
+// do sends a request; token "" sends no Authorization header.
+func (e *env) do(method, path, token string, body io.Reader) resp {
+	e.t.Helper()
+	req, err := http.NewRequest(method, e.url+path, body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return resp{status: res.StatusCode, body: b, header: res.Header}
+}
+
+// want checks a response's status.
+func (e *env) want(r resp, status int, what string) resp {
+	e.t.Helper()
+	if r.status != status {
+		e.t.Fatalf("%s: status %d, want %d; body %q", what, r.status, status, r.body)
+	}
+	return r
+}
+
+func (e *env) json(r resp, v any) {
+	e.t.Helper()
+	if err := json.Unmarshal(r.body, v); err != nil {
+		e.t.Fatalf("decode %q: %v", r.body, err)
+	}
+}
+
+func blakeHex(b []byte) string {
+	h := blake2b.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+func (e *env) createOrigin(token, name string) {
+	e.t.Helper()
+	e.want(e.do("POST", "/v1/depot/origins", token, strings.NewReader(`{"name":"`+name+`"}`)), 201, "create origin "+name)
+}
+
+func builderPath(t testing.TB, elem ...string) string {
+	return conformance.Path(t, append([]string{"builder"}, elem...)...)
+}
+
+const neurosisKey = "neurosis-20171211220037"
+
+// neurosis creates origin neurosis owned by bobo, with its public key.
+func (e *env) neurosis() {
+	e.t.Helper()
+	e.createOrigin("bobo", "neurosis")
+	key, err := os.ReadFile(builderPath(e.t, neurosisKey+".pub"))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.want(e.do("POST", "/v1/depot/origins/neurosis/keys/20171211220037", "bobo", bytes.NewReader(key)), 201, "upload key")
+}
+
+// hartIdent reads a hart's ident and target from its metadata.
+func hartIdent(t testing.TB, path string) (ident, target string) {
+	md, err := hart.ReadMetadata(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return md.Ident.String(), string(md.Target)
+}
+
+// upload posts a hart file to its own ident with its checksum and target.
+func (e *env) upload(token, path, extra string) resp {
+	e.t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	id, tgt := hartIdent(e.t, path)
+	sum := blakeHex(b)
+	return e.do("POST", "/v1/depot/pkgs/"+id+"?checksum="+sum+"&target="+tgt+extra, token, bytes.NewReader(b))
+}

@@ -1,0 +1,483 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Package is one release of a package for one target.
+type Package struct {
+	ID          int64
+	OriginID    int64
+	OwnerID     int64
+	Origin      string
+	Name        string
+	Version     string
+	Release     string
+	Target      string
+	Checksum    string
+	Size        int64
+	Manifest    string
+	Config      string
+	Deps        []string // fully qualified idents
+	TDeps       []string
+	BuildDeps   []string
+	BuildTDeps  []string
+	Exposes     []int
+	IsService   bool
+	Visibility  string
+	PackageType string
+	CreatedAt   string
+	UpdatedAt   string
+}
+
+// Ident is origin/name/version/release.
+func (p Package) Ident() string {
+	return p.Origin + "/" + p.Name + "/" + p.Version + "/" + p.Release
+}
+
+const pkgCols = `p.id, p.origin_id, p.owner_id, p.origin, p.name, p.version, p.release, p.target, p.checksum, p.size,
+	p.manifest, p.config, p.deps, p.tdeps, p.build_deps, p.build_tdeps, p.exposes, p.is_service, p.visibility, p.package_type,
+	p.created_at, p.updated_at`
+
+func scanPackage(row interface{ Scan(...any) error }) (Package, error) {
+	var p Package
+	var deps, tdeps, bdeps, btdeps, exposes string
+	var svc int
+	err := row.Scan(&p.ID, &p.OriginID, &p.OwnerID, &p.Origin, &p.Name, &p.Version, &p.Release, &p.Target, &p.Checksum, &p.Size,
+		&p.Manifest, &p.Config, &deps, &tdeps, &bdeps, &btdeps, &exposes, &svc, &p.Visibility, &p.PackageType, &p.CreatedAt, &p.UpdatedAt)
+	if err != nil {
+		return p, err
+	}
+	p.IsService = svc != 0
+	for _, f := range []struct {
+		s   string
+		dst any
+	}{{deps, &p.Deps}, {tdeps, &p.TDeps}, {bdeps, &p.BuildDeps}, {btdeps, &p.BuildTDeps}, {exposes, &p.Exposes}} {
+		if err := json.Unmarshal([]byte(f.s), f.dst); err != nil {
+			return p, fmt.Errorf("package %d: stored list %q: %w", p.ID, f.s, err)
+		}
+	}
+	return p, nil
+}
+
+func jsonList[T any](l []T) string {
+	if l == nil {
+		l = []T{}
+	}
+	b, _ := json.Marshal(l)
+	return string(b)
+}
+
+// InsertPackage records an uploaded package (whose blob is already stored)
+// and places it in its origin's unstable channel, in one transaction. Its
+// visibility comes from the package's settings row, created from the
+// origin's default when absent. An existing (ident, target) gives
+// ErrConflict unless forced; a forced re-upload must have the stored
+// checksum, else *Refused.
+func (s *Store) InsertPackage(ctx context.Context, p Package, forced bool) (Package, error) {
+	now := s.stamp()
+	var out Package
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var vis string
+		err := tx.QueryRowContext(ctx, `SELECT visibility FROM package_settings WHERE origin_id = $1 AND name = $2`, p.OriginID, p.Name).Scan(&vis)
+		if errors.Is(err, sql.ErrNoRows) {
+			if err := tx.QueryRowContext(ctx, `SELECT default_package_visibility FROM origins WHERE id = $1`, p.OriginID).Scan(&vis); err != nil {
+				return notFound(err, "origin "+p.Origin)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO package_settings (origin_id, name, visibility, owner_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)
+				ON CONFLICT (origin_id, name) DO NOTHING`, p.OriginID, p.Name, vis, p.OwnerID, now); err != nil {
+				return err
+			}
+		} else if err != nil {
+			return err
+		}
+		var id int64
+		err = tx.QueryRowContext(ctx, `INSERT INTO packages (origin_id, owner_id, origin, name, version, release, ident, target, checksum, size,
+			manifest, config, deps, tdeps, build_deps, build_tdeps, exposes, is_service, visibility, package_type, version_key, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $22)
+			ON CONFLICT (ident, target) DO NOTHING RETURNING id`,
+			p.OriginID, p.OwnerID, p.Origin, p.Name, p.Version, p.Release, p.Ident(), p.Target, p.Checksum, p.Size,
+			p.Manifest, p.Config, jsonList(p.Deps), jsonList(p.TDeps), jsonList(p.BuildDeps), jsonList(p.BuildTDeps), jsonList(p.Exposes),
+			boolInt(p.IsService), vis, p.PackageType, VersionKey(p.Version), now).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			existing, err := scanPackage(tx.QueryRowContext(ctx, `SELECT `+pkgCols+` FROM packages p WHERE p.ident = $1 AND p.target = $2`, p.Ident(), p.Target))
+			if err != nil {
+				return err
+			}
+			if !forced {
+				return fmt.Errorf("package %s (%s): %w", p.Ident(), p.Target, ErrConflict)
+			}
+			if existing.Checksum != p.Checksum {
+				return &Refused{Reason: fmt.Sprintf("ds:up:4: package %s (%s) is stored with checksum %s, not %s", p.Ident(), p.Target, existing.Checksum, p.Checksum)}
+			}
+			id = existing.ID
+		} else if err != nil {
+			return err
+		} else {
+			for _, d := range p.TDeps {
+				parts := strings.Split(d, "/")
+				if len(parts) < 2 {
+					continue
+				}
+				if _, err := tx.ExecContext(ctx, `INSERT INTO package_tdeps (package_id, origin, name) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, id, parts[0], parts[1]); err != nil {
+					return err
+				}
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO channel_packages (channel_id, package_id, created_at, updated_at)
+			SELECT c.id, $1, $2, $2 FROM channels c WHERE c.origin_id = $3 AND c.name = 'unstable'
+			ON CONFLICT (channel_id, package_id) DO NOTHING`, id, now, p.OriginID); err != nil {
+			return err
+		}
+		out, err = scanPackage(tx.QueryRowContext(ctx, `SELECT `+pkgCols+` FROM packages p WHERE p.id = $1`, id))
+		return err
+	})
+	if err != nil {
+		return Package{}, fmt.Errorf("record package %s (%s): %w", p.Ident(), p.Target, err)
+	}
+	return out, nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Filter selects packages: origin and name always; version, release,
+// target and channel when set; visibility among Visibilities (all when nil).
+type Filter struct {
+	Origin, Name, Version, Release string
+	Target                         string
+	Channel                        string
+	Visibilities                   []string
+}
+
+// where renders the filter as SQL conditions on p (and channel c) with args
+// numbered from 1.
+func (f Filter) where() (string, []any) {
+	var conds []string
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		conds = append(conds, fmt.Sprintf(cond, len(args)))
+	}
+	add("p.origin = $%d", f.Origin)
+	if f.Name != "" {
+		add("p.name = $%d", f.Name)
+	}
+	if f.Version != "" {
+		add("p.version = $%d", f.Version)
+	}
+	if f.Release != "" {
+		add("p.release = $%d", f.Release)
+	}
+	if f.Target != "" {
+		add("p.target = $%d", f.Target)
+	}
+	if f.Visibilities != nil {
+		conds = append(conds, "p.visibility IN ("+placeholders(len(args)+1, len(f.Visibilities))+")")
+		for _, v := range f.Visibilities {
+			args = append(args, v)
+		}
+	}
+	if f.Channel != "" {
+		args = append(args, f.Channel)
+		conds = append(conds, fmt.Sprintf(`p.id IN (SELECT cp.package_id FROM channel_packages cp JOIN channels c ON c.id = cp.channel_id
+			WHERE c.origin_id = p.origin_id AND c.name = $%d)`, len(args)))
+	}
+	return strings.Join(conds, " AND "), args
+}
+
+func (f Filter) String() string {
+	s := f.Origin + "/" + f.Name
+	for _, p := range []string{f.Version, f.Release} {
+		if p != "" {
+			s += "/" + p
+		}
+	}
+	if f.Target != "" {
+		s += " (" + f.Target + ")"
+	}
+	if f.Channel != "" {
+		s += " in channel " + f.Channel
+	}
+	return s
+}
+
+// FindPackage returns the first package matching f (by id).
+func (s *Store) FindPackage(ctx context.Context, f Filter) (Package, error) {
+	w, args := f.where()
+	p, err := scanPackage(s.db.QueryRowContext(ctx, `SELECT `+pkgCols+` FROM packages p WHERE `+w+` ORDER BY p.id LIMIT 1`, args...))
+	return p, notFound(err, "package "+f.String())
+}
+
+// LatestPackage returns the newest release matching f, ordered as
+// core/ident orders versions, then by release.
+func (s *Store) LatestPackage(ctx context.Context, f Filter) (Package, error) {
+	w, args := f.where()
+	p, err := scanPackage(s.db.QueryRowContext(ctx, `SELECT `+pkgCols+` FROM packages p WHERE `+w+` ORDER BY p.version_key DESC, p.release DESC LIMIT 1`, args...))
+	return p, notFound(err, "latest package "+f.String())
+}
+
+// Exists reports whether (ident, target) is stored, in any visibility.
+func (s *Store) Exists(ctx context.Context, ident, target string) (bool, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM packages WHERE ident = $1 AND target = $2`, ident, target).Scan(&n)
+	return n > 0, err
+}
+
+// PackageChannel is a channel a package is in.
+type PackageChannel struct {
+	Name       string
+	CreatedAt  string
+	PromotedAt string
+}
+
+// ChannelsOf lists the channels holding package id, names descending.
+func (s *Store) ChannelsOf(ctx context.Context, id int64) ([]PackageChannel, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT c.name, c.created_at, cp.created_at FROM channel_packages cp JOIN channels c ON c.id = cp.channel_id
+		WHERE cp.package_id = $1 ORDER BY c.name DESC`, id)
+	if err != nil {
+		return nil, fmt.Errorf("channels of package %d: %w", id, err)
+	}
+	defer rows.Close()
+	out := []PackageChannel{}
+	for rows.Next() {
+		var c PackageChannel
+		if err := rows.Scan(&c.Name, &c.CreatedAt, &c.PromotedAt); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// Platforms lists the targets an ident is stored for, among visibilities.
+func (s *Store) Platforms(ctx context.Context, ident string, visibilities []string) ([]string, error) {
+	q := `SELECT DISTINCT target FROM packages WHERE ident = $1`
+	args := []any{ident}
+	if visibilities != nil {
+		q += ` AND visibility IN (` + placeholders(2, len(visibilities)) + `)`
+		for _, v := range visibilities {
+			args = append(args, v)
+		}
+	}
+	return s.strings(ctx, q+` ORDER BY target`, args...)
+}
+
+// ChannelNamesOfIdent lists the channels holding any target of ident.
+func (s *Store) ChannelNamesOfIdent(ctx context.Context, ident string) ([]string, error) {
+	return s.strings(ctx, `SELECT DISTINCT c.name FROM packages p JOIN channel_packages cp ON cp.package_id = p.id JOIN channels c ON c.id = cp.channel_id
+		WHERE p.ident = $1 ORDER BY c.name`, ident)
+}
+
+// ListIdents pages the distinct idents matching f (targets merged), sorted
+// by ident descending; with distinct, the distinct names sorted ascending.
+// A negative limit returns everything.
+func (s *Store) ListIdents(ctx context.Context, f Filter, distinct bool, offset, limit int) ([]string, int, error) {
+	w, args := f.where()
+	col, order := "p.ident", "DESC"
+	if distinct {
+		col, order = "p.name", "ASC"
+	}
+	var total int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(DISTINCT `+col+`) FROM packages p WHERE `+w, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count packages %s: %w", f, err)
+	}
+	q := `SELECT DISTINCT ` + col + ` FROM packages p WHERE ` + w + ` ORDER BY ` + col + ` ` + order
+	if limit >= 0 {
+		q += fmt.Sprintf(` LIMIT %d OFFSET %d`, limit, offset)
+	}
+	l, err := s.strings(ctx, q, args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list packages %s: %w", f, err)
+	}
+	return l, total, nil
+}
+
+// ListReleases returns every release matching f, sorted by ident ascending
+// then target; used where the caller pages or groups in memory.
+func (s *Store) ListReleases(ctx context.Context, f Filter) ([]Package, error) {
+	w, args := f.where()
+	rows, err := s.db.QueryContext(ctx, `SELECT `+pkgCols+` FROM packages p WHERE `+w+` ORDER BY p.ident, p.target`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list packages %s: %w", f, err)
+	}
+	defer rows.Close()
+	out := []Package{}
+	for rows.Next() {
+		p, err := scanPackage(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// PageIdents pages the distinct full idents matching f, ascending.
+func (s *Store) PageIdents(ctx context.Context, f Filter, offset, limit int) ([]string, int, error) {
+	w, args := f.where()
+	var total int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(DISTINCT p.ident) FROM packages p WHERE `+w, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count packages %s: %w", f, err)
+	}
+	l, err := s.strings(ctx, fmt.Sprintf(`SELECT DISTINCT p.ident FROM packages p WHERE %s ORDER BY p.ident LIMIT %d OFFSET %d`, w, limit, offset), args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list packages %s: %w", f, err)
+	}
+	return l, total, nil
+}
+
+// LatestPerName returns, for each package name matching f, its newest
+// release, sorted by name.
+func (s *Store) LatestPerName(ctx context.Context, f Filter) ([]string, error) {
+	w, args := f.where()
+	rows, err := s.db.QueryContext(ctx, `SELECT p.name, p.ident, p.version_key, p.release FROM packages p WHERE `+w, args...)
+	if err != nil {
+		return nil, fmt.Errorf("latest packages %s: %w", f, err)
+	}
+	defer rows.Close()
+	type best struct{ ident, key, release string }
+	m := map[string]best{}
+	for rows.Next() {
+		var name string
+		var b best
+		if err := rows.Scan(&name, &b.ident, &b.key, &b.release); err != nil {
+			return nil, err
+		}
+		if cur, ok := m[name]; !ok || b.key > cur.key || b.key == cur.key && b.release > cur.release {
+			m[name] = b
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = m[n].ident
+	}
+	return out, nil
+}
+
+// SearchResult is one search hit.
+type SearchResult struct{ Origin, Name, Version, Release string }
+
+// Search pages packages whose origin or name matches every term (the last
+// one as a prefix), among public packages and, for origins in
+// privateOrigins, all of them. Sorted by ident ascending; with distinct,
+// one row per origin/name.
+func (s *Store) Search(ctx context.Context, terms []string, privateOrigins []int64, distinct bool, offset, limit int) ([]SearchResult, int, error) {
+	var conds []string
+	var args []any
+	for i, t := range terms {
+		esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(t))
+		pat := esc
+		if i == len(terms)-1 {
+			pat += "%"
+		}
+		args = append(args, pat, "%-"+pat, pat+"-%", "%-"+pat+"-%")
+		n := len(args)
+		conds = append(conds, fmt.Sprintf(`(LOWER(p.origin) LIKE $%d ESCAPE '\' OR LOWER(p.name) LIKE $%d ESCAPE '\' OR LOWER(p.name) LIKE $%d ESCAPE '\' OR LOWER(p.name) LIKE $%d ESCAPE '\' OR LOWER(p.name) LIKE $%d ESCAPE '\')`, n-3, n-3, n-2, n-1, n))
+	}
+	vis := `p.visibility = 'public'`
+	if len(privateOrigins) > 0 {
+		vis = `(p.visibility = 'public' OR p.origin_id IN (` + placeholders(len(args)+1, len(privateOrigins)) + `))`
+		for _, o := range privateOrigins {
+			args = append(args, o)
+		}
+	}
+	conds = append(conds, vis)
+	w := strings.Join(conds, " AND ")
+	cols := `p.origin, p.name, p.version, p.release`
+	order := `p.ident`
+	if distinct {
+		cols, order = `p.origin, p.name, '', ''`, `p.origin, p.name`
+	}
+	var total int
+	countCol := `p.ident`
+	if distinct {
+		countCol = `p.origin || '/' || p.name`
+	}
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(DISTINCT `+countCol+`) FROM packages p WHERE `+w, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("search: %w", err)
+	}
+	q := fmt.Sprintf(`SELECT %s FROM packages p WHERE %s GROUP BY %s ORDER BY %s LIMIT %d OFFSET %d`, cols, w, groupCols(distinct), order, limit, offset)
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("search: %w", err)
+	}
+	defer rows.Close()
+	out := []SearchResult{}
+	for rows.Next() {
+		var r SearchResult
+		if err := rows.Scan(&r.Origin, &r.Name, &r.Version, &r.Release); err != nil {
+			return nil, 0, err
+		}
+		out = append(out, r)
+	}
+	return out, total, rows.Err()
+}
+
+func groupCols(distinct bool) string {
+	if distinct {
+		return `p.origin, p.name`
+	}
+	return `p.ident, p.origin, p.name, p.version, p.release`
+}
+
+// SetVisibility sets the visibility of every target of ident.
+func (s *Store) SetVisibility(ctx context.Context, ident, visibility string) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE packages SET visibility = $1, updated_at = $2 WHERE ident = $3`, visibility, s.stamp(), ident)
+	return affected(res, err, "package "+ident)
+}
+
+// DeletePackage deletes a release for one target, refusing (*Refused) when
+// it is in stable or when any package of that target depends on any
+// release of its origin/name.
+func (s *Store) DeletePackage(ctx context.Context, id int64) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		p, err := scanPackage(tx.QueryRowContext(ctx, `SELECT `+pkgCols+` FROM packages p WHERE p.id = $1`, id))
+		if err != nil {
+			return notFound(err, fmt.Sprintf("package %d", id))
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM channel_packages cp JOIN channels c ON c.id = cp.channel_id WHERE cp.package_id = $1 AND c.name = 'stable'`, id).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return &Refused{Reason: fmt.Sprintf("package %s is in the stable channel: demote it first", p.Ident())}
+		}
+		var dep string
+		err = tx.QueryRowContext(ctx, `SELECT r.ident FROM package_tdeps d JOIN packages r ON r.id = d.package_id
+			WHERE d.origin = $1 AND d.name = $2 AND r.target = $3 AND r.id <> $4 ORDER BY r.ident LIMIT 1`, p.Origin, p.Name, p.Target, id).Scan(&dep)
+		if err == nil {
+			return &Refused{Reason: fmt.Sprintf("package %s/%s is a dependency of %s", p.Origin, p.Name, dep)}
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM packages WHERE id = $1`, id)
+		return err
+	})
+}
+
+// ReverseDeps lists the origin/name of packages for target whose
+// transitive dependencies include origin/name, sorted.
+func (s *Store) ReverseDeps(ctx context.Context, origin, name, target string) ([]string, error) {
+	return s.strings(ctx, `SELECT DISTINCT r.origin || '/' || r.name FROM package_tdeps d JOIN packages r ON r.id = d.package_id
+		WHERE d.origin = $1 AND d.name = $2 AND r.target = $3 AND r.visibility = 'public' ORDER BY 1`, origin, name, target)
+}

@@ -1,0 +1,173 @@
+// Package sqlstore keeps the depot's metadata (accounts, tokens, origins,
+// members, keys, packages, channels) in an SQL database: an embedded SQLite
+// file (pure Go, modernc.org/sqlite) by default, or PostgreSQL (pgx) when
+// several depot processes share one database. Both run the same schema and
+// the same queries; every write that touches more than one row runs in one
+// transaction.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" driver
+)
+
+// Errors callers test with errors.Is.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("already exists")
+)
+
+// Refused is a write the data forbids (an origin that still has packages,
+// a package in stable, ...); Reason says why.
+type Refused struct{ Reason string }
+
+func (r *Refused) Error() string { return r.Reason }
+
+// TimeLayout is the original's naive timestamp format.
+const TimeLayout = "2006-01-02T15:04:05.000000"
+
+// Store is an open metadata database.
+type Store struct {
+	db  *sql.DB
+	d   dialect
+	now func() time.Time
+}
+
+// Open opens (and migrates) the database named by dsn: a postgres:// or
+// postgresql:// URL for PostgreSQL, otherwise the path of an SQLite file,
+// which is created with its directory.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	s := &Store{now: time.Now}
+	var err error
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		s.d = postgresDialect
+		s.db, err = sql.Open("pgx", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("open database %s: %w", redact(dsn), err)
+		}
+		s.db.SetMaxOpenConns(20)
+	} else {
+		path := strings.TrimPrefix(dsn, "sqlite://")
+		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+			return nil, fmt.Errorf("open database %s: %w", path, err)
+		}
+		s.d = sqliteDialect
+		q := url.Values{}
+		q.Add("_pragma", "foreign_keys(1)")
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_pragma", "synchronous(FULL)")
+		q.Add("_pragma", "busy_timeout(30000)")
+		q.Set("_txlock", "immediate")
+		s.db, err = sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+		if err != nil {
+			return nil, fmt.Errorf("open database %s: %w", path, err)
+		}
+		s.db.SetMaxOpenConns(8)
+	}
+	if err := s.db.PingContext(ctx); err != nil {
+		s.db.Close()
+		return nil, fmt.Errorf("connect to database %s: %w", redact(dsn), err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.db.Close()
+		return nil, fmt.Errorf("migrate database %s: %w", redact(dsn), err)
+	}
+	return s, nil
+}
+
+// redact hides a password in a database URL.
+func redact(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.User == nil {
+		return dsn
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+// Dialect names the database kind: "sqlite" or "postgres".
+func (s *Store) Dialect() string { return s.d.name }
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+func (s *Store) stamp() string { return s.now().UTC().Format(TimeLayout) }
+
+func (s *Store) migrate(ctx context.Context) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if s.d.name == "postgres" {
+			// Several depots may start at once against one database.
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(9636)`); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
+			return err
+		}
+		var have int
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have); err != nil {
+			return err
+		}
+		for v := have + 1; v <= len(migrations); v++ {
+			if _, err := tx.ExecContext(ctx, s.d.expand(migrations[v-1])); err != nil {
+				return fmt.Errorf("migration %d: %w", v, err)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`, v, s.stamp()); err != nil {
+				return fmt.Errorf("migration %d: %w", v, err)
+			}
+		}
+		return nil
+	})
+}
+
+// tx runs fn in a transaction, committed when fn returns nil.
+func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// querier is what both *sql.DB and *sql.Tx offer.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// notFound turns sql.ErrNoRows into ErrNotFound naming what was looked for.
+func notFound(err error, what string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%s: %w", what, ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
+
+// placeholders returns "$from, $from+1, ..." for n values.
+func placeholders(from, n int) string {
+	p := make([]string, n)
+	for i := range p {
+		p[i] = fmt.Sprintf("$%d", from+i)
+	}
+	return strings.Join(p, ", ")
+}
