@@ -46,6 +46,9 @@ type Installer struct {
 	// Keys is the key cache the signer keys are looked up in; a key file
 	// NAME-REV.pub beside a hart whose key is missing is imported into it.
 	Keys crypto.Cache
+	// Sources provide the harts and keys the store lacks, asked in
+	// order; when empty, LocalSource{Dirs: {ArtifactCache}} is the one.
+	Sources []Source
 	// ArtifactCache is the directory of cached harts
 	// (ORIGIN-NAME-VERSION-RELEASE-TARGET.hart); installed harts are
 	// copied into it, as the original does.
@@ -78,6 +81,24 @@ type artifact struct {
 	path    string
 	id      ident.Ident // what the hart claims to hold (its file name or its first entries)
 	claimed bool        // id was read from the payload, not guessed from the file name
+	src     Source      // the source to fetch it from while path is empty
+}
+
+// sources returns the installer's sources, the artifact cache by default.
+func (in *Installer) sources() []Source {
+	if len(in.Sources) > 0 {
+		return in.Sources
+	}
+	return []Source{LocalSource{Dirs: []string{in.ArtifactCache}}}
+}
+
+// where says where the sources look, for messages.
+func (in *Installer) where() string {
+	var out []string
+	for _, s := range in.sources() {
+		out = append(out, s.String())
+	}
+	return strings.Join(out, ", ")
 }
 
 // InstallAll installs each argument in turn, as `hab pkg install` does:
@@ -171,7 +192,7 @@ func (in *Installer) installIdent(ctx context.Context, want ident.Ident, local m
 	if in.IgnoreLocal {
 		installed = nil
 	}
-	candidates, err := in.cachedCandidates(want, local)
+	candidates, err := in.candidates(ctx, want, local)
 	if err != nil {
 		return nil, fmt.Errorf("install %s: %w", want, err)
 	}
@@ -185,12 +206,19 @@ func (in *Installer) installIdent(ctx context.Context, want ident.Ident, local m
 		}
 		latest, ok := ident.Latest(all)
 		if !ok {
-			return nil, fmt.Errorf("install %s: %w: no installed package and no hart in the artifact cache %s satisfies %s (for %s); there is no depot to download it from", want, ErrArtifactNotFound, in.ArtifactCache, want, in.Store.Target)
+			return nil, fmt.Errorf("install %s: %w: no installed package and no hart in %s satisfies %s (for %s)", want, ErrArtifactNotFound, in.where(), want, in.Store.Target)
 		}
 		if slices.Contains(installed, latest) {
 			return in.install(ctx, latest, nil, local)
 		}
 		a := candidates[latest]
+		if a.path == "" {
+			p, err := a.src.Fetch(ctx, latest, in.Store.Target)
+			if err != nil {
+				return nil, fmt.Errorf("install %s: fetch %s from %s: %w", want, latest, a.src, err)
+			}
+			a.path = p
+		}
 		if !a.claimed {
 			id, err := peekIdent(ctx, a.path)
 			if err != nil {
@@ -208,61 +236,47 @@ func (in *Installer) installIdent(ctx context.Context, want ident.Ident, local m
 	}
 }
 
-// cachedCandidates finds the local harts that may satisfy want: those given
-// as arguments, and the artifact cache files whose names match
-// ORIGIN-NAME-VERSION-RELEASE-TARGET.hart for the active target.
-func (in *Installer) cachedCandidates(want ident.Ident, local map[ident.Ident]*artifact) (map[ident.Ident]*artifact, error) {
+// candidates finds the harts that may satisfy want: those given as
+// arguments, then what the sources offer (fetched only once chosen).
+func (in *Installer) candidates(ctx context.Context, want ident.Ident, local map[ident.Ident]*artifact) (map[ident.Ident]*artifact, error) {
 	out := map[ident.Ident]*artifact{}
 	for id, a := range local {
 		if id.Satisfies(want) {
 			out[id] = a
 		}
 	}
-	entries, err := os.ReadDir(in.ArtifactCache)
-	if errors.Is(err, fs.ErrNotExist) {
-		return out, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("list artifact cache: %w", err)
-	}
-	prefix := want.Origin + "-" + want.Name + "-"
-	suffix := "-" + string(in.Store.Target) + ".hart"
-	for _, e := range entries {
-		name := e.Name()
-		if e.IsDir() || !strings.HasPrefix(name, prefix) || !strings.HasSuffix(name, suffix) {
-			continue
+	for _, src := range in.sources() {
+		ids, err := src.Candidates(ctx, want, in.Store.Target)
+		if err != nil {
+			return nil, fmt.Errorf("look for %s in %s: %w", want, src, err)
 		}
-		vr := strings.TrimSuffix(strings.TrimPrefix(name, prefix), suffix)
-		i := strings.LastIndex(vr, "-")
-		if i <= 0 || i == len(vr)-1 {
-			continue
-		}
-		id := ident.Ident{Origin: want.Origin, Name: want.Name, Version: vr[:i], Release: vr[i+1:]}
-		if id.Validate() != nil || !id.Satisfies(want) {
-			continue
-		}
-		if _, ok := out[id]; !ok {
-			out[id] = &artifact{path: filepath.Join(in.ArtifactCache, name), id: id}
+		for _, id := range ids {
+			if _, ok := out[id]; !ok && id.Validate() == nil && id.FullyQualified() && id.Satisfies(want) {
+				out[id] = &artifact{id: id, src: src}
+			}
 		}
 	}
 	return out, nil
 }
 
 // findArtifact finds the hart of the fully qualified id: a hart given as
-// an argument, else ORIGIN-NAME-VERSION-RELEASE-TARGET.hart in the cache.
-func (in *Installer) findArtifact(id ident.Ident, local map[ident.Ident]*artifact) (*artifact, bool) {
+// an argument, else one fetched from the first source that has it. None
+// is (nil, nil).
+func (in *Installer) findArtifact(ctx context.Context, id ident.Ident, local map[ident.Ident]*artifact) (*artifact, error) {
 	if a, ok := local[id]; ok {
-		return a, true
+		return a, nil
 	}
-	name, err := id.ArchiveName(in.Store.Target)
-	if err != nil {
-		return nil, false
+	for _, src := range in.sources() {
+		p, err := src.Fetch(ctx, id, in.Store.Target)
+		if errors.Is(err, ErrArtifactNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("fetch %s from %s: %w", id, src, err)
+		}
+		return &artifact{path: p, id: id}, nil
 	}
-	p := filepath.Join(in.ArtifactCache, name)
-	if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
-		return &artifact{path: p, id: id}, true
-	}
-	return nil, false
+	return nil, nil
 }
 
 // staged is a hart extracted into a temporary, waiting to be renamed into
@@ -398,8 +412,12 @@ func (in *Installer) install(ctx context.Context, rootID ident.Ident, a *artifac
 			r.Status(StatusUsing, dep.String())
 			continue
 		}
-		da, ok := in.findArtifact(dep, local)
-		if !ok {
+		da, err := in.findArtifact(ctx, dep, local)
+		if err != nil {
+			w.abort()
+			return nil, fmt.Errorf("install %s: %w (nothing was installed)", rootID, err)
+		}
+		if da == nil {
 			missing = append(missing, dep.String())
 			continue
 		}
@@ -414,7 +432,7 @@ func (in *Installer) install(ctx context.Context, rootID ident.Ident, a *artifac
 		if len(missing) > 10 {
 			list = fmt.Sprintf("%s and %d more", strings.Join(missing[:10], ", "), len(missing)-10)
 		}
-		return nil, fmt.Errorf("install %s: %w: dependencies %s are not installed and have no hart in the artifact cache %s (nothing was installed)", rootID, ErrArtifactNotFound, list, in.ArtifactCache)
+		return nil, fmt.Errorf("install %s: %w: dependencies %s are not installed and have no hart in %s (nothing was installed)", rootID, ErrArtifactNotFound, list, in.where())
 	}
 	// Every signer key must be at hand before more work is done.
 	for _, da := range plan {
@@ -523,12 +541,24 @@ func (in *Installer) ensureKey(ctx context.Context, a *artifact) error {
 	if !errors.Is(err, crypto.ErrKeyNotFound) {
 		return fmt.Errorf("%s: signing key %s: %w", a.path, h.KeyName, err)
 	}
+	// Beside the hart first, as the original looks; then the sources.
 	pub := filepath.Join(filepath.Dir(a.path), h.KeyName+".pub")
 	data, rerr := os.ReadFile(pub)
 	if errors.Is(rerr, fs.ErrNotExist) {
-		return fmt.Errorf("%s is signed by %s: %w: the public origin key %s is not in the key cache %s, nor beside the hart (%s)", a.path, h.KeyName, crypto.ErrKeyNotFound, h.KeyName, in.Keys.Dir, pub)
-	}
-	if rerr != nil {
+		for _, src := range in.sources() {
+			data, rerr = src.PublicKey(ctx, h.KeyName)
+			if rerr == nil {
+				pub = fmt.Sprintf("%s.pub from %s", h.KeyName, src)
+				break
+			}
+			if !errors.Is(rerr, crypto.ErrKeyNotFound) {
+				return fmt.Errorf("%s is signed by %s: %w", a.path, h.KeyName, rerr)
+			}
+		}
+		if rerr != nil {
+			return fmt.Errorf("%s is signed by %s: %w: the public origin key %s is not in the key cache %s, nor beside the hart (%s), nor in %s", a.path, h.KeyName, crypto.ErrKeyNotFound, h.KeyName, in.Keys.Dir, pub, in.where())
+		}
+	} else if rerr != nil {
 		return fmt.Errorf("%s is signed by %s: %w", a.path, h.KeyName, rerr)
 	}
 	kf, err := crypto.ParseKeyFile(data, pub)
