@@ -4,17 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
-	"github.com/habgo/hab/core/crypto"
 	"github.com/habgo/hab/core/paths"
 	"github.com/habgo/hab/studio"
 	"github.com/habgo/hab/studio/pkgbuild"
+	"github.com/habgo/hab/studio/resolve"
 )
 
 // pkgBuildFlags are the original "hab pkg build" options.
@@ -86,29 +84,10 @@ func (a *app) pkgBuild(ctx context.Context, f *pkgBuildFlags, planContext string
 	}
 
 	var origins []string
-	for _, k := range f.keys {
-		for _, o := range strings.Split(k, ",") {
-			if o = strings.TrimSpace(o); o != "" {
-				origins = append(origins, o)
-			}
-		}
+	if len(f.keys) > 0 {
+		origins = resolve.Origins(f.keys...)
 	}
-	// The secret key of each origin named must be there to import.
-	keys := crypto.Cache{Dir: b.root.Keys()}
-	for _, o := range origins {
-		if _, err := keys.Latest(crypto.SigSecret, o); err != nil {
-			return fmt.Errorf("hab pkg build: secret origin key of %s in %s: %w", o, keys.Dir, err)
-		}
-	}
-
-	sf := &studioFlags{root: f.root, src: f.src, docker: f.docker, containerdAddress: f.containerd, keys: strings.Join(origins, ",")}
-	src, err := b.studioSrc(sf)
-	if err != nil {
-		return err
-	}
-	if _, _, err := pkgbuild.PlanPath(src, planContext); err != nil {
-		return usageError("%v", err)
-	}
+	sf := &studioFlags{root: f.root, src: f.src, docker: f.docker, containerdAddress: f.containerd, origins: origins}
 	channel := f.refreshChannel
 	if channel == "" {
 		channel = b.getenv("HAB_REFRESH_CHANNEL")
@@ -118,36 +97,41 @@ func (a *app) pkgBuild(ctx context.Context, f *pkgBuildFlags, planContext string
 	}
 	// Results go to /src/results, whatever the host's HAB_OUTPUT_PATH
 	// names (a host path means nothing inside).
-	st, _, err := b.openStudio(ctx, sf, false, "HAB_REFRESH_CHANNEL="+channel, "HAB_OUTPUT_PATH=")
+	req, err := b.studioRequest(sf, "HAB_REFRESH_CHANNEL="+channel, "HAB_OUTPUT_PATH=")
+	if err != nil {
+		return err
+	}
+	// The secret key of each origin named must be there to import.
+	if err := resolve.CheckOriginKeys(b.root.Keys(), origins); err != nil {
+		return fmt.Errorf("hab pkg build: %w", err)
+	}
+	src, err := resolve.SourcePath(req)
+	if err != nil {
+		return err
+	}
+	if _, _, err := pkgbuild.PlanPath(src, planContext); err != nil {
+		return usageError("%v", err)
+	}
+	st, err := b.openStudio(ctx, sf, false, req.Extra...)
 	if err != nil {
 		return err
 	}
 	// The caches the studio mounts must exist before it is made (once
 	// openStudio has found that a studio can be made).
-	artifacts := b.studioEnv("", "ARTIFACT_PATH")
-	if artifacts == "" {
-		artifacts = b.root.Artifacts()
-	}
-	for _, d := range []string{artifacts, b.root.Src()} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return fmt.Errorf("create cache %s: %w", d, err)
-		}
+	if err := st.MakeCaches(); err != nil {
+		return err
 	}
 	kind := "chroot"
 	if f.docker {
 		kind = "container"
 	}
 	b.studioInfo(sf, "Building '%s' in a %s Studio at %s", planContext, kind, st.Root())
-	if len(origins) == 0 && b.getenv("HAB_ORIGIN_KEYS") == "" && b.getenv("HAB_ORIGIN") == "" {
+	if len(st.Origins) == 0 {
 		b.studioInfo(sf, "No secret keys imported! Did you mean to set HAB_ORIGIN?")
 	}
 	var buildArgs []string
 	if f.release != "" {
 		buildArgs = []string{"--release", f.release}
-	}
-	var owner *studio.Owner
-	if uid, gid, ok := b.sudoUser(); ok {
-		owner = &studio.Owner{UID: uid, GID: gid}
 	}
 	res, err := pkgbuild.Build(ctx, st, pkgbuild.Options{
 		Src:         src,
@@ -158,8 +142,11 @@ func (a *app) pkgBuild(ctx context.Context, f *pkgBuildFlags, planContext string
 		// that a plan's attach can stop at a prompt; without a terminal,
 		// attach reads end of input and the build goes on.
 		Stdio: studio.Stdio{Stdin: b.stdin, Stdout: b.stdout, Stderr: b.stderr},
-		Owner: owner,
+		Owner: req.Owner,
 		Log:   b.log,
+		Waiting: func() {
+			b.studioInfo(sf, "Waiting for the Studio at %s: another build is using it", st.Root())
+		},
 	})
 	var se *pkgbuild.StatusError
 	switch {
@@ -174,27 +161,6 @@ func (a *app) pkgBuild(ctx context.Context, f *pkgBuildFlags, planContext string
 		fmt.Fprintf(b.stdout, "★ Built %s: %s\n", res.LastBuild["pkg_ident"], res.Artifact)
 	}
 	return nil
-}
-
-// studioSrc is the source path of the studio flags, absolute and with
-// symbolic links resolved, as openStudio mounts it.
-func (a *app) studioSrc(f *studioFlags) (string, error) {
-	src := a.studioEnv(f.src, "SRC_PATH")
-	if src == "" {
-		wd, err := os.Getwd()
-		if err != nil {
-			return "", fmt.Errorf("studio source path: %w", err)
-		}
-		src = wd
-	}
-	abs, err := filepath.Abs(src)
-	if err != nil {
-		return "", fmt.Errorf("studio source path %s: %w", src, err)
-	}
-	if real, err := filepath.EvalSymlinks(abs); err == nil {
-		abs = real
-	}
-	return abs, nil
 }
 
 // signalStatus is the exit status of a build stopped by ctx: 128+N when a

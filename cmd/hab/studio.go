@@ -5,17 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/habgo/hab/studio"
 	"github.com/habgo/hab/studio/chroot"
-	"github.com/habgo/hab/studio/containerd"
+	"github.com/habgo/hab/studio/resolve"
 	"github.com/habgo/hab/studio/rootfs"
-	"github.com/habgo/hab/studio/runc"
 )
 
 // Exit codes of the original studio program.
@@ -42,6 +39,9 @@ type studioFlags struct {
 	// containerdAddress (else $CONTAINERD_ADDRESS) runs -D studios
 	// through containerd instead of runc.
 	containerdAddress string
+	// origins, when set (hab pkg build -k), stand for -k and its
+	// variables.
+	origins []string
 }
 
 // addStudioCommands adds "hab studio" (new, enter, build, run, rm,
@@ -101,8 +101,17 @@ func (a *app) addStudioCommands(root *cobra.Command) {
 		Short:   "Creates a new Studio",
 		Args:    cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			_, _, err := a.openStudio(c.Context(), f, true)
-			return err
+			ctx := c.Context()
+			st, err := a.openStudio(ctx, f, false)
+			if err != nil {
+				return err
+			}
+			lock, err := a.lockStudio(ctx, f, st.Root(), rootfs.Shared, true)
+			if err != nil {
+				return err
+			}
+			defer lock.Unlock()
+			return a.createStudio(ctx, f, st)
 		},
 	}
 	rmCmd := &cobra.Command{
@@ -110,10 +119,16 @@ func (a *app) addStudioCommands(root *cobra.Command) {
 		Short: "Destroys a Studio",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			st, _, err := a.openStudio(c.Context(), f, false)
+			st, err := a.openStudio(c.Context(), f, false)
 			if err != nil {
 				return err
 			}
+			// A studio in use is not removed under its user.
+			lock, err := a.lockStudio(c.Context(), f, st.Root(), rootfs.Exclusive, false)
+			if err != nil {
+				return err
+			}
+			defer lock.Unlock()
 			a.studioInfo(f, "Destroying Studio at %s", st.Root())
 			return st.Remove(c.Context())
 		},
@@ -124,13 +139,22 @@ func (a *app) addStudioCommands(root *cobra.Command) {
 		Short:   "Interactively enter a Studio",
 		Args:    cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			st, host, err := a.openStudio(c.Context(), f, true, "STUDIO_ENTER=true")
+			ctx := c.Context()
+			st, err := a.openStudio(ctx, f, false, "STUDIO_ENTER=true")
 			if err != nil {
 				return err
 			}
-			a.studioInfo(f, "Entering Studio at %s (%s)", st.Root(), a.studioTypeOf(f))
-			a.reportEnv(f, host)
-			return a.studioRun(c.Context(), st, studioShell())
+			lock, err := a.lockStudio(ctx, f, st.Root(), rootfs.Shared, true)
+			if err != nil {
+				return err
+			}
+			defer lock.Unlock()
+			if err := a.createStudio(ctx, f, st); err != nil {
+				return err
+			}
+			a.studioInfo(f, "Entering Studio at %s (%s)", st.Root(), st.Type)
+			a.reportEnv(f, a.hostEnviron())
+			return a.studioRun(ctx, st, studioShell())
 		},
 	}
 	var reuse bool
@@ -142,25 +166,35 @@ func (a *app) addStudioCommands(root *cobra.Command) {
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			ctx := c.Context()
+			st, err := a.openStudio(ctx, f, false)
+			if err != nil {
+				return err
+			}
+			// A fresh studio is removed and made again: no one else may
+			// use it meanwhile; -R shares it as it is.
+			use := rootfs.Exclusive
+			if reuse {
+				use = rootfs.Shared
+			}
+			lock, err := a.lockStudio(ctx, f, st.Root(), use, true)
+			if err != nil {
+				return err
+			}
+			defer lock.Unlock()
 			if !reuse {
-				st, _, err := a.openStudio(ctx, f, false)
-				if err != nil {
-					return err
-				}
 				if err := st.Remove(ctx); err != nil {
 					return err
 				}
 			}
-			st, host, err := a.openStudio(ctx, f, true)
-			if err != nil {
+			if err := a.createStudio(ctx, f, st); err != nil {
 				return err
 			}
 			plan := "."
 			if len(args) == 1 {
 				plan = args[0]
 			}
-			a.studioInfo(f, "Building '%s' in Studio at %s (%s)", plan, st.Root(), a.studioTypeOf(f))
-			a.reportEnv(f, host)
+			a.studioInfo(f, "Building '%s' in Studio at %s (%s)", plan, st.Root(), st.Type)
+			a.reportEnv(f, a.hostEnviron())
 			return a.studioRun(ctx, st, []string{"/hab/bin/hab", "plan", "build", plan})
 		},
 	}
@@ -172,13 +206,22 @@ func (a *app) addStudioCommands(root *cobra.Command) {
 		Long:    "Runs CMD with its ARGs, joined by spaces, by a shell in the Studio, as the original does.",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			st, _, err := a.openStudio(c.Context(), f, true)
+			ctx := c.Context()
+			st, err := a.openStudio(ctx, f, false)
 			if err != nil {
 				return err
 			}
+			lock, err := a.lockStudio(ctx, f, st.Root(), rootfs.Shared, true)
+			if err != nil {
+				return err
+			}
+			defer lock.Unlock()
+			if err := a.createStudio(ctx, f, st); err != nil {
+				return err
+			}
 			line := strings.Join(args, " ")
-			a.studioInfo(f, "Running '%s' in Studio at %s (%s)", line, st.Root(), a.studioTypeOf(f))
-			return a.studioRun(c.Context(), st, []string{"/bin/sh", "-c", line})
+			a.studioInfo(f, "Running '%s' in Studio at %s (%s)", line, st.Root(), st.Type)
+			return a.studioRun(ctx, st, []string{"/bin/sh", "-c", line})
 		},
 	}
 	runCmd.Flags().SetInterspersed(false)
@@ -204,19 +247,17 @@ func (a *app) studioEnv(flag, env string) string {
 	return a.getenv(env)
 }
 
-func (a *app) studioTypeOf(f *studioFlags) string {
-	if t := a.studioEnv(f.studioType, "STUDIO_TYPE"); t != "" {
-		return t
-	}
-	return "default"
-}
-
 // studioInfo prints a progress line as the original does, unless quiet.
 func (a *app) studioInfo(f *studioFlags, format string, args ...any) {
 	if f.quiet || a.getenv("QUIET") != "" {
 		return
 	}
 	fmt.Fprintf(a.stderr, "   hab-studio: "+format+"\n", args...)
+}
+
+// studioWarn prints a studio's warning in the style of its other lines.
+func (a *app) studioWarn(line string) {
+	fmt.Fprintf(a.stderr, "   hab-studio: WARNING: %s\n", line)
 }
 
 // reportEnv prints what is exported into the studio, secrets redacted.
@@ -239,153 +280,103 @@ func (a *app) hostEnviron() []string {
 	return out
 }
 
-// openStudio resolves the flags into a studio of the chosen kind, and
-// creates it when create is set. It returns the host environment the
-// studio's was made from.
-func (a *app) openStudio(ctx context.Context, f *studioFlags, create bool, extraEnv ...string) (studio.Studio, []string, error) {
-	if !a.root.Root && f.docker {
-		fmt.Fprintln(a.stderr, "∅ Running Habitat Studio requires root or administrator privileges. Please retry this command as a super user or use a privilege-granting facility such as sudo.")
-		return nil, nil, &exitCodeError{code: exitStudioNotRoot, err: errors.New("Root or administrator permissions required to complete operation")}
-	}
-	if !a.root.Root {
-		// A non-root user's chroot studio runs in a user namespace.
-		if err := chroot.CheckUserNamespaces(ctx); err != nil {
-			fmt.Fprintln(a.stderr, "∅ Running Habitat Studio as a non-root user needs unprivileged user namespaces, which this system refuses. Please retry this command as a super user (sudo), or allow them as said below.")
-			return nil, nil, &exitCodeError{code: exitStudioNotRoot, err: err}
-		}
-	}
-	typ := a.studioTypeOf(f)
-	if typ != "default" {
-		return nil, nil, &exitCodeError{code: exitStudioType, err: fmt.Errorf("Invalid Studio type: %s (this hab supports: default)", typ)}
-	}
-	src := a.studioEnv(f.src, "SRC_PATH")
-	if src == "" {
-		wd, err := os.Getwd()
-		if err != nil {
-			return nil, nil, fmt.Errorf("studio source path: %w", err)
-		}
-		src = wd
-	}
-	src, err := filepath.Abs(src)
+// studioRequest reads the flags and their environment variables into a
+// studio request.
+func (a *app) studioRequest(f *studioFlags, extraEnv ...string) (resolve.Request, error) {
+	wd, err := os.Getwd()
 	if err != nil {
-		return nil, nil, fmt.Errorf("studio source path %s: %w", src, err)
+		return resolve.Request{}, fmt.Errorf("studio source path: %w", err)
 	}
-	if real, err := filepath.EvalSymlinks(src); err == nil {
-		src = real
-	}
-	root := a.studioEnv(f.root, "HAB_STUDIO_ROOT")
-	if root == "" {
-		home := a.getenv("HAB_STUDIOS_HOME")
-		if home == "" {
-			home = rootfs.StudiosDir(a.root)
-		}
-		root = filepath.Join(home, rootfs.DirName(src))
-	}
-	if root, err = filepath.Abs(root); err != nil {
-		return nil, nil, fmt.Errorf("studio root %s: %w", root, err)
-	}
+	return resolve.Request{
+		Paths:             a.root,
+		Root:              a.studioEnv(f.root, "HAB_STUDIO_ROOT"),
+		StudiosHome:       a.getenv("HAB_STUDIOS_HOME"),
+		Src:               a.studioEnv(f.src, "SRC_PATH"),
+		Workdir:           wd,
+		Type:              a.studioEnv(f.studioType, "STUDIO_TYPE"),
+		NoSrc:             f.noSrc || a.getenv("NO_SRC_PATH") != "",
+		NoArtifacts:       f.noArtifacts || a.getenv("NO_ARTIFACT_PATH") != "",
+		ArtifactPath:      a.studioEnv(f.artifactPath, "ARTIFACT_PATH"),
+		Origins:           resolve.Origins(f.originList(a)...),
+		Container:         f.docker,
+		ContainerdAddress: a.studioEnv(f.containerdAddress, "CONTAINERD_ADDRESS"),
+		NoNetwork:         f.noNetwork,
+		Hermetic:          f.hermetic,
+		HabBinary:         a.getenv("HAB_STUDIO_HAB_BIN"),
+		Backline:          a.getenv("HAB_STUDIO_BACKLINE_PKG"),
+		Owner:             resolve.SudoOwner(a.getenv("SUDO_UID"), a.getenv("SUDO_GID")),
+		HostEnv:           a.hostEnviron(),
+		Extra:             extraEnv,
+		Log:               a.log,
+		Warn:              a.studioWarn,
+	}, nil
+}
 
-	host := a.hostEnviron()
-	opts := []studio.Option{
-		studio.WithNetwork(!f.noNetwork),
-		studio.WithHermetic(f.hermetic),
-		studio.WithLogger(a.log),
-		studio.WithEnv(studio.Environ(host, typ, extraEnv...)),
+// originList is -k, else HAB_ORIGIN_KEYS, else HAB_ORIGIN.
+func (f *studioFlags) originList(a *app) []string {
+	if f.origins != nil {
+		return f.origins
 	}
-	if !f.noSrc && a.getenv("NO_SRC_PATH") == "" {
-		if _, err := os.Stat(src); err != nil {
-			return nil, nil, fmt.Errorf("studio source path: %w", err)
-		}
-		opts = append(opts, studio.WithMount(src, "/src"))
-	}
-	if !f.noArtifacts && a.getenv("NO_ARTIFACT_PATH") == "" {
-		artifacts := a.studioEnv(f.artifactPath, "ARTIFACT_PATH")
-		if artifacts == "" {
-			artifacts = a.root.Artifacts()
-		}
-		srcCache := a.root.Src()
-		for _, d := range []string{artifacts, srcCache} {
-			if create {
-				if err := os.MkdirAll(d, 0o755); err != nil {
-					return nil, nil, fmt.Errorf("create cache %s: %w", d, err)
-				}
-			}
-		}
-		opts = append(opts, studio.WithMount(artifacts, "/hab/cache/artifacts"), studio.WithMount(srcCache, "/hab/cache/src"))
-	}
-	habBin := a.getenv("HAB_STUDIO_HAB_BIN")
-	if habBin == "" {
-		if habBin, err = os.Executable(); err != nil {
-			return nil, nil, fmt.Errorf("find the hab binary for the studio: %w", err)
-		}
-	}
-	opts = append(opts, studio.WithHabBinary(habBin))
-	artifactCache := a.studioEnv(f.artifactPath, "ARTIFACT_PATH")
-	if artifactCache == "" {
-		artifactCache = a.root.Artifacts()
-	}
-	opts = append(opts, studio.WithBackline(studio.Backline{
-		Ident: a.getenv("HAB_STUDIO_BACKLINE_PKG"), HostRoot: a.root.FS,
-		ArtifactCache: artifactCache, KeyCache: a.root.Keys(),
-	}))
 	keys := a.studioEnv(f.keys, "HAB_ORIGIN_KEYS")
 	if keys == "" {
 		keys = a.getenv("HAB_ORIGIN")
 	}
-	var origins []string
-	for _, k := range strings.Split(keys, ",") {
-		if k = strings.TrimSpace(k); k != "" {
-			origins = append(origins, k)
-		}
-	}
-	if len(origins) > 0 {
-		opts = append(opts, studio.WithOriginKeys(a.root.Keys(), origins...))
-	}
-	if uid, gid, ok := a.sudoUser(); ok {
-		opts = append(opts, studio.WithOwner(uid, gid))
-	}
+	return []string{keys}
+}
 
-	st, err := a.studioOpener(f)(root, opts...)
+// openStudio resolves the flags into a studio of the chosen kind (see
+// resolve.Open), and creates it when create is set.
+func (a *app) openStudio(ctx context.Context, f *studioFlags, create bool, extraEnv ...string) (*resolve.Studio, error) {
+	req, err := a.studioRequest(f, extraEnv...)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
+	}
+	st, err := resolve.Open(ctx, req)
+	var ue *chroot.UserNSError
+	var te *resolve.TypeError
+	switch {
+	case errors.Is(err, resolve.ErrNeedsRoot):
+		fmt.Fprintln(a.stderr, "∅ Running Habitat Studio requires root or administrator privileges. Please retry this command as a super user or use a privilege-granting facility such as sudo.")
+		return nil, &exitCodeError{code: exitStudioNotRoot, err: err}
+	case errors.As(err, &ue):
+		fmt.Fprintln(a.stderr, "∅ Running Habitat Studio as a non-root user needs unprivileged user namespaces, which this system refuses. Please retry this command as a super user (sudo), or allow them as said below.")
+		return nil, &exitCodeError{code: exitStudioNotRoot, err: err}
+	case errors.As(err, &te):
+		return nil, &exitCodeError{code: exitStudioType, err: err}
+	case err != nil:
+		return nil, err
 	}
 	if create {
-		a.studioInfo(f, "Creating Studio at %s (%s)", root, typ)
-		if len(origins) == 0 {
-			a.studioInfo(f, "No secret keys imported! Did you mean to set HAB_ORIGIN?")
-		}
-		for _, o := range origins {
-			a.studioInfo(f, "Importing '%s' secret origin key", o)
-		}
-		if err := st.Create(ctx); err != nil {
-			return nil, nil, err
+		if err := a.createStudio(ctx, f, st); err != nil {
+			return nil, err
 		}
 	}
-	return st, host, nil
+	return st, nil
 }
 
-// studioOpener is the kind of studio the flags choose: a chroot studio;
-// with -D a container run by runc, or by the containerd at
-// --containerd-address (else $CONTAINERD_ADDRESS) when one is given.
-func (a *app) studioOpener(f *studioFlags) studio.New {
-	if !f.docker {
-		return chroot.Open
+// createStudio makes the caches st mounts and lays st out.
+func (a *app) createStudio(ctx context.Context, f *studioFlags, st *resolve.Studio) error {
+	if err := st.MakeCaches(); err != nil {
+		return err
 	}
-	if address := a.studioEnv(f.containerdAddress, "CONTAINERD_ADDRESS"); address != "" {
-		return containerd.Opener(address)
+	a.studioInfo(f, "Creating Studio at %s (%s)", st.Root(), st.Type)
+	if len(st.Origins) == 0 {
+		a.studioInfo(f, "No secret keys imported! Did you mean to set HAB_ORIGIN?")
 	}
-	return runc.Open
+	for _, o := range st.Origins {
+		a.studioInfo(f, "Importing '%s' secret origin key", o)
+	}
+	return st.Create(ctx)
 }
 
-// sudoUser is the user behind sudo, who gets the files the studio creates
-// in their trees.
-func (a *app) sudoUser() (int, int, bool) {
-	uid, err1 := strconv.Atoi(a.getenv("SUDO_UID"))
-	gid, err2 := strconv.Atoi(a.getenv("SUDO_GID"))
-	if err1 != nil || err2 != nil || uid == 0 {
-		return 0, 0, false
+// lockStudio takes the studio's lock for use; a studio in use makes it
+// wait, saying so, unless wait is false (then it is a *rootfs.BusyError).
+func (a *app) lockStudio(ctx context.Context, f *studioFlags, root string, use rootfs.Use, wait bool) (*rootfs.Lock, error) {
+	var waiting func()
+	if wait {
+		waiting = func() { a.studioInfo(f, "Waiting for the Studio at %s: another hab is using it", root) }
 	}
-	return uid, gid, true
+	return rootfs.Acquire(ctx, root, use, waiting)
 }
 
 // studioRun runs argv in st with hab's own streams; a non-zero status

@@ -51,6 +51,12 @@ type Options struct {
 	Owner *studio.Owner
 	// Log receives progress lines; nil discards them.
 	Log *slog.Logger
+	// Waiting is called once when the studio is in use by another hab and
+	// the build waits for it (to say so). A Reuse build does not wait:
+	// it fails with a *rootfs.BusyError, as two builds sharing one
+	// studio's state (the same release, say) would replace each other's
+	// results.
+	Waiting func()
 }
 
 // Result is what a build in a studio produced.
@@ -138,6 +144,21 @@ func Build(ctx context.Context, st studio.Studio, opts Options) (res Result, err
 	if hab == "" {
 		hab = DefaultHab
 	}
+	// The studio is this build's alone from here until it has been
+	// removed (a second build from the same source path waits; see
+	// Options.Waiting).
+	waiting := opts.Waiting
+	if waiting == nil {
+		waiting = func() {}
+	}
+	if opts.Reuse {
+		waiting = nil
+	}
+	lock, err := rootfs.Acquire(ctx, st.Root(), rootfs.Exclusive, waiting)
+	if err != nil {
+		return res, fmt.Errorf("build %s: %w", inside, err)
+	}
+	defer lock.Unlock()
 	if !opts.Reuse {
 		if err := st.Remove(ctx); err != nil {
 			return res, fmt.Errorf("clean the previous studio: %w", err)
