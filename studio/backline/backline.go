@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/habgo/hab/core/hart"
 	"github.com/habgo/hab/core/ident"
 	"github.com/habgo/hab/core/paths"
 	"github.com/habgo/hab/core/pkgs"
@@ -134,111 +133,22 @@ func Install(ctx context.Context, root string, b studio.Backline) (*pkgs.Package
 	return nil, fmt.Errorf("%w: %s", ErrNotFound, Where(root, b))
 }
 
-// installHarts installs want and its dependencies from the host's
-// artifact cache, with the public keys of their signers copied from the
+// installHarts installs want and its runtime closure from the host's
+// artifact cache through the store's installer (verified before anything
+// is written, atomic), the public keys of their signers taken from the
 // host's key cache into the studio's.
 func installHarts(ctx context.Context, root string, dst *pkgs.Store, b studio.Backline, want ident.Ident) (*pkgs.Package, error) {
-	keys := filepath.Join(root, "hab", "cache", "keys")
-	signers, err := signers(ctx, b.ArtifactCache, dst.Target, want)
-	if err != nil {
-		return nil, err
-	}
+	src := pkgs.LocalSource{Dirs: []string{b.ArtifactCache}}
 	if b.KeyCache != "" {
-		if err := copyPublicKeys(b.KeyCache, keys, signers); err != nil {
-			return nil, err
-		}
+		src.KeyDirs = []string{b.KeyCache}
 	}
-	in := &pkgs.Installer{Store: dst, ArtifactCache: b.ArtifactCache}
-	in.Keys.Dir = keys
+	in := &pkgs.Installer{Store: dst, ArtifactCache: b.ArtifactCache, Sources: []pkgs.Source{src}}
+	in.Keys.Dir = filepath.Join(root, "hab", "cache", "keys")
 	res, err := in.Install(ctx, want.String())
 	if err != nil {
 		return nil, fmt.Errorf("install the backline %s into studio %s: %w", want, root, err)
 	}
 	return res.Package, nil
-}
-
-// signers finds the newest hart in cache that satisfies want and the
-// harts of its transitive dependencies there, and returns the signer key
-// names (NAME-REVISION) of those harts. Without a hart for want, the
-// error wraps pkgs.ErrArtifactNotFound.
-func signers(ctx context.Context, cache string, target ident.Target, want ident.Ident) ([]string, error) {
-	entries, err := os.ReadDir(cache)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("list artifact cache %s: %w", cache, err)
-	}
-	prefix, suffix := want.Origin+"-"+want.Name+"-", "-"+string(target)+".hart"
-	found := map[ident.Ident]string{}
-	var ids []ident.Ident
-	for _, e := range entries {
-		vr, ok := strings.CutPrefix(e.Name(), prefix)
-		if !ok || e.IsDir() || !strings.HasSuffix(vr, suffix) {
-			continue
-		}
-		vr = strings.TrimSuffix(vr, suffix)
-		i := strings.LastIndex(vr, "-")
-		if i <= 0 {
-			continue
-		}
-		id := ident.Ident{Origin: want.Origin, Name: want.Name, Version: vr[:i], Release: vr[i+1:]}
-		if id.Validate() == nil && id.Satisfies(want) {
-			found[id] = filepath.Join(cache, e.Name())
-			ids = append(ids, id)
-		}
-	}
-	latest, ok := ident.Latest(ids)
-	if !ok {
-		return nil, fmt.Errorf("%w: no hart in %s satisfies %s", pkgs.ErrArtifactNotFound, cache, want)
-	}
-	harts := []string{found[latest]}
-	md, err := hart.ReadMetadata(ctx, found[latest])
-	if err != nil {
-		return nil, fmt.Errorf("backline %s: %w", latest, err)
-	}
-	m, err := pkgs.ParseMetadata(md.Ident, md.Files)
-	if err != nil {
-		return nil, fmt.Errorf("backline hart %s: %w", found[latest], err)
-	}
-	for _, dep := range m.TDeps {
-		name, err := dep.ArchiveName(target)
-		if err != nil {
-			return nil, fmt.Errorf("backline dependency %s: %w", dep, err)
-		}
-		harts = append(harts, filepath.Join(cache, name)) // a missing one: the Installer says so
-	}
-	var out []string
-	for _, h := range harts {
-		hdr, err := hart.ReadHeaderFile(ctx, h)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("backline hart %s: %w", h, err)
-		}
-		out = append(out, hdr.KeyName)
-	}
-	return out, nil
-}
-
-// copyPublicKeys copies the public signing keys NAME-REVISION.pub of the
-// host key cache into the studio's; absent ones are left for the
-// Installer to report.
-func copyPublicKeys(from, to string, names []string) error {
-	if err := os.MkdirAll(to, 0o700); err != nil {
-		return fmt.Errorf("create studio key cache %s: %w", to, err)
-	}
-	for _, n := range names {
-		if n == "" || strings.ContainsAny(n, `/\`) {
-			continue
-		}
-		src := filepath.Join(from, n+".pub")
-		if _, err := os.Stat(src); errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err := copyFile(src, filepath.Join(to, n+".pub"), 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func copyFile(from, to string, mode fs.FileMode) (err error) {
@@ -274,18 +184,15 @@ func copyFile(from, to string, mode fs.FileMode) (err error) {
 // dependencies from the host store into the studio's, each package into
 // a temporary directory renamed into place once complete.
 func copyInstalled(ctx context.Context, host, dst *pkgs.Store, hp *pkgs.Package) (*pkgs.Package, error) {
-	m, err := hp.Metadata()
+	deps, err := host.Closure(ctx, hp)
 	if err != nil {
 		return nil, fmt.Errorf("copy the backline %s into the studio: %w", hp.Ident, err)
 	}
-	for _, id := range append(append([]ident.Ident(nil), m.TDeps...), hp.Ident) {
-		if dst.IsInstalled(id) {
+	for _, p := range append(deps, hp) {
+		if dst.IsInstalled(p.Ident) {
 			continue
 		}
-		if !host.IsInstalled(id) {
-			return nil, fmt.Errorf("copy the backline %s into the studio: dependency %s is not installed in %s", hp.Ident, id, host.Dir)
-		}
-		if err := copyTree(ctx, host.PathFor(id), dst.PathFor(id)); err != nil {
+		if err := copyTree(ctx, p.Path, dst.PathFor(p.Ident)); err != nil {
 			return nil, fmt.Errorf("copy the backline %s into the studio: %w", hp.Ident, err)
 		}
 	}

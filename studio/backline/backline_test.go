@@ -312,7 +312,7 @@ func TestHostFallbackWarnsOnce(t *testing.T) {
 	if err != nil || code != 0 || out.String() != "host-usr\n" {
 		t.Fatalf("run with the host fallback: status %d, %v, %q", code, err, out.String())
 	}
-	if n := strings.Count(logs.String(), "the host's toolchain is mounted read-only"); n != 1 {
+	if n := strings.Count(logs.String(), "the studio has no base packages"); n != 1 {
 		t.Errorf("the host fallback warning appears %d times, want 1:\n%s", n, logs.String())
 	}
 	if got := installed(t, root); len(got) != 0 {
@@ -491,7 +491,7 @@ func TestCLIHermeticStudio(t *testing.T) {
 			if got := stdout.String() + stderr.String(); !strings.Contains(got, c.want) {
 				t.Errorf("output lacks %q:\n%s", c.want, got)
 			}
-			if strings.Contains(stderr.String(), "toolchain is mounted") {
+			if strings.Contains(stderr.String(), "the studio has no base packages") {
 				t.Errorf("the host toolchain warning appeared:\n%s", stderr.String())
 			}
 			if !c.ok {
@@ -604,7 +604,7 @@ func TestSwitchBackline(t *testing.T) {
 		if err != nil || code != 0 || out.String() != st.want {
 			t.Errorf("step %d (%s): status %d, %v, output %q, want %q", i, st.backline, code, err, out.String(), st.want)
 		}
-		if warned := strings.Contains(logs.String(), "toolchain"); warned != st.warn {
+		if warned := strings.Contains(logs.String(), "the studio has no base packages"); warned != st.warn {
 			t.Errorf("step %d (%s): warned %v, want %v:\n%s", i, st.backline, warned, st.warn, logs.String())
 		}
 	}
