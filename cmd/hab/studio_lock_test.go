@@ -188,3 +188,27 @@ func TestPkgBuildsOfOneSourceWait(t *testing.T) {
 		t.Fatalf("hab studio rm: %d %s", code, stderr)
 	}
 }
+
+// TestStudioWarningInStyle (issue 8): the warning that the host's
+// toolchain stands in for the studio's base packages is printed as the
+// studio's other lines are ("   hab-studio: ..."), not as a log record,
+// by hab studio and by hab pkg build, once per run.
+func TestStudioWarningInStyle(t *testing.T) {
+	bin := needStudioRoot(t)
+	src := t.TempDir()
+	writePlans(t, src, map[string]string{"plain": "pkg_name=plain\npkg_origin=habtest\npkg_version=1.0.0\ndo_build() { return 0; }\ndo_install() { return 0; }\n"})
+	env := pkgBuildEnv(t, bin, src)
+	for _, args := range [][]string{{"studio", "run", "true"}, {"pkg", "build", "plain"}} {
+		p := startHab(t, bin, env, args...)
+		if code := p.wait(t); code != 0 {
+			t.Fatalf("hab %v: exit %d\n%s", args, code, p.stderr.String())
+		}
+		stderr := p.stderr.String()
+		if n := strings.Count(stderr, "   hab-studio: WARNING: the studio has no base packages"); n != 1 {
+			t.Errorf("hab %v: the warning is printed %d times in the studio's style:\n%s", args, n, stderr)
+		}
+		if strings.Contains(stderr, "level=WARN") || strings.Contains(stderr, "time=") {
+			t.Errorf("hab %v: a raw log record among the output:\n%s", args, stderr)
+		}
+	}
+}
