@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/blake2b"
 
@@ -151,4 +152,12 @@ func (e *env) upload(token, path, extra string) resp {
 	id, tgt := hartIdent(e.t, path)
 	sum := blakeHex(b)
 	return e.do("POST", "/v1/depot/pkgs/"+id+"?checksum="+sum+"&target="+tgt+extra, token, bytes.NewReader(b))
+}
+
+func mustTime(s string) time.Time {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		panic(err)
+	}
+	return t
 }
