@@ -375,6 +375,17 @@ func Parse(id ident.Ident, files map[string][]byte) (*Metadata, error) {
 	return m, nil
 }
 
+// Recognized reports whether name is a metadata file the original writes:
+// one Parse gives a field (Known), or one it keeps in Metadata.Other
+// (provenance, LIB_DIRS, RUNTIME_SANDBOX).
+func Recognized(name string) bool {
+	switch name {
+	case FileBuildtimeEnvironmentProvenance, FileRuntimeEnvironmentProvenance, FileLibDirs, FileRuntimeSandbox:
+		return true
+	}
+	return known(name)
+}
+
 // Known reports whether name is a metadata file hab reads: Parse gives
 // it a field (or, for the hook status files, deliberately ignores it).
 // Readers of harts keep only these in memory (hart.ReadOptions.Keep).
@@ -657,8 +668,8 @@ func (m *Metadata) Write(dir string) error {
 }
 
 // ReadDir reads the raw metadata files of the package directory dir: the
-// top-level regular files with the names this package knows (Parse gives
-// each a field); files of other names are not read. A file larger than
+// top-level regular files with the names this package recognises (see
+// Recognized); files of other names are not read. A file larger than
 // MaxFileBytes, or more than MaxTotalBytes in all, is an error wrapping
 // ErrTooLarge that names the file.
 func ReadDir(dir string) (map[string][]byte, error) {
@@ -669,7 +680,7 @@ func ReadDir(dir string) (map[string][]byte, error) {
 	files := map[string][]byte{}
 	total := 0
 	for _, e := range entries {
-		if !e.Type().IsRegular() || !known(e.Name()) {
+		if !e.Type().IsRegular() || !Recognized(e.Name()) {
 			continue
 		}
 		data, err := readBounded(filepath.Join(dir, e.Name()), MaxTotalBytes-total)

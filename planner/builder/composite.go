@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/habgo/hab/core/ident"
-	"github.com/habgo/hab/core/pkgs"
+	"github.com/habgo/hab/core/pkgmeta"
 )
 
 const phaseComposite = "composite"
@@ -47,7 +47,7 @@ func (b *builder) buildComposite(ctx context.Context) (*Result, error) {
 		resolved[s] = d
 	}
 	bindMap := mapVar(b.p.Var("pkg_bind_map"))
-	parsed := map[ident.Ident][]pkgs.BindMapping{}
+	parsed := map[ident.Ident][]pkgmeta.BindMapping{}
 	for _, svc := range slices.Sorted(maps.Keys(bindMap)) {
 		d, ok := resolved[svc]
 		if !ok {
@@ -86,7 +86,7 @@ func (b *builder) buildComposite(ctx context.Context) (*Result, error) {
 			if err != nil {
 				return nil, b.compositeError(fmt.Sprintf("$pkg_bind_map: %v", err))
 			}
-			parsed[svcID] = append(parsed[svcID], pkgs.BindMapping{BindName: bind, SatisfyingService: satID})
+			parsed[svcID] = append(parsed[svcID], pkgmeta.BindMapping{BindName: bind, SatisfyingService: satID})
 		}
 	}
 	if err := os.MkdirAll(b.prefix, 0o755); err != nil {
@@ -94,9 +94,9 @@ func (b *builder) buildComposite(ctx context.Context) (*Result, error) {
 	}
 	return b.finish(ctx, func(context.Context) error {
 		b.line("Building package metadata")
-		m := &pkgs.Metadata{Ident: b.identOf(), Target: b.target, Type: "composite", Other: map[string][]byte{}}
+		m := &pkgmeta.Metadata{Ident: b.identOf(), Target: b.target, Type: "composite", Other: map[string][]byte{}}
 		given := slices.Sorted(slices.Values(services))
-		m.Other[pkgs.FileServices] = []byte(strings.Join(given, "\n") + "\n")
+		m.Other[pkgmeta.FileServices] = []byte(strings.Join(given, "\n") + "\n")
 		for _, s := range services {
 			m.ResolvedServices = append(m.ResolvedServices, resolved[s].id)
 		}

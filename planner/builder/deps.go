@@ -8,7 +8,9 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/habgo/hab/core/closure"
 	"github.com/habgo/hab/core/ident"
+	"github.com/habgo/hab/core/pkgmeta"
 	"github.com/habgo/hab/core/pkgs"
 )
 
@@ -16,7 +18,7 @@ import (
 type dep struct {
 	id   ident.Ident
 	path string // the package directory under FS_ROOT
-	meta *pkgs.Metadata
+	meta *pkgmeta.Metadata
 }
 
 // resolvedDeps are the original's dependency arrays.
@@ -130,20 +132,29 @@ func (b *builder) artifactCache() string {
 	return b.habRoot + "/cache/artifacts"
 }
 
-// transitive is the direct dependencies followed by their TDEPS, each
-// appended after removing an earlier occurrence (the original's
-// _add_dep_to_tdep_list).
+// transitive is the direct dependencies followed by their TDEPS, in the
+// original's TDEPS order (closure.TDeps).
 func (b *builder) transitive(ctx context.Context, direct []*dep) ([]*dep, error) {
-	out := slices.Clone(direct)
-	for _, d := range direct {
-		for _, t := range d.meta.TDeps {
-			out = slices.DeleteFunc(out, func(x *dep) bool { return x.id == t })
-			td, err := b.load(t)
-			if err != nil {
+	byID := map[ident.Ident]*dep{}
+	ids := make([]ident.Ident, len(direct))
+	for i, d := range direct {
+		byID[d.id] = d
+		ids[i] = d.id
+	}
+	order, err := closure.TDeps(ctx, ids, func(_ context.Context, id ident.Ident) ([]ident.Ident, error) { return byID[id].meta.TDeps, nil })
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*dep, 0, len(order))
+	for _, id := range order {
+		d, ok := byID[id]
+		if !ok {
+			if d, err = b.load(id); err != nil {
 				return nil, err
 			}
-			out = append(out, td)
+			byID[id] = d
 		}
+		out = append(out, d)
 	}
 	return out, nil
 }

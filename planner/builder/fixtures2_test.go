@@ -12,10 +12,11 @@ import (
 	"github.com/habgo/hab/core/hart"
 	"github.com/habgo/hab/core/ident"
 	"github.com/habgo/hab/core/paths"
+	"github.com/habgo/hab/core/pkgmeta"
 	"github.com/habgo/hab/core/pkgs"
 )
 
-func loadMeta(t *testing.T, e *env, id ident.Ident) (*pkgs.Package, *pkgs.Metadata) {
+func loadMeta(t *testing.T, e *env, id ident.Ident) (*pkgs.Package, *pkgmeta.Metadata) {
 	t.Helper()
 	store := pkgs.New(paths.At(e.root), ident.X86_64Linux)
 	p, err := store.Load(id)
@@ -101,7 +102,7 @@ func TestWrapperFixture(t *testing.T) {
 	sh := e.build(fixture("sh"))
 	w := e.build(fixture("wrapper"))
 	_, shm := loadMeta(t, e, sh.Ident)
-	if !slices.Equal(shm.Interpreters, []string{pkgs.InstallPrefix(sh.Ident) + "/bin/sh"}) {
+	if !slices.Equal(shm.Interpreters, []string{pkgmeta.InstallPrefix(sh.Ident) + "/bin/sh"}) {
 		t.Errorf("sh INTERPRETERS = %v", shm.Interpreters)
 	}
 	script := readFile(t, filepath.Join(w.Prefix, "bin", "prebuilt"))
@@ -169,7 +170,7 @@ func TestCompositeFixture(t *testing.T) {
 
 func loadMetaRaw(t *testing.T, dir string) (string, map[string]string) {
 	t.Helper()
-	files, err := pkgs.ReadMetadataFiles(dir)
+	files, err := pkgmeta.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/habgo/hab/core/hart"
 	"github.com/habgo/hab/core/ident"
 	"github.com/habgo/hab/core/paths"
+	"github.com/habgo/hab/core/pkgmeta"
 	"github.com/habgo/hab/core/pkgs"
 )
 
@@ -37,7 +38,7 @@ func TestHelloChain(t *testing.T) {
 	hello := e.build(fixture("hello"))
 
 	store := pkgs.New(paths.At(e.root), hello.Target)
-	load := func(id ident.Ident) *pkgs.Metadata {
+	load := func(id ident.Ident) *pkgmeta.Metadata {
 		t.Helper()
 		p, err := store.Load(id)
 		if err != nil {
@@ -51,7 +52,7 @@ func TestHelloChain(t *testing.T) {
 	}
 	gm, lm, hm := load(greet.Ident), load(lib.Ident), load(hello.Ident)
 
-	gPrefix, lPrefix, hPrefix := pkgs.InstallPrefix(greet.Ident), pkgs.InstallPrefix(lib.Ident), pkgs.InstallPrefix(hello.Ident)
+	gPrefix, lPrefix, hPrefix := pkgmeta.InstallPrefix(greet.Ident), pkgmeta.InstallPrefix(lib.Ident), pkgmeta.InstallPrefix(hello.Ident)
 	if got, want := gm.RuntimeEnvironment["GREETDATA_DIR"], gPrefix+"/share/greetdata"; got != want {
 		t.Errorf("greetdata RUNTIME_ENVIRONMENT GREETDATA_DIR = %q, want %q", got, want)
 	}

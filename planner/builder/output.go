@@ -22,7 +22,7 @@ import (
 
 	"github.com/habgo/hab/core/hart"
 	"github.com/habgo/hab/core/ident"
-	"github.com/habgo/hab/core/pkgs"
+	"github.com/habgo/hab/core/pkgmeta"
 )
 
 const phaseMetadata = "metadata"
@@ -32,7 +32,7 @@ const phaseMetadata = "metadata"
 func (b *builder) writeMetadata(ctx context.Context) error {
 	b.line("Building package metadata")
 	id := b.identOf()
-	m := &pkgs.Metadata{Ident: id, Target: b.target, Other: map[string][]byte{}}
+	m := &pkgmeta.Metadata{Ident: id, Target: b.target, Other: map[string][]byte{}}
 	for _, d := range b.deps.run {
 		m.Deps = append(m.Deps, d.id)
 	}
@@ -76,7 +76,7 @@ func (b *builder) writeMetadata(ctx context.Context) error {
 
 	m.BuildtimeEnvironment = b.unrootMap(b.buildtimeEnv.vals)
 	if len(b.buildtimeEnv.prov) > 0 {
-		m.Other[pkgs.FileBuildtimeEnvironmentProvenance] = kvLines(b.buildtimeEnv.prov)
+		m.Other[pkgmeta.FileBuildtimeEnvironmentProvenance] = kvLines(b.buildtimeEnv.prov)
 	}
 	if rp := b.runtimePath(); rp != "" {
 		m.RuntimePath = strings.Split(rp, ":")
@@ -85,17 +85,17 @@ func (b *builder) writeMetadata(ctx context.Context) error {
 	}
 	m.RuntimeEnvironment = b.unrootMap(b.runtimeEnv.vals)
 	if len(b.runtimeEnv.prov) > 0 {
-		m.Other[pkgs.FileRuntimeEnvironmentProvenance] = kvLines(b.runtimeEnv.prov)
+		m.Other[pkgmeta.FileRuntimeEnvironmentProvenance] = kvLines(b.runtimeEnv.prov)
 	}
 
 	m.Exports = mapVar(b.p.Var("pkg_exports"))
 	for _, s := range []struct {
 		setting string
-		dst     *[]pkgs.Bind
+		dst     *[]pkgmeta.Bind
 	}{{"pkg_binds", &m.Binds}, {"pkg_binds_optional", &m.BindsOptional}} {
 		binds := mapVar(b.p.Var(s.setting))
 		for _, k := range slices.Sorted(maps.Keys(binds)) {
-			*s.dst = append(*s.dst, pkgs.Bind{Name: k, Exports: strings.Fields(binds[k])})
+			*s.dst = append(*s.dst, pkgmeta.Bind{Name: k, Exports: strings.Fields(binds[k])})
 		}
 	}
 	exposes, err := b.exposes(m.Exports)
@@ -235,7 +235,7 @@ func (b *builder) writeFiles() error {
 	hdr := hart.Header{Format: hart.FormatVersion, KeyName: b.key.NamedRevision.String(), HashType: hart.HashType,
 		Signature: b.key.Sign([]byte(hex.EncodeToString(digest.Sum(nil))))}
 	signed := append(hdr.Encode(), sums.Bytes()...)
-	if err := os.WriteFile(filepath.Join(b.prefix, pkgs.FileFiles), signed, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(b.prefix, pkgmeta.FileFiles), signed, 0o644); err != nil {
 		return b.fail(phaseMetadata, 1, "write FILES: %v", err)
 	}
 	return nil
@@ -300,7 +300,7 @@ func (b *builder) writeManifest() error {
 		b.unroot(or(g("CXXFLAGS"), "no CXXFLAGS")), b.unroot(or(g("LDFLAGS"), "no LDFLAGS")),
 		b.unroot(or(g("LD_RUN_PATH"), "no LD_RUN_PATH")),
 		strings.TrimRight(string(planFile), "\n"))
-	if err := os.WriteFile(filepath.Join(b.prefix, pkgs.FileManifest), []byte(text), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(b.prefix, pkgmeta.FileManifest), []byte(text), 0o644); err != nil {
 		return b.fail(phaseMetadata, 1, "write MANIFEST: %v", err)
 	}
 	return nil
