@@ -214,6 +214,10 @@ func TestPlanShowErrors(t *testing.T) {
 		{"bad HAB_ORIGIN", map[string]string{"plan.sh": "pkg_name=x\npkg_origin=y\npkg_version=1\n"}, []string{"HAB_ORIGIN=no/pe"}, nil, 1, `PLAN: HAB_ORIGIN "no/pe" is not a valid origin`},
 		{"no version", map[string]string{"plan.sh": "pkg_name=x\npkg_origin=y\n"}, nil, nil, 1, "PLAN:1: pkg_version must be set"},
 		{"exit_with", map[string]string{"plan.sh": "pkg_name=x\npkg_origin=y\npkg_version=1\nexit_with boom 4\n"}, nil, nil, 1, "PLAN:4: exit_with: boom (status 4)"},
+		{"recursion", map[string]string{"plan.sh": "pkg_name=x\npkg_origin=y\npkg_version=1\nf() { f; }\nf\n"}, nil, nil, 1, "PLAN:4: f: maximum function nesting level exceeded"},
+		{"recursion in pkg_version()", map[string]string{"plan.sh": "pkg_name=x\npkg_origin=y\npkg_version() { pkg_version; }\nupdate_pkg_version\n"}, nil, nil, 1, "PLAN:3: pkg_version: maximum function nesting level exceeded"},
+		{"version ../../..", map[string]string{"plan.sh": "pkg_name=x\npkg_origin=y\npkg_version=../../..\n"}, nil, nil, 1, `PLAN:3: pkg_version "../../.." contains '/'`},
+		{"version with an escape", map[string]string{"plan.sh": "pkg_name=x\npkg_origin=y\npkg_version=$'1\\e[2J'\n"}, nil, nil, 1, `PLAN:3: pkg_version "1\x1b[2J" contains a control character`},
 		{"bad target", map[string]string{"plan.sh": "x=1"}, []string{"BUILD_PKG_TARGET=pdp11"}, nil, 2, "pdp11"},
 		{"too many arguments", map[string]string{"plan.sh": "x=1"}, nil, []string{"extra"}, 2, "accepts at most 1 arg"},
 	}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/habgo/hab/planner/shell"
@@ -72,6 +73,9 @@ func (b *builder) downloadFile(ctx context.Context, c *shell.Call) error {
 	return nil
 }
 
+// copyLocal copies a local source into the cache keeping its own mode
+// (an executable installer stays executable), through dst.part, never
+// writing through a link found at either name.
 func copyLocal(src, dst string) error {
 	in, err := os.Open(src)
 	if os.IsNotExist(err) {
@@ -81,12 +85,27 @@ func copyLocal(src, dst string) error {
 		return err
 	}
 	defer in.Close()
-	tmp := dst + ".part"
-	out, err := os.Create(tmp)
+	fi, err := in.Stat()
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(out, in); err != nil {
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("source %s is not a regular file", src)
+	}
+	mode := fi.Mode().Perm()
+	tmp := dst + ".part"
+	if err := os.Remove(tmp); err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	out, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY|syscall.O_NOFOLLOW, mode|0o200)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(out, in)
+	if err == nil {
+		err = out.Chmod(mode) // past the umask
+	}
+	if err != nil {
 		out.Close()
 		os.Remove(tmp)
 		return fmt.Errorf("copy %s: %w", src, err)

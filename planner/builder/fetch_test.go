@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -181,6 +182,75 @@ func TestDownloadErrors(t *testing.T) {
 				t.Errorf("error = %v\nwant    %s", err, tt.want)
 			}
 			assertNothingLeft(t, e, "f")
+		})
+	}
+}
+
+// TestLocalSourceModeAndChecksum: a file:// source (or a path beside the
+// plan) is copied into the source cache with its own mode, and a source
+// whose checksum fails, however it came, is removed from the cache while
+// the original stays.
+func TestLocalSourceModeAndChecksum(t *testing.T) {
+	body := []byte("#!/bin/sh\necho installer\n")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(body) }))
+	defer srv.Close()
+	for _, c := range []struct {
+		name   string
+		mode   os.FileMode
+		source func(local string) string
+		good   bool
+	}{
+		{"file url 0755", 0o755, func(l string) string { return "file://" + l }, true},
+		{"file url 0600", 0o600, func(l string) string { return "file://" + l }, true},
+		{"file url 0444", 0o444, func(l string) string { return "file://" + l }, true},
+		{"relative path 0750", 0o750, func(string) string { return "installer.sh" }, true},
+		{"file url bad checksum", 0o755, func(l string) string { return "file://" + l }, false},
+		{"relative path bad checksum", 0o644, func(string) string { return "installer.sh" }, false},
+		{"http bad checksum", 0o644, func(string) string { return srv.URL + "/installer.sh" }, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t)
+			shasum := sha(body)
+			if !c.good {
+				shasum = strings.Repeat("0", 64)
+			}
+			dir := writePlan(t, map[string]string{"plan.sh": "pkg_name=inst\npkg_origin=habtest\npkg_version=1.0\npkg_filename=installer.sh\n" +
+				"pkg_source=SOURCE\npkg_shasum=" + shasum + "\ndo_unpack() { :; }\ndo_build() { :; }\ndo_install() { :; }\n"})
+			local := filepath.Join(dir, "installer.sh")
+			if err := os.WriteFile(local, body, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(local, c.mode); err != nil {
+				t.Fatal(err)
+			}
+			plan := filepath.Join(dir, "plan.sh")
+			os.WriteFile(plan, []byte(strings.Replace(readFile(t, plan), "SOURCE", c.source(local), 1)), 0o644)
+			var out bytes.Buffer
+			_, err := Build(context.Background(), dir, e.options(&out))
+			cached := filepath.Join(e.root, "hab", "cache", "src", "installer.sh")
+			if c.good {
+				if err != nil {
+					t.Fatalf("%v\n%s", err, out.String())
+				}
+				fi, err := os.Stat(cached)
+				if err != nil || fi.Mode().Perm() != c.mode {
+					t.Errorf("cached copy: %v %v, want mode %v", fi, err, c.mode)
+				}
+				return
+			}
+			var be *Error
+			if !errors.As(err, &be) || be.Phase != "do_verify" || !strings.Contains(err.Error(), "Checksum invalid for installer.sh") {
+				t.Fatalf("build: %v, want a checksum failure in do_verify", err)
+			}
+			if _, err := os.Lstat(cached); !os.IsNotExist(err) {
+				t.Errorf("the source that failed its checksum is still in the cache (%v)", err)
+			}
+			if got, err := os.ReadFile(local); err != nil || !bytes.Equal(got, body) {
+				t.Errorf("the original source changed: %v", err)
+			}
+			if !strings.Contains(out.String(), "Removed 'installer.sh' from the source cache") {
+				t.Errorf("the removal is not said:\n%s", out.String())
+			}
 		})
 	}
 }

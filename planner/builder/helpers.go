@@ -241,8 +241,16 @@ func (b *builder) checksumOK(c *shell.Call, name, expected string) bool {
 	return false
 }
 
+// verifyFile is verify_file FILE SHASUM. A file of the source cache that
+// fails is removed from it, so that the next build fetches it again
+// instead of finding it there.
 func (b *builder) verifyFile(_ context.Context, c *shell.Call) error {
 	if !b.checksumOK(c, c.Arg(1), c.Arg(2)) {
+		if cache := c.Get("HAB_CACHE_SRC_PATH"); cache != "" {
+			if err := removeBeneath(cache, srcPath(c, c.Arg(1))); err == nil {
+				warnLine(c, fmt.Sprintf("Removed '%s' from the source cache", c.Arg(1)))
+			}
+		}
 		return c.Status(1)
 	}
 	return nil

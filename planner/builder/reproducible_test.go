@@ -153,6 +153,11 @@ do_install() {
 			if got != want {
 				t.Errorf("the plan saw %q, want %q", got, want)
 			}
+			for _, h := range []string{res.Artifact, res.CachedArtifact} {
+				if fi, err := os.Stat(h); err != nil || fi.Mode().Perm() != 0o644 {
+					t.Errorf("%s: %v %v, want mode 0644 (readable by others)", h, fi, err)
+				}
+			}
 			if times := hartEntryTimes(t, res.Artifact); len(times) != 1 || times[c.want] == 0 {
 				t.Errorf("entry times %v, want all %v", times, c.want)
 			}

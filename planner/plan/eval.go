@@ -2,6 +2,7 @@ package plan
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -54,11 +55,12 @@ type Plan struct {
 	// Meta is the plan's metadata after defaults.
 	Meta Metadata
 
-	runner *interp.Runner
-	mu     sync.Mutex
-	funcs  shell.Funcs
-	st     *evalState
-	assoc  map[string]bool // associative arrays the plan declares
+	runner  *interp.Runner
+	nesting shell.NestingGuard // unbounded recursion is an error, not a crash
+	mu      sync.Mutex
+	funcs   shell.Funcs
+	st      *evalState
+	assoc   map[string]bool // associative arrays the plan declares
 }
 
 // evalState records what the helpers and the call handler observe while a
@@ -200,7 +202,11 @@ func Run(ctx context.Context, loc Location, f *syntax.File, opts Options) (*Plan
 		interp.Dir(loc.Context),
 		interp.StdIO(nil, stdout, stderr),
 		interp.CallHandler(func(ctx context.Context, args []string) ([]string, error) {
-			p.st.sawCall(interp.HandlerCtx(ctx).Pos, args[0])
+			pos := interp.HandlerCtx(ctx).Pos
+			p.st.sawCall(pos, args[0])
+			if err := p.nesting.Check(args[0]); err != nil {
+				return nil, &shell.Error{File: p.Path, Line: line(pos), Msg: err.Error(), Err: err}
+			}
 			if (args[0] == "source" || args[0] == ".") && len(args) == 2 {
 				return []string{sourceFunc, args[1]}, nil
 			}
@@ -238,7 +244,10 @@ func (p *Plan) loadError(runErr error) error {
 	p.st.mu.Lock()
 	exitPos, exitWith, lastPos := p.st.exitPos, p.st.exitWith, p.st.lastPos
 	p.st.mu.Unlock()
+	var ne *shell.NestingError
 	switch {
+	case errors.As(runErr, &ne):
+		return runErr // a *shell.Error naming the plan and the line
 	case code < 0:
 		return &shell.Error{File: p.Path, Line: line(lastPos), Msg: "evaluating the plan failed: " + runErr.Error(), Err: runErr}
 	case p.runner.Exited():

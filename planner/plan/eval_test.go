@@ -101,7 +101,7 @@ func TestEvaluateErrors(t *testing.T) {
 		name  string
 		plan  string
 		env   []string
-		line  int    // expected line in "plan.sh:LINE:"
+		line  int    // expected line in "plan.sh:LINE:" (0: none, -1: any)
 		parts string // expected in the message
 	}{
 		{"syntax error", "pkg_name=x\npkg_origin=y\nif true; then\n  pkg_version=1\n", nil, 3, "must end with `fi`"},
@@ -128,6 +128,11 @@ func TestEvaluateErrors(t *testing.T) {
 		{"long name and version", "pkg_origin=core\npkg_name=" + strings.Repeat("n", 120) + "\npkg_version=" + strings.Repeat("1", 100) + "\n", nil, 3, "the artifact's file name would be 259 bytes long, over the 243"},
 		{"release set by the plan", "pkg_name=x\npkg_origin=core\npkg_version=1\npkg_release=../x\n", nil, 4, `pkg_release "../x" contains '/'`},
 		{"release ..", "pkg_name=x\npkg_origin=core\npkg_version=1\npkg_release=..\n", nil, 4, `pkg_release ".." is not allowed`},
+		{"recursion", "pkg_name=x\npkg_origin=core\npkg_version=1\nf() { f; }\nf\n", nil, 4, "f: maximum function nesting level exceeded"},
+		{"mutual recursion", "pkg_name=x\npkg_origin=core\npkg_version=1\nping() { pong; }\npong() { ping; }\nping\n", nil, -1, "maximum function nesting level exceeded"},
+		{"recursion in a substitution", "pkg_name=x\npkg_origin=core\npkg_version=1\nf() { echo \"$(f)\"; }\nv=$(f)\n", nil, -1, "maximum function nesting level exceeded"},
+		{"recursion in a subshell", "pkg_name=x\npkg_origin=core\npkg_version=1\nf() { ( f ); }\nf\n", nil, -1, "maximum function nesting level exceeded"},
+		{"recursion in a loop", "pkg_name=x\npkg_origin=core\npkg_version=1\nf() { local i; for i in 1; do if true; then f; fi; done; }\nf\n", nil, -1, "maximum function nesting level exceeded"},
 		{"exit_with", "pkg_name=x\npkg_origin=core\nexit_with \"unsupported platform\" 3\npkg_version=1\n", nil, 3, "exit_with: unsupported platform (status 3)"},
 		{"exit", "pkg_name=x\npkg_origin=core\npkg_version=1\n\nexit 0\n", nil, 5, "exited with status 0"},
 		{"last command fails", "pkg_name=x\npkg_origin=core\npkg_version=1\n[[ -n \"$UNSET_VAR\" ]] && echo yes\n", nil, 4, "last command returned status 1"},
@@ -143,6 +148,9 @@ func TestEvaluateErrors(t *testing.T) {
 			}
 			path := filepath.Join(dir, "plan.sh")
 			prefix := path + ": "
+			if tt.line < 0 {
+				prefix = path + ":" // any line
+			}
 			if tt.line > 0 {
 				prefix = path + ":" + itoa(tt.line) + ": "
 			}
@@ -161,6 +169,30 @@ func TestEvaluateErrors(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// TestDeepRecursion: recursion short of the bound runs, and the bound
+// holds again after it was hit (the guard is not left tripped).
+func TestDeepRecursion(t *testing.T) {
+	dir := writePlan(t, map[string]string{"plan.sh": "pkg_name=x\npkg_origin=core\npkg_version=1\n" +
+		"depth() { if [ \"$1\" -gt 0 ]; then depth $(( $1 - 1 )); else reached=yes; fi; }\ndepth 500\nloop() { loop; }\n"})
+	p, err := Evaluate(context.Background(), dir, testOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Get("reached") != "yes" {
+		t.Fatalf("500 nested calls did not complete: reached=%q", p.Get("reached"))
+	}
+	for range 2 {
+		err := p.Call(context.Background(), "loop")
+		var ne *shell.NestingError
+		if !errors.As(err, &ne) || ne.Name != "loop" || ne.Depth < 1000 {
+			t.Fatalf("calling a runaway function: %v", err)
+		}
+		if err := p.Call(context.Background(), "depth", "100"); err != nil {
+			t.Fatalf("after the bound was hit: %v", err)
+		}
+	}
+}
 
 // TestBadRelease: a release given to the evaluation is checked with the
 // ident rule too; the error names the plan.
