@@ -26,13 +26,15 @@ var hostOnly = map[string]bool{
 	"HAB_STUDIOS_HOME": true, "HAB_ORIGIN_KEYS": true, "HAB_STUDIO_HAB_BIN": true,
 }
 
-// Other variables the original passes in besides HAB_*.
-var passed = []string{"DO_CHECK", "http_proxy", "https_proxy", "no_proxy"}
+// Other variables the original passes in besides HAB_*, and
+// SOURCE_DATE_EPOCH, so that a build in a studio embeds the caller's
+// time (hab plan build defaults it to the release's).
+var passed = []string{"DO_CHECK", "SOURCE_DATE_EPOCH", "http_proxy", "https_proxy", "no_proxy"}
 
 // Environ builds a studio command's environment from the host's (KEY=VALUE
 // entries): LC_ALL=POSIX, HOME=/root, TERM, PATH and STUDIO_TYPE, then the
 // host's HAB_* variables (but not those naming host paths), the proxy
-// variables and DO_CHECK, then each HAB_STUDIO_SECRET_NAME=value as
+// variables, DO_CHECK and SOURCE_DATE_EPOCH, then each HAB_STUDIO_SECRET_NAME=value as
 // NAME=value. Nothing else from the host gets in. extra entries (such as
 // STUDIO_ENTER=true) come last.
 func Environ(host []string, studioType string, extra ...string) []string {

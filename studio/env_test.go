@@ -22,6 +22,7 @@ func TestEnviron(t *testing.T) {
 		{"host paths stay outside", []string{"HAB_CACHE_KEY_PATH=/root/keys", "HAB_STUDIO_ROOT=/x", "HAB_STUDIOS_HOME=/y", "HAB_ORIGIN_KEYS=a,b", "HAB_CACHE_SRC_PATH=/z"}, nil, nil},
 		{"proxies and DO_CHECK", []string{"http_proxy=http://p", "https_proxy=http://q", "no_proxy=a, b,c", "DO_CHECK=1"},
 			nil, []string{"DO_CHECK=1", "http_proxy=http://p", "https_proxy=http://q", "no_proxy=a,b,c"}},
+		{"SOURCE_DATE_EPOCH passes", []string{"SOURCE_DATE_EPOCH=1700000000"}, nil, []string{"SOURCE_DATE_EPOCH=1700000000"}},
 		{"TERM kept", []string{"TERM=xterm-256color"}, nil, []string{"TERM=xterm-256color"}},
 		{"secrets renamed", []string{"HAB_STUDIO_SECRET_AWS_KEY=k", "HAB_STUDIO_SECRET_X=a=b"}, nil, []string{"AWS_KEY=k", "X=a=b"}},
 		{"reserved secrets dropped", []string{"HAB_STUDIO_SECRET_PATH=/evil", "HAB_STUDIO_SECRET_HOME=/h", "HAB_STUDIO_SECRET_HAB_ORIGIN=o", "HAB_STUDIO_SECRET_=v"}, nil, nil},
