@@ -375,3 +375,66 @@ func TestStoreExecReplacesProcess(t *testing.T) {
 		t.Errorf("output %q, want %q", out.String(), want)
 	}
 }
+
+// TestStoreEnvEvalIsSafe: `eval "$(hab pkg env PKG)"` in a real shell sets
+// the package's values exactly and runs nothing they hold; a variable name
+// that is not one fails the command, naming the package and the file.
+func TestStoreEnvEvalIsSafe(t *testing.T) {
+	e := newStoreEnv(t)
+	pwned := filepath.Join(t.TempDir(), "pwned")
+	values := map[string]string{
+		"SUBST":    "$(touch " + pwned + ")",
+		"BACKTICK": "`touch " + pwned + "`",
+		"QUOTES":   `"'; touch ` + pwned + `; echo "'`,
+		"BACKSL":   `a\b\"c\$(d)`,
+	}
+	var lines []string
+	for k, v := range values {
+		lines = append(lines, k+"="+v)
+	}
+	storeWriteTree(t, e.root, "acme/evil/1.0/20200101000000", map[string]string{"RUNTIME_ENVIRONMENT": strings.Join(lines, "\n") + "\n", "RUNTIME_PATH": "\n"})
+	out := e.mustRun("pkg", "env", "acme/evil")
+	script := filepath.Join(t.TempDir(), "env")
+	if err := os.WriteFile(script, []byte(out), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, sh := range []string{"sh", "bash"} {
+		for k, v := range values {
+			got, err := exec.Command(sh, "-c", `eval "$(cat "$1")"; printf %s "$`+k+`"`, sh, script).Output()
+			if err != nil || string(got) != v {
+				t.Errorf("%s: %s = %q (%v), want %q", sh, k, got, err, v)
+			}
+		}
+	}
+	if _, err := os.Stat(pwned); err == nil {
+		t.Fatal("evaluating hab pkg env ran a command")
+	}
+	storeWriteTree(t, e.root, "acme/badname/1.0/20200101000000", map[string]string{"RUNTIME_ENVIRONMENT": "X;touch " + pwned + "=1\n"})
+	e.mustFail(1, "acme/badname/1.0/20200101000000: RUNTIME_ENVIRONMENT", "pkg", "env", "acme/badname")
+	e.mustFail(1, "not a valid environment variable name", "pkg", "exec", "acme/badname", "true")
+}
+
+// TestStoreBinlinkStaysInside: binlink refuses binaries named by a path,
+// and --dest with ".." lands inside FS_ROOT.
+func TestStoreBinlinkStaysInside(t *testing.T) {
+	e := newStoreEnv(t)
+	storeWriteTree(t, e.root, "acme/app/1.0/20200101000000", map[string]string{
+		"PATH":    "/hab/pkgs/acme/app/1.0/20200101000000/bin:/hab/pkgs/acme/app/1.0/20200101000000/../../../../../../etc\n",
+		"bin/app": "#!/bin/sh\n",
+	})
+	for _, bad := range []string{"../../etc/passwd", "/etc/passwd", "../../../../../../../etc/passwd", ".."} {
+		e.mustFail(1, "command not found in package", "pkg", "binlink", "acme/app", bad)
+	}
+	outside := t.TempDir()
+	e.mustRun("pkg", "binlink", "--dest", "/../../../.."+outside, "acme/app")
+	if entries, _ := os.ReadDir(outside); len(entries) != 0 {
+		t.Errorf("binlink wrote outside FS_ROOT: %v", entries)
+	}
+	if _, err := os.Lstat(filepath.Join(e.root, outside, "app")); err != nil {
+		t.Errorf("the link is not inside FS_ROOT: %v", err)
+	}
+	// The ".." PATH entry (which names /etc) is not listed.
+	if _, err := os.Lstat(filepath.Join(e.root, outside, "passwd")); err == nil {
+		t.Error("a file of /etc was binlinked")
+	}
+}
