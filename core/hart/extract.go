@@ -198,7 +198,7 @@ func extractFile(ctx context.Context, in *input, keys KeyLookup, fsRoot string, 
 	if err == nil {
 		// Drain the rest of the decompressed stream (tar padding) so that
 		// the decoder checks the xz index and checksums to the end.
-		if _, derr := io.CopyBuffer(io.Discard, dec, x.buf); derr != nil {
+		if _, derr := io.CopyBuffer(io.Discard, w.src, x.buf); derr != nil {
 			err = derr
 		}
 	}

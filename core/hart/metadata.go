@@ -186,7 +186,16 @@ func walkPayload(ctx context.Context, br *bufio.Reader, opts ReadOptions, stopEa
 	}
 	defer dec.Close()
 	w := &payloadWalk{lim: opts.Limits, keep: opts.Keep, extra: opts.Files, stopEarly: stopEarly}
-	return w.walk(ctx, dec, visit)
+	m, err := w.walk(ctx, dec, visit)
+	if err != nil || stopEarly {
+		return m, err
+	}
+	// Read to the end of the xz stream, so that the decoder checks its
+	// index and checksums: a truncated payload is an error.
+	if _, err := copyCtx(ctx, io.Discard, w.src); err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 // Info is what Inspect tells about a hart.

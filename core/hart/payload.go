@@ -69,6 +69,7 @@ type payloadWalk struct {
 	stopEarly bool
 
 	l         layout
+	src       *decompressed // the bounded stream; drain the rest through it
 	files     map[string][]byte
 	metaBytes int64
 	entries   int
@@ -106,7 +107,8 @@ func (d *decompressed) Read(p []byte) (int, error) {
 func (w *payloadWalk) walk(ctx context.Context, dec io.Reader, visit visitFunc) (*Metadata, error) {
 	w.lim = w.lim.resolved()
 	w.files = map[string][]byte{}
-	tr := tar.NewReader(&decompressed{r: dec, max: w.lim.MaxBytes})
+	w.src = &decompressed{r: dec, max: w.lim.MaxBytes}
+	tr := tar.NewReader(w.src)
 	first := true
 	for {
 		if err := ctx.Err(); err != nil {

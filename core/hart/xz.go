@@ -225,6 +225,7 @@ func xzError(err error) error {
 // execDecoder runs `xz -dc`: a goroutine feeds r to its standard input
 // while the caller reads its standard output.
 type execDecoder struct {
+	ctx     context.Context
 	cmd     *exec.Cmd
 	stdout  io.ReadCloser
 	stderr  *bytes.Buffer
@@ -252,7 +253,7 @@ func newExecDecoder(ctx context.Context, prog string, r io.Reader) (*execDecoder
 	if err != nil {
 		return nil, err
 	}
-	d := &execDecoder{cmd: cmd, stdout: stdout, stderr: &bytes.Buffer{}, feedErr: make(chan error, 1)}
+	d := &execDecoder{ctx: ctx, cmd: cmd, stdout: stdout, stderr: &bytes.Buffer{}, feedErr: make(chan error, 1)}
 	cmd.Stderr = d.stderr
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", prog, err)
@@ -290,6 +291,8 @@ func (d *execDecoder) wait() error {
 	ferr := <-d.feedErr
 	werr := d.cmd.Wait()
 	switch {
+	case werr != nil && d.ctx.Err() != nil: // killed on cancellation
+		d.waitErr = d.ctx.Err()
 	case werr != nil:
 		msg := strings.TrimSpace(d.stderr.String())
 		if strings.Contains(msg, "File format not recognized") {

@@ -190,7 +190,9 @@ type parDecoder struct {
 	done     chan struct{}
 	wg       sync.WaitGroup
 	cur      int
-	chunk    []byte
+	chunk    []byte // unread part of held
+	held     []byte // the chunk being read, back to the pool when done
+	pool     sync.Pool
 	progress func(int64)
 	closed   bool
 }
@@ -260,8 +262,11 @@ func (d *parDecoder) decodeBlock(k int) {
 			return
 		default:
 		}
-		buf := make([]byte, chunkSize)
-		n, err := io.ReadFull(zr, buf)
+		buf, _ := d.pool.Get().([]byte)
+		if buf == nil {
+			buf = make([]byte, chunkSize)
+		}
+		n, err := io.ReadFull(zr, buf[:chunkSize])
 		if n > 0 {
 			d.out[k] <- buf[:n] // never blocks: the channel holds the whole block
 			total += int64(n)
@@ -281,6 +286,10 @@ func (d *parDecoder) decodeBlock(k int) {
 
 func (d *parDecoder) Read(p []byte) (int, error) {
 	for len(d.chunk) == 0 {
+		if d.held != nil {
+			d.pool.Put(d.held[:cap(d.held)])
+			d.held = nil
+		}
 		if d.cur >= len(d.blocks) {
 			if d.progress != nil && d.cur == len(d.blocks) {
 				d.progress(d.size)
@@ -301,7 +310,7 @@ func (d *parDecoder) Read(p []byte) (int, error) {
 			<-d.tokens
 			continue
 		}
-		d.chunk = c
+		d.chunk, d.held = c, c
 	}
 	n := copy(p, d.chunk)
 	d.chunk = d.chunk[n:]

@@ -4,10 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
+	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/habgo/hab/core/hart"
 )
 
 func TestReadArchiveInfo(t *testing.T) {
@@ -56,5 +61,57 @@ func TestReadArchiveInfo(t *testing.T) {
 	bad := e.build(e.harts, spec{id: "acme/bad/1.0/20200101000000", files: map[string]string{FileExposes: "http\n"}})
 	if _, err := ReadArchiveInfo(context.Background(), bad); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), `EXPOSES: invalid port "http"`) {
 		t.Errorf("bad EXPOSES: %v", err)
+	}
+}
+
+// TestReadArchiveInfoTruncated: a hart cut anywhere (even after its
+// metadata, which info reads first) is an error, not an info.
+func TestReadArchiveInfoTruncated(t *testing.T) {
+	e := newInstallEnv(t)
+	big := strings.Repeat("incompressible? no, but long enough to make a payload of some size\n", 40000)
+	p := e.build(e.harts, spec{id: "acme/web/1.0/20200101000000", files: map[string]string{"share/zz-data": big, "default.toml": "a = 1\n"}})
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadArchiveInfo(context.Background(), p); err != nil {
+		t.Fatalf("intact: %v", err)
+	}
+	for _, cut := range []int{len(b) - 1, len(b) - 12, len(b) - 40, len(b) * 3 / 4, len(b) / 2, 200} {
+		q := filepath.Join(t.TempDir(), "cut.hart")
+		os.WriteFile(q, b[:cut], 0o644)
+		if info, err := ReadArchiveInfo(context.Background(), q); err == nil || !errors.Is(err, hart.ErrFormat) || !strings.Contains(err.Error(), q) {
+			t.Errorf("cut at %d of %d: %v, %v; want a format error naming the file", cut, len(b), info, err)
+		}
+	}
+}
+
+// TestReadArchiveInfoKeepsOnlyKnownMetadata: many large top-level
+// upper-case files hab does not read cost no memory in info; the known
+// ones are all read.
+func TestReadArchiveInfoKeepsOnlyKnownMetadata(t *testing.T) {
+	e := newInstallEnv(t)
+	files := map[string]string{FileManifest: "# acme / web\n", "default.toml": "x = 1\n"}
+	blob := strings.Repeat("A", 4<<20)
+	for i := range 24 { // 96 MiB
+		files[fmt.Sprintf("JUNK_%02d", i)] = blob
+	}
+	p := e.build(e.harts, spec{id: "acme/web/1.0/20200101000000", files: files})
+	blob = ""
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	info, err := ReadArchiveInfo(context.Background(), p)
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Manifest != "# acme / web" || info.Config == nil || len(info.Metadata.Other) != 0 {
+		t.Errorf("info: manifest %q, config %v, other %d files", info.Manifest, info.Config, len(info.Metadata.Other))
+	}
+	// Held after the call (the info is still referenced): far less than
+	// the 96 MiB of unknown files.
+	if after.HeapAlloc > before.HeapAlloc && after.HeapAlloc-before.HeapAlloc > 32<<20 {
+		t.Errorf("info holds %d MiB", (after.HeapAlloc-before.HeapAlloc)>>20)
 	}
 }
