@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -13,6 +12,7 @@ import (
 	"github.com/habgo/hab/core/cliconfig"
 	"github.com/habgo/hab/core/crypto"
 	"github.com/habgo/hab/core/ident"
+	"github.com/habgo/hab/core/svcgroup"
 )
 
 // addKeyCommands adds origin, ring, service and user key commands and setup.
@@ -294,12 +294,6 @@ func (a *app) ringKeyImportCmd() *cobra.Command {
 	return c
 }
 
-// keysServiceGroupRE is the original's service group syntax:
-// [app.env#]service.group[@organization].
-var keysServiceGroupRE = regexp.MustCompile(`^((?:[^#@.]+\.[^#@.]+#)?[^#@.]+\.[^#@.]+)(?:@([^#@.]+))?$`)
-
-var keysOrgRE = regexp.MustCompile(`^[^#@./\\\s]+$`)
-
 func (a *app) svcKeyGenerateCmd() *cobra.Command {
 	var asJSON bool
 	c := &cobra.Command{
@@ -313,11 +307,11 @@ func (a *app) svcKeyGenerateCmd() *cobra.Command {
 	cache := a.keyCacheFlag(c)
 	c.Flags().BoolVar(&asJSON, "json", false, "Print the generated keys as JSON")
 	c.RunE = func(cmd *cobra.Command, args []string) error {
-		m := keysServiceGroupRE.FindStringSubmatch(args[0])
-		if m == nil {
-			return usageError("invalid service group %q: expected service.group[@organization], such as redis.default or foo.default@bazcorp", args[0])
+		sg, err := svcgroup.Parse(args[0])
+		if err != nil {
+			return usageError("%v", err)
 		}
-		group, org := m[1], m[2]
+		group, org := sg.Name(), sg.Organization
 		if len(args) == 2 {
 			if org != "" && org != args[1] {
 				return usageError("service group %q names organization %q but ORG is %q", args[0], org, args[1])
@@ -332,8 +326,8 @@ func (a *app) svcKeyGenerateCmd() *cobra.Command {
 		if org == "" {
 			return usageError("no organization specified: give ORG, write SERVICE_GROUP as service.group@org, or set HAB_ORG")
 		}
-		if !keysOrgRE.MatchString(org) {
-			return usageError("invalid organization %q: it may not contain '.', '@', '#', '/' or white space", org)
+		if err := svcgroup.CheckOrganization(org); err != nil {
+			return usageError("%v", err)
 		}
 		if !asJSON {
 			keyMsgBegin(a.stdout, "Generating service key for %s in %s", group, org)
