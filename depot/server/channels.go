@@ -43,6 +43,9 @@ func validChannel(w http.ResponseWriter, name string) bool {
 }
 
 func (s *Server) listChannels(w http.ResponseWriter, r *http.Request) {
+	if _, ok := pathIdent(w, r); !ok {
+		return
+	}
 	names, err := s.cfg.Store.ChannelNames(r.Context(), r.PathValue("o"))
 	if err != nil {
 		s.fail(w, r, err)

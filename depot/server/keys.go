@@ -29,6 +29,9 @@ func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
 
 func (s *Server) listKeys(w http.ResponseWriter, r *http.Request) {
 	o := r.PathValue("o")
+	if _, ok := pathIdent(w, r); !ok {
+		return
+	}
 	revs, err := s.cfg.Store.PublicKeyRevisions(r.Context(), o)
 	if err != nil {
 		s.fail(w, r, err)

@@ -508,9 +508,20 @@ func (s *Server) getIntegration(w http.ResponseWriter, r *http.Request) {
 	w.Write([]byte(body))
 }
 
+// validIntegration checks the {kind} and {name} of an integration route.
+func validIntegration(w http.ResponseWriter, r *http.Request) bool {
+	for _, p := range []string{"kind", "name"} {
+		if v := r.PathValue(p); !ident.ValidName(v) {
+			text(w, http.StatusUnprocessableEntity, fmt.Sprintf("invalid integration %s %q: letters, digits, '_' and '-'", p, v))
+			return false
+		}
+	}
+	return true
+}
+
 func (s *Server) putIntegration(w http.ResponseWriter, r *http.Request) {
 	_, o, ok := s.authorize(w, r, r.PathValue("o"), roMaint, false)
-	if !ok {
+	if !ok || !validIntegration(w, r) {
 		return
 	}
 	var body map[string]any
