@@ -40,9 +40,12 @@ func (e *Env) SetString(name, value string) {
 	e.vars[name] = expand.Variable{Set: true, Kind: expand.String, Str: value}
 }
 
-// SetArray sets an indexed array, as name=(values...) does.
+// SetArray sets an indexed array, as name=(values...) does. The list is
+// never nil: the interpreter expands "${name[@]}" of a nil list as one
+// empty word (as for a string), of an empty one as no word, as bash does
+// for an empty array.
 func (e *Env) SetArray(name string, values ...string) {
-	e.vars[name] = expand.Variable{Set: true, Kind: expand.Indexed, List: slices.Clone(values)}
+	e.vars[name] = expand.Variable{Set: true, Kind: expand.Indexed, List: append([]string{}, values...)}
 }
 
 // DeclareAssoc declares an empty associative array, as declare -A name does.
@@ -74,7 +77,7 @@ func (e *Env) Each(f func(name string, vr expand.Variable) bool) {
 }
 
 func cloneVar(vr expand.Variable) expand.Variable {
-	vr.List = slices.Clone(vr.List)
+	vr.List = slices.Clone(vr.List) // keeps an empty list non-nil
 	vr.Indexes = slices.Clone(vr.Indexes)
 	if vr.Map != nil {
 		vr.Map = maps.Clone(vr.Map)
