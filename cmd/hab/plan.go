@@ -23,36 +23,6 @@ func (a *app) addPlanCommands(p *cobra.Command) {
 	p.AddCommand(a.planBuildCmd())
 }
 
-// planEnvNames are the variables of the user's environment a plan sees
-// while it is evaluated: the build program's own settings and what plans
-// commonly test. Everything else is left out, so that the evaluation does
-// not depend on the shell hab happens to be run from.
-var planEnvNames = []string{
-	"PATH", "HOME", "USER", "LOGNAME", "SHELL", "TERM", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR",
-	"HAB_ORIGIN", "HAB_ROOT_PATH", "HAB_CACHE_KEY_PATH", "HAB_BLDR_URL", "HAB_BLDR_CHANNEL",
-	"HAB_FALLBACK_CHANNEL", "HAB_REFRESH_CHANNEL", "HAB_PREFER_LOCAL_CHEF_DEPS", "HAB_HART_COMPRESSION_LEVEL",
-	"HAB_SRC_PATH", "HAB_OUTPUT_PATH", "HAB_NOCOLORING", "HAB_LICENSE", "STUDIO_TYPE", "DO_CHECK", "DEBUG", "SOURCE_DATE_EPOCH",
-}
-
-func (a *app) planEnv() []string {
-	var env []string
-	for _, n := range planEnvNames {
-		if v := a.getenv(n); v != "" {
-			env = append(env, n+"="+v)
-		}
-	}
-	return env
-}
-
-// planTarget is the target plans are evaluated for: BUILD_PKG_TARGET as
-// the build program reads it, else HAB_PKG_TARGET, else the host's.
-func (a *app) planTarget() (ident.Target, error) {
-	if t := a.getenv("BUILD_PKG_TARGET"); t != "" {
-		return ident.ParseTarget(t)
-	}
-	return ident.ActiveTarget(a.getenv)
-}
-
 func (a *app) planShowCmd() *cobra.Command {
 	var asJSON, all bool
 	c := &cobra.Command{
@@ -73,13 +43,13 @@ func (a *app) planShowCmd() *cobra.Command {
 		if len(args) == 1 {
 			dir = args[0]
 		}
-		target, err := a.planTarget()
+		target, err := plan.TargetFrom(a.getenv)
 		if err != nil {
 			return usageError("%v", err)
 		}
 		p, err := plan.Evaluate(cmd.Context(), dir, plan.Options{
 			Target: target,
-			Env:    a.planEnv(),
+			Env:    plan.Environment(a.getenv),
 			Stdout: a.stderr,
 			Stderr: a.stderr,
 		})
@@ -205,12 +175,7 @@ func (a *app) planInitCmd() *cobra.Command {
 		if !ident.ValidName(name) {
 			return usageError("invalid package name %q: use only letters, digits, _ and -", name)
 		}
-		values := map[string]string{}
-		for _, n := range planInitValueNames {
-			if v := a.getenv(n); v != "" {
-				values[n] = v
-			}
-		}
+		values := scaffold.ValuesFrom(a.getenv)
 		fmt.Fprintln(a.stdout, "» Constructing a cozy habitat for your app...")
 		res, err := scaffold.Init(scaffold.Options{
 			Dir: dir, Name: name, Origin: origin, Scaffolding: scaff,
@@ -235,16 +200,4 @@ func (a *app) planInitCmd() *cobra.Command {
 		return nil
 	}
 	return c
-}
-
-// planInitValueNames are the pkg_* environment variables plan init fills
-// the plan with. (The original takes every pkg_* variable; the app's
-// environment is read by name, so these are the settings of the plan
-// reference.)
-var planInitValueNames = []string{
-	"pkg_version", "pkg_maintainer", "pkg_license", "pkg_source", "pkg_filename", "pkg_shasum",
-	"pkg_deps", "pkg_build_deps", "pkg_lib_dirs", "pkg_include_dirs", "pkg_bin_dirs", "pkg_pconfig_dirs",
-	"pkg_svc_run", "pkg_exports", "pkg_exposes", "pkg_binds", "pkg_binds_optional", "pkg_interpreters",
-	"pkg_svc_user", "pkg_svc_group", "pkg_shutdown_signal", "pkg_shutdown_timeout_sec",
-	"pkg_description", "pkg_upstream_url", "pkg_dirname", "pkg_type", "pkg_services", "pkg_bind_map",
 }

@@ -11,11 +11,8 @@ import (
 	"github.com/habgo/hab/core/crypto"
 	"github.com/habgo/hab/core/hart"
 	"github.com/habgo/hab/planner/builder"
+	"github.com/habgo/hab/planner/plan"
 )
-
-// planBuildEnvNames are the variables a build sees besides those a plan
-// evaluation sees.
-var planBuildEnvNames = []string{"HAB_NATIVE_PACKAGE", "HAB_CONFIG_EXCLUDE", "NO_INSTALL_DEPS", "HAB_XZ"}
 
 func (a *app) planBuildCmd() *cobra.Command {
 	var asJSON bool
@@ -39,19 +36,13 @@ func (a *app) planBuildCmd() *cobra.Command {
 		if len(args) == 1 {
 			dir = args[0]
 		}
-		target, err := a.planTarget()
+		target, err := plan.TargetFrom(a.getenv)
 		if err != nil {
 			return usageError("%v", err)
 		}
 		wd, err := os.Getwd()
 		if err != nil {
 			return fmt.Errorf("plan build: %w", err)
-		}
-		env := a.planEnv()
-		for _, n := range planBuildEnvNames {
-			if v := a.getenv(n); v != "" {
-				env = append(env, n+"="+v)
-			}
 		}
 		var out io.Writer = a.stdout
 		if asJSON {
@@ -65,7 +56,7 @@ func (a *app) planBuildCmd() *cobra.Command {
 			Hart:    hart.WriteOptions{XZ: xz},
 			Root:    a.root,
 			Target:  target,
-			Env:     env,
+			Env:     builder.Environment(a.getenv),
 			Release: release,
 			WorkDir: wd,
 			Keys:    crypto.Cache{Dir: a.root.Keys()},

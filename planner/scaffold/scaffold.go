@@ -241,3 +241,23 @@ func inGitTree(dir string) bool {
 		dir = parent
 	}
 }
+
+// ValuesFrom reads Options.Values from the caller's environment through
+// getenv: the pkg_* settings of the plan reference that are set and not
+// empty. (The original takes every pkg_* variable; these are the
+// settings a plan has.)
+func ValuesFrom(getenv func(string) string) map[string]string {
+	values := map[string]string{}
+	for _, n := range []string{
+		"pkg_version", "pkg_maintainer", "pkg_license", "pkg_source", "pkg_filename", "pkg_shasum",
+		"pkg_deps", "pkg_build_deps", "pkg_lib_dirs", "pkg_include_dirs", "pkg_bin_dirs", "pkg_pconfig_dirs",
+		"pkg_svc_run", "pkg_exports", "pkg_exposes", "pkg_binds", "pkg_binds_optional", "pkg_interpreters",
+		"pkg_svc_user", "pkg_svc_group", "pkg_shutdown_signal", "pkg_shutdown_timeout_sec",
+		"pkg_description", "pkg_upstream_url", "pkg_dirname", "pkg_type", "pkg_services", "pkg_bind_map",
+	} {
+		if v := getenv(n); v != "" {
+			values[n] = v
+		}
+	}
+	return values
+}

@@ -66,3 +66,11 @@ func TestPlanQuotesValues(t *testing.T) {
 		}
 	}
 }
+
+func TestValuesFrom(t *testing.T) {
+	env := map[string]string{"pkg_version": "1.2", "pkg_deps": "(core/glibc)", "pkg_license": "", "PATH": "/bin", "pkg_unknown": "x"}
+	got := ValuesFrom(func(k string) string { return env[k] })
+	if len(got) != 2 || got["pkg_version"] != "1.2" || got["pkg_deps"] != "(core/glibc)" {
+		t.Errorf("ValuesFrom = %v", got)
+	}
+}
