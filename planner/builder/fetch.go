@@ -44,7 +44,7 @@ func (b *builder) downloadFile(ctx context.Context, c *shell.Call) error {
 		}
 		b.failure = ""
 		buildLine(c, fmt.Sprintf("Clearing previous '%s' file and re-attempting download", name))
-		if err := os.Remove(dst); err != nil {
+		if err := removeBeneath(c.Get("HAB_CACHE_SRC_PATH"), dst); err != nil {
 			return b.failWith(c, "download %s: %v", src, err)
 		}
 	}

@@ -88,6 +88,7 @@ func TestVersionCannotWipeCaches(t *testing.T) {
 		{"CACHE_PATH out of the source cache", "pkg_version=1.0\ndo_before() { CACHE_PATH=\"$HAB_CACHE_SRC_PATH/..\"; }\n", "refusing to remove"},
 		{"CACHE_PATH the source cache", "pkg_version=1.0\ndo_before() { CACHE_PATH=\"$HAB_CACHE_SRC_PATH\"; }\n", "refusing to remove"},
 		{"CACHE_PATH a link", "pkg_version=1.0\ndo_before() { ln -s ../keys \"$HAB_CACHE_SRC_PATH/keys\"; CACHE_PATH=\"$HAB_CACHE_SRC_PATH/keys/.\"; }\n", ""},
+		{"download over a file out of the source cache", "pkg_version=1.0\ndo_download() { download_file \"file://$PLAN_CONTEXT/plan.sh\" ../keys/habtest.pub " + strings.Repeat("0", 64) + "; }\n", "refusing to remove"},
 		{"CACHE_PATH inside a link", "pkg_version=1.0\ndo_before() { ln -sfn ../keys \"$HAB_CACHE_SRC_PATH/k\"; CACHE_PATH=\"$HAB_CACHE_SRC_PATH/k/habtest.pub\"; }\n", "refusing to remove"},
 	}
 	for _, c := range cases {
