@@ -1,0 +1,231 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/blake2b"
+
+	"github.com/habgo/hab/core/hart"
+	"github.com/habgo/hab/internal/conformance"
+	"github.com/habgo/hab/internal/habbin"
+)
+
+func depotEnv(root string) func(string) string {
+	return func(k string) string {
+		if k == "FS_ROOT" {
+			return root
+		}
+		return ""
+	}
+}
+
+// TestDepotTokenCreate: the bootstrap token is printed, stored hashed under
+// FS_ROOT's default data directory, and bad account names are refused.
+func TestDepotTokenCreate(t *testing.T) {
+	root := t.TempDir()
+	code, out, errOut := runHab(t, depotEnv(root), "depot", "token", "create", "--account", "bobo")
+	if code != 0 || !strings.HasPrefix(out, "_") {
+		t.Fatalf("token create: %d %q %q", code, out, errOut)
+	}
+	db, err := os.ReadFile(filepath.Join(root, "hab", "svc", "depot", "data", "depot.db"))
+	if err != nil {
+		t.Fatalf("no database under FS_ROOT's default data directory: %v", err)
+	}
+	if bytes.Contains(db, []byte(strings.TrimSpace(out))) {
+		t.Error("the token is stored in clear")
+	}
+	if code, _, errOut := runHab(t, depotEnv(root), "depot", "token", "create"); code != exitUsage {
+		t.Errorf("without --account: %d %q", code, errOut)
+	}
+	if code, _, errOut := runHab(t, depotEnv(root), "depot", "token", "create", "--account", "_bad"); code != exitError || !strings.Contains(errOut, "_bad") {
+		t.Errorf("bad account: %d %q", code, errOut)
+	}
+}
+
+// TestDepotDevAuthLoopbackOnly: --dev-auth is refused on a listener that
+// is not loopback.
+func TestDepotDevAuthLoopbackOnly(t *testing.T) {
+	root := t.TempDir()
+	code, _, errOut := runHab(t, depotEnv(root), "depot", "serve", "--listen", "0.0.0.0:0", "--dev-auth")
+	if code != exitError || !strings.Contains(errOut, "loopback") {
+		t.Errorf("dev-auth on 0.0.0.0: %d %q", code, errOut)
+	}
+}
+
+func freePort(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+type depotProc struct {
+	cmd    *exec.Cmd
+	stderr *bytes.Buffer
+	url    string
+}
+
+func startDepot(t *testing.T, bin, root, addr string) *depotProc {
+	t.Helper()
+	var stderr bytes.Buffer
+	cmd := exec.Command(bin, "depot", "serve", "--listen", addr)
+	cmd.Env = append(os.Environ(), "FS_ROOT="+root)
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &depotProc{cmd: cmd, stderr: &stderr, url: "http://" + addr}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	for i := 0; ; i++ {
+		res, err := http.Get(p.url + "/v1/status")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				return p
+			}
+		}
+		if i == 300 {
+			t.Fatalf("depot did not answer: %v\n%s", err, stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond) // polling a process we cannot be told about
+	}
+}
+
+func request(t *testing.T, method, url, token string, body []byte) (int, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, b
+}
+
+// TestDepotKillAndRestart runs the real binary: concurrent uploads, SIGKILL
+// in the middle, restart on the same data: every acknowledged upload is
+// there byte for byte, everything listed downloads whole, nothing
+// temporary is left; then SIGTERM stops it cleanly with request logs.
+func TestDepotKillAndRestart(t *testing.T) {
+	bin, err := habbin.Build(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	cmd := exec.Command(bin, "depot", "token", "create", "--account", "bobo")
+	cmd.Env = append(os.Environ(), "FS_ROOT="+root)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := strings.TrimSpace(string(out))
+	addr := freePort(t)
+	p := startDepot(t, bin, root, addr)
+	if code, b := request(t, "POST", p.url+"/v1/depot/origins", tok, []byte(`{"name":"neurosis"}`)); code != 201 {
+		t.Fatalf("create origin: %d %s", code, b)
+	}
+	key, _ := os.ReadFile(conformance.Path(t, "builder", "neurosis-20171211220037.pub"))
+	if code, b := request(t, "POST", p.url+"/v1/depot/origins/neurosis/keys/20171211220037", tok, key); code != 201 {
+		t.Fatalf("upload key: %d %s", code, b)
+	}
+	files, _ := filepath.Glob(filepath.Join(conformance.Path(t, "builder", "oddversions"), "*.hart"))
+	type up struct {
+		ident string
+		data  []byte
+	}
+	var ups []up
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		md, err := hart.ReadMetadata(context.Background(), f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ups = append(ups, up{md.Ident.String(), b})
+	}
+	var mu sync.Mutex
+	acked := map[string][]byte{}
+	ackCh := make(chan struct{}, len(ups))
+	var wg sync.WaitGroup
+	send := func(u up) {
+		wg.Go(func() {
+			sum := blake2b.Sum256(u.data)
+			code, _ := request(t, "POST", p.url+"/v1/depot/pkgs/"+u.ident+"?checksum="+hex.EncodeToString(sum[:]), tok, u.data)
+			if code == 201 {
+				mu.Lock()
+				acked[u.ident] = u.data
+				mu.Unlock()
+				ackCh <- struct{}{}
+			}
+		})
+	}
+	// A first wave, acknowledged; then the rest, killed while in flight.
+	for _, u := range ups[:8] {
+		send(u)
+	}
+	for range 4 {
+		<-ackCh
+	}
+	for _, u := range ups[8:] {
+		send(u)
+	}
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	wg.Wait()
+	p.cmd.Wait()
+	t.Logf("%d of %d uploads acknowledged before SIGKILL", len(acked), len(ups))
+
+	p = startDepot(t, bin, root, addr)
+	for id, data := range acked {
+		code, b := request(t, "GET", p.url+"/v1/depot/pkgs/"+id+"/download", tok, nil)
+		if code != 200 || !bytes.Equal(b, data) {
+			t.Errorf("acknowledged %s after restart: %d, %d bytes (want %d)", id, code, len(b), len(data))
+		}
+	}
+	code, b := request(t, "GET", p.url+"/v1/depot/pkgs/neurosis?range=-1", tok, nil)
+	if code != 200 {
+		t.Fatalf("list: %d %s", code, b)
+	}
+	listed := strings.Count(string(b), `"release"`)
+	if listed < len(acked) {
+		t.Errorf("%d listed after restart, %d acknowledged", listed, len(acked))
+	}
+	for _, u := range ups {
+		if !strings.Contains(string(b), `"release":"`+u.ident[strings.LastIndex(u.ident, "/")+1:]+`"`) {
+			continue
+		}
+		code, got := request(t, "GET", p.url+"/v1/depot/pkgs/"+u.ident+"/download", tok, nil)
+		if code != 200 || !bytes.Equal(got, u.data) {
+			t.Errorf("listed %s does not download whole: %d, %d bytes", u.ident, code, len(got))
+		}
+	}
+	tmp, _ := os.ReadDir(filepath.Join(root, "hab", "svc", "depot", "data", "blobs", "tmp"))
+	if len(tmp) != 0 {
+		t.Errorf("temporary files after restart: %v", tmp)
+	}
+
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	if err := p.cmd.Wait(); err != nil {
+		t.Errorf("exit after SIGTERM: %v\n%s", err, p.stderr)
+	}
+	for _, want := range []string{`"msg":"request"`, `"path":"/v1/depot/pkgs/neurosis"`, `"msg":"depot shutting down"`} {
+		if !strings.Contains(p.stderr.String(), want) {
+			t.Errorf("log lacks %s:\n%s", want, p.stderr)
+		}
+	}
+}
