@@ -135,6 +135,7 @@ func (a *app) rootCmd() *cobra.Command {
 	cli.AddCommand(a.setupCmd())
 	root.AddCommand(cli)
 	a.addRenderCommand(plan)
+	a.addSupCommands(root, svc)
 	return root
 }
 

@@ -1,0 +1,559 @@
+// Package manager is the supervisor: it holds the supervisor's directory
+// (LOCK, MEMBER_ID, CTL_SECRET, specs, data), runs a service for every
+// spec file, answers the control gateway and serves the HTTP gateway.
+package manager
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/habgo/hab/core/ident"
+	"github.com/habgo/hab/core/paths"
+	"github.com/habgo/hab/core/pkgs"
+	"github.com/habgo/hab/core/templating"
+	"github.com/habgo/hab/sup/census"
+	"github.com/habgo/hab/sup/ctl"
+	"github.com/habgo/hab/sup/service"
+	"github.com/habgo/hab/sup/spec"
+)
+
+// Config is how a supervisor runs; cmd/hab fills it from flags and the
+// environment.
+type Config struct {
+	Root                    paths.Root
+	Store                   *pkgs.Store
+	ListenCtl               string // host:port
+	ListenHTTP              string // host:port; empty disables the HTTP gateway
+	ListenGossip            string // reserved for the ring
+	SysIP                   string
+	Permanent               bool
+	Version                 string
+	BaseEnv                 []string
+	Getenv                  func(string) string
+	Out                     io.Writer
+	Log                     *slog.Logger
+	HookTimeout             time.Duration
+	MinBackoff, MaxBackoff  time.Duration
+	Cooldown                time.Duration
+	Tick                    time.Duration
+	HTTP                    HTTPOptions
+	Preload                 *spec.Spec // `hab sup run IDENT`: loaded with force at start
+	SecretOverride          string     // HAB_CTL_SECRET given to the supervisor
+	PrintListenAddrs        func(ctl, http string)
+	ServeHTTP               func(ctx context.Context, ln net.Listener, m *Manager) error
+	InstallMissing          func(ctx context.Context, id ident.Ident) (*pkgs.Package, error)
+	DisableHTTP             bool
+	AdditionalPathForHooks  string
+	ShutdownTimeoutOverride time.Duration
+}
+
+// HTTPOptions are the HTTP gateway's TLS and bearer authentication.
+type HTTPOptions struct {
+	AuthToken string
+	CertFile  string
+	KeyFile   string
+	CAFile    string
+}
+
+// Manager is a running supervisor.
+type Manager struct {
+	cfg     Config
+	supRoot string
+	specs   spec.Dir
+	dataDir string
+	ring    *census.Ring
+	sys     templating.SystemInfo
+	outMu   sync.Mutex
+	secret  string
+
+	mu       sync.Mutex
+	services map[string]*running // by service name
+	problems map[string]string   // spec file → last error shown
+}
+
+type running struct {
+	svc    *service.Service
+	cancel context.CancelFunc
+	spec   spec.Spec
+}
+
+// SupRoot is FS_ROOT/hab/sup/default.
+func SupRoot(r paths.Root) string { return filepath.Join(r.Hab(), "sup", "default") }
+
+// LockFile is the supervisor's LOCK file, holding its PID.
+func LockFile(r paths.Root) string { return filepath.Join(SupRoot(r), "LOCK") }
+
+// ErrRunning is wrapped when another supervisor holds the lock.
+var ErrRunning = errors.New("another supervisor is running")
+
+// Run runs the supervisor until ctx ends; then it stops every service
+// (none is left running) and returns.
+func Run(ctx context.Context, cfg Config) error {
+	m := &Manager{cfg: cfg, supRoot: SupRoot(cfg.Root), services: map[string]*running{}, problems: map[string]string{}}
+	m.specs = spec.Dir(filepath.Join(m.supRoot, "specs"))
+	m.dataDir = filepath.Join(m.supRoot, "data")
+	for _, d := range []string{m.supRoot, string(m.specs), m.dataDir} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return fmt.Errorf("create supervisor directory: %w", err)
+		}
+	}
+	unlock, err := lock(LockFile(cfg.Root))
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	// Orphans of services (a run hook's children whose parent died) are
+	// reparented here, so that stopping a service can find and end them.
+	_ = unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+	memberID, err := ensureMemberID(filepath.Join(m.supRoot, "MEMBER_ID"))
+	if err != nil {
+		return err
+	}
+	if cfg.SecretOverride != "" {
+		m.secret = cfg.SecretOverride
+	} else if m.secret, err = ctl.EnsureSecret(ctl.SecretFile(m.supRoot)); err != nil {
+		return err
+	}
+	cleanData(m.dataDir)
+	ctlLn, err := net.Listen("tcp", cfg.ListenCtl)
+	if err != nil {
+		return fmt.Errorf("control gateway: listen on %s (--listen-ctl): %w", cfg.ListenCtl, err)
+	}
+	var httpLn net.Listener
+	if !cfg.DisableHTTP && cfg.ServeHTTP != nil {
+		httpLn, err = net.Listen("tcp", cfg.ListenHTTP)
+		if err != nil {
+			ctlLn.Close()
+			return fmt.Errorf("HTTP gateway: listen on %s (--listen-http): %w", cfg.ListenHTTP, err)
+		}
+	}
+	hostname, _ := os.Hostname()
+	m.sys = templating.SystemInfo{Version: cfg.Version, MemberID: memberID, IP: cfg.SysIP, Hostname: hostname, Permanent: cfg.Permanent}
+	m.sys.CtlGatewayIP, m.sys.CtlGatewayPort = splitAddr(ctlLn.Addr().String())
+	if httpLn != nil {
+		m.sys.HTTPGatewayIP, m.sys.HTTPGatewayPort = splitAddr(httpLn.Addr().String())
+	}
+	m.sys.GossipIP, m.sys.GossipPort = splitAddr(cfg.ListenGossip)
+	m.ring = census.NewRing(census.Member{ID: memberID, Address: cfg.SysIP, GossipPort: uint32(m.sys.GossipPort), SwimPort: uint32(m.sys.GossipPort), Persistent: cfg.Permanent})
+	m.loadRumors()
+	if err := m.writeChpst(); err != nil {
+		return err
+	}
+	if cfg.Preload != nil {
+		if err := m.load(ctx, *cfg.Preload, true, nil); err != nil {
+			ctlLn.Close()
+			if httpLn != nil {
+				httpLn.Close()
+			}
+			return err
+		}
+	}
+	m.say("Supervisor Member-ID %s", memberID)
+	m.say("Starting ctl-gateway on %s", ctlLn.Addr())
+	if httpLn != nil {
+		m.say("Starting http-gateway on %s", httpLn.Addr())
+	}
+	if cfg.PrintListenAddrs != nil {
+		h := ""
+		if httpLn != nil {
+			h = httpLn.Addr().String()
+		}
+		cfg.PrintListenAddrs(ctlLn.Addr().String(), h)
+	}
+	gctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		srv := &ctl.Server{Secret: m.secret, Handler: m, Log: cfg.Log}
+		if err := srv.Serve(gctx, ctlLn); err != nil {
+			cfg.Log.Error(err.Error())
+		}
+	}()
+	if httpLn != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := cfg.ServeHTTP(gctx, httpLn, m); err != nil {
+				cfg.Log.Error(err.Error())
+			}
+		}()
+	}
+	m.reconcile(ctx)
+	tick := cfg.Tick
+	if tick <= 0 {
+		tick = 200 * time.Millisecond
+	}
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	lastRumors := m.ring.Configs.Counter() + m.ring.Files.Counter()
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-t.C:
+			m.reconcile(ctx)
+			if c := m.ring.Configs.Counter() + m.ring.Files.Counter(); c != lastRumors {
+				lastRumors = c
+				m.saveRumors()
+			}
+		}
+	}
+	m.say("Stopping all services")
+	cancel()
+	m.stopAll()
+	wg.Wait()
+	m.saveRumors()
+	m.say("Supervisor stopped")
+	return nil
+}
+
+func (m *Manager) say(format string, a ...any) {
+	m.outMu.Lock()
+	defer m.outMu.Unlock()
+	fmt.Fprintf(m.cfg.Out, "hab-sup(MR): %s\n", fmt.Sprintf(format, a...))
+}
+
+func splitAddr(addr string) (string, uint16) {
+	h, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr, 0
+	}
+	n, _ := strconv.Atoi(p)
+	return h, uint16(n)
+}
+
+// lock takes the supervisor's LOCK (an exclusive flock, released by the
+// kernel if the process dies) and writes the PID into it.
+func lock(path string) (func(), error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open supervisor lock %s: %w", path, err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		b, _ := os.ReadFile(path)
+		f.Close()
+		return nil, fmt.Errorf("%w (PID %s holds %s)", ErrRunning, strings.TrimSpace(string(b)), path)
+	}
+	_ = f.Truncate(0)
+	_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	return func() {
+		_ = f.Truncate(0)
+		os.Remove(path)
+		f.Close()
+	}, nil
+}
+
+// ensureMemberID reads MEMBER_ID, creating it once.
+func ensureMemberID(path string) (string, error) {
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) == 32 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	raw := make([]byte, 16)
+	if _, err := rand.Read(raw); err != nil {
+		return "", fmt.Errorf("generate member id: %w", err)
+	}
+	id := hex.EncodeToString(raw)
+	if err := os.WriteFile(path, []byte(id), 0o644); err != nil {
+		return "", fmt.Errorf("write member id %s: %w", path, err)
+	}
+	return id, nil
+}
+
+// cleanData removes what the original removes at start (*.tmp, *.health).
+func cleanData(dir string) {
+	for _, pat := range []string{"*.tmp", "*.health"} {
+		ms, _ := filepath.Glob(filepath.Join(dir, pat))
+		for _, f := range ms {
+			os.Remove(f)
+		}
+	}
+}
+
+// writeChpst writes the supervisor's chpst: the run scripts hab plan
+// build writes call chpst to change to the service's user when run as
+// root; the supervisor has already started them as that user, so its
+// chpst drops -u/-U and runs the rest. A chpst found earlier on the PATH
+// (busybox, runit) is used instead.
+func (m *Manager) writeChpst() error {
+	dir := filepath.Join(m.supRoot, "bin")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("write chpst: %w", err)
+	}
+	script := `#!/bin/sh
+# Written by the hab supervisor: processes already run as the service's user.
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -u|-U|-e|-n|-l|-L|-m|-d|-o|-p|-f|-c|-r|-t) shift 2 ;;
+    -P|-0|-1|-2|-v) shift ;;
+    *) break ;;
+  esac
+done
+exec "$@"
+`
+	if err := os.WriteFile(filepath.Join(dir, "chpst"), []byte(script), 0o755); err != nil {
+		return fmt.Errorf("write chpst: %w", err)
+	}
+	return nil
+}
+
+func (m *Manager) serviceOptions() service.Options {
+	return service.Options{
+		Store: m.cfg.Store, SvcRoot: m.cfg.Root.Svc(), UserRoot: filepath.Join(m.cfg.Root.Hab(), "user"), DataDir: m.dataDir,
+		Ring: m.ring, Sys: m.sys, BaseEnv: m.cfg.BaseEnv, Getenv: m.cfg.Getenv, ExtraPath: filepath.Join(m.supRoot, "bin"),
+		Out: m.cfg.Out, OutMu: &m.outMu, Log: m.cfg.Log, HookTimeout: m.cfg.HookTimeout,
+		MinBackoff: m.cfg.MinBackoff, MaxBackoff: m.cfg.MaxBackoff, Cooldown: m.cfg.Cooldown, Tick: m.cfg.Tick,
+	}
+}
+
+// reconcile makes the running services match the spec files: new specs
+// start, removed ones stop, a changed desired state starts or stops, any
+// other change restarts the service. A spec file that cannot be read is
+// reported (once) and left alone; running services keep running.
+func (m *Manager) reconcile(ctx context.Context) {
+	specs, problems, err := m.specs.ReadAll()
+	if err != nil {
+		m.problemOnce("specs", err.Error())
+		return
+	}
+	bad := map[string]bool{}
+	for _, p := range problems {
+		name := strings.TrimSuffix(filepath.Base(p.File), ".spec")
+		bad[name] = true
+		m.problemOnce(p.File, p.Err.Error()+" (ignored; a running service keeps running)")
+	}
+	m.mu.Lock()
+	for f := range m.problems {
+		name := strings.TrimSuffix(filepath.Base(f), ".spec")
+		if _, ok := specs[name]; ok {
+			delete(m.problems, f)
+		}
+	}
+	var toStop []*running
+	for name, r := range m.services {
+		if bad[name] {
+			continue
+		}
+		if _, ok := specs[name]; !ok {
+			toStop = append(toStop, r)
+			delete(m.services, name)
+		}
+	}
+	m.mu.Unlock()
+	m.stop(toStop)
+	names := make([]string, 0, len(specs))
+	for n := range specs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		sp := specs[name]
+		m.mu.Lock()
+		r, ok := m.services[name]
+		m.mu.Unlock()
+		if ok {
+			old := r.spec
+			if equalSpecs(old, sp) {
+				continue
+			}
+			if onlyStateChanged(old, sp) {
+				r.svc.SetDesiredState(sp.DesiredState)
+				m.mu.Lock()
+				r.spec = sp
+				m.mu.Unlock()
+				continue
+			}
+			m.mu.Lock()
+			delete(m.services, name)
+			m.mu.Unlock()
+			m.stop([]*running{r})
+		}
+		m.startService(ctx, name, sp)
+	}
+}
+
+func (m *Manager) problemOnce(key, msg string) {
+	m.mu.Lock()
+	same := m.problems[key] == msg
+	m.problems[key] = msg
+	m.mu.Unlock()
+	if !same {
+		m.say("%s", msg)
+		m.cfg.Log.Error(msg)
+	}
+}
+
+func equalSpecs(a, b spec.Spec) bool {
+	x, _ := a.Marshal()
+	y, _ := b.Marshal()
+	return string(x) == string(y)
+}
+
+func onlyStateChanged(a, b spec.Spec) bool {
+	a.DesiredState = b.DesiredState
+	a.BldrURL, a.Channel, a.UpdateStrategy, a.UpdateCondition = b.BldrURL, b.Channel, b.UpdateStrategy, b.UpdateCondition
+	return equalSpecs(a, b)
+}
+
+func (m *Manager) startService(ctx context.Context, name string, sp spec.Spec) {
+	id, _ := ident.Parse(sp.Ident)
+	p, err := m.cfg.Store.Resolve(ctx, id)
+	if err != nil {
+		m.problemOnce(m.specs.Path(name), fmt.Sprintf("service %s: %v", sp.Ident, err))
+		return
+	}
+	svc, err := service.New(m.serviceOptions(), sp, p)
+	if err != nil {
+		m.problemOnce(m.specs.Path(name), fmt.Sprintf("service %s: %v", sp.Ident, err))
+		return
+	}
+	svc.EndLeftover()
+	sctx, cancel := context.WithCancel(context.Background())
+	r := &running{svc: svc, cancel: cancel, spec: sp}
+	m.mu.Lock()
+	m.services[name] = r
+	delete(m.problems, m.specs.Path(name))
+	m.mu.Unlock()
+	m.say("Starting %s (%s)", svc.ServiceGroup(), svc.Ident())
+	go svc.Run(sctx)
+}
+
+// stop stops services in parallel and waits for them.
+func (m *Manager) stop(rs []*running) {
+	for _, r := range rs {
+		r.cancel()
+	}
+	for _, r := range rs {
+		<-r.svc.Done()
+	}
+}
+
+func (m *Manager) stopAll() {
+	m.mu.Lock()
+	var rs []*running
+	for name, r := range m.services {
+		rs = append(rs, r)
+		delete(m.services, name)
+	}
+	m.mu.Unlock()
+	m.stop(rs)
+}
+
+// Ring is the supervisor's census and rumors.
+func (m *Manager) Ring() *census.Ring { return m.ring }
+
+// Sys is the supervisor's system information.
+func (m *Manager) Sys() templating.SystemInfo { return m.sys }
+
+// SupRoot is the supervisor's directory.
+func (m *Manager) SupRoot() string { return m.supRoot }
+
+// SpecsDir is the specs directory.
+func (m *Manager) SpecsDir() spec.Dir { return m.specs }
+
+// Statuses is a snapshot of every service, by name.
+func (m *Manager) Statuses() []service.Status {
+	m.mu.Lock()
+	rs := make([]*running, 0, len(m.services))
+	for _, r := range m.services {
+		rs = append(rs, r)
+	}
+	m.mu.Unlock()
+	out := make([]service.Status, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, r.svc.Status())
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Spec.Name() < out[j].Spec.Name() })
+	return out
+}
+
+type rumorFile struct {
+	Configs []census.ServiceConfig `json:"service_config"`
+	Files   []census.ServiceFile   `json:"service_file"`
+}
+
+func (m *Manager) rumorPath() string { return filepath.Join(m.dataDir, m.ring.LocalID+".rst") }
+
+// saveRumors persists applied configs and files (the original's rumor
+// store file), so that they survive a restart.
+func (m *Manager) saveRumors() {
+	var rf rumorFile
+	for _, g := range m.ring.Configs.All() {
+		for _, c := range g {
+			rf.Configs = append(rf.Configs, c)
+		}
+	}
+	for _, g := range m.ring.Files.All() {
+		for _, f := range g {
+			rf.Files = append(rf.Files, f)
+		}
+	}
+	b, err := json.Marshal(rf)
+	if err != nil {
+		return
+	}
+	tmp := m.rumorPath() + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err == nil {
+		_ = os.Rename(tmp, m.rumorPath())
+	}
+}
+
+func (m *Manager) loadRumors() {
+	b, err := os.ReadFile(m.rumorPath())
+	if err != nil {
+		return
+	}
+	var rf rumorFile
+	if err := json.Unmarshal(b, &rf); err != nil {
+		m.say("ignoring the unreadable rumor file %s: %v", m.rumorPath(), err)
+		return
+	}
+	for _, c := range rf.Configs {
+		m.ring.Configs.Insert(c)
+	}
+	for _, f := range rf.Files {
+		m.ring.Files.Insert(f)
+	}
+}
+
+// Terminate sends SIGTERM to the supervisor whose PID is in the LOCK
+// file of root. found is false when there is none.
+func Terminate(root paths.Root) (pid int, found bool, err error) {
+	b, err := os.ReadFile(LockFile(root))
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("read supervisor lock: %w", err)
+	}
+	pid, err = strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 1 {
+		return 0, false, nil
+	}
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		if errors.Is(err, syscall.ESRCH) {
+			return pid, false, nil
+		}
+		return pid, true, fmt.Errorf("terminate supervisor %d: %w", pid, err)
+	}
+	return pid, true, nil
+}
