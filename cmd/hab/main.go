@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -53,11 +52,43 @@ func usageError(format string, a ...any) error {
 	return &exitCodeError{code: exitUsage, err: fmt.Errorf(format, a...)}
 }
 
+// signalError is the cause of a context cancelled by a signal.
+type signalError struct{ sig syscall.Signal }
+
+func (e *signalError) Error() string { return "stopped by " + e.sig.String() }
+
+// signalContext is a context cancelled, with a *signalError as its
+// cause, by the first SIGINT or SIGTERM; stop releases the signals.
+func signalContext(parent context.Context) (ctx context.Context, stop func()) {
+	ctx, cancel := context.WithCancelCause(parent)
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		select {
+		case s := <-ch:
+			sig, _ := s.(syscall.Signal)
+			cancel(&signalError{sig: sig})
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() { signal.Stop(ch); cancel(nil) }
+}
+
+// signalStatus is the exit status of a command stopped by ctx: 128+N when
+// a signal N cancelled it, else 130 (an interrupt).
+func signalStatus(ctx context.Context) int {
+	var se *signalError
+	if errors.As(context.Cause(ctx), &se) {
+		return 128 + int(se.sig)
+	}
+	return 128 + int(syscall.SIGINT)
+}
+
 func main() {
 	// A studio re-executes this binary as its init; that must happen before
 	// anything else starts (threads, signal handlers).
 	chroot.MaybeInit()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signalContext(context.Background())
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
 	stop()
 	os.Exit(code)
@@ -87,12 +118,15 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitOK
 	}
 	fmt.Fprintf(stderr, "✗✗✗\n✗✗✗ %v\n✗✗✗\n", err)
+	return exitCode(err)
+}
+
+// exitCode is the exit code of a command's error: the one it chose (a
+// usage error's is 2), else 1.
+func exitCode(err error) int {
 	var ec *exitCodeError
 	if errors.As(err, &ec) {
 		return ec.code
-	}
-	if isUsage(err) {
-		return exitUsage
 	}
 	return exitError
 }
@@ -109,6 +143,14 @@ func (a *app) rootCmd() *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitCodeError{code: exitUsage, err: fmt.Errorf("%w\nSee '%s --help'.", err, c.CommandPath())}
 	})
+	// An unknown command is a usage error; hab alone prints its help.
+	root.Args = func(c *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return fmt.Errorf("unknown command %q for %q", args[0], c.CommandPath())
+		}
+		return nil
+	}
+	root.RunE = func(c *cobra.Command, _ []string) error { return c.Help() }
 
 	pkg := &cobra.Command{Use: "pkg", Short: "Commands relating to Habitat packages"}
 	origin := &cobra.Command{Use: "origin", Short: "Commands relating to Habitat origins"}
@@ -135,8 +177,25 @@ func (a *app) rootCmd() *cobra.Command {
 	cli.AddCommand(a.setupCmd())
 	root.AddCommand(cli)
 	a.addRenderCommand(plan)
-	a.addSupCommands(root, svc)
+	markUsage(root)
 	return root
+}
+
+// markUsage makes the errors of the argument checks of c and its
+// subcommands (wrong counts, unknown subcommands) usage errors, where
+// they are made.
+func markUsage(c *cobra.Command) {
+	if check := c.Args; check != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := check(cmd, args); err != nil {
+				return &exitCodeError{code: exitUsage, err: err}
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		markUsage(sub)
+	}
 }
 
 // groupHelp prints a group's help when it is run without a subcommand, and
@@ -144,19 +203,4 @@ func (a *app) rootCmd() *cobra.Command {
 func groupHelp(c *cobra.Command, _ []string) error {
 	_ = c.Help()
 	return usageError("%s requires a subcommand", c.CommandPath())
-}
-
-func isUsage(err error) bool {
-	// cobra reports unknown commands and wrong argument counts as plain
-	// errors whose text starts the same way every time (flag errors come
-	// through the flag error function instead). Only the start is looked
-	// at, so that a command's own error mentioning such words is not taken
-	// for a usage error.
-	msg := err.Error()
-	for _, p := range []string{"unknown command ", "accepts ", "requires at least "} {
-		if strings.HasPrefix(msg, p) {
-			return true
-		}
-	}
-	return false
 }

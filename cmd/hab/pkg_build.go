@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -112,7 +110,7 @@ func (a *app) pkgBuild(ctx context.Context, f *pkgBuildFlags, planContext string
 	if _, _, err := pkgbuild.PlanPath(src, planContext); err != nil {
 		return usageError("%v", err)
 	}
-	st, err := b.openStudio(ctx, sf, false, req.Extra...)
+	st, err := b.resolveStudio(ctx, req)
 	if err != nil {
 		return err
 	}
@@ -161,16 +159,4 @@ func (a *app) pkgBuild(ctx context.Context, f *pkgBuildFlags, planContext string
 		fmt.Fprintf(b.stdout, "★ Built %s: %s\n", res.LastBuild["pkg_ident"], res.Artifact)
 	}
 	return nil
-}
-
-// signalStatus is the exit status of a build stopped by ctx: 128+N when a
-// signal N cancelled it (signal.NotifyContext names it), else 130.
-func signalStatus(ctx context.Context) int {
-	cause := context.Cause(ctx)
-	for _, s := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP} {
-		if cause != nil && strings.Contains(cause.Error(), s.String()) {
-			return 128 + int(s)
-		}
-	}
-	return 128 + int(syscall.SIGINT)
 }

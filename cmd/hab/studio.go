@@ -101,17 +101,9 @@ func (a *app) addStudioCommands(root *cobra.Command) {
 		Short:   "Creates a new Studio",
 		Args:    cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			ctx := c.Context()
-			st, err := a.openStudio(ctx, f, false)
-			if err != nil {
-				return err
-			}
-			lock, err := a.lockStudio(ctx, f, st.Root(), rootfs.Shared, true)
-			if err != nil {
-				return err
-			}
-			defer lock.Unlock()
-			return a.createStudio(ctx, f, st)
+			_, release, err := a.useStudio(c.Context(), f, rootfs.Shared)
+			release()
+			return err
 		},
 	}
 	rmCmd := &cobra.Command{
@@ -119,7 +111,7 @@ func (a *app) addStudioCommands(root *cobra.Command) {
 		Short: "Destroys a Studio",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			st, err := a.openStudio(c.Context(), f, false)
+			st, err := a.openStudio(c.Context(), f)
 			if err != nil {
 				return err
 			}
@@ -140,16 +132,9 @@ func (a *app) addStudioCommands(root *cobra.Command) {
 		Args:    cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			ctx := c.Context()
-			st, err := a.openStudio(ctx, f, false, "STUDIO_ENTER=true")
+			st, release, err := a.useStudio(ctx, f, rootfs.Shared, "STUDIO_ENTER=true")
+			defer release()
 			if err != nil {
-				return err
-			}
-			lock, err := a.lockStudio(ctx, f, st.Root(), rootfs.Shared, true)
-			if err != nil {
-				return err
-			}
-			defer lock.Unlock()
-			if err := a.createStudio(ctx, f, st); err != nil {
 				return err
 			}
 			a.studioInfo(f, "Entering Studio at %s (%s)", st.Root(), st.Type)
@@ -166,27 +151,15 @@ func (a *app) addStudioCommands(root *cobra.Command) {
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			ctx := c.Context()
-			st, err := a.openStudio(ctx, f, false)
-			if err != nil {
-				return err
-			}
 			// A fresh studio is removed and made again: no one else may
 			// use it meanwhile; -R shares it as it is.
 			use := rootfs.Exclusive
 			if reuse {
 				use = rootfs.Shared
 			}
-			lock, err := a.lockStudio(ctx, f, st.Root(), use, true)
+			st, release, err := a.useStudio(ctx, f, use)
+			defer release()
 			if err != nil {
-				return err
-			}
-			defer lock.Unlock()
-			if !reuse {
-				if err := st.Remove(ctx); err != nil {
-					return err
-				}
-			}
-			if err := a.createStudio(ctx, f, st); err != nil {
 				return err
 			}
 			plan := "."
@@ -207,16 +180,9 @@ func (a *app) addStudioCommands(root *cobra.Command) {
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			ctx := c.Context()
-			st, err := a.openStudio(ctx, f, false)
+			st, release, err := a.useStudio(ctx, f, rootfs.Shared)
+			defer release()
 			if err != nil {
-				return err
-			}
-			lock, err := a.lockStudio(ctx, f, st.Root(), rootfs.Shared, true)
-			if err != nil {
-				return err
-			}
-			defer lock.Unlock()
-			if err := a.createStudio(ctx, f, st); err != nil {
 				return err
 			}
 			line := strings.Join(args, " ")
@@ -325,12 +291,18 @@ func (f *studioFlags) originList(a *app) []string {
 }
 
 // openStudio resolves the flags into a studio of the chosen kind (see
-// resolve.Open), and creates it when create is set.
-func (a *app) openStudio(ctx context.Context, f *studioFlags, create bool, extraEnv ...string) (*resolve.Studio, error) {
+// resolve.Open); nothing is made on disk.
+func (a *app) openStudio(ctx context.Context, f *studioFlags, extraEnv ...string) (*resolve.Studio, error) {
 	req, err := a.studioRequest(f, extraEnv...)
 	if err != nil {
 		return nil, err
 	}
+	return a.resolveStudio(ctx, req)
+}
+
+// resolveStudio is resolve.Open with its refusals turned into the
+// original's messages and exit codes.
+func (a *app) resolveStudio(ctx context.Context, req resolve.Request) (*resolve.Studio, error) {
 	st, err := resolve.Open(ctx, req)
 	var ue *chroot.UserNSError
 	var te *resolve.TypeError
@@ -345,11 +317,6 @@ func (a *app) openStudio(ctx context.Context, f *studioFlags, create bool, extra
 		return nil, &exitCodeError{code: exitStudioType, err: err}
 	case err != nil:
 		return nil, err
-	}
-	if create {
-		if err := a.createStudio(ctx, f, st); err != nil {
-			return nil, err
-		}
 	}
 	return st, nil
 }
@@ -367,6 +334,28 @@ func (a *app) createStudio(ctx context.Context, f *studioFlags, st *resolve.Stud
 		a.studioInfo(f, "Importing '%s' secret origin key", o)
 	}
 	return st.Create(ctx)
+}
+
+// useStudio resolves the flags into a studio, takes its lock for use
+// (waiting, saying so, while another hab holds it), removes it first when
+// the use is exclusive (a fresh studio), and creates it. release lets the
+// lock go (also after an error).
+func (a *app) useStudio(ctx context.Context, f *studioFlags, use rootfs.Use, extraEnv ...string) (st *resolve.Studio, release func(), err error) {
+	release = func() {}
+	if st, err = a.openStudio(ctx, f, extraEnv...); err != nil {
+		return nil, release, err
+	}
+	lock, err := a.lockStudio(ctx, f, st.Root(), use, true)
+	if err != nil {
+		return nil, release, err
+	}
+	release = func() { lock.Unlock() }
+	if use == rootfs.Exclusive {
+		if err := st.Remove(ctx); err != nil {
+			return nil, release, err
+		}
+	}
+	return st, release, a.createStudio(ctx, f, st)
 }
 
 // lockStudio takes the studio's lock for use; a studio in use makes it

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -40,7 +39,7 @@ func TestMain(m *testing.M) {
 // studioTestMain is main with the studio commands, for tests that need a
 // real hab process (signals).
 func studioTestMain() int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signalContext(context.Background())
 	defer stop()
 	a := &app{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, root: paths.FromEnv(os.Getenv)}
 	a.log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -94,13 +93,7 @@ func execute(ctx context.Context, root *cobra.Command, a *app, args []string) in
 		return exitOK
 	}
 	a.stderr.Write([]byte("✗✗✗ " + err.Error() + "\n"))
-	if ec, ok := err.(*exitCodeError); ok {
-		return ec.code
-	}
-	if isUsage(err) {
-		return exitUsage
-	}
-	return exitError
+	return exitCode(err)
 }
 
 // studiosWork says why studios cannot run here, once.
