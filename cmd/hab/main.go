@@ -167,6 +167,7 @@ func (a *app) rootCmd() *cobra.Command {
 	a.addHartCommands(pkg)
 	a.addStoreCommands(pkg)
 	a.addPkgBuildCommand(pkg)
+	a.addExportCommands(pkg)
 	a.addKeyCommands(root, origin, ring, svc, user)
 	a.addPlanCommands(plan)
 	a.addStudioCommands(root)
@@ -177,6 +178,7 @@ func (a *app) rootCmd() *cobra.Command {
 	cli.AddCommand(a.setupCmd())
 	root.AddCommand(cli)
 	a.addRenderCommand(plan)
+	a.addSupCommands(root, svc)
 	markUsage(root)
 	return root
 }

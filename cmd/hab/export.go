@@ -1,0 +1,219 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/spf13/cobra"
+
+	"github.com/habgo/hab/core/crypto"
+	"github.com/habgo/hab/core/ident"
+	"github.com/habgo/hab/exporters/closure"
+	"github.com/habgo/hab/exporters/container"
+)
+
+// exportFormats are the formats `hab pkg export` knows, for its errors.
+const exportFormats = "container (alias docker), tar, aci, mesos, cf, kubernetes, helm"
+
+// defaultBldrURL is the original's public Builder.
+const defaultBldrURL = "https://bldr.habitat.sh"
+
+// addExportCommands adds `hab pkg export FORMAT`.
+func (a *app) addExportCommands(pkg *cobra.Command) {
+	export := &cobra.Command{
+		Use:   "export <FORMAT> <PKG_IDENT_OR_ARTIFACT>...",
+		Short: "Exports a package and its runtime closure to another format (" + exportFormats + ")",
+		Args:  cobra.ArbitraryArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return groupHelp(c, args)
+			}
+			return usageError("unknown export format %q: one of %s", args[0], exportFormats)
+		},
+	}
+	export.AddCommand(a.exportContainerCmd())
+	a.addOtherExportCommands(export)
+	pkg.AddCommand(export)
+}
+
+// exportSource are the flags that say where packages come from and what
+// an export adds of its own.
+type exportSource struct {
+	url, channel, auth string
+	busybox            string
+}
+
+func (s *exportSource) flags(c *cobra.Command) {
+	f := c.Flags()
+	f.StringVarP(&s.url, "url", "u", "", "Builder URL that packages not installed would come from (default $HAB_BLDR_URL; no depot client yet)")
+	f.StringVarP(&s.channel, "channel", "c", "", "Channel that packages not installed would come from (default $HAB_BLDR_CHANNEL, else stable)")
+	f.StringVarP(&s.auth, "auth", "z", "", "Builder token (default $HAB_AUTH_TOKEN; no depot client yet)")
+	f.StringVar(&s.busybox, "busybox", "/bin/busybox", "Static busybox binary packaged as the export's shell (Debian: busybox-static)")
+}
+
+// exportCacheDir keeps layers and the packages made from host binaries.
+func (a *app) exportCacheDir() string {
+	return filepath.Join(filepath.Dir(a.root.Artifacts()), "export")
+}
+
+// gatherOptions resolves where the packages of an export come from.
+func (a *app) gatherOptions(s *exportSource) (closure.Options, error) {
+	store, err := a.storeOpen()
+	if err != nil {
+		return closure.Options{}, err
+	}
+	hab, err := os.Executable()
+	if err != nil {
+		return closure.Options{}, fmt.Errorf("find this hab binary: %w", err)
+	}
+	url := s.url
+	if url == "" {
+		url = a.getenv("HAB_BLDR_URL")
+	}
+	if url == "" {
+		url = defaultBldrURL
+	}
+	channel := s.channel
+	if channel == "" {
+		channel = a.getenv("HAB_BLDR_CHANNEL")
+	}
+	if channel == "" {
+		channel = "stable"
+	}
+	return closure.Options{
+		Store:         store,
+		Keys:          crypto.Cache{Dir: a.root.Keys()},
+		ArtifactCache: a.root.Artifacts(),
+		DepotURL:      url,
+		Channel:       channel,
+		HabBinary:     map[ident.Target]string{store.Target: hab},
+		Busybox:       map[ident.Target]string{store.Target: s.busybox},
+		HabVersion:    version,
+		HostRoot:      filepath.Join(a.exportCacheDir(), "host-pkgs"),
+	}, nil
+}
+
+// sourceDateEpoch is $SOURCE_DATE_EPOCH, or zero.
+func (a *app) sourceDateEpoch() (time.Time, error) {
+	v := a.getenv("SOURCE_DATE_EPOCH")
+	if v == "" {
+		return time.Time{}, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH %q is not a number of seconds: %w", v, err)
+	}
+	return time.Unix(n, 0).UTC(), nil
+}
+
+func (a *app) exportContainerCmd() *cobra.Command {
+	var (
+		src                        exportSource
+		naming                     container.Naming
+		registryType               string
+		username, password         string
+		push, rmImage, multiLayer  bool
+		ociLayout, resultsDir      string
+		maxLayers                  int
+		engine, memory, basePkgURL string
+	)
+	c := &cobra.Command{
+		Use:     "container [FLAGS] <PKG_IDENT_OR_ARTIFACT>...",
+		Aliases: []string{"docker"},
+		Short:   "Creates a container image from a set of Habitat packages (and optionally pushes it to a remote repository)",
+		Long: "Builds an OCI container image of the packages and their runtime closure, with this hab (its supervisor) and a busybox shell, " +
+			"without a container daemon: one layer per package (up to --max-layers), reproducible (created from $SOURCE_DATE_EPOCH, else the newest release), " +
+			"with OCI labels and an SPDX SBOM (in the image at " + container.SBOMPath + " and beside the output). " +
+			"It is written as a `docker load` archive in ./results, or as an OCI image layout (--oci-layout), or pushed (--push-image).",
+		Args: cobra.MinimumNArgs(1),
+	}
+	src.flags(c)
+	f := c.Flags()
+	f.StringVarP(&naming.ImageName, "image-name", "i", container.DefaultImageName, "Image name template (pkg_origin, pkg_name, pkg_version, pkg_release, channel)")
+	f.StringVarP(&naming.RegistryURL, "registry-url", "G", "", "Remote registry URL, prefixed to the image name")
+	f.StringVarP(&registryType, "registry-type", "R", "docker", "Remote registry type: docker, azure or amazon")
+	f.StringVarP(&username, "username", "U", "", "Remote registry username (else the docker config's credentials)")
+	f.StringVarP(&password, "password", "P", "", "Remote registry password")
+	f.BoolVar(&push, "push-image", false, "Push the image to the remote registry")
+	f.BoolVar(&rmImage, "rm-image", false, "Accepted for compatibility: no image is left in a daemon")
+	f.BoolVar(&multiLayer, "multi-layer", false, "Accepted for compatibility: images always have one layer per package")
+	f.BoolVar(&naming.NoTagLatest, "no-tag-latest", false, "Do not tag the image with latest")
+	f.BoolVar(&naming.NoTagVersion, "no-tag-version", false, "Do not tag the image with VERSION")
+	f.BoolVar(&naming.NoTagVersionRelease, "no-tag-version-release", false, "Do not tag the image with VERSION-RELEASE")
+	f.StringVar(&naming.TagCustom, "tag-custom", "", "Custom tag template (pkg_origin, pkg_name, pkg_version, pkg_release, channel)")
+	f.StringVar(&ociLayout, "oci-layout", "", "Write an OCI image layout into DIR instead of the archive")
+	f.StringVar(&resultsDir, "results-dir", "results", "Directory of the archive, the SBOM and last_container_export.env")
+	f.IntVar(&maxLayers, "max-layers", container.DefaultMaxLayers, "Layer budget: one layer per package up to it, the rest merged")
+	f.StringVar(&engine, "engine", "", "Accepted for compatibility: no container engine is used")
+	f.StringVarP(&memory, "memory", "m", "", "Accepted for compatibility: no build container runs")
+	f.StringVar(&basePkgURL, "base-pkgs-url", "", "Accepted for compatibility: hab and busybox come from this machine")
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		g, err := a.gatherOptions(&src)
+		if err != nil {
+			return err
+		}
+		created, err := a.sourceDateEpoch()
+		if err != nil {
+			return err
+		}
+		naming.Channel = g.Channel
+		req := container.Request{
+			Args:       args,
+			Gather:     g,
+			Image:      container.Options{MaxLayers: maxLayers, Created: created, CacheDir: filepath.Join(a.exportCacheDir(), "layers"), Jobs: runtime.NumCPU()},
+			Naming:     naming,
+			ResultsDir: resultsDir,
+			OCILayout:  ociLayout,
+			Push:       push,
+			WorkDir:    os.TempDir(),
+		}
+		if certs, err := os.ReadFile("/etc/ssl/certs/ca-certificates.crt"); err == nil {
+			req.Image.CACerts = certs
+		}
+		if push {
+			switch registryType {
+			case "docker", "azure":
+			case "amazon":
+				return usageError("--registry-type amazon: this hab does not call the ECR API; get a token with `aws ecr get-login-password` and pass it with --username AWS --password TOKEN and --registry-type docker")
+			default:
+				return usageError("--registry-type %q: one of docker, azure, amazon", registryType)
+			}
+			if registryType != "docker" && naming.RegistryURL == "" {
+				return usageError("--registry-type %s needs --registry-url", registryType)
+			}
+			if username != "" || password != "" {
+				req.Remote = []remote.Option{remote.WithAuth(&authn.Basic{Username: username, Password: password})}
+			} else {
+				req.Remote = []remote.Option{remote.WithAuthFromKeychain(authn.DefaultKeychain)}
+			}
+		}
+		res, err := container.Export(cmd.Context(), req)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stdout, "★ Built image %s (%s), %s\n", res.Names.Name, strings.Join(res.Names.Tags, ", "), res.Digest)
+		if res.Archive != "" {
+			fmt.Fprintf(a.stdout, "★ Wrote %s (docker load -i)\n", res.Archive)
+		}
+		if ociLayout != "" {
+			fmt.Fprintf(a.stdout, "★ Wrote OCI image layout %s\n", ociLayout)
+		}
+		if push {
+			for _, r := range res.Names.Refs {
+				fmt.Fprintf(a.stdout, "★ Pushed %s\n", r)
+			}
+		}
+		for _, s := range res.SBOMs {
+			fmt.Fprintf(a.stdout, "★ Wrote SBOM %s\n", s)
+		}
+		return nil
+	}
+	return c
+}

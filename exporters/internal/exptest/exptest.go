@@ -1,0 +1,157 @@
+// Package exptest is for the exporters' tests only: it builds the fixture
+// plans into a temporary root with the planner, as a user would before
+// exporting, and finds the tools the tests check exports with.
+package exptest
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/habgo/hab/core/crypto"
+	"github.com/habgo/hab/core/hart"
+	"github.com/habgo/hab/core/ident"
+	"github.com/habgo/hab/core/paths"
+	"github.com/habgo/hab/core/pkgs"
+	"github.com/habgo/hab/exporters/closure"
+	"github.com/habgo/hab/internal/habbin"
+	"github.com/habgo/hab/planner/builder"
+)
+
+// Env is a root with the habtest origin's keys and fixtures built into it.
+type Env struct {
+	T    testing.TB
+	Root string
+	Keys crypto.Cache
+	Work string
+	// Cache is the exporters' lasting cache (layers, host packages).
+	Cache   string
+	release atomic.Int64
+}
+
+// New makes an empty root with a habtest signing key.
+func New(t testing.TB) *Env {
+	t.Helper()
+	tmp := t.TempDir()
+	e := &Env{T: t, Root: filepath.Join(tmp, "root"), Keys: crypto.Cache{Dir: filepath.Join(tmp, "keys")}, Work: filepath.Join(tmp, "work"), Cache: filepath.Join(tmp, "cache")}
+	for _, d := range []string{e.Root, e.Keys.Dir, e.Work, e.Cache} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := e.Keys.NewSigningPair("habtest", time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	e.release.Store(20260101000000)
+	return e
+}
+
+// Fixture is the path of a fixture plan.
+func Fixture(name string) string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "..", "fixtures", name)
+}
+
+// Build builds fixture plan name into the root (installing it) with the
+// next release, and returns the result (ident, hart).
+func (e *Env) Build(name string) *builder.Result {
+	e.T.Helper()
+	var out bytes.Buffer
+	res, err := builder.Build(context.Background(), Fixture(name), builder.Options{
+		Root:    paths.At(e.Root),
+		Env:     []string{"PATH=" + os.Getenv("PATH"), "HOME=" + e.Work, "TERM=dumb"},
+		Release: strconv.FormatInt(e.release.Add(1), 10),
+		WorkDir: e.Work,
+		Keys:    e.Keys,
+		Output:  &out,
+		Hart:    hart.WriteOptions{Level: 1},
+	})
+	if err != nil {
+		e.T.Fatalf("build %s: %v\n%s", name, err, out.String())
+	}
+	return res
+}
+
+// Store is the root's package store.
+func (e *Env) Store() *pkgs.Store { return pkgs.New(paths.At(e.Root), ident.X86_64Linux) }
+
+// Gather are the closure options an export from this root uses: its
+// store, keys and artifact cache, the hab built from this tree and the
+// host's static busybox.
+func (e *Env) Gather() closure.Options {
+	e.T.Helper()
+	return closure.Options{
+		Store:         e.Store(),
+		Keys:          e.Keys,
+		ArtifactCache: filepath.Join(e.Root, "hab", "cache", "artifacts"),
+		HabBinary:     map[ident.Target]string{ident.X86_64Linux: Hab(e.T)},
+		Busybox:       map[ident.Target]string{ident.X86_64Linux: Busybox(e.T)},
+		HabVersion:    "0.0.0-test",
+		HostRoot:      filepath.Join(e.Cache, "host-pkgs"),
+	}
+}
+
+var (
+	habOnce sync.Once
+	habPath string
+	habErr  error
+)
+
+// Hab is the hab binary built from this tree, once per test binary.
+func Hab(t testing.TB) string {
+	t.Helper()
+	habOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "exptest-hab-")
+		if err != nil {
+			habErr = err
+			return
+		}
+		habPath, habErr = habbin.Build(dir)
+	})
+	if habErr != nil {
+		t.Fatal(habErr)
+	}
+	return habPath
+}
+
+// Busybox is the host's static busybox (Debian's busybox-static, which CI
+// installs).
+func Busybox(t testing.TB) string {
+	t.Helper()
+	if _, err := os.Stat("/bin/busybox"); err != nil {
+		t.Fatalf("no /bin/busybox (apt-get install busybox-static): %v", err)
+	}
+	return "/bin/busybox"
+}
+
+// Tool returns the path of a program the test checks with; it fails the
+// test when the program is missing (CI installs it: .ci/run).
+func Tool(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		t.Fatalf("%s is needed to check the export (apt-get install %s): %v", name, name, err)
+	}
+	return p
+}
+
+// Run runs a program and returns its standard output, failing the test
+// with its output when it fails.
+func Run(t testing.TB, name string, args ...string) string {
+	t.Helper()
+	var out, errb bytes.Buffer
+	cmd := exec.Command(Tool(t, name), args...)
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s %v: %v\n%s%s", name, args, err, out.String(), errb.String())
+	}
+	return out.String()
+}
