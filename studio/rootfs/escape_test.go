@@ -176,3 +176,68 @@ func TestHandOverFollowsNoLink(t *testing.T) {
 		t.Errorf("the build's file was not handed over: uid %d %v", st.Uid, err)
 	}
 }
+
+// TestBacklineLinksFollowNoLink: the backline's /bin/sh, /bin/bash and
+// /usr/bin/env go into directories made beneath the root: a /usr linked
+// to a host directory is refused (the links would replace the host's
+// /usr/bin/env), a /bin linked out is replaced by a directory, and the
+// host is left as it was.
+func TestBacklineLinksFollowNoLink(t *testing.T) {
+	const id = "habtest/fakeline/1.0.0/20260101000000"
+	for _, tt := range []struct {
+		link    string
+		refused bool
+	}{{"/usr", true}, {"/usr/bin", true}, {"/bin", false}} {
+		t.Run(strings.ReplaceAll(tt.link, "/", "_"), func(t *testing.T) {
+			root := filepath.Join(t.TempDir(), "studio")
+			prefix := filepath.Join(root, "hab", "pkgs", id)
+			files := map[string]string{"IDENT": id + "\n", "TARGET": "x86_64-linux\n", "PATH": "/hab/pkgs/" + id + "/bin\n", "bin/sh": "#!/bin/sh\n", "bin/env": "#!/bin/sh\n"}
+			for name, content := range files {
+				if err := os.MkdirAll(filepath.Dir(filepath.Join(prefix, name)), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(prefix, name), []byte(content), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.WriteFile(filepath.Join(root, rootfs.MarkerFile), nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			cfg := studio.NewConfig(studio.WithHabBinary("/proc/self/exe"), studio.WithBackline(studio.Backline{Ident: "habtest/fakeline"}))
+			ctx := context.Background()
+			plan, err := rootfs.Prepare(ctx, root, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if plan.Path == "" {
+				t.Fatal("the fake backline was not found")
+			}
+			host := t.TempDir()
+			if err := os.MkdirAll(filepath.Join(host, "bin"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			p := filepath.Join(root, tt.link)
+			if err := os.RemoveAll(p); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(host, p); err != nil {
+				t.Fatal(err)
+			}
+			before := hostState(t, host, filepath.Join(host, "bin"))
+			_, err = rootfs.Prepare(ctx, root, cfg)
+			if after := hostState(t, host, filepath.Join(host, "bin")); after != before {
+				t.Errorf("the host changed through %s:\n%s\n%s", tt.link, before, after)
+			}
+			switch {
+			case tt.refused && (err == nil || !strings.Contains(err.Error(), tt.link)):
+				t.Errorf("%s linked out: %v", tt.link, err)
+			case !tt.refused && err != nil:
+				t.Errorf("%s linked out: %v", tt.link, err)
+			case !tt.refused:
+				if l, err := os.Readlink(filepath.Join(root, "bin", "sh")); err != nil || l != "/hab/pkgs/"+id+"/bin/sh" {
+					t.Errorf("/bin/sh: %q %v", l, err)
+				}
+			}
+		})
+	}
+}

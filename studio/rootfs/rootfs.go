@@ -297,6 +297,19 @@ func Prepare(ctx context.Context, root string, cfg studio.Config) (plan Plan, er
 		return Plan{}, err
 	}
 	if plan.Path != "" {
+		// The backline's links (/bin/sh, /bin/bash, /usr/bin/env) go
+		// into directories made here beneath the root: a /bin link left
+		// by the host fallback gives way, any other link is refused.
+		if st, err := d.Lstat("bin"); err == nil && beneath.IsLink(st) {
+			if err := d.Remove("bin"); err != nil {
+				return Plan{}, fmt.Errorf("prepare studio %s: %w", root, err)
+			}
+		}
+		for _, dir := range []string{"bin", "usr/bin"} {
+			if err := mkdir(d, dir, 0o755); err != nil {
+				return Plan{}, fmt.Errorf("prepare studio %s: %w", root, err)
+			}
+		}
 		if err := backline.Link(root, plan.Path); err != nil {
 			return Plan{}, err
 		}
