@@ -17,7 +17,7 @@ import (
 // itself. Building it and every query are linear in the number of edges.
 type Graph struct {
 	deps  map[ident.Ident][]ident.Ident // in DEPS order, without duplicates
-	rdeps map[ident.Ident]map[ident.Ident]struct{}
+	rdeps map[ident.Ident][]ident.Ident // unordered, without duplicates
 	// steps counts the edges looked at, so that tests can check that
 	// the work stays linear.
 	steps int
@@ -31,7 +31,7 @@ func (s *Store) Graph(ctx context.Context) (*Graph, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &Graph{deps: map[ident.Ident][]ident.Ident{}, rdeps: map[ident.Ident]map[ident.Ident]struct{}{}}
+	g := &Graph{deps: map[ident.Ident][]ident.Ident{}, rdeps: map[ident.Ident][]ident.Ident{}}
 	for _, id := range ids {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -55,9 +55,6 @@ func (g *Graph) node(id ident.Ident) {
 	if _, ok := g.deps[id]; !ok {
 		g.deps[id] = nil
 	}
-	if _, ok := g.rdeps[id]; !ok {
-		g.rdeps[id] = map[ident.Ident]struct{}{}
-	}
 }
 
 func (g *Graph) add(id ident.Ident, deps []ident.Ident) {
@@ -71,7 +68,7 @@ func (g *Graph) add(id ident.Ident, deps []ident.Ident) {
 		seen[d] = struct{}{}
 		g.deps[id] = append(g.deps[id], d)
 		g.node(d)
-		g.rdeps[d][id] = struct{}{}
+		g.rdeps[d] = append(g.rdeps[d], id)
 	}
 }
 
@@ -86,7 +83,9 @@ func (g *Graph) Deps(id ident.Ident) []ident.Ident { return slices.Clone(g.deps[
 
 // RDeps returns the packages that depend directly on id, sorted.
 func (g *Graph) RDeps(id ident.Ident) []ident.Ident {
-	return slices.SortedFunc(maps.Keys(g.rdeps[id]), ident.Compare)
+	out := slices.Clone(g.rdeps[id])
+	slices.SortFunc(out, ident.Compare)
+	return out
 }
 
 // CountRDeps returns how many packages depend directly on id, and false
@@ -156,7 +155,7 @@ func (g *Graph) Dependents(ids ...ident.Ident) []ident.Ident {
 	}
 	out := map[ident.Ident]struct{}{}
 	for _, id := range ids {
-		for r := range g.rdeps[id] {
+		for _, r := range g.rdeps[id] {
 			g.steps++
 			if !in[r] {
 				out[r] = struct{}{}
@@ -180,8 +179,8 @@ func (g *Graph) Remove(ids ...ident.Ident) bool {
 	}
 	for _, id := range ids {
 		for _, d := range g.deps[id] {
-			g.steps++
-			delete(g.rdeps[d], id)
+			g.steps += len(g.rdeps[d])
+			g.rdeps[d] = slices.DeleteFunc(g.rdeps[d], func(x ident.Ident) bool { return x == id })
 		}
 		delete(g.deps, id)
 		delete(g.rdeps, id)
