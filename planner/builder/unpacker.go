@@ -165,7 +165,7 @@ func (u *unpacker) dir(name string, mode fs.FileMode, mtime time.Time) error {
 	defer d.Close()
 	// Owner access is kept, so that the rest of the archive can be
 	// written; the descriptor is the directory itself, never a link.
-	if err := unix.Fchmod(int(d.Fd()), unixPerm(mode|0o700)); err != nil {
+	if err := d.Chmod(mode | 0o700); err != nil {
 		return fmt.Errorf("entry %q: chmod: %w", name, err)
 	}
 	if !mtime.IsZero() {
@@ -191,7 +191,7 @@ func (u *unpacker) file(name string, mode fs.FileMode, mtime time.Time, r io.Rea
 	if err := replace(parent, base); err != nil {
 		return fmt.Errorf("entry %q: %w", name, err)
 	}
-	fd, err := unix.Openat(int(parent.Fd()), base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, unixPerm(mode&fs.ModePerm))
+	fd, err := unix.Openat(int(parent.Fd()), base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, uint32(mode.Perm()))
 	if err != nil {
 		return fmt.Errorf("entry %q: %w", name, err)
 	}
@@ -201,7 +201,7 @@ func (u *unpacker) file(name string, mode fs.FileMode, mtime time.Time, r io.Rea
 		return fmt.Errorf("extract %s: %w", name, err)
 	}
 	// The mode again, past the umask and with setuid/setgid/sticky.
-	err = unix.Fchmod(fd, unixPerm(mode))
+	err = out.Chmod(mode)
 	if err == nil && !mtime.IsZero() {
 		ts := unix.NsecToTimespec(mtime.UnixNano())
 		err = unix.UtimesNanoAt(int(parent.Fd()), base, []unix.Timespec{ts, ts}, unix.AT_SYMLINK_NOFOLLOW)
@@ -302,19 +302,4 @@ func (u *unpacker) link(p pendingLink) error {
 		return fmt.Errorf("hard link %q to %q: %w", p.name, p.target, err)
 	}
 	return nil
-}
-
-// unixPerm is the st_mode permission bits of m.
-func unixPerm(m fs.FileMode) uint32 {
-	perm := uint32(m.Perm())
-	if m&fs.ModeSetuid != 0 {
-		perm |= unix.S_ISUID
-	}
-	if m&fs.ModeSetgid != 0 {
-		perm |= unix.S_ISGID
-	}
-	if m&fs.ModeSticky != 0 {
-		perm |= unix.S_ISVTX
-	}
-	return perm
 }
