@@ -91,11 +91,7 @@ func (s *Server) updateProfile(w http.ResponseWriter, r *http.Request) {
 		text(w, http.StatusBadRequest, "email is empty")
 		return
 	}
-	if err := s.cfg.Store.SetEmail(r.Context(), a.ID, body.Email); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusOK)
+	s.reply(w, r, s.cfg.Store.SetEmail(r.Context(), a.ID, body.Email), http.StatusOK)
 }
 
 // tokenJSON: the stored token is only a hash, so listings carry an empty

@@ -93,11 +93,7 @@ func (s *Server) deleteChannel(w http.ResponseWriter, r *http.Request) {
 	if !validChannel(w, name) {
 		return
 	}
-	if err := s.cfg.Store.DeleteChannel(r.Context(), o.ID, name); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusOK)
+	s.reply(w, r, s.cfg.Store.DeleteChannel(r.Context(), o.ID, name), http.StatusOK)
 }
 
 func (s *Server) channelPackages(w http.ResponseWriter, r *http.Request) {
@@ -238,11 +234,7 @@ func (s *Server) promote(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := s.cfg.Store.Promote(r.Context(), c.ID, p.ID); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusOK)
+	s.reply(w, r, s.cfg.Store.Promote(r.Context(), c.ID, p.ID), http.StatusOK)
 }
 
 func (s *Server) demote(w http.ResponseWriter, r *http.Request) {
@@ -301,10 +293,6 @@ func (s *Server) channelToChannel(promote bool) http.HandlerFunc {
 		} else {
 			err = s.cfg.Store.DemoteChannel(r.Context(), sc.ID, dc.ID)
 		}
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		w.WriteHeader(http.StatusOK)
+		s.reply(w, r, err, http.StatusOK)
 	}
 }

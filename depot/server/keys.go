@@ -133,11 +133,7 @@ func (s *Server) generateKeys(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if err := s.cfg.Store.PutSecretKey(r.Context(), o.ID, sec.Revision, string(sec.KeyFile().Encode()), a.ID); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusCreated)
+	s.reply(w, r, s.cfg.Store.PutSecretKey(r.Context(), o.ID, sec.Revision, string(sec.KeyFile().Encode()), a.ID), http.StatusCreated)
 }
 
 func (s *Server) uploadSecretKey(w http.ResponseWriter, r *http.Request) {
@@ -149,11 +145,7 @@ func (s *Server) uploadSecretKey(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := s.cfg.Store.PutSecretKey(r.Context(), o.ID, kf.Revision, string(kf.Encode()), a.ID); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusCreated)
+	s.reply(w, r, s.cfg.Store.PutSecretKey(r.Context(), o.ID, kf.Revision, string(kf.Encode()), a.ID), http.StatusCreated)
 }
 
 func (s *Server) getSecretKey(w http.ResponseWriter, r *http.Request) {

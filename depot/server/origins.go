@@ -126,11 +126,7 @@ func (s *Server) updateOrigin(w http.ResponseWriter, r *http.Request) {
 		text(w, http.StatusUnprocessableEntity, fmt.Sprintf("invalid default_package_visibility %q", vis))
 		return
 	}
-	if err := s.cfg.Store.SetOriginVisibility(r.Context(), o.ID, vis); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.reply(w, r, s.cfg.Store.SetOriginVisibility(r.Context(), o.ID, vis), http.StatusNoContent)
 }
 
 func (s *Server) deleteOrigin(w http.ResponseWriter, r *http.Request) {
@@ -148,11 +144,7 @@ func (s *Server) deleteOrigin(w http.ResponseWriter, r *http.Request) {
 		text(w, http.StatusConflict, fmt.Sprintf("origin %s cannot be deleted: %s", o.Name, ref.Reason))
 		return
 	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.reply(w, r, err, http.StatusNoContent)
 }
 
 func (s *Server) members(w http.ResponseWriter, r *http.Request) {
@@ -200,11 +192,7 @@ func (s *Server) removeMember(w http.ResponseWriter, r *http.Request) {
 		text(w, http.StatusUnprocessableEntity, "the owner cannot remove themselves")
 		return
 	}
-	if err := s.cfg.Store.RemoveMember(r.Context(), o.ID, u.ID); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.reply(w, r, s.cfg.Store.RemoveMember(r.Context(), o.ID, u.ID), http.StatusNoContent)
 }
 
 func (s *Server) memberRole(w http.ResponseWriter, r *http.Request) {
@@ -255,11 +243,7 @@ func (s *Server) setMemberRole(w http.ResponseWriter, r *http.Request) {
 		text(w, http.StatusForbidden, "the owner's role cannot be changed")
 		return
 	}
-	if err := s.cfg.Store.SetRole(r.Context(), o.ID, u.ID, role); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.reply(w, r, s.cfg.Store.SetRole(r.Context(), o.ID, u.ID, role), http.StatusNoContent)
 }
 
 func (s *Server) transfer(w http.ResponseWriter, r *http.Request) {
@@ -287,11 +271,7 @@ func (s *Server) transfer(w http.ResponseWriter, r *http.Request) {
 		text(w, http.StatusForbidden, fmt.Sprintf("%s is not a member of origin %s", u.Name, o.Name))
 		return
 	}
-	if err := s.cfg.Store.Transfer(r.Context(), o.ID, me.ID, u.ID); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.reply(w, r, s.cfg.Store.Transfer(r.Context(), o.ID, me.ID, u.ID), http.StatusNoContent)
 }
 
 func (s *Server) depart(w http.ResponseWriter, r *http.Request) {
@@ -366,11 +346,7 @@ func (s *Server) invitationAction(action string) http.HandlerFunc {
 		default:
 			err = s.cfg.Store.RescindInvitation(r.Context(), o.ID, n)
 		}
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
+		s.reply(w, r, err, http.StatusNoContent)
 	}
 }
 
@@ -419,11 +395,7 @@ func (s *Server) createSecret(w http.ResponseWriter, r *http.Request) {
 		text(w, http.StatusUnprocessableEntity, fmt.Sprintf("secret %s: %v", body.Name, err))
 		return
 	}
-	if err := s.cfg.Store.PutSecret(r.Context(), o.ID, body.Name, body.Value, me.ID); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusCreated)
+	s.reply(w, r, s.cfg.Store.PutSecret(r.Context(), o.ID, body.Name, body.Value, me.ID), http.StatusCreated)
 }
 
 // openSecret checks that value is a box message the origin's encryption
@@ -452,11 +424,7 @@ func (s *Server) deleteSecret(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := s.cfg.Store.DeleteSecret(r.Context(), o.ID, r.PathValue("name")); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.reply(w, r, s.cfg.Store.DeleteSecret(r.Context(), o.ID, r.PathValue("name")), http.StatusNoContent)
 }
 
 func (s *Server) listIntegrations(w http.ResponseWriter, r *http.Request) {
@@ -529,11 +497,7 @@ func (s *Server) putIntegration(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	b, _ := jsonMarshal(body)
-	if err := s.cfg.Store.PutIntegration(r.Context(), o.ID, r.PathValue("kind"), r.PathValue("name"), string(b)); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.reply(w, r, s.cfg.Store.PutIntegration(r.Context(), o.ID, r.PathValue("kind"), r.PathValue("name"), string(b)), http.StatusNoContent)
 }
 
 func (s *Server) deleteIntegration(w http.ResponseWriter, r *http.Request) {
@@ -541,11 +505,7 @@ func (s *Server) deleteIntegration(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := s.cfg.Store.DeleteIntegration(r.Context(), o.ID, r.PathValue("kind"), r.PathValue("name")); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.reply(w, r, s.cfg.Store.DeleteIntegration(r.Context(), o.ID, r.PathValue("kind"), r.PathValue("name")), http.StatusNoContent)
 }
 
 func settingJSON(v sqlstore.Setting) map[string]any {
@@ -611,11 +571,7 @@ func (s *Server) deleteSetting(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := s.cfg.Store.DeleteSetting(r.Context(), o.ID, r.PathValue("name")); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.reply(w, r, s.cfg.Store.DeleteSetting(r.Context(), o.ID, r.PathValue("name")), http.StatusNoContent)
 }
 
 func (s *Server) settingNames(w http.ResponseWriter, r *http.Request) {

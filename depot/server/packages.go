@@ -415,11 +415,7 @@ func (s *Server) setVisibility(w http.ResponseWriter, r *http.Request) {
 	if _, _, ok := s.authorize(w, r, id.Origin, roMaint, false); !ok {
 		return
 	}
-	if err := s.cfg.Store.SetVisibility(r.Context(), id.String(), vis); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusOK)
+	s.reply(w, r, s.cfg.Store.SetVisibility(r.Context(), id.String(), vis), http.StatusOK)
 }
 
 func (s *Server) deletePackage(w http.ResponseWriter, r *http.Request) {
@@ -440,11 +436,7 @@ func (s *Server) deletePackage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if err := s.cfg.Store.DeletePackage(r.Context(), p.ID); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.reply(w, r, s.cfg.Store.DeletePackage(r.Context(), p.ID), http.StatusNoContent)
 }
 
 func (s *Server) reverseDeps(w http.ResponseWriter, r *http.Request) {

@@ -308,6 +308,15 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 }
 
+// reply answers status when err is nil, else as fail does.
+func (s *Server) reply(w http.ResponseWriter, r *http.Request, err error, status int) {
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(status)
+}
+
 // id formats a database id as the original does: a JSON string.
 func id(n int64) string { return strconv.FormatInt(n, 10) }
 
