@@ -429,3 +429,26 @@ func TestUninstallInInstallWindow(t *testing.T) {
 		t.Errorf("install: %v, uninstall: %v", installErr, uninstallErr)
 	}
 }
+
+// TestFailureAfterCommitNamesWhatIsInstalled: when an install fails after
+// its packages are in place (an install hook fails), the error says which
+// packages it installed.
+func TestFailureAfterCommitNamesWhatIsInstalled(t *testing.T) {
+	ctx := context.Background()
+	e := newInstallEnv(t)
+	const dep, app = "core/dep/1.0/20200101000000", "acme/app/1.0/20200101000000"
+	e.build(e.artifacts, spec{id: dep})
+	h := e.build(e.harts, spec{id: app, deps: []string{dep}, tdeps: []string{dep}, files: map[string]string{"hooks/install": "#!/bin/sh\nexit 3\n"}})
+	in := e.installer()
+	in.Hooks = ExecHooks{Env: []string{"PATH=" + os.Getenv("PATH")}}
+	res, err := in.Install(ctx, h)
+	if err == nil || !strings.Contains(err.Error(), "installed before the failure: "+dep+", "+app) {
+		t.Fatalf("err = %v", err)
+	}
+	if res != nil {
+		t.Errorf("result %v", res)
+	}
+	if got := e.installed(); !slices.Equal(got, []string{app, dep}) {
+		t.Errorf("installed %v", got)
+	}
+}
