@@ -131,3 +131,64 @@ func readTestFile(t *testing.T, p string) string {
 	}
 	return string(data)
 }
+
+// TestPlanBuildReproducible: two hab plan build of the same plan with the
+// same --release, at different times, in fresh roots at the same path,
+// write the same hart; the caller's SOURCE_DATE_EPOCH reaches the plan
+// and changes the hart; a malformed one fails with status 1.
+func TestPlanBuildReproducible(t *testing.T) {
+	getenv, env := planBuildEnv(t)
+	dir := writeBuildPlan(t, `pkg_name=stamped
+pkg_origin=habtest
+pkg_version=0.1.0
+do_build() { return 0; }
+do_install() { echo "built at $SOURCE_DATE_EPOCH" > "$pkg_prefix/stamp"; }
+`)
+	build := func() []byte {
+		t.Helper()
+		os.RemoveAll(env["FS_ROOT"])
+		os.RemoveAll(env["HAB_OUTPUT_PATH"])
+		code, stdout, stderr := runHab(t, getenv, "plan", "build", "--json", "--release", "20260102030405", dir)
+		if code != 0 {
+			t.Fatalf("exit %d\n%s", code, stderr)
+		}
+		var res map[string]string
+		if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+			t.Fatal(err)
+		}
+		stamp, err := os.ReadFile(filepath.Join(res["prefix"], "stamp"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		epoch := env["SOURCE_DATE_EPOCH"]
+		if epoch == "" {
+			epoch = "1767323045" // 2026-01-02 03:04:05 UTC, the release's time
+		}
+		want := "built at " + epoch + "\n"
+		if string(stamp) != want {
+			t.Errorf("the plan saw %q, want %q", stamp, want)
+		}
+		data, err := os.ReadFile(res["artifact"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+	first := build()
+	start := time.Now()
+	for time.Now().Unix() == start.Unix() {
+		time.Sleep(20 * time.Millisecond) // the next build starts in a later second
+	}
+	if second := build(); string(second) != string(first) {
+		t.Error("two builds of the same release differ")
+	}
+	env["SOURCE_DATE_EPOCH"] = "1000000000"
+	if third := build(); string(third) == string(first) {
+		t.Error("SOURCE_DATE_EPOCH did not change the hart")
+	}
+	env["SOURCE_DATE_EPOCH"] = "soon"
+	os.RemoveAll(env["FS_ROOT"])
+	if code, _, stderr := runHab(t, getenv, "plan", "build", "--release", "20260102030405", dir); code != 1 || !strings.Contains(stderr, `SOURCE_DATE_EPOCH "soon"`) {
+		t.Errorf("a malformed SOURCE_DATE_EPOCH: exit %d\n%s", code, stderr)
+	}
+}
