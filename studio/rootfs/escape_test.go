@@ -58,21 +58,23 @@ func TestPlantedLinksAreNotFollowed(t *testing.T) {
 		refused bool   // the studio is refused (else repaired)
 		run     bool   // a run is refused too (a mount point, or the marker)
 	}{
-		{link: "/var/tmp", refused: true},                              // chmod 1777 would open the host directory
-		{run: true, link: "/tmp", refused: true},                       // a mount point and a chmod
-		{run: true, link: "/etc", refused: true},                       // every /etc file is written in it
-		{link: "/etc/hosts.tmp", toFile: true},                         // the old temporary name: now never used
-		{link: "/etc/hosts", toFile: true},                             // replaced, not written through
-		{link: "/etc/passwd", toFile: true},                            // likewise
-		{link: "/etc/resolv.conf", toFile: true},                       // likewise
-		{run: true, link: "/dev", refused: true},                       // a mount point
-		{run: true, link: "/proc", refused: true},                      // a mount point
-		{link: "/hab/cache/keys", refused: true},                       // the secret key import
-		{link: "/hab/cache", refused: true},                            // a middle component
-		{run: true, link: "/hab", refused: true},                       // a middle component of several
-		{run: true, link: "/hab/bin", refused: true},                   // the hab binary's file mount point
-		{link: "/root", refused: true},                                 // chmod 0750
-		{link: "/var", refused: true},                                  // a middle component
+		{link: "/var/tmp", refused: true},            // chmod 1777 would open the host directory
+		{run: true, link: "/tmp", refused: true},     // a mount point and a chmod
+		{run: true, link: "/etc", refused: true},     // every /etc file is written in it
+		{link: "/etc/hosts.tmp", toFile: true},       // the old temporary name: now never used
+		{link: "/etc/hosts", toFile: true},           // replaced, not written through
+		{link: "/etc/passwd", toFile: true},          // likewise
+		{link: "/etc/resolv.conf", toFile: true},     // likewise
+		{run: true, link: "/dev", refused: true},     // a mount point
+		{run: true, link: "/proc", refused: true},    // a mount point
+		{link: "/hab/cache/keys", refused: true},     // the secret key import
+		{link: "/hab/cache", refused: true},          // a middle component
+		{run: true, link: "/hab", refused: true},     // a middle component of several
+		{run: true, link: "/hab/bin", refused: true}, // the hab binary's file mount point
+		{link: "/root", refused: true},               // chmod 0750
+		{link: "/var", refused: true},
+		{link: "/hab/pkgs/core", refused: true},                        // where the backline is installed
+		{link: "/hab/pkgs/habtest/x/1.0.0", refused: true},             // a deeper level                                  // a middle component
 		{run: true, link: "/src", refused: true},                       // the source mount point
 		{run: true, link: "/hab/bin/hab", toFile: true, refused: true}, // a file mount point
 		{run: true, link: "/" + rootfs.MarkerFile, toFile: true, refused: true},
@@ -102,6 +104,9 @@ func TestPlantedLinksAreNotFollowed(t *testing.T) {
 			// path by a link out of the root.
 			p := filepath.Join(root, tt.link)
 			if err := os.RemoveAll(p); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 				t.Fatal(err)
 			}
 			to := host

@@ -287,6 +287,9 @@ func Prepare(ctx context.Context, root string, cfg studio.Config) (plan Plan, er
 		}
 	}
 	if !HasBasePackages(root) {
+		if err := checkStore(d); err != nil {
+			return Plan{}, fmt.Errorf("prepare studio %s: %w", root, err)
+		}
 		if _, err := backline.Install(ctx, root, cfg.Backline); err != nil && !errors.Is(err, backline.ErrNotFound) {
 			return Plan{}, fmt.Errorf("prepare studio %s: %w", root, err)
 		} else if err != nil {
@@ -362,6 +365,33 @@ func Prepare(ctx context.Context, root string, cfg studio.Config) (plan Plan, er
 		return Plan{}, fmt.Errorf("prepare studio %s: %w", root, err)
 	}
 	return plan, nil
+}
+
+// checkStore refuses a link in the first four levels of the studio's
+// /hab/pkgs (origin, name, version, release), where installing the
+// backline creates directories and renames packages into place.
+func checkStore(d *beneath.Dir) error {
+	var walk func(p string, depth int) error
+	walk = func(p string, depth int) error {
+		entries, err := d.ReadDir(p)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			q := p + "/" + e.Name()
+			if e.Type()&fs.ModeSymlink != 0 {
+				target, _ := d.Readlink(q)
+				return &beneath.LinkError{Dir: d.Name(), Path: "/" + q, Link: "/" + q, Target: target}
+			}
+			if e.IsDir() && depth < 4 && !strings.HasPrefix(e.Name(), ".") {
+				if err := walk(q, depth+1); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	return walk("hab/pkgs", 1)
 }
 
 // layout are the directories every studio has, and their modes.
