@@ -18,6 +18,7 @@ import (
 	"github.com/habgo/hab/core/hart"
 	"github.com/habgo/hab/core/ident"
 	"github.com/habgo/hab/core/paths"
+	"github.com/habgo/hab/core/pkgmeta"
 	"github.com/habgo/hab/core/pkgs"
 	"github.com/habgo/hab/studio"
 	"github.com/habgo/hab/studio/chroot"
@@ -219,7 +220,7 @@ func TestPkgBuildFixtures(t *testing.T) {
 				t.Fatalf("install into %s: %v", fresh, err)
 			}
 			var out strings.Builder
-			code, err := runner.Run(context.Background(), []string{pkgs.InstallPrefix(hello) + "/bin/hello"}, studio.Stdio{Stdout: &out, Stderr: &out})
+			code, err := runner.Run(context.Background(), []string{pkgmeta.InstallPrefix(hello) + "/bin/hello"}, studio.Stdio{Stdout: &out, Stderr: &out})
 			if err != nil || code != 0 || out.String() != "Hello from greetdata, through libgreet!\n" {
 				t.Errorf("installed hello: %d %v %q", code, err, out.String())
 			}

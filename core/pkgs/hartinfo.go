@@ -40,26 +40,26 @@ type ArchiveInfo struct {
 	CFlags        *string  `json:"cflags"`
 
 	Exports       map[string]string `json:"exports"`
-	Binds         []Bind            `json:"binds"`
-	BindsOptional []Bind            `json:"binds_optional"`
+	Binds         []pkgmeta.Bind    `json:"binds"`
+	BindsOptional []pkgmeta.Bind    `json:"binds_optional"`
 	Size          int64             `json:"size"`
 
 	// Metadata is the parsed metadata, for callers that want more.
-	Metadata *Metadata `json:"-"`
+	Metadata *pkgmeta.Metadata `json:"-"`
 }
 
 // ReadArchiveInfo reads the header, checksum and metadata of the hart at
 // path, without checking its signature (as the original's info does), in
 // one pass over the file. A truncated or corrupt hart is an error.
 func ReadArchiveInfo(ctx context.Context, path string) (*ArchiveInfo, error) {
-	hi, err := hart.Inspect(ctx, path, hart.ReadOptions{XZ: hart.XZGo, Keep: pkgmeta.Known, Files: []string{FileDefaultConfig}})
+	hi, err := hart.Inspect(ctx, path, hart.ReadOptions{XZ: hart.XZGo, Keep: pkgmeta.Known, Files: []string{pkgmeta.FileDefaultConfig}})
 	if err != nil {
 		return nil, fmt.Errorf("info: %w", err)
 	}
 	h, files := hi.Header, hi.Metadata.Files
-	cfg, hasCfg := files[FileDefaultConfig]
-	delete(files, FileDefaultConfig)
-	m, err := ParseMetadata(hi.Metadata.Ident, files)
+	cfg, hasCfg := files[pkgmeta.FileDefaultConfig]
+	delete(files, pkgmeta.FileDefaultConfig)
+	m, err := pkgmeta.Parse(hi.Metadata.Ident, files)
 	if err != nil {
 		return nil, fmt.Errorf("info %s: %w", path, err)
 	}
@@ -92,15 +92,15 @@ func ReadArchiveInfo(ctx context.Context, path string) (*ArchiveInfo, error) {
 		info.Exports = map[string]string{}
 	}
 	if info.Binds == nil {
-		info.Binds = []Bind{}
+		info.Binds = []pkgmeta.Bind{}
 	}
 	if info.BindsOptional == nil {
-		info.BindsOptional = []Bind{}
+		info.BindsOptional = []pkgmeta.Bind{}
 	}
 	for _, p := range m.Exposes {
 		n, err := strconv.ParseUint(p, 10, 16)
 		if err != nil {
-			return nil, fmt.Errorf("info %s: %w: %s: %s: invalid port %q", path, ErrMalformed, m.Ident, FileExposes, p)
+			return nil, fmt.Errorf("info %s: %w: %s: %s: invalid port %q", path, pkgmeta.ErrMalformed, m.Ident, pkgmeta.FileExposes, p)
 		}
 		info.Exposes = append(info.Exposes, uint16(n))
 	}
@@ -110,11 +110,11 @@ func ReadArchiveInfo(ctx context.Context, path string) (*ArchiveInfo, error) {
 		}
 		return &v
 	}
-	info.SvcUser = opt(FileSvcUser, m.SvcUser)
-	info.SvcGroup = opt(FileSvcGroup, m.SvcGroup)
-	info.LDRunPath = opt(FileLDRunPath, m.LDRunPath)
-	info.LDFlags = opt(FileLDFlags, m.LDFlags)
-	info.CFlags = opt(FileCFlags, m.CFlags)
+	info.SvcUser = opt(pkgmeta.FileSvcUser, m.SvcUser)
+	info.SvcGroup = opt(pkgmeta.FileSvcGroup, m.SvcGroup)
+	info.LDRunPath = opt(pkgmeta.FileLDRunPath, m.LDRunPath)
+	info.LDFlags = opt(pkgmeta.FileLDFlags, m.LDFlags)
+	info.CFlags = opt(pkgmeta.FileCFlags, m.CFlags)
 	if hasCfg {
 		s := strings.TrimSpace(string(cfg))
 		info.Config = &s

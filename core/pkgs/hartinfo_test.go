@@ -13,15 +13,16 @@ import (
 	"testing"
 
 	"github.com/habgo/hab/core/hart"
+	"github.com/habgo/hab/core/pkgmeta"
 )
 
 func TestReadArchiveInfo(t *testing.T) {
 	e := newInstallEnv(t)
 	p := e.build(e.harts, spec{id: "acme/web/1.0/20200101000000", tdeps: []string{"core/glibc/2.27/20190115002733"}, deps: []string{"core/glibc/2.27/20190115002733"},
 		files: map[string]string{
-			FileExposes: "80 443\n", FileExports: "port=http.port\n", FileBinds: "db=port host\n", FileBindsOptional: "cache=port\n",
-			FileSvcUser: "hab\n", FileSvcGroup: "hab\n", FileLDFlags: "-L/x\n",
-			"default.toml": "[http]\nport = 80\n", FileManifest: "# acme / web\n",
+			pkgmeta.FileExposes: "80 443\n", pkgmeta.FileExports: "port=http.port\n", pkgmeta.FileBinds: "db=port host\n", pkgmeta.FileBindsOptional: "cache=port\n",
+			pkgmeta.FileSvcUser: "hab\n", pkgmeta.FileSvcGroup: "hab\n", pkgmeta.FileLDFlags: "-L/x\n",
+			"default.toml": "[http]\nport = 80\n", pkgmeta.FileManifest: "# acme / web\n",
 		}})
 	info, err := ReadArchiveInfo(context.Background(), p)
 	if err != nil {
@@ -39,8 +40,8 @@ func TestReadArchiveInfo(t *testing.T) {
 		{"build_deps", info.BuildDeps, []string{}},
 		{"exposes", info.Exposes, []uint16{80, 443}},
 		{"exports", info.Exports, map[string]string{"port": "http.port"}},
-		{"binds", info.Binds, []Bind{{Name: "db", Exports: []string{"port", "host"}}}},
-		{"binds_optional", info.BindsOptional, []Bind{{Name: "cache", Exports: []string{"port"}}}},
+		{"binds", info.Binds, []pkgmeta.Bind{{Name: "db", Exports: []string{"port", "host"}}}},
+		{"binds_optional", info.BindsOptional, []pkgmeta.Bind{{Name: "cache", Exports: []string{"port"}}}},
 		{"config", *info.Config, "[http]\nport = 80"},
 		{"svc_group", *info.SvcGroup, "hab"},
 		{"ldflags", *info.LDFlags, "-L/x"},
@@ -58,8 +59,8 @@ func TestReadArchiveInfo(t *testing.T) {
 		t.Errorf("json: %s", js)
 	}
 
-	bad := e.build(e.harts, spec{id: "acme/bad/1.0/20200101000000", files: map[string]string{FileExposes: "http\n"}})
-	if _, err := ReadArchiveInfo(context.Background(), bad); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), `EXPOSES: invalid port "http"`) {
+	bad := e.build(e.harts, spec{id: "acme/bad/1.0/20200101000000", files: map[string]string{pkgmeta.FileExposes: "http\n"}})
+	if _, err := ReadArchiveInfo(context.Background(), bad); !errors.Is(err, pkgmeta.ErrMalformed) || !strings.Contains(err.Error(), `EXPOSES: invalid port "http"`) {
 		t.Errorf("bad EXPOSES: %v", err)
 	}
 }
@@ -91,7 +92,7 @@ func TestReadArchiveInfoTruncated(t *testing.T) {
 // ones are all read.
 func TestReadArchiveInfoKeepsOnlyKnownMetadata(t *testing.T) {
 	e := newInstallEnv(t)
-	files := map[string]string{FileManifest: "# acme / web\n", "default.toml": "x = 1\n"}
+	files := map[string]string{pkgmeta.FileManifest: "# acme / web\n", "default.toml": "x = 1\n"}
 	blob := strings.Repeat("A", 4<<20)
 	for i := range 24 { // 96 MiB
 		files[fmt.Sprintf("JUNK_%02d", i)] = blob
