@@ -146,6 +146,11 @@ func TestUnpackEscapes(t *testing.T) {
 		{name: "file then symlink of the same name", entries: []entry{{kind: 'f', name: "x"}, {kind: 's', name: "x", link: "HOST/victim"}}},
 		{name: "absolute name", entries: []entry{{kind: 'f', name: "HOST/victim"}}, check: isFile("HOST/victim")},
 		{name: "absolute directory", entries: []entry{{kind: 'd', name: "HOST", mode: 0o777}}},
+		{name: "the destination itself", entries: []entry{{kind: 'd', name: "./", mode: 0o777}, {kind: 'f', name: "./x"}}, check: func(t *testing.T, out, host string) {
+			if fi, err := os.Stat(out); err != nil || fi.Mode().Perm() != 0o755 {
+				t.Errorf("the destination's mode changed: %v %v", fi, err)
+			}
+		}},
 		{name: "dot-dot name", entries: []entry{{kind: 'f', name: "../victim"}}, wantErr: "escapes the destination"},
 		{name: "dot-dot inside", entries: []entry{{kind: 'f', name: "a/../../victim"}}, wantErr: "escapes the destination"},
 		{name: "dot-dot directory", entries: []entry{{kind: 'd', name: "..", mode: 0o777}}, wantErr: "escapes the destination"},

@@ -146,17 +146,20 @@ func (u *unpacker) dir(name string, mode fs.FileMode, mtime time.Time) error {
 	if err != nil {
 		return err
 	}
-	if rel != "." {
-		pdir, base := split(rel)
-		parent, err := u.walk(name, pdir, true)
-		if err != nil {
-			return err
-		}
-		err = replace(parent, base)
-		parent.Close()
-		if err != nil {
-			return fmt.Errorf("entry %q: %w", name, err)
-		}
+	if rel == "." {
+		// "./": the destination is the source cache, shared by every
+		// source; an archive does not set its mode or times.
+		return nil
+	}
+	pdir, base := split(rel)
+	parent, err := u.walk(name, pdir, true)
+	if err != nil {
+		return err
+	}
+	err = replace(parent, base)
+	parent.Close()
+	if err != nil {
+		return fmt.Errorf("entry %q: %w", name, err)
 	}
 	d, err := u.walk(name, rel, true)
 	if err != nil {
