@@ -1,0 +1,361 @@
+package client_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/habgo/hab/core/crypto"
+	"github.com/habgo/hab/core/hart"
+	"github.com/habgo/hab/core/ident"
+	"github.com/habgo/hab/core/pkgs"
+	"github.com/habgo/hab/depot/client"
+	"github.com/habgo/hab/internal/conformance"
+)
+
+const (
+	lib = "acme/lib/1.0/20200101000000"
+	app = "acme/app/1.0/20200101000000"
+)
+
+// published uploads app (with lib beside it, uploaded as its missing
+// dependency) and promotes it to stable.
+func (e *depotEnv) published(c *client.Client) (libHart, appHart string) {
+	e.t.Helper()
+	ctx := context.Background()
+	if _, err := c.CreateOrigin(ctx, "acme", ""); err != nil {
+		e.t.Fatal(err)
+	}
+	libHart = e.build(lib)
+	appHart = e.build(app, lib)
+	var said []string
+	if err := c.UploadHart(ctx, appHart, client.UploadOptions{Channel: "stable", Keys: e.keys, Say: func(s string) { said = append(said, s) }}); err != nil {
+		e.t.Fatal(err)
+	}
+	for _, want := range []string{"Uploaded " + e.keyName, "Uploading dependency " + lib, "Uploaded " + lib, "Uploaded " + app, "Promoted " + app + " to stable"} {
+		if !slices.ContainsFunc(said, func(s string) bool { return strings.HasPrefix(s, want) }) {
+			e.t.Errorf("upload did not say %q:\n%s", want, strings.Join(said, "\n"))
+		}
+	}
+	return libHart, appHart
+}
+
+// TestInstallFromDepot: an upload carries its missing dependency and the
+// signer's key; an install into an empty root resolves the newest release
+// in the channel, downloads the closure and the key it lacks, verifies,
+// installs, and leaves the harts (only verified ones) in the artifact
+// cache and no temporary.
+func TestInstallFromDepot(t *testing.T) {
+	ctx := context.Background()
+	e := newDepotEnv(t)
+	c := e.client()
+	libHart, _ := e.published(c)
+
+	// Both are in unstable, where uploads land, and in stable: the
+	// dependency uploaded along is promoted too, as in the original.
+	for _, tc := range []struct {
+		id   string
+		want []string
+	}{{lib, []string{"stable", "unstable"}}, {app, []string{"stable", "unstable"}}} {
+		chs, err := c.PackageChannels(ctx, ident.MustParse(tc.id), ident.X86_64Linux)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, ch := range chs {
+			names = append(names, ch.Name)
+		}
+		slices.Sort(names)
+		if !slices.Equal(names, tc.want) {
+			t.Errorf("channels of %s: %v, want %v", tc.id, names, tc.want)
+		}
+	}
+
+	anon, err := client.New(e.url, client.WithRetry(2, time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := e.fresh(anon, "stable")
+	res, err := f.in.Install(ctx, "acme/app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.Installed; len(got) != 2 || got[0].String() != lib || got[1].String() != app {
+		t.Errorf("installed %v", got)
+	}
+	if _, err := f.keys.SigningPublicKey(e.keyName); err != nil {
+		t.Errorf("the signer's key was not cached: %v", err)
+	}
+	// The download directory goes with the source.
+	f.src.Close()
+	if got := files(t, f.artifacts); len(got) != 2 || !slices.Contains(got, filepath.Base(libHart)) {
+		t.Errorf("artifact cache holds %v", got)
+	}
+	// Idempotent: installing again installs nothing.
+	if res, err := f.in.Install(ctx, "acme/app"); err != nil || len(res.Installed) != 0 {
+		t.Errorf("second install: %v %v", res, err)
+	}
+
+	// Nothing in the channel: a clear error naming the depot.
+	f2 := e.fresh(c, "nosuch")
+	_, err = f2.in.Install(ctx, "acme/app")
+	if !errors.Is(err, pkgs.ErrArtifactNotFound) || !strings.Contains(err.Error(), "the depot "+e.url+"/v1 (channel nosuch)") {
+		t.Errorf("install from an empty channel: %v", err)
+	}
+	// A fully qualified ident ignores the channel, as in the original.
+	if _, err := f2.in.Install(ctx, lib); err != nil {
+		t.Errorf("install of %s from channel nosuch: %v", lib, err)
+	}
+}
+
+// TestTamperedDepot: whatever a depot sends (altered or truncated harts,
+// another release, another key under the signer's name, a lying "latest"),
+// the client installs nothing that does not verify with the keys it
+// trusts, and leaves nothing behind.
+func TestTamperedDepot(t *testing.T) {
+	ctx := context.Background()
+	isDownload := func(r *http.Request, id string) bool {
+		return strings.HasSuffix(r.URL.Path, "/pkgs/"+id+"/download")
+	}
+	// Another pair under the very name of the genuine one.
+	other, otherSec, err := crypto.GenerateSigningPair("acme", time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		// trust puts the genuine key in the fresh key cache first.
+		trust bool
+		alter func(e *depotEnv, r *http.Request, status int, h http.Header, body []byte) (int, []byte)
+		want  string
+	}{
+		{name: "payload byte flipped", alter: func(e *depotEnv, r *http.Request, status int, h http.Header, body []byte) (int, []byte) {
+			if isDownload(r, lib) {
+				body[len(body)-100] ^= 0x55
+			}
+			return status, body
+		}, want: "signature"},
+		{name: "truncated", alter: func(e *depotEnv, r *http.Request, status int, h http.Header, body []byte) (int, []byte) {
+			if isDownload(r, app) {
+				body = body[:len(body)/2]
+			}
+			return status, body
+		}},
+		{name: "another release served", alter: func(e *depotEnv, r *http.Request, status int, h http.Header, body []byte) (int, []byte) {
+			if isDownload(r, lib) {
+				b, _ := os.ReadFile(filepath.Join(e.harts, "acme-app-1.0-20200101000000-x86_64-linux.hart"))
+				return status, b
+			}
+			return status, body
+		}, want: "acme/app"},
+		{name: "another key under the signer's name", alter: func(e *depotEnv, r *http.Request, status int, h http.Header, body []byte) (int, []byte) {
+			if strings.Contains(r.URL.Path, "/keys/") {
+				return status, other.KeyFile().Encode()
+			}
+			return status, body
+		}, want: "signature"},
+		{name: "a secret key in place of the public key", alter: func(e *depotEnv, r *http.Request, status int, h http.Header, body []byte) (int, []byte) {
+			if strings.Contains(r.URL.Path, "/keys/") {
+				return status, e.sec.KeyFile().Encode()
+			}
+			return status, body
+		}, want: "not the public signing key"},
+		{name: "hart signed by a key the client trusts otherwise", trust: true, alter: func(e *depotEnv, r *http.Request, status int, h http.Header, body []byte) (int, []byte) {
+			if isDownload(r, app) {
+				// Re-signed by another key of the same name: the cache
+				// holds the genuine one, which it keeps.
+				return status, resign(t, body, otherSec)
+			}
+			return status, body
+		}, want: "signature"},
+		{name: "latest names another package", alter: func(e *depotEnv, r *http.Request, status int, h http.Header, body []byte) (int, []byte) {
+			if strings.HasSuffix(r.URL.Path, "/latest") {
+				return status, bytes.ReplaceAll(body, []byte(`"name":"app"`), []byte(`"name":"evil"`))
+			}
+			return status, body
+		}, want: "acme/evil"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newDepotEnv(t)
+			e.published(e.client())
+			f := e.fresh(e.client(), "stable")
+			if tc.trust {
+				kf, err := e.keys.Read(crypto.SigPublic, e.sec.NamedRevision)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := f.keys.Write(kf); err != nil {
+					t.Fatal(err)
+				}
+			}
+			e.alter = func(r *http.Request, status int, h http.Header, body []byte) (int, []byte) {
+				return tc.alter(e, r, status, h, body)
+			}
+			_, err := f.in.Install(ctx, "acme/app")
+			if err == nil {
+				t.Fatal("installed")
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q does not mention %q", err, tc.want)
+			}
+			if got := f.installed(t); len(got) != 0 {
+				t.Errorf("installed %v", got)
+			}
+			f.src.Close()
+			if got := files(t, f.artifacts); len(got) != 0 {
+				t.Errorf("artifact cache holds %v", got)
+			}
+			if got := slices.DeleteFunc(files(t, filepath.Join(f.root, "hab", "pkgs")), func(n string) bool { return n == ".hab-pkgs.lock" }); len(got) != 0 {
+				t.Errorf("store holds %v", got)
+			}
+			if tc.trust {
+				if _, err := f.keys.SigningPublicKey(e.keyName); err != nil {
+					t.Errorf("the trusted key was lost: %v", err)
+				}
+			}
+		})
+	}
+}
+
+// resign signs the payload of a hart again with key: a hart that
+// verifies only with key.
+func resign(t *testing.T, data []byte, key *crypto.SigningSecretKey) []byte {
+	n, off := 0, 0
+	for i, b := range data {
+		if b == '\n' {
+			n++
+			if n == 5 {
+				off = i + 1
+				break
+			}
+		}
+	}
+	var out bytes.Buffer
+	if err := hart.Sign(context.Background(), bytes.NewReader(data[off:]), &out, key); err != nil {
+		t.Error(err)
+	}
+	return out.Bytes()
+}
+
+// TestConformanceHarts: the real harts of the original's Builder tests
+// upload with their key and download byte-identical.
+func TestConformanceHarts(t *testing.T) {
+	ctx := context.Background()
+	e := newDepotEnv(t)
+	c := e.client()
+	if _, err := c.CreateOrigin(ctx, "neurosis", ""); err != nil {
+		t.Fatal(err)
+	}
+	keys := crypto.Cache{Dir: t.TempDir()}
+	kf, err := crypto.LoadKeyFile(conformance.Path(t, "builder", "neurosis-20171211220037.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := keys.Write(kf); err != nil {
+		t.Fatal(err)
+	}
+	var harts []string
+	for _, pattern := range []string{"*.hart", "oddversions/*.hart"} {
+		m, err := filepath.Glob(filepath.Join(conformance.Path(t, "builder"), pattern))
+		if err != nil {
+			t.Fatal(err)
+		}
+		harts = append(harts, m...)
+	}
+	// Their dependencies (core/glibc, ...) must be in the depot for the
+	// client to upload them, as in the original: stand-ins signed by a
+	// core key of this test.
+	standIns := crypto.Cache{Dir: t.TempDir()}
+	builders := map[string]*depotEnv{}
+	builder := func(origin string) *depotEnv {
+		if b, ok := builders[origin]; ok {
+			return b
+		}
+		if _, err := c.CreateOrigin(ctx, origin, ""); err != nil && client.Status(err) != http.StatusConflict {
+			t.Fatal(err)
+		}
+		_, sec, err := standIns.NewSigningPair(origin, time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC))
+		if err != nil {
+			t.Fatal(err)
+		}
+		builders[origin] = &depotEnv{t: t, keys: standIns, sec: sec, harts: t.TempDir()}
+		return builders[origin]
+	}
+	deps := map[string]bool{}
+	uploaded := 0
+	for _, path := range harts {
+		md, err := hart.ReadMetadata(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Fields(string(md.Files["TDEPS"])) {
+			if deps[line] {
+				continue
+			}
+			deps[line] = true
+			if err := c.UploadHart(ctx, builder(ident.MustParse(line).Origin).build(line), client.UploadOptions{Keys: standIns}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, path := range harts {
+		h, err := hart.ReadHeaderFile(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.KeyName != kf.NamedRevision.String() || strings.HasPrefix(filepath.Base(path), "xmen-") {
+			continue // signed by a key the conformance data lacks: below
+		}
+		md, err := hart.ReadMetadata(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if md.Target != ident.X86_64Linux && md.Target != ident.X86_64Windows {
+			continue // the depot accepts the original's two default targets
+		}
+		if err := c.UploadHart(ctx, path, client.UploadOptions{Keys: keys}); err != nil {
+			t.Fatalf("upload %s: %v", path, err)
+		}
+		uploaded++
+		dir := t.TempDir()
+		got, err := c.Download(ctx, md.Ident, md.Target, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, _ := os.ReadFile(path)
+		b, _ := os.ReadFile(got)
+		if !bytes.Equal(a, b) {
+			t.Errorf("%s downloaded differs from the upload (%d vs %d bytes)", path, len(b), len(a))
+		}
+		if filepath.Base(got) != filepath.Base(path) || len(files(t, dir)) != 1 {
+			t.Errorf("download of %s left %v", path, files(t, dir))
+		}
+	}
+	if uploaded < 20 {
+		t.Errorf("only %d conformance harts uploaded", uploaded)
+	}
+	// Uploading again is no error: the depot has it (the original says
+	// "already exists"), and --force is refused only when content differs.
+	if err := c.UploadHart(ctx, conformance.Path(t, "builder", "neurosis-testapp-0.1.13-20190511004436-x86_64-linux.hart"), client.UploadOptions{Keys: keys, Force: true}); err != nil {
+		t.Errorf("forced re-upload of the same hart: %v", err)
+	}
+	// The newest in unstable, as Builder orders versions.
+	p, err := c.ChannelLatest(ctx, "unstable", ident.Ident{Origin: "neurosis", Name: "testapp"}, ident.X86_64Linux)
+	if err != nil || p.Ident.Version != "0.1.13" {
+		t.Errorf("latest: %+v %v", p, err)
+	}
+	// Without the signer's key in the cache, nothing is sent.
+	for _, name := range []string{"xmen-testapp-0.1.4-20171206005217-x86_64-linux.hart", "neurosis-testapp-0.1.3-20171205003213-x86_64-linux.hart"} {
+		err = c.UploadHart(ctx, conformance.Path(t, "builder", name), client.UploadOptions{Keys: keys})
+		if !errors.Is(err, crypto.ErrKeyNotFound) {
+			t.Errorf("upload of %s without its signer's key: %v", name, err)
+		}
+	}
+}

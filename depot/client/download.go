@@ -1,0 +1,155 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/habgo/hab/core/crypto"
+	"github.com/habgo/hab/core/hart"
+	"github.com/habgo/hab/core/ident"
+	"github.com/habgo/hab/core/pkgmeta"
+)
+
+// DownloadOptions are the settings of DownloadClosure.
+type DownloadOptions struct {
+	Channel string       // where idents that are not fully qualified are resolved
+	Target  ident.Target // the target of every hart
+	// Dir receives artifacts/ (the harts) and keys/ (their signers'
+	// public keys), as the original's --download-directory.
+	Dir string
+	// Verify checks each hart's signature with the keys in Dir/keys.
+	Verify bool
+	Say    func(string)
+}
+
+func (o DownloadOptions) say(format string, a ...any) {
+	if o.Say != nil {
+		o.Say(fmt.Sprintf(format, a...))
+	}
+}
+
+// DownloadClosure downloads the harts of idents and of their runtime
+// dependencies (TDEPS, read from each downloaded hart), with their
+// signers' public keys, into opts.Dir, as `hab pkg download` does. A
+// fully qualified ident is looked up in unstable (as the original does),
+// any other in opts.Channel. Harts already in Dir/artifacts are not
+// downloaded again. Each hart must hold the package and target asked
+// for. It returns every release of the closure, the requested ones first.
+func (c *Client) DownloadClosure(ctx context.Context, idents []ident.Ident, opts DownloadOptions) ([]ident.Ident, error) {
+	artifacts := filepath.Join(opts.Dir, "artifacts")
+	keys := crypto.Cache{Dir: filepath.Join(opts.Dir, "keys")}
+	var queue []ident.Ident
+	for _, want := range idents {
+		var (
+			p   *Package
+			err error
+		)
+		if want.FullyQualified() {
+			p, err = c.ChannelPackage(ctx, "unstable", want, opts.Target)
+		} else {
+			p, err = c.ChannelLatest(ctx, opts.Channel, want, opts.Target)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("download %s: %w", want, err)
+		}
+		id := p.Ident.Ident()
+		if id.Validate() != nil || !id.FullyQualified() || !id.Satisfies(want) {
+			return nil, fmt.Errorf("download %s: the depot answered %s", want, crypto.QuoteName(id.String()))
+		}
+		queue = append(queue, id)
+	}
+	var done []ident.Ident
+	seen := map[ident.Ident]bool{}
+	for len(queue) > 0 {
+		id := queue[0]
+		queue = queue[1:]
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		meta, err := c.downloadOne(ctx, id, artifacts, keys, opts)
+		if err != nil {
+			return done, err
+		}
+		done = append(done, id)
+		queue = append(queue, meta.TDeps...)
+	}
+	return done, nil
+}
+
+// downloadOne makes sure Dir/artifacts holds the hart of id and Dir/keys
+// its signer's key, and returns its metadata.
+func (c *Client) downloadOne(ctx context.Context, id ident.Ident, artifacts string, keys crypto.Cache, opts DownloadOptions) (*pkgmeta.Metadata, error) {
+	name, err := id.ArchiveName(opts.Target)
+	if err != nil {
+		return nil, err
+	}
+	path := filepath.Join(artifacts, name)
+	fresh := false
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		opts.say("Downloading %s", id)
+		if path, err = c.Download(ctx, id, opts.Target, artifacts); err != nil {
+			return nil, err
+		}
+		fresh = true
+	} else if err != nil {
+		return nil, fmt.Errorf("download %s: %w", id, err)
+	} else {
+		opts.say("Using %s (already in %s)", id, artifacts)
+	}
+	// A fresh download that is not what was asked for is removed.
+	fail := func(err error) (*pkgmeta.Metadata, error) {
+		if fresh {
+			os.Remove(path)
+		}
+		return nil, fmt.Errorf("download %s: %w", id, err)
+	}
+	md, err := hart.ReadMetadata(ctx, path)
+	if err != nil {
+		return fail(err)
+	}
+	if md.Ident != id || md.Target != opts.Target {
+		return fail(fmt.Errorf("%s holds %s for %s, not %s for %s", path, md.Ident, md.Target, id, opts.Target))
+	}
+	h, err := hart.ReadHeaderFile(ctx, path)
+	if err != nil {
+		return fail(err)
+	}
+	nr, err := crypto.ParseNamedRevision(h.KeyName)
+	if err != nil {
+		return fail(err)
+	}
+	if _, err := keys.Read(crypto.SigPublic, nr); errors.Is(err, crypto.ErrKeyNotFound) {
+		opts.say("Downloading public origin key %s", h.KeyName)
+		kd, err := c.OriginPublicKey(ctx, nr.Name, nr.Revision)
+		if err != nil {
+			return fail(err)
+		}
+		kf, err := ParseDownloadedKey(kd, crypto.SigPublic, nr.Name, nr.Revision)
+		if err != nil {
+			return fail(err)
+		}
+		if err := os.MkdirAll(keys.Dir, 0o755); err != nil {
+			return fail(err)
+		}
+		if _, err := keys.Write(kf); err != nil {
+			return fail(err)
+		}
+	} else if err != nil {
+		return fail(err)
+	}
+	if opts.Verify {
+		if _, err := hart.Verify(ctx, path, keys); err != nil {
+			return fail(err)
+		}
+	}
+	meta, err := pkgmeta.Parse(id, md.Files)
+	if err != nil {
+		return fail(err)
+	}
+	return meta, nil
+}
