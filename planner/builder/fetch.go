@@ -31,6 +31,9 @@ func (b *builder) downloadFile(ctx context.Context, c *shell.Call) error {
 	if name == "" {
 		name = filepath.Base(src)
 	}
+	if !filepath.IsAbs(name) && !filepath.IsLocal(name) {
+		return b.failWith(c, "download %s: %q is not a file name in the source cache (HAB_CACHE_SRC_PATH)", src, name)
+	}
 	dst := srcPath(c, name)
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return b.failWith(c, "download %s: %v", src, err)

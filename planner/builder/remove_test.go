@@ -88,7 +88,9 @@ func TestVersionCannotWipeCaches(t *testing.T) {
 		{"CACHE_PATH out of the source cache", "pkg_version=1.0\ndo_before() { CACHE_PATH=\"$HAB_CACHE_SRC_PATH/..\"; }\n", "refusing to remove"},
 		{"CACHE_PATH the source cache", "pkg_version=1.0\ndo_before() { CACHE_PATH=\"$HAB_CACHE_SRC_PATH\"; }\n", "refusing to remove"},
 		{"CACHE_PATH a link", "pkg_version=1.0\ndo_before() { ln -s ../keys \"$HAB_CACHE_SRC_PATH/keys\"; CACHE_PATH=\"$HAB_CACHE_SRC_PATH/keys/.\"; }\n", ""},
-		{"download over a file out of the source cache", "pkg_version=1.0\ndo_download() { download_file \"file://$PLAN_CONTEXT/plan.sh\" ../keys/habtest.pub " + strings.Repeat("0", 64) + "; }\n", "refusing to remove"},
+		{"download over a file out of the source cache", "pkg_version=1.0\ndo_download() { download_file \"file://$PLAN_CONTEXT/plan.sh\" ../keys/habtest.pub " + strings.Repeat("0", 64) + "; }\n", `"../keys/habtest.pub" is not a file name in the source cache`},
+		{"download to a name out of the source cache", "pkg_version=1.0\ndo_download() { download_file \"file://$PLAN_CONTEXT/plan.sh\" ../keys/new.pub; }\n", `"../keys/new.pub" is not a file name in the source cache`},
+		{"pkg_filename out of the source cache", "pkg_version=1.0\npkg_source=\"file://$PLAN_CONTEXT/plan.sh\"\npkg_filename=../artifacts/x.hart\npkg_shasum=" + strings.Repeat("0", 64) + "\n", `"../artifacts/x.hart" is not a file name in the source cache`},
 		{"CACHE_PATH inside a link", "pkg_version=1.0\ndo_before() { ln -sfn ../keys \"$HAB_CACHE_SRC_PATH/k\"; CACHE_PATH=\"$HAB_CACHE_SRC_PATH/k/habtest.pub\"; }\n", "refusing to remove"},
 	}
 	for _, c := range cases {
@@ -133,6 +135,9 @@ func TestVersionCannotWipeCaches(t *testing.T) {
 				if _, err := os.Stat(p); err != nil {
 					t.Errorf("%s did not survive: %v", p, err)
 				}
+			}
+			if _, err := os.Lstat(filepath.Join(cache, "artifacts", "x.hart")); !os.IsNotExist(err) {
+				t.Errorf("a file was written into the artifact cache (%v)", err)
 			}
 			if after, _ := os.ReadDir(keys.Dir); len(after) != len(before) {
 				t.Errorf("key cache had %d entries, now %d", len(before), len(after))
