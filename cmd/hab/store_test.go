@@ -438,3 +438,34 @@ func TestStoreBinlinkStaysInside(t *testing.T) {
 		t.Error("a file of /etc was binlinked")
 	}
 }
+
+// TestStoreInstallForgedHartOfInstalledIdent: `hab pkg install` of a hart
+// whose payload was swapped behind a genuine header fails even though the
+// package it claims is installed, and says no "Using".
+func TestStoreInstallForgedHartOfInstalledIdent(t *testing.T) {
+	e := newStoreEnv(t)
+	const id = "acme/app/1.0/20200101000000"
+	genuine := e.hart(t.TempDir(), id, map[string]string{"bin/app": "#!/bin/sh\n"})
+	other := e.hart(t.TempDir(), id, map[string]string{"bin/app": "#!/bin/sh\nrm -rf /\n"})
+	e.mustRun("pkg", "install", genuine)
+	g, _ := os.ReadFile(genuine)
+	o, _ := os.ReadFile(other)
+	header := func(b []byte) int { // the length of the five header lines
+		n := 0
+		for range 5 {
+			n += bytes.IndexByte(b[n:], '\n') + 1
+		}
+		return n
+	}
+	forged := filepath.Join(t.TempDir(), filepath.Base(genuine))
+	if err := os.WriteFile(forged, append(g[:header(g):header(g)], o[header(o):]...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := e.run("pkg", "install", forged)
+	if code != 1 || strings.Contains(out, "Using") || !strings.Contains(errOut, "signature") {
+		t.Fatalf("forged hart: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	if data, _ := os.ReadFile(filepath.Join(e.pkgDir(id), "bin", "app")); strings.Contains(string(data), "rm -rf") {
+		t.Error("the forged payload reached the store")
+	}
+}
