@@ -138,6 +138,12 @@ func Parse(name string, data []byte) (Spec, error) {
 	dec := toml.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&s); err != nil {
+		var sme *toml.StrictMissingError
+		if errors.As(err, &sme) && len(sme.Errors) > 0 {
+			e := sme.Errors[0]
+			row, col := e.Position()
+			return Spec{}, fmt.Errorf("spec file %s:%d:%d: unknown key %q", name, row, col, strings.Join(e.Key(), "."))
+		}
 		var de *toml.DecodeError
 		if errors.As(err, &de) {
 			row, col := de.Position()

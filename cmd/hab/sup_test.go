@@ -1,0 +1,468 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/habgo/hab/core/crypto"
+	"github.com/habgo/hab/core/paths"
+	"github.com/habgo/hab/internal/habbin"
+	"github.com/habgo/hab/planner/builder"
+)
+
+// supEnv is a temporary FS_ROOT with fixture packages built into it, and
+// the hab binary to run supervisors with.
+type supEnv struct {
+	t       *testing.T
+	dir     string
+	root    string
+	keys    string
+	bin     string
+	release int
+	env     map[string]string
+}
+
+var (
+	supBinOnce sync.Once
+	supBin     string
+	supBinErr  error
+)
+
+func newSupEnv(t *testing.T) *supEnv {
+	t.Helper()
+	if _, err := exec.LookPath("perl"); err != nil {
+		t.Skip("the service fixture needs perl to answer on its port")
+	}
+	supBinOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "hab-sup-test-bin-")
+		if err != nil {
+			supBinErr = err
+			return
+		}
+		supBin, supBinErr = habbin.Build(dir)
+	})
+	if supBinErr != nil {
+		t.Fatal(supBinErr)
+	}
+	dir := t.TempDir()
+	e := &supEnv{t: t, dir: dir, root: filepath.Join(dir, "root"), keys: filepath.Join(dir, "keys"), bin: supBin, release: 20260101000000}
+	for _, d := range []string{e.root, e.keys} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := (crypto.Cache{Dir: e.keys}).NewSigningPair("habtest", time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	e.env = map[string]string{"FS_ROOT": e.root, "HAB_CACHE_KEY_PATH": e.keys, "HOME": filepath.Join(dir, "home")}
+	return e
+}
+
+// build builds a plan context into the root (installing it there).
+func (e *supEnv) build(planDir string) {
+	e.t.Helper()
+	e.release++
+	var out bytes.Buffer
+	_, err := builder.Build(context.Background(), planDir, builder.Options{
+		Root: paths.At(e.root), Env: []string{"PATH=" + os.Getenv("PATH"), "HOME=" + e.dir, "TERM=dumb"},
+		Release: strconv.Itoa(e.release), WorkDir: e.dir, Keys: crypto.Cache{Dir: e.keys}, Output: &out,
+	})
+	if err != nil {
+		e.t.Fatalf("build %s: %v\n%s", planDir, err, out.String())
+	}
+}
+
+// plan writes a plan context from files and returns its directory.
+func (e *supEnv) plan(name string, files map[string]string) string {
+	e.t.Helper()
+	dir := filepath.Join(e.dir, "plans", name)
+	for rel, content := range files {
+		p := filepath.Join(dir, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			e.t.Fatal(err)
+		}
+		mode := os.FileMode(0o644)
+		if strings.HasPrefix(rel, "hooks/") {
+			mode = 0o755
+		}
+		if err := os.WriteFile(p, []byte(content), mode); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func freeLoopbackPort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// sup is a running `hab sup run` process.
+type sup struct {
+	e         *supEnv
+	cmd       *exec.Cmd
+	ctl, http string
+	mu        sync.Mutex
+	out       bytes.Buffer
+	done      chan struct{}
+}
+
+func (e *supEnv) startSup(extra ...string) *sup {
+	e.t.Helper()
+	s := &sup{e: e, ctl: fmt.Sprintf("127.0.0.1:%d", freeLoopbackPort(e.t)), http: fmt.Sprintf("127.0.0.1:%d", freeLoopbackPort(e.t)), done: make(chan struct{})}
+	args := append([]string{"sup", "run", "--listen-ctl", s.ctl, "--listen-http", s.http, "--sys-ip-address", "127.0.0.1"}, extra...)
+	e.env["HAB_LISTEN_CTL"] = s.ctl
+	s.cmd = exec.Command(e.bin, args...)
+	env := os.Environ()
+	for k, v := range e.env {
+		env = append(env, k+"="+v)
+	}
+	s.cmd.Env = env
+	r, w := io.Pipe()
+	s.cmd.Stdout, s.cmd.Stderr = w, w
+	if err := s.cmd.Start(); err != nil {
+		e.t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			s.mu.Lock()
+			s.out.WriteString(sc.Text() + "\n")
+			s.mu.Unlock()
+		}
+	}()
+	go func() { s.cmd.Wait(); w.Close(); close(s.done) }()
+	e.t.Cleanup(func() {
+		if !s.exited() {
+			s.cmd.Process.Signal(syscall.SIGTERM)
+			<-s.done
+		}
+		if e.t.Failed() {
+			e.t.Logf("supervisor output:\n%s", s.output())
+		}
+	})
+	s.waitOutput("Starting ctl-gateway")
+	return s
+}
+
+func (s *sup) exited() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (s *sup) output() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.out.String()
+}
+
+// waitFor polls cond until it holds; the bound is only so that a broken
+// supervisor fails the test instead of hanging it.
+func supWaitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (s *sup) waitOutput(want string) {
+	s.e.t.Helper()
+	supWaitFor(s.e.t, fmt.Sprintf("%q in the supervisor's output", want), func() bool {
+		if strings.Contains(s.output(), want) {
+			return true
+		}
+		if s.exited() {
+			s.e.t.Fatalf("supervisor exited waiting for %q:\n%s", want, s.output())
+		}
+		return false
+	})
+}
+
+// hab runs a hab command in-process against this supervisor's root.
+func (s *sup) hab(stdin string, args ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, strings.NewReader(stdin), &out, &errb, func(k string) string { return s.e.env[k] })
+	return code, out.String(), errb.String()
+}
+
+func (s *sup) mustHab(stdin string, args ...string) string {
+	s.e.t.Helper()
+	start := time.Now()
+	code, out, errs := s.hab(stdin, args...)
+	s.e.t.Logf("hab %s: %s", strings.Join(args, " "), time.Since(start))
+	if code != 0 {
+		s.e.t.Fatalf("hab %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errs)
+	}
+	return out
+}
+
+func (s *sup) getJSON(path string, v any) int {
+	s.e.t.Helper()
+	resp, err := http.Get("http://" + s.http + path)
+	if err != nil {
+		s.e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if v != nil && resp.StatusCode < 300 {
+		if err := json.Unmarshal(b, v); err != nil {
+			s.e.t.Fatalf("GET %s: %v\n%s", path, err, b)
+		}
+	}
+	return resp.StatusCode
+}
+
+// service is the /services/NAME/default document.
+func (s *sup) service(name string) map[string]any {
+	var v map[string]any
+	if s.getJSON("/services/"+name+"/default", &v) != 200 {
+		return nil
+	}
+	return v
+}
+
+func (s *sup) pid(name string) int {
+	v := s.service(name)
+	if v == nil {
+		return 0
+	}
+	p, _ := v["process"].(map[string]any)
+	if p["state"] != "up" {
+		return 0
+	}
+	f, _ := p["pid"].(float64)
+	return int(f)
+}
+
+func httpBody(t *testing.T, url string) string {
+	resp, err := http.Get(url)
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+func (e *supEnv) userTOML(name, content string) {
+	e.t.Helper()
+	p := filepath.Join(e.root, "hab", "user", name, "config", "user.toml")
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		e.t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// processesIn lists live processes whose command line contains s.
+func processesIn(s string) []int {
+	var out []int
+	entries, _ := os.ReadDir("/proc")
+	for _, en := range entries {
+		pid, err := strconv.Atoi(en.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", en.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		st, _ := os.ReadFile(filepath.Join("/proc", en.Name(), "stat"))
+		if i := bytes.LastIndexByte(st, ')'); i > 0 && len(st) > i+2 && st[i+2] == 'Z' {
+			continue
+		}
+		if strings.Contains(string(bytes.ReplaceAll(b, []byte{0}, []byte{' '})), s) {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+func fixtureDir(name string) string { return filepath.Join("..", "..", "fixtures", name) }
+
+// TestSupServiceReconfigureAndBind is the issue's done-when flow: the
+// fixture service runs under hab sup run and answers on its port, hab
+// config apply reconfigures it without a restart, and a bound client sees
+// its port; with the gateways, the status exit codes, the control secret
+// and unload leaving no process behind.
+func TestSupServiceReconfigureAndBind(t *testing.T) {
+	e := newSupEnv(t)
+	e.build(fixtureDir("service"))
+	e.build(fixtureDir("service-client"))
+	port := freeLoopbackPort(t)
+	e.userTOML("service", fmt.Sprintf("port = %d\n", port))
+	s := e.startSup("habtest/service")
+	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
+	supWaitFor(t, "the service to answer on its port", func() bool { return httpBody(t, url) == "hello from the service\n" })
+	pid := s.pid("service")
+	if pid == 0 {
+		t.Fatal("no pid for the running service")
+	}
+
+	// Applied configuration: rendered, reconfigure runs, no restart.
+	s.mustHab("message = \"applied once\"\n", "config", "apply", "service.default", "1")
+	supWaitFor(t, "the applied message", func() bool { return httpBody(t, url) == "applied once\n" })
+	s.waitOutput("service.default hook[reconfigure]:(HK): reconfigured service: applied once")
+	if now := s.pid("service"); now != pid {
+		t.Errorf("config apply restarted the service: pid %d, then %d", pid, now)
+	}
+	// The same or a lower version is refused and says so.
+	if code, _, errs := s.hab("message = \"again\"\n", "config", "apply", "service.default", "1"); code == 0 || !strings.Contains(errs, "not newer than the applied version 1") {
+		t.Errorf("equal version: exit %d, %s", code, errs)
+	}
+	// Invalid TOML is refused before it is sent; the service keeps its configuration.
+	cfgFile := filepath.Join(e.dir, "bad.toml")
+	os.WriteFile(cfgFile, []byte("message = \n"), 0o644)
+	if code, _, errs := s.hab("", "config", "apply", "service.default", "2", cfgFile); code == 0 || !strings.Contains(errs, "invalid configuration for service.default") {
+		t.Errorf("invalid TOML: exit %d, %s", code, errs)
+	}
+	if got := httpBody(t, url); got != "applied once\n" {
+		t.Errorf("after refused configs the service answers %q", got)
+	}
+
+	// A client bound to the service sees its port.
+	if out := s.mustHab("", "svc", "load", "habtest/service-client", "--bind", "backend:service.default"); !strings.Contains(out, "The habtest/service-client service was successfully loaded") {
+		t.Errorf("load output: %s", out)
+	}
+	s.waitOutput(fmt.Sprintf("service-client.default(O): client of 127.0.0.1:%d", port))
+	s.waitOutput("service-client.default(O): backend says: applied once")
+	if code, _, errs := s.hab("", "svc", "load", "habtest/service-client", "--bind", "backend:service.default"); code == 0 || !strings.Contains(errs, "Service already loaded") {
+		t.Errorf("second load: exit %d, %s", code, errs)
+	}
+
+	// Status and its exit codes.
+	status := s.mustHab("", "svc", "status")
+	if !strings.HasPrefix(status, "package\ttype\tdesired\tstate\telapsed (s)\tpid\tgroup\n") || !strings.Contains(status, "\tstandalone\tup\tup\t") || !strings.Contains(status, "service-client.default") {
+		t.Errorf("svc status:\n%s", status)
+	}
+	for _, tt := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"sup", "status", "habtest/service"}, 0},
+		{[]string{"sup", "status", "habtest/not-loaded"}, exitNotLoaded},
+		{[]string{"sup", "status", "habtest/service", "-r", fmt.Sprintf("127.0.0.1:%d", freeLoopbackPort(t))}, exitNoSupervisor},
+	} {
+		if code, out, errs := s.hab("", tt.args...); code != tt.code {
+			t.Errorf("hab %v: exit %d, want %d\n%s%s", tt.args, code, tt.code, out, errs)
+		}
+	}
+
+	// The HTTP gateway.
+	var services []map[string]any
+	if s.getJSON("/services", &services) != 200 || len(services) != 2 {
+		t.Errorf("/services: %d services", len(services))
+	}
+	var cfg map[string]any
+	if s.getJSON("/services/service/default/config", &cfg) != 200 || cfg["port"] != float64(port) || cfg["message"] != "applied once" {
+		t.Errorf("/config = %v", cfg)
+	}
+	var health map[string]any
+	supWaitFor(t, "a health check", func() bool {
+		return s.getJSON("/services/service/default/health", &health) == 200 && health["status"] == "OK"
+	})
+	if code := s.getJSON("/services/nothing/default", nil); code != 404 {
+		t.Errorf("unknown service: HTTP %d", code)
+	}
+	svc := s.service("service")
+	for _, k := range []string{"binding_mode", "binds", "bldr_url", "cfg", "channel", "desired_state", "health_check", "hooks", "manager_fs_cfg", "pkg", "process", "service_group", "spec_file", "spec_ident", "sys", "topology", "update_strategy"} {
+		if _, ok := svc[k]; !ok {
+			t.Errorf("/services/service/default lacks %q", k)
+		}
+	}
+	var census map[string]any
+	s.getJSON("/census", &census)
+	groups, _ := census["census_groups"].(map[string]any)
+	g, _ := groups["service.default"].(map[string]any)
+	if sc, _ := g["service_config"].(map[string]any); sc == nil || sc["incarnation"] != float64(1) {
+		t.Errorf("census service_config = %v", g["service_config"])
+	}
+	if pop, _ := g["population"].(map[string]any); len(pop) != 1 {
+		t.Errorf("census population = %v", g["population"])
+	}
+	var bf map[string]any
+	s.getJSON("/butterfly", &bf)
+	for _, k := range []string{"member", "service", "service_config", "service_file", "election", "departure"} {
+		if _, ok := bf[k]; !ok {
+			t.Errorf("/butterfly lacks %q", k)
+		}
+	}
+	if m := httpBody(t, "http://"+s.http+"/metrics"); !strings.Contains(m, "hab_sup_http_gateway_requests_total") {
+		t.Errorf("/metrics:\n%s", m)
+	}
+
+	// A wrong control secret is refused.
+	saved := e.env["HAB_CTL_SECRET"]
+	e.env["HAB_CTL_SECRET"] = "not-the-secret"
+	if code, _, errs := s.hab("", "svc", "status", "-r", s.ctl); code == 0 || !strings.Contains(errs, "wrong secret") {
+		t.Errorf("wrong secret: exit %d, %s", code, errs)
+	}
+	e.env["HAB_CTL_SECRET"] = saved
+	delete(e.env, "HAB_CTL_SECRET")
+
+	// File upload reaches the service's files directory.
+	upload := filepath.Join(e.dir, "message.txt")
+	os.WriteFile(upload, []byte("uploaded\n"), 0o644)
+	s.mustHab("", "file", "upload", "service.default", "1", upload)
+	supWaitFor(t, "the uploaded file", func() bool {
+		b, _ := os.ReadFile(filepath.Join(e.root, "hab", "svc", "service", "files", "message.txt"))
+		return string(b) == "uploaded\n"
+	})
+
+	// stop keeps the spec; start brings the service back.
+	clientPID := s.pid("service-client")
+	s.mustHab("", "svc", "stop", "habtest/service-client")
+	supWaitFor(t, "the client to stop", func() bool { return s.pid("service-client") == 0 })
+	if syscall.Kill(clientPID, 0) == nil {
+		t.Errorf("stopped client %d still runs", clientPID)
+	}
+	if _, err := os.Stat(filepath.Join(e.root, "hab", "sup", "default", "specs", "service-client.spec")); err != nil {
+		t.Errorf("stop removed the spec: %v", err)
+	}
+	s.mustHab("", "svc", "start", "habtest/service-client")
+	supWaitFor(t, "the client to start again", func() bool { return s.pid("service-client") != 0 })
+
+	// unload and term leave no process of this root behind.
+	s.mustHab("", "svc", "unload", "habtest/service-client")
+	if _, err := os.Stat(filepath.Join(e.root, "hab", "sup", "default", "specs", "service-client.spec")); err == nil {
+		t.Error("unload left the spec")
+	}
+	s.mustHab("", "sup", "term")
+	<-s.done
+	s.waitOutput("Supervisor stopped")
+	if left := processesIn(e.root); len(left) > 0 {
+		t.Errorf("processes left after term: %v", left)
+	}
+	if code, _, _ := s.hab("", "sup", "status"); code != exitNoSupervisor {
+		t.Errorf("sup status with no supervisor: exit %d", code)
+	}
+}
