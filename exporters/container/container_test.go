@@ -25,7 +25,7 @@ func request(e *exptest.Env, args ...string) container.Request {
 		Args:       args,
 		Gather:     e.Gather(),
 		Image:      container.Options{CacheDir: filepath.Join(e.Cache, "layers"), Jobs: 2},
-		ResultsDir: filepath.Join(e.Work, "results"),
+		ResultsDir: filepath.Join(e.Work, "export"),
 		WorkDir:    e.Work,
 	}
 }

@@ -6,14 +6,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"hash"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1"
@@ -21,6 +19,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/habgo/hab/core/hart"
+	"github.com/habgo/hab/exporters/atomic"
 	"github.com/habgo/hab/exporters/closure"
 )
 
@@ -142,7 +141,7 @@ func (c layerCache) make(ctx context.Context, key string, write func(w io.Writer
 		return nil, fmt.Errorf("layer cache: %w", err)
 	}
 	data, _ := json.Marshal(record{Digest: b.digest.String(), DiffID: b.diffID.String(), Size: b.size})
-	if err := writeFileAtomic(filepath.Join(c.dir, "keys", key+".json"), data, 0o644); err != nil {
+	if err := atomic.WriteFile(filepath.Join(c.dir, "keys", key+".json"), data, 0o644); err != nil {
 		return nil, fmt.Errorf("layer cache: %w", err)
 	}
 	return b, ctx.Err()
@@ -161,31 +160,6 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
-}
-
-// writeFileAtomic writes data to a temporary file beside path and renames
-// it over path.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
 
 // packagesKey is the cache key of a layer of packages: the layer format,
@@ -240,41 +214,8 @@ func packagesLayer(ctx context.Context, cache layerCache, ps []*closure.Package)
 // mergeTars writes the package trees of ps as one tar stream.
 func mergeTars(ctx context.Context, w io.Writer, ps []*closure.Package) error {
 	tw := tar.NewWriter(w)
-	dirs := map[string]bool{}
-	for _, p := range ps {
-		pr, pw := io.Pipe()
-		mt := p.ModTime()
-		go func() {
-			pw.CloseWithError(hart.Tar(ctx, pw, p.FSRoot, p.Ident, hart.TarOptions{ModTime: &mt}))
-		}()
-		tr := tar.NewReader(pr)
-		for {
-			hdr, err := tr.Next()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				pr.CloseWithError(err)
-				return fmt.Errorf("layer of %s: %w", p.Ident, err)
-			}
-			if hdr.Typeflag == tar.TypeDir {
-				name := strings.TrimSuffix(hdr.Name, "/")
-				if dirs[name] {
-					continue
-				}
-				dirs[name] = true
-			}
-			hdr.PAXRecords = nil
-			if err := tw.WriteHeader(hdr); err != nil {
-				pr.CloseWithError(err)
-				return err
-			}
-			if _, err := io.Copy(tw, tr); err != nil {
-				pr.CloseWithError(err)
-				return err
-			}
-		}
-		pr.Close()
+	if err := closure.WriteTrees(ctx, tw, ps, map[string]bool{}); err != nil {
+		return err
 	}
 	return tw.Close()
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,8 +17,11 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/match"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/habgo/hab/exporters/atomic"
 )
 
 // refNameAnnotation names an image in an OCI layout's index.
@@ -52,18 +56,9 @@ func WriteArchive(ctx context.Context, path string, img *Image, names *Names) er
 	for _, r := range names.Refs {
 		refs[r] = img
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("write image archive %s: %w", path, err)
-	}
-	defer os.Remove(f.Name())
-	err = tarball.MultiRefWrite(refs, &ctxWriter{ctx: ctx, w: f})
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
+	err := atomic.Create(path, 0o644, func(f *os.File) error {
+		return tarball.MultiRefWrite(refs, &ctxWriter{ctx: ctx, w: f})
+	})
 	if err != nil {
 		return fmt.Errorf("write image archive %s: %w", path, err)
 	}
@@ -183,6 +178,10 @@ func Push(ctx context.Context, imgs []*Image, names *Names, opts ...remote.Optio
 		default:
 			err = remote.Write(ref, imgs[0], opts...)
 		}
+		var te *transport.Error
+		if errors.As(err, &te) && (te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden) {
+			return fmt.Errorf("push %s: the registry %s refused the credentials: %w", ref, ref.RegistryStr(), err)
+		}
 		if err != nil {
 			return fmt.Errorf("push %s: %w", ref, err)
 		}
@@ -203,7 +202,7 @@ func WriteReport(dir string, img *Image, names *Names) error {
 	}
 	data := []byte(fmt.Sprintf("id=%s\nname=%s\ntags=%s\nname_tags=%s\n", id, names.Name, strings.Join(names.Tags, ","), strings.Join(nameTags, ",")))
 	for _, f := range []string{"last_container_export.env", "last_docker_export.env"} {
-		if err := writeFileAtomic(filepath.Join(dir, f), data, 0o644); err != nil {
+		if err := atomic.WriteFile(filepath.Join(dir, f), data, 0o644); err != nil {
 			return fmt.Errorf("write export report: %w", err)
 		}
 	}

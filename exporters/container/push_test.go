@@ -1,0 +1,130 @@
+package container_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/habgo/hab/exporters/container"
+	"github.com/habgo/hab/exporters/internal/exptest"
+)
+
+// withBasicAuth lets through requests with user:pass only, as a registry
+// with credentials does.
+func withBasicAuth(h http.Handler, user, pass string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != user || p != pass {
+			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
+			http.Error(w, `{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}`, http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// TestPushInProcessRegistry pushes to go-containerregistry's registry
+// (behind basic authentication) and pulls the image back by each tag;
+// wrong credentials fail naming the image and leave nothing behind.
+func TestPushInProcessRegistry(t *testing.T) {
+	e := exptest.New(t)
+	svc := e.Build("service")
+	srv := httptest.NewServer(withBasicAuth(registry.New(registry.Logger(log.New(io.Discard, "", 0))), "hab", "secret"))
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "http://")
+
+	r := request(e, svc.Ident.String())
+	r.Push = true
+	r.Naming.RegistryURL = srv.URL
+	r.Remote = []remote.Option{remote.WithAuth(&authn.Basic{Username: "hab", Password: "wrong"})}
+	_, err := container.Export(context.Background(), r)
+	if err == nil || !strings.Contains(err.Error(), host+"/habtest/service:latest") || !strings.Contains(err.Error(), "the registry "+host+" refused the credentials") {
+		t.Fatalf("push with wrong credentials: %v", err)
+	}
+	if ents, _ := os.ReadDir(r.ResultsDir); len(ents) != 0 {
+		t.Errorf("a refused push left %v in the results", ents)
+	}
+
+	r.Remote = []remote.Option{remote.WithAuth(&authn.Basic{Username: "hab", Password: "secret"})}
+	res := export(t, r)
+	if res.Archive != "" {
+		t.Errorf("a push wrote an archive %s", res.Archive)
+	}
+	for _, tag := range []string{"latest", "0.1.0", "0.1.0-" + svc.Ident.Release} {
+		ref, err := name.ParseReference(host + "/habtest/service:" + tag)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := remote.Image(ref, r.Remote...)
+		if err != nil {
+			t.Fatalf("pull %s: %v", ref, err)
+		}
+		if d, _ := img.Digest(); d.String() != res.Digest {
+			t.Errorf("pulled %s as %s, pushed %s", ref, d, res.Digest)
+		}
+	}
+}
+
+// TestPushDockerRegistry pushes to Debian's docker-registry (the
+// distribution registry) started on a loopback port, and reads it back
+// with skopeo.
+func TestPushDockerRegistry(t *testing.T) {
+	bin := exptest.Tool(t, "docker-registry")
+	e := exptest.New(t)
+	svc := e.Build("service")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.yml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n", filepath.Join(dir, "data"), addr)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "serve", cfg)
+	logf, _ := os.Create(filepath.Join(dir, "log"))
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	// Wait until it answers (bounded).
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/v2/")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(filepath.Join(dir, "log"))
+			t.Fatalf("docker-registry does not answer on %s: %v\n%s", addr, err, log)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	r := request(e, svc.Ident.String())
+	r.Push = true
+	r.Naming.RegistryURL = addr
+	res := export(t, r)
+	out := exptest.Run(t, "skopeo", "inspect", "--tls-verify=false", "--format", "{{.Digest}}", "docker://"+addr+"/habtest/service:0.1.0-"+svc.Ident.Release)
+	if strings.TrimSpace(out) != res.Digest {
+		t.Errorf("skopeo reads %s from docker-registry, pushed %s", out, res.Digest)
+	}
+}
