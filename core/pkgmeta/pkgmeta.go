@@ -572,62 +572,58 @@ func (m *Metadata) Encode() map[string][]byte {
 		t = ident.X86_64Linux
 	}
 	put(FileTarget, string(t))
-	putIdents := func(name string, ids []ident.Ident) {
-		var b strings.Builder
+	// putLines writes one line for each element, and no file for none.
+	putLines := func(name string, lines []string) {
+		if len(lines) > 0 {
+			out[name] = []byte(strings.Join(lines, "\n") + "\n")
+		}
+	}
+	idents := func(ids []ident.Ident) []string {
+		var ls []string
 		for _, id := range ids {
-			b.WriteString(id.String())
-			b.WriteByte('\n')
+			ls = append(ls, id.String())
 		}
-		if b.Len() > 0 {
-			out[name] = []byte(b.String())
-		}
+		return ls
 	}
-	putIdents(FileDeps, m.Deps)
-	putIdents(FileTDeps, m.TDeps)
-	putIdents(FileBuildDeps, m.BuildDeps)
-	putIdents(FileBuildTDeps, m.BuildTDeps)
-	putIdents(FileServices, m.Services)
-	putIdents(FileResolvedServices, m.ResolvedServices)
-	put(FileExposes, strings.Join(m.Exposes, " "))
-	putMap := func(name string, kv map[string]string) {
-		var b strings.Builder
+	keyValues := func(kv map[string]string) []string {
+		var ls []string
 		for _, k := range slices.Sorted(maps.Keys(kv)) {
-			b.WriteString(k + "=" + kv[k] + "\n")
+			ls = append(ls, k+"="+kv[k])
 		}
-		if b.Len() > 0 {
-			out[name] = []byte(b.String())
-		}
+		return ls
 	}
-	putMap(FileExports, m.Exports)
-	putMap(FileRuntimeEnvironment, m.RuntimeEnvironment)
-	putMap(FileRuntimeEnvironmentPaths, m.RuntimeEnvironmentPaths)
-	putMap(FileBuildtimeEnvironment, m.BuildtimeEnvironment)
-	putMap(FileBuildtimeEnvironmentPaths, m.BuildtimeEnvironmentPaths)
-	putMap(FileEnvironment, m.Environment)
-	putMap(FileEnvironmentSep, m.EnvironmentSep)
-	putBinds := func(name string, bs []Bind) {
-		var b strings.Builder
-		for _, bd := range bs {
-			b.WriteString(bd.String() + "\n")
+	binds := func(bs []Bind) []string {
+		var ls []string
+		for _, b := range bs {
+			ls = append(ls, b.String())
 		}
-		if b.Len() > 0 {
-			out[name] = []byte(b.String())
-		}
+		return ls
 	}
-	putBinds(FileBinds, m.Binds)
-	putBinds(FileBindsOptional, m.BindsOptional)
-	if len(m.BindMap) > 0 {
-		var b strings.Builder
-		keys := slices.SortedFunc(maps.Keys(m.BindMap), ident.Compare)
-		for _, k := range keys {
-			var fs []string
-			for _, bm := range m.BindMap[k] {
-				fs = append(fs, bm.BindName+":"+bm.SatisfyingService.String())
-			}
-			b.WriteString(k.String() + "=" + strings.Join(fs, " ") + "\n")
+	putLines(FileDeps, idents(m.Deps))
+	putLines(FileTDeps, idents(m.TDeps))
+	putLines(FileBuildDeps, idents(m.BuildDeps))
+	putLines(FileBuildTDeps, idents(m.BuildTDeps))
+	putLines(FileServices, idents(m.Services))
+	putLines(FileResolvedServices, idents(m.ResolvedServices))
+	put(FileExposes, strings.Join(m.Exposes, " "))
+	putLines(FileExports, keyValues(m.Exports))
+	putLines(FileRuntimeEnvironment, keyValues(m.RuntimeEnvironment))
+	putLines(FileRuntimeEnvironmentPaths, keyValues(m.RuntimeEnvironmentPaths))
+	putLines(FileBuildtimeEnvironment, keyValues(m.BuildtimeEnvironment))
+	putLines(FileBuildtimeEnvironmentPaths, keyValues(m.BuildtimeEnvironmentPaths))
+	putLines(FileEnvironment, keyValues(m.Environment))
+	putLines(FileEnvironmentSep, keyValues(m.EnvironmentSep))
+	putLines(FileBinds, binds(m.Binds))
+	putLines(FileBindsOptional, binds(m.BindsOptional))
+	var bindMap []string
+	for _, k := range slices.SortedFunc(maps.Keys(m.BindMap), ident.Compare) {
+		var fs []string
+		for _, bm := range m.BindMap[k] {
+			fs = append(fs, bm.BindName+":"+bm.SatisfyingService.String())
 		}
-		out[FileBindMap] = []byte(b.String())
+		bindMap = append(bindMap, k.String()+"="+strings.Join(fs, " "))
 	}
+	putLines(FileBindMap, bindMap)
 	put(FilePath, strings.Join(m.Path, ":"))
 	if m.HasRuntimePath || len(m.RuntimePath) > 0 {
 		out[FileRuntimePath] = []byte(strings.Join(m.RuntimePath, ":") + "\n")
