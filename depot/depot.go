@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/habgo/hab/depot/blobs"
+	"github.com/habgo/hab/depot/s3blobs"
 	"github.com/habgo/hab/depot/server"
 	"github.com/habgo/hab/depot/sqlstore"
 )
@@ -30,6 +31,7 @@ type Options struct {
 type Depot struct {
 	Store  *sqlstore.Store
 	Server *server.Server
+	Blobs  BlobStore
 }
 
 // DatabaseDSN is the database the options name.
@@ -48,18 +50,7 @@ func OpenStore(ctx context.Context, o Options) (*sqlstore.Store, error) {
 
 // Open opens the database and the blob store and builds the server.
 func Open(ctx context.Context, o Options) (*Depot, error) {
-	blobDir := filepath.Join(o.DataDir, "blobs")
-	if o.BlobURL != "" {
-		switch {
-		case strings.HasPrefix(o.BlobURL, "file://"):
-			blobDir = strings.TrimPrefix(o.BlobURL, "file://")
-		case strings.Contains(o.BlobURL, "://"):
-			return nil, fmt.Errorf("blob URL %s: only file:// URLs and directories are supported", o.BlobURL)
-		default:
-			blobDir = o.BlobURL
-		}
-	}
-	bs, err := blobs.New(blobDir)
+	bs, err := openBlobs(ctx, o)
 	if err != nil {
 		return nil, err
 	}
@@ -67,8 +58,42 @@ func Open(ctx context.Context, o Options) (*Depot, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv := server.New(server.Config{Store: st, Blobs: dirBlobs{bs}, Log: o.Log, DevAuth: o.DevAuth, MaxUploadSize: o.MaxUploadSize})
-	return &Depot{Store: st, Server: srv}, nil
+	srv := server.New(server.Config{Store: st, Blobs: bs, Log: o.Log, DevAuth: o.DevAuth, MaxUploadSize: o.MaxUploadSize})
+	return &Depot{Store: st, Server: srv, Blobs: bs}, nil
+}
+
+// openBlobs opens the blob store the options name: object storage for an
+// s3:// or s3+http:// URL (uploads staged under DataDir), else a directory.
+func openBlobs(ctx context.Context, o Options) (BlobStore, error) {
+	switch {
+	case o.BlobURL == "":
+		return openDir(filepath.Join(o.DataDir, "blobs"))
+	case strings.HasPrefix(o.BlobURL, "s3://"), strings.HasPrefix(o.BlobURL, "s3+http://"):
+		s, err := s3blobs.New(ctx, o.BlobURL, filepath.Join(o.DataDir, "staging"))
+		if err != nil {
+			return nil, err
+		}
+		return s3Blobs{s}, nil
+	case strings.HasPrefix(o.BlobURL, "file://"):
+		return openDir(strings.TrimPrefix(o.BlobURL, "file://"))
+	case strings.Contains(o.BlobURL, "://"):
+		return nil, fmt.Errorf("blob URL %s: use a directory, file:///DIR, s3://KEY:SECRET@HOST/BUCKET or s3+http://…", o.BlobURL)
+	}
+	return openDir(o.BlobURL)
+}
+
+// BlobStore is the server's blob store, with a count of what it holds.
+type BlobStore interface {
+	server.BlobStore
+	Count(ctx context.Context) (int, error)
+}
+
+func openDir(dir string) (BlobStore, error) {
+	d, err := blobs.New(dir)
+	if err != nil {
+		return nil, err
+	}
+	return dirBlobs{d}, nil
 }
 
 // Close closes the database.
@@ -82,3 +107,16 @@ func (b dirBlobs) Create(ctx context.Context) (server.BlobWriter, error) { retur
 func (b dirBlobs) Open(ctx context.Context, digest string) (io.ReadSeekCloser, int64, error) {
 	return b.d.Open(ctx, digest)
 }
+
+func (b dirBlobs) Count(ctx context.Context) (int, error) { return b.d.Count() }
+
+// s3Blobs adapts s3blobs.Store to server.BlobStore.
+type s3Blobs struct{ s *s3blobs.Store }
+
+func (b s3Blobs) Create(ctx context.Context) (server.BlobWriter, error) { return b.s.Create(ctx) }
+
+func (b s3Blobs) Open(ctx context.Context, digest string) (io.ReadSeekCloser, int64, error) {
+	return b.s.Open(ctx, digest)
+}
+
+func (b s3Blobs) Count(ctx context.Context) (int, error) { return b.s.Count(ctx) }

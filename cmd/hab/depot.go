@@ -49,7 +49,7 @@ func (a *app) depotCmd() *cobra.Command {
 	}
 	addStorage(serve)
 	serve.Flags().StringVar(&listen, "listen", "0.0.0.0:9636", "address to listen on")
-	serve.Flags().StringVar(&opts.BlobURL, "blob-url", "", "where package files go: a directory or file:///DIR (default DATA/blobs)")
+	serve.Flags().StringVar(&opts.BlobURL, "blob-url", "", "where package files go: a directory, file:///DIR, or S3 storage s3://KEY:SECRET@HOST/BUCKET[/PREFIX] (s3+http:// without TLS); default DATA/blobs")
 	serve.Flags().BoolVar(&opts.DevAuth, "dev-auth", false, "accept 'Authorization: Bearer NAME' as account NAME (loopback listeners only)")
 	serve.Flags().Int64Var(&opts.MaxUploadSize, "max-upload-size", 2<<30, "largest package accepted, in bytes (0: no limit)")
 

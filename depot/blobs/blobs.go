@@ -128,6 +128,20 @@ func (w *Writer) Commit(ctx context.Context) (string, error) {
 	return digest, nil
 }
 
+// Finish syncs and closes the temporary file and returns its digest and
+// size, for a store that publishes the file elsewhere (object storage);
+// Abort then removes it.
+func (w *Writer) Finish() (digest string, size int64, err error) {
+	err = w.f.Sync()
+	if cerr := w.f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", 0, fmt.Errorf("finish blob %s: %w", w.f.Name(), err)
+	}
+	return w.Digest(), w.n, nil
+}
+
 // Abort discards the blob; it is a no-op after Commit.
 func (w *Writer) Abort() {
 	if w.done {
@@ -165,4 +179,22 @@ func (d *Dir) Open(ctx context.Context, digest string) (io.ReadSeekCloser, int64
 		return nil, 0, fmt.Errorf("open blob %s: %w", digest, err)
 	}
 	return f, fi.Size(), nil
+}
+
+// Count is the number of blobs stored (temporary files excluded).
+func (d *Dir) Count() (int, error) {
+	n := 0
+	err := filepath.WalkDir(d.root, func(p string, e os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if e.IsDir() && p == filepath.Join(d.root, "tmp") {
+			return filepath.SkipDir
+		}
+		if !e.IsDir() {
+			n++
+		}
+		return nil
+	})
+	return n, err
 }

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -114,7 +115,7 @@ func TestPathTraversal(t *testing.T) {
 			// builds a file path from a request.
 			entries, _ := os.ReadDir(e.data)
 			for _, en := range entries {
-				if en.Name() != "blobs" && !strings.HasPrefix(en.Name(), "depot.db") {
+				if en.Name() != "blobs" && en.Name() != "staging" && !strings.HasPrefix(en.Name(), "depot.db") {
 					t.Errorf("unexpected entry in the data directory: %s", en.Name())
 				}
 			}
@@ -205,18 +206,13 @@ func TestConcurrentUploadsAndPromotions(t *testing.T) {
 		if page.TotalCount != len(odd) {
 			t.Errorf("%d package rows, want %d", page.TotalCount, len(odd))
 		}
-		var blobs int
-		filepath.WalkDir(filepath.Join(e.data, "blobs"), func(p string, d os.DirEntry, err error) error {
-			if err == nil && !d.IsDir() {
-				if rel, _ := filepath.Rel(filepath.Join(e.data, "blobs"), p); strings.HasPrefix(rel, "tmp"+string(filepath.Separator)) {
-					t.Errorf("temporary file left: %s", p)
-				}
-				blobs++
+		if n, err := e.dp.Blobs.Count(context.Background()); err != nil || n != len(odd) {
+			t.Errorf("%d blobs stored (%v), want %d", n, err, len(odd))
+		}
+		for _, dir := range []string{"blobs/tmp", "staging/tmp"} {
+			if entries, _ := os.ReadDir(filepath.Join(e.data, dir)); len(entries) != 0 {
+				t.Errorf("temporary files left in %s: %d", dir, len(entries))
 			}
-			return nil
-		})
-		if blobs != len(odd) {
-			t.Errorf("%d blobs stored, want %d", blobs, len(odd))
 		}
 	})
 }

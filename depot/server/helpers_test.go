@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"golang.org/x/crypto/blake2b"
 
 	"github.com/habgo/hab/core/hart"
@@ -39,8 +41,9 @@ type env struct {
 	data string
 }
 
-// eachStore runs fn against a fresh depot on the embedded database and on
-// PostgreSQL.
+// eachStore runs fn against a fresh depot on the embedded database, on
+// PostgreSQL, and on the embedded database with its blobs in S3-compatible
+// object storage (an in-process gofakes3 server).
 func eachStore(t *testing.T, fn func(t *testing.T, e *env)) {
 	t.Run("sqlite", func(t *testing.T) { fn(t, newEnv(t, "", 0)) })
 	t.Run("postgres", func(t *testing.T) {
@@ -49,12 +52,25 @@ func eachStore(t *testing.T, fn func(t *testing.T, e *env)) {
 		}
 		fn(t, newEnv(t, cluster.NewDatabase(t), 0))
 	})
+	t.Run("s3", func(t *testing.T) { fn(t, newEnvWith(t, depot.Options{BlobURL: fakeS3(t)})) })
+}
+
+// fakeS3 starts an in-process S3 server and returns a blob URL for it.
+func fakeS3(t *testing.T) string {
+	ts := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
+	t.Cleanup(ts.Close)
+	return "s3+http://key:secret@" + strings.TrimPrefix(ts.URL, "http://") + "/depot/blobs?region=us-east-1"
 }
 
 func newEnv(t *testing.T, dsn string, maxUpload int64) *env {
+	return newEnvWith(t, depot.Options{DatabaseURL: dsn, MaxUploadSize: maxUpload})
+}
+
+func newEnvWith(t *testing.T, o depot.Options) *env {
 	t.Helper()
 	data := t.TempDir()
-	dp, err := depot.Open(context.Background(), depot.Options{DataDir: data, DatabaseURL: dsn, DevAuth: true, MaxUploadSize: maxUpload})
+	o.DataDir, o.DevAuth = data, true
+	dp, err := depot.Open(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -189,16 +189,19 @@ func TestUploadRefusals(t *testing.T) {
 	})
 }
 
-// assertNoBlobs checks that the blob directory holds no blob and no
-// temporary file.
+// assertNoBlobs checks that the blob store holds no blob and that no
+// temporary or staged file is left.
 func assertNoBlobs(t *testing.T, e *env) {
 	t.Helper()
-	filepath.WalkDir(filepath.Join(e.data, "blobs"), func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			t.Errorf("left behind: %s", p)
+	if n, err := e.dp.Blobs.Count(context.Background()); err != nil || n != 0 {
+		t.Errorf("%d blobs stored (%v)", n, err)
+	}
+	for _, dir := range []string{"blobs/tmp", "staging/tmp"} {
+		entries, _ := os.ReadDir(filepath.Join(e.data, dir))
+		for _, en := range entries {
+			t.Errorf("left behind in %s: %s", dir, en.Name())
 		}
-		return nil
-	})
+	}
 }
 
 // TestMaxUploadSize: a package over the limit is refused with 413 and
