@@ -14,7 +14,10 @@ import (
 // together; an uninstall holds it exclusively from building the
 // dependency graph until its packages are gone. An uninstall therefore
 // never removes a dependency that a running install has counted on, and
-// an install never misses a package that an uninstall removes.
+// an install never misses a package that an uninstall removes. Install
+// hooks run after the lock is let go; uninstall hooks run under it, so an
+// uninstall hook that itself installs or uninstalls waits until the
+// context ends.
 const LockFile = ".hab-pkgs.lock"
 
 // lock takes the store lock, shared or exclusive, waiting for it until ctx
