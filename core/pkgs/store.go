@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -100,7 +101,7 @@ func (s *Store) pkg(id ident.Ident) *Package {
 // that lack it (the original hides such packages); one with an unreadable
 // or unknown TARGET is not a package of any target.
 func installedTarget(dir string) (ident.Target, bool) {
-	data, err := os.ReadFile(filepath.Join(dir, pkgmeta.FileTarget))
+	data, err := readSmall(filepath.Join(dir, pkgmeta.FileTarget))
 	if errors.Is(err, fs.ErrNotExist) {
 		if _, err := os.Stat(filepath.Join(dir, pkgmeta.FileIdent)); err != nil {
 			return "", false
@@ -115,6 +116,25 @@ func installedTarget(dir string) (ident.Target, bool) {
 		return "", false
 	}
 	return t, true
+}
+
+// readSmall reads a file of at most a few hundred bytes (TARGET): more is
+// an error, never read whole (every listing of the store reads TARGET).
+func readSmall(p string) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	buf := make([]byte, 1024)
+	n, err := io.ReadFull(f, buf)
+	if err == nil {
+		return nil, fmt.Errorf("%s: larger than %d bytes", p, len(buf)-1)
+	}
+	if !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	return buf[:n], nil
 }
 
 // subdirs lists the directories in dir, skipping hidden entries (install

@@ -452,3 +452,18 @@ func TestFailureAfterCommitNamesWhatIsInstalled(t *testing.T) {
 		t.Errorf("installed %v", got)
 	}
 }
+
+// TestListIgnoresOversizedTarget: a TARGET file too large to be one hides
+// the package without being read whole.
+func TestListIgnoresOversizedTarget(t *testing.T) {
+	s := testStore(t)
+	put(t, s, fakePkg{id: "acme/ok/1.0/1"})
+	p := put(t, s, fakePkg{id: "acme/huge/1.0/1"})
+	if err := os.Truncate(filepath.Join(p.Path, pkgmeta.FileTarget), 1<<40); err != nil {
+		t.Fatal(err)
+	}
+	ids, err := s.List(context.Background(), ident.Ident{})
+	if err != nil || !slices.Equal(identStrings(ids), []string{"acme/ok/1.0/1"}) {
+		t.Errorf("list: %v %v", ids, err)
+	}
+}
