@@ -93,12 +93,12 @@ func (h ExecHooks) RunHook(ctx context.Context, s *Store, p *Package, hook strin
 // hookSucceeded reports whether the package's hook status file records a
 // successful run (so the hook is not run again).
 func hookSucceeded(p *Package, statusFile string) (bool, error) {
-	data, err := os.ReadFile(filepath.Join(p.Path, statusFile))
+	data, err := readSmall(filepath.Join(p.Path, statusFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
 	if err != nil {
-		return false, err
+		return false, fmt.Errorf("%s of %s: %w", statusFile, p.Ident, err)
 	}
 	first, _, _ := strings.Cut(string(data), "\n")
 	n, err := strconv.Atoi(strings.TrimSpace(first))

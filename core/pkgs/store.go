@@ -63,7 +63,7 @@ func (p *Package) Metadata() (*pkgmeta.Metadata, error) {
 // DefaultConfig returns the content of the package's default.toml, or nil
 // when it has none.
 func (p *Package) DefaultConfig() ([]byte, error) {
-	data, err := os.ReadFile(filepath.Join(p.Path, pkgmeta.FileDefaultConfig))
+	data, err := pkgmeta.ReadFile(p.Path, pkgmeta.FileDefaultConfig) // bounded
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 		return nil, nil
 	}
