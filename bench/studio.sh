@@ -7,6 +7,8 @@
 #   container (runc): run true in an existing studio
 #   container (containerd): create + run true + remove   (limit 500 ms)
 #   baseline: exec true without a studio
+#   stop: from cancelling a run to its return, per kind (limits: chroot
+#   and runc 3000 ms, containerd 20000 ms)
 # and, for each, the ratio to the baseline. These are the figures the
 # studio tests used to assert (go test asserts no wall-clock limit). It
 # exits non-zero when a limit is exceeded. Needs root (namespaces,
@@ -43,6 +45,17 @@ oci_all=$(ms studio/runc BenchmarkCreateRunRemove)
 oci_run=$(ms studio/runc BenchmarkRun)
 ctrd_all=$(ms studio/containerd BenchmarkCreateRunRemove)
 
+# metric PACKAGE BENCHMARK UNIT: a reported metric of the benchmark, or "-".
+metric() {
+  echo "$out" | awk -v pkg="$1" -v name="$2" -v unit="$3" '
+    /^pkg: / { cur = $2 }
+    $1 ~ "^" name "(-[0-9]+)?$" && cur ~ pkg "$" { for (i = 3; i < NF; i++) if ($(i + 1) == unit) { printf "%.0f", $i; found = 1 } }
+    END { if (!found) printf "-" }'
+}
+chroot_stop=$(metric studio/chroot BenchmarkStop ms-to-stop)
+runc_stop=$(metric studio/runc BenchmarkStop ms-to-stop)
+ctrd_stop=$(metric studio/containerd BenchmarkStop ms-to-stop)
+
 # ratio MS: MS over the baseline, or "-".
 ratio() {
   awk -v v="$1" -v b="$base" 'BEGIN { if (v == "-" || b == "-" || b == 0) print "-"; else printf "%.1fx", v / b }'
@@ -54,9 +67,13 @@ printf 'runc:       create + run true + remove  %8s ms = %6s baseline   (limit 5
 printf 'runc:       run true                    %8s ms = %6s baseline\n' "$oci_run" "$(ratio "$oci_run")"
 printf 'containerd: create + run true + remove  %8s ms = %6s baseline   (limit 500 ms)\n' "$ctrd_all" "$(ratio "$ctrd_all")"
 printf 'baseline:   exec true, no studio        %8s ms\n' "$base"
+printf 'stop after cancel: chroot %s ms (limit 3000), runc %s ms (limit 3000), containerd %s ms (limit 20000)\n' "$chroot_stop" "$runc_stop" "$ctrd_stop"
 
 fail=0
 awk -v v="$chroot_all" 'BEGIN { exit !(v != "-" && v > 150) }' && { echo "chroot studio over 150 ms" >&2; fail=1; }
 awk -v v="$oci_all" 'BEGIN { exit !(v != "-" && v > 500) }' && { echo "runc studio over 500 ms" >&2; fail=1; }
 awk -v v="$ctrd_all" 'BEGIN { exit !(v != "-" && v > 500) }' && { echo "containerd studio over 500 ms" >&2; fail=1; }
+awk -v v="$chroot_stop" 'BEGIN { exit !(v != "-" && v > 3000) }' && { echo "a cancelled chroot run took over 3000 ms to stop" >&2; fail=1; }
+awk -v v="$runc_stop" 'BEGIN { exit !(v != "-" && v > 3000) }' && { echo "a cancelled runc run took over 3000 ms to stop" >&2; fail=1; }
+awk -v v="$ctrd_stop" 'BEGIN { exit !(v != "-" && v > 20000) }' && { echo "a cancelled containerd run took over 20000 ms to stop" >&2; fail=1; }
 exit $fail

@@ -49,3 +49,11 @@ func BenchmarkCheckUserNamespaces(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkStop is how long a cancelled run takes to stop its command.
+func BenchmarkStop(b *testing.B) {
+	if why := studiosWork(); why != "" {
+		b.Skip(why)
+	}
+	studiotest.BenchStop(b, chroot.Open, habBinary(b))
+}

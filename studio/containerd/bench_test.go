@@ -18,3 +18,8 @@ func BenchmarkCreateRunRemove(b *testing.B) {
 func BenchmarkRun(b *testing.B) {
 	studiotest.BenchRun(b, containerd.Opener(containerdtest.Start(b)), habBinary(b))
 }
+
+// BenchmarkStop is how long a cancelled run takes to stop its command.
+func BenchmarkStop(b *testing.B) {
+	studiotest.BenchStop(b, containerd.Opener(containerdtest.Start(b)), habBinary(b))
+}

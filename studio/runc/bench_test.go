@@ -23,3 +23,11 @@ func BenchmarkRun(b *testing.B) {
 	}
 	studiotest.BenchRun(b, runc.Open, habBinary(b))
 }
+
+// BenchmarkStop is how long a cancelled run takes to stop its command.
+func BenchmarkStop(b *testing.B) {
+	if why := containersWork(); why != "" {
+		b.Skip(why)
+	}
+	studiotest.BenchStop(b, runc.Open, habBinary(b))
+}

@@ -7,7 +7,9 @@ import (
 	"bytes"
 	"context"
 	"path/filepath"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/habgo/hab/studio"
 )
@@ -51,6 +53,53 @@ func BenchRun(b *testing.B, open studio.New, hab string) {
 			b.Fatal(code, err)
 		}
 	}
+}
+
+// BenchStop measures how long a studio takes to stop a running command
+// once its context is cancelled (the figure the cancellation tests once
+// asserted): a command that would run for days, printing a line when it
+// starts, is cancelled as soon as that line arrives; the metric
+// "ms-to-stop" is the time from the cancel to Run's return.
+func BenchStop(b *testing.B, open studio.New, hab string) {
+	ctx := context.Background()
+	s, err := open(filepath.Join(b.TempDir(), "s"), studio.WithMount(b.TempDir(), "/src"), studio.WithHabBinary(hab))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := s.Create(ctx); err != nil {
+		b.Fatal(err)
+	}
+	defer s.Remove(ctx)
+	var total time.Duration
+	for b.Loop() {
+		rctx, cancel := context.WithCancel(ctx)
+		var at time.Time
+		started := &lineWriter{line: func() { at = time.Now(); cancel() }}
+		_, err := s.Run(rctx, []string{"sh", "-c", "echo started; exec sleep 864000"}, studio.Stdio{Stdout: started})
+		total += time.Since(at)
+		cancel()
+		if err == nil {
+			b.Fatal("a cancelled run returned no error")
+		}
+	}
+	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms-to-stop")
+}
+
+// lineWriter calls line once, at the first newline written to it.
+type lineWriter struct {
+	mu   sync.Mutex
+	done bool
+	line func()
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.done && bytes.IndexByte(p, '\n') >= 0 {
+		w.done = true
+		w.line()
+	}
+	return len(p), nil
 }
 
 // Create creates s and removes it when the test ends, failing the test if
