@@ -466,3 +466,205 @@ func TestSupServiceReconfigureAndBind(t *testing.T) {
 		t.Errorf("sup status with no supervisor: exit %d", code)
 	}
 }
+
+// TestSupKill9BringsServicesBack: a supervisor killed with SIGKILL leaves
+// its service running; the next one ends that process and starts the
+// service again from its spec, with its options, and only once.
+func TestSupKill9BringsServicesBack(t *testing.T) {
+	e := newSupEnv(t)
+	e.build(fixtureDir("service"))
+	port := freeLoopbackPort(t)
+	e.userTOML("service", fmt.Sprintf("port = %d\n", port))
+	s := e.startSup("habtest/service", "--group", "blue", "--shutdown-timeout", "2")
+	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
+	supWaitFor(t, "the service", func() bool { return httpBody(t, url) == "hello from the service\n" })
+	if err := s.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-s.done
+	t.Logf("killed at %s", time.Now())
+	before := processesIn(e.root)
+	if len(before) != 1 {
+		t.Fatalf("after kill -9, service processes %v, want the one left running", before)
+	}
+	s2 := e.startSup()
+	t.Logf("restarted at %s", time.Now())
+	s2.waitOutput(fmt.Sprintf("Ending process %d left running by a previous supervisor", before[0]))
+	s2.waitOutput("service.blue(O): habtest-service listening")
+	supWaitFor(t, "the service again", func() bool { return httpBody(t, url) == "hello from the service\n" })
+	if syscall.Kill(before[0], 0) == nil {
+		t.Errorf("the old service process %d still runs", before[0])
+	}
+	if now := processesIn(e.root); len(now) != 1 || now[0] == before[0] {
+		t.Errorf("service processes after restart: %v (before: %v)", now, before)
+	}
+	sp, err := os.ReadFile(filepath.Join(e.root, "hab", "sup", "default", "specs", "service.spec"))
+	if err != nil || !strings.Contains(string(sp), "group = 'blue'") || !strings.Contains(string(sp), "shutdown_timeout = 2") {
+		t.Errorf("spec after restart: %v\n%s", err, sp)
+	}
+}
+
+// TestSupBadInputKeepsServicesRunning: unknown idents, malformed binds,
+// invalid user.toml, a template error and a spec file edited into
+// nonsense each give a clear error, and the running service keeps running
+// with its configuration.
+func TestSupBadInputKeepsServicesRunning(t *testing.T) {
+	e := newSupEnv(t)
+	e.build(fixtureDir("service"))
+	e.build(fixtureDir("service-client"))
+	port := freeLoopbackPort(t)
+	e.userTOML("service", fmt.Sprintf("port = %d\n", port))
+	// The service's templates come from a copy, to break one later.
+	from := filepath.Join(e.dir, "config-from")
+	copyTree(t, fixtureDir("service"), from)
+	s := e.startSup("habtest/service", "--config-from", from)
+	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
+	supWaitFor(t, "the service", func() bool { return httpBody(t, url) == "hello from the service\n" })
+	pid := s.pid("service")
+
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"svc", "load", "habtest/no-such-package"}, "install habtest/no-such-package: artifact not found"},
+		{[]string{"svc", "load", "not an ident!"}, "not an ident!"},
+		{[]string{"svc", "load", "habtest/service-client", "--bind", "backend"}, `invalid bind "backend"`},
+		{[]string{"svc", "load", "habtest/service-client", "--bind", "other:service.default"}, `does not declare a bind named "other"`},
+		{[]string{"svc", "load", "habtest/service-client"}, "missing required bind(s) for habtest/service-client"},
+		{[]string{"svc", "unload", "habtest/service-client"}, "Service not loaded, habtest/service-client"},
+		{[]string{"config", "apply", "service", "1"}, `invalid service group "service"`},
+		{[]string{"config", "apply", "service.default", "one"}, `invalid version "one"`},
+	} {
+		code, out, errs := s.hab("x = 1\n", tt.args...)
+		if code == 0 || !strings.Contains(out+errs, tt.want) {
+			t.Errorf("hab %v: exit %d, want an error with %q\n%s%s", tt.args, code, tt.want, out, errs)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(e.root, "hab", "sup", "default", "specs", "service-client.spec")); err == nil {
+		t.Error("a refused load wrote a spec")
+	}
+
+	// Invalid user.toml: named, and the configuration stays.
+	e.userTOML("service", fmt.Sprintf("port = %d\nmessage = \n", port))
+	s.waitOutput("service/config/user.toml is not valid TOML, keeping the previous configuration")
+
+	// A template error names the file and line; the configuration stays.
+	os.WriteFile(filepath.Join(from, "config", "service.conf"), []byte("listen = \"{{cfg.listen.host}}:{{cfg.port}}\"\nmessage = \"{{#if cfg.message}}\"\n"), 0o644)
+	e.userTOML("service", fmt.Sprintf("port = %d\nmessage = \"new\"\n", port))
+	s.waitOutput("config/service.conf")
+	s.waitOutput("the previous configuration stays in place")
+	out := s.output()
+	i := strings.LastIndex(out, "config/service.conf")
+	if line := out[i:]; !strings.Contains(line[:strings.IndexByte(line, '\n')], ":2") {
+		t.Errorf("the template error does not name line 2: %s", line[:strings.IndexByte(line, '\n')])
+	}
+	conf, _ := os.ReadFile(filepath.Join(e.root, "hab", "svc", "service", "config", "service.conf"))
+	if !strings.Contains(string(conf), `message = "hello from the service"`) {
+		t.Errorf("rendered config changed after the template error:\n%s", conf)
+	}
+
+	// A spec file edited into nonsense: named, and nothing stops.
+	os.WriteFile(filepath.Join(e.root, "hab", "sup", "default", "specs", "service.spec"), []byte("ident = ]] nonsense"), 0o644)
+	s.waitOutput("specs/service.spec:1:")
+	os.WriteFile(filepath.Join(e.root, "hab", "sup", "default", "specs", "junk.spec"), []byte("ident = 'habtest/junk'\ntopology = 'ring'\n"), 0o644)
+	s.waitOutput(`topology: "ring" is not one of standalone, leader`)
+
+	if got := httpBody(t, url); got != "hello from the service\n" {
+		t.Errorf("the service answers %q after the bad input", got)
+	}
+	if now := s.pid("service"); now != pid {
+		t.Errorf("the service restarted: pid %d, then %d", pid, now)
+	}
+}
+
+func copyTree(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		if fi.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, b, fi.Mode().Perm())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSupRestartsAndTimeouts: a service that crashes in a loop is
+// restarted with backoff and never takes the supervisor down; a hook that
+// hangs is killed at its timeout; the whole process tree of a service,
+// grandchildren that left its process group included, ends with it.
+func TestSupRestartsAndTimeouts(t *testing.T) {
+	e := newSupEnv(t)
+	e.build(e.plan("crasher", map[string]string{
+		"plan.sh":   "pkg_name=crasher\npkg_origin=habtest\npkg_version=0.1.0\npkg_svc_user=root\npkg_svc_group=root\ndo_build() { return 0; }\ndo_install() { return 0; }\n",
+		"hooks/run": "#!/bin/sh\necho \"crash at $(date +%s.%N)\"\nexit 3\n",
+	}))
+	e.build(e.plan("hanger", map[string]string{
+		"plan.sh":    "pkg_name=hanger\npkg_origin=habtest\npkg_version=0.1.0\npkg_svc_user=root\npkg_svc_group=root\ndo_build() { return 0; }\ndo_install() { return 0; }\n",
+		"hooks/init": "#!/bin/sh\necho hanging\nexec sleep 100000\n",
+		"hooks/run":  "#!/bin/sh\nexec sleep 100000\n",
+	}))
+	e.build(e.plan("spawner", map[string]string{
+		"plan.sh": "pkg_name=spawner\npkg_origin=habtest\npkg_version=0.1.0\npkg_svc_user=root\npkg_svc_group=root\ndo_build() { return 0; }\ndo_install() { return 0; }\n",
+		// Children and grandchildren, one in a session of its own, all
+		// named by a path under FS_ROOT so the test can find them.
+		"hooks/run": "#!/bin/sh\nln -sf \"$(command -v sleep)\" {{pkg.svc_var_path}}/sleeper\n" +
+			"{{pkg.svc_var_path}}/sleeper 100001 &\n" +
+			"sh -c '{{pkg.svc_var_path}}/sleeper 100002 & wait' &\n" +
+			"setsid {{pkg.svc_var_path}}/sleeper 100003 &\n" +
+			"echo spawned\nexec {{pkg.svc_var_path}}/sleeper 100000\n",
+	}))
+	s := e.startSup("--service-min-backoff-period", "1", "--service-max-backoff-period", "8", "--hook-timeout", "1")
+
+	s.mustHab("", "svc", "load", "habtest/crasher")
+	s.mustHab("", "svc", "load", "habtest/hanger")
+	s.mustHab("", "svc", "load", "habtest/spawner")
+
+	s.waitOutput("hanger.default hook[init]:(HK): hanging")
+	s.waitOutput("init hook killed after its timeout of 1s")
+	s.waitOutput("hanger.default(SV): Initialization failed!")
+
+	supWaitFor(t, "four crashes", func() bool { return strings.Count(s.output(), "crasher.default(O): crash at") >= 4 })
+	var times []float64
+	for _, line := range strings.Split(s.output(), "\n") {
+		if _, v, ok := strings.Cut(line, "crasher.default(O): crash at "); ok {
+			f, _ := strconv.ParseFloat(v, 64)
+			times = append(times, f)
+		}
+	}
+	for i := 1; i < len(times); i++ {
+		if gap := times[i] - times[i-1]; gap < 0.9 {
+			t.Errorf("restart %d came %.2fs after the crash before it, under the 1s minimum backoff", i, gap)
+		}
+	}
+	var st map[string]any
+	s.getJSON("/services/crasher/default", &st)
+	if n, _ := st["restart_count"].(float64); n < 3 {
+		t.Errorf("restart_count = %v", st["restart_count"])
+	}
+	if s.exited() {
+		t.Fatal("the crash loop took the supervisor down")
+	}
+
+	s.waitOutput("spawner.default(O): spawned")
+	supWaitFor(t, "the spawner's processes", func() bool { return len(processesIn(filepath.Join(e.root, "hab", "svc", "spawner"))) >= 4 })
+	s.mustHab("", "svc", "unload", "habtest/spawner")
+	if left := processesIn(filepath.Join(e.root, "hab", "svc", "spawner")); len(left) > 0 {
+		t.Errorf("unload left processes of the service: %v", left)
+	}
+	s.mustHab("", "sup", "term")
+	<-s.done
+	if left := processesIn(e.root); len(left) > 0 {
+		t.Errorf("term left processes: %v", left)
+	}
+}

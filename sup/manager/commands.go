@@ -153,11 +153,11 @@ func (m *Manager) resolveOrInstall(ctx context.Context, id ident.Ident) (*pkgs.P
 		return p, nil
 	}
 	if errors.Is(err, pkgs.ErrNotInstalled) && m.cfg.InstallMissing != nil {
-		if p, err := m.cfg.InstallMissing(ctx, id); err == nil {
-			return p, nil
-		} else {
-			return nil, ctl.Errorf(ctl.CodeNotFound, "install %s: %v", id, err)
+		p, err := m.cfg.InstallMissing(ctx, id)
+		if err != nil {
+			return nil, ctl.Errorf(ctl.CodeNotFound, "%v", err)
 		}
+		return p, nil
 	}
 	if errors.Is(err, pkgs.ErrNotInstalled) {
 		return nil, ctl.Errorf(ctl.CodeNotFound, "package %s is not installed (install it with hab pkg install, or give a .hart)", id)
