@@ -13,11 +13,11 @@ import (
 // shell function call as a Go call (about a dozen frames and 9 KB of
 // stack per level), so unbounded recursion in a script (f() { f; }; f)
 // would end the whole process with a Go stack overflow, which no
-// recover catches. 40,000 frames is 2,000 to 5,000 nested calls (real
-// plans nest a few dozen) and about 40 MB of stack, far from the 1 GB at
+// recover catches. 25,000 frames is 1,000 to 3,000 nested calls (real
+// plans nest a few dozen) and about 25 MB of stack, far from the 1 GB at
 // which Go gives up; the interpreter's time per call grows with the
-// depth, so reaching the bound takes about a second.
-const MaxNestingFrames = 40_000
+// depth, so reaching the bound takes under a second.
+const MaxNestingFrames = 25_000
 
 // nestingCheckEvery is how many commands run between two measures of the
 // stack: recursion gains a level per call, so it is caught within this
