@@ -45,25 +45,11 @@ type Result struct {
 // (one per target) and writes or pushes it. On failure nothing it was
 // writing is left behind.
 func Export(ctx context.Context, r Request) (*Result, error) {
-	work, err := os.MkdirTemp(r.WorkDir, "hab-export-")
-	if err != nil {
-		return nil, fmt.Errorf("export: work directory: %w", err)
-	}
-	defer os.RemoveAll(work)
-	g := r.Gather
-	g.WorkDir = work
-	closures, err := closure.Gather(ctx, r.Args, g)
+	imgs, err := Images(ctx, r.Args, r.Gather, r.Image, r.WorkDir)
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{}
-	for _, c := range closures {
-		img, err := Build(ctx, c, r.Image)
-		if err != nil {
-			return nil, err
-		}
-		res.Images = append(res.Images, img)
-	}
+	res := &Result{Images: imgs}
 	first := res.Images[0]
 	if res.Names, err = r.Naming.Resolve(first.Primary.Ident); err != nil {
 		return nil, err
@@ -131,4 +117,29 @@ func Export(ctx context.Context, r Request) (*Result, error) {
 		return fail(err)
 	}
 	return res, nil
+}
+
+// Images gathers the closure of args (one per target, harts installed in
+// a temporary directory under workDir, removed before returning) and
+// builds the image of each.
+func Images(ctx context.Context, args []string, g closure.Options, o Options, workDir string) ([]*Image, error) {
+	work, err := os.MkdirTemp(workDir, "hab-export-")
+	if err != nil {
+		return nil, fmt.Errorf("export: work directory: %w", err)
+	}
+	defer os.RemoveAll(work)
+	g.WorkDir = work
+	closures, err := closure.Gather(ctx, args, g)
+	if err != nil {
+		return nil, err
+	}
+	var imgs []*Image
+	for _, c := range closures {
+		img, err := Build(ctx, c, o)
+		if err != nil {
+			return nil, err
+		}
+		imgs = append(imgs, img)
+	}
+	return imgs, nil
 }

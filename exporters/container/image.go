@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -57,6 +58,17 @@ type Options struct {
 	CacheDir string
 	// Jobs is how many layers are made at once (1 when 0).
 	Jobs int
+	// Files are added to the image's top layer (the Cloud Foundry
+	// mapping, for example); Entrypoint, when set, replaces /init.sh.
+	Files      []File
+	Entrypoint []string
+}
+
+// File is a regular file added to an image.
+type File struct {
+	Path string // inside the image, absolute
+	Mode int64
+	Data []byte
 }
 
 // Image is a built image and what it was built from.
@@ -171,6 +183,10 @@ func Build(ctx context.Context, c *closure.Closure, o Options) (*Image, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, f := range o.Files {
+		entries = append(entries, file(strings.TrimPrefix(f.Path, "/"), f.Mode, f.Data))
+	}
+	sortEntries(entries)
 	g.Go(func() error {
 		b, err := memLayer(gctx, cache, entries, c.Primary.ModTime())
 		if err != nil {
@@ -212,6 +228,9 @@ func Build(ctx context.Context, c *closure.Closure, o Options) (*Image, error) {
 	cf.Architecture, cf.OS, cf.Variant = plat.Architecture, plat.OS, plat.Variant
 	cf.Created = v1.Time{Time: created}
 	cf.Config = config(c, arg, created)
+	if o.Entrypoint != nil {
+		cf.Config.Entrypoint = o.Entrypoint
+	}
 	img, err = mutate.ConfigFile(img, cf)
 	if err != nil {
 		return nil, err
@@ -380,3 +399,7 @@ func config(c *closure.Closure, arg string, created time.Time) v1.Config {
 		WorkingDir:   "/",
 	}
 }
+
+// Rootfs is the image's file system as one tar stream (later layers over
+// earlier ones), for the formats that ship a root file system.
+func Rootfs(img v1.Image) io.ReadCloser { return mutate.Extract(img) }
