@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/habgo/hab/core/crypto"
 	"github.com/habgo/hab/core/ident"
+	"github.com/habgo/hab/core/paths"
 	"github.com/habgo/hab/core/pkgmeta"
 )
 
@@ -359,12 +361,13 @@ func TestStoreLockWaitsAndCancels(t *testing.T) {
 // an uninstall can have.
 type racer struct {
 	*recorder
-	t         *testing.T
-	s         *Store
-	dep       ident.Ident
-	started   bool
-	done      chan error
-	unlockIno uint64
+	t       *testing.T
+	s       *Store
+	dep     ident.Ident
+	started bool
+	done    chan error
+	// uninstall runs the uninstall (in this process when nil).
+	uninstall func() error
 }
 
 func (r *racer) Status(st Status, m string) {
@@ -374,15 +377,13 @@ func (r *racer) Status(st Status, m string) {
 	}
 	r.started = true
 	go func() {
+		if r.uninstall != nil {
+			r.done <- r.uninstall()
+			return
+		}
 		_, err := r.s.Uninstall(context.Background(), r.dep, UninstallOptions{})
 		r.done <- err
 	}()
-	fi, err := os.Stat(filepath.Join(r.s.Dir, LockFile))
-	if err != nil {
-		r.t.Error(err)
-		return
-	}
-	ino := fi.Sys().(*syscall.Stat_t).Ino
 	for {
 		select {
 		case err := <-r.done:
@@ -390,10 +391,13 @@ func (r *racer) Status(st Status, m string) {
 			return
 		default:
 		}
-		locks, _ := os.ReadFile("/proc/locks")
-		for _, l := range strings.Split(string(locks), "\n") {
-			if strings.Contains(l, "->") && strings.Contains(l, fmt.Sprintf(":%d ", ino)) {
-				return
+		if fi, err := os.Stat(filepath.Join(r.s.Dir, LockFile)); err == nil {
+			ino := fi.Sys().(*syscall.Stat_t).Ino
+			locks, _ := os.ReadFile("/proc/locks")
+			for _, l := range strings.Split(string(locks), "\n") {
+				if strings.Contains(l, "->") && strings.Contains(l, fmt.Sprintf(":%d ", ino)) {
+					return
+				}
 			}
 		}
 		runtime.Gosched()
@@ -465,5 +469,62 @@ func TestListIgnoresOversizedTarget(t *testing.T) {
 	ids, err := s.List(context.Background(), ident.Ident{})
 	if err != nil || !slices.Equal(identStrings(ids), []string{"acme/ok/1.0/1"}) {
 		t.Errorf("list: %v %v", ids, err)
+	}
+}
+
+// TestUninstallProcessInInstallWindow is TestUninstallInInstallWindow with
+// the uninstall in another process (this test binary, re-executed).
+func TestUninstallProcessInInstallWindow(t *testing.T) {
+	if root := os.Getenv("HAB_PKGS_TEST_UNINSTALL_ROOT"); root != "" {
+		s := New(paths.At(root), ident.X86_64Linux)
+		_, err := s.Uninstall(context.Background(), ident.MustParse(os.Getenv("HAB_PKGS_TEST_UNINSTALL")), UninstallOptions{})
+		switch {
+		case err == nil:
+			os.Exit(0)
+		case errors.Is(err, ErrHasDependents):
+			os.Exit(3)
+		}
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	if testing.Short() {
+		t.Skip("runs a child process")
+	}
+	ctx := context.Background()
+	const dep, app = "core/lib/1.0/20200101000000", "acme/app/1.0/20200101000000"
+	e := newInstallEnv(t)
+	if _, err := e.installer().Install(ctx, e.build(t.TempDir(), spec{id: dep})); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(e.artifacts); err != nil {
+		t.Fatal(err)
+	}
+	appHart := e.build(e.harts, spec{id: app, deps: []string{dep}, tdeps: []string{dep}})
+	r := &racer{recorder: &recorder{}, t: t, s: e.store, dep: ident.MustParse(dep), done: make(chan error, 1)}
+	r.uninstall = func() error {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestUninstallProcessInInstallWindow$")
+		cmd.Env = append(os.Environ(), "HAB_PKGS_TEST_UNINSTALL_ROOT="+e.store.FSRoot, "HAB_PKGS_TEST_UNINSTALL="+dep)
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) && ee.ExitCode() == 3 {
+			return ErrHasDependents
+		}
+		if err != nil {
+			return fmt.Errorf("%v: %s", err, out)
+		}
+		return nil
+	}
+	in := e.installer()
+	in.Reporter = r
+	_, installErr := in.Install(ctx, appHart)
+	if !r.started {
+		t.Fatalf("the install never said it uses %s:\n%s", dep, r.recorder)
+	}
+	uninstallErr := <-r.done
+	if !e.store.IsInstalled(ident.MustParse(dep)) {
+		t.Fatalf("%s removed under the install (install: %v, uninstall: %v)", dep, installErr, uninstallErr)
+	}
+	if installErr != nil || !errors.Is(uninstallErr, ErrHasDependents) {
+		t.Errorf("install: %v, uninstall: %v", installErr, uninstallErr)
 	}
 }
