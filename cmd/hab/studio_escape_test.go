@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -36,6 +37,9 @@ func TestStudioPlantedLinks(t *testing.T) {
 		{"studio", "enter"},
 		{"pkg", "build", "-R", "plain"},
 	}
+	if _, err := exec.LookPath("runc"); err == nil {
+		commands = append(commands, []string{"studio", "-D", "run", "true"}, []string{"pkg", "build", "-D", "-R", "plain"})
+	}
 	for _, tt := range tests {
 		t.Run(strings.ReplaceAll(tt.link, "/", "_"), func(t *testing.T) {
 			src := t.TempDir()
@@ -51,7 +55,7 @@ func TestStudioPlantedLinks(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, cmd := range commands {
-				t.Run(cmd[1], func(t *testing.T) {
+				t.Run(strings.Join(cmd, "_"), func(t *testing.T) {
 					if code, _, stderr := studioCLI(t, "", env, "studio", "new"); code != 0 {
 						t.Fatalf("hab studio new: %d %s", code, stderr)
 					}
