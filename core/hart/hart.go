@@ -9,17 +9,30 @@
 //	<empty line>
 //	<payload: xz-compressed tar>
 //
-// Everything here streams: verification and extraction read the file once,
-// with constant memory, whatever the size of the package.
+// Trust: nothing of a payload is decompressed or written before its
+// digest and signature are known good (Extract hashes the compressed
+// payload first, then extracts it from the same open file and checks the
+// digest again); every entry must stay inside the package's prefix; sizes,
+// entry counts and the metadata held in memory are bounded (Limits); the
+// signer's key name is validated before it names a key file. Memory is
+// constant whatever the size of the package, and every read honours its
+// context (pipes and devices included).
+//
+// Streams: VerifyStream verifies a hart as it is read (a depot's upload),
+// ExtractReader extracts one from a reader (spooled first), and
+// ReadMetadataFrom reads one's metadata; one payload walk serves every
+// reader. Tar is the deterministic tar stream of a package tree that
+// Write compresses and signs.
 //
 // Compression: payloads are xz (LZMA2, CRC64 checks). Two implementations
 // produce and accept the same format, chosen per call (WriteOptions.XZ,
-// ExtractOptions.XZ) or, by default, by $HAB_XZ ("go" or "exec"), else the
-// xz program when it is on PATH, else pure Go:
+// ExtractOptions.XZ, ReadOptions.XZ; the CLI reads $HAB_XZ into that
+// value, this package reads no environment) or, by default, the xz
+// program when XZ Utils' is on PATH, else pure Go:
 //   - exec runs xz (multi-threaded, preset 5, blocks of 24 MiB): it
 //     creates harts faster than `tar | xz -6` (twice as fast on an idle
 //     machine with two cores), within a percent of its size, and extracts
-//     as fast as `xz -d | tar -x`;
+//     about as fast as `xz -d | tar -x`;
 //   - go (ulikunitz/xz to write, therootcompany/xz to read) always works,
 //     including in the static binary where no xz exists. Payloads of
 //     several blocks are decoded block-parallel on every core; the
