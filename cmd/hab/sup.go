@@ -405,8 +405,9 @@ func (a *app) svcStatusCmd(use string, codes bool) *cobra.Command {
 	return c
 }
 
-// startCmd is hab start: load the package into the running supervisor,
-// or, when none runs, run one in the foreground with it.
+// startCmd is hab start: start the service in the running supervisor
+// (loading it when it is not loaded), or, when no supervisor runs, run
+// one in the foreground with it.
 func (a *app) startCmd() *cobra.Command {
 	f := &supRunFlags{}
 	var client func() (ctl.Client, error)
@@ -416,11 +417,16 @@ func (a *app) startCmd() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			if cl, err := client(); err == nil {
-				sp, err := f.load.spec(c, args[0])
-				if err != nil {
-					return err
+				// A loaded service is started; another is loaded.
+				err = a.ctlDo(c.Context(), cl, manager.CmdStart, manager.IdentArgs{Ident: args[0]})
+				var ce *ctl.Error
+				if errors.As(err, &ce) && ce.Code == ctl.CodeNotFound {
+					sp, serr := f.load.spec(c, args[0])
+					if serr != nil {
+						return serr
+					}
+					err = a.ctlDo(c.Context(), cl, manager.CmdLoad, manager.LoadArgs{Spec: sp})
 				}
-				err = a.ctlDo(c.Context(), cl, manager.CmdLoad, manager.LoadArgs{Spec: sp, Force: f.load.force})
 				if !errors.Is(err, ctl.ErrNoSupervisor) {
 					return err
 				}

@@ -129,8 +129,15 @@ type sup struct {
 
 func (e *supEnv) startSup(extra ...string) *sup {
 	e.t.Helper()
+	return e.startSupWith(append([]string{"sup", "run"}, extra...)...)
+}
+
+// startSupWith runs hab with args (sup run, or start) and the listeners
+// on free loopback ports.
+func (e *supEnv) startSupWith(cmdArgs ...string) *sup {
+	e.t.Helper()
 	s := &sup{e: e, ctl: fmt.Sprintf("127.0.0.1:%d", freeLoopbackPort(e.t)), http: fmt.Sprintf("127.0.0.1:%d", freeLoopbackPort(e.t)), done: make(chan struct{})}
-	args := append([]string{"sup", "run", "--listen-ctl", s.ctl, "--listen-http", s.http, "--sys-ip-address", "127.0.0.1"}, extra...)
+	args := append(cmdArgs, "--listen-ctl", s.ctl, "--listen-http", s.http, "--sys-ip-address", "127.0.0.1")
 	e.env["HAB_LISTEN_CTL"] = s.ctl
 	s.cmd = exec.Command(e.bin, args...)
 	env := os.Environ()
@@ -666,5 +673,120 @@ func TestSupRestartsAndTimeouts(t *testing.T) {
 	<-s.done
 	if left := processesIn(e.root); len(left) > 0 {
 		t.Errorf("term left processes: %v", left)
+	}
+}
+
+// TestSupBindsAndLayers: configuration applied before any member runs is
+// used when one starts; the layers default.toml < HAB_SERVICE < user.toml
+// < applied; a strict bind waits for its group, a relaxed one does not;
+// a producer's configuration change reaches its consumer; the service
+// directories have the original's modes.
+func TestSupBindsAndLayers(t *testing.T) {
+	e := newSupEnv(t)
+	e.build(fixtureDir("service"))
+	e.build(fixtureDir("service-client"))
+	port := freeLoopbackPort(t)
+	e.env["HAB_SERVICE"] = fmt.Sprintf(`{"port": %d, "message": "from the environment"}`, port)
+	s := e.startSup()
+	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
+
+	// Applied to a group that has no member yet.
+	s.mustHab("[unused]\nkey = 1\n", "config", "apply", "service.default", "5")
+	// A strict consumer waits for its group; a relaxed one starts.
+	s.mustHab("", "svc", "load", "habtest/service-client", "--bind", "backend:service.default")
+	s.waitOutput("service-client.default(SV): Waiting for the service groups of its binds to be present (strict binding mode): backend=service.default")
+	if s.pid("service-client") != 0 {
+		t.Error("the strict consumer started before its bind was satisfied")
+	}
+	s.mustHab("", "svc", "load", "habtest/service")
+	supWaitFor(t, "the service", func() bool { return httpBody(t, url) == "from the environment\n" })
+	s.waitOutput(fmt.Sprintf("service-client.default(O): client of 127.0.0.1:%d", port))
+	var cfg map[string]any
+	s.getJSON("/services/service/default/config", &cfg)
+	if u, _ := cfg["unused"].(map[string]any); u["key"] != float64(1) {
+		t.Errorf("configuration applied before the service ran is missing: %v", cfg)
+	}
+
+	// user.toml is watched and goes over the environment.
+	e.userTOML("service", "message = \"from user.toml\"\n")
+	supWaitFor(t, "the user.toml message", func() bool { return httpBody(t, url) == "from user.toml\n" })
+	// Applied configuration goes over user.toml; a new port reaches the
+	// bound client, which restarts with it (its run hook changed).
+	port2 := freeLoopbackPort(t)
+	s.mustHab(fmt.Sprintf("message = \"applied\"\nport = %d\n", port2), "config", "apply", "service.default", "6")
+	s.waitOutput(fmt.Sprintf("service-client.default(O): client of 127.0.0.1:%d", port2))
+
+	// The relaxed binding mode starts without the bound group.
+	e.build(e.plan("lonely", map[string]string{
+		"plan.sh":   "pkg_name=lonely\npkg_origin=habtest\npkg_version=0.1.0\npkg_svc_user=root\npkg_svc_group=root\npkg_binds=([peer]=\"port\")\ndo_build() { return 0; }\ndo_install() { return 0; }\n",
+		"hooks/run": "#!/bin/sh\necho \"peer is [{{bind.peer.first.sys.ip}}]\"\nexec sleep 100000\n",
+	}))
+	s.mustHab("", "svc", "load", "habtest/lonely", "--bind", "peer:nobody.default", "--binding-mode", "relaxed")
+	s.waitOutput("lonely.default(O): peer is []")
+
+	// Directories, modes and the PID file.
+	svcDir := filepath.Join(e.root, "hab", "svc", "service")
+	for _, tt := range []struct {
+		rel  string
+		mode os.FileMode
+	}{
+		{".", 0o755}, {"hooks", 0o755}, {"logs", 0o755},
+		{"config", 0o770}, {"config_install", 0o770}, {"data", 0o770}, {"files", 0o770}, {"static", 0o770}, {"var", 0o770},
+		{"config/service.conf", 0o740}, {"hooks/init", 0o755}, {"hooks/reconfigure", 0o755}, {"run", 0o755}, {"PID", 0o644},
+	} {
+		fi, err := os.Stat(filepath.Join(svcDir, tt.rel))
+		if err != nil {
+			t.Errorf("%s: %v", tt.rel, err)
+			continue
+		}
+		if fi.Mode().Perm() != tt.mode {
+			t.Errorf("%s: mode %v, want %v", tt.rel, fi.Mode().Perm(), tt.mode)
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(svcDir, "PID")); strings.TrimSpace(string(b)) != strconv.Itoa(s.pid("service")) {
+		t.Errorf("PID file %q, running %d", b, s.pid("service"))
+	}
+}
+
+// TestSupCompositeAndStart: hab start runs a supervisor when none runs;
+// a composite loads its services with its bind map, and unload acts on
+// all of them.
+func TestSupCompositeAndStart(t *testing.T) {
+	e := newSupEnv(t)
+	e.build(fixtureDir("service"))
+	e.build(fixtureDir("service-client"))
+	e.build(fixtureDir("composite"))
+	port := freeLoopbackPort(t)
+	e.userTOML("service", fmt.Sprintf("port = %d\n", port))
+	s := e.startSupWith("start", "habtest/composite")
+	s.waitOutput("service-client.default(O): backend says: hello from the service")
+	status := s.mustHab("", "svc", "status", "habtest/composite")
+	if strings.Count(status, "\tup\tup\t") != 2 {
+		t.Errorf("composite status:\n%s", status)
+	}
+	spec, _ := os.ReadFile(filepath.Join(e.root, "hab", "sup", "default", "specs", "service-client.spec"))
+	if !strings.Contains(string(spec), "binds = ['backend:service.default']") || !strings.Contains(string(spec), "composite = 'habtest/composite'") {
+		t.Errorf("client spec:\n%s", spec)
+	}
+	// hab start with a supervisor running starts a loaded service, and
+	// loads another.
+	if out := s.mustHab("", "start", "habtest/service-client"); !strings.Contains(out, "is already started") {
+		t.Errorf("hab start of a running service: %s", out)
+	}
+	e.build(e.plan("extra", map[string]string{
+		"plan.sh":   "pkg_name=extra\npkg_origin=habtest\npkg_version=0.1.0\npkg_svc_user=root\npkg_svc_group=root\ndo_build() { return 0; }\ndo_install() { return 0; }\n",
+		"hooks/run": "#!/bin/sh\necho extra runs\nexec sleep 100000\n",
+	}))
+	if out := s.mustHab("", "start", "habtest/extra"); !strings.Contains(out, "The habtest/extra service was successfully loaded") {
+		t.Errorf("hab start of a new service: %s", out)
+	}
+	s.waitOutput("extra.default(O): extra runs")
+	s.mustHab("", "svc", "unload", "habtest/extra")
+	s.mustHab("", "svc", "unload", "habtest/composite")
+	if left := processesIn(filepath.Join(e.root, "hab", "svc")); len(left) > 0 {
+		t.Errorf("processes left after unloading the composite: %v", left)
+	}
+	if out := s.mustHab("", "svc", "status"); !strings.Contains(out, "No services loaded.") {
+		t.Errorf("status after unload: %s", out)
 	}
 }
