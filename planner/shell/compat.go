@@ -30,11 +30,12 @@ const (
 	pexpFunc    = "__hab_pexp"
 	printfVFunc = "__hab_printf_v"
 	readFunc    = "__hab_read"
+	mapfileFunc = "__hab_mapfile"
 )
 
 // CompatFuncs returns the Go commands that Compat and CompatCall rely on.
 func CompatFuncs() Funcs {
-	return Funcs{pexpFunc: paramExp, printfVFunc: printfV, readFunc: readBuiltin}
+	return Funcs{pexpFunc: paramExp, printfVFunc: printfV, readFunc: readBuiltin, mapfileFunc: mapfile}
 }
 
 // CompatCall renames a command line the interpreter would run wrongly to
@@ -42,6 +43,8 @@ func CompatFuncs() Funcs {
 // it from an interp.CallHandler.
 func CompatCall(args []string) []string {
 	switch args[0] {
+	case "mapfile", "readarray":
+		return append([]string{mapfileFunc}, args...)
 	case "printf":
 		if len(args) > 2 && args[1] == "-v" {
 			return append([]string{printfVFunc}, args[2:]...)
@@ -504,6 +507,37 @@ func printfV(ctx context.Context, c *Call) error {
 		args = args[n:]
 	}
 	return c.Set(ctx, name, b.String())
+}
+
+// mapfile runs the interpreter's mapfile (readarray) and, when it read
+// no line, makes the array empty: the interpreter leaves it a nil list,
+// which "${name[@]}" expands to one empty word where bash gives none.
+func mapfile(ctx context.Context, c *Call) error {
+	name, args := "MAPFILE", c.Args[2:]
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			if i+1 < len(args) {
+				name = args[i+1]
+			}
+			break
+		}
+		if strings.HasPrefix(a, "-") && len(a) > 1 {
+			if strings.IndexByte("dnOsuCc", a[len(a)-1]) >= 0 {
+				i++ // the option's value is the next argument
+			}
+			continue
+		}
+		name = a
+		break
+	}
+	err := c.Builtin(ctx, c.Args[1], c.Args[2:]...)
+	if vr := c.Var(name); vr.Kind == expand.Indexed && len(vr.List) == 0 && ValidName(name) {
+		if serr := c.SetArray(ctx, name, nil); serr != nil {
+			return serr
+		}
+	}
+	return err
 }
 
 // readBuiltin is bash's read for the options the interpreter lacks:

@@ -17,3 +17,13 @@ pkg_interpreters=("${_copy[@]}" "${_empty[@]}" bin/sh)
 _fn() { local -a _local=("${pkg_build_deps[@]}" "$@"); pkg_license=("${_local[@]}"); }
 _fn
 pkg_description="deps=${#pkg_deps[@]} build=${#pkg_build_deps[@]} copy=${#_copy[@]} lic=${#pkg_license[@]} keys=${!pkg_exposes[*]} star=[${pkg_build_deps[*]}]"
+readarray -t _none < /dev/null
+mapfile -t _lines <<'LINES'
+a
+b
+LINES
+mapfile _none2 < /dev/null
+readarray -t -s 5 _skipped <<'LINES'
+only
+LINES
+pkg_exposes=("${_none[@]}" "${_none2[@]}" "${_skipped[@]}" "${_lines[@]}" 80)
