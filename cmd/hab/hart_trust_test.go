@@ -1,6 +1,7 @@
 package main
 
 import (
+	"archive/tar"
 	"bufio"
 	"bytes"
 	"encoding/base64"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ulikunitz/xz"
 
 	"github.com/habgo/hab/core/crypto"
 	"github.com/habgo/hab/core/hart"
@@ -82,5 +85,67 @@ func TestPkgInfoTruncated(t *testing.T) {
 				t.Errorf("cut at %d: hab %s: exit %d\n%s%s", cut, strings.Join(args, " "), code, stdout, stderr)
 			}
 		}
+	}
+}
+
+// xzOf compresses b.
+func xzOf(t *testing.T, b []byte) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	w, err := xz.NewWriter(&out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(b)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+// TestInstallOfAForgedBombReportsForgery: the genuine signed header of a
+// real hart followed by a payload of a few hundred KB that expands to
+// 4 GiB: `hab pkg install` and `hab pkg verify` report a forgery, and
+// nothing is written to the store or its temporaries.
+func TestInstallOfAForgedBombReportsForgery(t *testing.T) {
+	arts := hartConformance(t)
+	e := newHartEnv(t)
+	hartCopyInto(t, e.keys, arts, "happyhumans-20160424223347.pub")
+	good, err := os.ReadFile(filepath.Join(arts, hartHappy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(bytes.NewReader(good))
+	if _, err := hart.ReadHeader(br); err != nil {
+		t.Fatal(err)
+	}
+	header := good[:len(good)-br.Buffered()]
+	var th bytes.Buffer
+	tw := tar.NewWriter(&th)
+	tw.WriteHeader(&tar.Header{Name: "hab/pkgs/happyhumans/possums/8.1.4/20160427165340/", Typeflag: tar.TypeDir, Mode: 0o755})
+	tw.WriteHeader(&tar.Header{Name: "hab/pkgs/happyhumans/possums/8.1.4/20160427165340/fill", Typeflag: tar.TypeReg, Mode: 0o644, Size: 4 << 30})
+	tw.Flush()
+	payload := xzOf(t, th.Bytes())
+	zeros := xzOf(t, make([]byte, 64<<20))
+	for range 64 {
+		payload = append(payload, zeros...)
+	}
+	p := filepath.Join(t.TempDir(), hartHappy)
+	os.WriteFile(p, append(append([]byte(nil), header...), payload...), 0o644)
+	for _, args := range [][]string{{"pkg", "install", p}, {"pkg", "verify", p}} {
+		code, stdout, stderr := e.run("", args...)
+		if code != 1 || !strings.Contains(stderr, "signature verification failed") || !strings.Contains(stderr, "differs from") {
+			t.Errorf("hab %s: exit %d\n%s%s", args[1], code, stdout, stderr)
+		}
+	}
+	var written int64
+	filepath.Walk(e.env["FS_ROOT"], func(_ string, fi os.FileInfo, err error) error {
+		if err == nil && fi.Mode().IsRegular() {
+			written += fi.Size()
+		}
+		return nil
+	})
+	if written > 1<<20 {
+		t.Errorf("%d bytes written under FS_ROOT", written)
 	}
 }
