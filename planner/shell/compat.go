@@ -50,6 +50,7 @@ func CompatCall(args []string) []string {
 			return append([]string{printfVFunc}, args[2:]...)
 		}
 	case "read":
+		array := false
 		for i := 1; i < len(args); i++ {
 			a := args[i]
 			if !strings.HasPrefix(a, "-") || a == "--" || a == "-" {
@@ -60,12 +61,16 @@ func CompatCall(args []string) []string {
 				case 'd', 'n', 'N':
 					return append([]string{readFunc}, args[1:]...)
 				case 'a', 'p', 'u', 't', 'i':
+					array = array || a[j] == 'a'
 					if j == len(a)-1 {
 						i++ // the option's value is the next argument
 					}
 					j = len(a)
 				}
 			}
+		}
+		if array {
+			return append([]string{mapfileFunc}, args...)
 		}
 	}
 	return args
@@ -509,16 +514,52 @@ func printfV(ctx context.Context, c *Call) error {
 	return c.Set(ctx, name, b.String())
 }
 
-// mapfile runs the interpreter's mapfile (readarray) and, when it read
-// no line, makes the array empty: the interpreter leaves it a nil list,
-// which "${name[@]}" expands to one empty word where bash gives none.
+// mapfile runs the interpreter's mapfile, readarray or read -a (the
+// builtin is the first argument) and, when it stored no element, makes
+// the array empty: the interpreter leaves it a nil list, which
+// "${name[@]}" expands to one empty word where bash gives none.
 func mapfile(ctx context.Context, c *Call) error {
-	name, args := "MAPFILE", c.Args[2:]
+	name := arrayOperand(c.Args[1], c.Args[2:])
+	err := c.Builtin(ctx, c.Args[1], c.Args[2:]...)
+	if vr := c.Var(name); vr.Kind == expand.Indexed && len(vr.List) == 0 && ValidName(name) {
+		if serr := c.SetArray(ctx, name, nil); serr != nil {
+			return serr
+		}
+	}
+	return err
+}
+
+// arrayOperand is the array a mapfile, readarray or read -a command
+// line assigns.
+func arrayOperand(builtin string, args []string) string {
+	if builtin == "read" {
+		for i := 0; i < len(args); i++ {
+			a := args[i]
+			if !strings.HasPrefix(a, "-") || a == "--" {
+				break
+			}
+			for j := 1; j < len(a); j++ {
+				if strings.IndexByte("adnNptui", a[j]) < 0 {
+					continue
+				}
+				val := a[j+1:]
+				if val == "" && i+1 < len(args) {
+					i++
+					val = args[i]
+				}
+				if a[j] == 'a' {
+					return val
+				}
+				break
+			}
+		}
+		return ""
+	}
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if a == "--" {
 			if i+1 < len(args) {
-				name = args[i+1]
+				return args[i+1]
 			}
 			break
 		}
@@ -528,16 +569,9 @@ func mapfile(ctx context.Context, c *Call) error {
 			}
 			continue
 		}
-		name = a
-		break
+		return a
 	}
-	err := c.Builtin(ctx, c.Args[1], c.Args[2:]...)
-	if vr := c.Var(name); vr.Kind == expand.Indexed && len(vr.List) == 0 && ValidName(name) {
-		if serr := c.SetArray(ctx, name, nil); serr != nil {
-			return serr
-		}
-	}
-	return err
+	return "MAPFILE"
 }
 
 // readBuiltin is bash's read for the options the interpreter lacks:

@@ -27,3 +27,6 @@ readarray -t -s 5 _skipped <<'LINES'
 only
 LINES
 pkg_exposes=("${_none[@]}" "${_none2[@]}" "${_skipped[@]}" "${_lines[@]}" 80)
+read -ra _words < /dev/null || true
+read -r -a _blank <<< ""
+pkg_lib_dirs=("${_words[@]}" "${_blank[@]}" "${pkg_lib_dirs[@]}")
