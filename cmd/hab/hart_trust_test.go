@@ -17,6 +17,21 @@ import (
 	"github.com/habgo/hab/core/hart"
 )
 
+// happyParts splits the conformance hart into its header and payload.
+func happyParts(t *testing.T, arts string) (header, payload []byte) {
+	t.Helper()
+	good, err := os.ReadFile(filepath.Join(arts, hartHappy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(bytes.NewReader(good))
+	if _, err := hart.ReadHeader(br); err != nil {
+		t.Fatal(err)
+	}
+	n := len(good) - br.Buffered()
+	return good[:n], good[n:]
+}
+
 // TestSignerNameWithAPath: a hart whose header names its signer with a
 // path, validly signed by the key planted at that path outside the key
 // cache, is refused by `hab pkg verify`, `hab pkg install` and `hab pkg
@@ -26,15 +41,7 @@ func TestSignerNameWithAPath(t *testing.T) {
 	arts := hartConformance(t)
 	e := newHartEnv(t)
 	e.env["FS_ROOT"] = filepath.Join(t.TempDir(), "root")
-	good, err := os.ReadFile(filepath.Join(arts, hartHappy))
-	if err != nil {
-		t.Fatal(err)
-	}
-	br := bufio.NewReader(bytes.NewReader(good))
-	if _, err := hart.ReadHeader(br); err != nil {
-		t.Fatal(err)
-	}
-	payload := good[len(good)-br.Buffered():]
+	_, payload := happyParts(t, arts)
 	sum, _, _ := hart.HashReader(t.Context(), bytes.NewReader(payload))
 	evilPub, evil, _ := crypto.GenerateSigningPair("evil", time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC))
 	sig := base64.StdEncoding.EncodeToString(evil.Sign([]byte(sum)))
@@ -111,15 +118,7 @@ func TestInstallOfAForgedBombReportsForgery(t *testing.T) {
 	arts := hartConformance(t)
 	e := newHartEnv(t)
 	hartCopyInto(t, e.keys, arts, "happyhumans-20160424223347.pub")
-	good, err := os.ReadFile(filepath.Join(arts, hartHappy))
-	if err != nil {
-		t.Fatal(err)
-	}
-	br := bufio.NewReader(bytes.NewReader(good))
-	if _, err := hart.ReadHeader(br); err != nil {
-		t.Fatal(err)
-	}
-	header := good[:len(good)-br.Buffered()]
+	header, _ := happyParts(t, arts)
 	var th bytes.Buffer
 	tw := tar.NewWriter(&th)
 	tw.WriteHeader(&tar.Header{Name: "hab/pkgs/happyhumans/possums/8.1.4/20160427165340/", Typeflag: tar.TypeDir, Mode: 0o755})

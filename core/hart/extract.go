@@ -149,11 +149,7 @@ func extractFile(ctx context.Context, in *input, keys KeyLookup, fsRoot string, 
 	// The header, read by position from the start.
 	cr := &countReader{r: io.NewSectionReader(in.f, 0, in.size)}
 	br := bufio.NewReaderSize(cr, 8192)
-	h, err := ReadHeader(br)
-	if err != nil {
-		return nil, err
-	}
-	want, err := openSignature(h, keys)
+	h, want, err := readSigned(br, keys)
 	if err != nil {
 		return nil, err
 	}

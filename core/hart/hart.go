@@ -251,6 +251,20 @@ func newHash() hash.Hash {
 	return h
 }
 
+// readSigned reads the header from br and opens its signature, returning
+// the header and the signed hex digest.
+func readSigned(br *bufio.Reader, keys KeyLookup) (Header, string, error) {
+	h, err := ReadHeader(br)
+	if err != nil {
+		return Header{}, "", err
+	}
+	want, err := openSignature(h, keys)
+	if err != nil {
+		return Header{}, "", err
+	}
+	return h, want, nil
+}
+
 // openSignature finds the signer key and opens the signature, returning the
 // signed hex digest.
 func openSignature(h Header, keys KeyLookup) (string, error) {
@@ -345,11 +359,7 @@ func verifyStream(ctx context.Context, r io.Reader, keys KeyLookup) (*Verified, 
 	whole := newHash()
 	cr := &countWriter{w: whole}
 	br := bufio.NewReaderSize(io.TeeReader(r, cr), 256<<10)
-	h, err := ReadHeader(br)
-	if err != nil {
-		return nil, err
-	}
-	want, err := openSignature(h, keys)
+	h, want, err := readSigned(br, keys)
 	if err != nil {
 		return nil, err
 	}
