@@ -54,13 +54,13 @@ type operatorHabitat struct {
 				MountPath        string `json:"mountPath"`
 			} `json:"persistentStorage"`
 			Service struct {
-				Name             string `json:"name"`
-				Topology         string `json:"topology"`
-				Group            string `json:"group"`
-				ConfigSecretName string `json:"configSecretName"`
-				RingSecretName   string `json:"ringSecretName"`
-				FilesSecretName  string `json:"filesSecretName"`
-				Channel          string `json:"channel"`
+				Name             string                                  `json:"name"`
+				Topology         string                                  `json:"topology"`
+				Group            string                                  `json:"group"`
+				ConfigSecretName string                                  `json:"configSecretName"`
+				RingSecretName   string                                  `json:"ringSecretName"`
+				FilesSecretName  string                                  `json:"filesSecretName"`
+				Channel          string                                  `json:"channel"`
 				Bind             []struct{ Name, Service, Group string } `json:"bind"`
 			} `json:"service"`
 		} `json:"v1beta2"`
