@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -57,6 +58,38 @@ func (c Cache) Read(kt KeyType, nr NamedRevision) (*KeyFile, error) {
 // Revisions lists the revisions of name for which the cache has a key of
 // type kt, newest first.
 func (c Cache) Revisions(kt KeyType, name string) ([]NamedRevision, error) {
+	all, err := c.all(kt)
+	if err != nil {
+		return nil, err
+	}
+	var out []NamedRevision
+	for _, nr := range all {
+		if nr.Name == name {
+			out = append(out, nr)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Revision > out[j].Revision })
+	return out, nil
+}
+
+// Names lists, sorted and once each, the names (origins, rings, users,
+// service groups) for which the cache has a key file of type kt (by its
+// extension; the files are not read).
+func (c Cache) Names(kt KeyType) ([]string, error) {
+	all, err := c.all(kt)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, nr := range all {
+		out = append(out, nr.Name)
+	}
+	sort.Strings(out)
+	return slices.Compact(out), nil
+}
+
+// all lists the named revisions of the key files with kt's extension.
+func (c Cache) all(kt KeyType) ([]NamedRevision, error) {
 	entries, err := os.ReadDir(c.Dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -70,13 +103,10 @@ func (c Cache) Revisions(kt KeyType, name string) ([]NamedRevision, error) {
 		if !ok || e.IsDir() {
 			continue
 		}
-		nr, err := ParseNamedRevision(base)
-		if err != nil || nr.Name != name {
-			continue
+		if nr, err := ParseNamedRevision(base); err == nil {
+			out = append(out, nr)
 		}
-		out = append(out, nr)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Revision > out[j].Revision })
 	return out, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -222,5 +223,36 @@ func TestCacheReadRefusesMisplacedKeys(t *testing.T) {
 	}
 	if _, err := c.SigningPublicKey(bpub.NamedRevision.String()); err == nil || !strings.Contains(err.Error(), "holds a BOX-PUB-1 key, expected SIG-PUB-1") {
 		t.Fatalf("box key read as signing key: %v", err)
+	}
+}
+
+// TestCacheNames: the names with keys of a type, once each and sorted;
+// files of other types, other names and directories are not counted.
+func TestCacheNames(t *testing.T) {
+	c := Cache{Dir: t.TempDir()}
+	if names, err := c.Names(SigSecret); err != nil || names != nil {
+		t.Fatalf("empty cache: %v, %v", names, err)
+	}
+	for i, o := range []string{"zeta", "acme", "acme"} {
+		if _, _, err := c.NewSigningPair(o, time.Date(2020, 1, 1, 0, 0, i, 0, time.UTC)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.NewRingKey("ring1", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(c.Dir, "dir-20200101000000.sig.key"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	names, err := c.Names(SigSecret)
+	if err != nil || !slices.Equal(names, []string{"acme", "zeta"}) {
+		t.Errorf("signing names: %v, %v; want [acme zeta]", names, err)
+	}
+	if names, err := c.Names(SymSecret); err != nil || !slices.Equal(names, []string{"ring1"}) {
+		t.Errorf("ring names: %v, %v; want [ring1]", names, err)
+	}
+	missing := Cache{Dir: filepath.Join(c.Dir, "nope")}
+	if names, err := missing.Names(SigSecret); err != nil || names != nil {
+		t.Errorf("missing cache: %v, %v", names, err)
 	}
 }
