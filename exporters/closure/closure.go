@@ -317,3 +317,20 @@ func (p *Package) Description() string {
 	}
 	return strings.TrimSpace(lines[1])
 }
+
+// Resolve finds the one package arg names (a hart is verified and
+// installed under a temporary directory in workDir, removed before
+// returning), with its metadata: what the manifest formats need.
+func Resolve(ctx context.Context, arg string, o Options, workDir string) (*Package, error) {
+	work, err := os.MkdirTemp(workDir, "hab-export-")
+	if err != nil {
+		return nil, fmt.Errorf("export: work directory: %w", err)
+	}
+	defer os.RemoveAll(work)
+	o.WorkDir, o.HabBinary, o.Busybox = work, nil, nil
+	cs, err := Gather(ctx, []string{arg}, o)
+	if err != nil {
+		return nil, err
+	}
+	return cs[0].Requested[0], nil
+}
