@@ -172,14 +172,16 @@ func (a *app) rootCmd() *cobra.Command {
 	a.addPlanCommands(plan)
 	a.addStudioCommands(root)
 	root.AddCommand(a.depotCmd())
+	a.addDepotClientCommands(root, pkg, origin)
 
 	// The original's "hab cli setup" is the long form of "hab setup".
 	cli := &cobra.Command{Use: "cli", Short: "Commands relating to Habitat runtime config", Args: cobra.NoArgs, RunE: groupHelp}
-	cli.AddCommand(a.setupCmd())
-	root.AddCommand(cli)
+	cli.AddCommand(a.setupCmd(), a.completersCmd())
+	root.AddCommand(cli, a.licenseCmd())
 	a.addRenderCommand(plan)
 	a.addSupCommands(root, svc)
 	markUsage(root)
+	a.addCompletions(root)
 	return root
 }
 

@@ -236,7 +236,7 @@ func (s *setupRun) ask() error {
 		cfg.BldrURL = s.opts.url
 	} else {
 		s.heading("Habitat Builder Instance")
-		s.para("Packages are shared through the public Builder at " + cliconfig.DefaultBldrURL + " unless you name your own Builder here. HAB_BLDR_URL or --url override this default.")
+		s.para("Packages are shared through the depot at " + cliconfig.DefaultBldrURL + " (hab depot serve) unless you name another depot or Builder here. HAB_BLDR_URL or --url override this default.")
 		yes, err := s.yesNo("Connect to an on-premises Builder instance?", false)
 		if err != nil {
 			return err

@@ -19,7 +19,8 @@ import (
 )
 
 // addStoreCommands adds the package store commands: install, path, list,
-// env, exec, binlink, uninstall, dependencies, provides, info.
+// env, exec, binlink, uninstall, dependencies, provides, info, binds,
+// config.
 func (a *app) addStoreCommands(pkg *cobra.Command) {
 	pkg.AddCommand(
 		a.storeInstallCmd(),
@@ -32,6 +33,8 @@ func (a *app) addStoreCommands(pkg *cobra.Command) {
 		a.storeDependenciesCmd(),
 		a.storeProvidesCmd(),
 		a.storeInfoCmd(),
+		a.storeBindsCmd(),
+		a.storeConfigCmd(),
 	)
 }
 
@@ -110,7 +113,6 @@ func (a *app) storeBinlinkDir() string {
 
 func (a *app) storeInstallCmd() *cobra.Command {
 	var (
-		url, channel, auth         string
 		binlink, force, ignoreHook bool
 		offline, ignoreLocal       bool
 		binlinkDir                 string
@@ -119,29 +121,25 @@ func (a *app) storeInstallCmd() *cobra.Command {
 		Use:   "install [FLAGS] <PKG_IDENT_OR_ARTIFACT>...",
 		Short: "Installs a Habitat package from Builder or locally from a Habitat Artifact",
 		Long: "Installs each PKG_IDENT_OR_ARTIFACT: a Habitat Artifact file (ex: /home/acme-redis-3.0.7-21120102031201-x86_64-linux.hart) " +
-			"or a package identifier (ex: acme/redis), resolved to the latest installed package or the latest hart in the artifact cache. " +
-			"Runtime dependencies are installed from the artifact cache and the artifacts given. Signatures are verified with the key cache; " +
-			"a missing public origin key NAME-REV.pub lying beside a hart is imported. Packages are installed atomically: a failed or " +
-			"interrupted install leaves nothing behind. There is no Builder to download from yet: --url, --channel and --auth are accepted and unused.",
+			"or a package identifier (ex: acme/redis), resolved to the latest release installed, in the artifact cache, or in the depot's channel. " +
+			"Runtime dependencies are installed from the artifacts given, the artifact cache and the depot. Signatures are verified with the key cache; " +
+			"a missing public origin key NAME-REV.pub lying beside a hart, or in the depot, is imported. Packages are installed atomically: a failed or " +
+			"interrupted install leaves nothing behind. With --offline, the depot is not asked.",
 		Args: cobra.MinimumNArgs(1),
 	}
 	f := c.Flags()
-	f.StringVarP(&url, "url", "u", "", "Specify an alternate Builder endpoint (default $HAB_BLDR_URL; unused: no depot access yet)")
-	f.StringVarP(&channel, "channel", "c", "", "Install from the specified release channel (default $HAB_BLDR_CHANNEL; unused: no depot access yet)")
+	depot := a.bldrFlags(c)
+	depot.channelFlag(c, "Install from the specified release channel (default $HAB_BLDR_CHANNEL, else stable)")
 	f.BoolVarP(&binlink, "binlink", "b", false, "Binlink all binaries from installed package(s) into BINLINK_DIR")
 	f.StringVar(&binlinkDir, "binlink-dir", "", "Binlink all binaries from installed package(s) into BINLINK_DIR (default $HAB_BINLINK_DIR, else /bin)")
 	f.BoolVarP(&force, "force", "f", false, "Overwrite existing binlinks")
-	f.StringVarP(&auth, "auth", "z", "", "Authentication token for Builder (default $HAB_AUTH_TOKEN; unused: no depot access yet)")
 	f.BoolVar(&ignoreHook, "ignore-install-hook", false, "Do not run any install hooks")
-	f.BoolVar(&offline, "offline", false, "Install packages in offline mode (always the case: there is no depot access yet)")
+	f.BoolVar(&offline, "offline", false, "Install packages in offline mode: from the artifacts given and the artifact cache only")
 	f.BoolVar(&ignoreLocal, "ignore-local", false, "Do not use locally-installed packages to satisfy an identifier")
 	c.RunE = func(cmd *cobra.Command, args []string) error {
 		s, err := a.storeOpen()
 		if err != nil {
 			return err
-		}
-		if url != "" || channel != "" || auth != "" {
-			a.log.Debug("depot flags accepted but unused: no depot access", "url", url, "channel", channel)
 		}
 		doBinlink := binlink || f.Changed("binlink-dir")
 		if binlinkDir == "" {
@@ -161,6 +159,14 @@ func (a *app) storeInstallCmd() *cobra.Command {
 		}
 		if !ignoreHook {
 			in.Hooks = pkgs.ExecHooks{Env: os.Environ(), Stdout: a.stdout, Stderr: a.stderr}
+		}
+		if !offline {
+			src, err := a.depotSource(depot)
+			if err != nil {
+				return err
+			}
+			defer src.Close()
+			in.Sources = []pkgs.Source{pkgs.LocalSource{Dirs: []string{in.ArtifactCache}}, src}
 		}
 		ctx := cmd.Context()
 		results, err := in.InstallAll(ctx, args)

@@ -18,15 +18,23 @@ import (
 	"github.com/habgo/hab/core/paths"
 )
 
-// DefaultBldrURL is the public Builder, used when neither HAB_BLDR_URL nor
-// cli.toml names one.
-const DefaultBldrURL = "https://bldr.habitat.sh"
+// DefaultBldrURL is the depot used when neither HAB_BLDR_URL (nor the
+// legacy HAB_DEPOT_URL) nor cli.toml names one: a `hab depot serve` on this
+// machine (the original's default is its public Builder).
+const DefaultBldrURL = "http://localhost:9636"
+
+// DefaultChannel is the channel packages are installed from when neither
+// --channel nor HAB_BLDR_CHANNEL names one, as the documentation says.
+const DefaultChannel = "stable"
 
 // Environment variables that override cli.toml.
 const (
-	OriginEnv         = "HAB_ORIGIN"
-	AuthTokenEnv      = "HAB_AUTH_TOKEN"
-	BldrURLEnv        = "HAB_BLDR_URL"
+	OriginEnv    = "HAB_ORIGIN"
+	AuthTokenEnv = "HAB_AUTH_TOKEN"
+	BldrURLEnv   = "HAB_BLDR_URL"
+	// DepotURLEnv is the legacy name of HAB_BLDR_URL, still honoured.
+	DepotURLEnv       = "HAB_DEPOT_URL"
+	BldrChannelEnv    = "HAB_BLDR_CHANNEL"
 	CtlSecretEnv      = "HAB_CTL_SECRET"
 	RefreshChannelEnv = "HAB_REFRESH_CHANNEL"
 	// StudioRefreshChannelEnv is how the refresh channel reaches a studio.
@@ -214,14 +222,23 @@ func AuthToken(getenv Env, r paths.Root) (string, error) {
 	return envThenFile(getenv, r, func(c *Config) string { return c.AuthToken }, AuthTokenEnv)
 }
 
-// BldrURL is the Builder to talk to: HAB_BLDR_URL, then cli.toml, then
-// DefaultBldrURL.
+// BldrURL is the Builder to talk to: HAB_BLDR_URL, then HAB_DEPOT_URL,
+// then cli.toml, then DefaultBldrURL.
 func BldrURL(getenv Env, r paths.Root) (string, error) {
-	u, err := envThenFile(getenv, r, func(c *Config) string { return c.BldrURL }, BldrURLEnv)
+	u, err := envThenFile(getenv, r, func(c *Config) string { return c.BldrURL }, BldrURLEnv, DepotURLEnv)
 	if u == "" && err == nil {
 		u = DefaultBldrURL
 	}
 	return u, err
+}
+
+// BldrChannel is the channel to install from: HAB_BLDR_CHANNEL, else
+// DefaultChannel.
+func BldrChannel(getenv Env) string {
+	if c := getenv(BldrChannelEnv); c != "" {
+		return c
+	}
+	return DefaultChannel
 }
 
 // CtlSecret is the Supervisor control gateway secret for remote

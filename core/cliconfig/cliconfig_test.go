@@ -182,3 +182,29 @@ func TestOtherDefaults(t *testing.T) {
 		t.Errorf("HAB_REFRESH_CHANNEL does not win: %q", v)
 	}
 }
+
+func TestDepotSettings(t *testing.T) {
+	r := paths.Root{FS: t.TempDir(), Root: true}
+	if DefaultBldrURL != "http://localhost:9636" || BldrChannel(env(nil)) != "stable" {
+		t.Errorf("defaults %q %q", DefaultBldrURL, BldrChannel(env(nil)))
+	}
+	if c := BldrChannel(env(map[string]string{"HAB_BLDR_CHANNEL": "dev"})); c != "dev" {
+		t.Errorf("HAB_BLDR_CHANNEL: %q", c)
+	}
+	if err := (&Config{BldrURL: "https://file"}).Save(Path(r)); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{nil, "https://file"},
+		{map[string]string{"HAB_DEPOT_URL": "https://legacy"}, "https://legacy"},
+		{map[string]string{"HAB_DEPOT_URL": "https://legacy", "HAB_BLDR_URL": "https://env"}, "https://env"},
+		{map[string]string{"HAB_DEPOT_URL": "", "HAB_BLDR_URL": ""}, "https://file"}, // empty is unset
+	} {
+		if u, err := BldrURL(env(tt.env), r); err != nil || u != tt.want {
+			t.Errorf("BldrURL with %v: %q %v, want %q", tt.env, u, err, tt.want)
+		}
+	}
+}
