@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -28,7 +29,9 @@ type Cluster struct {
 	bin    string
 	dir    string
 	port   int
-	runAs  []string // prefix that runs a command as the cluster's user
+	cred   *syscall.Credential // the postgres user's, when running as root
+	server *exec.Cmd
+	exited chan error // closed when server has exited
 	admin  *sql.DB
 	nextDB atomic.Int64
 }
@@ -76,7 +79,7 @@ func Start(ctx context.Context) (*Cluster, string, error) {
 			os.RemoveAll(dir)
 			return nil, "", err
 		}
-		c.runAs = []string{"runuser", "-u", "postgres", "--"}
+		c.cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -85,16 +88,14 @@ func Start(ctx context.Context) (*Cluster, string, error) {
 	}
 	c.port = l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	data := filepath.Join(dir, "data")
-	if out, err := c.run(ctx, "initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"); err != nil {
+	init := c.command(ctx, "initdb", "-D", filepath.Join(dir, "data"), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8")
+	if out, err := init.CombinedOutput(); err != nil {
 		c.remove()
 		return nil, "", fmt.Errorf("initdb: %w: %s", err, out)
 	}
-	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200", c.port, dir)
-	if out, err := c.run(ctx, "pg_ctl", "-D", data, "-o", opts, "-l", filepath.Join(dir, "log"), "-w", "-t", "60", "start"); err != nil {
-		log, _ := os.ReadFile(filepath.Join(dir, "log"))
+	if err := c.startServer(ctx); err != nil {
 		c.remove()
-		return nil, "", fmt.Errorf("pg_ctl start: %w: %s\n%s", err, out, log)
+		return nil, "", err
 	}
 	c.admin, err = sql.Open("pgx", c.dsn("postgres"))
 	if err == nil {
@@ -107,12 +108,61 @@ func Start(ctx context.Context) (*Cluster, string, error) {
 	return c, "", nil
 }
 
-func (c *Cluster) run(ctx context.Context, prog string, args ...string) ([]byte, error) {
-	argv := append(append([]string{}, c.runAs...), filepath.Join(c.bin, prog))
-	argv = append(argv, args...)
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+// command runs a PostgreSQL program as the cluster's user, killed if the
+// test process dies (so that a crashed test leaves no server behind).
+func (c *Cluster) command(ctx context.Context, prog string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, filepath.Join(c.bin, prog), args...)
 	cmd.Dir = c.dir
-	return cmd.CombinedOutput()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.cred, Pdeathsig: syscall.SIGKILL}
+	return cmd
+}
+
+// startServer runs postgres in the foreground as a child and waits until
+// it accepts connections.
+func (c *Cluster) startServer(ctx context.Context) error {
+	logf, err := os.OpenFile(filepath.Join(c.dir, "log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	srv := c.command(context.Background(), "postgres", "-D", filepath.Join(c.dir, "data"), "-p", strconv.Itoa(c.port), "-k", c.dir,
+		"-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=200")
+	srv.Stdout, srv.Stderr = logf, logf
+	if err := srv.Start(); err != nil {
+		return fmt.Errorf("start postgres: %w", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- srv.Wait(); close(exited) }()
+	c.server, c.exited = srv, exited
+	db, err := sql.Open("pgx", c.dsn("postgres"))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	for delay := 10 * time.Millisecond; ; delay = min(2*delay, 500*time.Millisecond) {
+		if err := db.PingContext(ctx); err == nil {
+			return nil
+		}
+		select {
+		case err := <-exited:
+			log, _ := os.ReadFile(filepath.Join(c.dir, "log"))
+			return fmt.Errorf("postgres exited: %v\n%s", err, log)
+		case <-ctx.Done():
+			srv.Process.Kill()
+			return fmt.Errorf("postgres did not accept connections: %w", ctx.Err())
+		case <-time.After(delay):
+		}
+	}
+}
+
+// stopServer asks postgres for a fast shutdown and waits for it.
+func (c *Cluster) stopServer() {
+	if c.server == nil {
+		return
+	}
+	c.server.Process.Signal(syscall.SIGINT)
+	<-c.exited
+	c.server = nil
 }
 
 func (c *Cluster) dsn(db string) string {
@@ -129,14 +179,19 @@ func (c *Cluster) NewDatabase(t testing.TB) string {
 	return c.dsn(name)
 }
 
+// Restart stops the server (fast: open connections are cut) and starts it
+// again on the same port and data.
+func (c *Cluster) Restart(ctx context.Context) error {
+	c.stopServer()
+	return c.startServer(ctx)
+}
+
 // Stop stops the cluster and removes its directory.
 func (c *Cluster) Stop() {
 	if c.admin != nil {
 		c.admin.Close()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	c.run(ctx, "pg_ctl", "-D", filepath.Join(c.dir, "data"), "-m", "immediate", "-w", "stop")
+	c.stopServer()
 	c.remove()
 }
 

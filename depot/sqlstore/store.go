@@ -17,7 +17,8 @@ import (
 	"strings"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite"             // registers the "sqlite" driver
 )
 
@@ -51,10 +52,18 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	var err error
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		s.d = postgresDialect
-		s.db, err = sql.Open("pgx", dsn)
+		cfg, err := pgx.ParseConfig(dsn)
 		if err != nil {
 			return nil, fmt.Errorf("open database %s: %w", redact(dsn), err)
 		}
+		// A pooled connection that PostgreSQL closed (a restart, a
+		// failover) is found before use and replaced, so the depot lives
+		// through a database restart: a cheap non-blocking read checks
+		// every connection taken from the pool, and one idle for more
+		// than a second is pinged.
+		s.db = stdlib.OpenDB(*cfg, stdlib.OptionShouldPing(func(_ context.Context, p stdlib.ShouldPingParams) bool {
+			return p.IdleDuration > time.Second || p.Conn.PgConn().CheckConn() != nil
+		}))
 		s.db.SetMaxOpenConns(20)
 	} else {
 		path := strings.TrimPrefix(dsn, "sqlite://")
