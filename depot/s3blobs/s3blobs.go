@@ -138,4 +138,3 @@ func (s *Store) Count(ctx context.Context) (int, error) {
 	}
 	return n, nil
 }
-
