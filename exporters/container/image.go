@@ -59,9 +59,11 @@ type Options struct {
 	// Jobs is how many layers are made at once (1 when 0).
 	Jobs int
 	// Files are added to the image's top layer (the Cloud Foundry
-	// mapping, for example); Entrypoint, when set, replaces /init.sh.
-	Files      []File
-	Entrypoint []string
+	// mapping, for example).
+	Files []File
+	// EntrypointFor, when set, gives the entrypoint for the service
+	// name, replacing /init.sh (which the image still has).
+	EntrypointFor func(svcName string) []string
 }
 
 // File is a regular file added to an image.
@@ -228,8 +230,8 @@ func Build(ctx context.Context, c *closure.Closure, o Options) (*Image, error) {
 	cf.Architecture, cf.OS, cf.Variant = plat.Architecture, plat.OS, plat.Variant
 	cf.Created = v1.Time{Time: created}
 	cf.Config = config(c, arg, created)
-	if o.Entrypoint != nil {
-		cf.Config.Entrypoint = o.Entrypoint
+	if o.EntrypointFor != nil {
+		cf.Config.Entrypoint = o.EntrypointFor(c.Primary.Ident.Name)
 	}
 	img, err = mutate.ConfigFile(img, cf)
 	if err != nil {

@@ -23,6 +23,8 @@ type Naming struct {
 	// default tags latest, VERSION and VERSION-RELEASE.
 	NoTagLatest, NoTagVersion, NoTagVersionRelease bool
 	TagCustom                                      string // a handlebars template
+	// TagPrefix is put before every tag (cf- for Cloud Foundry images).
+	TagPrefix string
 }
 
 // Names are an image's rendered name and tags.
@@ -81,9 +83,14 @@ func (n Naming) Resolve(id ident.Ident) (*Names, error) {
 		}
 		out.Tags = append(out.Tags, t)
 	}
+	for i := range out.Tags {
+		out.Tags[i] = n.TagPrefix + out.Tags[i]
+	}
 	tags := out.Tags
-	if len(tags) == 0 {
+	if len(tags) == 0 && n.TagPrefix == "" {
 		tags = []string{"latest"} // a reference without a tag means latest
+	} else if len(tags) == 0 {
+		tags = []string{n.TagPrefix + "latest"}
 	}
 	for _, t := range tags {
 		ref, err := name.NewTag(imageName+":"+t, name.WeakValidation)
