@@ -396,14 +396,19 @@ func TestDepotProgress(t *testing.T) {
 	done := make(chan struct{})
 	go func() { io.Copy(&screen, ptmx); close(done) }()
 	var stdout bytes.Buffer
-	code = run(context.Background(), []string{"pkg", "download", "acme/app", "--download-directory", t.TempDir()}, strings.NewReader(""), &stdout, tty, func(k string) string { return e.env[k] })
+	for _, args := range [][]string{
+		{"pkg", "download", "acme/app", "--download-directory", t.TempDir()},
+		{"pkg", "upload", "--force", appHart},
+	} {
+		code = run(context.Background(), args, strings.NewReader(""), &stdout, tty, func(k string) string { return e.env[k] })
+		if code != 0 {
+			t.Fatalf("hab %s on a terminal: exit %d %s", strings.Join(args, " "), code, stdout.String())
+		}
+	}
 	tty.Close()
 	<-done
-	if code != 0 {
-		t.Fatalf("download on a terminal: exit %d %s %s", code, stdout.String(), screen.String())
-	}
 	s := screen.String()
-	for _, want := range []string{"\rDownloading acme-app-1.0-20200101000000-x86_64-linux.hart [", "\rDownloading acme-lib-1.0-20200101000000-x86_64-linux.hart [", "100%"} {
+	for _, want := range []string{"\rDownloading acme-app-1.0-20200101000000-x86_64-linux.hart [", "\rDownloading acme-lib-1.0-20200101000000-x86_64-linux.hart [", "\rUploading acme-app-1.0-20200101000000-x86_64-linux.hart [", "100%"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("terminal output lacks %q: %q", want, s)
 		}
