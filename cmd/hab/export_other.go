@@ -20,7 +20,7 @@ import (
 
 // addOtherExportCommands adds the formats other than container.
 func (a *app) addOtherExportCommands(export *cobra.Command) {
-	export.AddCommand(a.exportTarCmd(), a.exportMesosCmd(), a.exportKubernetesCmd(false), a.exportKubernetesCmd(true), a.exportCFCmd(), a.exportCFInitCmd())
+	export.AddCommand(a.exportTarCmd(), a.exportMesosCmd(), a.exportKubernetesCmd(false), a.exportKubernetesCmd(true), a.exportCFCmd(), a.exportCFInitCmd(), a.exportACICmd())
 }
 
 func (a *app) exportTarCmd() *cobra.Command {
