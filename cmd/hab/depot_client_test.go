@@ -175,7 +175,10 @@ func TestDepotClientCommands(t *testing.T) {
 		t.Errorf("installed with a foreign key: %v", names)
 	}
 	os.RemoveAll(f.keys)
-	f.mustFail(1, "channel nosuch", "pkg", "install", "-c", "nosuch", "acme/app")
+	errOut := f.mustFail(1, "channel nosuch", "pkg", "install", "-c", "nosuch", "acme/app")
+	if !strings.Contains(errOut, "No release of acme/app for x86_64-linux in channel nosuch of "+e.env["HAB_BLDR_URL"]+"/v1; it is in: stable, unstable") {
+		t.Errorf("no suggestion of the channels that have acme/app:\n%s", errOut)
+	}
 	f.env["HAB_BLDR_CHANNEL"] = "nosuch"
 	f.mustFail(1, "channel nosuch", "pkg", "install", "acme/app")
 	f.env["HAB_BLDR_CHANNEL"] = ""

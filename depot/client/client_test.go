@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -359,3 +360,117 @@ func TestConformanceHarts(t *testing.T) {
 		}
 	}
 }
+
+// TestDownloadLeavesNothing: a download cut short, cancelled, refused or
+// answered without x-filename leaves no file; a key the depot names with
+// a path, or that is another origin's, is refused.
+func TestDownloadLeavesNothing(t *testing.T) {
+	ctx := context.Background()
+	e := newDepotEnv(t)
+	c := e.client()
+	e.published(c)
+	id := ident.MustParse(app)
+
+	for _, tc := range []struct {
+		name  string
+		alter func(r *http.Request, status int, h http.Header, body []byte) (int, []byte)
+		want  string
+	}{
+		{"no x-filename", func(r *http.Request, status int, h http.Header, body []byte) (int, []byte) {
+			h.Del("X-Filename")
+			return status, body
+		}, "x-filename"},
+		{"not found", func(r *http.Request, status int, h http.Header, body []byte) (int, []byte) {
+			return http.StatusNotFound, []byte("gone")
+		}, "404"},
+		{"server error, retried", func(r *http.Request, status int, h http.Header, body []byte) (int, []byte) {
+			return http.StatusBadGateway, []byte("upstream")
+		}, "502"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e.alter = tc.alter
+			defer func() { e.alter = nil }()
+			dir := t.TempDir()
+			_, err := c.Download(ctx, id, ident.X86_64Linux, dir)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("download: %v, want an error saying %q", err, tc.want)
+			}
+			if got := files(t, dir); len(got) != 0 {
+				t.Errorf("left %v", got)
+			}
+		})
+	}
+
+	// Cut short: the depot announces more bytes than it sends.
+	short := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Filename", "x.hart")
+		w.Header().Set("Content-Length", "100000")
+		w.WriteHeader(http.StatusOK)
+		w.Write(make([]byte, 1000))
+	}))
+	defer short.Close()
+	sc, err := client.New(short.URL, client.WithRetry(2, time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if _, err := sc.Download(ctx, id, ident.X86_64Linux, dir); err == nil {
+		t.Error("a short download succeeded")
+	}
+	if got := files(t, dir); len(got) != 0 {
+		t.Errorf("a short download left %v", got)
+	}
+
+	// Cancelled while the bytes flow.
+	cctx, cancel := context.WithCancel(ctx)
+	cc := e.client(client.WithMeter(func(string, int64) client.Meter { return cancelMeter(cancel) }))
+	if _, err := cc.Download(cctx, id, ident.X86_64Linux, dir); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled download: %v", err)
+	}
+	if got := files(t, dir); len(got) != 0 {
+		t.Errorf("a cancelled download left %v", got)
+	}
+
+	// Keys: only the key asked for, stored under its own name.
+	e.alter = func(r *http.Request, status int, h http.Header, body []byte) (int, []byte) {
+		if strings.Contains(r.URL.Path, "/keys/") {
+			h.Set("X-Filename", "../../etc/evil.pub")
+		}
+		return status, body
+	}
+	kd, err := c.OriginPublicKey(ctx, "acme", e.sec.Revision)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kf, err := client.ParseDownloadedKey(kd, crypto.SigPublic, "acme", e.sec.Revision); err != nil || kf.FileName() != e.keyName+".pub" {
+		t.Errorf("key named with a path: %v %v", kf, err)
+	}
+	if _, err := client.ParseDownloadedKey(kd, crypto.SigPublic, "other", ""); !errors.Is(err, client.ErrUnexpectedKey) {
+		t.Errorf("another origin's key: %v", err)
+	}
+	if _, err := client.ParseDownloadedKey(kd, crypto.SigSecret, "acme", ""); !errors.Is(err, client.ErrUnexpectedKey) {
+		t.Errorf("a public key for a secret one: %v", err)
+	}
+	e.alter = nil
+
+	// Names that cannot be one path segment never reach the depot.
+	for _, bad := range []func() error{
+		func() error { _, err := c.CreateChannel(ctx, "acme", "../x"); return err },
+		func() error { return c.DeleteChannel(ctx, "acme", "..") },
+		func() error { return c.TransferOrigin(ctx, "acme", "a/b") },
+		func() error { _, err := c.Origin(ctx, "../acme"); return err },
+		func() error { return c.Promote(ctx, "stable", ident.Ident{Origin: "acme", Name: "app", Version: "1.0"}, ident.X86_64Linux) },
+		func() error { _, err := c.OriginPublicKey(ctx, "acme", "../../x"); return err },
+		func() error { return c.DeleteSecret(ctx, "acme", "a/b") },
+	} {
+		if err := bad(); err == nil || client.Status(err) != 0 {
+			t.Errorf("a bad name was sent or accepted: %v", err)
+		}
+	}
+}
+
+// cancelMeter cancels on the first bytes.
+type cancelMeter context.CancelFunc
+
+func (m cancelMeter) Write(p []byte) (int, error) { m(); return len(p), nil }
+func (m cancelMeter) Close() error                { return nil }

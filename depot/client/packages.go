@@ -94,6 +94,25 @@ func (c *Client) ChannelPackage(ctx context.Context, channel string, id ident.Id
 	return &p, nil
 }
 
+// ChannelsWith lists the channels of want's origin that hold a release
+// of want for target (what the original suggests when an install finds
+// none in its channel).
+func (c *Client) ChannelsWith(ctx context.Context, want ident.Ident, target ident.Target) ([]string, error) {
+	chs, err := c.Channels(ctx, want.Origin, false)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, ch := range chs {
+		if _, err := c.ChannelLatest(ctx, ch, want, target); err == nil {
+			out = append(out, ch)
+		} else if Status(err) != http.StatusNotFound {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
 // PackageChannels lists the channels a release is in.
 func (c *Client) PackageChannels(ctx context.Context, id ident.Ident, target ident.Target) ([]PackageChannel, error) {
 	if err := checkIdent(id, true); err != nil {
@@ -358,6 +377,9 @@ func (c *Client) Download(ctx context.Context, id ident.Ident, target ident.Targ
 		w = io.MultiWriter(tmp, m)
 	}
 	n, err := io.Copy(w, &ctxReader{ctx: ctx, r: res.Body})
+	if err == nil {
+		err = ctx.Err()
+	}
 	if err != nil {
 		return "", fmt.Errorf("download %s (%s): %w", id, target, err)
 	}

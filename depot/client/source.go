@@ -63,6 +63,12 @@ func (s *Source) Candidates(ctx context.Context, want ident.Ident, target ident.
 	p, err := s.c.ChannelLatest(ctx, s.channel, want, target)
 	switch {
 	case Status(err) == http.StatusNotFound:
+		// As the original, say which channels do have one.
+		if s.warn != nil {
+			if chs, _ := s.c.ChannelsWith(ctx, want, target); len(chs) > 0 {
+				s.warn(fmt.Sprintf("No release of %s for %s in channel %s of %s; it is in: %s", want, target, s.channel, s.c.URL(), strings.Join(chs, ", ")))
+			}
+		}
 		return nil, nil
 	case err != nil && Status(err) == 0 && ctx.Err() == nil && s.warn != nil && !errors.Is(err, ident.ErrInvalid):
 		// No answer at all: the depot is down or unreachable. Resolve
