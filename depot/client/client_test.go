@@ -459,7 +459,9 @@ func TestDownloadLeavesNothing(t *testing.T) {
 		func() error { return c.DeleteChannel(ctx, "acme", "..") },
 		func() error { return c.TransferOrigin(ctx, "acme", "a/b") },
 		func() error { _, err := c.Origin(ctx, "../acme"); return err },
-		func() error { return c.Promote(ctx, "stable", ident.Ident{Origin: "acme", Name: "app", Version: "1.0"}, ident.X86_64Linux) },
+		func() error {
+			return c.Promote(ctx, "stable", ident.Ident{Origin: "acme", Name: "app", Version: "1.0"}, ident.X86_64Linux)
+		},
 		func() error { _, err := c.OriginPublicKey(ctx, "acme", "../../x"); return err },
 		func() error { return c.DeleteSecret(ctx, "acme", "a/b") },
 	} {
