@@ -19,6 +19,7 @@ import (
 	"golang.org/x/crypto/blake2b"
 
 	"github.com/habgo/hab/core/hart"
+	"github.com/habgo/hab/depot/pgtest"
 	"github.com/habgo/hab/internal/conformance"
 	"github.com/habgo/hab/internal/habbin"
 )
@@ -80,10 +81,10 @@ type depotProc struct {
 	url    string
 }
 
-func startDepot(t *testing.T, bin, root, addr string) *depotProc {
+func startDepot(t *testing.T, bin, root, addr string, extra ...string) *depotProc {
 	t.Helper()
 	var stderr bytes.Buffer
-	cmd := exec.Command(bin, "depot", "serve", "--listen", addr)
+	cmd := exec.Command(bin, append([]string{"depot", "serve", "--listen", addr}, extra...)...)
 	cmd.Env = append(os.Environ(), "FS_ROOT="+root)
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -128,8 +129,26 @@ func TestDepotKillAndRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Run("embedded", func(t *testing.T) { killAndRestart(t, bin) })
+	t.Run("postgres", func(t *testing.T) {
+		c, reason, err := pgtest.Start(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c == nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatal(reason)
+			}
+			t.Skip(reason)
+		}
+		t.Cleanup(c.Stop)
+		killAndRestart(t, bin, "--database-url", c.NewDatabase(t))
+	})
+}
+
+func killAndRestart(t *testing.T, bin string, extra ...string) {
 	root := t.TempDir()
-	cmd := exec.Command(bin, "depot", "token", "create", "--account", "bobo")
+	cmd := exec.Command(bin, append([]string{"depot", "token", "create", "--account", "bobo"}, extra...)...)
 	cmd.Env = append(os.Environ(), "FS_ROOT="+root)
 	out, err := cmd.Output()
 	if err != nil {
@@ -137,7 +156,7 @@ func TestDepotKillAndRestart(t *testing.T) {
 	}
 	tok := strings.TrimSpace(string(out))
 	addr := freePort(t)
-	p := startDepot(t, bin, root, addr)
+	p := startDepot(t, bin, root, addr, extra...)
 	if code, b := request(t, "POST", p.url+"/v1/depot/origins", tok, []byte(`{"name":"neurosis"}`)); code != 201 {
 		t.Fatalf("create origin: %d %s", code, b)
 	}
@@ -190,7 +209,7 @@ func TestDepotKillAndRestart(t *testing.T) {
 	p.cmd.Wait()
 	t.Logf("%d of %d uploads acknowledged before SIGKILL", len(acked), len(ups))
 
-	p = startDepot(t, bin, root, addr)
+	p = startDepot(t, bin, root, addr, extra...)
 	for id, data := range acked {
 		code, b := request(t, "GET", p.url+"/v1/depot/pkgs/"+id+"/download", tok, nil)
 		if code != 200 || !bytes.Equal(b, data) {
