@@ -41,7 +41,7 @@ func NewToken() string {
 
 // IssueToken creates (or replaces) the access token of account name,
 // creating the account; it is what `hab depot token create` calls.
-func IssueToken(ctx context.Context, st *sqlstore.Store, name string) (string, error) {
+func IssueToken(ctx context.Context, st Accounts, name string) (string, error) {
 	if !validAccountName(name) {
 		return "", fmt.Errorf("invalid account name %q: letters, digits, '-' and '_', not starting with '_'", name)
 	}

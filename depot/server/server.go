@@ -35,7 +35,7 @@ type BlobWriter interface {
 
 // Config is what a depot serves from and how.
 type Config struct {
-	Store *sqlstore.Store
+	Store Store
 	Blobs BlobStore
 	Log   *slog.Logger
 	// DevAuth accepts "Authorization: Bearer NAME" as account NAME (for

@@ -178,7 +178,7 @@ func (s *Server) receive(ctx context.Context, body io.Reader, id ident.Ident, t 
 // origin's.
 type originKeys struct {
 	ctx    context.Context
-	st     *sqlstore.Store
+	st     Keys
 	origin string
 }
 
