@@ -127,6 +127,27 @@ func (a *app) bldrOrigin(flag string) (string, error) {
 	return cliconfig.DefaultOrigin(a.getenv, a.root)
 }
 
+// originClient validates an ORIGIN argument and makes the client.
+func (a *app) originClient(arg string, s *bldrSettings, needToken bool) (string, *client.Client, error) {
+	o, err := originArg(arg)
+	if err != nil {
+		return "", nil, err
+	}
+	c, err := a.bldrClient(s, needToken)
+	return o, c, err
+}
+
+// originFlagClient resolves the origin of -o/--origin (else HAB_ORIGIN,
+// else cli.toml) and makes the client.
+func (a *app) originFlagClient(flag string, s *bldrSettings, needToken bool) (string, *client.Client, error) {
+	o, err := a.bldrOrigin(flag)
+	if err != nil {
+		return "", nil, err
+	}
+	c, err := a.bldrClient(s, needToken)
+	return o, c, err
+}
+
 // say prints a progress line of the original's UI on stdout.
 func (a *app) say(glyph, format string, args ...any) {
 	fmt.Fprintf(a.stdout, glyph+" "+format+"\n", args...)
@@ -150,11 +171,7 @@ func (a *app) bldrChannelCmd() *cobra.Command {
 	create := &cobra.Command{Use: "create CHANNEL", Short: "Creates a new channel", Args: cobra.ExactArgs(1)}
 	cs, co := withOrigin(create)
 	create.RunE = func(cmd *cobra.Command, args []string) error {
-		origin, err := a.bldrOrigin(*co)
-		if err != nil {
-			return err
-		}
-		c, err := a.bldrClient(cs, true)
+		origin, c, err := a.originFlagClient(*co, cs, true)
 		if err != nil {
 			return err
 		}
@@ -173,11 +190,7 @@ func (a *app) bldrChannelCmd() *cobra.Command {
 	destroy := &cobra.Command{Use: "destroy CHANNEL", Short: "Destroys a channel", Args: cobra.ExactArgs(1)}
 	ds, do := withOrigin(destroy)
 	destroy.RunE = func(cmd *cobra.Command, args []string) error {
-		origin, err := a.bldrOrigin(*do)
-		if err != nil {
-			return err
-		}
-		c, err := a.bldrClient(ds, true)
+		origin, c, err := a.originFlagClient(*do, ds, true)
 		if err != nil {
 			return err
 		}
@@ -200,11 +213,7 @@ func (a *app) bldrChannelCmd() *cobra.Command {
 		if len(args) == 1 {
 			flag = args[0]
 		}
-		origin, err := a.bldrOrigin(flag)
-		if err != nil {
-			return err
-		}
-		c, err := a.bldrClient(ls, false)
+		origin, c, err := a.originFlagClient(flag, ls, false)
 		if err != nil {
 			return err
 		}
@@ -226,11 +235,7 @@ func (a *app) bldrChannelCmd() *cobra.Command {
 		c := &cobra.Command{Use: use + " SOURCE_CHANNEL TARGET_CHANNEL", Short: short, Args: cobra.ExactArgs(2)}
 		s, o := withOrigin(c)
 		c.RunE = func(cmd *cobra.Command, args []string) error {
-			origin, err := a.bldrOrigin(*o)
-			if err != nil {
-				return err
-			}
-			cl, err := a.bldrClient(s, true)
+			origin, cl, err := a.originFlagClient(*o, s, true)
 			if err != nil {
 				return err
 			}

@@ -49,11 +49,7 @@ func (a *app) originCreateCmd() *cobra.Command {
 	s := a.bldrFlags(c)
 	c.Flags().BoolVarP(&asJSON, "json", "j", false, "Output the created origin as JSON")
 	c.RunE = func(cmd *cobra.Command, args []string) error {
-		o, err := originArg(args[0])
-		if err != nil {
-			return err
-		}
-		cl, err := a.bldrClient(s, true)
+		o, cl, err := a.originClient(args[0], s, true)
 		if err != nil {
 			return err
 		}
@@ -81,11 +77,7 @@ func (a *app) originSimpleCmd(use, short, doing, done string, fn func(*client.Cl
 	c := &cobra.Command{Use: use + " ORIGIN", Short: short, Args: cobra.ExactArgs(1)}
 	s := a.bldrFlags(c)
 	c.RunE = func(cmd *cobra.Command, args []string) error {
-		o, err := originArg(args[0])
-		if err != nil {
-			return err
-		}
-		cl, err := a.bldrClient(s, true)
+		o, cl, err := a.originClient(args[0], s, true)
 		if err != nil {
 			return err
 		}
@@ -105,11 +97,7 @@ func (a *app) originInfoCmd() *cobra.Command {
 	s := a.bldrFlags(c)
 	c.Flags().BoolVarP(&asJSON, "json", "j", false, "Output JSON")
 	c.RunE = func(cmd *cobra.Command, args []string) error {
-		o, err := originArg(args[0])
-		if err != nil {
-			return err
-		}
-		cl, err := a.bldrClient(s, false)
+		o, cl, err := a.originClient(args[0], s, false)
 		if err != nil {
 			return err
 		}
@@ -134,11 +122,7 @@ func (a *app) originTransferCmd() *cobra.Command {
 	c := &cobra.Command{Use: "transfer ORIGIN NEW_OWNER_ACCOUNT", Short: "Transfers ownership of an origin to another member of that origin", Args: cobra.ExactArgs(2)}
 	s := a.bldrFlags(c)
 	c.RunE = func(cmd *cobra.Command, args []string) error {
-		o, err := originArg(args[0])
-		if err != nil {
-			return err
-		}
-		cl, err := a.bldrClient(s, true)
+		o, cl, err := a.originClient(args[0], s, true)
 		if err != nil {
 			return err
 		}
@@ -223,11 +207,7 @@ func (a *app) originInvitationsCmd() *cobra.Command {
 	ps := a.bldrFlags(pending)
 	pending.Flags().BoolVarP(&pendingJSON, "json", "j", false, "Output JSON")
 	pending.RunE = func(cmd *cobra.Command, args []string) error {
-		o, err := originArg(args[0])
-		if err != nil {
-			return err
-		}
-		cl, err := a.bldrClient(ps, true)
+		o, cl, err := a.originClient(args[0], ps, true)
 		if err != nil {
 			return err
 		}
@@ -240,11 +220,7 @@ func (a *app) originInvitationsCmd() *cobra.Command {
 	send := &cobra.Command{Use: "send ORIGIN INVITEE_ACCOUNT", Short: "Send an origin member invitation", Args: cobra.ExactArgs(2)}
 	ss := a.bldrFlags(send)
 	send.RunE = func(cmd *cobra.Command, args []string) error {
-		o, err := originArg(args[0])
-		if err != nil {
-			return err
-		}
-		cl, err := a.bldrClient(ss, true)
+		o, cl, err := a.originClient(args[0], ss, true)
 		if err != nil {
 			return err
 		}
@@ -273,11 +249,7 @@ func (a *app) originRbacCmd() *cobra.Command {
 		if showOrigin == "" {
 			return usageError("--origin ORIGIN is required")
 		}
-		o, err := originArg(showOrigin)
-		if err != nil {
-			return err
-		}
-		cl, err := a.bldrClient(ss, true)
+		o, cl, err := a.originClient(showOrigin, ss, true)
 		if err != nil {
 			return err
 		}
@@ -337,11 +309,7 @@ func (a *app) originSecretCmd() *cobra.Command {
 	upload := &cobra.Command{Use: "upload KEY_NAME SECRET", Short: "Create and upload a secret for your origin", Long: "Encrypts SECRET for the origin's public encryption key (fetched from the depot) and uploads it as KEY_NAME; the plain value never leaves this machine.", Args: cobra.ExactArgs(2)}
 	us, uo := withOrigin(upload)
 	upload.RunE = func(cmd *cobra.Command, args []string) error {
-		o, err := a.bldrOrigin(*uo)
-		if err != nil {
-			return err
-		}
-		cl, err := a.bldrClient(us, true)
+		o, cl, err := a.originFlagClient(*uo, us, true)
 		if err != nil {
 			return err
 		}
@@ -358,11 +326,7 @@ func (a *app) originSecretCmd() *cobra.Command {
 	ls, lo := withOrigin(list)
 	list.Flags().BoolVarP(&listJSON, "json", "j", false, "Output JSON")
 	list.RunE = func(cmd *cobra.Command, _ []string) error {
-		o, err := a.bldrOrigin(*lo)
-		if err != nil {
-			return err
-		}
-		cl, err := a.bldrClient(ls, true)
+		o, cl, err := a.originFlagClient(*lo, ls, true)
 		if err != nil {
 			return err
 		}
@@ -386,11 +350,7 @@ func (a *app) originSecretCmd() *cobra.Command {
 	del := &cobra.Command{Use: "delete KEY_NAME", Short: "Delete a secret for your origin", Args: cobra.ExactArgs(1)}
 	ds, do := withOrigin(del)
 	del.RunE = func(cmd *cobra.Command, args []string) error {
-		o, err := a.bldrOrigin(*do)
-		if err != nil {
-			return err
-		}
-		cl, err := a.bldrClient(ds, true)
+		o, cl, err := a.originFlagClient(*do, ds, true)
 		if err != nil {
 			return err
 		}
