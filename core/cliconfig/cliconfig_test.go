@@ -191,6 +191,9 @@ func TestDepotSettings(t *testing.T) {
 	if c := BldrChannel(env(map[string]string{"HAB_BLDR_CHANNEL": "dev"})); c != "dev" {
 		t.Errorf("HAB_BLDR_CHANNEL: %q", c)
 	}
+	if c := BldrChannel(env(map[string]string{"HAB_BLDR_CHANNEL": ""})); c != "stable" {
+		t.Errorf("empty HAB_BLDR_CHANNEL: %q", c)
+	}
 	if err := (&Config{BldrURL: "https://file"}).Save(Path(r)); err != nil {
 		t.Fatal(err)
 	}

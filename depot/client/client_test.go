@@ -476,3 +476,51 @@ type cancelMeter context.CancelFunc
 
 func (m cancelMeter) Write(p []byte) (int, error) { m(); return len(p), nil }
 func (m cancelMeter) Close() error                { return nil }
+
+// TestConcurrentInstallsFromDepot: installs of one closure into one root
+// from the depot at once all succeed, install each package once, and
+// leave no download directory.
+func TestConcurrentInstallsFromDepot(t *testing.T) {
+	ctx := context.Background()
+	e := newDepotEnv(t)
+	c := e.client()
+	e.published(c)
+	f := e.fresh(c, "stable")
+	const n = 6
+	errs := make(chan error, n)
+	installed := make(chan int, n)
+	for range n {
+		go func() {
+			src := c.Source("stable", f.artifacts, nil)
+			in := *f.in
+			in.Sources = []pkgs.Source{pkgs.LocalSource{Dirs: []string{f.artifacts}}, src}
+			res, err := in.Install(ctx, "acme/app")
+			if cerr := src.Close(); err == nil {
+				err = cerr
+			}
+			if err == nil {
+				installed <- len(res.Installed)
+			}
+			errs <- err
+		}()
+	}
+	total := 0
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	close(installed)
+	for k := range installed {
+		total += k
+	}
+	if total != 2 {
+		t.Errorf("%d packages installed by %d concurrent installs, want 2", total, n)
+	}
+	if got := f.installed(t); !slices.Equal(got, []string{app, lib}) && !slices.Equal(got, []string{lib, app}) {
+		t.Errorf("installed %v", got)
+	}
+	if got := files(t, f.artifacts); len(got) != 2 {
+		t.Errorf("artifact cache holds %v", got)
+	}
+}

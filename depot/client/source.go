@@ -131,23 +131,32 @@ func (s *Source) tempDir() (string, error) {
 		return "", fmt.Errorf("create %s: %w", s.parent, err)
 	}
 	cleanStale(s.parent)
-	dir, err := os.MkdirTemp(s.parent, downloadDirPrefix)
-	if err != nil {
-		return "", fmt.Errorf("create a download directory in %s: %w", s.parent, err)
-	}
-	f, err := os.Open(dir)
-	if err == nil {
-		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-	}
-	if err != nil {
-		if f != nil {
-			f.Close()
+	// Another process's cleanStale may take a directory made here before
+	// it is locked: the locked directory must still be the one at its
+	// path, else try again.
+	for range 10 {
+		dir, err := os.MkdirTemp(s.parent, downloadDirPrefix)
+		if err != nil {
+			return "", fmt.Errorf("create a download directory in %s: %w", s.parent, err)
 		}
-		os.RemoveAll(dir)
-		return "", fmt.Errorf("lock download directory %s: %w", dir, err)
+		f, err := os.Open(dir)
+		if err != nil {
+			continue
+		}
+		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
+			f.Close()
+			continue
+		}
+		fi, err1 := os.Stat(dir)
+		fl, err2 := f.Stat()
+		if err1 != nil || err2 != nil || !os.SameFile(fi, fl) {
+			f.Close()
+			continue
+		}
+		s.dir, s.lock = dir, f
+		return dir, nil
 	}
-	s.dir, s.lock = dir, f
-	return dir, nil
+	return "", fmt.Errorf("create a download directory in %s: lost it to concurrent cleanups", s.parent)
 }
 
 // cleanStale removes download directories in parent that no process
