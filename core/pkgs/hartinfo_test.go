@@ -116,3 +116,32 @@ func TestReadArchiveInfoKeepsOnlyKnownMetadata(t *testing.T) {
 		t.Errorf("info holds %d MiB", (after.HeapAlloc-before.HeapAlloc)>>20)
 	}
 }
+
+// TestInstallLimits: the installer's limits reach extraction: a hart
+// over them is refused naming the limit, nothing is installed; raised,
+// the same hart installs.
+func TestInstallLimits(t *testing.T) {
+	e := newInstallEnv(t)
+	files := map[string]string{}
+	for i := range 20 {
+		files[fmt.Sprintf("share/f%02d", i)] = strings.Repeat("x", 1000)
+	}
+	p := e.build(e.harts, spec{id: "acme/many/1.0/20200101000000", files: files})
+	for _, lim := range []hart.Limits{{MaxEntries: 10}, {MaxBytes: 10_000}} {
+		in := e.installer()
+		in.Limits = lim
+		_, err := in.InstallAll(context.Background(), []string{p})
+		if !errors.Is(err, hart.ErrLimit) || !strings.Contains(err.Error(), p) {
+			t.Fatalf("%+v: %v; want ErrLimit naming the hart", lim, err)
+		}
+		if got := e.installed(); len(got) != 0 {
+			t.Fatalf("%+v: installed %v", lim, got)
+		}
+		e.assertClean()
+	}
+	in := e.installer()
+	in.Limits = hart.Limits{MaxEntries: 1000}
+	if _, err := in.InstallAll(context.Background(), []string{p}); err != nil {
+		t.Fatal(err)
+	}
+}

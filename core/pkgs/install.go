@@ -59,6 +59,9 @@ type Installer struct {
 	Reporter Reporter
 	// XZ chooses the xz implementation (hart.XZAuto when empty).
 	XZ hart.XZ
+	// Limits bound what one hart may hold (hart.Limits' defaults when
+	// zero); raise them for packages beyond the defaults.
+	Limits hart.Limits
 	// Progress, when set, is called while a hart is extracted with the
 	// package, the compressed bytes read so far and the hart's size. It
 	// may be called from another goroutine.
@@ -581,7 +584,7 @@ func (in *Installer) stage(ctx context.Context, a *artifact) (*staged, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := hart.ExtractOptions{XZ: in.XZ, Keep: pkgmeta.Known}
+	opts := hart.ExtractOptions{XZ: in.XZ, Keep: pkgmeta.Known, Limits: in.Limits}
 	if in.Progress != nil {
 		var total int64
 		if fi, err := os.Stat(a.path); err == nil {
