@@ -128,8 +128,6 @@ func (a *app) pkgHeaderCmd() *cobra.Command {
 		Short: "Returns the Habitat Artifact header",
 		Long:  "Prints the header of the Habitat Artifact SOURCE (ex: /home/acme-redis-3.0.7-21120102031201-x86_64-linux.hart) without verifying it.",
 		Args:  cobra.ExactArgs(1),
-		// The original hides this command from the help listing.
-		Hidden: true,
 	}
 	c.Flags().BoolVarP(&asJSON, "json", "j", false, "Output will be rendered in json")
 	c.RunE = func(cmd *cobra.Command, args []string) error {

@@ -355,16 +355,14 @@ func (a *app) storeBinlinkCmd() *cobra.Command {
 			"(default $HAB_BINLINK_DIR, else /bin), under FS_ROOT. An existing link to something else is kept unless --force.",
 		Args: cobra.RangeArgs(1, 2),
 	}
-	c.Flags().StringVarP(&dest, "dest", "d", "", "Set the destination directory (default $HAB_BINLINK_DIR, else /bin)")
+	c.Flags().StringVarP(&dest, "dest", "d", pkgs.DefaultBinlinkDir, "Set the destination directory")
+	a.envFlag(c, "dest", "HAB_BINLINK_DIR")
 	c.Flags().BoolVarP(&force, "force", "f", false, "Overwrite existing binlinks")
 	c.RunE = func(cmd *cobra.Command, args []string) error {
 		ctx := cmd.Context()
 		s, p, err := a.storeResolve(ctx, args[0])
 		if err != nil {
 			return err
-		}
-		if dest == "" {
-			dest = a.storeBinlinkDir()
 		}
 		if len(args) == 2 {
 			return s.Binlink(ctx, p, args[1], dest, force, a.storeUI())

@@ -125,6 +125,7 @@ var (
 	defaultRe = regexp.MustCompile("default (?:`([^`]+)`|([A-Za-z0-9./:]+))")
 	bundleRe  = regexp.MustCompile(`\[(U|Z!|Z\?|K|R|T|O)\]`)
 	shortsRe  = regexp.MustCompile(`^(-[A-Za-z] ?)+$`)
+	argEnvRe  = regexp.MustCompile("([A-Z_]+) is positional, env (?:\\*\\*)?`([A-Z_][A-Z0-9_]*)`")
 	// "`env = HAB_BLDR_URL`"
 	sectionEnvRe = regexp.MustCompile("`env = ([A-Z_][A-Z0-9_]*)`")
 )
@@ -305,6 +306,14 @@ func (p *parser) parseRow(l string) error {
 			}
 			if strings.Contains(cells[1], "SharedLoad") {
 				p.sharedUsers = append(p.sharedUsers, c)
+			}
+			// "ORG is positional, env **`HABITAT_ORG`**"
+			for _, m := range argEnvRe.FindAllStringSubmatch(cells[1], -1) {
+				for i := range c.Args {
+					if c.Args[i].Name == m[1] {
+						c.Args[i].Env = m[2]
+					}
+				}
 			}
 		}
 	}

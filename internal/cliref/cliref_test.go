@@ -111,6 +111,7 @@ func TestReferenceCommands(t *testing.T) {
 		"cli completers\n  -s --shell SHELL",
 		"plan render TEMPLATE_PATH\n  -d --default-toml DEFAULT_TOML =./default.toml\n  -u --user-toml USER_TOML\n  -m --mock-data MOCK_DATA\n  -p --print\n  -r --render-dir RENDER_DIR =./results\n  -n --no-render\n  -q --quiet",
 		"sup secret generate-tls path?\n  --subject-alternative-name DNS_NAME",
+		"svc key generate SERVICE_GROUP ORG$HABITAT_ORG\n  --cache-key-path PATH $HAB_CACHE_KEY_PATH",
 		"config apply SERVICE_GROUP VERSION_NUMBER FILE?\n  -u --user USER\n  -r --remote-sup REMOTE_SUP\n  --cache-key-path PATH $HAB_CACHE_KEY_PATH",
 	} {
 		name := strings.Fields(want)[0]

@@ -1,0 +1,374 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/habgo/hab/core/paths"
+	"github.com/habgo/hab/internal/cliref"
+)
+
+// clirefUnderConstruction are the commands whose files belong to work
+// still under way this session, by the open issue that covers them.
+// Their subtests skip, saying so, and are listed by -v; everything else
+// must match the reference.
+var clirefUnderConstruction = []struct {
+	prefix, issue string
+}{
+	{"sup", "#10/#12 (supervisor: cmd/hab/sup.go)"},
+	{"svc load", "#10 (supervisor: cmd/hab/svc.go)"},
+	{"svc unload", "#10 (supervisor)"},
+	{"svc start", "#10 (supervisor)"},
+	{"svc stop", "#10 (supervisor)"},
+	{"svc status", "#10 (supervisor)"},
+	{"svc update", "#10 (supervisor)"},
+	{"config", "#10 (supervisor: cmd/hab/config.go)"},
+	{"file", "#10/#12 (supervisor: cmd/hab/file.go)"},
+	{"supportbundle", "#10 (supervisor)"},
+	{"pkg export", "#11 (exporters: cmd/hab/export.go)"},
+	{"bldr", "#9 (depot client: cmd/hab/bldr.go)"},
+	{"origin create", "#9 (depot client: cmd/hab/origin.go)"},
+	{"origin delete", "#9 (depot client)"},
+	{"origin depart", "#9 (depot client)"},
+	{"origin info", "#9 (depot client)"},
+	{"origin transfer", "#9 (depot client)"},
+	{"origin invitations", "#9 (depot client)"},
+	{"origin rbac", "#9 (depot client)"},
+	{"origin key download", "#9 (depot client)"},
+	{"origin key upload", "#9 (depot client)"},
+	{"pkg install", "#9 (depot client: install flags)"},
+	{"pkg upload", "#9 (depot client: cmd/hab/pkg_depot.go)"},
+	{"pkg bulkupload", "#9 (depot client)"},
+	{"pkg download", "#9 (depot client)"},
+	{"pkg promote", "#9 (depot client)"},
+	{"pkg demote", "#9 (depot client)"},
+	{"pkg channels", "#9 (depot client)"},
+	{"pkg search", "#9 (depot client)"},
+	{"pkg delete", "#9 (depot client)"},
+}
+
+func clirefOpenIssue(name string) string {
+	for _, u := range clirefUnderConstruction {
+		if name == u.prefix || strings.HasPrefix(name, u.prefix+" ") {
+			return u.issue
+		}
+	}
+	return ""
+}
+
+// clirefTree is a fresh command tree, as hab builds it.
+func clirefTree(t *testing.T) *cobra.Command {
+	t.Helper()
+	dir := t.TempDir()
+	getenv := func(k string) string {
+		switch k {
+		case "FS_ROOT", "HOME":
+			return dir
+		}
+		return ""
+	}
+	a := &app{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, getenv: getenv,
+		root: paths.FromEnv(getenv), log: slog.New(slog.DiscardHandler)}
+	root := a.rootCmd()
+	// Some argument checks print help (the original's
+	// arg_required_else_help).
+	root.SetOut(io.Discard)
+	root.SetErr(io.Discard)
+	return root
+}
+
+// clirefFind finds the command of path words under root, by name or alias.
+func clirefFind(root *cobra.Command, path []string) *cobra.Command {
+	c := root
+	for _, w := range path {
+		var next *cobra.Command
+		for _, sub := range c.Commands() {
+			if sub.Name() == w || slices.Contains(sub.Aliases, w) {
+				next = sub
+				break
+			}
+		}
+		if next == nil {
+			return nil
+		}
+		c = next
+	}
+	return c
+}
+
+// clirefArity is how many positional arguments c's check accepts: the
+// least, and the most (-1: any number, as far as probed).
+func clirefArity(c *cobra.Command) (lo, hi int) {
+	const probe = 8
+	lo, hi = -1, 0
+	for n := 0; n <= probe; n++ {
+		args := make([]string, n)
+		for i := range args {
+			args[i] = fmt.Sprintf("a%d", i)
+		}
+		var err error
+		if c.Args != nil {
+			err = c.Args(c, args)
+		}
+		if err == nil {
+			if lo < 0 {
+				lo = n
+			}
+			hi = n
+		}
+	}
+	if hi == probe {
+		hi = -1
+	}
+	return lo, hi
+}
+
+// clirefRefArity is the same for the reference's arguments. One that
+// falls back to an environment variable may be left out.
+func clirefRefArity(c *cliref.Command) (lo, hi int) {
+	for _, a := range c.Args {
+		if !a.Optional && a.Env == "" {
+			lo++
+		}
+		hi++
+		if a.Repeated {
+			hi = -1
+			break
+		}
+	}
+	return lo, hi
+}
+
+// clirefLookup finds our flag for a reference flag: by long name, or by
+// short name for a flag the reference names only by it.
+func clirefLookup(c *cobra.Command, f cliref.Flag) *pflag.Flag {
+	for _, fs := range []*pflag.FlagSet{c.Flags(), c.InheritedFlags()} {
+		if f.Long != "" {
+			if g := fs.Lookup(f.Long); g != nil {
+				return g
+			}
+			continue
+		}
+		if g := fs.ShorthandLookup(f.Short); g != nil {
+			return g
+		}
+	}
+	return nil
+}
+
+// clirefCompare lists every difference between the reference's command
+// and ours.
+func clirefCompare(t *testing.T, ref *cliref.Command) []string {
+	root := clirefTree(t)
+	c := clirefFind(root, ref.Path)
+	if c == nil {
+		return []string{fmt.Sprintf("missing command: hab %s (reference line %d)", ref.Name(), ref.Line)}
+	}
+	var diffs []string
+	add := func(format string, a ...any) {
+		diffs = append(diffs, fmt.Sprintf("hab %s: ", ref.Name())+fmt.Sprintf(format, a...))
+	}
+	if c.Hidden {
+		add("hidden here, listed by the reference")
+	}
+	if ref.Passthrough {
+		if c.HasSubCommands() {
+			// hab studio: the original hands everything to hab-studio,
+			// whose subcommands ours implements; checked below by name.
+			for _, sub := range []string{"new", "enter", "build", "run", "rm"} {
+				if clirefFind(c, []string{sub}) == nil {
+					add("has subcommands but not hab-studio's %q", sub)
+				}
+			}
+		} else {
+			lo, _ := clirefRefArity(ref)
+			args := make([]string, 0, lo+2)
+			for i := 0; i < lo; i++ {
+				args = append(args, fmt.Sprintf("a%d", i))
+			}
+			args = append(args, "x", "--cliref-not-a-flag")
+			if !c.DisableFlagParsing {
+				if err := c.ParseFlags(args); err != nil {
+					add("parses the arguments it should pass on: %v", err)
+				}
+			}
+		}
+	}
+	if !c.HasSubCommands() {
+		wlo, whi := clirefRefArity(ref)
+		glo, ghi := clirefArity(c)
+		if wlo != glo || whi != ghi {
+			add("takes %s positional arguments, the reference %s (%s)", clirefArityString(glo, ghi), clirefArityString(wlo, whi), clirefArgNames(ref))
+		}
+	}
+	for _, f := range ref.Flags {
+		g := clirefLookup(c, f)
+		name := "--" + f.Long
+		if f.Long == "" {
+			name = "-" + f.Short
+		}
+		if g == nil {
+			add("no flag %s", name)
+			continue
+		}
+		if f.Short != "" && g.Shorthand != f.Short {
+			add("flag %s has short name %q, the reference -%s", name, g.Shorthand, f.Short)
+		}
+		isSwitch := g.NoOptDefVal != ""
+		if f.SwitchKnown && isSwitch == f.TakesValue() {
+			if isSwitch {
+				add("flag %s is a switch, the reference gives it a value (%s)", name, f.Value)
+			} else {
+				add("flag %s takes a value, the reference has a switch", name)
+			}
+		}
+		if f.Default != "" && g.DefValue != f.Default && !clirefDocumentedDefault(f, g) {
+			add("flag %s defaults to %q, the reference to %q", name, g.DefValue, f.Default)
+		}
+		for _, e := range f.Env {
+			if !slices.Contains(g.Annotations[envAnnotation], e) {
+				add("flag %s does not fall back to $%s (envFlag)", name, e)
+			}
+		}
+		if f.Hidden != g.Hidden {
+			add("flag %s hidden: %v, the reference %v", name, g.Hidden, f.Hidden)
+		}
+	}
+	return diffs
+}
+
+// clirefDocumentedDefault: where the seed documentation differs from the
+// reference, the documentation wins: the default channel is stable (the
+// reference's base is the newest original's), resolved in code where
+// HAB_BLDR_CHANNEL may change it.
+func clirefDocumentedDefault(f cliref.Flag, g *pflag.Flag) bool {
+	return f.Long == "channel" && f.Default == "base" && (g.DefValue == "stable" || g.DefValue == "")
+}
+
+func clirefArityString(lo, hi int) string {
+	switch {
+	case hi < 0:
+		return fmt.Sprintf("%d or more", lo)
+	case lo == hi:
+		return fmt.Sprint(lo)
+	}
+	return fmt.Sprintf("%d to %d", lo, hi)
+}
+
+func clirefArgNames(c *cliref.Command) string {
+	var names []string
+	for _, a := range c.Args {
+		n := a.Name
+		if a.Optional {
+			n = "[" + n + "]"
+		}
+		if a.Repeated {
+			n += "..."
+		}
+		names = append(names, n)
+	}
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, " ")
+}
+
+// TestCommandTreeMatchesReference walks the reference's commands (the
+// newest original's, ../shared/reference/cli.md) and compares ours with
+// each: the command by its path, its positional arguments (the counts its
+// check accepts), pass-through commands that must not parse their
+// arguments, and each flag: long and short name, switch or value, default,
+// the environment variables it falls back to (the envFlag annotation) and
+// whether it is hidden. A subtest per top-level group and per command;
+// commands of work still under way skip naming their issue.
+func TestCommandTreeMatchesReference(t *testing.T) {
+	ref := cliref.Load(t)
+	for _, group := range ref.Groups {
+		t.Run(group, func(t *testing.T) {
+			n := 0
+			for _, rc := range ref.Commands {
+				if rc.Path[0] != group {
+					continue
+				}
+				n++
+				t.Run(strings.Join(rc.Path[1:], "_"), func(t *testing.T) {
+					if issue := clirefOpenIssue(rc.Name()); issue != "" {
+						if diffs := clirefCompare(t, rc); len(diffs) > 0 {
+							t.Skipf("under construction, issue %s; differences today:\n%s", issue, strings.Join(diffs, "\n"))
+						}
+						return
+					}
+					for _, d := range clirefCompare(t, rc) {
+						t.Error(d)
+					}
+				})
+			}
+			if n == 0 {
+				t.Errorf("the reference lists group %s without commands", group)
+			}
+		})
+	}
+}
+
+// TestDocumentedForms: where the seed documentation (../shared/docs) uses
+// a form the newest original lacks, both work: the documentation's
+// top-level shortcuts and older subcommands exist beside the reference's.
+func TestDocumentedForms(t *testing.T) {
+	for _, tt := range []struct {
+		path  string
+		issue string
+	}{
+		{"install", ""},
+		{"setup", ""},
+		{"start", "#10 (supervisor)"},
+		{"sup status", "#10 (supervisor)"},
+		{"pkg export docker", "#11 (exporters)"},
+	} {
+		t.Run(strings.ReplaceAll(tt.path, " ", "_"), func(t *testing.T) {
+			if clirefFind(clirefTree(t), strings.Fields(tt.path)) != nil {
+				return
+			}
+			if tt.issue != "" {
+				t.Skipf("hab %s missing: under construction, issue %s", tt.path, tt.issue)
+			}
+			t.Errorf("hab %s missing: the documentation uses it", tt.path)
+		})
+	}
+}
+
+// TestBareGroupsExitUsage: every command that only groups others prints
+// its help and exits 2 when run bare, as the original does.
+func TestBareGroupsExitUsage(t *testing.T) {
+	dir := t.TempDir()
+	getenv := func(k string) string {
+		if k == "FS_ROOT" || k == "HOME" {
+			return dir
+		}
+		return ""
+	}
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		for _, sub := range c.Commands() {
+			if !sub.HasSubCommands() || sub.Name() == "studio" || sub.Name() == "help" {
+				continue
+			}
+			path := strings.Fields(sub.CommandPath())[1:]
+			var out, errb bytes.Buffer
+			code := run(context.Background(), path, strings.NewReader(""), &out, &errb, getenv)
+			if code != exitUsage || !strings.Contains(out.String()+errb.String(), "Usage:") {
+				t.Errorf("hab %s: exit %d, want %d with its help\n%s%s", strings.Join(path, " "), code, exitUsage, out.String(), errb.String())
+			}
+			walk(sub)
+		}
+	}
+	walk(clirefTree(t))
+}
