@@ -108,6 +108,22 @@ func TestDepotClientCommands(t *testing.T) {
 	}
 	e.mustFail(1, "404", "origin", "key", "download", "acme", "20991231000000", "--cache-key-path", other)
 
+	// Key files by path; the choice of ORIGIN or --pubfile is exclusive.
+	neurosisKey := storeConformance(t, "builder", "neurosis-20171211220037.pub")
+	e.mustRun("origin", "create", "neurosis")
+	if out := e.mustRun("origin", "key", "upload", "--pubfile", neurosisKey); !strings.Contains(out, "Uploaded public origin key neurosis-20171211220037") {
+		t.Errorf("key upload --pubfile:\n%s", out)
+	}
+	e.mustFail(2, "exactly one of ORIGIN or --pubfile", "origin", "key", "upload", "acme", "--pubfile", neurosisKey)
+	e.mustFail(2, "exactly one of ORIGIN or --pubfile", "origin", "key", "upload")
+	e.mustFail(2, "--secfile goes with --pubfile", "origin", "key", "upload", "acme", "--secfile", neurosisKey)
+	e.mustFail(1, "not a public signing key", "origin", "key", "upload", "--pubfile", filepath.Join(e.keys, "acme-20200101000000.sig.key"))
+	e.mustFail(1, "no public origin signing key for neurosis in the key cache", "origin", "key", "upload", "neurosis", "--secret")
+
+	// A dependency the depot lacks and that is not beside the hart.
+	lone := e.hart(t.TempDir(), "acme/needy/1.0/20200101000000", map[string]string{"TDEPS": "acme/ghost/1.0/20200101000000\n"})
+	e.mustFail(1, "missing artifact: the depot lacks its dependency acme/ghost/1.0/20200101000000", "pkg", "upload", lone)
+
 	// Channels and promotion.
 	var chs []string
 	e.jsonOut(&chs, "pkg", "channels", cliApp, "--json")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -522,5 +523,38 @@ func TestConcurrentInstallsFromDepot(t *testing.T) {
 	}
 	if got := files(t, f.artifacts); len(got) != 2 {
 		t.Errorf("artifact cache holds %v", got)
+	}
+}
+
+// TestSearchPages: search follows the depot's 206 pages up to the limit.
+func TestSearchPages(t *testing.T) {
+	ctx := context.Background()
+	e := newDepotEnv(t)
+	c := e.client()
+	if _, err := c.CreateOrigin(ctx, "acme", ""); err != nil {
+		t.Fatal(err)
+	}
+	const n = 57
+	for i := range n {
+		p := e.build(fmt.Sprintf("acme/pkg%02d/1.0/20200101000000", i))
+		if err := c.UploadHart(ctx, p, client.UploadOptions{Keys: e.keys}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct{ limit, want int }{{100, n}, {n, n}, {51, 51}, {10, 10}} {
+		found, total, err := c.Search(ctx, "pkg", tc.limit)
+		if err != nil || len(found) != tc.want || total != n {
+			t.Errorf("search limit %d: %d found of %d, %v", tc.limit, len(found), total, err)
+		}
+		seen := map[ident.Ident]bool{}
+		for _, id := range found {
+			if seen[id] || id.Origin != "acme" {
+				t.Errorf("search limit %d: %v twice or foreign", tc.limit, id)
+			}
+			seen[id] = true
+		}
+	}
+	if _, _, err := c.Search(ctx, "  ", 10); err == nil {
+		t.Error("an empty search was sent")
 	}
 }
