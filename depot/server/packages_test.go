@@ -18,7 +18,11 @@ func signedByNeurosisKey(t *testing.T) (ok, other []string) {
 	t.Helper()
 	files, _ := filepath.Glob(filepath.Join(builderPath(t), "*.hart"))
 	odd, _ := filepath.Glob(filepath.Join(builderPath(t, "oddversions"), "*.hart"))
-	for _, f := range append(files, odd...) {
+	fake, _ := filepath.Glob(filepath.Join(builderPath(t, "fake"), "*.hart"))
+	if len(fake) == 0 {
+		t.Fatal("no tampered hart under fake/")
+	}
+	for _, f := range append(append(files, odd...), fake...) {
 		h, err := hart.ReadHeaderFile(context.Background(), f)
 		if err != nil {
 			t.Fatal(err)
