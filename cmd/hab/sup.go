@@ -7,7 +7,10 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/signal"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -32,7 +35,7 @@ const (
 // hab start, hab config apply and hab file upload.
 func (a *app) addSupCommands(root, svc *cobra.Command) {
 	sup := &cobra.Command{Use: "sup", Short: "Commands relating to the Habitat Supervisor", Args: cobra.NoArgs, RunE: groupHelp}
-	sup.AddCommand(a.supRunCmd("run [PKG_IDENT_OR_ARTIFACT]", "Run the Habitat Supervisor"), a.supTermCmd(), a.svcStatusCmd("status [PKG_IDENT]", true))
+	sup.AddCommand(a.supRunCmd("run [PKG_IDENT_OR_ARTIFACT]", "Run the Habitat Supervisor"), a.supTermCmd(), a.supRestartCmd(), a.svcStatusCmd("status [PKG_IDENT]", true))
 	root.AddCommand(sup)
 	svc.AddCommand(a.svcLoadCmd(), a.svcUnloadCmd(), a.svcStateCmd("start", spec.StateUp), a.svcStateCmd("stop", spec.StateDown), a.svcStatusCmd("status [PKG_IDENT]", false))
 	root.AddCommand(a.startCmd())
@@ -239,11 +242,48 @@ func (a *app) supRun(c *cobra.Command, f *supRunFlags, pkg string) error {
 		}
 		cfg.Preload = &sp
 	}
-	err = manager.Run(ctx, cfg)
-	if errors.Is(err, context.Canceled) {
-		return nil
+	// SIGHUP (hab sup restart) restarts the supervisor in place: every
+	// service stops, then the specs are read again and started.
+	for {
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		rctx, cancel := context.WithCancel(ctx)
+		var restart atomic.Bool
+		go func() {
+			select {
+			case <-hup:
+				restart.Store(true)
+				cancel()
+			case <-rctx.Done():
+			}
+		}()
+		err = manager.Run(rctx, cfg)
+		signal.Stop(hup)
+		cancel()
+		if err != nil || !restart.Load() || ctx.Err() != nil {
+			return err
+		}
+		fmt.Fprintln(a.stdout, "hab-sup(MR): Restarting the Supervisor (SIGHUP)")
 	}
-	return err
+}
+
+func (a *app) supRestartCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "restart",
+		Short: "Restart the Supervisor: its services stop, and start again from their specs",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			pid, found, err := manager.Signal(a.root, syscall.SIGHUP)
+			if err != nil {
+				return err
+			}
+			if !found {
+				return &exitCodeError{code: exitError, err: fmt.Errorf("no supervisor is running (no %s)", manager.LockFile(a.root))}
+			}
+			fmt.Fprintf(a.stdout, "Restarting the Supervisor (PID %d)\n", pid)
+			return nil
+		},
+	}
 }
 
 // supInstall installs a hart, or an ident from the artifact cache.
@@ -270,7 +310,7 @@ func (a *app) supTermCmd() *cobra.Command {
 		Short: "Gracefully terminate the Habitat Supervisor and all of its running services",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			pid, found, err := manager.Terminate(a.root)
+			pid, found, err := manager.Signal(a.root, syscall.SIGTERM)
 			if err != nil {
 				return err
 			}

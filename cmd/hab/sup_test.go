@@ -247,15 +247,20 @@ func (s *sup) getJSON(path string, v any) int {
 	return resp.StatusCode
 }
 
-// service is the /services/NAME/default document.
+// service is the /services/NAME/GROUP document; the group is default
+// unless name is NAME/GROUP.
 func (s *sup) service(name string) map[string]any {
+	if !strings.Contains(name, "/") {
+		name += "/default"
+	}
 	var v map[string]any
-	if s.getJSON("/services/"+name+"/default", &v) != 200 {
+	if s.getJSON("/services/"+name, &v) != 200 {
 		return nil
 	}
 	return v
 }
 
+// pid is the pid of a running service (see service), 0 when it is down.
 func (s *sup) pid(name string) int {
 	v := s.service(name)
 	if v == nil {
@@ -504,6 +509,18 @@ func TestSupKill9BringsServicesBack(t *testing.T) {
 	}
 	if now := processesIn(e.root); len(now) != 1 || now[0] == before[0] {
 		t.Errorf("service processes after restart: %v (before: %v)", now, before)
+	}
+	// hab sup restart: the supervisor stops its services and starts
+	// them again from their specs, in the same process.
+	pid := s2.pid("service/blue")
+	if pid == 0 {
+		t.Fatal("no pid for service.blue")
+	}
+	s2.mustHab("", "sup", "restart")
+	s2.waitOutput("hab-sup(MR): Restarting the Supervisor (SIGHUP)")
+	supWaitFor(t, "the service after sup restart", func() bool { p := s2.pid("service/blue"); return p != 0 && p != pid })
+	if s2.exited() {
+		t.Fatal("sup restart ended the supervisor")
 	}
 	sp, err := os.ReadFile(filepath.Join(e.root, "hab", "sup", "default", "specs", "service.spec"))
 	if err != nil || !strings.Contains(string(sp), "group = 'blue'") || !strings.Contains(string(sp), "shutdown_timeout = 2") {

@@ -535,9 +535,10 @@ func (m *Manager) loadRumors() {
 	}
 }
 
-// Terminate sends SIGTERM to the supervisor whose PID is in the LOCK
-// file of root. found is false when there is none.
-func Terminate(root paths.Root) (pid int, found bool, err error) {
+// Signal sends sig to the supervisor whose PID is in the LOCK file of
+// root (SIGTERM: hab sup term; SIGHUP: hab sup restart). found is false
+// when none runs.
+func Signal(root paths.Root, sig syscall.Signal) (pid int, found bool, err error) {
 	b, err := os.ReadFile(LockFile(root))
 	if errors.Is(err, os.ErrNotExist) {
 		return 0, false, nil
@@ -549,11 +550,11 @@ func Terminate(root paths.Root) (pid int, found bool, err error) {
 	if err != nil || pid <= 1 {
 		return 0, false, nil
 	}
-	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+	if err := syscall.Kill(pid, sig); err != nil {
 		if errors.Is(err, syscall.ESRCH) {
 			return pid, false, nil
 		}
-		return pid, true, fmt.Errorf("terminate supervisor %d: %w", pid, err)
+		return pid, true, fmt.Errorf("signal supervisor %d: %w", pid, err)
 	}
 	return pid, true, nil
 }

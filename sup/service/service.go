@@ -677,29 +677,22 @@ func (s *Service) runInit(ctx context.Context) bool {
 }
 
 // scheduleRestart sets the next start after a backoff: the minimum
-// first, then a random wait up to three times the last, at most the
-// maximum.
+// first, then a random wait between the minimum and three times the last,
+// capped at the maximum (a maximum under the minimum is the minimum).
 func (s *Service) scheduleRestart() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	min, max := s.opts.MinBackoff, s.opts.MaxBackoff
-	switch {
-	case s.backoff == 0:
-		s.backoff = min
-	default:
-		hi := s.backoff * 3
-		if hi > min {
-			s.backoff = min + time.Duration(rand.Int64N(int64(hi-min)+1))
-		}
+	if max < min {
+		max = min
 	}
-	if s.backoff < min {
+	if s.backoff == 0 {
 		s.backoff = min
+	} else if hi := s.backoff * 3; hi > min {
+		s.backoff = min + time.Duration(rand.Int64N(int64(hi-min)+1))
 	}
-	if max > 0 && s.backoff > max {
+	if s.backoff > max {
 		s.backoff = max
-	}
-	if s.backoff == 0 && min > 0 {
-		s.backoff = min
 	}
 	s.nextRestart = time.Now().Add(s.backoff)
 }
