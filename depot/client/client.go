@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -64,9 +65,10 @@ func WithMeter(meter func(what string, size int64) Meter) Option {
 	return func(c *Client) { c.meter = meter }
 }
 
-// WithRetry sets how often a request that failed for a transient reason
-// (no answer, or a 5xx other than 501) is tried, and the delay between
-// tries (the original: 5 tries, 3 s apart).
+// WithRetry sets how often an upload or download of a package that
+// failed for a transient reason (a lost connection, a 5xx other than 501)
+// is tried, and the delay between tries (the original: 5 tries, 3 s
+// apart).
 func WithRetry(attempts int, delay time.Duration) Option {
 	return func(c *Client) { c.attempts, c.retryDelay = max(attempts, 1), delay }
 }
@@ -163,6 +165,9 @@ type request struct {
 	ctype  string
 	auth   bool // the call needs a token
 	expect []int
+	// retry: transient failures are tried again (uploads and downloads
+	// of packages, as the original; other calls fail at once).
+	retry bool
 }
 
 // path renders the request's API path for messages.
@@ -177,6 +182,21 @@ func (c *Client) send(ctx context.Context, r *request) (*http.Response, error) {
 	if r.auth && c.token == "" {
 		return nil, fmt.Errorf("%s %s: %w", r.method, r.path(c), ErrNoToken)
 	}
+	if !r.retry {
+		return c.try(ctx, r)
+	}
+	var res *http.Response
+	err := c.retrying(ctx, func() error {
+		var err error
+		res, err = c.try(ctx, r)
+		return err
+	})
+	return res, err
+}
+
+// retrying runs fn until it succeeds, fails for good, or the tries run
+// out, waiting between tries.
+func (c *Client) retrying(ctx context.Context, fn func() error) error {
 	var last error
 	for attempt := 1; attempt <= c.attempts; attempt++ {
 		if attempt > 1 {
@@ -184,28 +204,28 @@ func (c *Client) send(ctx context.Context, r *request) (*http.Response, error) {
 			select {
 			case <-ctx.Done():
 				t.Stop()
-				return nil, fmt.Errorf("%w (after: %v)", ctx.Err(), last)
+				return fmt.Errorf("%w (after: %v)", ctx.Err(), last)
 			case <-t.C:
 			}
 		}
-		res, err := c.try(ctx, r)
-		if err == nil {
-			return res, nil
-		}
-		last = err
-		if !transient(err) || ctx.Err() != nil {
-			break
+		last = fn()
+		if last == nil || !transient(last) || ctx.Err() != nil {
+			return last
 		}
 	}
-	return nil, last
+	return last
 }
 
-// transient reports whether a failure may pass: no answer at all, or a
-// server error other than 501 (not implemented).
+// transient reports whether a failure may pass: a connection lost or
+// timed out, or a server error other than 501 (not implemented). A refused
+// connection (no depot listening) is not retried.
 func transient(err error) bool {
 	var se *StatusError
 	if errors.As(err, &se) {
 		return se.Status >= 500 && se.Status != http.StatusNotImplemented
+	}
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		return false
 	}
 	var ne net.Error
 	return errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)

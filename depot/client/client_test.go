@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -402,8 +403,11 @@ func TestDownloadLeavesNothing(t *testing.T) {
 		})
 	}
 
-	// Cut short: the depot announces more bytes than it sends.
+	// Cut short: the depot announces more bytes than it sends; tried
+	// again, then given up.
+	var hits atomic.Int32
 	short := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
 		w.Header().Set("X-Filename", "x.hart")
 		w.Header().Set("Content-Length", "100000")
 		w.WriteHeader(http.StatusOK)
@@ -420,6 +424,15 @@ func TestDownloadLeavesNothing(t *testing.T) {
 	}
 	if got := files(t, dir); len(got) != 0 {
 		t.Errorf("a short download left %v", got)
+	}
+	if hits.Load() != 2 {
+		t.Errorf("a short download was tried %d times, want 2", hits.Load())
+	}
+	// Nobody listening: said at once, not retried.
+	hits.Store(0)
+	short.Close()
+	if _, err := sc.Download(ctx, id, ident.X86_64Linux, dir); err == nil || !strings.Contains(err.Error(), "refused") {
+		t.Errorf("download from a closed port: %v", err)
 	}
 
 	// Cancelled while the bytes flow.

@@ -315,7 +315,7 @@ func (c *Client) UploadPackage(ctx context.Context, path string, id ident.Ident,
 	}
 	q := url.Values{"checksum": {checksum}, "target": {string(target)}, "forced": {strconv.FormatBool(force)}}
 	status, err := c.call(ctx, &request{method: http.MethodPost, segments: []string{"depot", "pkgs", id.Origin, id.Name, id.Version, id.Release}, query: q,
-		body: body, size: fi.Size(), ctype: "application/octet-stream", auth: true, expect: []int{http.StatusOK, http.StatusCreated, http.StatusConflict}}, nil)
+		body: body, size: fi.Size(), ctype: "application/octet-stream", auth: true, expect: []int{http.StatusOK, http.StatusCreated, http.StatusConflict}, retry: true}, nil)
 	if err != nil {
 		return false, fmt.Errorf("upload %s: %w", path, err)
 	}
@@ -338,6 +338,7 @@ func (b *meteredBody) Close() error {
 // Download streams the hart of release id for target into dir, under its
 // archive name, through a temporary file renamed into place once complete
 // (a failed or cancelled download leaves nothing). It returns the path.
+// A download cut short or answered 5xx is tried again, as the original.
 // Nothing about the content is trusted: the caller verifies it.
 func (c *Client) Download(ctx context.Context, id ident.Ident, target ident.Target, dir string) (string, error) {
 	if err := checkIdent(id, true); err != nil {
@@ -347,21 +348,34 @@ func (c *Client) Download(ctx context.Context, id ident.Ident, target ident.Targ
 	if err != nil {
 		return "", err
 	}
-	res, err := c.send(ctx, &request{method: http.MethodGet, segments: []string{"depot", "pkgs", id.Origin, id.Name, id.Version, id.Release, "download"},
-		query: targetQuery(target), expect: []int{http.StatusOK}})
-	if err != nil {
-		return "", fmt.Errorf("download %s (%s): %w", id, target, err)
-	}
-	defer res.Body.Close()
-	if res.Header.Get("X-Filename") == "" {
-		return "", fmt.Errorf("download %s (%s): the depot's answer has no x-filename header", id, target)
-	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("download %s: %w", id, err)
 	}
+	var dst string
+	err = c.retrying(ctx, func() error {
+		var err error
+		dst, err = c.downloadOnce(ctx, id, target, dir, name)
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("download %s (%s): %w", id, target, err)
+	}
+	return dst, nil
+}
+
+func (c *Client) downloadOnce(ctx context.Context, id ident.Ident, target ident.Target, dir, name string) (string, error) {
+	res, err := c.send(ctx, &request{method: http.MethodGet, segments: []string{"depot", "pkgs", id.Origin, id.Name, id.Version, id.Release, "download"},
+		query: targetQuery(target), expect: []int{http.StatusOK}})
+	if err != nil {
+		return "", err
+	}
+	defer res.Body.Close()
+	if res.Header.Get("X-Filename") == "" {
+		return "", fmt.Errorf("the depot's answer has no x-filename header")
+	}
 	tmp, err := os.CreateTemp(dir, ".hab-download-"+name+"-*")
 	if err != nil {
-		return "", fmt.Errorf("download %s: %w", id, err)
+		return "", err
 	}
 	ok := false
 	defer func() {
@@ -381,23 +395,23 @@ func (c *Client) Download(ctx context.Context, id ident.Ident, target ident.Targ
 		err = ctx.Err()
 	}
 	if err != nil {
-		return "", fmt.Errorf("download %s (%s): %w", id, target, err)
+		return "", err
 	}
 	if res.ContentLength >= 0 && n != res.ContentLength {
-		return "", fmt.Errorf("download %s (%s): got %d of %d bytes", id, target, n, res.ContentLength)
+		return "", fmt.Errorf("got %d of %d bytes: %w", n, res.ContentLength, io.ErrUnexpectedEOF)
 	}
 	if err := tmp.Chmod(0o644); err != nil {
-		return "", fmt.Errorf("download %s: %w", id, err)
+		return "", err
 	}
 	if err := tmp.Sync(); err != nil {
-		return "", fmt.Errorf("download %s: %w", id, err)
+		return "", err
 	}
 	if err := tmp.Close(); err != nil {
-		return "", fmt.Errorf("download %s: %w", id, err)
+		return "", err
 	}
 	dst := filepath.Join(dir, name)
 	if err := os.Rename(tmp.Name(), dst); err != nil {
-		return "", fmt.Errorf("download %s: %w", id, err)
+		return "", err
 	}
 	ok = true
 	return dst, nil
