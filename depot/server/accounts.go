@@ -16,6 +16,7 @@ func (s *Server) routes() {
 	status := func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) }
 	m.HandleFunc("GET /v1/status", status)
 	m.HandleFunc("HEAD /v1/status", status)
+	m.Handle("GET /metrics", s.metrics.handler())
 
 	m.HandleFunc("GET /v1/profile", s.profile)
 	m.HandleFunc("PATCH /v1/profile", s.updateProfile)

@@ -60,6 +60,7 @@ type Server struct {
 	cfg     Config
 	mux     *http.ServeMux
 	targets map[ident.Target]bool
+	metrics *metrics
 }
 
 // New builds the handler.
@@ -70,7 +71,7 @@ func New(cfg Config) *Server {
 	if len(cfg.Targets) == 0 {
 		cfg.Targets = []ident.Target{ident.X86_64Linux, ident.X86_64Windows}
 	}
-	s := &Server{cfg: cfg, mux: http.NewServeMux(), targets: map[ident.Target]bool{}}
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), targets: map[ident.Target]bool{}, metrics: newMetrics()}
 	for _, t := range cfg.Targets {
 		s.targets[t] = true
 	}
@@ -164,8 +165,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w}
 	defer func() {
+		d := time.Since(start)
+		s.metrics.observe(r.Pattern, r.Method, sw.status, d)
 		s.cfg.Log.Info("request", "method", r.Method, "path", r.URL.Path, "status", sw.status, "bytes", sw.n,
-			"duration_ms", float64(time.Since(start).Microseconds())/1000, "remote", r.RemoteAddr)
+			"duration_ms", float64(d.Microseconds())/1000, "remote", r.RemoteAddr)
 	}()
 	if bad := uncleanPath(r.URL.Path); bad != "" {
 		text(sw, http.StatusBadRequest, "bad request path: "+bad)

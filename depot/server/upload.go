@@ -97,8 +97,9 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		}
 		body = http.MaxBytesReader(w, r.Body, s.cfg.MaxUploadSize)
 	}
-	_, err := s.receive(r.Context(), body, id, t, checksum, forced, o, a)
+	_, err := s.receive(r.Context(), countingReader{body, s.metrics.received}, id, t, checksum, forced, o, a)
 	if err != nil {
+		s.metrics.uploads.WithLabelValues("refused").Inc()
 		var ue *uploadError
 		var mb *http.MaxBytesError
 		switch {
@@ -111,9 +112,22 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	s.metrics.uploads.WithLabelValues("stored").Inc()
 	w.Header().Set("Location", r.URL.RequestURI())
 	w.WriteHeader(http.StatusCreated)
 	io.WriteString(w, "/pkgs/"+id.String()+"/download")
+}
+
+// countingReader adds what it reads to a counter.
+type countingReader struct {
+	r io.Reader
+	c interface{ Add(float64) }
+}
+
+func (c countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.c.Add(float64(n))
+	return n, err
 }
 
 // receive streams the body into a new blob while checking it
