@@ -117,6 +117,27 @@ func WriteLayout(ctx context.Context, dir string, imgs []*Image, names *Names) e
 }
 
 func writeLayout(ctx context.Context, dir string, fresh bool, imgs []*Image, names *Names) error {
+	// Layers from the cache are hard-linked into the layout when they
+	// are on one file system (blobs are never written in place), instead
+	// of copied; go-containerregistry then finds them there.
+	for _, img := range imgs {
+		ls, err := img.Layers()
+		if err != nil {
+			return err
+		}
+		for _, l := range ls {
+			if b, ok := l.(*blob); ok {
+				dst := filepath.Join(dir, "blobs", b.digest.Algorithm, b.digest.Hex)
+				if _, err := os.Lstat(dst); err == nil {
+					continue
+				}
+				if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+					return err
+				}
+				_ = os.Link(b.path, dst) // else copied below
+			}
+		}
+	}
 	var p layout.Path
 	var err error
 	if fresh {
