@@ -1,7 +1,6 @@
 package server
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -24,8 +23,6 @@ func (s *Server) keyRoutes() {
 	m.HandleFunc("GET /v1/depot/origins/{o}/secret_keys/latest", s.getSecretKey)
 	m.HandleFunc("GET /v1/depot/origins/{o}/encryption_key", s.getEncryptionKey)
 }
-
-func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
 
 func (s *Server) listKeys(w http.ResponseWriter, r *http.Request) {
 	o := r.PathValue("o")

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -496,7 +497,7 @@ func (s *Server) putIntegration(w http.ResponseWriter, r *http.Request) {
 	if !readJSON(w, r, &body) {
 		return
 	}
-	b, _ := jsonMarshal(body)
+	b, _ := json.Marshal(body)
 	s.reply(w, r, s.cfg.Store.PutIntegration(r.Context(), o.ID, r.PathValue("kind"), r.PathValue("name"), string(b)), http.StatusNoContent)
 }
 

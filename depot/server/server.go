@@ -263,9 +263,6 @@ func validAccountName(n string) bool {
 	return true
 }
 
-// ValidAccountName reports whether n can name an account.
-func ValidAccountName(n string) bool { return validAccountName(n) }
-
 func session(r *http.Request) (sqlstore.Account, bool) {
 	a, ok := r.Context().Value(accountKey).(sqlstore.Account)
 	return a, ok
