@@ -342,7 +342,7 @@ const (
 )
 
 // authorize checks that the caller holds at least role min in origin: 401
-// with no session (or, with unauthorized401, for any failure), 404 for an
+// with no session (or, with always401, for any refusal: the channel routes), 404 for an
 // unknown origin, 403 otherwise. It writes the answer and returns false on
 // failure.
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request, origin, min string, always401 bool) (sqlstore.Account, sqlstore.Origin, bool) {
