@@ -1,0 +1,130 @@
+package container_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/habgo/hab/exporters/internal/exptest"
+)
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// TestImageRunsUnderRunc unpacks the exported image with umoci and runs
+// it with runc (umoci's spec, without its rlimits, in the host's network
+// namespace so that the test reaches the gateway): /init.sh hands the
+// options to `hab sup run IDENT`, the image's supervisor starts, and its
+// HTTP gateway reports the service up, which ran its init hook.
+func TestImageRunsUnderRunc(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("runc needs root")
+	}
+	runc := exptest.Tool(t, "runc")
+	e := exptest.New(t)
+	svc := e.Build("service")
+	r := request(e, svc.Ident.String())
+	r.OCILayout = filepath.Join(e.Work, "oci")
+	export(t, r)
+	bundle := filepath.Join(e.Work, "bundle")
+	exptest.Run(t, "umoci", "unpack", "--image", r.OCILayout+":latest", bundle)
+
+	var spec map[string]any
+	data, err := os.ReadFile(filepath.Join(bundle, "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &spec); err != nil {
+		t.Fatal(err)
+	}
+	http, gossip, ctl := freePort(t), freePort(t), freePort(t)
+	proc := spec["process"].(map[string]any)
+	delete(proc, "rlimits")
+	proc["terminal"] = false
+	if args := proc["args"].([]any); len(args) != 3 || args[0] != "/init.sh" || args[1] != "run" {
+		t.Errorf("the image runs %v, want /init.sh run IDENT", args)
+	}
+	// As `docker run IMAGE --listen-http ...`: options go to hab sup run.
+	proc["args"] = []string{"/init.sh", "--listen-http", fmt.Sprintf("127.0.0.1:%d", http),
+		"--listen-gossip", fmt.Sprintf("127.0.0.1:%d", gossip), "--listen-ctl", fmt.Sprintf("127.0.0.1:%d", ctl)}
+	linux := spec["linux"].(map[string]any)
+	var ns []any
+	for _, n := range linux["namespaces"].([]any) {
+		if n.(map[string]any)["type"] != "network" {
+			ns = append(ns, n)
+		}
+	}
+	linux["namespaces"] = ns
+	data, _ = json.Marshal(spec)
+	if err := os.WriteFile(filepath.Join(bundle, "config.json"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	id := fmt.Sprintf("hab-export-test-%d", os.Getpid())
+	var out bytes.Buffer
+	cmd := exec.Command(runc, "run", id)
+	cmd.Dir = bundle
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		exec.Command(runc, "kill", id, "KILL").Run()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+		}
+		exec.Command(runc, "delete", "-f", id).Run()
+	})
+	url := fmt.Sprintf("http://127.0.0.1:%d/services", http)
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		if resp, err := httpGet(url); err == nil && strings.Contains(resp, `"`+svc.Ident.String()+`"`) && strings.Contains(resp, `"desired_state":"Up"`) {
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("the container ended (%v) before its supervisor reported the service:\n%s", err, out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no service up at %s:\n%s", url, out.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// The supervisor ran the service's init hook inside the image.
+	for time.Now().Before(deadline) && !strings.Contains(out.String(), "initialized service") {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.Contains(out.String(), "initialized service") {
+		t.Errorf("the init hook did not run:\n%s", out.String())
+	}
+}
+
+func httpGet(url string) (string, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return string(b), err
+}
