@@ -27,7 +27,7 @@ func (a *app) addCompletions(c *cobra.Command) {
 		switch completeFirstArg(c.Use) {
 		case "PKG_IDENT", "IDENT", "FQIDENT":
 			c.ValidArgsFunction = a.completeFirst(a.completeIdents, cobra.ShellCompDirectiveNoFileComp)
-		case "PKG_IDENT_OR_ARTIFACT", "PKG_IDENT_OR_ARTIFACT...":
+		case "PKG_IDENT_OR_ARTIFACT":
 			c.ValidArgsFunction = a.completeAll(a.completeIdents, cobra.ShellCompDirectiveDefault)
 		case "ORIGIN":
 			c.ValidArgsFunction = a.completeFirst(a.completeOrigins, cobra.ShellCompDirectiveNoFileComp)
@@ -56,7 +56,7 @@ func (a *app) addCompletions(c *cobra.Command) {
 func completeFirstArg(use string) string {
 	fields := strings.Fields(use)
 	for _, f := range fields[min(1, len(fields)):] {
-		f = strings.Trim(f, "<>[]")
+		f = strings.Trim(strings.TrimSuffix(f, "..."), "<>[]")
 		if f == "" || strings.HasPrefix(f, "-") || f == "FLAGS" || f == "OPTIONS" || f == "flags" {
 			continue
 		}

@@ -1,0 +1,183 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+
+	"github.com/habgo/hab/core/crypto"
+	"github.com/habgo/hab/internal/habbin"
+)
+
+// bashCompletion is bash-completion's main script, which cobra's bash
+// completion builds on (as it does on every Debian machine with bash).
+const bashCompletion = "/usr/share/bash-completion/bash_completion"
+
+// completeTerm is an interactive bash on a pseudo-terminal.
+type completeTerm struct {
+	t      *testing.T
+	ptmx   *os.File
+	chunks chan []byte
+	seen   bytes.Buffer
+	pos    int
+}
+
+// expect waits until the terminal shows s after what was matched before.
+func (p *completeTerm) expect(s string) {
+	p.t.Helper()
+	guard := time.NewTimer(15 * time.Second) // a hung shell fails, not hangs, the test
+	defer guard.Stop()
+	for {
+		if i := strings.Index(p.seen.String()[p.pos:], s); i >= 0 {
+			p.pos += i + len(s)
+			return
+		}
+		select {
+		case b, ok := <-p.chunks:
+			if !ok {
+				p.t.Fatalf("the shell ended before %q appeared; transcript:\n%s", s, p.seen.String())
+			}
+			// The bell readline rings while it completes (several
+			// candidates share a prefix) is no text.
+			p.seen.Write(bytes.ReplaceAll(b, []byte{'\a'}, nil))
+		case <-guard.C:
+			p.t.Fatalf("%q never appeared; transcript:\n%q", s, p.seen.String())
+		}
+	}
+}
+
+func (p *completeTerm) send(s string) {
+	p.t.Helper()
+	if _, err := p.ptmx.Write([]byte(s)); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// TestBashCompletionDrivesRealShell: the script of hab cli completers -s
+// bash, loaded into an interactive bash on a pseudo-terminal, completes
+// what a user presses Tab for: an installed package's identifier (and
+// the completed command runs), an origin with a key in the key cache, a
+// channel.
+func TestBashCompletionDrivesRealShell(t *testing.T) {
+	if _, err := os.Stat(bashCompletion); err != nil {
+		t.Skipf("bash-completion is not installed (%v); .ci/run installs it", err)
+	}
+	bashPath, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skipf("no bash: %v", err)
+	}
+	dir := t.TempDir()
+	bin, err := habbin.Build(filepath.Join(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, keys, home := filepath.Join(dir, "root"), filepath.Join(dir, "keys"), filepath.Join(dir, "home")
+	storeWriteTree(t, root, "acme/widget/1.2.3/20200101000000", nil)
+	storeWriteTree(t, root, "core/other/1.0.0/20200101000000", nil)
+	if _, _, err := (crypto.Cache{Dir: keys}).NewSigningPair("zorigin", time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	script, err := exec.Command(bin, "cli", "completers", "-s", "bash").Output()
+	if err != nil {
+		t.Fatalf("hab cli completers -s bash: %v", err)
+	}
+	rc := filepath.Join(dir, "rc")
+	rcText := "source " + bashCompletion + "\nsource " + filepath.Join(dir, "hab.bash") + "\nbind 'set show-all-if-ambiguous off'\nPS1='READY> '\n"
+	for name, data := range map[string][]byte{"hab.bash": script, "rc": []byte(rcText)} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(bashPath, "--noprofile", "--rcfile", rc, "-i")
+	cmd.Env = []string{"PATH=" + dir + ":/usr/bin:/bin", "TERM=dumb", "HOME=" + home, "FS_ROOT=" + root, "HAB_CACHE_KEY_PATH=" + keys, "LANG=C.UTF-8"}
+	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 200})
+	if err != nil {
+		t.Skipf("no pseudo-terminal available: %v", err)
+	}
+	p := &completeTerm{t: t, ptmx: ptmx, chunks: make(chan []byte, 64)}
+	go func() {
+		for {
+			b := make([]byte, 4096)
+			n, err := ptmx.Read(b)
+			if n > 0 {
+				p.chunks <- b[:n]
+			}
+			if err != nil {
+				close(p.chunks)
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		ptmx.Close()
+	})
+	p.expect("READY> ")
+
+	// An installed ident: "acme/w" completes to acme/widget, and the
+	// completed command finds the package.
+	p.send("hab pkg path acme/w\t")
+	p.expect("acme/widget")
+	p.send("\r")
+	p.expect(filepath.Join(root, "hab", "pkgs", "acme", "widget", "1.2.3", "20200101000000"))
+	p.expect("READY> ")
+
+	// An origin with keys in the cache.
+	p.send("hab origin key export zo\t")
+	p.expect("zorigin")
+	p.send("\x15") // Ctrl-U: clear the line
+	p.send("echo cleared\r")
+	p.expect("READY> ")
+
+	// A channel.
+	p.send("hab pkg build --refresh-channel unst\t")
+	p.expect("unstable")
+	p.send("\x15")
+	p.send("exit\r")
+}
+
+// TestCompletions: what hab's completion answers (cobra's __complete, which
+// every shell's script calls), and the scripts of hab cli completers.
+func TestCompletions(t *testing.T) {
+	e := newStoreEnv(t)
+	storeWriteTree(t, e.root, "acme/widget/1.2.3/20200101000000", nil)
+	storeWriteTree(t, e.root, "acme/widget/1.2.4/20210101000000", nil)
+	storeWriteTree(t, e.root, "core/other/1.0.0/20200101000000", nil)
+	if _, _, err := (crypto.Cache{Dir: e.keys}).NewSigningPair("zorigin", time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"pkg", "path", "acme/"}, "acme/widget\nacme/widget/1.2.3/20200101000000\nacme/widget/1.2.4/20210101000000\n:4\n"},
+		{[]string{"pkg", "binds", "core"}, "core/other\ncore/other/1.0.0/20200101000000\n:4\n"},
+		{[]string{"pkg", "path", "acme/widget", ""}, ":4\n"}, // one argument only
+		{[]string{"pkg", "install", "core/o"}, "core/other\ncore/other/1.0.0/20200101000000\n:0\n"}, // files too
+		{[]string{"origin", "key", "export", ""}, "acme\nzorigin\n:4\n"},
+		{[]string{"pkg", "sign", "--origin", "z"}, "zorigin\n:4\n"},
+		{[]string{"pkg", "build", "--refresh-channel", ""}, "stable\nunstable\nbase\n:4\n"},
+		{[]string{"cli", "completers", "--shell", ""}, "bash\nzsh\nfish\npowershell\nelvish\n:4\n"},
+	}
+	for _, tt := range tests {
+		out := e.mustRun(append([]string{"__completeNoDesc"}, tt.args...)...)
+		if out != tt.want {
+			t.Errorf("complete %q:\n%s\nwant\n%s", tt.args, out, tt.want)
+		}
+	}
+	for shell, says := range map[string]string{"bash": "# bash completion V2 for hab", "zsh": "#compdef hab", "fish": "complete -c hab", "powershell": "Register-ArgumentCompleter"} {
+		if out := e.mustRun("cli", "completers", "-s", shell); !strings.Contains(out, says) {
+			t.Errorf("completers -s %s: no %q in\n%.300s", shell, says, out)
+		}
+	}
+	e.mustFail(exitError, "no completion script for elvish", "cli", "completers", "-s", "elvish")
+	e.mustFail(exitUsage, `invalid value "tcsh" for --shell`, "cli", "completers", "-s", "tcsh")
+	e.mustFail(exitUsage, "--shell <SHELL> was not given", "cli", "completers")
+}
