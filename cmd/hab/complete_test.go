@@ -159,7 +159,7 @@ func TestCompletions(t *testing.T) {
 	}{
 		{[]string{"pkg", "path", "acme/"}, "acme/widget\nacme/widget/1.2.3/20200101000000\nacme/widget/1.2.4/20210101000000\n:4\n"},
 		{[]string{"pkg", "binds", "core"}, "core/other\ncore/other/1.0.0/20200101000000\n:4\n"},
-		{[]string{"pkg", "path", "acme/widget", ""}, ":4\n"}, // one argument only
+		{[]string{"pkg", "path", "acme/widget", ""}, ":4\n"},                                        // one argument only
 		{[]string{"pkg", "install", "core/o"}, "core/other\ncore/other/1.0.0/20200101000000\n:0\n"}, // files too
 		{[]string{"origin", "key", "export", ""}, "acme\nzorigin\n:4\n"},
 		{[]string{"pkg", "sign", "--origin", "z"}, "zorigin\n:4\n"},
