@@ -77,20 +77,20 @@ func freePort(t *testing.T) string {
 
 type depotProc struct {
 	cmd    *exec.Cmd
-	stderr *bytes.Buffer
+	stderr *syncBuffer
 	url    string
 }
 
 func startDepot(t *testing.T, bin, root, addr string, extra ...string) *depotProc {
 	t.Helper()
-	var stderr bytes.Buffer
+	stderr := &syncBuffer{}
 	cmd := exec.Command(bin, append([]string{"depot", "serve", "--listen", addr}, extra...)...)
 	cmd.Env = append(os.Environ(), "FS_ROOT="+root)
-	cmd.Stderr = &stderr
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &depotProc{cmd: cmd, stderr: &stderr, url: "http://" + addr}
+	p := &depotProc{cmd: cmd, stderr: stderr, url: "http://" + addr}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	for i := 0; ; i++ {
 		res, err := http.Get(p.url + "/v1/status")
@@ -238,7 +238,44 @@ func killAndRestart(t *testing.T, bin string, extra ...string) {
 		t.Errorf("temporary files after restart: %v", tmp)
 	}
 
+	// Graceful stop: an upload in flight when SIGTERM arrives completes.
+	var late *up
+	for i := range ups {
+		if code, _ := request(t, "GET", p.url+"/v1/depot/pkgs/"+ups[i].ident+"/download", tok, nil); code == 404 {
+			late = &ups[i]
+			break
+		}
+	}
+	if late == nil {
+		t.Fatal("every upload was stored before the SIGKILL: none left for the graceful stop")
+	}
+	pr, pw := io.Pipe()
+	sum := blake2b.Sum256(late.data)
+	req, _ := http.NewRequest("POST", p.url+"/v1/depot/pkgs/"+late.ident+"?checksum="+hex.EncodeToString(sum[:]), pr)
+	req.ContentLength = int64(len(late.data))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	done := make(chan int, 1)
+	go func() {
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Errorf("upload across SIGTERM: %v", err)
+			done <- 0
+			return
+		}
+		res.Body.Close()
+		done <- res.StatusCode
+	}()
+	half := len(late.data) / 2
+	pw.Write(late.data[:half])
 	p.cmd.Process.Signal(syscall.SIGTERM)
+	waitFor(t, "the depot to begin shutting down", func() bool {
+		return strings.Contains(p.stderr.String(), `"msg":"depot shutting down"`)
+	}, p.stderr)
+	pw.Write(late.data[half:])
+	pw.Close()
+	if code := <-done; code != 201 {
+		t.Errorf("upload in flight at SIGTERM: %d, want 201", code)
+	}
 	if err := p.cmd.Wait(); err != nil {
 		t.Errorf("exit after SIGTERM: %v\n%s", err, p.stderr)
 	}
@@ -246,5 +283,9 @@ func killAndRestart(t *testing.T, bin string, extra ...string) {
 		if !strings.Contains(p.stderr.String(), want) {
 			t.Errorf("log lacks %s:\n%s", want, p.stderr)
 		}
+	}
+	p = startDepot(t, bin, root, addr, extra...)
+	if code, got := request(t, "GET", p.url+"/v1/depot/pkgs/"+late.ident+"/download", tok, nil); code != 200 || !bytes.Equal(got, late.data) {
+		t.Errorf("the upload finished during shutdown is not stored whole: %d, %d bytes", code, len(got))
 	}
 }
