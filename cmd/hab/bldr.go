@@ -38,17 +38,31 @@ type bldrSettings struct {
 	url, auth, channel string
 }
 
-// bldrFlags adds -u and -z to c.
+// bldrFlags adds -u and -z to c (falling back to HAB_BLDR_URL, the legacy
+// HAB_DEPOT_URL and HAB_AUTH_TOKEN; then cli.toml when the client is
+// made).
 func (a *app) bldrFlags(c *cobra.Command) *bldrSettings {
-	s := &bldrSettings{}
-	c.Flags().StringVarP(&s.url, "url", "u", "", "Specify an alternate Builder endpoint (default $HAB_BLDR_URL, else bldr_url in cli.toml, else "+cliconfig.DefaultBldrURL+")")
-	c.Flags().StringVarP(&s.auth, "auth", "z", "", "Authentication token for Builder (default $HAB_AUTH_TOKEN, else auth_token in cli.toml)")
+	s := a.bldrURLFlag(c)
+	c.Flags().StringVarP(&s.auth, "auth", "z", "", "Authentication token for Builder (else auth_token in cli.toml)")
+	a.envFlag(c, "auth", cliconfig.AuthTokenEnv)
 	return s
 }
 
-// bldrChannelFlag adds -c/--channel to c.
-func (s *bldrSettings) channelFlag(c *cobra.Command, usage string) {
+// bldrURLFlag adds -u alone (a command that never needs a token).
+func (a *app) bldrURLFlag(c *cobra.Command) *bldrSettings {
+	s := &bldrSettings{}
+	c.Flags().StringVarP(&s.url, "url", "u", "", "Specify an alternate Builder endpoint (else bldr_url in cli.toml, else "+cliconfig.DefaultBldrURL+")")
+	a.envFlag(c, "url", cliconfig.BldrURLEnv, cliconfig.DepotURLEnv)
+	return s
+}
+
+// channelFlag adds -c/--channel to c; with fromEnv it falls back to
+// HAB_BLDR_CHANNEL (install and download), else stable.
+func (a *app) channelFlag(c *cobra.Command, s *bldrSettings, usage string, fromEnv bool) {
 	c.Flags().StringVarP(&s.channel, "channel", "c", "", usage)
+	if fromEnv {
+		a.envFlag(c, "channel", cliconfig.BldrChannelEnv)
+	}
 }
 
 // bldrChannel is the channel: the flag, else HAB_BLDR_CHANNEL, else stable.
@@ -204,8 +218,7 @@ func (a *app) bldrChannelCmd() *cobra.Command {
 
 	var sandbox, listJSON bool
 	list := &cobra.Command{Use: "list [ORIGIN]", Short: "Lists origin channels", Args: cobra.MaximumNArgs(1)}
-	ls := &bldrSettings{}
-	list.Flags().StringVarP(&ls.url, "url", "u", "", "Specify an alternate Builder endpoint (default $HAB_BLDR_URL, else bldr_url in cli.toml, else "+cliconfig.DefaultBldrURL+")")
+	ls := a.bldrURLFlag(list)
 	list.Flags().BoolVarP(&sandbox, "sandbox", "s", false, "Include sandbox channels for the origin")
 	list.Flags().BoolVarP(&listJSON, "json", "j", false, "Output as JSON")
 	list.RunE = func(cmd *cobra.Command, args []string) error {

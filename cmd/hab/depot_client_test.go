@@ -452,3 +452,33 @@ func storeDirNames(t *testing.T, dir string) []string {
 	}
 	return out
 }
+
+// TestDepotBulkUpload: every hart of a directory, its origin created only
+// when asked; a second run finds them all there.
+func TestDepotBulkUpload(t *testing.T) {
+	e := newDepotCLIEnv(t)
+	dir := t.TempDir()
+	e.hart(dir, cliLib, nil)
+	e.hart(dir, cliApp, map[string]string{"DEPS": cliLib + "\n", "TDEPS": cliLib + "\n"})
+	e.hart(dir, "acme/other/2.0/20200101000000", nil)
+	e.mustFail(1, "the depot has no origin acme (create them, or give --auto-create-origins)", "pkg", "bulkupload", dir)
+	e.mustFail(2, "not a directory", "pkg", "bulkupload", filepath.Join(dir, "nope"))
+	out := e.mustRun("pkg", "bulkupload", "--auto-create-origins", "-c", "stable", dir)
+	for _, want := range []string{"» Creating origin acme", "» Uploaded " + cliLib, "» Uploaded " + cliApp, "» Uploaded acme/other/2.0/20200101000000", "★ Bulk upload of 3 artifact(s)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("bulkupload lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Count(out, "» Uploaded "+cliLib) != 1 {
+		t.Errorf("lib uploaded more than once:\n%s", out)
+	}
+	var chs []string
+	e.jsonOut(&chs, "pkg", "channels", "acme/other/2.0/20200101000000", "--json")
+	if !slices.Contains(chs, "stable") {
+		t.Errorf("channels after bulkupload -c stable: %v", chs)
+	}
+	out = e.mustRun("pkg", "bulkupload", dir)
+	if strings.Count(out, "is already in the depot") != 3 {
+		t.Errorf("second bulkupload:\n%s", out)
+	}
+}

@@ -17,6 +17,7 @@ import (
 func (a *app) addPkgDepotCommands(pkg *cobra.Command) {
 	pkg.AddCommand(
 		a.pkgUploadCmd(),
+		a.pkgBulkUploadCmd(),
 		a.pkgDownloadCmd(),
 		a.pkgChannelMoveCmd("promote", "Promote a package to a specified channel", "Promoting", "Promoted", "to"),
 		a.pkgChannelMoveCmd("demote", "Demote a package from a specified channel", "Demoting", "Demoted", "from"),
@@ -56,7 +57,7 @@ func (a *app) pkgUploadCmd() *cobra.Command {
 	}
 	cache := a.keyCacheFlag(c)
 	s := a.bldrFlags(c)
-	s.channelFlag(c, "Additional release channel to upload package to (uploads always land in unstable)")
+	a.channelFlag(c, s, "Additional release channel to upload package to (uploads always land in unstable)", false)
 	c.Flags().BoolVar(&force, "force", false, "Skips checking availability of package and force uploads, potentially overwriting a stored copy of a package")
 	c.RunE = func(cmd *cobra.Command, args []string) error {
 		for _, p := range args {
@@ -74,6 +75,38 @@ func (a *app) pkgUploadCmd() *cobra.Command {
 			}
 		}
 		a.say("★", "Upload of %d artifact(s) complete.", len(args))
+		return nil
+	}
+	return c
+}
+
+func (a *app) pkgBulkUploadCmd() *cobra.Command {
+	var force, createOrigins bool
+	c := &cobra.Command{
+		Use:   "bulkupload UPLOAD_DIRECTORY",
+		Short: "Bulk Uploads Habitat Artifacts to a Depot from a local directory",
+		Long: "Uploads every hart in UPLOAD_DIRECTORY, as hab pkg upload does each, to unstable and the --channel. The origins they belong to " +
+			"must exist in the depot: --auto-create-origins creates the missing ones (there is no prompt), else they are named and nothing is uploaded.",
+		Args: cobra.ExactArgs(1),
+	}
+	cache := a.keyCacheFlag(c)
+	s := a.bldrFlags(c)
+	a.channelFlag(c, s, "Optional additional release channel to upload package to", false)
+	c.Flags().BoolVar(&force, "force", false, "Skip checking availability of package and force uploads, potentially overwriting a stored copy of a package")
+	c.Flags().BoolVar(&createOrigins, "auto-create-origins", false, "Create missing origins without asking")
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		if fi, err := os.Stat(args[0]); err != nil || !fi.IsDir() {
+			return usageError("UPLOAD_DIRECTORY %s: not a directory", args[0])
+		}
+		cl, err := a.bldrClient(s, true)
+		if err != nil {
+			return err
+		}
+		n, err := cl.UploadDir(cmd.Context(), args[0], client.UploadOptions{Channel: s.channel, Force: force, Keys: cache(), Say: a.sayer()}, createOrigins)
+		if err != nil {
+			return err
+		}
+		a.say("★", "Bulk upload of %d artifact(s) from %s complete.", n, args[0])
 		return nil
 	}
 	return c
@@ -127,10 +160,11 @@ func (a *app) pkgDownloadCmd() *cobra.Command {
 			"dependencies, with their signers' public keys, into DOWNLOAD_DIRECTORY/artifacts and DOWNLOAD_DIRECTORY/keys, without installing them.",
 	}
 	s := a.bldrFlags(c)
-	s.channelFlag(c, "Download from the specified release channel (default $HAB_BLDR_CHANNEL, else stable)")
+	a.channelFlag(c, s, "Download from the specified release channel (else stable)", true)
 	c.Flags().StringSliceVar(&fileArgs, "file", nil, "File with newline-separated package identifiers (# starts a comment)")
 	c.Flags().StringVar(&dir, "download-directory", "", "The path to store downloaded artifacts and keys (default the cache root: /hab/cache as root, else ~/.hab/cache)")
-	c.Flags().StringVarP(&target, "target", "t", "", "Package target (default $HAB_PKG_TARGET, else this machine's)")
+	c.Flags().StringVarP(&target, "target", "t", "", "Package target (else $HAB_PKG_TARGET, else this machine's)")
+	a.envFlag(c, "target", "HAB_PACKAGE_TARGET")
 	c.Flags().BoolVar(&verify, "verify", false, "Verify package integrity after download (with the downloaded keys)")
 	c.Flags().BoolVar(&ignoreSeeds, "ignore-missing-seeds", false, "Ignore packages specified that are not present on the target Builder (not supported: every package must exist)")
 	c.Flags().BoolVarP(&asJSON, "json", "j", false, "Output the downloaded releases as JSON")

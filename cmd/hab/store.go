@@ -129,12 +129,14 @@ func (a *app) storeInstallCmd() *cobra.Command {
 	}
 	f := c.Flags()
 	depot := a.bldrFlags(c)
-	depot.channelFlag(c, "Install from the specified release channel (default $HAB_BLDR_CHANNEL, else stable)")
+	a.channelFlag(c, depot, "Install from the specified release channel (else stable)", true)
 	f.BoolVarP(&binlink, "binlink", "b", false, "Binlink all binaries from installed package(s) into BINLINK_DIR")
-	f.StringVar(&binlinkDir, "binlink-dir", "", "Binlink all binaries from installed package(s) into BINLINK_DIR (default $HAB_BINLINK_DIR, else /bin)")
+	f.StringVar(&binlinkDir, "binlink-dir", "", "Binlink all binaries from installed package(s) into BINLINK_DIR (else /bin)")
+	a.envFlag(c, "binlink-dir", "HAB_BINLINK_DIR")
 	f.BoolVarP(&force, "force", "f", false, "Overwrite existing binlinks")
 	f.BoolVar(&ignoreHook, "ignore-install-hook", false, "Do not run any install hooks")
 	f.BoolVar(&offline, "offline", false, "Install packages in offline mode: from the artifacts given and the artifact cache only")
+	_ = f.MarkHidden("offline")
 	f.BoolVar(&ignoreLocal, "ignore-local", false, "Do not use locally-installed packages to satisfy an identifier")
 	c.RunE = func(cmd *cobra.Command, args []string) error {
 		s, err := a.storeOpen()

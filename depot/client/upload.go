@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/habgo/hab/core/crypto"
 	"github.com/habgo/hab/core/hart"
@@ -150,4 +152,54 @@ func (c *Client) promoteUploaded(ctx context.Context, id ident.Ident, target ide
 	}
 	opts.say("Promoted %s to %s", id, opts.Channel)
 	return nil
+}
+
+// UploadDir uploads every hart in dir, as `hab pkg bulkupload` does: the
+// origins they belong to must exist in the depot (with createOrigins,
+// missing ones are created first; else they are named and nothing is
+// uploaded), then each hart goes up as UploadHart sends it (its
+// dependencies from the same directory). It returns how many harts it
+// handled.
+func (c *Client) UploadDir(ctx context.Context, dir string, opts UploadOptions, createOrigins bool) (int, error) {
+	harts, err := filepath.Glob(filepath.Join(dir, "*.hart"))
+	if err != nil {
+		return 0, fmt.Errorf("bulk upload %s: %w", dir, err)
+	}
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return 0, fmt.Errorf("bulk upload: %s is not a directory", dir)
+	}
+	origins := map[string]bool{}
+	for _, h := range harts {
+		id, err := hart.ReadMetadata(ctx, h)
+		if err != nil {
+			return 0, fmt.Errorf("bulk upload %s: %w", h, err)
+		}
+		origins[id.Ident.Origin] = true
+	}
+	var missing []string
+	for o := range origins {
+		_, err := c.Origin(ctx, o)
+		if Status(err) == http.StatusNotFound {
+			missing = append(missing, o)
+		} else if err != nil {
+			return 0, fmt.Errorf("bulk upload %s: %w", dir, err)
+		}
+	}
+	slices.Sort(missing)
+	if len(missing) > 0 && !createOrigins {
+		return 0, fmt.Errorf("bulk upload %s: the depot has no origin %s (create them, or give --auto-create-origins)", dir, strings.Join(missing, ", "))
+	}
+	for _, o := range missing {
+		opts.say("Creating origin %s", o)
+		if _, err := c.CreateOrigin(ctx, o, ""); err != nil {
+			return 0, fmt.Errorf("bulk upload %s: %w", dir, err)
+		}
+	}
+	seen := map[ident.Ident]bool{}
+	for _, h := range harts {
+		if err := c.uploadHart(ctx, h, opts, seen); err != nil {
+			return 0, err
+		}
+	}
+	return len(harts), nil
 }
