@@ -349,6 +349,25 @@ func TestConformanceHarts(t *testing.T) {
 	if err := c.UploadHart(ctx, conformance.Path(t, "builder", "neurosis-testapp-0.1.13-20190511004436-x86_64-linux.hart"), client.UploadOptions{Keys: keys, Force: true}); err != nil {
 		t.Errorf("forced re-upload of the same hart: %v", err)
 	}
+	// The odd versions resolve as Builder's own tests expect, through the
+	// installer's source.
+	src := c.Source("unstable", t.TempDir(), nil)
+	defer src.Close()
+	for name, want := range map[string]string{
+		"oddversion1": "R16B03-1/20190510185500",
+		"oddversion2": "19.227-19/20190510223644",
+		"oddversion3": "7u80/20190510225040",
+		"oddversion4": "1.0.2r/20190510235906",
+		"oddversion5": "1.7.3/20190513181032",
+		"oddversion6": "2.0/20190513194234",
+		"oddversion7": "19.1.0.dev-cloud/20190531174711",
+		"oddversion8": "5/20190617213102",
+	} {
+		got, err := src.Candidates(ctx, ident.Ident{Origin: "neurosis", Name: name}, ident.X86_64Linux)
+		if err != nil || len(got) != 1 || got[0].String() != "neurosis/"+name+"/"+want {
+			t.Errorf("latest %s: %v %v, want %s", name, got, err, want)
+		}
+	}
 	// The newest in unstable, as Builder orders versions.
 	p, err := c.ChannelLatest(ctx, "unstable", ident.Ident{Origin: "neurosis", Name: "testapp"}, ident.X86_64Linux)
 	if err != nil || p.Ident.Version != "0.1.13" {
