@@ -91,7 +91,15 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	if u.Path == "" {
 		u.Path = "/v1"
 	}
-	c := &Client{base: u, http: http.DefaultClient, userAgent: "hab", attempts: 5, retryDelay: 3 * time.Second}
+	// The older documentation names depots as http://HOST/v1/depot.
+	if p, ok := strings.CutSuffix(u.Path, "/v1/depot"); ok {
+		u.Path = p + "/v1"
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	// A depot that accepts a connection but never answers is given up on
+	// (the body of an answer may take as long as it takes).
+	tr.ResponseHeaderTimeout = 5 * time.Minute
+	c := &Client{base: u, http: &http.Client{Transport: tr}, userAgent: "hab", attempts: 5, retryDelay: 3 * time.Second}
 	for _, o := range opts {
 		o(c)
 	}

@@ -590,3 +590,26 @@ func TestSearchPages(t *testing.T) {
 		t.Error("an empty search was sent")
 	}
 }
+
+// TestNew: the base URL as the original builds it ("/v1" added to a URL
+// without a path; the older documentation's /v1/depot), and bad URLs.
+func TestNew(t *testing.T) {
+	for in, want := range map[string]string{
+		"http://localhost:9636":          "http://localhost:9636/v1",
+		"http://localhost:9636/":         "http://localhost:9636/v1",
+		"https://depot.example/v1":       "https://depot.example/v1",
+		"http://depot.example/v1/depot":  "http://depot.example/v1",
+		"http://depot.example/v1/depot/": "http://depot.example/v1",
+		"http://proxy.example/bldr/v1":   "http://proxy.example/bldr/v1",
+	} {
+		c, err := client.New(in)
+		if err != nil || c.URL() != want {
+			t.Errorf("New(%q): %v %v, want %s", in, c, err, want)
+		}
+	}
+	for _, bad := range []string{"", "localhost:9636", "ftp://x", "http://", "http://x/?q=1", "http://x/#f", "http://[::1"} {
+		if _, err := client.New(bad); err == nil {
+			t.Errorf("New(%q) accepted", bad)
+		}
+	}
+}
