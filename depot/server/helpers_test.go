@@ -92,14 +92,17 @@ func (e *env) do(method, path, token string, body io.Reader) resp {
 	e.t.Helper()
 	req, err := http.NewRequest(method, e.url+path, body)
 	if err != nil {
-		e.t.Fatal(err)
+		e.t.Errorf("%s %s: %v", method, path, err)
+		return resp{}
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		e.t.Fatalf("%s %s: %v", method, path, err)
+		// Errorf, not Fatalf: do is also called from goroutines.
+		e.t.Errorf("%s %s: %v", method, path, err)
+		return resp{}
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
