@@ -204,10 +204,35 @@ func (a *app) storePathCmd() *cobra.Command {
 	}
 }
 
+// storeIdentJSON is one installed release in --json output.
+type storeIdentJSON struct {
+	Ident   string `json:"ident"`
+	Origin  string `json:"origin"`
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	Release string `json:"release"`
+}
+
+func storeIdentsJSON(ids []ident.Ident) []storeIdentJSON {
+	out := make([]storeIdentJSON, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, storeIdentJSON{Ident: id.String(), Origin: id.Origin, Name: id.Name, Version: id.Version, Release: id.Release})
+	}
+	return out
+}
+
+// storeWriteJSON writes v as one JSON document.
+func (a *app) storeWriteJSON(v any) error {
+	enc := json.NewEncoder(a.stdout)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
 func (a *app) storeListCmd() *cobra.Command {
 	var (
-		all    bool
-		origin string
+		all, asJSON bool
+		origin      string
 	)
 	c := &cobra.Command{
 		Use:   "list [--all | --origin <ORIGIN> | <PKG_IDENT>]",
@@ -217,6 +242,7 @@ func (a *app) storeListCmd() *cobra.Command {
 	}
 	c.Flags().BoolVarP(&all, "all", "a", false, "List all installed packages")
 	c.Flags().StringVarP(&origin, "origin", "o", "", "An origin to list")
+	c.Flags().BoolVar(&asJSON, "json", false, "Print the releases as a JSON array of objects (ident, origin, name, version, release)")
 	c.RunE = func(cmd *cobra.Command, args []string) error {
 		n := len(args)
 		if all {
@@ -250,6 +276,9 @@ func (a *app) storeListCmd() *cobra.Command {
 		ids, err := s.List(cmd.Context(), want)
 		if err != nil {
 			return err
+		}
+		if asJSON {
+			return a.storeWriteJSON(storeIdentsJSON(ids))
 		}
 		for _, id := range ids {
 			fmt.Fprintln(a.stdout, id)
@@ -425,18 +454,34 @@ func (a *app) storeUninstallCmd() *cobra.Command {
 	return c
 }
 
+// storeDepsJSON is what pkg dependencies --json prints.
+type storeDepsJSON struct {
+	Ident      string           `json:"ident"`
+	Transitive bool             `json:"transitive"`
+	Reverse    bool             `json:"reverse"`
+	Packages   []storeIdentJSON `json:"packages"`
+}
+
 func (a *app) storeDependenciesCmd() *cobra.Command {
-	var transitive, reverse bool
+	var transitive, reverse, graph, asJSON bool
 	c := &cobra.Command{
 		Use:   "dependencies [FLAGS] <PKG_IDENT>",
 		Short: "Returns the Habitat Artifact dependencies. By default it will return the direct dependencies of the package",
 		Long: "Prints the dependencies of the latest installed release of PKG_IDENT, one a line: direct ones, or with --transitive all of " +
-			"them; with --reverse, the installed packages that depend on it instead.",
+			"them; with --reverse, the installed packages that depend on it instead. With --json, one JSON object (ident, transitive, " +
+			"reverse, packages). With --graph, the whole closure (or, with --reverse, every package that depends on it) as a Graphviz " +
+			"DOT digraph whose edges point from a package to each of its direct dependencies: hab pkg dependencies --graph core/app | dot -Tsvg > app.svg.",
 		Args: cobra.ExactArgs(1),
 	}
 	c.Flags().BoolVarP(&transitive, "transitive", "t", false, "Show transitive dependencies")
 	c.Flags().BoolVarP(&reverse, "reverse", "r", false, "Show packages which are dependant on this one")
+	c.Flags().BoolVar(&graph, "graph", false, "Print the dependency graph in Graphviz DOT")
+	c.Flags().BoolVar(&asJSON, "json", false, "Print the dependencies as one JSON object")
+
 	c.RunE = func(cmd *cobra.Command, args []string) error {
+		if graph && asJSON {
+			return usageError("--graph and --json cannot be used together")
+		}
 		ctx := cmd.Context()
 		s, p, err := a.storeResolve(ctx, args[0])
 		if err != nil {
@@ -444,6 +489,10 @@ func (a *app) storeDependenciesCmd() *cobra.Command {
 		}
 		g, err := s.Graph(ctx)
 		if err != nil {
+			return err
+		}
+		if graph {
+			_, err := a.stdout.Write(g.DOT(p.Ident, reverse))
 			return err
 		}
 		var ids []ident.Ident
@@ -456,6 +505,9 @@ func (a *app) storeDependenciesCmd() *cobra.Command {
 			ids = g.RDeps(p.Ident)
 		default:
 			ids = g.OrderedRDeps(p.Ident)
+		}
+		if asJSON {
+			return a.storeWriteJSON(storeDepsJSON{Ident: p.Ident.String(), Transitive: transitive, Reverse: reverse, Packages: storeIdentsJSON(ids)})
 		}
 		for _, id := range ids {
 			fmt.Fprintln(a.stdout, id)
