@@ -73,18 +73,20 @@ func newSupEnv(t *testing.T) *supEnv {
 	return e
 }
 
-// build builds a plan context into the root (installing it there).
-func (e *supEnv) build(planDir string) {
+// build builds a plan context into the root (installing it there) and
+// returns the hart's path.
+func (e *supEnv) build(planDir string) string {
 	e.t.Helper()
 	e.release++
 	var out bytes.Buffer
-	_, err := builder.Build(context.Background(), planDir, builder.Options{
+	res, err := builder.Build(context.Background(), planDir, builder.Options{
 		Root: paths.At(e.root), Env: []string{"PATH=" + os.Getenv("PATH"), "HOME=" + e.dir, "TERM=dumb"},
 		Release: strconv.Itoa(e.release), WorkDir: e.dir, Keys: crypto.Cache{Dir: e.keys}, Output: &out,
 	})
 	if err != nil {
 		e.t.Fatalf("build %s: %v\n%s", planDir, err, out.String())
 	}
+	return res.Artifact
 }
 
 // plan writes a plan context from files and returns its directory.
@@ -805,5 +807,29 @@ func TestSupCompositeAndStart(t *testing.T) {
 	}
 	if out := s.mustHab("", "svc", "status"); !strings.Contains(out, "No services loaded.") {
 		t.Errorf("status after unload: %s", out)
+	}
+}
+
+// TestSupRunHart: hab sup run with a hart installs it first; a second
+// supervisor on the same root is refused.
+func TestSupRunHart(t *testing.T) {
+	e := newSupEnv(t)
+	hart := e.build(fixtureDir("service"))
+	// Only the hart and the key cache are left (the package's run script
+	// names the root it was built for, so the root stays).
+	if err := os.RemoveAll(filepath.Join(e.root, "hab")); err != nil {
+		t.Fatal(err)
+	}
+	port := freeLoopbackPort(t)
+	e.userTOML("service", fmt.Sprintf("port = %d\n", port))
+	s := e.startSup(hart)
+	supWaitFor(t, "the service from the hart", func() bool {
+		return httpBody(t, fmt.Sprintf("http://127.0.0.1:%d/", port)) == "hello from the service\n"
+	})
+	second := exec.Command(e.bin, "sup", "run", "--listen-ctl", fmt.Sprintf("127.0.0.1:%d", freeLoopbackPort(t)), "--listen-http", fmt.Sprintf("127.0.0.1:%d", freeLoopbackPort(t)))
+	second.Env = append(os.Environ(), "FS_ROOT="+e.root, "HAB_CACHE_KEY_PATH="+e.keys)
+	out, err := second.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "another supervisor is running (PID "+strconv.Itoa(s.cmd.Process.Pid)) {
+		t.Errorf("second supervisor: %v\n%s", err, out)
 	}
 }
