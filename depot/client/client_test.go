@@ -613,3 +613,35 @@ func TestNew(t *testing.T) {
 		}
 	}
 }
+
+// TestSourceWithoutDepot: a depot that does not answer leaves resolution
+// to the other sources, saying so; one that answers nonsense is an error.
+func TestSourceWithoutDepot(t *testing.T) {
+	ctx := context.Background()
+	want := ident.Ident{Origin: "acme", Name: "app"}
+	gone := httptest.NewServer(http.NotFoundHandler())
+	url := gone.URL
+	gone.Close()
+	c, err := client.New(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var warned []string
+	src := c.Source("stable", t.TempDir(), func(s string) { warned = append(warned, s) })
+	got, err := src.Candidates(ctx, want, ident.X86_64Linux)
+	if err != nil || len(got) != 0 || len(warned) != 1 || !strings.Contains(warned[0], "Could not reach the depot "+url) {
+		t.Errorf("unreachable depot: %v %v %q", got, err, warned)
+	}
+
+	junk := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("{not json")) }))
+	defer junk.Close()
+	c, err = client.New(junk.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	warned = nil
+	src = c.Source("stable", t.TempDir(), func(s string) { warned = append(warned, s) })
+	if _, err := src.Candidates(ctx, want, ident.X86_64Linux); err == nil || !strings.Contains(err.Error(), "decode the depot's answer") || len(warned) != 0 {
+		t.Errorf("a depot answering junk: %v %q", err, warned)
+	}
+}

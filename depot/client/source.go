@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -70,7 +71,7 @@ func (s *Source) Candidates(ctx context.Context, want ident.Ident, target ident.
 			}
 		}
 		return nil, nil
-	case err != nil && Status(err) == 0 && ctx.Err() == nil && s.warn != nil && !errors.Is(err, ident.ErrInvalid):
+	case s.warn != nil && ctx.Err() == nil && noAnswer(err):
 		// No answer at all: the depot is down or unreachable. Resolve
 		// from what is installed and cached, saying so.
 		s.warn(fmt.Sprintf("Could not reach %s to resolve %s (%v); resolving from local packages only", s, want, err))
@@ -83,6 +84,13 @@ func (s *Source) Candidates(ctx context.Context, want ident.Ident, target ident.
 		return nil, fmt.Errorf("the depot %s answered %s for the latest %s in channel %s", s.c.URL(), crypto.QuoteName(id.String()), want, s.channel)
 	}
 	return []ident.Ident{id}, nil
+}
+
+// noAnswer reports whether err is a request that got no answer at all
+// (refused, unreachable, reset): what http.Client reports as *url.Error.
+func noAnswer(err error) bool {
+	var ue *url.Error
+	return errors.As(err, &ue)
 }
 
 // Fetch implements pkgs.Source: the hart downloaded into the source's
