@@ -176,21 +176,37 @@ func (s *Server) account(w http.ResponseWriter, r *http.Request) (sqlstore.Accou
 	return a, true
 }
 
-func (s *Server) removeMember(w http.ResponseWriter, r *http.Request) {
-	me, o, ok := s.authorize(w, r, r.PathValue("o"), roAdmin, false)
+// ownerActsOn answers for the routes only an origin's owner may use on
+// another account ({user}): 401 without a session, 404 for an unknown
+// origin or account, 403 unless the caller owns the origin, 422 when the
+// account is the caller's own (self says why).
+func (s *Server) ownerActsOn(w http.ResponseWriter, r *http.Request, what, self string) (sqlstore.Origin, sqlstore.Account, bool) {
+	me, ok := s.user(w, r)
 	if !ok {
-		return
+		return sqlstore.Origin{}, me, false
+	}
+	o, ok := s.origin(w, r)
+	if !ok {
+		return o, me, false
 	}
 	if o.OwnerID != me.ID {
-		text(w, http.StatusForbidden, "only the origin's owner can remove members")
-		return
+		text(w, http.StatusForbidden, "only the origin's owner can "+what)
+		return o, me, false
 	}
 	u, ok := s.account(w, r)
 	if !ok {
-		return
+		return o, u, false
 	}
 	if u.ID == me.ID {
-		text(w, http.StatusUnprocessableEntity, "the owner cannot remove themselves")
+		text(w, http.StatusUnprocessableEntity, self)
+		return o, u, false
+	}
+	return o, u, true
+}
+
+func (s *Server) removeMember(w http.ResponseWriter, r *http.Request) {
+	o, u, ok := s.ownerActsOn(w, r, "remove members", "the owner cannot remove themselves")
+	if !ok {
 		return
 	}
 	s.reply(w, r, s.cfg.Store.RemoveMember(r.Context(), o.ID, u.ID), http.StatusNoContent)
@@ -248,31 +264,15 @@ func (s *Server) setMemberRole(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) transfer(w http.ResponseWriter, r *http.Request) {
-	me, ok := s.user(w, r)
+	o, u, ok := s.ownerActsOn(w, r, "transfer it", "the origin is already yours")
 	if !ok {
-		return
-	}
-	o, ok := s.origin(w, r)
-	if !ok {
-		return
-	}
-	if o.OwnerID != me.ID {
-		text(w, http.StatusForbidden, "only the origin's owner can transfer it")
-		return
-	}
-	u, ok := s.account(w, r)
-	if !ok {
-		return
-	}
-	if u.ID == me.ID {
-		text(w, http.StatusUnprocessableEntity, "the origin is already yours")
 		return
 	}
 	if _, err := s.cfg.Store.Role(r.Context(), o.ID, u.ID); err != nil {
 		text(w, http.StatusForbidden, fmt.Sprintf("%s is not a member of origin %s", u.Name, o.Name))
 		return
 	}
-	s.reply(w, r, s.cfg.Store.Transfer(r.Context(), o.ID, me.ID, u.ID), http.StatusNoContent)
+	s.reply(w, r, s.cfg.Store.Transfer(r.Context(), o.ID, o.OwnerID, u.ID), http.StatusNoContent)
 }
 
 func (s *Server) depart(w http.ResponseWriter, r *http.Request) {
