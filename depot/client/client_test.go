@@ -645,3 +645,36 @@ func TestSourceWithoutDepot(t *testing.T) {
 		t.Errorf("a depot answering junk: %v %q", err, warned)
 	}
 }
+
+// TestPrivatePackages: packages of a private origin install only with a
+// member's token; to anyone else they do not exist.
+func TestPrivatePackages(t *testing.T) {
+	ctx := context.Background()
+	e := newDepotEnv(t)
+	c := e.client()
+	if _, err := c.CreateOrigin(ctx, "acme", "private"); err != nil {
+		t.Fatal(err)
+	}
+	e.build(lib)
+	if err := c.UploadHart(ctx, e.build(app, lib), client.UploadOptions{Channel: "stable", Keys: e.keys}); err != nil {
+		t.Fatal(err)
+	}
+	anon, err := client.New(e.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outsider := e.client(client.WithToken("mystique"))
+	for name, cl := range map[string]*client.Client{"anonymous": anon, "not a member": outsider} {
+		f := e.fresh(cl, "stable")
+		if _, err := f.in.Install(ctx, "acme/app"); !errors.Is(err, pkgs.ErrArtifactNotFound) {
+			t.Errorf("%s: install of a private package: %v", name, err)
+		}
+		if _, err := cl.Download(ctx, ident.MustParse(app), ident.X86_64Linux, t.TempDir()); client.Status(err) != http.StatusNotFound {
+			t.Errorf("%s: download of a private package: %v", name, err)
+		}
+	}
+	f := e.fresh(c, "stable")
+	if res, err := f.in.Install(ctx, "acme/app"); err != nil || len(res.Installed) != 2 {
+		t.Errorf("member's install of a private package: %v %v", res, err)
+	}
+}
