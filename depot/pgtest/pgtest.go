@@ -60,7 +60,13 @@ func Start(ctx context.Context) (*Cluster, string, error) {
 		return nil, "PostgreSQL server binaries not found under /usr/lib/postgresql (apt-get install postgresql)", nil
 	}
 	c := &Cluster{bin: bin}
-	dir, err := os.MkdirTemp("", "depot-pg-")
+	base := ""
+	if os.Geteuid() == 0 {
+		// The server runs as the postgres user, who may not reach a
+		// private $TMPDIR (such as one under /root).
+		base = "/tmp"
+	}
+	dir, err := os.MkdirTemp(base, "depot-pg-")
 	if err != nil {
 		return nil, "", err
 	}
