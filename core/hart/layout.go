@@ -84,11 +84,15 @@ func (l *layout) place(hdr *tar.Header) (place, error) {
 		}
 		l.parts = append(l.parts, comps[i])
 		if len(l.parts) == 4 {
-			id := l.ident()
-			if err := id.Validate(); err != nil {
-				return place{}, fmt.Errorf("%w: entry %q: package prefix is not a valid identifier: %w", ErrFormat, hdr.Name, err)
+			if _, err := l.ident(); err != nil {
+				return place{}, fmt.Errorf("entry %q: %w", hdr.Name, err)
 			}
 		}
+	}
+	if len(comps) == 6 && !isDir {
+		// A "." (cleaned away) in the prefix shifts a file into the
+		// release's place: the package directory must be a directory.
+		return place{}, unsafeEntry(hdr.Name, "names the package directory hab/pkgs/%s/ but is not a directory", strings.Join(l.parts, "/"))
 	}
 	if len(comps) < 6 {
 		if !isDir {
@@ -101,10 +105,19 @@ func (l *layout) place(hdr *tar.Header) (place, error) {
 
 func (l *layout) complete() bool { return len(l.parts) == 4 }
 
-func (l *layout) ident() ident.Ident {
+// ident is the package the entry paths name, validated as any ident
+// is (origin and name rules; versions and releases by ident.CheckPart:
+// no '/', "." or "..", white space, control or formatting characters,
+// at most ident.MaxPartLen bytes), since its parts become directory
+// names in the store and are printed.
+func (l *layout) ident() (ident.Ident, error) {
 	var p [4]string
 	copy(p[:], l.parts)
-	return ident.Ident{Origin: p[0], Name: p[1], Version: p[2], Release: p[3]}
+	id := ident.Ident{Origin: p[0], Name: p[1], Version: p[2], Release: p[3]}
+	if err := id.Validate(); err != nil {
+		return ident.Ident{}, fmt.Errorf("%w: package prefix hab/pkgs/%+q is not a valid identifier: %w", ErrFormat, strings.Join(l.parts, "/"), err)
+	}
+	return id, nil
 }
 
 // prefix is hab/pkgs/O/N/V/R.

@@ -46,7 +46,11 @@ func (l *layout) finish(files map[string][]byte) (*Metadata, error) {
 	if !l.complete() {
 		return nil, l.incomplete()
 	}
-	m := &Metadata{Ident: l.ident(), Target: ident.X86_64Linux, Files: files}
+	id, err := l.ident()
+	if err != nil {
+		return nil, err
+	}
+	m := &Metadata{Ident: id, Target: ident.X86_64Linux, Files: files}
 	if b, ok := files["IDENT"]; ok {
 		if got := strings.TrimSpace(string(b)); got != m.Ident.String() {
 			return nil, fmt.Errorf("%w: IDENT says %q but the package is stored under %s", ErrFormat, got, l.prefix())
