@@ -28,6 +28,10 @@ var (
 	ErrWrongTarget = errors.New("package target is not the active target")
 	// ErrIdentMismatch: a hart does not hold the package its name promises.
 	ErrIdentMismatch = errors.New("artifact ident mismatch")
+	// ErrNotRegular: a path given as a hart is not a regular file (a
+	// directory, FIFO, socket or device), which cannot be a hart: a hart
+	// is read several times (identifier, signature, payload).
+	ErrNotRegular = errors.New("not a regular file")
 )
 
 // Installer installs signed .hart artifacts into a store, with their
@@ -135,7 +139,11 @@ func (in *Installer) InstallAll(ctx context.Context, args []string) ([]*InstallR
 	var sources []source
 	local := map[ident.Ident]*artifact{}
 	for _, arg := range args {
-		if fi, err := os.Stat(arg); err == nil && !fi.IsDir() {
+		fi, err := os.Stat(arg)
+		if err == nil && !fi.Mode().IsRegular() && !(fi.IsDir() && identArg(arg)) {
+			return nil, fmt.Errorf("install %s: %w: it is %s, and a hart must be a regular file", arg, ErrNotRegular, fileKind(fi.Mode()))
+		}
+		if err == nil && fi.Mode().IsRegular() {
 			id, err := peekIdent(ctx, arg)
 			if err != nil {
 				return nil, fmt.Errorf("install %s: %w", arg, in.explain(ctx, arg, err))
@@ -172,6 +180,34 @@ func (in *Installer) InstallAll(ctx context.Context, args []string) ([]*InstallR
 		results = append(results, res)
 	}
 	return results, nil
+}
+
+// identArg reports whether arg, which names an existing directory, is
+// meant as a package identifier (as the original, which takes only
+// files as harts): not ending in .hart, and parsing as an identifier.
+func identArg(arg string) bool {
+	if strings.HasSuffix(arg, ".hart") {
+		return false
+	}
+	_, err := ident.Parse(arg)
+	return err == nil
+}
+
+// fileKind names the kind of file a mode describes, for errors.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe (FIFO)"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a block device"
+	}
+	return "not a regular file"
 }
 
 // Install installs one hart file or package identifier; see InstallAll.

@@ -441,6 +441,49 @@ func TestInstallBadInputs(t *testing.T) {
 			return []string{filepath.Join(e.harts, "nope.hart")}
 		}, fs.ErrNotExist, []string{"nope.hart"}},
 		{"bad identifier", func(e *installEnv) []string { return []string{"Not/An/Ident!"} }, ident.ErrInvalid, []string{"Not/An/Ident!"}},
+		// Not regular files: refused before anything reads them (a FIFO
+		// would block the first read, and could not be read three times).
+		{"FIFO named .hart", func(e *installEnv) []string {
+			p := filepath.Join(e.harts, "pipe.hart")
+			if err := syscall.Mkfifo(p, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return []string{p}
+		}, ErrNotRegular, []string{"pipe.hart", "named pipe (FIFO)"}},
+		{"FIFO with any name", func(e *installEnv) []string {
+			p := filepath.Join(e.harts, "incoming")
+			if err := syscall.Mkfifo(p, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			return []string{p}
+		}, ErrNotRegular, []string{"incoming", "named pipe (FIFO)"}},
+		{"symlink to a FIFO", func(e *installEnv) []string {
+			p := filepath.Join(e.harts, "fifo")
+			if err := syscall.Mkfifo(p, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			l := filepath.Join(e.harts, "link.hart")
+			if err := os.Symlink(p, l); err != nil {
+				t.Fatal(err)
+			}
+			return []string{l}
+		}, ErrNotRegular, []string{"link.hart", "named pipe (FIFO)"}},
+		{"character device", func(e *installEnv) []string { return []string{"/dev/null"} }, ErrNotRegular, []string{"/dev/null", "character device"}},
+		{"directory named .hart", func(e *installEnv) []string {
+			p := filepath.Join(e.harts, "dir.hart")
+			if err := os.Mkdir(p, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			return []string{p}
+		}, ErrNotRegular, []string{"dir.hart", "a directory"}},
+		{"directory", func(e *installEnv) []string { return []string{e.harts} }, ErrNotRegular, []string{"a directory"}},
+		{"FIFO second: the first hart is not installed either", func(e *installEnv) []string {
+			p := filepath.Join(e.harts, "second.hart")
+			if err := syscall.Mkfifo(p, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return []string{e.build(e.harts, spec{id: "acme/first/1.0/20200101000000"}), p}
+		}, ErrNotRegular, []string{"second.hart"}},
 		{"second argument bad: the first stays installed", func(e *installEnv) []string {
 			return []string{e.build(e.harts, spec{id: "acme/first/1.0/20200101000000"}), filepath.Join(e.harts, "nope.hart")}
 		}, fs.ErrNotExist, []string{"nope.hart"}},
