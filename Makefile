@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 BIN := bin/hab
 
-.PHONY: all build test test-short vet demo bench clean
+.PHONY: all build test test-short vet demo bench clean man
 
 all: build
 
@@ -37,5 +37,12 @@ demo: build
 bench: build
 	./bench/run.sh
 
+# Man pages of every command, generated from the command tree (cobra/doc)
+# into man/ (man -l man/hab-pkg-install.1). docs/cli.md is the same
+# reference as one page, kept in sync by a test.
+man:
+	rm -rf man
+	HAB_MAN_DIR=man $(GO) test -count=1 -run '^TestManPages$$' ./cmd/hab
+
 clean:
-	rm -rf bin .hab-demo
+	rm -rf bin .hab-demo man
