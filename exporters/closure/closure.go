@@ -243,14 +243,14 @@ func gatherTarget(ctx context.Context, args []string, target ident.Target, harts
 		c.Packages = append(c.Packages, p)
 	}
 	if bin, ok := o.HabBinary[target]; ok {
-		if c.Hab, err = Hab(ctx, o.HostRoot, target, bin, o.HabVersion); err != nil {
+		if c.Hab, err = Hab(ctx, filepath.Join(o.HostRoot, string(target)), target, bin, o.HabVersion); err != nil {
 			return nil, err
 		}
 	} else if o.HabBinary != nil {
 		return nil, fmt.Errorf("no hab binary for target %s to put in the export", target)
 	}
 	if bin, ok := o.Busybox[target]; ok {
-		if c.Busybox, err = Busybox(ctx, o.HostRoot, target, bin); err != nil {
+		if c.Busybox, err = Busybox(ctx, filepath.Join(o.HostRoot, string(target)), target, bin); err != nil {
 			return nil, err
 		}
 	} else if o.Busybox != nil {

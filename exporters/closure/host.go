@@ -85,6 +85,10 @@ func HostBinary(ctx context.Context, root string, target ident.Target, origin, n
 		}
 	}
 	if err := os.Rename(tmp, dir); err != nil {
+		os.RemoveAll(tmp)
+		if p, lerr := load(store, id); lerr == nil {
+			return p, nil // another export made it meanwhile
+		}
 		return nil, fmt.Errorf("package %s: %w", id, err)
 	}
 	return load(store, id)

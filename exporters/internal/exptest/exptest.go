@@ -64,6 +64,12 @@ func Fixture(name string) string {
 // next release, and returns the result (ident, hart).
 func (e *Env) Build(name string) *builder.Result {
 	e.T.Helper()
+	return e.BuildFor(name, "")
+}
+
+// BuildFor builds fixture plan name for target (the host's when empty).
+func (e *Env) BuildFor(name string, target ident.Target) *builder.Result {
+	e.T.Helper()
 	var out bytes.Buffer
 	res, err := builder.Build(context.Background(), Fixture(name), builder.Options{
 		Root:    paths.At(e.Root),
@@ -73,6 +79,7 @@ func (e *Env) Build(name string) *builder.Result {
 		Keys:    e.Keys,
 		Output:  &out,
 		Hart:    hart.WriteOptions{Level: 1},
+		Target:  target,
 	})
 	if err != nil {
 		e.T.Fatalf("build %s: %v\n%s", name, err, out.String())
