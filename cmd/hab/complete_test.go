@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,40 +18,8 @@ import (
 // completion builds on (as it does on every Debian machine with bash).
 const bashCompletion = "/usr/share/bash-completion/bash_completion"
 
-// completeTerm is an interactive bash on a pseudo-terminal.
-type completeTerm struct {
-	t      *testing.T
-	ptmx   *os.File
-	chunks chan []byte
-	seen   bytes.Buffer
-	pos    int
-}
-
-// expect waits until the terminal shows s after what was matched before.
-func (p *completeTerm) expect(s string) {
-	p.t.Helper()
-	guard := time.NewTimer(15 * time.Second) // a hung shell fails, not hangs, the test
-	defer guard.Stop()
-	for {
-		if i := strings.Index(p.seen.String()[p.pos:], s); i >= 0 {
-			p.pos += i + len(s)
-			return
-		}
-		select {
-		case b, ok := <-p.chunks:
-			if !ok {
-				p.t.Fatalf("the shell ended before %q appeared; transcript:\n%s", s, p.seen.String())
-			}
-			// The bell readline rings while it completes (several
-			// candidates share a prefix) is no text.
-			p.seen.Write(bytes.ReplaceAll(b, []byte{'\a'}, nil))
-		case <-guard.C:
-			p.t.Fatalf("%q never appeared; transcript:\n%q", s, p.seen.String())
-		}
-	}
-}
-
-func (p *completeTerm) send(s string) {
+// press types s as it is (answer adds Enter).
+func (p *setupPTY) press(s string) {
 	p.t.Helper()
 	if _, err := p.ptmx.Write([]byte(s)); err != nil {
 		p.t.Fatal(err)
@@ -100,20 +67,10 @@ func TestBashCompletionDrivesRealShell(t *testing.T) {
 	if err != nil {
 		t.Skipf("no pseudo-terminal available: %v", err)
 	}
-	p := &completeTerm{t: t, ptmx: ptmx, chunks: make(chan []byte, 64)}
-	go func() {
-		for {
-			b := make([]byte, 4096)
-			n, err := ptmx.Read(b)
-			if n > 0 {
-				p.chunks <- b[:n]
-			}
-			if err != nil {
-				close(p.chunks)
-				return
-			}
-		}
-	}()
+	// The bell readline rings while it completes (several candidates
+	// share a prefix) is no text.
+	p := &setupPTY{t: t, ptmx: ptmx}
+	p.read([]byte{'\a'})
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
@@ -123,24 +80,24 @@ func TestBashCompletionDrivesRealShell(t *testing.T) {
 
 	// An installed ident: "acme/w" completes to acme/widget, and the
 	// completed command finds the package.
-	p.send("hab pkg path acme/w\t")
+	p.press("hab pkg path acme/w\t")
 	p.expect("acme/widget")
-	p.send("\r")
+	p.press("\r")
 	p.expect(filepath.Join(root, "hab", "pkgs", "acme", "widget", "1.2.3", "20200101000000"))
 	p.expect("READY> ")
 
 	// An origin with keys in the cache.
-	p.send("hab origin key export zo\t")
+	p.press("hab origin key export zo\t")
 	p.expect("zorigin")
-	p.send("\x15") // Ctrl-U: clear the line
-	p.send("echo cleared\r")
+	p.press("\x15") // Ctrl-U: clear the line
+	p.press("echo cleared\r")
 	p.expect("READY> ")
 
 	// A channel.
-	p.send("hab pkg build --refresh-channel unst\t")
+	p.press("hab pkg build --refresh-channel unst\t")
 	p.expect("unstable")
-	p.send("\x15")
-	p.send("exit\r")
+	p.press("\x15")
+	p.press("exit\r")
 }
 
 // TestCompletions: what hab's completion answers (cobra's __complete, which

@@ -511,20 +511,8 @@ func startSetupPTY(t *testing.T, e *keysEnv, args ...string) *setupPTY {
 	if err != nil {
 		t.Skipf("no pseudo-terminal available: %v", err)
 	}
-	p := &setupPTY{t: t, ptmx: ptmx, tty: tty, chunks: make(chan []byte, 64), done: make(chan int, 1)}
-	go func() {
-		for {
-			b := make([]byte, 4096)
-			n, err := ptmx.Read(b)
-			if n > 0 {
-				p.chunks <- b[:n]
-			}
-			if err != nil {
-				close(p.chunks)
-				return
-			}
-		}
-	}()
+	p := &setupPTY{t: t, ptmx: ptmx, tty: tty, done: make(chan int, 1)}
+	p.read(nil)
 	go func() {
 		p.done <- run(context.Background(), append([]string{"setup"}, args...), tty, tty, tty, e.getenv)
 	}()
@@ -533,6 +521,29 @@ func startSetupPTY(t *testing.T, e *keysEnv, args ...string) *setupPTY {
 		ptmx.Close()
 	})
 	return p
+}
+
+// read copies what the terminal shows into p.chunks until it closes,
+// without the bytes of drop.
+func (p *setupPTY) read(drop []byte) {
+	p.chunks = make(chan []byte, 64)
+	go func() {
+		for {
+			b := make([]byte, 4096)
+			n, err := p.ptmx.Read(b)
+			if n > 0 {
+				for _, d := range drop {
+					b = bytes.ReplaceAll(b[:n], []byte{d}, nil)
+					n = len(b)
+				}
+				p.chunks <- b[:n]
+			}
+			if err != nil {
+				close(p.chunks)
+				return
+			}
+		}
+	}()
 }
 
 // expect waits until the terminal shows s after what was already matched.
