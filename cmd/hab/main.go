@@ -150,7 +150,7 @@ func (a *app) rootCmd() *cobra.Command {
 		}
 		return nil
 	}
-	root.RunE = func(c *cobra.Command, _ []string) error { return c.Help() }
+	root.RunE = groupHelp
 
 	pkg := &cobra.Command{Use: "pkg", Short: "Commands relating to Habitat packages"}
 	origin := &cobra.Command{Use: "origin", Short: "Commands relating to Habitat origins"}
@@ -202,9 +202,10 @@ func markUsage(c *cobra.Command) {
 	}
 }
 
-// groupHelp prints a group's help when it is run without a subcommand, and
-// fails with a usage error, as the original does.
+// groupHelp prints a group's help (hab's too) on stderr when it is run
+// without a subcommand, and fails with a usage error, as the original does.
 func groupHelp(c *cobra.Command, _ []string) error {
+	c.SetOut(c.ErrOrStderr())
 	_ = c.Help()
 	return usageError("%s requires a subcommand", c.CommandPath())
 }

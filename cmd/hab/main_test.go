@@ -29,7 +29,7 @@ func TestUsageErrorsByType(t *testing.T) {
 		code int
 		says string
 	}{
-		{nil, exitOK, "Usage:"},
+		{nil, exitUsage, "Usage:"},
 		{[]string{"frob"}, exitUsage, `unknown command "frob" for "hab"`},
 		{[]string{"pkg", "frob"}, exitUsage, `unknown command "frob" for "hab pkg"`},
 		{[]string{"origin", "key", "frob"}, exitUsage, "unknown command"},
