@@ -189,9 +189,13 @@ func (f Filter) where() (string, []any) {
 		}
 	}
 	if f.Channel != "" {
+		// The channel's id is found once (the subquery does not depend on
+		// p), then membership is one primary-key lookup per candidate, so
+		// "latest" walks the packages_latest index from the top and stops
+		// at the first release in the channel.
 		args = append(args, f.Channel)
-		conds = append(conds, fmt.Sprintf(`p.id IN (SELECT cp.package_id FROM channel_packages cp JOIN channels c ON c.id = cp.channel_id
-			WHERE c.origin_id = p.origin_id AND c.name = $%d)`, len(args)))
+		conds = append(conds, fmt.Sprintf(`EXISTS (SELECT 1 FROM channel_packages cp WHERE cp.package_id = p.id AND cp.channel_id =
+			(SELECT c.id FROM channels c JOIN origins o ON o.id = c.origin_id WHERE o.name = $1 AND c.name = $%d))`, len(args)))
 	}
 	return strings.Join(conds, " AND "), args
 }
