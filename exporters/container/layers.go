@@ -118,8 +118,7 @@ func (c layerCache) make(ctx context.Context, key string, write func(w io.Writer
 	defer os.Remove(f.Name())
 	defer f.Close()
 	compressed, uncompressed := sha256.New(), sha256.New()
-	cw := &countWriter{w: io.MultiWriter(f, compressed)}
-	z, err := gzip.NewWriterLevel(cw, gzip.BestSpeed)
+	z, err := gzip.NewWriterLevel(io.MultiWriter(f, compressed), gzip.BestSpeed)
 	if err != nil {
 		return nil, err
 	}
@@ -129,10 +128,14 @@ func (c layerCache) make(ctx context.Context, key string, write func(w io.Writer
 	if err := z.Close(); err != nil {
 		return nil, fmt.Errorf("compress layer: %w", err)
 	}
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
 	if err := f.Close(); err != nil {
 		return nil, fmt.Errorf("write layer %s: %w", f.Name(), err)
 	}
-	b := &blob{digest: sum(compressed), diffID: sum(uncompressed), size: cw.n}
+	b := &blob{digest: sum(compressed), diffID: sum(uncompressed), size: fi.Size()}
 	b.path = c.blobPath(b.digest)
 	if err := os.MkdirAll(filepath.Dir(b.path), 0o755); err != nil {
 		return nil, err
@@ -149,17 +152,6 @@ func (c layerCache) make(ctx context.Context, key string, write func(w io.Writer
 
 func sum(h hash.Hash) v1.Hash {
 	return v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(h.Sum(nil))}
-}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }
 
 // packagesKey is the cache key of a layer of packages: the layer format,

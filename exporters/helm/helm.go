@@ -185,7 +185,8 @@ const bindsAndEnv = `{{- define "habitat.env" }}
 {{- end }}
 `
 
-const operatorTemplate = bindsAndEnv + `{{- if .Values.config }}
+// configSecret is the Secret holding the user.toml, when there is one.
+const configSecret = `{{- if .Values.config }}
 apiVersion: v1
 kind: Secret
 metadata:
@@ -195,7 +196,9 @@ data:
   user.toml: {{ .Values.config | quote }}
 ---
 {{- end }}
-apiVersion: habitat.sh/v1beta1
+`
+
+const operatorTemplate = bindsAndEnv + configSecret + `apiVersion: habitat.sh/v1beta1
 kind: Habitat
 customVersion: v1beta2
 metadata:
@@ -237,17 +240,7 @@ spec:
 `
 
 const plainTemplate = bindsAndEnv + `{{- $stateful := or (eq .Values.serviceTopology "leader") .Values.persistentStorageSize }}
-{{- if .Values.config }}
-apiVersion: v1
-kind: Secret
-metadata:
-  name: user-toml-secret
-type: Opaque
-data:
-  user.toml: {{ .Values.config | quote }}
----
-{{- end }}
-apiVersion: apps/v1
+` + configSecret + `apiVersion: apps/v1
 kind: {{ if $stateful }}StatefulSet{{ else }}Deployment{{ end }}
 metadata:
   name: {{ .Values.metadataName | quote }}
