@@ -301,6 +301,7 @@ func TestStudioEnterBuildAttach(t *testing.T) {
 	}
 	src := attachSource(t)
 	env := pkgBuildEnv(t, bin, src)
+	env["HAB_STUDIO_SUP"] = "false" // no Supervisor on the default ports (TestStudioEnterSupervisor has one)
 	studioRoot := filepath.Join(env["FS_ROOT"], "hab", "studios", rootfs.DirName(src))
 	s := newStudioTerm(t, "enter", env, "cd "+src+" && exec "+bin+" studio enter")
 

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -76,8 +77,8 @@ func initMain() int {
 			}
 		}
 	}()
-	// As PID 1, reap every orphan until the command itself exits; the
-	// kernel kills whatever is left when the init returns.
+	// As PID 1, reap every orphan until the command itself exits.
+	code := 127
 	for {
 		var ws syscall.WaitStatus
 		pid, err := syscall.Wait4(-1, &ws, 0, nil)
@@ -88,10 +89,41 @@ func initMain() int {
 			return 127
 		}
 		if pid == proc.Pid {
+			code = ws.ExitStatus()
 			if ws.Signaled() {
-				return 128 + int(ws.Signal())
+				code = 128 + int(ws.Signal())
 			}
-			return ws.ExitStatus()
+			break
+		}
+	}
+	endRest(leftGrace)
+	return code
+}
+
+// leftGrace is how long what the command left running (the background
+// Supervisor of hab studio enter, and its services, which it stops with
+// their own shutdown timeouts) has to end after SIGTERM.
+const leftGrace = 15 * time.Second
+
+// endRest ends every process left in the studio's PID namespace once its
+// command has exited: SIGTERM to all, so that a Supervisor stops its
+// services and hooks run, then SIGKILL to what remains after grace. It
+// returns when none is left (the kernel would SIGKILL them when the init
+// exits anyway; this lets them end cleanly first).
+func endRest(grace time.Duration) {
+	if err := syscall.Kill(-1, syscall.SIGTERM); errors.Is(err, syscall.ESRCH) {
+		return // nothing left
+	}
+	timer := time.AfterFunc(grace, func() { _ = syscall.Kill(-1, syscall.SIGKILL) })
+	defer timer.Stop()
+	for {
+		var ws syscall.WaitStatus
+		_, err := syscall.Wait4(-1, &ws, 0, nil)
+		if errors.Is(err, syscall.EINTR) {
+			continue
+		}
+		if err != nil { // ECHILD: every process is gone
+			return
 		}
 	}
 }

@@ -566,12 +566,68 @@ export HAB_BINLINK_DIR=/hab/bin
 PS1='[\#]['"${STUDIO_TYPE:-default}"':\w:$?]\$ '
 # build PLAN_CONTEXT builds a plan, as the original studio's build does.
 build() { hab plan build "$@"; }
+# The studio's Supervisor, as the original's: sup-run [FLAGS] starts
+# "hab sup run" in the background with its output in
+# /hab/sup/default/sup.log, sup-log follows that file, sup-term ends the
+# Supervisor (leaving the studio ends it too). Aliases, since a POSIX sh
+# takes no '-' in a function's name.
+_hab_sup_run() {
+  mkdir -p /hab/sup/default
+  echo "--> Launching the Habitat Supervisor in the background..."
+  echo "    Running: hab sup run $*"
+  if command -v setsid >/dev/null 2>&1; then
+    setsid hab sup run "$@" >/hab/sup/default/sup.log 2>&1 </dev/null &
+  else
+    hab sup run "$@" >/hab/sup/default/sup.log 2>&1 </dev/null &
+  fi
+  if command -v disown >/dev/null 2>&1; then disown $!; fi
+  echo "    * Use 'hab svc start' & 'hab svc stop' to start and stop services"
+  echo "    * Use 'sup-log' to tail the Supervisor's output (Ctrl+c to stop)"
+  echo "    * Use 'sup-term' to terminate the Supervisor"
+  if [ -z "${HAB_STUDIO_SUP:-}" ]; then
+    echo "    * To pass custom arguments to run the Supervisor, export"
+    echo "      'HAB_STUDIO_SUP' with the arguments before running"
+    echo "      'hab studio enter'."
+  fi
+  echo ""
+}
+_hab_sup_term() {
+  if hab sup term; then
+    echo "--> Killed background running Habitat Supervisor."
+  else
+    echo "--> Error killing Supervisor; it may not be running"
+  fi
+}
+_hab_sup_log() {
+  mkdir -p /hab/sup/default
+  touch /hab/sup/default/sup.log
+  echo "--> Tailing the Habitat Supervisor's output (use 'Ctrl+c' to stop)"
+  tail -f /hab/sup/default/sup.log
+}
+alias sup-run=_hab_sup_run sr=_hab_sup_run sup-term=_hab_sup_term st=_hab_sup_term sup-log=_hab_sup_log sl=_hab_sup_log
 if [ -n "${STUDIO_ENTER:-}" ]; then
   unset STUDIO_ENTER
   if [ -f /src/.studiorc ] && [ -z "${HAB_STUDIO_NOSTUDIORC:-}" ]; then
     echo "--> Detected and loading /src/.studiorc"
     . /src/.studiorc
   fi
+  # A Supervisor in the background, unless HAB_STUDIO_SUP says false;
+  # otherwise HAB_STUDIO_SUP holds its flags (the original's __sp__
+  # stands for a space within one).
+  case "${HAB_STUDIO_SUP:-}" in
+    false|FALSE|no|NO|0) ;;
+    *)
+      case "${HAB_STUDIO_SUP:-}" in
+        *__sp__*) HAB_STUDIO_SUP=$(echo "$HAB_STUDIO_SUP" | sed 's/__sp__/ /g') ;;
+      esac
+      # shellcheck disable=SC2086 # the flags are words
+      _hab_sup_run ${HAB_STUDIO_SUP:-}
+      echo "--> To prevent a Supervisor from running automatically in your"
+      echo "    Studio, export 'HAB_STUDIO_SUP=false' before running"
+      echo "    'hab studio enter'."
+      echo ""
+      ;;
+  esac
 fi
 `
 
