@@ -198,7 +198,10 @@ func (d *delegate) LocalState(join bool) []byte {
 	return b
 }
 
-// MergeRemoteState inserts a peer's rumors; the new ones travel on.
+// MergeRemoteState inserts a peer's rumors. They do not travel on from
+// here: the member that made each one spread it already, and push-pull
+// repeats, so re-spreading a joiner's whole state would only flood the
+// broadcast queue.
 func (d *delegate) MergeRemoteState(buf []byte, join bool) {
 	s := (*Server)(d)
 	var state map[string][]json.RawMessage
@@ -223,13 +226,8 @@ func (s *Server) mergeTopic(name string, rs []json.RawMessage) {
 		return
 	}
 	for _, raw := range rs {
-		isNew, err := t.receive(raw)
-		if err != nil {
+		if _, err := t.receive(raw); err != nil {
 			s.log.Warn("remote rumor dropped", "err", err)
-			continue
-		}
-		if isNew {
-			s.spread(name, raw)
 		}
 	}
 }

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# bench/ring.sh: a gossip ring of 50 members (sup/butterfly, the default
+# timing of the original: probes every second) started in one process on
+# loopback ports, each joining through the first and publishing its
+# service rumor (issue 12). Prints the time until every member sees every
+# member Alive and holds every service rumor, against the 5 s limit, and
+# the resident memory the members added, per member, against 30 MB:
+#   ring: 50 members started in S s, converged in X s (limit 5 s, ratio X/5)
+#   ring: resident ... MB per member (limit 30 MB, ratio R)
+# The members share one process, so the memory per member leaves out what
+# each supervisor process carries anyway (the Go runtime, the binary).
+#
+# Environment: RING_BENCH_MEMBERS (default 50), RING_BENCH_STRICT=1 to fail
+# over the limits.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RING_BENCH=1 go test ./bench/ -run '^TestRingBench$' -count=1 -v -timeout 5m | grep '^ring:\|FAIL\|^---'
