@@ -52,6 +52,9 @@ await() {
   die "gave up waiting for $what"
 }
 
+# svc_pid FILE: the pid of service.default in the output of hab svc status.
+svc_pid() { awk -F'\t' '$7 == "service.default" { print $6 }' "$1"; }
+
 [ -x "$hab" ] || CGO_ENABLED=0 go build -o "$hab" ./cmd/hab
 
 # Start clean, but never delete through a mount point.
@@ -79,6 +82,8 @@ stop_background() {
   sup_pid="" depot_pid=""
 }
 trap stop_background EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # Free loopback ports, from the kernel: the depot, the control and HTTP
 # gateways, and the service.
@@ -244,7 +249,7 @@ await "the service at $svc" curl -fsS "$svc"
 echo "The service answers at $svc: $(curl -fsS "$svc")"
 
 step "hab svc status -r $ctl; the HTTP gateway's $gw/services"
-"$hab" svc status -r "$ctl"
+"$hab" svc status -r "$ctl" | tee "$demo/logs/status-before"
 curl -fsS "$gw/services" | python3 -c '
 import json, sys
 for s in json.load(sys.stdin):
@@ -257,6 +262,10 @@ await "the reconfigure hook" grep -q "hook\[reconfigure\]:(HK): reconfigured ser
 await "the new message" bash -c "[ \"\$(curl -fsS '$svc')\" = 'reconfigured by the demo' ]"
 grep -F "hook[reconfigure]" "$sup_log"
 echo "The service answers at $svc: $(curl -fsS "$svc")"
+"$hab" svc status -r "$ctl" | tee "$demo/logs/status-after"
+[ "$(svc_pid "$demo/logs/status-before")" = "$(svc_pid "$demo/logs/status-after")" ] ||
+  die "the service restarted: pid $(svc_pid "$demo/logs/status-before"), then $(svc_pid "$demo/logs/status-after")"
+echo "Reconfigured, not restarted: the service's pid is still $(svc_pid "$demo/logs/status-after")"
 
 step "hab svc load habtest/service-client --bind backend:service.default -r $ctl"
 "$hab" svc load habtest/service-client --bind backend:service.default -r "$ctl"
