@@ -8,18 +8,24 @@ package backline
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/habgo/hab/core/ident"
 	"github.com/habgo/hab/core/paths"
 	"github.com/habgo/hab/core/pkgs"
 	"github.com/habgo/hab/studio"
+	"github.com/habgo/hab/studio/internal/beneath"
 )
 
 // ErrNotFound: the backline is neither in the studio nor anywhere on the
@@ -91,6 +97,14 @@ func Where(root string, b studio.Backline) string {
 // their harts in the artifact cache (verified with the host's public
 // keys), else by copying the installed directories; from the newest hart
 // in the artifact cache. When none has it, the error wraps ErrNotFound.
+//
+// The studio's root is written by what was built in it, and a build may
+// run in it meanwhile: nothing is written there by path. Harts are
+// installed into a staging root beside the studio (out of its reach),
+// and each package directory is then renamed (or copied) into the
+// studio's /hab/pkgs, and the signers' public keys into its key cache,
+// through studio/internal/beneath, which follows no link in any
+// component: a link planted in the studio is refused, never followed.
 func Install(ctx context.Context, root string, b studio.Backline) (*pkgs.Package, error) {
 	if p, err := Installed(ctx, root, b); err == nil || !errors.Is(err, ErrNotFound) {
 		return p, err
@@ -118,7 +132,7 @@ func Install(ctx context.Context, root string, b studio.Backline) (*pkgs.Package
 					return p, err
 				}
 			}
-			return copyInstalled(ctx, host, dst, hp)
+			return copyInstalled(ctx, root, host, dst, hp)
 		case !errors.Is(err, pkgs.ErrNotInstalled):
 			return nil, fmt.Errorf("find the backline %s on the host: %w", want, err)
 		}
@@ -135,81 +149,156 @@ func Install(ctx context.Context, root string, b studio.Backline) (*pkgs.Package
 
 // installHarts installs want and its runtime closure from the host's
 // artifact cache through the store's installer (verified before anything
-// is written, atomic), the public keys of their signers taken from the
-// host's key cache into the studio's.
+// is written, atomic) into a staging root beside the studio, the public
+// keys of their signers taken from the host's key cache, then moves the
+// packages and keys into the studio.
 func installHarts(ctx context.Context, root string, dst *pkgs.Store, b studio.Backline, want ident.Ident) (*pkgs.Package, error) {
+	fail := func(err error) (*pkgs.Package, error) {
+		return nil, fmt.Errorf("install the backline %s into studio %s: %w", want, root, err)
+	}
+	stageDir, err := os.MkdirTemp(filepath.Dir(root), "."+filepath.Base(root)+".backline-")
+	if err != nil {
+		return fail(err)
+	}
+	defer os.RemoveAll(stageDir)
+	stage, err := store(stageDir)
+	if err != nil {
+		return nil, err
+	}
 	src := pkgs.LocalSource{Dirs: []string{b.ArtifactCache}}
 	if b.KeyCache != "" {
 		src.KeyDirs = []string{b.KeyCache}
 	}
-	in := &pkgs.Installer{Store: dst, ArtifactCache: b.ArtifactCache, Sources: []pkgs.Source{src}}
-	in.Keys.Dir = filepath.Join(root, "hab", "cache", "keys")
+	in := &pkgs.Installer{Store: stage, ArtifactCache: b.ArtifactCache, Sources: []pkgs.Source{src}}
+	in.Keys.Dir = filepath.Join(stageDir, "hab", "cache", "keys")
 	res, err := in.Install(ctx, want.String())
 	if err != nil {
-		return nil, fmt.Errorf("install the backline %s into studio %s: %w", want, root, err)
+		return fail(err)
 	}
-	return res.Package, nil
+	deps, err := stage.Closure(ctx, res.Package)
+	if err != nil {
+		return fail(err)
+	}
+	d, err := beneath.Open(root)
+	if err != nil {
+		return fail(err)
+	}
+	defer d.Close()
+	if err := publishKeys(d, in.Keys.Dir); err != nil {
+		return fail(err)
+	}
+	for _, p := range append(deps, res.Package) {
+		if err := publish(ctx, d, p.Path, p.Ident, true); err != nil {
+			return fail(err)
+		}
+	}
+	return dst.Load(res.Package.Ident)
 }
 
-func copyFile(from, to string, mode fs.FileMode) (err error) {
-	src, err := os.Open(from)
-	if err != nil {
-		return fmt.Errorf("copy %s: %w", from, err)
+// keysDir is the studio's key cache, relative to its root.
+const keysDir = "hab/cache/keys"
+
+// publishKeys copies the key files of the staging key cache dir into
+// the studio's key cache, beneath d.
+func publishKeys(d *beneath.Dir, dir string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
 	}
-	defer src.Close()
-	tmp := to + ".tmp"
-	dst, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, mode)
 	if err != nil {
-		return fmt.Errorf("copy %s to %s: %w", from, to, err)
+		return err
 	}
-	defer func() {
-		if err != nil {
-			os.Remove(tmp)
+	if err := d.MkdirAll(keysDir, 0o700); err != nil {
+		return fmt.Errorf("the studio's key cache: %w", err)
+	}
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			continue
 		}
-	}()
-	if _, err := io.Copy(dst, src); err != nil {
-		dst.Close()
-		return fmt.Errorf("copy %s to %s: %w", from, to, err)
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return err
+		}
+		if err := d.WriteFile(path.Join(keysDir, e.Name()), data, 0o644); err != nil {
+			return fmt.Errorf("import key %s into the studio: %w", e.Name(), err)
+		}
 	}
-	if err := dst.Close(); err != nil {
-		return fmt.Errorf("copy %s to %s: %w", from, to, err)
+	return nil
+}
+
+// publish puts the package directory from (of the package id, outside
+// the studio) into the studio d's /hab/pkgs, unless it is there: renamed
+// when rename is set and both are on one file system, else copied into a
+// temporary directory renamed into place once complete. Every name in
+// the studio is resolved beneath d without following a link.
+func publish(ctx context.Context, d *beneath.Dir, from string, id ident.Ident, rename bool) error {
+	parent := path.Join("hab/pkgs", id.Origin, id.Name, id.Version)
+	if err := d.MkdirAll(parent, 0o755); err != nil {
+		return fmt.Errorf("put %s into the studio: %w", id, err)
 	}
-	if err := os.Rename(tmp, to); err != nil {
-		return fmt.Errorf("copy %s to %s: %w", from, to, err)
+	pd, err := d.OpenDir(parent)
+	if err != nil {
+		return fmt.Errorf("put %s into the studio: %w", id, err)
+	}
+	defer pd.Close()
+	if st, err := pd.Lstat(id.Release); err == nil {
+		if beneath.IsDir(st) {
+			return nil // installed already
+		}
+		return fmt.Errorf("put %s into the studio: %s/%s is there and is no directory", id, pd.Name(), id.Release)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("put %s into the studio: %w", id, err)
+	}
+	if rename {
+		err := unix.Renameat(unix.AT_FDCWD, from, pd.Fd(), id.Release)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, unix.EXDEV) {
+			return fmt.Errorf("put %s into the studio: rename %s to %s/%s: %w", id, from, pd.Name(), id.Release, err)
+		}
+	}
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return err
+	}
+	tmp := ".backline-" + hex.EncodeToString(b[:])
+	if err := copyTree(ctx, pd, tmp, from); err != nil {
+		_ = pd.RemoveAll(tmp)
+		return fmt.Errorf("copy %s into the studio: %w", id, err)
+	}
+	if err := pd.Rename(tmp, id.Release); err != nil {
+		_ = pd.RemoveAll(tmp)
+		return fmt.Errorf("put %s into the studio: %w", id, err)
 	}
 	return nil
 }
 
 // copyInstalled copies the installed package hp and its transitive
-// dependencies from the host store into the studio's, each package into
-// a temporary directory renamed into place once complete.
-func copyInstalled(ctx context.Context, host, dst *pkgs.Store, hp *pkgs.Package) (*pkgs.Package, error) {
+// dependencies from the host store into the studio's.
+func copyInstalled(ctx context.Context, root string, host, dst *pkgs.Store, hp *pkgs.Package) (*pkgs.Package, error) {
 	deps, err := host.Closure(ctx, hp)
 	if err != nil {
 		return nil, fmt.Errorf("copy the backline %s into the studio: %w", hp.Ident, err)
 	}
+	d, err := beneath.Open(root)
+	if err != nil {
+		return nil, fmt.Errorf("copy the backline %s into the studio: %w", hp.Ident, err)
+	}
+	defer d.Close()
 	for _, p := range append(deps, hp) {
-		if dst.IsInstalled(p.Ident) {
-			continue
-		}
-		if err := copyTree(ctx, p.Path, dst.PathFor(p.Ident)); err != nil {
-			return nil, fmt.Errorf("copy the backline %s into the studio: %w", hp.Ident, err)
+		if err := publish(ctx, d, p.Path, p.Ident, false); err != nil {
+			return nil, fmt.Errorf("copy the backline %s into the studio %s: %w", hp.Ident, root, err)
 		}
 	}
 	return dst.Load(hp.Ident)
 }
 
-// copyTree copies the directory from to the absent directory to, keeping
-// modes and symlinks, through a temporary sibling.
-func copyTree(ctx context.Context, from, to string) error {
-	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", filepath.Dir(to), err)
-	}
-	tmp, err := os.MkdirTemp(filepath.Dir(to), ".backline-")
-	if err != nil {
-		return fmt.Errorf("copy %s: %w", from, err)
-	}
-	err = filepath.WalkDir(from, func(p string, d fs.DirEntry, err error) error {
+// copyTree copies the host directory from to the new directory to
+// beneath d, keeping modes and symlinks; every file is created anew
+// (a name that exists is an error) without following a link.
+func copyTree(ctx context.Context, d *beneath.Dir, to, from string) error {
+	return filepath.WalkDir(from, func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -217,34 +306,52 @@ func copyTree(ctx context.Context, from, to string) error {
 			return err
 		}
 		rel, _ := filepath.Rel(from, p)
-		out := filepath.Join(tmp, rel)
-		fi, err := d.Info()
+		out := path.Join(to, filepath.ToSlash(rel))
+		fi, err := e.Info()
 		if err != nil {
 			return err
 		}
 		switch {
-		case d.IsDir():
-			if rel == "." {
-				return os.Chmod(out, fi.Mode().Perm())
+		case e.IsDir():
+			if err := d.Mkdir(out, 0o700); err != nil {
+				return err
 			}
-			return os.Mkdir(out, fi.Mode().Perm())
-		case d.Type()&fs.ModeSymlink != 0:
+			// The mode once the directory can be written into: set
+			// now, since root writes into any directory anyway.
+			return d.Chmod(out, fi.Mode().Perm())
+		case e.Type()&fs.ModeSymlink != 0:
 			t, err := os.Readlink(p)
 			if err != nil {
 				return err
 			}
-			return os.Symlink(t, out)
-		case d.Type().IsRegular():
-			return copyFile(p, out, fi.Mode().Perm())
+			return d.Symlink(t, out)
+		case e.Type().IsRegular():
+			return copyFile(d, out, p, fi.Mode().Perm())
 		}
 		return nil // sockets, devices: not part of a package
 	})
+}
+
+// copyFile copies the host file from to the new file to beneath d.
+func copyFile(d *beneath.Dir, to, from string, mode fs.FileMode) error {
+	src, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	dst, err := d.Create(to, mode)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(dst, src)
 	if err == nil {
-		err = os.Rename(tmp, to)
+		err = dst.Chmod(mode) // the umask took bits away
+	}
+	if cerr := dst.Close(); err == nil {
+		err = cerr
 	}
 	if err != nil {
-		os.RemoveAll(tmp)
-		return fmt.Errorf("copy %s to %s: %w", from, to, err)
+		return fmt.Errorf("copy %s to %s: %w", from, dst.Name(), err)
 	}
 	return nil
 }
@@ -273,17 +380,24 @@ func Path(ctx context.Context, root string, p *pkgs.Package) (string, error) {
 // /bin/sh (to sh, else bash), /bin/bash and /usr/bin/env, each to the
 // first program of that name on path (the studio's PATH, directories seen
 // from inside the studio at root). A program the backline lacks gets no
-// link; /bin/sh is required.
+// link; /bin/sh is required. Everything is looked up and made beneath
+// the root without following a link planted in it.
 func Link(root, path string) error {
+	d, err := beneath.Open(root)
+	if err != nil {
+		return fmt.Errorf("link /bin/sh in studio %s: %w", root, err)
+	}
+	defer d.Close()
 	find := func(name string) string {
-		for _, d := range filepath.SplitList(path) {
-			if d == "" || !filepath.IsAbs(d) {
+		for _, dir := range filepath.SplitList(path) {
+			if dir == "" || !filepath.IsAbs(dir) {
 				continue
 			}
 			// Lstat: a link inside a package points into the studio,
-			// not into the host.
-			if fi, err := os.Lstat(filepath.Join(root, d, name)); err == nil && !fi.IsDir() {
-				return filepath.Join(d, name)
+			// not into the host; a link in the PATH's directories is
+			// not followed (the program is not found there).
+			if st, err := d.Lstat(filepath.Join(dir, name)); err == nil && !beneath.IsDir(st) {
+				return filepath.Join(dir, name)
 			}
 		}
 		return ""
@@ -300,37 +414,39 @@ func Link(root, path string) error {
 		if target == "" {
 			continue
 		}
-		if err := symlink(root, link, target); err != nil {
+		if err := symlink(d, link, target); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// symlink makes root/link point at target, replacing what an earlier
-// layout left there (a symlinked /bin of the host fallback, an old link).
-func symlink(root, link, target string) error {
-	p := filepath.Join(root, link)
-	dir := filepath.Dir(p)
-	if fi, err := os.Lstat(dir); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
-		if err := os.Remove(dir); err != nil {
+// symlink makes link point at target beneath d, replacing what an
+// earlier layout left there (a symlinked /bin of the host fallback, an
+// old link) without following it.
+func symlink(d *beneath.Dir, link, target string) error {
+	dir := filepath.Dir(link)
+	if st, err := d.Lstat(dir); err == nil && beneath.IsLink(st) {
+		if err := d.Remove(dir); err != nil {
 			return fmt.Errorf("replace the symlink %s with a directory: %w", dir, err)
 		}
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := d.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create studio directory %s: %w", dir, err)
 	}
-	if cur, err := os.Readlink(p); err == nil && cur == target {
+	if cur, err := d.Readlink(link); err == nil && cur == target {
 		return nil
 	}
-	tmp := p + ".tmp"
-	os.Remove(tmp)
-	if err := os.Symlink(target, tmp); err != nil {
-		return fmt.Errorf("create studio symlink %s: %w", p, err)
+	tmp := link + ".tmp"
+	if err := d.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("create studio symlink %s: %w", link, err)
 	}
-	if err := os.Rename(tmp, p); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("create studio symlink %s: %w", p, err)
+	if err := d.Symlink(target, tmp); err != nil {
+		return fmt.Errorf("create studio symlink %s: %w", link, err)
+	}
+	if err := d.Rename(tmp, link); err != nil {
+		_ = d.Remove(tmp)
+		return fmt.Errorf("create studio symlink %s: %w", link, err)
 	}
 	return nil
 }

@@ -320,6 +320,72 @@ func (d *Dir) WriteFile(name string, data []byte, mode fs.FileMode) error {
 	return nil
 }
 
+// Mkdir makes the directory name (mode), which must not exist yet.
+func (d *Dir) Mkdir(name string, mode fs.FileMode) error {
+	pf, base, err := d.parent(name)
+	if err != nil {
+		return err
+	}
+	defer pf.Close()
+	if err := unix.Mkdirat(int(pf.Fd()), base, unixMode(mode)); err != nil {
+		return &fs.PathError{Op: "mkdir", Path: d.Name() + "/" + rel(name), Err: err}
+	}
+	return nil
+}
+
+// Create makes name a new file (mode) and opens it for writing; what is
+// there already, a link included, is an error.
+func (d *Dir) Create(name string, mode fs.FileMode) (*os.File, error) {
+	fd, err := d.openat2(name, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_NOFOLLOW, unixMode(mode))
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), d.Name()+"/"+rel(name)), nil
+}
+
+// Rename renames from to to, both beneath d (a link at to is replaced,
+// not followed).
+func (d *Dir) Rename(from, to string) error {
+	pf, fbase, err := d.parent(from)
+	if err != nil {
+		return err
+	}
+	defer pf.Close()
+	pt, tbase, err := d.parent(to)
+	if err != nil {
+		return err
+	}
+	defer pt.Close()
+	if err := unix.Renameat(int(pf.Fd()), fbase, int(pt.Fd()), tbase); err != nil {
+		return &os.LinkError{Op: "rename", Old: d.Name() + "/" + rel(from), New: d.Name() + "/" + rel(to), Err: err}
+	}
+	return nil
+}
+
+// RemoveAll removes name and everything under it, following no link
+// (links are removed, not their targets). A missing name is no error.
+func (d *Dir) RemoveAll(name string) error {
+	st, err := d.Lstat(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if IsDir(st) {
+		entries, err := d.ReadDir(name)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			if err := d.RemoveAll(path.Join(rel(name), e.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	return d.Remove(name)
+}
+
 // Symlink makes name a link to target.
 func (d *Dir) Symlink(target, name string) error {
 	pf, base, err := d.parent(name)

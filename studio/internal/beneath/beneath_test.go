@@ -89,6 +89,12 @@ func TestNothingThroughALink(t *testing.T) {
 		{"remove under a link", func() error { return d.Remove("var/tmp/x") }},
 		{"open a mount point through a link", func() error { _, err := d.OpenPath("var/tmp"); return err }},
 		{"chown under a link", func() error { return d.Lchown("mid/x", 1, 1) }},
+		{"mkdir one under a link", func() error { return d.Mkdir("mid/new", 0o755) }},
+		{"create through a middle link", func() error { _, err := d.Create("mid/new-file", 0o644); return err }},
+		{"create through a relative link", func() error { _, err := d.Create("rel/new-file", 0o644); return err }},
+		{"rename into a link", func() error { return d.Rename("etc", "mid/etc") }},
+		{"rename from under a link", func() error { return d.Rename("mid/x", "etc/x") }},
+		{"remove all under a link", func() error { return d.RemoveAll("mid/x") }},
 	}
 	for _, op := range ops {
 		err := op.do()
@@ -178,5 +184,57 @@ func TestMkdirAllAndModes(t *testing.T) {
 	}
 	if err := d.MkdirAll("var/tmp", 0o755); err != nil {
 		t.Errorf("a removed link is not replaced by a directory: %v", err)
+	}
+}
+
+// Create and Mkdir make only new names: a planted link (or anything) at
+// the name is an error, never written through; RemoveAll removes links
+// themselves and leaves their targets; Rename replaces a link at the
+// destination.
+func TestCreateMkdirRenameRemoveAll(t *testing.T) {
+	d, root, hostDir, hostFile := fixture(t)
+	before := snapshot(t, hostDir, hostFile)
+	if _, err := d.Create("etc/passwd", 0o644); !errors.Is(err, fs.ErrExist) {
+		t.Errorf("create over a planted link: %v", err)
+	}
+	if _, err := d.Create("dangling", 0o644); err == nil {
+		t.Error("create on a dangling link succeeded")
+	}
+	if err := d.Mkdir("var/tmp", 0o755); !errors.Is(err, fs.ErrExist) {
+		t.Errorf("mkdir over a planted link: %v", err)
+	}
+	if err := d.Mkdir("pkg", 0o750); err != nil {
+		t.Fatal(err)
+	}
+	f, err := d.Create("pkg/file", 0o640)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("data\n")
+	f.Close()
+	if err := d.Symlink(hostDir, "pkg/link"); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Rename("pkg", "etc/hosts.tmp"); err == nil {
+		t.Error("a directory renamed over a link to a file")
+	}
+	if err := d.Rename("pkg/file", "etc/hosts.tmp"); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(root, "etc/hosts.tmp")); err != nil || string(b) != "data\n" {
+		t.Errorf("renamed over a link: %q %v", b, err)
+	}
+	for _, name := range []string{"pkg", "var", "mid", "nothing/here"} {
+		if err := d.RemoveAll(name); err != nil {
+			t.Errorf("remove all %s: %v", name, err)
+		}
+	}
+	for _, name := range []string{"pkg", "var", "mid"} {
+		if _, err := os.Lstat(filepath.Join(root, name)); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s not removed: %v", name, err)
+		}
+	}
+	if after := snapshot(t, hostDir, hostFile); !equal(before, after) {
+		t.Errorf("host changed:\nbefore %v\nafter  %v", before, after)
 	}
 }
