@@ -151,7 +151,7 @@ func (a *app) completersCmd() *cobra.Command {
 			"flags it completes installed package identifiers, origins with keys in the key cache, and channels.",
 		Args: cobra.NoArgs,
 	}
-	c.Flags().StringVarP(&shell, "shell", "s", "", "The name of the shell you want to generate the command-completion (bash, zsh, fish, powershell, elvish)")
+	c.Flags().StringVarP(&shell, "shell", "s", "", "The name of the `SHELL` you want to generate the command-completion (bash, zsh, fish, powershell, elvish)")
 	_ = c.RegisterFlagCompletionFunc("shell", cobra.FixedCompletions([]string{"bash", "zsh", "fish", "powershell", "elvish"}, cobra.ShellCompDirectiveNoFileComp))
 	c.RunE = func(cmd *cobra.Command, _ []string) error {
 		root := cmd.Root()

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/habgo/hab/core/cliconfig"
 	"github.com/habgo/hab/core/hart"
 	"github.com/habgo/hab/core/ident"
 )
@@ -31,15 +33,20 @@ func (a *app) pkgSignCmd() *cobra.Command {
 			"Habitat Artifact DEST (ex: /home/acme-redis-3.0.7-21120102031201-x86_64-linux.hart).",
 		Args: cobra.ExactArgs(2),
 	}
-	c.Flags().StringVar(&origin, "origin", "", "Origin key used to create signature (default $HAB_ORIGIN)")
+	c.Flags().StringVar(&origin, "origin", "", "`ORIGIN` key used to create signature (default $HAB_ORIGIN, else the origin of cli.toml)")
 	cache := a.keyCacheFlag(c)
 	c.RunE = func(cmd *cobra.Command, args []string) error {
 		src, dst := args[0], args[1]
 		if origin == "" {
-			origin = a.getenv("HAB_ORIGIN")
-		}
-		if origin == "" {
-			return usageError("no origin to sign with: pass --origin ORIGIN or set HAB_ORIGIN")
+			// As the original: $HAB_ORIGIN, then cli.toml's origin.
+			o, err := cliconfig.DefaultOrigin(a.getenv, a.root)
+			if errors.Is(err, cliconfig.ErrNoOrigin) {
+				return usageError("no origin to sign with: pass --origin ORIGIN, set HAB_ORIGIN or run hab setup")
+			}
+			if err != nil {
+				return usageError("%v", err)
+			}
+			origin = o
 		}
 		if !ident.ValidOrigin(origin) {
 			return usageError("invalid origin %q", origin)

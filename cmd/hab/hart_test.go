@@ -12,8 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/habgo/hab/core/cliconfig"
 	"github.com/habgo/hab/core/crypto"
 	"github.com/habgo/hab/core/hart"
+	"github.com/habgo/hab/core/paths"
 )
 
 // hartEnv is a throw-away FS_ROOT, HOME and key cache for in-process runs.
@@ -183,6 +185,21 @@ func TestPkgSign(t *testing.T) {
 	if st, _ := os.Stat(dst); st.Mode().Perm() != 0o644 {
 		t.Errorf("mode %v", st.Mode())
 	}
+
+	// Without HAB_ORIGIN, the origin of cli.toml (hab setup's), as the
+	// original's.
+	e.env["HAB_ORIGIN"] = ""
+	if code, out, errOut := e.run("", "setup", "--non-interactive", "--origin", "acme"); code != 0 {
+		t.Fatalf("setup: %d\n%s%s", code, out, errOut)
+	}
+	dst2 := filepath.Join(dir, "p2.hart")
+	if code, out, errOut := e.run("", "pkg", "sign", src, dst2); code != 0 || !strings.Contains(out, "with acme-20210101000000 to create") {
+		t.Fatalf("sign with cli.toml's origin: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if err := os.Remove(cliconfig.Path(paths.FromEnv(func(k string) string { return e.env[k] }))); err != nil {
+		t.Fatal(err)
+	}
+	e.env["HAB_ORIGIN"] = "acme"
 
 	// Refusals: nothing is left at DEST.
 	bad := filepath.Join(dir, "bad.hart")

@@ -45,7 +45,7 @@ func keyGroup(short string) *cobra.Command {
 // HAB_CACHE_KEY_PATH, else the default cache of this user.
 func (a *app) keyCacheFlag(c *cobra.Command) func() crypto.Cache {
 	var dir string
-	c.Flags().StringVar(&dir, "cache-key-path", "", "Cache for creating and searching for encryption keys (default /hab/cache/keys as root, else ~/.hab/cache/keys)")
+	c.Flags().StringVar(&dir, "cache-key-path", "", "Cache (`PATH`) for creating and searching for encryption keys (default /hab/cache/keys as root, else ~/.hab/cache/keys)")
 	a.envFlag(c, "cache-key-path", "HAB_CACHE_KEY_PATH")
 	return func() crypto.Cache {
 		if dir != "" {

@@ -241,7 +241,7 @@ func (a *app) storeListCmd() *cobra.Command {
 		Args:  cobra.MaximumNArgs(1),
 	}
 	c.Flags().BoolVarP(&all, "all", "a", false, "List all installed packages")
-	c.Flags().StringVarP(&origin, "origin", "o", "", "An origin to list")
+	c.Flags().StringVarP(&origin, "origin", "o", "", "An `ORIGIN` to list")
 	c.Flags().BoolVar(&asJSON, "json", false, "Print the releases as a JSON array of objects (ident, origin, name, version, release)")
 	c.RunE = func(cmd *cobra.Command, args []string) error {
 		n := len(args)
@@ -386,7 +386,7 @@ func (a *app) storeBinlinkCmd() *cobra.Command {
 			"(default $HAB_BINLINK_DIR, else /bin), under FS_ROOT. An existing link to something else is kept unless --force.",
 		Args: cobra.RangeArgs(1, 2),
 	}
-	c.Flags().StringVarP(&dest, "dest", "d", pkgs.DefaultBinlinkDir, "Set the destination directory")
+	c.Flags().StringVarP(&dest, "dest", "d", pkgs.DefaultBinlinkDir, "Set the destination directory `DEST_DIR`")
 	a.envFlag(c, "dest", "HAB_BINLINK_DIR")
 	c.Flags().BoolVarP(&force, "force", "f", false, "Overwrite existing binlinks")
 	c.RunE = func(cmd *cobra.Command, args []string) error {
@@ -418,8 +418,8 @@ func (a *app) storeUninstallCmd() *cobra.Command {
 	}
 	fl := c.Flags()
 	fl.BoolVarP(&dryRun, "dryrun", "d", false, "Just show what would be uninstalled, don't actually do it")
-	fl.IntVar(&keepLatest, "keep-latest", 0, "Only keep this number of latest packages uninstalling all others.")
-	fl.StringArrayVar(&exclude, "exclude", nil, "Identifier of one or more packages that should not be uninstalled. (ex: core/redis, core/busybox-static/1.42.2/21120102031201)")
+	fl.IntVar(&keepLatest, "keep-latest", 0, "Only keep this number (`N`) of latest packages uninstalling all others.")
+	fl.StringArrayVar(&exclude, "exclude", nil, "Identifier (`IDENT`) of one or more packages that should not be uninstalled. (ex: core/redis, core/busybox-static/1.42.2/21120102031201)")
 	fl.BoolVar(&noDeps, "no-deps", false, "Don't uninstall dependencies")
 	fl.BoolVar(&ignoreHook, "ignore-uninstall-hook", false, "Do not run any uninstall hooks")
 	c.RunE = func(cmd *cobra.Command, args []string) error {
