@@ -189,7 +189,17 @@ func (c *Cluster) NewDatabase(t testing.TB) string {
 // again on the same port and data.
 func (c *Cluster) Restart(ctx context.Context) error {
 	c.stopServer()
-	return c.startServer(ctx)
+	if err := c.startServer(ctx); err != nil {
+		return err
+	}
+	// The restart cut the administration connections too.
+	c.admin.Close()
+	admin, err := sql.Open("pgx", c.dsn("postgres"))
+	if err != nil {
+		return err
+	}
+	c.admin = admin
+	return nil
 }
 
 // Stop stops the cluster and removes its directory.
