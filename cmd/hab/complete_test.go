@@ -129,6 +129,10 @@ func TestCompletions(t *testing.T) {
 			t.Errorf("complete %q:\n%s\nwant\n%s", tt.args, out, tt.want)
 		}
 	}
+	// Export formats are hab pkg export's subcommands.
+	if out := e.mustRun("__completeNoDesc", "pkg", "export", ""); !strings.Contains(out, "container\n") || !strings.Contains(out, "tar\n") {
+		t.Errorf("export formats: %q", out)
+	}
 	for shell, says := range map[string]string{"bash": "# bash completion V2 for hab", "zsh": "#compdef hab", "fish": "complete -c hab", "powershell": "Register-ArgumentCompleter"} {
 		if out := e.mustRun("cli", "completers", "-s", shell); !strings.Contains(out, says) {
 			t.Errorf("completers -s %s: no %q in\n%.300s", shell, says, out)
