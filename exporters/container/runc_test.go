@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,16 +13,6 @@ import (
 
 	"github.com/habgo/hab/exporters/internal/exptest"
 )
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 // TestImageRunsUnderRunc unpacks the exported image with umoci and runs
 // it with runc (umoci's spec, without its rlimits, in the host's network
@@ -53,7 +40,7 @@ func TestImageRunsUnderRunc(t *testing.T) {
 	if err := json.Unmarshal(data, &spec); err != nil {
 		t.Fatal(err)
 	}
-	http, gossip, ctl := freePort(t), freePort(t), freePort(t)
+	http, gossip, ctl := exptest.FreePort(t), exptest.FreePort(t), exptest.FreePort(t)
 	proc := spec["process"].(map[string]any)
 	delete(proc, "rlimits")
 	proc["terminal"] = false
@@ -96,20 +83,7 @@ func TestImageRunsUnderRunc(t *testing.T) {
 	})
 	url := fmt.Sprintf("http://127.0.0.1:%d/services", http)
 	deadline := time.Now().Add(90 * time.Second)
-	for {
-		if resp, err := httpGet(url); err == nil && strings.Contains(resp, `"`+svc.Ident.String()+`"`) && strings.Contains(resp, `"desired_state":"Up"`) {
-			break
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("the container ended (%v) before its supervisor reported the service:\n%s", err, out.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no service up at %s:\n%s", url, out.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	exptest.WaitHTTP(t, url, done, out.String, `"`+svc.Ident.String()+`"`, `"desired_state":"Up"`)
 	// The supervisor ran the service's init hook inside the image.
 	for time.Now().Before(deadline) && !strings.Contains(out.String(), "initialized service") {
 		time.Sleep(100 * time.Millisecond)
@@ -117,14 +91,4 @@ func TestImageRunsUnderRunc(t *testing.T) {
 	if !strings.Contains(out.String(), "initialized service") {
 		t.Errorf("the init hook did not run:\n%s", out.String())
 	}
-}
-
-func httpGet(url string) (string, error) {
-	resp, err := http.Get(url)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return string(b), err
 }

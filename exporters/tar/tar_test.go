@@ -1,7 +1,9 @@
 package tar_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -58,6 +60,63 @@ func TestTarUnpacksAndRuns(t *testing.T) {
 	if err != nil || strings.TrimSpace(string(got)) != "/hab/pkgs/"+strings.Join(wr.Ident.Parts(), "/") {
 		t.Errorf("hab pkg path in the unpacked root: %q %v", got, err)
 	}
+}
+
+// TestTarServiceRunsInChroot: the service fixture's tarball, unpacked into
+// an empty root, runs under `/hab/bin/hab sup run IDENT` in a chroot (its
+// own mount and PID namespaces, /dev and /proc mounted). Besides the
+// tarball the root gets only what the documentation asks of the machine:
+// its accounts (root, and the hab user and group it says to create) and
+// its shell, /bin/sh (here the tarball's own busybox), as the service's
+// scripts start with #!/bin/sh.
+func TestTarServiceRunsInChroot(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("chroot and mounts need root")
+	}
+	e := exptest.New(t)
+	svc := e.Build("service")
+	path, err := hartar.Export(context.Background(), hartar.Request{Arg: svc.Artifact, Gather: e.Gather(), OutDir: t.TempDir(), WorkDir: e.Work})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	exptest.Run(t, "tar", "-xzf", path, "-C", root)
+	bbs, _ := filepath.Glob(filepath.Join(root, "hab/pkgs/core/busybox-static/*/*/bin/busybox"))
+	if len(bbs) != 1 {
+		t.Fatalf("busybox in the tarball: %v", bbs)
+	}
+	for _, d := range []string{"bin", "dev", "etc", "proc", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for f, content := range map[string]string{
+		"etc/passwd": "root:x:0:0:root:/root:/bin/sh\nhab:x:42:42:hab:/:/bin/false\n",
+		"etc/group":  "root:x:0:\nhab:x:42:hab\n",
+	} {
+		if err := os.WriteFile(filepath.Join(root, f), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(strings.TrimPrefix(bbs[0], root), filepath.Join(root, "bin/sh")); err != nil {
+		t.Fatal(err)
+	}
+	port := exptest.FreePort(t)
+	script := fmt.Sprintf("mount --rbind /dev %[1]s/dev && mount -t proc proc %[1]s/proc && exec chroot %[1]s /hab/bin/hab sup run habtest/service "+
+		"--listen-http 127.0.0.1:%[2]d --listen-gossip 127.0.0.1:%[3]d --listen-ctl 127.0.0.1:%[4]d", root, port, exptest.FreePort(t), exptest.FreePort(t))
+	var out bytes.Buffer
+	cmd := exec.Command("unshare", "--mount", "--pid", "--fork", "--kill-child", "sh", "-c", script)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-done
+	})
+	exptest.WaitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/services", port), done, out.String, `"`+svc.Ident.String()+`"`, `"desired_state":"Up"`)
 }
 
 // TestTarErrors: a package that is not there fails naming it and writes

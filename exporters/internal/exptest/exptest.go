@@ -6,11 +6,15 @@ package exptest
 import (
 	"bytes"
 	"context"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -161,4 +165,52 @@ func Run(t testing.TB, name string, args ...string) string {
 		t.Fatalf("%s %v: %v\n%s%s", name, args, err, out.String(), errb.String())
 	}
 	return out.String()
+}
+
+// FreePort is a TCP port free on the loopback address now.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// WaitHTTP polls url (bounded, 90 s) until its body contains every one of
+// want, or done (a process's end) fires; it returns the last body.
+func WaitHTTP(t testing.TB, url string, done <-chan error, log func() string, want ...string) string {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		if body, err := get(url); err == nil {
+			ok := true
+			for _, w := range want {
+				ok = ok && strings.Contains(body, w)
+			}
+			if ok {
+				return body
+			}
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("the process ended (%v) before %s answered %q:\n%s", err, url, want, log())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not answer %q:\n%s", url, want, log())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func get(url string) (string, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return string(b), err
 }
