@@ -37,7 +37,11 @@ func (a *app) addSupCommands(root, svc *cobra.Command) {
 	sup := &cobra.Command{Use: "sup", Short: "Commands relating to the Habitat Supervisor", Args: cobra.NoArgs, RunE: groupHelp}
 	sup.AddCommand(a.supRunCmd("run [PKG_IDENT_OR_ARTIFACT]", "Run the Habitat Supervisor"), a.supTermCmd(), a.supRestartCmd(), a.svcStatusCmd("status [PKG_IDENT]", true))
 	root.AddCommand(sup)
-	svc.AddCommand(a.svcLoadCmd(), a.svcUnloadCmd(), a.svcStateCmd("start", spec.StateUp), a.svcStateCmd("stop", spec.StateDown), a.svcStatusCmd("status [PKG_IDENT]", false))
+	svc.AddCommand(a.svcLoadCmd(),
+		a.svcIdentCmd("unload", "Unload a service loaded by the Habitat Supervisor", manager.CmdUnload, true),
+		a.svcIdentCmd("start", "Start a loaded, but stopped, Habitat service", manager.CmdStart, false),
+		a.svcIdentCmd("stop", "Stop a running Habitat service", manager.CmdStop, true),
+		a.svcStatusCmd("status [PKG_IDENT]", false))
 	root.AddCommand(a.startCmd())
 	config := &cobra.Command{Use: "config", Short: "Commands relating to a service's runtime config", Args: cobra.NoArgs, RunE: groupHelp}
 	config.AddCommand(a.configApplyCmd())
@@ -92,6 +96,9 @@ func (f *loadFlags) spec(c *cobra.Command, id string) (spec.Spec, error) {
 	}
 	if err := sp.Validate(); err != nil {
 		return spec.Spec{}, usageError("%v", err)
+	}
+	if sp.ConfigFrom != "" {
+		fmt.Fprintf(c.ErrOrStderr(), "WARNING: --config-from %s: config and hooks are read from there instead of the package; this is for development only\n", sp.ConfigFrom)
 	}
 	return sp, nil
 }
@@ -352,40 +359,13 @@ func (a *app) svcLoadCmd() *cobra.Command {
 	return c
 }
 
-func (a *app) svcUnloadCmd() *cobra.Command {
-	var timeout uint32
+// svcIdentCmd is a command that sends one ident to the supervisor: hab
+// svc unload, start and stop (with --shutdown-timeout when timeout).
+func (a *app) svcIdentCmd(use, short, cmd string, timeout bool) *cobra.Command {
+	var secs uint32
 	var client func() (ctl.Client, error)
 	c := &cobra.Command{
-		Use:   "unload PKG_IDENT",
-		Short: "Unload a service loaded by the Habitat Supervisor",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			cl, err := client()
-			if err != nil {
-				return err
-			}
-			ia := manager.IdentArgs{Ident: args[0]}
-			if c.Flags().Changed("shutdown-timeout") {
-				ia.ShutdownTimeout = &timeout
-			}
-			return a.ctlDo(c.Context(), cl, manager.CmdUnload, ia)
-		},
-	}
-	c.Flags().Uint32Var(&timeout, "shutdown-timeout", 0, "The number of seconds after sending a shutdown signal to wait before killing the service")
-	client = a.remoteFlag(c)
-	return c
-}
-
-func (a *app) svcStateCmd(verb, state string) *cobra.Command {
-	var timeout uint32
-	var client func() (ctl.Client, error)
-	cmd := manager.CmdStart
-	short := "Start a loaded, but stopped, Habitat service"
-	if state == spec.StateDown {
-		cmd, short = manager.CmdStop, "Stop a running Habitat service"
-	}
-	c := &cobra.Command{
-		Use:   verb + " PKG_IDENT",
+		Use:   use + " PKG_IDENT",
 		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
@@ -395,13 +375,13 @@ func (a *app) svcStateCmd(verb, state string) *cobra.Command {
 			}
 			ia := manager.IdentArgs{Ident: args[0]}
 			if c.Flags().Changed("shutdown-timeout") {
-				ia.ShutdownTimeout = &timeout
+				ia.ShutdownTimeout = &secs
 			}
 			return a.ctlDo(c.Context(), cl, cmd, ia)
 		},
 	}
-	if state == spec.StateDown {
-		c.Flags().Uint32Var(&timeout, "shutdown-timeout", 0, "The number of seconds after sending a shutdown signal to wait before killing the service")
+	if timeout {
+		c.Flags().Uint32Var(&secs, "shutdown-timeout", 0, "The number of seconds after sending a shutdown signal to wait before killing the service")
 	}
 	client = a.remoteFlag(c)
 	return c

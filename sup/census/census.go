@@ -130,16 +130,12 @@ func (r *Ring) member(s Service) templating.SvcMember {
 		Service:        svc,
 		Group:          group,
 		Persistent:     persistent,
-		Sys: templating.MemberSys{
-			IP: s.Sys.IP, Hostname: s.Sys.Hostname, GossipIP: s.Sys.GossipIP, GossipPort: s.Sys.GossipPort,
-			HTTPGatewayIP: s.Sys.HTTPGatewayIP, HTTPGatewayPort: s.Sys.HTTPGatewayPort,
-			CtlGatewayIP: s.Sys.CtlGatewayIP, CtlGatewayPort: s.Sys.CtlGatewayPort,
-		},
-		Alive:     h == Alive,
-		Suspect:   h == Suspect,
-		Confirmed: h == Confirmed,
-		Departed:  h == Departed,
-		Cfg:       s.Cfg,
+		Sys:            s.Sys,
+		Alive:          h == Alive,
+		Suspect:        h == Suspect,
+		Confirmed:      h == Confirmed,
+		Departed:       h == Departed,
+		Cfg:            s.Cfg,
 	}
 	if org != "" {
 		m.Org = &org

@@ -125,28 +125,16 @@ type PkgIdent struct {
 	Release string `json:"release"`
 }
 
-// SysInfo is a member's system information.
-type SysInfo struct {
-	IP              string `json:"ip"`
-	Hostname        string `json:"hostname"`
-	GossipIP        string `json:"gossip_ip"`
-	GossipPort      uint32 `json:"gossip_port"`
-	HTTPGatewayIP   string `json:"http_gateway_ip"`
-	HTTPGatewayPort uint32 `json:"http_gateway_port"`
-	CtlGatewayIP    string `json:"ctl_gateway_ip"`
-	CtlGatewayPort  uint32 `json:"ctl_gateway_port"`
-}
-
 // Service is a member running a service group: what it exports.
 type Service struct {
-	MemberID       string             `json:"member_id"`
-	ServiceGroup   string             `json:"service_group"`
-	Incarnation    uint64             `json:"incarnation"`
-	Initialized    bool               `json:"initialized"`
-	Pkg            string             `json:"pkg"`
-	PkgIncarnation uint64             `json:"pkg_incarnation"`
-	Cfg            *templating.Object `json:"cfg"`
-	Sys            SysInfo            `json:"sys"`
+	MemberID       string               `json:"member_id"`
+	ServiceGroup   string               `json:"service_group"`
+	Incarnation    uint64               `json:"incarnation"`
+	Initialized    bool                 `json:"initialized"`
+	Pkg            string               `json:"pkg"`
+	PkgIncarnation uint64               `json:"pkg_incarnation"`
+	Cfg            *templating.Object   `json:"cfg"`
+	Sys            templating.MemberSys `json:"sys"`
 }
 
 func (r Service) RumorKey() string         { return r.ServiceGroup }

@@ -326,7 +326,7 @@ func (s *Service) Run(ctx context.Context) {
 		s.mu.Unlock()
 		select {
 		case <-ctx.Done():
-			s.stopProcess(true)
+			s.stopProcess()
 			s.opts.Ring.Services.Remove(s.sg, s.opts.Ring.LocalID)
 			return
 		case <-s.kick:
@@ -342,7 +342,7 @@ func (s *Service) step(ctx context.Context) {
 	desired := s.spec.DesiredState
 	s.mu.Unlock()
 	if desired == spec.StateDown {
-		if s.stopProcess(false) {
+		if s.stopProcess() {
 			s.opts.Ring.Services.Remove(s.sg, s.opts.Ring.LocalID)
 			s.mu.Lock()
 			s.published = ""
@@ -514,24 +514,7 @@ func (s *Service) problem(msg string) {
 // renderContext builds sys, pkg, cfg, svc and bind, and reports whether
 // every required bind is satisfied.
 func (s *Service) renderContext(cfg *templating.Object) (templating.RenderContext, bool) {
-	m := s.meta
-	id := m.Ident
-	var deps []templating.PackageIdent
-	for _, d := range m.Deps {
-		pi, _ := templating.MemberPkg(d.Origin, d.Name, d.Version, d.Release)
-		deps = append(deps, pi)
-	}
-	env := map[string]string{}
-	for k, v := range m.RuntimeEnvironment {
-		env[k] = v
-	}
-	pkg := templating.Package{
-		Ident: id.String(), Origin: id.Origin, Name: id.Name, Version: id.Version, Release: id.Release,
-		Deps: deps, Env: env, Exposes: m.Exposes, Exports: m.Exports,
-		Path: s.pkg.Path, SvcPath: s.dirs.Root, SvcConfigPath: s.dirs.Config(), SvcConfigInstallPath: s.dirs.ConfigInstall(),
-		SvcDataPath: s.dirs.Data(), SvcFilesPath: s.dirs.Files(), SvcStaticPath: s.dirs.Static(), SvcVarPath: s.dirs.Var(),
-		SvcPidFile: s.dirs.PID(), SvcRun: s.dirs.Run(), SvcUser: s.id.User, SvcGroup: s.id.Group,
-	}
+	pkg := s.pkgContext()
 	sys := s.opts.Sys
 	me := s.localMember(cfg)
 	members := s.opts.Ring.Members(s.sg)
@@ -568,13 +551,19 @@ func (s *Service) localMember(cfg *templating.Object) templating.SvcMember {
 	m := templating.SvcMember{
 		MemberID: sys.MemberID, Pkg: pi, Package: pstr, Service: sg.Service, Group: sg.Group,
 		Persistent: true, Alive: true, Cfg: exported(cfg, s.meta.Exports),
-		Sys: templating.MemberSys{IP: sys.IP, Hostname: sys.Hostname, GossipIP: sys.GossipIP, GossipPort: uint32(sys.GossipPort),
-			HTTPGatewayIP: sys.HTTPGatewayIP, HTTPGatewayPort: uint32(sys.HTTPGatewayPort), CtlGatewayIP: sys.CtlGatewayIP, CtlGatewayPort: uint32(sys.CtlGatewayPort)},
+		Sys: s.localMemberSys(),
 	}
 	if sg.Organization != "" {
 		m.Org = &sg.Organization
 	}
 	return m
+}
+
+// localMemberSys is this supervisor as a census member's sys.
+func (s *Service) localMemberSys() templating.MemberSys {
+	sys := s.opts.Sys
+	return templating.MemberSys{IP: sys.IP, Hostname: sys.Hostname, GossipIP: sys.GossipIP, GossipPort: uint32(sys.GossipPort),
+		HTTPGatewayIP: sys.HTTPGatewayIP, HTTPGatewayPort: uint32(sys.HTTPGatewayPort), CtlGatewayIP: sys.CtlGatewayIP, CtlGatewayPort: uint32(sys.CtlGatewayPort)}
 }
 
 // publish puts the service's rumor in the census when its process runs
@@ -598,7 +587,6 @@ func (s *Service) publish() {
 	}
 	s.published = key
 	s.mu.Unlock()
-	sys := s.opts.Sys
 	inc := uint64(1)
 	if old, ok := s.opts.Ring.Services.Get(s.sg, s.opts.Ring.LocalID); ok {
 		inc = old.Incarnation + 1
@@ -606,8 +594,7 @@ func (s *Service) publish() {
 	s.opts.Ring.Services.Insert(census.Service{
 		MemberID: s.opts.Ring.LocalID, ServiceGroup: s.sg, Incarnation: inc, Initialized: init,
 		Pkg: s.pkg.Ident.String(), Cfg: cfg,
-		Sys: census.SysInfo{IP: sys.IP, Hostname: sys.Hostname, GossipIP: sys.GossipIP, GossipPort: uint32(sys.GossipPort),
-			HTTPGatewayIP: sys.HTTPGatewayIP, HTTPGatewayPort: uint32(sys.HTTPGatewayPort), CtlGatewayIP: sys.CtlGatewayIP, CtlGatewayPort: uint32(sys.CtlGatewayPort)},
+		Sys: s.localMemberSys(),
 	})
 }
 
@@ -721,7 +708,7 @@ func (s *Service) superviseProcess(ctx context.Context) {
 	switch {
 	case action.restartHook || (action.config && !hasReconfigure):
 		s.say("Restarting because the configuration or a hook changed")
-		s.stopProcess(false)
+		s.stopProcess()
 		s.mu.Lock()
 		s.backoff, s.nextRestart = 0, time.Time{}
 		s.mu.Unlock()
@@ -814,10 +801,9 @@ func (s *Service) postRun(ctx context.Context, p *proc) {
 // stopProcess stops the run process, if any: the shutdown signal to its
 // group and descendants, then SIGKILL after the shutdown timeout; then
 // post-stop. It reports whether there was a process.
-func (s *Service) stopProcess(final bool) bool {
+func (s *Service) stopProcess() bool {
 	s.mu.Lock()
 	p := s.proc
-	s.proc = nil
 	timeout := s.stopTimeout
 	s.mu.Unlock()
 	if p == nil {
@@ -831,7 +817,12 @@ func (s *Service) stopProcess(final bool) bool {
 	outcome := p.stop(sig, timeout)
 	p.copies.Wait()
 	s.say("%s", outcome)
+	// The process stayed the service's until it was gone, so that its
+	// status says down only now.
 	s.mu.Lock()
+	if s.proc == p {
+		s.proc = nil
+	}
 	s.lastExit, s.lastExitPID, s.lastExitAt = "stopped", p.pid, time.Now()
 	s.stateEntered = time.Now()
 	s.mu.Unlock()
@@ -975,21 +966,30 @@ func (s *Service) Status() Status {
 		}
 		sort.Strings(st.Hooks)
 	}
-	rc, _ := s.renderContextLocked()
-	st.Pkg = rc
+	st.Pkg = s.pkgContext()
 	return st
 }
 
-func (s *Service) renderContextLocked() (templating.Package, bool) {
+// pkgContext is the render context's pkg.
+func (s *Service) pkgContext() templating.Package {
 	m := s.meta
 	id := m.Ident
+	var deps []templating.PackageIdent
+	for _, d := range m.Deps {
+		pi, _ := templating.MemberPkg(d.Origin, d.Name, d.Version, d.Release)
+		deps = append(deps, pi)
+	}
+	env := map[string]string{}
+	for k, v := range m.RuntimeEnvironment {
+		env[k] = v
+	}
 	return templating.Package{
 		Ident: id.String(), Origin: id.Origin, Name: id.Name, Version: id.Version, Release: id.Release,
-		Exposes: m.Exposes, Exports: m.Exports, Env: m.RuntimeEnvironment,
+		Deps: deps, Env: env, Exposes: m.Exposes, Exports: m.Exports,
 		Path: s.pkg.Path, SvcPath: s.dirs.Root, SvcConfigPath: s.dirs.Config(), SvcConfigInstallPath: s.dirs.ConfigInstall(),
 		SvcDataPath: s.dirs.Data(), SvcFilesPath: s.dirs.Files(), SvcStaticPath: s.dirs.Static(), SvcVarPath: s.dirs.Var(),
 		SvcPidFile: s.dirs.PID(), SvcRun: s.dirs.Run(), SvcUser: s.id.User, SvcGroup: s.id.Group,
-	}, true
+	}
 }
 
 // procRecord is DataDir/NAME.proc: "PID STARTTIME" of the run process,
