@@ -52,6 +52,15 @@ await() {
   die "gave up waiting for $what"
 }
 
+# get URL: prints the body of a successful HTTP GET of URL (python3, which
+# the demo needs for free ports anyway, rather than curl).
+get() {
+  python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())' "$1"
+}
+
+# answers URL BODY: whether URL answers BODY (trailing newlines aside).
+answers() { [ "$(get "$1")" = "$2" ]; }
+
 # svc_pid FILE: the pid of service.default in the output of hab svc status.
 svc_pid() { awk -F'\t' '$7 == "service.default" { print $6 }' "$1"; }
 
@@ -183,7 +192,7 @@ mkdir -p "$depot_data"
 token=$("$hab" depot token create --account demo --data "$depot_data")
 "$hab" depot serve --listen "127.0.0.1:$depot_port" --data "$depot_data" </dev/null >"$demo/logs/depot.log" 2>&1 &
 depot_pid=$!
-await "the depot at $depot" curl -fsS "$depot/v1/status"
+await "the depot at $depot" get "$depot/v1/status"
 echo "The depot answers at $depot (log: $demo/logs/depot.log)"
 export HAB_BLDR_URL="$depot" HAB_AUTH_TOKEN="$token"
 
@@ -244,13 +253,13 @@ else
 fi
 sup_pid=$!
 echo "port = $svc_port and listen.host = 127.0.0.1 from $installed/hab/user/service/config/user.toml"
-await "the HTTP gateway at $gw" curl -fsS "$gw/services"
-await "the service at $svc" curl -fsS "$svc"
-echo "The service answers at $svc: $(curl -fsS "$svc")"
+await "the HTTP gateway at $gw" get "$gw/services"
+await "the service at $svc" get "$svc"
+echo "The service answers at $svc: $(get "$svc")"
 
 step "hab svc status -r $ctl; the HTTP gateway's $gw/services"
 "$hab" svc status -r "$ctl" | tee "$demo/logs/status-before"
-curl -fsS "$gw/services" | python3 -c '
+get "$gw/services" | python3 -c '
 import json, sys
 for s in json.load(sys.stdin):
     print("%s: %s, process %s, cfg %s" % (s["service_group"], s["pkg"]["ident"], s["process"]["state"], json.dumps(s["cfg"], sort_keys=True)))
@@ -259,9 +268,9 @@ for s in json.load(sys.stdin):
 step "hab config apply service.default 1 -r $ctl (a new message)"
 echo 'message = "reconfigured by the demo"' | "$hab" config apply service.default 1 -r "$ctl"
 await "the reconfigure hook" grep -q "hook\[reconfigure\]:(HK): reconfigured service: reconfigured by the demo" "$sup_log"
-await "the new message" bash -c "[ \"\$(curl -fsS '$svc')\" = 'reconfigured by the demo' ]"
+await "the new message" answers "$svc" "reconfigured by the demo"
 grep -F "hook[reconfigure]" "$sup_log"
-echo "The service answers at $svc: $(curl -fsS "$svc")"
+echo "The service answers at $svc: $(get "$svc")"
 "$hab" svc status -r "$ctl" | tee "$demo/logs/status-after"
 [ "$(svc_pid "$demo/logs/status-before")" = "$(svc_pid "$demo/logs/status-after")" ] ||
   die "the service restarted: pid $(svc_pid "$demo/logs/status-before"), then $(svc_pid "$demo/logs/status-after")"
