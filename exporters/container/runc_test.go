@@ -1,7 +1,6 @@
 package container_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -63,32 +62,18 @@ func TestImageRunsUnderRunc(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := fmt.Sprintf("hab-export-test-%d", os.Getpid())
-	var out bytes.Buffer
 	cmd := exec.Command(runc, "run", id)
 	cmd.Dir = bundle
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		exec.Command(runc, "kill", id, "KILL").Run()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			cmd.Process.Kill()
-		}
-		exec.Command(runc, "delete", "-f", id).Run()
-	})
+	t.Cleanup(func() { exec.Command(runc, "delete", "-f", id).Run() }) // after the stop below
+	p := exptest.Start(t, cmd, func() { exec.Command(runc, "kill", id, "KILL").Run() })
 	url := fmt.Sprintf("http://127.0.0.1:%d/services", http)
 	deadline := time.Now().Add(90 * time.Second)
-	exptest.WaitHTTP(t, url, done, out.String, `"`+svc.Ident.String()+`"`, `"desired_state":"Up"`)
+	exptest.WaitHTTP(t, url, p.Done, p.Output, `"`+svc.Ident.String()+`"`, `"desired_state":"Up"`)
 	// The supervisor ran the service's init hook inside the image.
-	for time.Now().Before(deadline) && !strings.Contains(out.String(), "initialized service") {
+	for time.Now().Before(deadline) && !strings.Contains(p.Output(), "initialized service") {
 		time.Sleep(100 * time.Millisecond)
 	}
-	if !strings.Contains(out.String(), "initialized service") {
-		t.Errorf("the init hook did not run:\n%s", out.String())
+	if !strings.Contains(p.Output(), "initialized service") {
+		t.Errorf("the init hook did not run:\n%s", p.Output())
 	}
 }

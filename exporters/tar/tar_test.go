@@ -1,7 +1,6 @@
 package tar_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -104,19 +103,8 @@ func TestTarServiceRunsInChroot(t *testing.T) {
 	port := exptest.FreePort(t)
 	script := fmt.Sprintf("mount --rbind /dev %[1]s/dev && mount -t proc proc %[1]s/proc && exec chroot %[1]s /hab/bin/hab sup run habtest/service "+
 		"--listen-http 127.0.0.1:%[2]d --listen-gossip 127.0.0.1:%[3]d --listen-ctl 127.0.0.1:%[4]d", root, port, exptest.FreePort(t), exptest.FreePort(t))
-	var out bytes.Buffer
-	cmd := exec.Command("unshare", "--mount", "--pid", "--fork", "--kill-child", "sh", "-c", script)
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-done
-	})
-	exptest.WaitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/services", port), done, out.String, `"`+svc.Ident.String()+`"`, `"desired_state":"Up"`)
+	p := exptest.Start(t, exec.Command("unshare", "--mount", "--pid", "--fork", "--kill-child", "sh", "-c", script), nil)
+	exptest.WaitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/services", port), p.Done, p.Output, `"`+svc.Ident.String()+`"`, `"desired_state":"Up"`)
 }
 
 // TestTarErrors: a package that is not there fails naming it and writes

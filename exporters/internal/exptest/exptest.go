@@ -214,3 +214,56 @@ func get(url string) (string, error) {
 	b, err := io.ReadAll(resp.Body)
 	return string(b), err
 }
+
+// Process is a program a test started and stops at its end.
+type Process struct {
+	Done <-chan error // its exit, once
+	out  *lockedBuffer
+}
+
+// Output is what it printed so far.
+func (p *Process) Output() string { return p.out.String() }
+
+// Start starts cmd with its output collected; at the end of the test stop
+// is called (nil: kill the process) and the process is waited for.
+func Start(t testing.TB, cmd *exec.Cmd, stop func()) *Process {
+	t.Helper()
+	out := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		if stop != nil {
+			stop()
+		} else {
+			cmd.Process.Kill()
+		}
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	})
+	return &Process{Done: done, out: out}
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
