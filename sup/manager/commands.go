@@ -78,7 +78,12 @@ func (m *Manager) Handle(ctx context.Context, cmd string, raw json.RawMessage, o
 		if err := decode(&a); err != nil {
 			return err
 		}
-		return m.load(ctx, a.Spec, a.Force, out)
+		if err := m.load(ctx, a.Spec, a.Force, out); err != nil {
+			return err
+		}
+		// Start it now rather than at the next look at the specs.
+		m.reconcile(ctx)
+		return nil
 	case CmdUnload, CmdStart, CmdStop, CmdStatus:
 		var a IdentArgs
 		if err := decode(&a); err != nil {
@@ -89,11 +94,16 @@ func (m *Manager) Handle(ctx context.Context, cmd string, raw json.RawMessage, o
 			return m.unload(ctx, a, out)
 		case CmdStatus:
 			return m.status(a.Ident, out)
-		case CmdStart:
-			return m.setState(a, spec.StateUp, out)
-		default:
-			return m.setState(a, spec.StateDown, out)
 		}
+		state := spec.StateUp
+		if cmd == CmdStop {
+			state = spec.StateDown
+		}
+		if err := m.setState(a, state, out); err != nil {
+			return err
+		}
+		m.reconcile(ctx)
+		return nil
 	case CmdConfigApply, CmdValidate:
 		var a ConfigArgs
 		if err := decode(&a); err != nil {

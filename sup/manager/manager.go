@@ -83,9 +83,12 @@ type Manager struct {
 	outMu   sync.Mutex
 	secret  string
 
-	mu       sync.Mutex
-	services map[string]*running // by service name
-	problems map[string]string   // spec file → last error shown
+	// reconcileMu makes one reconcile at a time (the loop's and the
+	// control commands').
+	reconcileMu sync.Mutex
+	mu          sync.Mutex
+	services    map[string]*running // by service name
+	problems    map[string]string   // spec file → last error shown
 }
 
 type running struct {
@@ -330,6 +333,8 @@ func (m *Manager) serviceOptions() service.Options {
 // other change restarts the service. A spec file that cannot be read is
 // reported (once) and left alone; running services keep running.
 func (m *Manager) reconcile(ctx context.Context) {
+	m.reconcileMu.Lock()
+	defer m.reconcileMu.Unlock()
 	specs, problems, err := m.specs.ReadAll()
 	if err != nil {
 		m.problemOnce("specs", err.Error())

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# bench/sup.sh: the supervisor (issue 10). Two figures, in one run:
+#   - from `hab svc load` of an installed package to its run hook started,
+#     median of N loads (each unloaded again), beside the time of starting
+#     the same command directly (the baseline: fork and exec of the hook);
+#   - the resident memory of an idle supervisor running one service.
+# Prints
+#   sup: load to run hook X ms median (limit 100 ms), direct start Y ms, ratio R
+#   sup: idle supervisor with one service Z MB resident (limit 30 MB): A MB anonymous, F MB pages of the B MB hab binary
+# and exits non-zero when a limit is missed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${SUP_N:-15}
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/hab-bench-sup.XXXXXX")
+sup_pid=""
+cleanup() {
+  if [ -n "$sup_pid" ]; then kill "$sup_pid" 2>/dev/null || true; wait "$sup_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+CGO_ENABLED=0 go build -o "$work/hab" ./cmd/hab
+mkdir -p "$work/plan/hooks" "$work/keys"
+cat > "$work/plan/plan.sh" <<'PLAN'
+pkg_name=benchsvc
+pkg_origin=habbench
+pkg_version=0.1.0
+pkg_svc_user=root
+pkg_svc_group=root
+do_build() { return 0; }
+do_install() { return 0; }
+PLAN
+# The run hook notes when it started, then idles.
+cat > "$work/plan/hooks/run" <<'HOOK'
+#!/bin/sh
+date +%s%N > "$BENCH_MARK"
+exec sleep 100000
+HOOK
+chmod 0755 "$work/plan/hooks/run"
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+ctl="127.0.0.1:$(port)"
+henv=(env -i PATH=/usr/bin:/bin HOME="$work" FS_ROOT="$work/root" HAB_CACHE_KEY_PATH="$work/keys" HAB_OUTPUT_PATH="$work/results" HAB_LISTEN_CTL="$ctl" BENCH_MARK="$work/mark")
+"${henv[@]}" "$work/hab" origin key generate habbench > /dev/null
+"${henv[@]}" "$work/hab" plan build --release 20260101000001 "$work/plan" > /dev/null
+
+"${henv[@]}" "$work/hab" sup run --listen-ctl "$ctl" --listen-http "127.0.0.1:$(port)" --sys-ip-address 127.0.0.1 > "$work/sup.log" 2>&1 &
+sup_pid=$!
+for _ in $(seq 1 200); do
+  grep -q "Starting ctl-gateway" "$work/sup.log" 2>/dev/null && break
+  sleep 0.05
+done
+
+wait_mark() {
+  for _ in $(seq 1 2000); do
+    [ -s "$work/mark" ] && return 0
+    sleep 0.005
+  done
+  echo "sup: the run hook never started" >&2
+  cat "$work/sup.log" >&2
+  exit 1
+}
+
+median() { sort -n | awk '{ a[NR] = $1 } END { m = a[int((NR + 1) / 2)]; printf "%.1f", m }'; }
+
+: > "$work/loads"
+for i in $(seq 1 "$n"); do
+  rm -f "$work/mark"
+  start=$(date +%s%N)
+  "${henv[@]}" "$work/hab" svc load habbench/benchsvc > /dev/null
+  wait_mark
+  echo "$(( $(cat "$work/mark") - start ))" | awk '{ printf "%.3f\n", $1 / 1e6 }' >> "$work/loads"
+  if [ "$i" -lt "$n" ]; then
+    "${henv[@]}" "$work/hab" svc unload habbench/benchsvc > /dev/null
+  fi
+done
+
+# RSS of the idle supervisor with its one service.
+sleep 2
+rss_kb=$(awk '/^VmRSS/ { print $2 }' "/proc/$sup_pid/status")
+anon_kb=$(awk '/^RssAnon/ { print $2 }' "/proc/$sup_pid/status")
+file_kb=$(awk '/^RssFile/ { print $2 }' "/proc/$sup_pid/status")
+bin_mb=$(du -m "$work/hab" | cut -f1)
+
+: > "$work/direct"
+hook="$work/root/hab/svc/benchsvc/hooks/run"
+for _ in $(seq 1 "$n"); do
+  rm -f "$work/mark"
+  start=$(date +%s%N)
+  BENCH_MARK="$work/mark" "$hook" &
+  wait_mark
+  kill $! 2>/dev/null || true
+  wait $! 2>/dev/null || true
+  echo "$(( $(cat "$work/mark") - start ))" | awk '{ printf "%.3f\n", $1 / 1e6 }' >> "$work/direct"
+done
+
+load=$(median < "$work/loads")
+direct=$(median < "$work/direct")
+ratio=$(awk -v a="$load" -v b="$direct" 'BEGIN { printf "%.1f", (b > 0 ? a / b : 0) }')
+mb=$(awk -v k="$rss_kb" 'BEGIN { printf "%.1f", k / 1024 }')
+anon=$(awk -v k="$anon_kb" 'BEGIN { printf "%.1f", k / 1024 }')
+file=$(awk -v k="$file_kb" 'BEGIN { printf "%.1f", k / 1024 }')
+echo "sup: load to run hook $load ms median (limit 100 ms), direct start $direct ms, ratio $ratio"
+echo "sup: idle supervisor with one service $mb MB resident (limit 30 MB): $anon MB anonymous, $file MB pages of the $bin_mb MB hab binary"
+fail=0
+awk -v a="$load" 'BEGIN { exit !(a < 100) }' || fail=1
+awk -v m="$mb" 'BEGIN { exit !(m < 30) }' || fail=1
+exit $fail
