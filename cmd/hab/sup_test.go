@@ -378,6 +378,11 @@ func TestSupServiceReconfigureAndBind(t *testing.T) {
 		t.Errorf("second load: exit %d, %s", code, errs)
 	}
 
+	// A forced load restarts the service.
+	clientBefore := s.pid("service-client")
+	s.mustHab("", "svc", "load", "--force", "habtest/service-client", "--bind", "backend:service.default")
+	supWaitFor(t, "the client restarted by a forced load", func() bool { p := s.pid("service-client"); return p != 0 && p != clientBefore })
+
 	// Status and its exit codes.
 	status := s.mustHab("", "svc", "status")
 	if !strings.HasPrefix(status, "package\ttype\tdesired\tstate\telapsed (s)\tpid\tgroup\n") || !strings.Contains(status, "\tstandalone\tup\tup\t") || !strings.Contains(status, "service-client.default") {

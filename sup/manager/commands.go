@@ -190,8 +190,25 @@ func (m *Manager) loadOne(sp spec.Spec, p *pkgs.Package, force bool, out func(st
 	if err := m.specs.Write(sp); err != nil {
 		return ctl.Errorf(ctl.CodeInternal, "%v", err)
 	}
+	if force {
+		m.forget(name)
+	}
 	out(fmt.Sprintf("The %s service was successfully loaded", sp.Ident))
 	return nil
+}
+
+// forget stops a running service and drops it, so that the next
+// reconcile starts it again from its spec (a forced load restarts).
+func (m *Manager) forget(name string) {
+	m.reconcileMu.Lock()
+	defer m.reconcileMu.Unlock()
+	m.mu.Lock()
+	r := m.services[name]
+	delete(m.services, name)
+	m.mu.Unlock()
+	if r != nil {
+		m.stop([]*running{r})
+	}
 }
 
 // loadComposite loads every service of a composite with the composite's
@@ -256,6 +273,9 @@ func (m *Manager) loadComposite(ctx context.Context, sp spec.Spec, p *pkgs.Packa
 	for _, it := range items {
 		if err := m.specs.Write(it.sp); err != nil {
 			return ctl.Errorf(ctl.CodeInternal, "%v", err)
+		}
+		if force {
+			m.forget(it.sp.Name())
 		}
 		out(fmt.Sprintf("The %s service was successfully loaded", it.sp.Ident))
 	}
