@@ -241,7 +241,7 @@ func (s *sup) getJSON(path string, v any) int {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	if v != nil && resp.StatusCode < 300 {
+	if v != nil && strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
 		if err := json.Unmarshal(b, v); err != nil {
 			s.e.t.Fatalf("GET %s: %v\n%s", path, err, b)
 		}
@@ -845,4 +845,46 @@ func TestSupRunHart(t *testing.T) {
 	if err == nil || !strings.Contains(string(out), "another supervisor is running (PID "+strconv.Itoa(s.cmd.Process.Pid)) {
 		t.Errorf("second supervisor: %v\n%s", err, out)
 	}
+}
+
+// TestSupHooks: health-check exit codes 0/1/2/3 and a hung health check
+// give the /health status and HTTP code of the original; post-run,
+// file-updated and post-stop run when they should.
+func TestSupHooks(t *testing.T) {
+	e := newSupEnv(t)
+	e.build(e.plan("hooked", map[string]string{
+		"plan.sh":            "pkg_name=hooked\npkg_origin=habtest\npkg_version=0.1.0\npkg_svc_user=root\npkg_svc_group=root\ndo_build() { return 0; }\ndo_install() { return 0; }\n",
+		"hooks/run":          "#!/bin/sh\nexec sleep 100000\n",
+		"hooks/health-check": "#!/bin/sh\nc=$(cat {{pkg.svc_var_path}}/code 2>/dev/null || echo 0)\n[ \"$c\" = hang ] && exec sleep 100000\necho \"health $c\"\nexit $c\n",
+		"hooks/post-run":     "#!/bin/sh\necho post-run ran\n",
+		"hooks/file-updated": "#!/bin/sh\necho \"file updated: $(cat {{pkg.svc_files_path}}/note.txt)\"\n",
+		"hooks/post-stop":    "#!/bin/sh\necho post-stop ran\n",
+	}))
+	s := e.startSup()
+	s.mustHab("", "svc", "load", "habtest/hooked", "--health-check-interval", "1")
+	s.waitOutput("hooked.default hook[post-run]:(HK): post-run ran")
+	codeFile := filepath.Join(e.root, "hab", "svc", "hooked", "var", "code")
+	for _, tt := range []struct {
+		code   string
+		status string
+		http   int
+	}{
+		{"0", "OK", 200}, {"1", "WARNING", 200}, {"2", "CRITICAL", 503}, {"3", "UNKNOWN", 500}, {"7", "UNKNOWN", 500}, {"hang", "UNKNOWN", 500}, {"0", "OK", 200},
+	} {
+		if err := os.WriteFile(codeFile, []byte(tt.code), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var h map[string]any
+		supWaitFor(t, "health "+tt.status+" for exit "+tt.code, func() bool {
+			h = nil
+			code := s.getJSON("/services/hooked/default/health", &h)
+			return code == tt.http && h["status"] == tt.status && (tt.code == "hang" || strings.Contains(fmt.Sprint(h["stdout"]), "health "+tt.code))
+		})
+	}
+	note := filepath.Join(e.dir, "note.txt")
+	os.WriteFile(note, []byte("hello"), 0o644)
+	s.mustHab("", "file", "upload", "hooked.default", "1", note)
+	s.waitOutput("hooked.default hook[file-updated]:(HK): file updated: hello")
+	s.mustHab("", "svc", "unload", "habtest/hooked")
+	s.waitOutput("hooked.default hook[post-stop]:(HK): post-stop ran")
 }
