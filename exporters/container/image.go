@@ -385,8 +385,8 @@ func config(c *closure.Closure, arg string, created time.Time) v1.Config {
 	} else if up := p.UpstreamURL(); up != "" {
 		labels["org.opencontainers.image.source"] = up
 	}
-	if l := p.Licenses(); len(l) > 0 {
-		labels["org.opencontainers.image.licenses"] = strings.Join(l, " AND ")
+	if l := sbom.License(p); l != "NOASSERTION" {
+		labels["org.opencontainers.image.licenses"] = l
 	}
 	if d := p.Description(); d != "" {
 		labels["org.opencontainers.image.description"] = d

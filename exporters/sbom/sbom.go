@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/github/go-spdx/v2/spdxexp"
+
 	"github.com/habgo/hab/core/ident"
 	"github.com/habgo/hab/exporters/closure"
 )
@@ -104,7 +106,7 @@ func New(name string, c *closure.Closure, created time.Time) *Document {
 }
 
 func pkg(p *closure.Package) Package {
-	license := spdxLicense(strings.Join(p.Licenses(), " "))
+	license := License(p)
 	src := p.SourceURL()
 	if src == "" {
 		src = "NOASSERTION"
@@ -128,20 +130,20 @@ func pkg(p *closure.Package) Package {
 	return out
 }
 
-var spdxToken = regexp.MustCompile(`^[A-Za-z0-9.+-]+$`)
+// License is the SPDX license expression of package p's pkg_license
+// list, NOASSERTION when it is not one.
+func License(p *closure.Package) string { return spdxLicense(strings.Join(p.Licenses(), " ")) }
 
 // spdxLicense turns the MANIFEST's license list ("Apache-2.0 MIT") into an
-// SPDX expression; anything that is not a list of identifiers is
-// NOASSERTION.
+// SPDX expression (each one checked against the SPDX license list by
+// github/go-spdx); a list with anything else is NOASSERTION.
 func spdxLicense(s string) string {
 	fields := strings.Fields(s)
 	if len(fields) == 0 {
 		return "NOASSERTION"
 	}
-	for _, f := range fields {
-		if !spdxToken.MatchString(f) {
-			return "NOASSERTION"
-		}
+	if ok, _ := spdxexp.ValidateLicenses(fields); !ok {
+		return "NOASSERTION"
 	}
 	return strings.Join(fields, " AND ")
 }
