@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -887,4 +888,47 @@ func TestSupHooks(t *testing.T) {
 	s.waitOutput("hooked.default hook[file-updated]:(HK): file updated: hello")
 	s.mustHab("", "svc", "unload", "habtest/hooked")
 	s.waitOutput("hooked.default hook[post-stop]:(HK): post-stop ran")
+}
+
+// TestSupServiceUser: as root, the run hook runs as the package's
+// SVC_USER and SVC_GROUP, which own the service's own directories; a user
+// the package names that does not exist stops the service with an error
+// saying so.
+func TestSupServiceUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("switching to the service's user needs root")
+	}
+	nobody, err := user.Lookup("nobody")
+	if err != nil {
+		t.Skip("no user nobody")
+	}
+	if _, err := user.LookupGroup("nogroup"); err != nil {
+		t.Skip("no group nogroup")
+	}
+	e := newSupEnv(t)
+	// The service's user must be able to reach its files.
+	for d := e.dir; d != filepath.Dir(d) && d != os.TempDir(); d = filepath.Dir(d) {
+		os.Chmod(d, 0o755)
+	}
+	e.build(e.plan("asnobody", map[string]string{
+		"plan.sh":   "pkg_name=asnobody\npkg_origin=habtest\npkg_version=0.1.0\npkg_svc_user=nobody\npkg_svc_group=nogroup\ndo_build() { return 0; }\ndo_install() { return 0; }\n",
+		"hooks/run": "#!/bin/sh\necho \"running as $(id -u):$(id -g)\"\nexec sleep 100000\n",
+	}))
+	e.build(e.plan("ghost", map[string]string{
+		"plan.sh":   "pkg_name=ghost\npkg_origin=habtest\npkg_version=0.1.0\npkg_svc_user=no-such-user-here\npkg_svc_group=nogroup\ndo_build() { return 0; }\ndo_install() { return 0; }\n",
+		"hooks/run": "#!/bin/sh\nexec sleep 100000\n",
+	}))
+	s := e.startSup()
+	s.mustHab("", "svc", "load", "habtest/asnobody")
+	grp, _ := user.LookupGroup("nogroup")
+	s.waitOutput(fmt.Sprintf("asnobody.default(O): running as %s:%s", nobody.Uid, grp.Gid))
+	fi, err := os.Stat(filepath.Join(e.root, "hab", "svc", "asnobody", "data"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := fi.Sys().(*syscall.Stat_t); strconv.Itoa(int(st.Uid)) != nobody.Uid || strconv.Itoa(int(st.Gid)) != grp.Gid {
+		t.Errorf("data owned by %d:%d", st.Uid, st.Gid)
+	}
+	s.mustHab("", "svc", "load", "habtest/ghost")
+	s.waitOutput(`the package's SVC_USER "no-such-user-here" does not exist on this machine`)
 }
