@@ -129,7 +129,11 @@ func (a *app) addStudioCommands(root *cobra.Command) {
 		Use:     "enter",
 		Aliases: []string{"e", "en", "ent", "ente"},
 		Short:   "Interactively enter a Studio",
-		Args:    cobra.NoArgs,
+		Long: "Interactively enter a Studio: a login shell at /src, with 'build' to build a plan. A Supervisor starts in the " +
+			"background ('hab sup run $HAB_STUDIO_SUP', its flags; HAB_STUDIO_SUP=false starts none), with its output in " +
+			"/hab/sup/default/sup.log: 'sup-log' follows it, 'sup-term' ends it, 'sup-run' starts it again; 'hab svc load IDENT' " +
+			"runs a package just built. Leaving the Studio ends the Supervisor and its services.",
+		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			ctx := c.Context()
 			st, release, err := a.useStudio(ctx, f, rootfs.Shared, "STUDIO_ENTER=true")
