@@ -283,6 +283,26 @@ func TestOrphansAreReapedAndKilled(t *testing.T) {
 	}
 }
 
+// TestLeftProcessesAreTerminatedFirst: what the command leaves running
+// (the background Supervisor of hab studio enter) gets SIGTERM when the
+// command ends, so it can stop cleanly (its trap runs and writes to
+// /src), before anything is killed; none is left.
+func TestLeftProcessesAreTerminatedFirst(t *testing.T) {
+	src := t.TempDir()
+	s := newStudio(t, src)
+	code, out := sh(t, s, `sh -c 'trap "echo terminated > /src/term; exit 0" TERM; echo ready > /src/ready; while :; do sleep 0.05; done; : 424242.6' >/dev/null 2>&1 &
+while [ ! -e /src/ready ]; do sleep 0.01; done; echo started`)
+	if code != 0 || out != "started\n" {
+		t.Fatalf("status %d output %q", code, out)
+	}
+	if b, err := os.ReadFile(filepath.Join(src, "term")); err != nil || string(b) != "terminated\n" {
+		t.Errorf("the process left running was not sent SIGTERM before the studio ended: %q %v", b, err)
+	}
+	if pids := processesWith("424242.6"); len(pids) > 0 {
+		t.Errorf("processes left behind: %v", pids)
+	}
+}
+
 // processesWith lists the host processes whose command line contains arg.
 func processesWith(arg string) []string {
 	entries, _ := os.ReadDir("/proc")
