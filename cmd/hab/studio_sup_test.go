@@ -75,7 +75,8 @@ func awaitHTTP(t *testing.T, s *studioTerm, url, want string) string {
 // by hab svc load and answers on its own port; sup-log shows the
 // Supervisor's output until ^C; leaving the studio ends the Supervisor
 // and its service (no process of the studio left, ports closed, the
-// mount table as it was). HAB_STUDIO_SUP=false starts none.
+// mount table as it was). HAB_STUDIO_SUP=false starts none; sr (sup-run)
+// starts one by hand and st (sup-term) ends it.
 func TestStudioEnterSupervisor(t *testing.T) {
 	bin := needStudioRoot(t)
 	needTmux(t)
@@ -176,6 +177,25 @@ func TestStudioEnterSupervisor(t *testing.T) {
 		if strings.Contains(cmd, "sup run") {
 			t.Errorf("HAB_STUDIO_SUP=false, yet %q runs", cmd)
 		}
+	}
+	// sr (sup-run) starts one by hand with its flags, st (sup-term) ends it.
+	s.typeLine("sr --listen-http " + httpAddr + " --listen-gossip " + gossipAddr)
+	s.awaitText("# sr --listen-http", "[2][default:/src:0]#")
+	awaitHTTP(t, s, "http://"+httpAddr+"/services", "[")
+	s.typeLine("sup-term")
+	s.awaitText("# sup-term", "--> Killed background running Habitat Supervisor.")
+	s.awaitText("# sup-term", "[3][default:/src:0]#")
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		c, err := net.Dial("tcp", httpAddr)
+		if err != nil {
+			break
+		}
+		c.Close()
+		if time.Now().After(deadline) {
+			t.Fatalf("the gateway %s still answers after sup-term:\n%s", httpAddr, s.screen())
+		}
+		time.Sleep(20 * time.Millisecond) // polling interval
 	}
 	s.typeLine("exit")
 	if st := s.awaitExit(); st != "0" {
