@@ -267,6 +267,14 @@ func killAndRestart(t *testing.T, bin string, extra ...string) {
 	}()
 	half := len(late.data) / 2
 	pw.Write(late.data[:half])
+	// The connection may still wait in the listener's backlog, which a
+	// shutdown resets: signal only once the depot's handler has the
+	// upload (its blob's temporary exists before the body is read).
+	blobTmp := filepath.Join(root, "hab", "svc", "depot", "data", "blobs", "tmp")
+	waitFor(t, "the depot to take the upload", func() bool {
+		tmp, _ := os.ReadDir(blobTmp)
+		return len(tmp) > 0
+	}, p.stderr)
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	waitFor(t, "the depot to begin shutting down", func() bool {
 		return strings.Contains(p.stderr.String(), `"msg":"depot shutting down"`)
