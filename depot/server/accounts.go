@@ -30,6 +30,7 @@ func (s *Server) routes() {
 	s.keyRoutes()
 	s.packageRoutes()
 	s.channelRoutes()
+	s.webRoutes()
 }
 
 // NewToken makes a fresh access token: "_" and base64 of 32 random bytes,

@@ -33,6 +33,7 @@ type Accounts interface {
 type Origins interface {
 	CreateOrigin(ctx context.Context, name string, owner int64, visibility string) (sqlstore.Origin, error)
 	Origin(ctx context.Context, name string) (sqlstore.Origin, error)
+	OriginNames(ctx context.Context) ([]string, error)
 	SetOriginVisibility(ctx context.Context, originID int64, visibility string) error
 	DeleteOrigin(ctx context.Context, originID int64) error
 	Role(ctx context.Context, originID, accountID int64) (string, error)

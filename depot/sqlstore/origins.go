@@ -272,3 +272,12 @@ func (s *Store) RescindInvitation(ctx context.Context, originID, id int64) error
 	res, err := s.db.ExecContext(ctx, `DELETE FROM origin_invitations WHERE id = $1 AND origin_id = $2`, id, originID)
 	return affected(res, err, fmt.Sprintf("invitation %d", id))
 }
+
+// OriginNames lists every origin's name, sorted (the web page's index).
+func (s *Store) OriginNames(ctx context.Context) ([]string, error) {
+	l, err := s.strings(ctx, `SELECT name FROM origins ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("list origins: %w", err)
+	}
+	return l, nil
+}
