@@ -540,20 +540,20 @@ func (m *Manager) loadRumors() {
 	}
 }
 
-// Signal sends sig to the supervisor whose PID is in the LOCK file of
-// root (SIGTERM: hab sup term; SIGHUP: hab sup restart). found is false
-// when none runs.
+// Signal sends sig to the supervisor that holds the LOCK of root
+// (SIGTERM: hab sup term; SIGHUP: hab sup restart). found is false when
+// none runs. The holder is found in /proc/locks, whose PIDs are those of
+// the caller's PID namespace, never taken from the file: a supervisor
+// started in a studio (another PID namespace) wrote a PID that names
+// another process here, and a stale file names whatever has that PID now.
 func Signal(root paths.Root, sig syscall.Signal) (pid int, found bool, err error) {
-	b, err := os.ReadFile(LockFile(root))
-	if errors.Is(err, os.ErrNotExist) {
-		return 0, false, nil
+	path := LockFile(root)
+	pid, held, err := lockHolder(path)
+	if err != nil || !held {
+		return 0, false, err
 	}
-	if err != nil {
-		return 0, false, fmt.Errorf("read supervisor lock: %w", err)
-	}
-	pid, err = strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || pid <= 1 {
-		return 0, false, nil
+	if pid <= 0 {
+		return 0, true, fmt.Errorf("the supervisor holding %s runs in another PID namespace (a studio?): stop it from there", path)
 	}
 	if err := syscall.Kill(pid, sig); err != nil {
 		if errors.Is(err, syscall.ESRCH) {
@@ -562,4 +562,55 @@ func Signal(root paths.Root, sig syscall.Signal) (pid int, found bool, err error
 		return pid, true, fmt.Errorf("signal supervisor %d: %w", pid, err)
 	}
 	return pid, true, nil
+}
+
+// lockHolder reports whether a process holds the flock of path and, when
+// it is visible in this PID namespace, its PID (0 when it is not).
+func lockHolder(path string) (pid int, held bool, err error) {
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return 0, false, nil
+		}
+		return 0, false, fmt.Errorf("supervisor lock: %w", err)
+	}
+	locks, err := os.ReadFile("/proc/locks")
+	if err != nil {
+		return 0, false, fmt.Errorf("find the supervisor holding %s: %w", path, err)
+	}
+	if pid, ok := flockHolder(string(locks), uint64(st.Dev), st.Ino); ok {
+		return pid, true, nil
+	}
+	// No entry for the file's device and inode (a file system that reports
+	// another device than its locks carry, such as overlayfs): whether it
+	// is held at all is still known by trying it.
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, false, fmt.Errorf("supervisor lock: %w", err)
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB); err != nil {
+		return 0, true, nil
+	}
+	_ = unix.Flock(int(f.Fd()), unix.LOCK_UN)
+	return 0, false, nil
+}
+
+// flockHolder finds the holder of the flock on the file (dev, ino) in the
+// text of /proc/locks ("1: FLOCK  ADVISORY  WRITE 1234 fd:01:5678 0 EOF";
+// waiters are marked "->" and skipped).
+func flockHolder(locks string, dev, ino uint64) (int, bool) {
+	want := fmt.Sprintf("%02x:%02x:%d", unix.Major(dev), unix.Minor(dev), ino)
+	for _, line := range strings.Split(locks, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 6 || f[1] != "FLOCK" || f[5] != want {
+			continue
+		}
+		pid, err := strconv.Atoi(f[4])
+		if err != nil {
+			continue
+		}
+		return pid, true
+	}
+	return 0, false
 }
