@@ -84,6 +84,9 @@ func TestHartCommandsStopOnSignals(t *testing.T) {
 				if in.what == "/dev/zero" && args[1] != "hash" {
 					continue // these fail at once: /dev/zero holds no header
 				}
+				if in.what != "/dev/zero" && args[1] == "install" {
+					continue // refused before it is opened: below
+				}
 				name := strings.Join(args, " ") + " " + in.what + " " + sig.String()
 				t.Run(name, func(t *testing.T) {
 					p := in.path(t)
@@ -114,6 +117,48 @@ func TestHartCommandsStopOnSignals(t *testing.T) {
 						t.Errorf("stderr does not say it was cancelled:\n%s", stderr.String())
 					}
 				})
+			}
+		}
+	}
+}
+
+// TestPkgInstallRefusesAFIFO: install reads a hart three times (verify,
+// extract, cache), which a pipe cannot give, so a FIFO is refused before
+// it is opened (no blocking in open(2)), naming it and what it is.
+func TestPkgInstallRefusesAFIFO(t *testing.T) {
+	hab, err := studioHab()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	p := filepath.Join(dir, "x.hart")
+	if err := syscall.Mkfifo(p, 0o600); err != nil {
+		t.Skip(err)
+	}
+	cmd := exec.Command(hab, "pkg", "install", p)
+	cmd.Env = append(os.Environ(), "FS_ROOT="+filepath.Join(dir, "root"), "HOME="+filepath.Join(dir, "home"), "HAB_CACHE_KEY_PATH="+filepath.Join(dir, "keys"))
+	done := make(chan struct{})
+	var out []byte
+	go func() { out, err = cmd.CombinedOutput(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second): // a failsafe, not a speed check
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("hab pkg install blocked on a FIFO:\n%s", out)
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("want exit status 1, got %v:\n%s", err, out)
+	}
+	if !strings.Contains(string(out), p) || !strings.Contains(strings.ToLower(string(out)), "fifo") {
+		t.Errorf("the error does not name the FIFO:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "root", "hab", "pkgs")); err == nil {
+		entries, _ := os.ReadDir(filepath.Join(dir, "root", "hab", "pkgs"))
+		for _, e := range entries {
+			if !strings.HasPrefix(e.Name(), ".") {
+				t.Errorf("something was installed: %s", e.Name())
 			}
 		}
 	}
