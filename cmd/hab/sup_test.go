@@ -710,8 +710,8 @@ func TestSupRestartsAndTimeouts(t *testing.T) {
 }
 
 // TestSupBindsAndLayers: configuration applied before any member runs is
-// used when one starts; the layers default.toml < HAB_SERVICE < user.toml
-// < applied; a strict bind waits for its group, a relaxed one does not;
+// used when one starts; user.toml and applied configuration reach the
+// running service; a strict bind waits for its group, a relaxed one does not;
 // a producer's configuration change reaches its consumer; the service
 // directories have the original's modes.
 func TestSupBindsAndLayers(t *testing.T) {
@@ -719,7 +719,7 @@ func TestSupBindsAndLayers(t *testing.T) {
 	e.build(fixtureDir("service"))
 	e.build(fixtureDir("service-client"))
 	port := freeLoopbackPort(t)
-	e.env["HAB_SERVICE"] = fmt.Sprintf(`{"port": %d, "message": "from the environment"}`, port)
+	e.userTOML("service", fmt.Sprintf("port = %d\nmessage = \"first\"\n", port))
 	s := e.startSup()
 	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
 
@@ -732,7 +732,7 @@ func TestSupBindsAndLayers(t *testing.T) {
 		t.Error("the strict consumer started before its bind was satisfied")
 	}
 	s.mustHab("", "svc", "load", "habtest/service")
-	supWaitFor(t, "the service", func() bool { return httpBody(t, url) == "from the environment\n" })
+	supWaitFor(t, "the service", func() bool { return httpBody(t, url) == "first\n" })
 	s.waitOutput(fmt.Sprintf("service-client.default(O): client of 127.0.0.1:%d", port))
 	var cfg map[string]any
 	s.getJSON("/services/service/default/config", &cfg)
@@ -740,8 +740,8 @@ func TestSupBindsAndLayers(t *testing.T) {
 		t.Errorf("configuration applied before the service ran is missing: %v", cfg)
 	}
 
-	// user.toml is watched and goes over the environment.
-	e.userTOML("service", "message = \"from user.toml\"\n")
+	// user.toml is watched.
+	e.userTOML("service", fmt.Sprintf("port = %d\nmessage = \"from user.toml\"\n", port))
 	supWaitFor(t, "the user.toml message", func() bool { return httpBody(t, url) == "from user.toml\n" })
 	// Applied configuration goes over user.toml; a new port reaches the
 	// bound client, which restarts with it (its run hook changed).
@@ -779,6 +779,46 @@ func TestSupBindsAndLayers(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(svcDir, "PID")); strings.TrimSpace(string(b)) != strconv.Itoa(s.pid("service")) {
 		t.Errorf("PID file %q, running %d", b, s.pid("service"))
 	}
+}
+
+// TestSupConfigLayers: the layers are default.toml < user.toml < applied
+// configuration < the HAB_PKGNAME environment variable (the documentation's
+// "most over-riding way"); each key is set in two adjacent layers (and
+// those below) and the upper one's value is what the service gets, in the
+// gateway's cfg and in its rendered file.
+func TestSupConfigLayers(t *testing.T) {
+	e := newSupEnv(t)
+	e.build(e.plan("layered", map[string]string{
+		"plan.sh":            "pkg_name=layered\npkg_origin=habtest\npkg_version=0.1.0\npkg_svc_user=root\npkg_svc_group=root\ndo_build() { return 0; }\ndo_install() { return 0; }\n",
+		"default.toml":       "only = \"default\"\na = \"default\"\nb = \"default\"\nc = \"default\"\n",
+		"config/layers.conf": "only={{cfg.only}} a={{cfg.a}} b={{cfg.b}} c={{cfg.c}}\n",
+		"hooks/run":          "#!/bin/sh\nexec sleep 100000\n",
+	}))
+	// a: default < user.toml; b: user.toml < applied; c: applied < environment.
+	e.userTOML("layered", "a = \"user\"\nb = \"user\"\nc = \"user\"\n")
+	e.env["HAB_LAYERED"] = `c = "environment"`
+	s := e.startSup()
+	s.mustHab("b = \"applied\"\nc = \"applied\"\n", "config", "apply", "layered.default", "1")
+	s.mustHab("", "svc", "load", "habtest/layered")
+	want := "only=default a=user b=applied c=environment\n"
+	conf := filepath.Join(e.root, "hab", "svc", "layered", "config", "layers.conf")
+	supWaitFor(t, "the rendered layers", func() bool { b, _ := os.ReadFile(conf); return string(b) == want })
+	var cfg map[string]any
+	s.getJSON("/services/layered/default/config", &cfg)
+	for k, v := range map[string]string{"only": "default", "a": "user", "b": "applied", "c": "environment"} {
+		if cfg[k] != v {
+			t.Errorf("cfg.%s = %v, want %q (all: %v)", k, cfg[k], v, cfg)
+		}
+	}
+	// A later change of a lower layer does not go over an upper one.
+	e.userTOML("layered", "a = \"user 2\"\nb = \"user 2\"\nc = \"user 2\"\n")
+	want = "only=default a=user 2 b=applied c=environment\n"
+	supWaitFor(t, "the rendered layers after user.toml changed", func() bool { b, _ := os.ReadFile(conf); return string(b) == want })
+	// Applied configuration replaces the one before: b falls back to
+	// user.toml, c stays the environment's.
+	s.mustHab("c = \"applied 2\"\n", "config", "apply", "layered.default", "2")
+	want = "only=default a=user 2 b=user 2 c=environment\n"
+	supWaitFor(t, "the rendered layers after a second apply", func() bool { b, _ := os.ReadFile(conf); return string(b) == want })
 }
 
 // TestSupCompositeAndStart: hab start runs a supervisor when none runs;

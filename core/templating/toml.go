@@ -214,14 +214,16 @@ func mergeDepth(dst, src *Object, depth int) error {
 }
 
 // Config is a service's configuration in layers. Merged gives what
-// templates see as cfg: default.toml, then the HAB_<NAME> environment
-// variable, then user.toml, then gossiped configuration, each merged over
-// the one before (tables merge key by key, anything else replaces).
+// templates see as cfg: default.toml, then user.toml, then gossiped
+// (applied) configuration, then the HAB_<NAME> environment variable, each
+// merged over the one before (tables merge key by key, anything else
+// replaces). The environment is the most overriding layer, as Habitat's
+// documentation says (the newest original merges it below user.toml).
 type Config struct {
 	Default     *Object
-	Environment *Object
 	User        *Object
 	Gossip      *Object
+	Environment *Object
 }
 
 // Merged merges the layers into a new table.
@@ -230,7 +232,7 @@ func (c Config) Merged() (*Object, error) {
 	for _, layer := range []struct {
 		name string
 		t    *Object
-	}{{"default", c.Default}, {"environment", c.Environment}, {"user", c.User}, {"gossip", c.Gossip}} {
+	}{{"default", c.Default}, {"user", c.User}, {"gossip", c.Gossip}, {"environment", c.Environment}} {
 		if layer.t == nil {
 			continue
 		}

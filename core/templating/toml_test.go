@@ -101,23 +101,25 @@ func TestMerge(t *testing.T) {
 }
 
 func TestConfigLayers(t *testing.T) {
-	def, _ := ParseTOML("d", []byte("port = 80\nmode = \"default\"\n[log]\nlevel = \"info\"\nfile = \"/var/log\"\n"))
+	// Each key is set in two adjacent layers (and the ones below); the
+	// upper one wins: default < user < gossip < environment.
+	def, _ := ParseTOML("d", []byte("only = \"default\"\na = \"default\"\nb = \"default\"\nc = \"default\"\n[log]\nlevel = \"info\"\nfile = \"/var/log\"\n"))
 	env, err := EnvConfig("my-app", func(k string) string {
 		if k == "HAB_MY_APP" {
-			return "mode = \"env\"\n[log]\nlevel = \"debug\"\n"
+			return "c = \"env\"\n[log]\nlevel = \"debug\"\n"
 		}
 		return ""
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	user, _ := ParseTOML("u", []byte("mode = \"user\"\n"))
-	gossip := mustJSON(t, `{"port":8080}`).(*Object)
+	user, _ := ParseTOML("u", []byte("a = \"user\"\nb = \"user\"\nc = \"user\"\n"))
+	gossip := mustJSON(t, `{"b":"gossip","c":"gossip"}`).(*Object)
 	merged, err := Config{Default: def, Environment: env, User: user, Gossip: gossip}.Merged()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := jsonCompact(merged), `{"port":8080,"mode":"user","log":{"level":"debug","file":"/var/log"}}`; got != want {
+	if got, want := jsonCompact(merged), `{"only":"default","a":"user","b":"gossip","c":"env","log":{"level":"debug","file":"/var/log"}}`; got != want {
 		t.Errorf("merged %s, want %s", got, want)
 	}
 

@@ -455,7 +455,7 @@ func (s *Service) refresh(ctx context.Context) {
 			s.gossipCfg, s.gossipInc = g, gossip.Incarnation
 		}
 	}
-	layers := templating.Config{Default: s.defaultConfig, Environment: s.envConfig, User: s.userCfg, Gossip: s.gossipCfg}
+	layers := templating.Config{Default: s.defaultConfig, User: s.userCfg, Gossip: s.gossipCfg, Environment: s.envConfig}
 	s.mu.Unlock()
 	cfg, err := layers.Merged()
 	if err != nil {
