@@ -35,14 +35,15 @@ const (
 // hab start, hab config apply and hab file upload.
 func (a *app) addSupCommands(root, svc *cobra.Command) {
 	sup := &cobra.Command{Use: "sup", Short: "Commands relating to the Habitat Supervisor", Args: cobra.NoArgs, RunE: groupHelp}
-	sup.AddCommand(a.supRunCmd("run [PKG_IDENT_OR_ARTIFACT]", "Run the Habitat Supervisor"), a.supTermCmd(), a.supRestartCmd(), a.svcStatusCmd("status [PKG_IDENT]", true))
+	sup.AddCommand(a.supRunCmd("run [PKG_IDENT_OR_ARTIFACT]", "Run the Habitat Supervisor"), a.supTermCmd(), a.supRestartCmd(), a.svcStatusCmd("status [PKG_IDENT]", true),
+		a.startCmd("Start a service (as hab start, the older CLI's spelling used in a studio): load it into the running Supervisor, or run a Supervisor with it"))
 	root.AddCommand(sup)
 	svc.AddCommand(a.svcLoadCmd(),
 		a.svcIdentCmd("unload", "Unload a service loaded by the Habitat Supervisor", manager.CmdUnload, true),
 		a.svcIdentCmd("start", "Start a loaded, but stopped, Habitat service", manager.CmdStart, false),
 		a.svcIdentCmd("stop", "Stop a running Habitat service", manager.CmdStop, true),
 		a.svcStatusCmd("status [PKG_IDENT]", false))
-	root.AddCommand(a.startCmd())
+	root.AddCommand(a.startCmd("Start a service: load it into the running Supervisor, or run a Supervisor with it"))
 	config := &cobra.Command{Use: "config", Short: "Commands relating to a service's runtime config", Args: cobra.NoArgs, RunE: groupHelp}
 	config.AddCommand(a.configApplyCmd())
 	root.AddCommand(config)
@@ -425,15 +426,16 @@ func (a *app) svcStatusCmd(use string, codes bool) *cobra.Command {
 	return c
 }
 
-// startCmd is hab start: start the service in the running supervisor
-// (loading it when it is not loaded), or, when no supervisor runs, run
-// one in the foreground with it.
-func (a *app) startCmd() *cobra.Command {
+// startCmd is hab start, and hab sup start (the older CLI's spelling,
+// which a studio's users type): start the service in the running
+// supervisor (loading it when it is not loaded), or, when no supervisor
+// runs, run one in the foreground with it.
+func (a *app) startCmd(short string) *cobra.Command {
 	f := &supRunFlags{}
 	var client func() (ctl.Client, error)
 	c := &cobra.Command{
 		Use:   "start PKG_IDENT_OR_ARTIFACT",
-		Short: "Start a service: load it into the running Supervisor, or run a Supervisor with it",
+		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			if cl, err := client(); err == nil {

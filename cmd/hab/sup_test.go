@@ -864,6 +864,33 @@ func TestSupCompositeAndStart(t *testing.T) {
 	}
 }
 
+// TestSupSupStart: hab sup start (the older CLI's spelling, used in a
+// studio) behaves as hab start: with no supervisor it runs one with the
+// package; with one running it loads another package into it, and starts
+// a stopped one.
+func TestSupSupStart(t *testing.T) {
+	e := newSupEnv(t)
+	for _, name := range []string{"first", "second"} {
+		e.build(e.plan(name, map[string]string{
+			"plan.sh":   "pkg_name=" + name + "\npkg_origin=habtest\npkg_version=0.1.0\npkg_svc_user=root\npkg_svc_group=root\ndo_build() { return 0; }\ndo_install() { return 0; }\n",
+			"hooks/run": "#!/bin/sh\necho " + name + " runs\nexec sleep 100000\n",
+		}))
+	}
+	s := e.startSupWith("sup", "start", "habtest/first")
+	s.waitOutput("first.default(O): first runs")
+	if out := s.mustHab("", "sup", "start", "habtest/second"); !strings.Contains(out, "The habtest/second service was successfully loaded") {
+		t.Errorf("hab sup start of a new service: %s", out)
+	}
+	s.waitOutput("second.default(O): second runs")
+	s.mustHab("", "svc", "stop", "habtest/second")
+	supWaitFor(t, "second stopped", func() bool { return s.pid("second") == 0 })
+	s.mustHab("", "sup", "start", "habtest/second")
+	supWaitFor(t, "second started again", func() bool { return s.pid("second") != 0 })
+	if code, out, errs := s.hab("", "sup", "start"); code == 0 || !strings.Contains(out+errs, "accepts 1 arg") {
+		t.Errorf("hab sup start without an ident: exit %d\n%s%s", code, out, errs)
+	}
+}
+
 // TestSupRunHart: hab sup run with a hart installs it first; a second
 // supervisor on the same root is refused.
 func TestSupRunHart(t *testing.T) {
