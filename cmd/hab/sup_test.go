@@ -891,6 +891,33 @@ func TestSupSupStart(t *testing.T) {
 	}
 }
 
+// TestSupSuitability: the suitability hook runs once the service is
+// initialized and again when a render changes it; the last line of its
+// output is the suitability; a hook that fails or answers something other
+// than an unsigned integer gives 0, the original's default, and says why.
+func TestSupSuitability(t *testing.T) {
+	e := newSupEnv(t)
+	e.build(e.plan("suited", map[string]string{
+		"plan.sh":           "pkg_name=suited\npkg_origin=habtest\npkg_version=0.1.0\npkg_svc_user=root\npkg_svc_group=root\ndo_build() { return 0; }\ndo_install() { return 0; }\n",
+		"default.toml":      "suit = \"7\"\ncode = 0\n",
+		"hooks/run":         "#!/bin/sh\nexec sleep 100000\n",
+		"hooks/suitability": "#!/bin/sh\necho checking\necho '{{cfg.suit}}'\nexit {{cfg.code}}\n",
+	}))
+	s := e.startSup()
+	s.mustHab("", "svc", "load", "habtest/suited")
+	s.waitOutput("suited.default hook[suitability]:(HK): checking")
+	s.waitOutput("suited.default(SV): Suitability is 7\n")
+	for i, tt := range []struct{ cfg, want string }{
+		{"suit = \"nonsense\"\n", `suited.default(SV): Suitability is 0: the last line of the suitability hook's output, "nonsense", is not an unsigned integer`},
+		{"suit = \"9\"\ncode = 3\n", "suited.default(SV): Suitability is 0: the suitability hook exited 3"},
+		{"suit = \"-1\"\n", `suited.default(SV): Suitability is 0: the last line of the suitability hook's output, "-1", is not an unsigned integer`},
+		{"suit = \"18446744073709551615\"\n", "suited.default(SV): Suitability is 18446744073709551615\n"},
+	} {
+		s.mustHab(tt.cfg, "config", "apply", "suited.default", strconv.Itoa(i+1))
+		s.waitOutput(tt.want)
+	}
+}
+
 // TestSupRunHart: hab sup run with a hart installs it first; a second
 // supervisor on the same root is refused.
 func TestSupRunHart(t *testing.T) {

@@ -40,22 +40,24 @@ type Ring struct {
 	Files      *Store[ServiceFile]
 	Departures *Store[Departure]
 
-	mu         sync.RWMutex
-	members    map[string]Member
-	health     map[string]Health
-	memberRevs uint64
+	mu          sync.RWMutex
+	members     map[string]Member
+	health      map[string]Health
+	memberRevs  uint64
+	suitability map[string]uint64 // this member's, by service group
 }
 
 // NewRing returns a ring holding only the local member.
 func NewRing(local Member) *Ring {
 	r := &Ring{
-		LocalID:    local.ID,
-		Services:   NewStore[Service](),
-		Configs:    NewStore[ServiceConfig](),
-		Files:      NewStore[ServiceFile](),
-		Departures: NewStore[Departure](),
-		members:    map[string]Member{},
-		health:     map[string]Health{},
+		LocalID:     local.ID,
+		Services:    NewStore[Service](),
+		Configs:     NewStore[ServiceConfig](),
+		Files:       NewStore[ServiceFile](),
+		Departures:  NewStore[Departure](),
+		members:     map[string]Member{},
+		health:      map[string]Health{},
+		suitability: map[string]uint64{},
 	}
 	r.AddMember(local, Alive)
 	return r
@@ -78,6 +80,32 @@ func (r *Ring) HealthOf(id string) Health {
 		return h
 	}
 	return Confirmed
+}
+
+// SetSuitability records this member's suitability for the elections of
+// service group sg: what its service's suitability hook answered.
+func (r *Ring) SetSuitability(sg string, v uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.suitability[sg] = v
+}
+
+// ForgetSuitability drops this member's suitability for sg (its service
+// left the group).
+func (r *Ring) ForgetSuitability(sg string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.suitability, sg)
+}
+
+// Suitability is this member's bid in the elections of sg: the
+// suitability hook's answer, or 0 (the original's default) when the
+// service has no hook, has not run it or it failed. The ring's elector
+// takes it as the group's suitability function.
+func (r *Ring) Suitability(sg string) uint64 {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.suitability[sg]
 }
 
 // Version changes whenever anything in the ring changes: consumers

@@ -53,3 +53,25 @@ func TestBindGroup(t *testing.T) {
 		t.Errorf("census = %+v", c.CensusGroups)
 	}
 }
+
+// TestSuitability: this member's suitability per group is what was
+// recorded, 0 (the original's default) before anything is and after the
+// service left the group.
+func TestSuitability(t *testing.T) {
+	r := NewRing(Member{ID: "me"})
+	if got := r.Suitability("web.default"); got != 0 {
+		t.Errorf("before any: %d", got)
+	}
+	r.SetSuitability("web.default", 7)
+	r.SetSuitability("db.default", 1<<63)
+	if got := r.Suitability("web.default"); got != 7 {
+		t.Errorf("web: %d", got)
+	}
+	if got := r.Suitability("db.default"); got != 1<<63 {
+		t.Errorf("db: %d", got)
+	}
+	r.ForgetSuitability("web.default")
+	if got := r.Suitability("web.default"); got != 0 {
+		t.Errorf("after forget: %d", got)
+	}
+}

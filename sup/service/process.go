@@ -52,6 +52,7 @@ type startOpts struct {
 	outMu     *sync.Mutex
 	stdoutLog string // files the output is also written to (appended)
 	stderrLog string
+	stdout    io.Writer // if set, the standard output lines are also written here
 }
 
 // start starts cmd in its own process group, as the identity, with its
@@ -87,7 +88,8 @@ func start(cmd *exec.Cmd, o startOpts) (*proc, error) {
 		r      *os.File
 		prefix string
 		log    string
-	}{{outR, o.prefixOut, o.stdoutLog}, {errR, o.prefixErr, o.stderrLog}} {
+		also   io.Writer
+	}{{outR, o.prefixOut, o.stdoutLog, o.stdout}, {errR, o.prefixErr, o.stderrLog, nil}} {
 		p.copies.Add(1)
 		go func() {
 			defer p.copies.Done()
@@ -100,8 +102,13 @@ func start(cmd *exec.Cmd, o startOpts) (*proc, error) {
 				}
 			}
 			var lw io.Writer
-			if lf != nil {
+			switch {
+			case lf != nil && s.also != nil:
+				lw = io.MultiWriter(lf, s.also)
+			case lf != nil:
 				lw = lf
+			case s.also != nil:
+				lw = s.also
 			}
 			copyLines(s.r, s.prefix, o.out, o.outMu, lw)
 		}()

@@ -5,6 +5,7 @@
 package service
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -113,6 +114,9 @@ type Service struct {
 	healthOut      string
 	healthErr      string
 	healthRunning  bool
+	suitRunning    bool
+	suitRan        bool
+	suitHook       string // the suitability hook as it last ran
 	nextHealth     time.Time
 	restarts       int
 	backoff        time.Duration
@@ -328,6 +332,7 @@ func (s *Service) Run(ctx context.Context) {
 		case <-ctx.Done():
 			s.stopProcess()
 			s.opts.Ring.Services.Remove(s.sg, s.opts.Ring.LocalID)
+			s.opts.Ring.ForgetSuitability(s.sg)
 			return
 		case <-s.kick:
 		case <-t.C:
@@ -380,6 +385,64 @@ func (s *Service) step(ctx context.Context) {
 	}
 	s.superviseProcess(ctx)
 	s.startHealthCheck(ctx)
+	s.startSuitability(ctx)
+}
+
+// startSuitability runs the suitability hook in the background once the
+// service is initialized and again whenever it renders differently (it
+// may read cfg), and records its answer in the ring for the group's
+// elections.
+func (s *Service) startSuitability(ctx context.Context) {
+	s.mu.Lock()
+	cur := s.current
+	if s.suitRunning || cur == nil || !s.initialized {
+		s.mu.Unlock()
+		return
+	}
+	hook, ok := cur.hooks[HookSuitability]
+	if !ok || (s.suitRan && hook == s.suitHook) {
+		s.mu.Unlock()
+		return
+	}
+	s.suitRunning, s.suitRan, s.suitHook = true, true, hook
+	s.mu.Unlock()
+	go func() {
+		v, why := s.suitability(ctx)
+		s.mu.Lock()
+		s.suitRunning = false
+		s.mu.Unlock()
+		if ctx.Err() != nil {
+			return
+		}
+		s.opts.Ring.SetSuitability(s.sg, v)
+		if why != "" {
+			s.say("Suitability is %d: %s", v, why)
+		} else {
+			s.say("Suitability is %d", v)
+		}
+	}()
+}
+
+// suitability runs the suitability hook: when it exits 0, the last line
+// of its standard output is the suitability (an unsigned integer);
+// otherwise the suitability is 0, as the original's, and why says what
+// went wrong.
+func (s *Service) suitability(ctx context.Context) (v uint64, why string) {
+	var out bytes.Buffer
+	code, _, err := s.runNamedHookOut(ctx, HookSuitability, s.opts.HookTimeout, &out)
+	if err != nil {
+		return 0, fmt.Sprintf("the suitability hook failed: %v", err)
+	}
+	if code != 0 {
+		return 0, fmt.Sprintf("the suitability hook exited %d", code)
+	}
+	lines := strings.Split(strings.TrimRight(out.String(), "\n"), "\n")
+	last := strings.TrimSpace(lines[len(lines)-1])
+	n, err := strconv.ParseUint(last, 10, 64)
+	if err != nil {
+		return 0, fmt.Sprintf("the last line of the suitability hook's output, %q, is not an unsigned integer", last)
+	}
+	return n, ""
 }
 
 func (s *Service) bindNames() []string {
@@ -619,6 +682,12 @@ func (s *Service) hookCmd(ctx context.Context, path string) (*exec.Cmd, error) {
 // runNamedHook runs a rendered hook when the package has it: ran is
 // false when it has none.
 func (s *Service) runNamedHook(ctx context.Context, name string, timeout time.Duration) (code int, ran bool, err error) {
+	return s.runNamedHookOut(ctx, name, timeout, nil)
+}
+
+// runNamedHookOut is runNamedHook that also writes the hook's standard
+// output lines to stdout (when not nil).
+func (s *Service) runNamedHookOut(ctx context.Context, name string, timeout time.Duration, stdout io.Writer) (code int, ran bool, err error) {
 	s.mu.Lock()
 	cur := s.current
 	s.mu.Unlock()
@@ -634,7 +703,9 @@ func (s *Service) runNamedHook(ctx context.Context, name string, timeout time.Du
 		return -1, true, err
 	}
 	prefix := fmt.Sprintf("%s hook[%s]:", s.sg, name)
-	code, err = runHook(ctx, cmd, s.startOpts(prefix+"(HK): ", prefix+"(HK): ", name), timeout)
+	o := s.startOpts(prefix+"(HK): ", prefix+"(HK): ", name)
+	o.stdout = stdout
+	code, err = runHook(ctx, cmd, o, timeout)
 	if err != nil {
 		s.say("%s hook %s", name, err)
 	}
