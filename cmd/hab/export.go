@@ -15,6 +15,7 @@ import (
 
 	"github.com/habgo/hab/core/crypto"
 	"github.com/habgo/hab/core/ident"
+	"github.com/habgo/hab/core/pkgs"
 	"github.com/habgo/hab/exporters/closure"
 	"github.com/habgo/hab/exporters/container"
 )
@@ -22,15 +23,17 @@ import (
 // exportFormats are the formats `hab pkg export` knows, for its errors.
 const exportFormats = "container (alias docker), tar, aci, mesos, cf, kubernetes, helm"
 
-// defaultBldrURL is the original's public Builder.
-const defaultBldrURL = "https://bldr.habitat.sh"
-
 // addExportCommands adds `hab pkg export FORMAT`.
 func (a *app) addExportCommands(pkg *cobra.Command) {
 	export := &cobra.Command{
 		Use:   "export <FORMAT> <PKG_IDENT_OR_ARTIFACT>...",
 		Short: "Exports a package and its runtime closure to another format (" + exportFormats + ")",
-		Args:  cobra.ArbitraryArgs,
+		Long: "Exports a package and its runtime closure to another format (" + exportFormats + "). " +
+			"PKG_IDENT_OR_ARTIFACT is a Habitat Artifact (verified, then installed with its dependencies into a temporary root) " +
+			"or a package identifier resolved in the installed store; one that is not installed is first installed into the store, " +
+			"with its runtime closure, from the artifact cache and the depot (-u, -c, -z; with --offline the artifact cache only), " +
+			"as `hab pkg install` does: verified and atomic.",
+		Args: cobra.ArbitraryArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return groupHelp(c, args)
@@ -43,18 +46,21 @@ func (a *app) addExportCommands(pkg *cobra.Command) {
 	pkg.AddCommand(export)
 }
 
-// exportSource are the flags that say where packages come from and what
-// an export adds of its own.
+// exportSource are the flags that say where packages come from (the
+// depot flags of `hab pkg install`) and what an export adds of its own.
 type exportSource struct {
-	url, channel, auth string
-	busybox            string
+	depot   *bldrSettings
+	offline bool
+	busybox string
 }
 
-func (s *exportSource) flags(c *cobra.Command) {
+// exportSourceFlags adds the flags of s to c.
+func (a *app) exportSourceFlags(c *cobra.Command, s *exportSource) {
+	s.depot = a.bldrFlags(c)
+	a.channelFlag(c, s.depot, "Channel that packages not installed are installed from (else stable)", true)
 	f := c.Flags()
-	f.StringVarP(&s.url, "url", "u", "", "Builder URL that packages not installed would come from (default $HAB_BLDR_URL; no depot client yet)")
-	f.StringVarP(&s.channel, "channel", "c", "", "Channel that packages not installed would come from (default $HAB_BLDR_CHANNEL, else stable)")
-	f.StringVarP(&s.auth, "auth", "z", "", "Builder token (default $HAB_AUTH_TOKEN; no depot client yet)")
+	f.BoolVar(&s.offline, "offline", false, "Install packages not installed from the artifact cache only, not from the depot")
+	_ = f.MarkHidden("offline")
 	f.StringVar(&s.busybox, "busybox", "/bin/busybox", "Static busybox binary packaged as the export's shell (Debian: busybox-static)")
 }
 
@@ -63,41 +69,39 @@ func (a *app) exportCacheDir() string {
 	return filepath.Join(filepath.Dir(a.root.Artifacts()), "export")
 }
 
-// gatherOptions resolves where the packages of an export come from.
-func (a *app) gatherOptions(s *exportSource) (closure.Options, error) {
+// gatherOptions resolves where the packages of an export come from: the
+// store, then the artifact cache and the depot, as `hab pkg install`.
+// done removes the depot's downloads.
+func (a *app) gatherOptions(s *exportSource) (g closure.Options, done func(), err error) {
+	done = func() {}
 	store, err := a.storeOpen()
 	if err != nil {
-		return closure.Options{}, err
+		return g, done, err
 	}
 	hab, err := os.Executable()
 	if err != nil {
-		return closure.Options{}, fmt.Errorf("find this hab binary: %w", err)
+		return g, done, fmt.Errorf("find this hab binary: %w", err)
 	}
-	url := s.url
-	if url == "" {
-		url = a.getenv("HAB_BLDR_URL")
-	}
-	if url == "" {
-		url = defaultBldrURL
-	}
-	channel := s.channel
-	if channel == "" {
-		channel = a.getenv("HAB_BLDR_CHANNEL")
-	}
-	if channel == "" {
-		channel = "stable"
-	}
-	return closure.Options{
+	g = closure.Options{
 		Store:         store,
 		Keys:          crypto.Cache{Dir: a.root.Keys()},
 		ArtifactCache: a.root.Artifacts(),
-		DepotURL:      url,
-		Channel:       channel,
+		Reporter:      storeUI{out: a.stderr, err: a.stderr}, // stdout may be the export (kubernetes)
+		Channel:       a.bldrChannel(s.depot),
 		HabBinary:     map[ident.Target]string{store.Target: hab},
 		Busybox:       map[ident.Target]string{store.Target: s.busybox},
 		HabVersion:    version,
 		HostRoot:      filepath.Join(a.exportCacheDir(), "host-pkgs"),
-	}, nil
+	}
+	if !s.offline {
+		src, err := a.depotSource(s.depot)
+		if err != nil {
+			return g, done, err
+		}
+		g.Sources = []pkgs.Source{pkgs.LocalSource{Dirs: []string{g.ArtifactCache}}, src}
+		done = func() { _ = src.Close() }
+	}
+	return g, done, nil
 }
 
 // sourceDateEpoch is $SOURCE_DATE_EPOCH, or zero.
@@ -134,7 +138,7 @@ func (a *app) exportContainerCmd() *cobra.Command {
 			"It is written as a `docker load` archive in ./results, or as an OCI image layout (--oci-layout), or pushed (--push-image).",
 		Args: cobra.MinimumNArgs(1),
 	}
-	src.flags(c)
+	a.exportSourceFlags(c, &src)
 	f := c.Flags()
 	f.StringVarP(&naming.ImageName, "image-name", "i", container.DefaultImageName, "Image name template (pkg_origin, pkg_name, pkg_version, pkg_release, channel)")
 	f.StringVarP(&naming.RegistryURL, "registry-url", "G", "", "Remote registry URL, prefixed to the image name")
@@ -155,10 +159,11 @@ func (a *app) exportContainerCmd() *cobra.Command {
 	f.StringVarP(&memory, "memory", "m", "", "Accepted for compatibility: no build container runs")
 	f.StringVar(&basePkgURL, "base-pkgs-url", "", "Accepted for compatibility: hab and busybox come from this machine")
 	c.RunE = func(cmd *cobra.Command, args []string) error {
-		g, err := a.gatherOptions(&src)
+		g, done, err := a.gatherOptions(&src)
 		if err != nil {
 			return err
 		}
+		defer done()
 		created, err := a.sourceDateEpoch()
 		if err != nil {
 			return err

@@ -22,7 +22,7 @@ func (a *app) exportACICmd() *cobra.Command {
 			"`gpg --export-secret-keys --armor`; its passphrase in $SIGN_PASSPHRASE).",
 		Args: cobra.ExactArgs(1),
 	}
-	src.flags(c)
+	a.exportSourceFlags(c, &src)
 	c.Flags().StringVar(&signKey, "sign-key", "", "ASCII-armoured OpenPGP secret key that signs the image when SIGN=true (default $SIGN_KEY)")
 	c.Flags().StringVar(&outDir, "output-dir", "results", "Directory the image is written to (the original's $HAB_RESULTS_DIR)")
 	c.RunE = func(cmd *cobra.Command, args []string) error {
@@ -43,10 +43,12 @@ func (a *app) exportACICmd() *cobra.Command {
 			}
 			req.SignKey, req.Passphrase = key, []byte(a.getenv("SIGN_PASSPHRASE"))
 		}
-		var err error
-		if req.Gather, err = a.gatherOptions(&src); err != nil {
+		g, done, err := a.gatherOptions(&src)
+		if err != nil {
 			return err
 		}
+		defer done()
+		req.Gather = g
 		if req.Image, err = a.imageOptions(); err != nil {
 			return err
 		}

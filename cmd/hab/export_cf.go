@@ -27,7 +27,7 @@ func (a *app) exportCFCmd() *cobra.Command {
 			"to /hab/svc/NAME/user.toml, then runs /init.sh. Tags are the container tags prefixed with cf-.",
 		Args: cobra.ExactArgs(2),
 	}
-	src.flags(c)
+	a.exportSourceFlags(c, &src)
 	c.Flags().StringVarP(&naming.ImageName, "image-name", "i", container.DefaultImageName, "Image name template")
 	c.Flags().StringVar(&resultsDir, "results-dir", "results", "Directory of the archive, the SBOM and last_container_export.env")
 	c.RunE = func(cmd *cobra.Command, args []string) error {
@@ -35,10 +35,11 @@ func (a *app) exportCFCmd() *cobra.Command {
 		if err != nil {
 			return fmt.Errorf("read mapping: %w", err)
 		}
-		g, err := a.gatherOptions(&src)
+		g, done, err := a.gatherOptions(&src)
 		if err != nil {
 			return err
 		}
+		defer done()
 		img, err := a.imageOptions()
 		if err != nil {
 			return err

@@ -36,15 +36,16 @@ func (a *app) exportTarCmd() *cobra.Command {
 			"Unpacked at /, `/hab/bin/hab sup run ORIGIN/NAME` starts the service.",
 		Args: cobra.ExactArgs(1),
 	}
-	src.flags(c)
+	a.exportSourceFlags(c, &src)
 	c.Flags().BoolVar(&noHabBin, "no-hab-bin", false, "Leave hab/bin/hab out")
 	c.Flags().BoolVar(&noSup, "no-hab-sup", false, "Accepted for compatibility: the supervisor is part of hab")
 	c.Flags().StringVar(&outDir, "output-dir", ".", "Directory the tarball is written to")
 	c.RunE = func(cmd *cobra.Command, args []string) error {
-		g, err := a.gatherOptions(&src)
+		g, done, err := a.gatherOptions(&src)
 		if err != nil {
 			return err
 		}
+		defer done()
 		path, err := hartar.Export(cmd.Context(), hartar.Request{Arg: args[0], Gather: g, OutDir: outDir, NoHabBin: noHabBin, WorkDir: os.TempDir()})
 		if err != nil {
 			return err
@@ -97,7 +98,7 @@ func (a *app) exportMesosCmd() *cobra.Command {
 			"and prints the JSON. Upload the tarball and put its URL in \"uris\". Defaults come from $CPU, $MEM, $DISK, $INSTANCES as in the original.",
 		Args: cobra.ExactArgs(1),
 	}
-	src.flags(c)
+	a.exportSourceFlags(c, &src)
 	f := c.Flags()
 	f.Float64Var(&res.CPU, "cpu", 0, "CPU shares (default $CPU, else 0.5)")
 	f.Float64Var(&res.MemoryMB, "memory", 0, "Memory in MB (default $MEM, else 256)")
@@ -126,10 +127,11 @@ func (a *app) exportMesosCmd() *cobra.Command {
 			instances = int(n)
 		}
 		res.Instances = instances
-		g, err := a.gatherOptions(&src)
+		g, done, err := a.gatherOptions(&src)
 		if err != nil {
 			return err
 		}
+		defer done()
 		img, err := a.imageOptions()
 		if err != nil {
 			return err
@@ -165,7 +167,7 @@ func (a *app) exportKubernetesCmd(chart bool) *cobra.Command {
 		use, short = "helm", "Creates a Helm chart for the Habitat operator (or, --plain, standard objects) and the container image it runs"
 	}
 	c := &cobra.Command{Use: use + " [FLAGS] <PKG_IDENT_OR_ARTIFACT>", Short: short, Args: cobra.ExactArgs(1)}
-	src.flags(c)
+	a.exportSourceFlags(c, &src)
 	f := c.Flags()
 	f.BoolVarP(&noImage, "no-docker-image", "d", false, "Do not build the container image")
 	f.StringVar(&o.Name, "k8s-name", "", "Name of the Kubernetes resource (default NAME-VERSION-RELEASE)")
@@ -225,10 +227,11 @@ func (a *app) exportKubernetesCmd(chart bool) *cobra.Command {
 				return fmt.Errorf("read --config: %w", err)
 			}
 		}
-		g, err := a.gatherOptions(&src)
+		g, done, err := a.gatherOptions(&src)
 		if err != nil {
 			return err
 		}
+		defer done()
 		var pkg *closure.Package
 		if noImage {
 			if pkg, err = closure.Resolve(cmd.Context(), args[0], g, os.TempDir()); err != nil {

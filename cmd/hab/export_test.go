@@ -6,8 +6,10 @@ import (
 )
 
 // TestExportCommandErrors: an unknown format is a usage error naming it;
-// a package neither given as a hart nor installed fails naming it and
-// the depot it would come from (there is no depot client yet).
+// a package neither given as a hart, installed, cached nor in the depot
+// fails naming it and the depot (here one that does not answer: the
+// install resolves locally, saying so; exporters/tar's
+// TestExportFromDepot exports from a real depot).
 func TestExportCommandErrors(t *testing.T) {
 	e := newStoreEnv(t)
 	for _, tc := range []struct {
@@ -16,8 +18,9 @@ func TestExportCommandErrors(t *testing.T) {
 		want []string
 	}{
 		{[]string{"pkg", "export", "nope", "habtest/service"}, exitUsage, []string{`unknown export format "nope"`, "container (alias docker)"}},
-		{[]string{"pkg", "export", "docker", "habtest/nothing"}, exitError, []string{"habtest/nothing", "https://bldr.habitat.sh", "no depot client"}},
-		{[]string{"pkg", "export", "container", "-u", "http://127.0.0.1:1", "-c", "unstable", "habtest/nothing"}, exitError, []string{"habtest/nothing", "http://127.0.0.1:1", "unstable"}},
+		{[]string{"pkg", "export", "docker", "-u", "http://127.0.0.1:1", "habtest/nothing"}, exitError, []string{"habtest/nothing", "http://127.0.0.1:1", "channel stable", "Could not reach"}},
+		{[]string{"pkg", "export", "tar", "-u", "http://127.0.0.1:1", "-c", "unstable", "habtest/nothing"}, exitError, []string{"habtest/nothing", "http://127.0.0.1:1", "channel unstable"}},
+		{[]string{"pkg", "export", "kubernetes", "--offline", "habtest/nothing"}, exitError, []string{"habtest/nothing", "the artifact cache"}},
 		{[]string{"pkg", "export", "container"}, exitUsage, []string{"requires at least 1 arg"}},
 	} {
 		code, _, errOut := e.run(tc.args...)

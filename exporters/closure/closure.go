@@ -24,10 +24,6 @@ import (
 	"github.com/habgo/hab/core/pkgs"
 )
 
-// ErrDepotUnavailable is returned when a package would have to come from
-// a depot: this hab has no depot client yet.
-var ErrDepotUnavailable = errors.New("installing from a depot is not available in this hab yet (no depot client); install the package or pass its .hart")
-
 // Package is one package of an export.
 type Package struct {
 	Ident ident.Ident // fully qualified
@@ -92,9 +88,17 @@ type Options struct {
 	// WorkDir is an existing directory harts are installed under (one
 	// root per target); the caller removes it.
 	WorkDir string
-	// DepotURL and Channel: a package neither given as a hart nor
-	// installed would come from there (-u, -c).
-	DepotURL, Channel string
+	// Sources provide what the store lacks, as to `hab pkg install`: a
+	// package named by identifier that is not installed is installed
+	// (verified, with its closure, atomically) into Store from them, and
+	// the dependencies of harts come from them. The artifact cache alone
+	// when empty; cmd/hab adds the depot (-u, -c, -z) unless --offline.
+	Sources []pkgs.Source
+	// Reporter is told what those installs do; nil says nothing.
+	Reporter pkgs.Reporter
+	// Channel is the depot channel packages come from (-c), for image
+	// names.
+	Channel string
 	// HabBinary and Busybox name, per target, the hab binary and the
 	// static busybox that Gather makes packages of (Closure.Hab and
 	// Closure.Busybox), under HostRoot: a lasting directory, so that the
@@ -162,36 +166,48 @@ func Gather(ctx context.Context, args []string, o Options) ([]*Closure, error) {
 	return out, nil
 }
 
+// install installs args[i] for each i of which into store from o's
+// sources, as `hab pkg install` does (verified, the whole closure or
+// nothing; no install hooks: nothing runs for an export), and records
+// each package in requested.
+func (o *Options) install(ctx context.Context, store *pkgs.Store, args []string, which []int, requested map[int]*Package) error {
+	in := &pkgs.Installer{Store: store, Keys: o.Keys, ArtifactCache: o.ArtifactCache, Sources: o.Sources, Reporter: o.Reporter}
+	var names []string
+	for _, i := range which {
+		names = append(names, args[i])
+	}
+	res, err := in.InstallAll(ctx, names)
+	if err != nil {
+		return fmt.Errorf("install %s for export: %w", strings.Join(names, ", "), err)
+	}
+	for k, i := range which {
+		p, err := load(store, res[k].Package.Ident)
+		if err != nil {
+			return err
+		}
+		requested[i] = p
+	}
+	return nil
+}
+
 func gatherTarget(ctx context.Context, args []string, target ident.Target, harts, idents []int, o Options) (*Closure, error) {
 	c := &Closure{Target: target}
 	requested := make(map[int]*Package, len(harts)+len(idents))
 	if len(harts) > 0 {
-		root := filepath.Join(o.WorkDir, "harts-"+string(target))
-		store := pkgs.New(paths.At(root), target)
-		in := &pkgs.Installer{Store: store, Keys: o.Keys, ArtifactCache: o.ArtifactCache}
-		var files []string
-		for _, i := range harts {
-			files = append(files, args[i])
-		}
-		res, err := in.InstallAll(ctx, files)
-		if err != nil {
-			return nil, fmt.Errorf("install %s for export: %w", strings.Join(files, ", "), err)
-		}
-		for k, i := range harts {
-			p, err := load(store, res[k].Package.Ident)
-			if err != nil {
-				return nil, err
-			}
-			requested[i] = p
+		store := pkgs.New(paths.At(filepath.Join(o.WorkDir, "harts-"+string(target))), target)
+		if err := o.install(ctx, store, args, harts, requested); err != nil {
+			return nil, err
 		}
 	}
+	var missing []int // identifiers the store lacks, installed from o.Sources
 	for _, i := range idents {
 		want, _ := ident.Parse(args[i])
 		ip, err := o.Store.Resolve(ctx, want)
+		if errors.Is(err, pkgs.ErrNotInstalled) {
+			missing = append(missing, i)
+			continue
+		}
 		if err != nil {
-			if errors.Is(err, pkgs.ErrNotInstalled) && o.DepotURL != "" {
-				return nil, fmt.Errorf("package %s is not installed and would come from %s (channel %s): %w", args[i], o.DepotURL, o.Channel, ErrDepotUnavailable)
-			}
 			return nil, fmt.Errorf("package %s: %w", args[i], err)
 		}
 		p, err := load(o.Store, ip.Ident)
@@ -199,6 +215,11 @@ func gatherTarget(ctx context.Context, args []string, target ident.Target, harts
 			return nil, err
 		}
 		requested[i] = p
+	}
+	if len(missing) > 0 {
+		if err := o.install(ctx, o.Store, args, missing, requested); err != nil {
+			return nil, err
+		}
 	}
 	order := append(append([]int(nil), harts...), idents...)
 	slices.Sort(order)

@@ -1,0 +1,128 @@
+package tar_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/habgo/hab/depot"
+	"github.com/habgo/hab/depot/client"
+	"github.com/habgo/hab/exporters/internal/exptest"
+)
+
+// TestExportFromDepot runs the hab binary against a real depot (embedded
+// store, dev-auth, on loopback) holding the wrapper fixture and its
+// dependency in stable: `hab pkg export tar -u URL habtest/wrapper` on a
+// machine with an empty store and an empty key cache installs the package
+// and its closure from the depot (the key fetched, every hart verified)
+// into the store and writes the tarball, which tar unpacks with the whole
+// closure. An identifier the depot lacks fails naming it and the depot,
+// and leaves no output and nothing installed, for the tar and the
+// container formats.
+func TestExportFromDepot(t *testing.T) {
+	ctx := context.Background()
+	e := exptest.New(t)
+	sh := e.Build("sh")
+	wr := e.Build("wrapper")
+
+	dp, err := depot.Open(ctx, depot.Options{DataDir: t.TempDir(), DevAuth: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(dp.Server)
+	t.Cleanup(func() { ts.Close(); dp.Close() })
+	c, err := client.New(ts.URL, client.WithToken("bobo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateOrigin(ctx, "habtest", ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []string{sh.Artifact, wr.Artifact} {
+		if err := c.UploadHart(ctx, h, client.UploadOptions{Channel: "stable", Keys: e.Keys}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Another machine: nothing installed, no keys, no artifacts.
+	other := t.TempDir()
+	root := filepath.Join(other, "root")
+	hab := func(args ...string) (string, error) {
+		cmd := exec.Command(exptest.Hab(t), args...)
+		cmd.Env = append(os.Environ(), "FS_ROOT="+root, "HAB_CACHE_KEY_PATH="+filepath.Join(other, "keys"), "HOME="+other,
+			"HAB_BLDR_URL=", "HAB_DEPOT_URL=", "HAB_BLDR_CHANNEL=", "HAB_AUTH_TOKEN=")
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+
+	out := t.TempDir()
+	msg, err := hab("pkg", "export", "tar", "-u", ts.URL, "--output-dir", out, "habtest/wrapper")
+	if err != nil {
+		t.Fatalf("hab pkg export tar from the depot: %v\n%s", err, msg)
+	}
+	tarball := filepath.Join(out, "habtest-wrapper-"+wr.Ident.Version+"-"+wr.Ident.Release+".tar.gz")
+	if !strings.Contains(msg, "★ Wrote "+tarball) {
+		t.Errorf("output lacks the tarball %s:\n%s", tarball, msg)
+	}
+	unpacked := t.TempDir()
+	exptest.Run(t, "tar", "-xzf", tarball, "-C", unpacked)
+	for _, id := range []string{wr.Ident.String(), sh.Ident.String()} {
+		for _, dir := range []string{unpacked, root} { // in the tarball, and installed into the store
+			if _, err := os.Stat(filepath.Join(dir, "hab/pkgs", id, "IDENT")); err != nil {
+				t.Errorf("%s: %v\n%s", id, err, msg)
+			}
+		}
+	}
+	for _, f := range []string{"hab/bin/hab", "hab/pkgs/core/busybox-static", "hab/pkgs/core/hab"} {
+		if _, err := os.Stat(filepath.Join(unpacked, f)); err != nil {
+			t.Errorf("unpacked tarball lacks %s: %v", f, err)
+		}
+	}
+
+	// An identifier the depot lacks.
+	for _, tc := range []struct {
+		format string
+		args   []string
+		out    string
+	}{
+		{"tar", []string{"--output-dir"}, t.TempDir()},
+		{"container", []string{"--results-dir"}, filepath.Join(t.TempDir(), "results")},
+		{"container", []string{"--oci-layout"}, filepath.Join(t.TempDir(), "layout")},
+	} {
+		args := append(append([]string{"pkg", "export", tc.format, "-u", ts.URL, "-c", "stable"}, tc.args...), tc.out, "habtest/nothing")
+		msg, err := hab(args...)
+		if err == nil {
+			t.Errorf("hab %s: succeeded\n%s", strings.Join(args, " "), msg)
+			continue
+		}
+		for _, w := range []string{"habtest/nothing", ts.URL, "channel stable"} {
+			if !strings.Contains(msg, w) {
+				t.Errorf("hab %s: error lacks %q:\n%s", strings.Join(args, " "), w, msg)
+			}
+		}
+		if ents, err := os.ReadDir(tc.out); !os.IsNotExist(err) && len(ents) > 0 {
+			t.Errorf("hab %s: left output in %s: %v %v", strings.Join(args, " "), tc.out, ents, err)
+		}
+		if _, err := os.Stat(filepath.Join(root, "hab/pkgs/habtest/nothing")); !os.IsNotExist(err) {
+			t.Errorf("hab %s: habtest/nothing in the store: %v", strings.Join(args, " "), err)
+		}
+	}
+	// The depot's downloads are gone; the artifact cache holds the two
+	// verified harts.
+	cached, err := os.ReadDir(filepath.Join(root, "hab/cache/artifacts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range cached {
+		names = append(names, f.Name())
+	}
+	if want := []string{filepath.Base(sh.Artifact), filepath.Base(wr.Artifact)}; !slices.Equal(names, want) && !slices.Equal(names, []string{want[1], want[0]}) {
+		t.Errorf("artifact cache holds %v, want %v", names, want)
+	}
+}
