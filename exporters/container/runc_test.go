@@ -16,20 +16,32 @@ import (
 // TestImageRunsUnderRunc unpacks the exported image with umoci and runs
 // it with runc (umoci's spec, without its rlimits, in the host's network
 // namespace so that the test reaches the gateway): /init.sh hands the
-// options to `hab sup run IDENT`, the image's supervisor starts, and its
-// HTTP gateway reports the service up, which ran its init hook.
+// options to `hab sup run IDENT`, the image's supervisor starts, its HTTP
+// gateway reports the service up, which ran its init hook, and the service
+// (built in a studio, so its paths are the image's /hab/...) answers on
+// its port with the message of the user.toml the test put in the image.
 func TestImageRunsUnderRunc(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("runc needs root")
 	}
 	runc := exptest.Tool(t, "runc")
 	e := exptest.New(t)
-	svc := e.Build("service")
+	svc := e.BuildInStudio("service")
 	r := request(e, svc.Ident.String())
 	r.OCILayout = filepath.Join(e.Work, "oci")
 	export(t, r)
 	bundle := filepath.Join(e.Work, "bundle")
 	exptest.Run(t, "umoci", "unpack", "--image", r.OCILayout+":latest", bundle)
+
+	port := exptest.FreePort(t)
+	const message = "answered from the image"
+	userTOML := filepath.Join(bundle, "rootfs", "hab", "user", "service", "config", "user.toml")
+	if err := os.MkdirAll(filepath.Dir(userTOML), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(userTOML, []byte(fmt.Sprintf("port = %d\nmessage = %q\n[listen]\nhost = \"127.0.0.1\"\n", port, message)), 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	var spec map[string]any
 	data, err := os.ReadFile(filepath.Join(bundle, "config.json"))
@@ -75,5 +87,9 @@ func TestImageRunsUnderRunc(t *testing.T) {
 	}
 	if !strings.Contains(p.Output(), "initialized service") {
 		t.Errorf("the init hook did not run:\n%s", p.Output())
+	}
+	// The service (a busybox httpd: the image has no perl) answers.
+	if body := exptest.WaitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/", port), p.Done, p.Output, message); body != message+"\n" {
+		t.Errorf("the service answered %q, want %q", body, message+"\n")
 	}
 }

@@ -67,13 +67,15 @@ func TestTarUnpacksAndRuns(t *testing.T) {
 // tarball the root gets only what the documentation asks of the machine:
 // its accounts (root, and the hab user and group it says to create) and
 // its shell, /bin/sh (here the tarball's own busybox), as the service's
-// scripts start with #!/bin/sh.
+// scripts start with #!/bin/sh. The service (built in a studio, so its
+// paths are /hab/...; busybox's httpd serves, as the root has no perl)
+// answers on its port with the message of the user.toml the test wrote.
 func TestTarServiceRunsInChroot(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("chroot and mounts need root")
 	}
 	e := exptest.New(t)
-	svc := e.Build("service")
+	svc := e.BuildInStudio("service")
 	path, err := hartar.Export(context.Background(), hartar.Request{Arg: svc.Artifact, Gather: e.Gather(), OutDir: t.TempDir(), WorkDir: e.Work})
 	if err != nil {
 		t.Fatal(err)
@@ -100,11 +102,23 @@ func TestTarServiceRunsInChroot(t *testing.T) {
 	if err := os.Symlink(strings.TrimPrefix(bbs[0], root), filepath.Join(root, "bin/sh")); err != nil {
 		t.Fatal(err)
 	}
+	svcPort := exptest.FreePort(t)
+	const message = "answered from the chroot"
+	userTOML := filepath.Join(root, "hab", "user", "service", "config", "user.toml")
+	if err := os.MkdirAll(filepath.Dir(userTOML), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(userTOML, []byte(fmt.Sprintf("port = %d\nmessage = %q\n[listen]\nhost = \"127.0.0.1\"\n", svcPort, message)), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	port := exptest.FreePort(t)
 	script := fmt.Sprintf("mount --rbind /dev %[1]s/dev && mount -t proc proc %[1]s/proc && exec chroot %[1]s /hab/bin/hab sup run habtest/service "+
 		"--listen-http 127.0.0.1:%[2]d --listen-gossip 127.0.0.1:%[3]d --listen-ctl 127.0.0.1:%[4]d", root, port, exptest.FreePort(t), exptest.FreePort(t))
 	p := exptest.Start(t, exec.Command("unshare", "--mount", "--pid", "--fork", "--kill-child", "sh", "-c", script), nil)
 	exptest.WaitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/services", port), p.Done, p.Output, `"`+svc.Ident.String()+`"`, `"desired_state":"Up"`)
+	if body := exptest.WaitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/", svcPort), p.Done, p.Output, message); body != message+"\n" {
+		t.Errorf("the service answered %q, want %q", body, message+"\n")
+	}
 }
 
 // TestTarErrors: a package that is not there fails naming it and writes

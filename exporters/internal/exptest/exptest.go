@@ -28,6 +28,7 @@ import (
 	"github.com/habgo/hab/exporters/closure"
 	"github.com/habgo/hab/internal/habbin"
 	"github.com/habgo/hab/planner/builder"
+	"github.com/habgo/hab/studio/pkgbuild"
 )
 
 // Env is a root with the habtest origin's keys and fixtures built into it.
@@ -88,6 +89,62 @@ func (e *Env) BuildFor(name string, target ident.Target) *builder.Result {
 	if err != nil {
 		e.T.Fatalf("build %s: %v\n%s", name, err, out.String())
 	}
+	return res
+}
+
+// BuildInStudio builds fixture plan name the way a package to export is
+// built, with `hab pkg build` in a chroot studio (root only; the test is
+// skipped otherwise), then installs its hart into the root with `hab pkg
+// install`. Inside the studio FS_ROOT is /, so what the package names (its
+// run script, hooks, configuration paths) is /hab/..., as on the machine
+// or image it is exported to; Build writes the temporary root's path
+// into them, and such a service runs only in that root.
+func (e *Env) BuildInStudio(name string) *builder.Result {
+	e.T.Helper()
+	if os.Geteuid() != 0 {
+		e.T.Skip("building in a studio (hab pkg build) needs root")
+	}
+	src := filepath.Join(e.Work, "studio-src-"+name)
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		e.T.Fatal(err)
+	}
+	Run(e.T, "cp", "-a", Fixture(name), filepath.Join(src, name))
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + e.Work, "TERM=dumb", "FS_ROOT=" + e.Root,
+		"HAB_CACHE_KEY_PATH=" + e.Keys.Dir, "HAB_ORIGIN=habtest"}
+	hab := Hab(e.T)
+	habRun := func(args ...string) {
+		e.T.Helper()
+		cmd := exec.Command(hab, args...)
+		cmd.Env = env
+		if out, err := cmd.CombinedOutput(); err != nil {
+			e.T.Fatalf("hab %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	habRun("pkg", "build", "-s", src, "--release", strconv.FormatInt(e.release.Add(1), 10), name)
+	results := filepath.Join(src, "results")
+	last, err := pkgbuild.ReadLastBuild(filepath.Join(results, "last_build.env"))
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	id, err := ident.ParseFullyQualified(last["pkg_ident"])
+	if err != nil {
+		e.T.Fatalf("hab pkg build of %s: last_build.env: %v", name, err)
+	}
+	target, err := ident.ParseTarget(last["pkg_target"])
+	if err != nil {
+		e.T.Fatalf("hab pkg build of %s: last_build.env: %v", name, err)
+	}
+	res := &builder.Result{
+		Ident:          id,
+		Target:         target,
+		Prefix:         filepath.Join(append([]string{e.Root, "hab", "pkgs"}, id.Parts()...)...),
+		Artifact:       filepath.Join(results, last["pkg_artifact"]),
+		CachedArtifact: filepath.Join(e.Root, "hab", "cache", "artifacts", last["pkg_artifact"]),
+		SHA256:         last["pkg_sha256sum"],
+		Blake2b:        last["pkg_blake2bsum"],
+		LastBuild:      filepath.Join(results, "last_build.env"),
+	}
+	habRun("pkg", "install", res.CachedArtifact)
 	return res
 }
 
