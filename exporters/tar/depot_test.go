@@ -23,7 +23,8 @@ import (
 // into the store and writes the tarball, which tar unpacks with the whole
 // closure. An identifier the depot lacks fails naming it and the depot,
 // and leaves no output and nothing installed, for the tar and the
-// container formats.
+// container formats. A hart whose dependency is only in the depot exports
+// too.
 func TestExportFromDepot(t *testing.T) {
 	ctx := context.Background()
 	e := exptest.New(t)
@@ -50,15 +51,18 @@ func TestExportFromDepot(t *testing.T) {
 	}
 
 	// Another machine: nothing installed, no keys, no artifacts.
-	other := t.TempDir()
-	root := filepath.Join(other, "root")
-	hab := func(args ...string) (string, error) {
-		cmd := exec.Command(exptest.Hab(t), args...)
-		cmd.Env = append(os.Environ(), "FS_ROOT="+root, "HAB_CACHE_KEY_PATH="+filepath.Join(other, "keys"), "HOME="+other,
-			"HAB_BLDR_URL=", "HAB_DEPOT_URL=", "HAB_BLDR_CHANNEL=", "HAB_AUTH_TOKEN=")
-		out, err := cmd.CombinedOutput()
-		return string(out), err
+	machine := func() (root string, hab func(args ...string) (string, error)) {
+		other := t.TempDir()
+		root = filepath.Join(other, "root")
+		return root, func(args ...string) (string, error) {
+			cmd := exec.Command(exptest.Hab(t), args...)
+			cmd.Env = append(os.Environ(), "FS_ROOT="+root, "HAB_CACHE_KEY_PATH="+filepath.Join(other, "keys"), "HOME="+other,
+				"HAB_BLDR_URL=", "HAB_DEPOT_URL=", "HAB_BLDR_CHANNEL=", "HAB_AUTH_TOKEN=")
+			out, err := cmd.CombinedOutput()
+			return string(out), err
+		}
 	}
+	root, hab := machine()
 
 	out := t.TempDir()
 	msg, err := hab("pkg", "export", "tar", "-u", ts.URL, "--output-dir", out, "habtest/wrapper")
@@ -82,6 +86,19 @@ func TestExportFromDepot(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(unpacked, f)); err != nil {
 			t.Errorf("unpacked tarball lacks %s: %v", f, err)
 		}
+	}
+
+	// A hart whose dependency only the depot has, on another empty
+	// machine: the dependency (and the signer's key) come from the depot.
+	_, hab2 := machine()
+	out2 := t.TempDir()
+	if msg, err := hab2("pkg", "export", "tar", "-u", ts.URL, "--output-dir", out2, wr.Artifact); err != nil {
+		t.Fatalf("hab pkg export tar of a hart with its dependency in the depot: %v\n%s", err, msg)
+	}
+	unpacked2 := t.TempDir()
+	exptest.Run(t, "tar", "-xzf", filepath.Join(out2, filepath.Base(tarball)), "-C", unpacked2)
+	if _, err := os.Stat(filepath.Join(unpacked2, "hab/pkgs", sh.Ident.String(), "IDENT")); err != nil {
+		t.Errorf("the hart's export lacks its dependency %s: %v", sh.Ident, err)
 	}
 
 	// An identifier the depot lacks.
