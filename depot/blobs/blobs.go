@@ -7,10 +7,8 @@ package blobs
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"os"
 	"path/filepath"
@@ -55,11 +53,13 @@ func (d *Dir) path(digest string) string {
 	return filepath.Join(d.root, digest[:2], digest)
 }
 
-// Writer receives one blob.
+// Writer receives one blob. It does not hash what it receives: the
+// caller names the digest at Commit, computed from the same bytes (the
+// depot's upload verification hashes every byte once for the checksum;
+// hashing here too made uploads a third slower).
 type Writer struct {
 	d    *Dir
 	f    *os.File
-	h    hash.Hash
 	n    int64
 	done bool
 }
@@ -70,23 +70,18 @@ func (d *Dir) Create(ctx context.Context) (*Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create blob: %w", err)
 	}
-	h, _ := blake2b.New256(nil)
-	return &Writer{d: d, f: f, h: h}, nil
+	return &Writer{d: d, f: f}, nil
 }
 
 // Write appends to the blob.
 func (w *Writer) Write(p []byte) (int, error) {
 	n, err := w.f.Write(p)
-	w.h.Write(p[:n])
 	w.n += int64(n)
 	if err != nil {
 		return n, fmt.Errorf("write blob %s: %w", w.f.Name(), err)
 	}
 	return n, nil
 }
-
-// Digest is the hex BLAKE2b-256 of what was written so far.
-func (w *Writer) Digest() string { return hex.EncodeToString(w.h.Sum(nil)) }
 
 // Size is the number of bytes written.
 func (w *Writer) Size() int64 { return w.n }
@@ -95,14 +90,19 @@ func (w *Writer) Size() int64 { return w.n }
 // received before it is committed.
 func (w *Writer) File() string { return w.f.Name() }
 
-// Commit makes the blob durable and visible under its digest, which it
-// returns. Storing the same content twice is harmless.
-func (w *Writer) Commit(ctx context.Context) (string, error) {
+// Commit makes the blob durable and visible under digest, the hex
+// BLAKE2b-256 of what was written, which the caller computed. Storing the
+// same content twice is harmless. A malformed digest is refused and the
+// blob discarded.
+func (w *Writer) Commit(ctx context.Context, digest string) error {
 	if w.done {
-		return "", errors.New("commit blob: already finished")
+		return errors.New("commit blob: already finished")
+	}
+	if !validDigest(digest) {
+		w.Abort()
+		return fmt.Errorf("commit blob as %q: not a lowercase hex BLAKE2b-256 digest", digest)
 	}
 	w.done = true
-	digest := w.Digest()
 	tmp := w.f.Name()
 	err := w.f.Sync()
 	if cerr := w.f.Close(); err == nil {
@@ -123,23 +123,23 @@ func (w *Writer) Commit(ctx context.Context) (string, error) {
 	}
 	if err != nil {
 		os.Remove(tmp)
-		return "", fmt.Errorf("commit blob %s: %w", digest, err)
+		return fmt.Errorf("commit blob %s: %w", digest, err)
 	}
-	return digest, nil
+	return nil
 }
 
-// Finish syncs and closes the temporary file and returns its digest and
-// size, for a store that publishes the file elsewhere (object storage);
-// Abort then removes it.
-func (w *Writer) Finish() (digest string, size int64, err error) {
+// Finish syncs and closes the temporary file and returns its size, for a
+// store that publishes the file elsewhere (object storage); Abort then
+// removes it.
+func (w *Writer) Finish() (size int64, err error) {
 	err = w.f.Sync()
 	if cerr := w.f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return "", 0, fmt.Errorf("finish blob %s: %w", w.f.Name(), err)
+		return 0, fmt.Errorf("finish blob %s: %w", w.f.Name(), err)
 	}
-	return w.Digest(), w.n, nil
+	return w.n, nil
 }
 
 // Abort discards the blob; it is a no-op after Commit.

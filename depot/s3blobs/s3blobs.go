@@ -87,23 +87,26 @@ func (s *Store) Create(ctx context.Context) (*Writer, error) {
 	return &Writer{Writer: w, s: s}, nil
 }
 
-// Commit puts the staged file as the object named by its digest and
-// removes the local copy.
-func (w *Writer) Commit(ctx context.Context) (string, error) {
+// Commit puts the staged file as the object named by digest (which the
+// caller computed from the same bytes) and removes the local copy.
+func (w *Writer) Commit(ctx context.Context, digest string) error {
 	defer w.Abort()
-	digest, size, err := w.Finish()
+	if len(digest) != 64 || strings.Trim(digest, "0123456789abcdef") != "" {
+		return fmt.Errorf("commit blob as %q: not a lowercase hex BLAKE2b-256 digest", digest)
+	}
+	size, err := w.Finish()
 	if err != nil {
-		return "", err
+		return err
 	}
 	f, err := os.Open(w.File())
 	if err != nil {
-		return "", fmt.Errorf("commit blob %s: %w", digest, err)
+		return fmt.Errorf("commit blob %s: %w", digest, err)
 	}
 	defer f.Close()
 	if _, err := w.s.c.PutObject(ctx, w.s.bucket, w.s.key(digest), f, size, minio.PutObjectOptions{ContentType: "application/octet-stream"}); err != nil {
-		return "", fmt.Errorf("commit blob %s to bucket %s: %w", digest, w.s.bucket, err)
+		return fmt.Errorf("commit blob %s to bucket %s: %w", digest, w.s.bucket, err)
 	}
-	return digest, nil
+	return nil
 }
 
 // Open opens a stored blob with its size; blobs.ErrNotFound if absent.

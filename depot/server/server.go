@@ -23,13 +23,14 @@ import (
 	"github.com/habgo/hab/depot/sqlstore"
 )
 
-// BlobWriter receives one blob; it hashes what it receives.
+// BlobWriter receives one blob; Commit publishes it under the digest the
+// caller computed from the same bytes (the upload's verification hashes
+// them once).
 type BlobWriter interface {
 	io.Writer
-	Digest() string
 	Size() int64
 	File() string
-	Commit(ctx context.Context) (string, error)
+	Commit(ctx context.Context, digest string) error
 	Abort()
 }
 

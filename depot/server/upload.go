@@ -182,7 +182,7 @@ func (s *Server) receive(ctx context.Context, body io.Reader, id ident.Ident, t 
 	if prev, err := s.cfg.Store.LatestPackage(ctx, sqlstore.Filter{Origin: id.Origin, Name: id.Name, Target: string(t)}); err == nil && prev.PackageType != p.PackageType {
 		return sqlstore.Package{}, refuse(http.StatusUnprocessableEntity, "Package type mismatch: %s is %s, its latest release %s is %s", id, p.PackageType, prev.Ident(), prev.PackageType)
 	}
-	if _, err := bw.Commit(ctx); err != nil {
+	if err := bw.Commit(ctx, v.Checksum); err != nil {
 		return sqlstore.Package{}, err
 	}
 	return s.cfg.Store.InsertPackage(ctx, p, forced)
