@@ -21,7 +21,8 @@ import (
 // machine with an empty store and an empty key cache installs the package
 // and its closure from the depot (the key fetched, every hart verified)
 // into the store and writes the tarball, which tar unpacks with the whole
-// closure. An identifier the depot lacks fails naming it and the depot,
+// closure; the service fixture likewise becomes an OCI layout that skopeo
+// reads. An identifier the depot lacks fails naming it and the depot,
 // and leaves no output and nothing installed, for the tar and the
 // container formats. A hart whose dependency is only in the depot exports
 // too.
@@ -30,6 +31,7 @@ func TestExportFromDepot(t *testing.T) {
 	e := exptest.New(t)
 	sh := e.Build("sh")
 	wr := e.Build("wrapper")
+	svc := e.Build("service")
 
 	dp, err := depot.Open(ctx, depot.Options{DataDir: t.TempDir(), DevAuth: true})
 	if err != nil {
@@ -44,7 +46,7 @@ func TestExportFromDepot(t *testing.T) {
 	if _, err := c.CreateOrigin(ctx, "habtest", ""); err != nil {
 		t.Fatal(err)
 	}
-	for _, h := range []string{sh.Artifact, wr.Artifact} {
+	for _, h := range []string{sh.Artifact, wr.Artifact, svc.Artifact} {
 		if err := c.UploadHart(ctx, h, client.UploadOptions{Channel: "stable", Keys: e.Keys}); err != nil {
 			t.Fatal(err)
 		}
@@ -86,6 +88,16 @@ func TestExportFromDepot(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(unpacked, f)); err != nil {
 			t.Errorf("unpacked tarball lacks %s: %v", f, err)
 		}
+	}
+
+	// The service as an OCI layout, which skopeo reads.
+	layout := filepath.Join(t.TempDir(), "layout")
+	if msg, err := hab("pkg", "export", "container", "-u", ts.URL, "--oci-layout", layout, "--results-dir", t.TempDir(), "habtest/service"); err != nil {
+		t.Fatalf("hab pkg export container from the depot: %v\n%s", err, msg)
+	}
+	cfg := exptest.Run(t, "skopeo", "inspect", "--config", "oci:"+layout+":"+svc.Ident.Version+"-"+svc.Ident.Release)
+	if !strings.Contains(cfg, `"sh.habitat.package.ident": "`+svc.Ident.String()+`"`) {
+		t.Errorf("skopeo inspect --config of the layout lacks the ident label %s:\n%s", svc.Ident, cfg)
 	}
 
 	// A hart whose dependency only the depot has, on another empty
@@ -139,7 +151,9 @@ func TestExportFromDepot(t *testing.T) {
 	for _, f := range cached {
 		names = append(names, f.Name())
 	}
-	if want := []string{filepath.Base(sh.Artifact), filepath.Base(wr.Artifact)}; !slices.Equal(names, want) && !slices.Equal(names, []string{want[1], want[0]}) {
+	want := []string{filepath.Base(sh.Artifact), filepath.Base(wr.Artifact), filepath.Base(svc.Artifact)}
+	slices.Sort(want)
+	if !slices.Equal(names, want) {
 		t.Errorf("artifact cache holds %v, want %v", names, want)
 	}
 }
