@@ -84,23 +84,8 @@ func (s *Server) webIndex(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, "index", page{Title: "Origins", Origins: l})
 }
 
-// webOriginOf validates {o} and finds the origin (404 when unknown).
-func (s *Server) webOriginOf(w http.ResponseWriter, r *http.Request) (sqlstore.Origin, bool) {
-	name := r.PathValue("o")
-	if !ident.ValidOrigin(name) {
-		text(w, http.StatusUnprocessableEntity, fmt.Sprintf("invalid origin name %q", name))
-		return sqlstore.Origin{}, false
-	}
-	o, err := s.cfg.Store.Origin(r.Context(), name)
-	if err != nil {
-		s.fail(w, r, err)
-		return o, false
-	}
-	return o, true
-}
-
 func (s *Server) webOrigin(w http.ResponseWriter, r *http.Request) {
-	o, ok := s.webOriginOf(w, r)
+	o, ok := s.origin(w, r)
 	if !ok {
 		return
 	}
@@ -131,18 +116,29 @@ func newestFirst(l []sqlstore.Package) {
 	})
 }
 
-func (s *Server) webPackage(w http.ResponseWriter, r *http.Request) {
+// visibleReleases lists the releases the path names (a package, or one
+// release's targets) that the caller may see; none is answered 404.
+func (s *Server) visibleReleases(w http.ResponseWriter, r *http.Request) (ident.Ident, []sqlstore.Package, bool) {
 	id, o, ok := s.packageOrigin(w, r)
 	if !ok {
-		return
+		return id, nil, false
 	}
-	l, err := s.cfg.Store.ListReleases(r.Context(), sqlstore.Filter{Origin: id.Origin, Name: id.Name, Visibilities: s.visibilities(r, o, false)})
+	l, err := s.cfg.Store.ListReleases(r.Context(), sqlstore.Filter{Origin: id.Origin, Name: id.Name, Version: id.Version, Release: id.Release,
+		Visibilities: s.visibilities(r, o, false)})
 	if err != nil {
 		s.fail(w, r, err)
-		return
+		return id, nil, false
 	}
 	if len(l) == 0 {
-		text(w, http.StatusNotFound, fmt.Sprintf("package %s/%s not found", id.Origin, id.Name))
+		text(w, http.StatusNotFound, fmt.Sprintf("package %s not found", id))
+		return id, nil, false
+	}
+	return id, l, true
+}
+
+func (s *Server) webPackage(w http.ResponseWriter, r *http.Request) {
+	id, l, ok := s.visibleReleases(w, r)
+	if !ok {
 		return
 	}
 	newestFirst(l)
@@ -160,18 +156,8 @@ func (s *Server) webPackage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) webRelease(w http.ResponseWriter, r *http.Request) {
-	id, o, ok := s.packageOrigin(w, r)
+	id, l, ok := s.visibleReleases(w, r)
 	if !ok {
-		return
-	}
-	l, err := s.cfg.Store.ListReleases(r.Context(), sqlstore.Filter{Origin: id.Origin, Name: id.Name, Version: id.Version, Release: id.Release,
-		Visibilities: s.visibilities(r, o, false)})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if len(l) == 0 {
-		text(w, http.StatusNotFound, fmt.Sprintf("package %s not found", id))
 		return
 	}
 	var ts []webTarget
@@ -206,7 +192,7 @@ func nextHref(base string, q url.Values, start, total int) string {
 }
 
 func (s *Server) webChannel(w http.ResponseWriter, r *http.Request) {
-	o, ok := s.webOriginOf(w, r)
+	o, ok := s.origin(w, r)
 	if !ok {
 		return
 	}
