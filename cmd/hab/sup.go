@@ -36,16 +36,18 @@ const (
 func (a *app) addSupCommands(root, svc *cobra.Command) {
 	sup := &cobra.Command{Use: "sup", Short: "Commands relating to the Habitat Supervisor", Args: cobra.NoArgs, RunE: groupHelp}
 	sup.AddCommand(a.supRunCmd("run [PKG_IDENT_OR_ARTIFACT]", "Run the Habitat Supervisor"), a.supTermCmd(), a.supRestartCmd(), a.svcStatusCmd("status [PKG_IDENT]", true),
-		a.startCmd("Start a service (as hab start, the older CLI's spelling used in a studio): load it into the running Supervisor, or run a Supervisor with it"))
+		a.startCmd("Start a service (as hab start, the older CLI's spelling used in a studio): load it into the running Supervisor, or run a Supervisor with it"),
+		a.supSecretCmd(), a.supShellCmd("sh", "Start an interactive Bourne-like shell"), a.supShellCmd("bash", "Start an interactive Bash-like shell"))
 	root.AddCommand(sup)
 	svc.AddCommand(a.svcLoadCmd(),
 		a.svcIdentCmd("unload", "Unload a service loaded by the Habitat Supervisor", manager.CmdUnload, true),
 		a.svcIdentCmd("start", "Start a loaded, but stopped, Habitat service", manager.CmdStart, false),
 		a.svcIdentCmd("stop", "Stop a running Habitat service", manager.CmdStop, true),
-		a.svcStatusCmd("status [PKG_IDENT]", false))
+		a.svcStatusCmd("status [PKG_IDENT]", false),
+		a.svcUpdateCmd())
 	root.AddCommand(a.startCmd("Start a service: load it into the running Supervisor, or run a Supervisor with it"))
 	config := &cobra.Command{Use: "config", Short: "Commands relating to a service's runtime config", Args: cobra.NoArgs, RunE: groupHelp}
-	config.AddCommand(a.configApplyCmd())
+	config.AddCommand(a.configApplyCmd(), a.configShowCmd())
 	root.AddCommand(config)
 	file := &cobra.Command{Use: "file", Short: "Commands relating to Habitat files", Args: cobra.NoArgs, RunE: groupHelp}
 	file.AddCommand(a.fileUploadCmd())

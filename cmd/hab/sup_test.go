@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -915,6 +916,76 @@ func TestSupSuitability(t *testing.T) {
 	} {
 		s.mustHab(tt.cfg, "config", "apply", "suited.default", strconv.Itoa(i+1))
 		s.waitOutput(tt.want)
+	}
+}
+
+// TestSupUpdateShowSecretShell: hab svc update changes a loaded service's
+// options in its spec (only the flags given) and the running service
+// restarts with them; bad updates change nothing; hab config show prints
+// the package's default.toml; hab sup secret generate prints a fresh
+// secret; hab sup sh runs a shell with its arguments and exit code.
+func TestSupUpdateShowSecretShell(t *testing.T) {
+	e := newSupEnv(t)
+	e.build(e.plan("tuned", map[string]string{
+		"plan.sh":      "pkg_name=tuned\npkg_origin=habtest\npkg_version=0.1.0\npkg_svc_user=root\npkg_svc_group=root\ndo_build() { return 0; }\ndo_install() { return 0; }\n",
+		"default.toml": "# the defaults\nport = 8080\n",
+		"hooks/run":    "#!/bin/sh\nexec sleep 100000\n",
+	}))
+	s := e.startSup()
+	s.mustHab("", "svc", "load", "habtest/tuned", "--channel", "unstable")
+	supWaitFor(t, "tuned up", func() bool { return s.pid("tuned") != 0 })
+	first := s.pid("tuned")
+	specFile := filepath.Join(e.root, "hab", "sup", "default", "specs", "tuned.spec")
+
+	if out := s.mustHab("", "config", "show", "habtest/tuned"); out != "# the defaults\nport = 8080\n" {
+		t.Errorf("config show: %q", out)
+	}
+	if code, out, errs := s.hab("", "config", "show", "habtest/nothere"); code == 0 || !strings.Contains(out+errs, "Service not loaded, habtest/nothere") {
+		t.Errorf("config show of an unloaded service: exit %d %s%s", code, out, errs)
+	}
+
+	s.mustHab("", "svc", "update", "habtest/tuned", "-i", "7", "--shutdown-timeout", "3")
+	b, _ := os.ReadFile(specFile)
+	for _, want := range []string{"[health_check_interval]\nsecs = 7\n", "shutdown_timeout = 3", "channel = 'unstable'", "group = 'default'"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("spec after update lacks %q:\n%s", want, b)
+		}
+	}
+	supWaitFor(t, "tuned restarted with its new options", func() bool { p := s.pid("tuned"); return p != 0 && p != first })
+	if sv := s.service("tuned"); sv == nil || fmt.Sprint(sv["health_check_interval"]) != "map[nanos:0 secs:7]" {
+		t.Errorf("service after update: %v", sv["health_check_interval"])
+	}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"svc", "update", "habtest/tuned"}, "no options to update"},
+		{[]string{"svc", "update", "habtest/tuned", "--topology", "sideways"}, "sideways"},
+		{[]string{"svc", "update", "habtest/nothere", "--channel", "x"}, "Service not loaded, habtest/nothere"},
+	} {
+		code, out, errs := s.hab("", tt.args...)
+		if code == 0 || !strings.Contains(out+errs, tt.want) {
+			t.Errorf("hab %s: exit %d, want an error with %q:\n%s%s", strings.Join(tt.args, " "), code, tt.want, out, errs)
+		}
+	}
+	if b2, _ := os.ReadFile(specFile); string(b2) != string(b) {
+		t.Errorf("a refused update changed the spec:\n%s", b2)
+	}
+
+	secrets := map[string]bool{}
+	for range 2 {
+		out := strings.TrimSpace(s.mustHab("", "sup", "secret", "generate"))
+		if raw, err := base64.StdEncoding.DecodeString(out); err != nil || len(raw) != 64 {
+			t.Errorf("secret %q: %v, %d bytes", out, err, len(raw))
+		}
+		secrets[out] = true
+	}
+	if len(secrets) != 2 {
+		t.Error("two secrets are the same")
+	}
+
+	if code, out, _ := s.hab("", "sup", "sh", "-c", "echo shell says $0; exit 3", "hi"); code != 3 || out != "shell says hi\n" {
+		t.Errorf("hab sup sh: exit %d, %q", code, out)
 	}
 }
 

@@ -223,11 +223,10 @@ func EnsureSecret(path string) (string, error) {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return "", err
 	}
-	raw := make([]byte, 64)
-	if _, err := rand.Read(raw); err != nil {
-		return "", fmt.Errorf("generate control secret: %w", err)
+	s, err := NewSecret()
+	if err != nil {
+		return "", err
 	}
-	s := base64.StdEncoding.EncodeToString(raw)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return "", fmt.Errorf("write control secret %s: %w", path, err)
 	}
@@ -246,6 +245,16 @@ func EnsureSecret(path string) (string, error) {
 		return "", fmt.Errorf("write control secret %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// NewSecret is a new control gateway secret: 64 random bytes, base64
+// (what hab sup secret generate prints).
+func NewSecret() (string, error) {
+	raw := make([]byte, 64)
+	if _, err := rand.Read(raw); err != nil {
+		return "", fmt.Errorf("generate control secret: %w", err)
+	}
+	return base64.StdEncoding.EncodeToString(raw), nil
 }
 
 // ReadSecret reads a secret file, without surrounding white space.

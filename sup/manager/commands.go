@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -31,7 +32,25 @@ const (
 	CmdConfigApply = "config.apply"
 	CmdValidate    = "config.validate"
 	CmdFileUpload  = "file.upload"
+	CmdUpdate      = "svc.update"
+	CmdDefaultCfg  = "svc.default_cfg"
 )
+
+// UpdateArgs changes options of a loaded service (hab svc update): only
+// the fields that are set.
+type UpdateArgs struct {
+	Ident               string    `json:"ident"`
+	Group               *string   `json:"group,omitempty"`
+	Topology            *string   `json:"topology,omitempty"`
+	Strategy            *string   `json:"strategy,omitempty"`
+	UpdateCondition     *string   `json:"update_condition,omitempty"`
+	Channel             *string   `json:"channel,omitempty"`
+	URL                 *string   `json:"url,omitempty"`
+	Binds               *[]string `json:"binds,omitempty"`
+	BindingMode         *string   `json:"binding_mode,omitempty"`
+	HealthCheckInterval *uint64   `json:"health_check_interval,omitempty"`
+	ShutdownTimeout     *uint32   `json:"shutdown_timeout,omitempty"`
+}
 
 // LoadArgs loads a service (or a composite's services).
 type LoadArgs struct {
@@ -116,6 +135,22 @@ func (m *Manager) Handle(ctx context.Context, cmd string, raw json.RawMessage, o
 			return err
 		}
 		return m.uploadFile(a, out)
+	case CmdUpdate:
+		var a UpdateArgs
+		if err := decode(&a); err != nil {
+			return err
+		}
+		if err := m.update(a, out); err != nil {
+			return err
+		}
+		m.reconcile(ctx)
+		return nil
+	case CmdDefaultCfg:
+		var a IdentArgs
+		if err := decode(&a); err != nil {
+			return err
+		}
+		return m.defaultCfg(a.Ident, out)
 	}
 	return ctl.Errorf(ctl.CodeInvalid, "unknown control command %q", cmd)
 }
@@ -498,4 +533,77 @@ func (m *Manager) kickGroup(sg string) {
 			r.svc.Kick()
 		}
 	}
+}
+
+// update changes the options of loaded services (one, or each of a
+// composite) in their specs; the next reconcile restarts a running one
+// with them, as a changed spec does.
+func (m *Manager) update(a UpdateArgs, out func(string)) error {
+	sps, err := m.specsFor(a.Ident)
+	if err != nil {
+		return err
+	}
+	set := func(dst *string, v *string) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	for i := range sps {
+		sp := &sps[i]
+		set(&sp.Group, a.Group)
+		set(&sp.Topology, a.Topology)
+		set(&sp.UpdateStrategy, a.Strategy)
+		set(&sp.UpdateCondition, a.UpdateCondition)
+		set(&sp.Channel, a.Channel)
+		set(&sp.BldrURL, a.URL)
+		set(&sp.BindingMode, a.BindingMode)
+		if a.Binds != nil {
+			sp.Binds = append([]string{}, *a.Binds...)
+		}
+		if a.HealthCheckInterval != nil {
+			sp.HealthCheckInterval = spec.Duration{Secs: *a.HealthCheckInterval}
+		}
+		if a.ShutdownTimeout != nil {
+			t := *a.ShutdownTimeout
+			sp.ShutdownTimeout = &t
+		}
+		if err := sp.Validate(); err != nil {
+			return ctl.Errorf(ctl.CodeInvalid, "update %s: %v", sp.Ident, err)
+		}
+	}
+	for _, sp := range sps {
+		if err := m.specs.Write(sp); err != nil {
+			return ctl.Errorf(ctl.CodeInternal, "%v", err)
+		}
+		out(fmt.Sprintf("Updating %s", sp.Ident))
+	}
+	return nil
+}
+
+// defaultCfg answers the default configuration (default.toml) of the
+// package of a loaded service, as it is.
+func (m *Manager) defaultCfg(raw string, out func(string)) error {
+	sps, err := m.specsFor(raw)
+	if err != nil {
+		return err
+	}
+	if len(sps) != 1 {
+		return ctl.Errorf(ctl.CodeInvalid, "%s is a composite: name one of its services", raw)
+	}
+	m.mu.Lock()
+	r := m.services[sps[0].Name()]
+	m.mu.Unlock()
+	if r == nil {
+		return ctl.Errorf(ctl.CodeNotFound, "Service not running, %s", raw)
+	}
+	p := filepath.Join(r.svc.Status().Pkg.Path, "default.toml")
+	b, err := os.ReadFile(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return ctl.Errorf(ctl.CodeNotFound, "%s has no default configuration (no %s)", r.svc.Ident(), p)
+	}
+	if err != nil {
+		return ctl.Errorf(ctl.CodeInternal, "read default configuration: %v", err)
+	}
+	out(strings.TrimRight(string(b), "\n"))
+	return nil
 }
