@@ -35,13 +35,7 @@ func TestImageRunsUnderRunc(t *testing.T) {
 
 	port := exptest.FreePort(t)
 	const message = "answered from the image"
-	userTOML := filepath.Join(bundle, "rootfs", "hab", "user", "service", "config", "user.toml")
-	if err := os.MkdirAll(filepath.Dir(userTOML), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(userTOML, []byte(fmt.Sprintf("port = %d\nmessage = %q\n[listen]\nhost = \"127.0.0.1\"\n", port, message)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	exptest.ServiceUserTOML(t, filepath.Join(bundle, "rootfs"), port, message)
 
 	var spec map[string]any
 	data, err := os.ReadFile(filepath.Join(bundle, "config.json"))

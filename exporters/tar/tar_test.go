@@ -104,13 +104,7 @@ func TestTarServiceRunsInChroot(t *testing.T) {
 	}
 	svcPort := exptest.FreePort(t)
 	const message = "answered from the chroot"
-	userTOML := filepath.Join(root, "hab", "user", "service", "config", "user.toml")
-	if err := os.MkdirAll(filepath.Dir(userTOML), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(userTOML, []byte(fmt.Sprintf("port = %d\nmessage = %q\n[listen]\nhost = \"127.0.0.1\"\n", svcPort, message)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	exptest.ServiceUserTOML(t, root, svcPort, message)
 	port := exptest.FreePort(t)
 	script := fmt.Sprintf("mount --rbind /dev %[1]s/dev && mount -t proc proc %[1]s/proc && exec chroot %[1]s /hab/bin/hab sup run habtest/service "+
 		"--listen-http 127.0.0.1:%[2]d --listen-gossip 127.0.0.1:%[3]d --listen-ctl 127.0.0.1:%[4]d", root, port, exptest.FreePort(t), exptest.FreePort(t))

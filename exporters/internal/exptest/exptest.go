@@ -6,6 +6,7 @@ package exptest
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -146,6 +147,20 @@ func (e *Env) BuildInStudio(name string) *builder.Result {
 	}
 	habRun("pkg", "install", res.CachedArtifact)
 	return res
+}
+
+// ServiceUserTOML writes the service fixture's user.toml into root (an
+// unpacked image or tarball): it listens on 127.0.0.1:port and answers
+// message.
+func ServiceUserTOML(t testing.TB, root string, port int, message string) {
+	t.Helper()
+	file := filepath.Join(root, "hab", "user", "service", "config", "user.toml")
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, []byte(fmt.Sprintf("port = %d\nmessage = %q\n[listen]\nhost = \"127.0.0.1\"\n", port, message)), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // Store is the root's package store.
