@@ -146,13 +146,7 @@ type supRunFlags struct {
 	key, certs, caCerts    string
 	minBackoff, maxBackoff uint64
 	cooldown, hookTimeout  uint64
-}
-
-func envOr(getenv func(string) string, key, def string) string {
-	if v := getenv(key); v != "" {
-		return v
-	}
-	return def
+	keys                   func() crypto.Cache // --cache-key-path: where harts' signing keys are found
 }
 
 func (a *app) supRunCmd(use, short string) *cobra.Command {
@@ -175,9 +169,14 @@ func (a *app) supRunCmd(use, short string) *cobra.Command {
 
 func (a *app) addSupRunFlags(c *cobra.Command, f *supRunFlags) {
 	fl := c.Flags()
-	fl.StringVar(&f.listenCtl, "listen-ctl", envOr(a.getenv, "HAB_LISTEN_CTL", "127.0.0.1:9632"), "The listen address for the control gateway")
-	fl.StringVar(&f.listenHTTP, "listen-http", envOr(a.getenv, "HAB_LISTEN_HTTP", "0.0.0.0:9631"), "The listen address for the HTTP gateway")
-	fl.StringVar(&f.listenGossip, "listen-gossip", envOr(a.getenv, "HAB_LISTEN_GOSSIP", "0.0.0.0:9638"), "The listen address for the gossip system (reserved: the ring is not built yet)")
+	fl.StringVar(&f.listenCtl, "listen-ctl", "127.0.0.1:9632", "The listen address for the control gateway")
+	fl.StringVar(&f.listenHTTP, "listen-http", "0.0.0.0:9631", "The listen address for the HTTP gateway")
+	fl.StringVar(&f.listenGossip, "listen-gossip", "0.0.0.0:9638", "The listen address for the gossip system (reserved: the ring is not built yet)")
+	a.envFlag(c, "listen-ctl", "HAB_LISTEN_CTL")
+	a.envFlag(c, "listen-http", "HAB_LISTEN_HTTP")
+	a.envFlag(c, "listen-gossip", "HAB_LISTEN_GOSSIP")
+	f.keys = a.keyCacheFlag(c)
+	fl.Bool("no-color", false, "Turn ANSI color off (the Supervisor's output has none)")
 	fl.StringVar(&f.sysIP, "sys-ip-address", "", "The IPv4 address of this machine [default: detected, else 127.0.0.1]")
 	fl.BoolVarP(&f.permanent, "permanent-peer", "I", false, "This Supervisor is a permanent peer")
 	fl.BoolVarP(&f.httpDisable, "http-disable", "D", false, "Disable the HTTP gateway")
@@ -225,7 +224,7 @@ func (a *app) supRun(c *cobra.Command, f *supRunFlags, pkg string) error {
 		DisableHTTP:    f.httpDisable,
 		SecretOverride: a.getenv("HAB_CTL_SECRET"),
 		InstallMissing: func(ctx context.Context, id ident.Ident) (*pkgs.Package, error) {
-			return a.supInstall(ctx, store, id.String())
+			return a.supInstall(ctx, store, f.keys(), id.String())
 		},
 	}
 	if cfg.SysIP == "" {
@@ -238,7 +237,7 @@ func (a *app) supRun(c *cobra.Command, f *supRunFlags, pkg string) error {
 	if pkg != "" {
 		id := pkg
 		if strings.HasSuffix(pkg, ".hart") {
-			p, err := a.supInstall(ctx, store, pkg)
+			p, err := a.supInstall(ctx, store, f.keys(), pkg)
 			if err != nil {
 				return err
 			}
@@ -297,12 +296,12 @@ func (a *app) supRestartCmd() *cobra.Command {
 }
 
 // supInstall installs a hart, or an ident from the artifact cache.
-func (a *app) supInstall(ctx context.Context, store *pkgs.Store, what string) (*pkgs.Package, error) {
+func (a *app) supInstall(ctx context.Context, store *pkgs.Store, keys crypto.Cache, what string) (*pkgs.Package, error) {
 	xz, err := a.xzChoice()
 	if err != nil {
 		return nil, err
 	}
-	in := &pkgs.Installer{Store: store, Keys: crypto.Cache{Dir: a.root.Keys()}, ArtifactCache: a.root.Artifacts(), Reporter: a.storeUI(), XZ: xz,
+	in := &pkgs.Installer{Store: store, Keys: keys, ArtifactCache: a.root.Artifacts(), Reporter: a.storeUI(), XZ: xz,
 		Hooks: pkgs.ExecHooks{Env: os.Environ(), Stdout: a.stdout, Stderr: a.stderr}}
 	results, err := in.InstallAll(ctx, []string{what})
 	if err != nil {

@@ -1001,7 +1001,9 @@ func TestSupRunHart(t *testing.T) {
 	}
 	port := freeLoopbackPort(t)
 	e.userTOML("service", fmt.Sprintf("port = %d\n", port))
-	s := e.startSup(hart)
+	// The hart's signing key is found through --cache-key-path only.
+	delete(e.env, "HAB_CACHE_KEY_PATH")
+	s := e.startSup(hart, "--cache-key-path", e.keys, "--no-color")
 	supWaitFor(t, "the service from the hart", func() bool {
 		return httpBody(t, fmt.Sprintf("http://127.0.0.1:%d/", port)) == "hello from the service\n"
 	})
