@@ -251,17 +251,29 @@ func (a *app) supRun(c *cobra.Command, f *supRunFlags, pkg string) error {
 		}
 		cfg.Preload = &sp
 	}
-	// SIGHUP (hab sup restart) restarts the supervisor in place: every
-	// service stops, then the specs are read again and started.
+	// SIGHUP (hab sup restart) or a restart request on the control
+	// gateway (hab sup restart --remote-sup) restarts the supervisor in
+	// place: every service stops, then the specs are read again and
+	// started.
+	asked := make(chan struct{}, 1)
+	cfg.Restart = func() {
+		select {
+		case asked <- struct{}{}:
+		default:
+		}
+	}
 	for {
 		hup := make(chan os.Signal, 1)
 		signal.Notify(hup, syscall.SIGHUP)
 		rctx, cancel := context.WithCancel(ctx)
-		var restart atomic.Bool
+		var why atomic.Value
 		go func() {
 			select {
 			case <-hup:
-				restart.Store(true)
+				why.Store("SIGHUP")
+				cancel()
+			case <-asked:
+				why.Store("asked through the control gateway")
 				cancel()
 			case <-rctx.Done():
 			}
@@ -269,19 +281,27 @@ func (a *app) supRun(c *cobra.Command, f *supRunFlags, pkg string) error {
 		err = manager.Run(rctx, cfg)
 		signal.Stop(hup)
 		cancel()
-		if err != nil || !restart.Load() || ctx.Err() != nil {
+		if err != nil || why.Load() == nil || ctx.Err() != nil {
 			return err
 		}
-		fmt.Fprintln(a.stdout, "hab-sup(MR): Restarting the Supervisor (SIGHUP)")
+		fmt.Fprintf(a.stdout, "hab-sup(MR): Restarting the Supervisor (%s)\n", why.Load())
 	}
 }
 
 func (a *app) supRestartCmd() *cobra.Command {
-	return &cobra.Command{
+	var client func() (ctl.Client, error)
+	c := &cobra.Command{
 		Use:   "restart",
 		Short: "Restart the Supervisor: its services stop, and start again from their specs",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
+			if c.Flags().Changed("remote-sup") {
+				cl, err := client()
+				if err != nil {
+					return err
+				}
+				return a.ctlDo(c.Context(), cl, manager.CmdSupRestart, nil)
+			}
 			pid, found, err := manager.Signal(a.root, syscall.SIGHUP)
 			if err != nil {
 				return err
@@ -293,6 +313,9 @@ func (a *app) supRestartCmd() *cobra.Command {
 			return nil
 		},
 	}
+	client = a.remoteFlag(c)
+	c.Flags().Lookup("remote-sup").Usage = "Address of the Supervisor's control gateway: restart it through the gateway rather than by signal"
+	return c
 }
 
 // supInstall installs a hart, or an ident from the artifact cache.

@@ -543,6 +543,16 @@ func TestSupKill9BringsServicesBack(t *testing.T) {
 	if err != nil || !strings.Contains(string(sp), "group = 'blue'") || !strings.Contains(string(sp), "shutdown_timeout = 2") {
 		t.Errorf("spec after restart: %v\n%s", err, sp)
 	}
+	// hab sup restart --remote-sup asks through the control gateway.
+	pid = s2.pid("service/blue")
+	if out := s2.mustHab("", "sup", "restart", "--remote-sup", s2.ctl); !strings.Contains(out, "Restarting the Supervisor") {
+		t.Errorf("sup restart --remote-sup: %q", out)
+	}
+	s2.waitOutput("hab-sup(MR): Restarting the Supervisor (asked through the control gateway)")
+	supWaitFor(t, "the service after sup restart --remote-sup", func() bool { p := s2.pid("service/blue"); return p != 0 && p != pid })
+	if s2.exited() {
+		t.Fatal("sup restart --remote-sup ended the supervisor")
+	}
 }
 
 // TestSupBadInputKeepsServicesRunning: unknown idents, malformed binds,

@@ -34,6 +34,7 @@ const (
 	CmdFileUpload  = "file.upload"
 	CmdUpdate      = "svc.update"
 	CmdDefaultCfg  = "svc.default_cfg"
+	CmdSupRestart  = "sup.restart"
 )
 
 // UpdateArgs changes options of a loaded service (hab svc update): only
@@ -144,6 +145,14 @@ func (m *Manager) Handle(ctx context.Context, cmd string, raw json.RawMessage, o
 			return err
 		}
 		m.reconcile(ctx)
+		return nil
+	case CmdSupRestart:
+		if m.cfg.Restart == nil {
+			return ctl.Errorf(ctl.CodeInvalid, "this Supervisor cannot be restarted through its control gateway")
+		}
+		out("Restarting the Supervisor")
+		// After this request is answered: the restart ends the gateway.
+		go m.cfg.Restart()
 		return nil
 	case CmdDefaultCfg:
 		var a IdentArgs

@@ -62,6 +62,9 @@ type Config struct {
 	DisableHTTP             bool
 	AdditionalPathForHooks  string
 	ShutdownTimeoutOverride time.Duration
+	// Restart asks whoever runs the supervisor to restart it (hab sup
+	// restart through the control gateway); nil refuses such requests.
+	Restart func()
 }
 
 // HTTPOptions are the HTTP gateway's TLS and bearer authentication.
