@@ -13,4 +13,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DEPOT_BENCH=1 DEPOT_BENCH_STRICT=1 go test ./bench/ -run '^TestDepotLatestBench$' -count=1 -v -timeout 60m |
-  grep '^depot latest:\|stored\|FAIL\|^---\|skip\|SKIP'
+  grep --line-buffered '^depot latest:\|stored\|FAIL\|^---\|skip\|SKIP'
