@@ -328,6 +328,12 @@ func processesIn(s string) []int {
 	return out
 }
 
+// rootPlan is the plan.sh of a package habtest/NAME/0.1.0 that builds
+// nothing and runs as root (its hooks do the work).
+func rootPlan(name string) string {
+	return "pkg_name=" + name + "\npkg_origin=habtest\npkg_version=0.1.0\npkg_svc_user=root\npkg_svc_group=root\ndo_build() { return 0; }\ndo_install() { return 0; }\n"
+}
+
 func fixtureDir(name string) string { return filepath.Join("..", "..", "fixtures", name) }
 
 // TestSupServiceReconfigureAndBind is the done-when flow: the
@@ -657,16 +663,16 @@ func copyTree(t *testing.T, src, dst string) {
 func TestSupRestartsAndTimeouts(t *testing.T) {
 	e := newSupEnv(t)
 	e.build(e.plan("crasher", map[string]string{
-		"plan.sh":   "pkg_name=crasher\npkg_origin=habtest\npkg_version=0.1.0\npkg_svc_user=root\npkg_svc_group=root\ndo_build() { return 0; }\ndo_install() { return 0; }\n",
+		"plan.sh":   rootPlan("crasher"),
 		"hooks/run": "#!/bin/sh\necho \"crash at $(date +%s.%N)\"\nexit 3\n",
 	}))
 	e.build(e.plan("hanger", map[string]string{
-		"plan.sh":    "pkg_name=hanger\npkg_origin=habtest\npkg_version=0.1.0\npkg_svc_user=root\npkg_svc_group=root\ndo_build() { return 0; }\ndo_install() { return 0; }\n",
+		"plan.sh":    rootPlan("hanger"),
 		"hooks/init": "#!/bin/sh\necho hanging\nexec sleep 100000\n",
 		"hooks/run":  "#!/bin/sh\nexec sleep 100000\n",
 	}))
 	e.build(e.plan("spawner", map[string]string{
-		"plan.sh": "pkg_name=spawner\npkg_origin=habtest\npkg_version=0.1.0\npkg_svc_user=root\npkg_svc_group=root\ndo_build() { return 0; }\ndo_install() { return 0; }\n",
+		"plan.sh": rootPlan("spawner"),
 		// Children and grandchildren, one in a session of its own, all
 		// named by a path under FS_ROOT so the test can find them.
 		"hooks/run": "#!/bin/sh\nln -sf \"$(command -v sleep)\" {{pkg.svc_var_path}}/sleeper\n" +
@@ -800,7 +806,7 @@ func TestSupBindsAndLayers(t *testing.T) {
 func TestSupConfigLayers(t *testing.T) {
 	e := newSupEnv(t)
 	e.build(e.plan("layered", map[string]string{
-		"plan.sh":            "pkg_name=layered\npkg_origin=habtest\npkg_version=0.1.0\npkg_svc_user=root\npkg_svc_group=root\ndo_build() { return 0; }\ndo_install() { return 0; }\n",
+		"plan.sh":            rootPlan("layered"),
 		"default.toml":       "only = \"default\"\na = \"default\"\nb = \"default\"\nc = \"default\"\n",
 		"config/layers.conf": "only={{cfg.only}} a={{cfg.a}} b={{cfg.b}} c={{cfg.c}}\n",
 		"hooks/run":          "#!/bin/sh\nexec sleep 100000\n",
@@ -858,7 +864,7 @@ func TestSupCompositeAndStart(t *testing.T) {
 		t.Errorf("hab start of a running service: %s", out)
 	}
 	e.build(e.plan("extra", map[string]string{
-		"plan.sh":   "pkg_name=extra\npkg_origin=habtest\npkg_version=0.1.0\npkg_svc_user=root\npkg_svc_group=root\ndo_build() { return 0; }\ndo_install() { return 0; }\n",
+		"plan.sh":   rootPlan("extra"),
 		"hooks/run": "#!/bin/sh\necho extra runs\nexec sleep 100000\n",
 	}))
 	if out := s.mustHab("", "start", "habtest/extra"); !strings.Contains(out, "The habtest/extra service was successfully loaded") {
@@ -883,7 +889,7 @@ func TestSupSupStart(t *testing.T) {
 	e := newSupEnv(t)
 	for _, name := range []string{"first", "second"} {
 		e.build(e.plan(name, map[string]string{
-			"plan.sh":   "pkg_name=" + name + "\npkg_origin=habtest\npkg_version=0.1.0\npkg_svc_user=root\npkg_svc_group=root\ndo_build() { return 0; }\ndo_install() { return 0; }\n",
+			"plan.sh":   rootPlan(name),
 			"hooks/run": "#!/bin/sh\necho " + name + " runs\nexec sleep 100000\n",
 		}))
 	}
@@ -909,7 +915,7 @@ func TestSupSupStart(t *testing.T) {
 func TestSupSuitability(t *testing.T) {
 	e := newSupEnv(t)
 	e.build(e.plan("suited", map[string]string{
-		"plan.sh":           "pkg_name=suited\npkg_origin=habtest\npkg_version=0.1.0\npkg_svc_user=root\npkg_svc_group=root\ndo_build() { return 0; }\ndo_install() { return 0; }\n",
+		"plan.sh":           rootPlan("suited"),
 		"default.toml":      "suit = \"7\"\ncode = 0\n",
 		"hooks/run":         "#!/bin/sh\nexec sleep 100000\n",
 		"hooks/suitability": "#!/bin/sh\necho checking\necho '{{cfg.suit}}'\nexit {{cfg.code}}\n",
@@ -937,7 +943,7 @@ func TestSupSuitability(t *testing.T) {
 func TestSupUpdateShowSecretShell(t *testing.T) {
 	e := newSupEnv(t)
 	e.build(e.plan("tuned", map[string]string{
-		"plan.sh":      "pkg_name=tuned\npkg_origin=habtest\npkg_version=0.1.0\npkg_svc_user=root\npkg_svc_group=root\ndo_build() { return 0; }\ndo_install() { return 0; }\n",
+		"plan.sh":      rootPlan("tuned"),
 		"default.toml": "# the defaults\nport = 8080\n",
 		"hooks/run":    "#!/bin/sh\nexec sleep 100000\n",
 	}))
@@ -1031,7 +1037,7 @@ func TestSupRunHart(t *testing.T) {
 func TestSupHooks(t *testing.T) {
 	e := newSupEnv(t)
 	e.build(e.plan("hooked", map[string]string{
-		"plan.sh":            "pkg_name=hooked\npkg_origin=habtest\npkg_version=0.1.0\npkg_svc_user=root\npkg_svc_group=root\ndo_build() { return 0; }\ndo_install() { return 0; }\n",
+		"plan.sh":            rootPlan("hooked"),
 		"hooks/run":          "#!/bin/sh\nexec sleep 100000\n",
 		"hooks/health-check": "#!/bin/sh\nc=$(cat {{pkg.svc_var_path}}/code 2>/dev/null || echo 0)\n[ \"$c\" = hang ] && exec sleep 100000\necho \"health $c\"\nexit $c\n",
 		"hooks/post-run":     "#!/bin/sh\necho post-run ran\n",
