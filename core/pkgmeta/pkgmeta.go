@@ -355,12 +355,8 @@ func Parse(id ident.Ident, files map[string][]byte) (*Metadata, error) {
 		v := int(n)
 		m.ShutdownTimeout = &v
 	}
-	if s, ok, err := p.text(FileInterpreters); err != nil {
+	if m.Interpreters, _, err = p.lines(FileInterpreters); err != nil {
 		return nil, err
-	} else if ok {
-		if m.Interpreters, err = p.lines(FileInterpreters, s); err != nil {
-			return nil, err
-		}
 	}
 
 	for name, data := range files {
@@ -434,13 +430,17 @@ func (p *metaParser) text(name string) (string, bool, error) {
 }
 
 // lines splits the trimmed text of file name into lines, dropping a
-// trailing CR (harts built on Windows) and blank lines; more than MaxLines
-// lines is an error naming the package and the file.
-func (p *metaParser) lines(name, s string) ([]string, error) {
-	if n := strings.Count(s, "\n") + 1; n > MaxLines {
-		return nil, fmt.Errorf("%w: %s: %s: %d lines, more than the %d a metadata file may hold", ErrTooLarge, p.pkg, name, n, MaxLines)
+// trailing CR (harts built on Windows) and blank lines; ok is false when
+// the file is absent. More than MaxLines lines is an error naming the
+// package and the file.
+func (p *metaParser) lines(name string) (out []string, ok bool, err error) {
+	s, ok, err := p.text(name)
+	if err != nil || !ok {
+		return nil, ok, err
 	}
-	var out []string
+	if n := strings.Count(s, "\n") + 1; n > MaxLines {
+		return nil, false, fmt.Errorf("%w: %s: %s: %d lines, more than the %d a metadata file may hold", ErrTooLarge, p.pkg, name, n, MaxLines)
+	}
 	for l := range strings.SplitSeq(s, "\n") {
 		l = strings.TrimRight(l, "\r")
 		if strings.TrimSpace(l) == "" {
@@ -448,23 +448,19 @@ func (p *metaParser) lines(name, s string) ([]string, error) {
 		}
 		out = append(out, l)
 	}
-	return out, nil
+	return out, true, nil
 }
 
 func (p *metaParser) idents(name string, partial bool) ([]ident.Ident, error) {
-	s, ok, err := p.text(name)
-	if err != nil || !ok {
-		return nil, err
-	}
 	parse := ident.ParseFullyQualified
 	if partial {
 		parse = ident.Parse
 	}
-	var out []ident.Ident
-	ls, err := p.lines(name, s)
-	if err != nil {
+	ls, ok, err := p.lines(name)
+	if err != nil || !ok {
 		return nil, err
 	}
+	var out []ident.Ident
 	for i, l := range ls {
 		id, err := parse(strings.TrimSpace(l))
 		if err != nil {
@@ -476,15 +472,11 @@ func (p *metaParser) idents(name string, partial bool) ([]ident.Ident, error) {
 }
 
 func (p *metaParser) keyValues(name string) (map[string]string, error) {
-	s, ok, err := p.text(name)
+	ls, ok, err := p.lines(name)
 	if err != nil || !ok {
 		return nil, err
 	}
 	out := map[string]string{}
-	ls, err := p.lines(name, s)
-	if err != nil {
-		return nil, err
-	}
 	for i, l := range ls {
 		k, v, found := strings.Cut(l, "=")
 		if !found {
@@ -496,15 +488,11 @@ func (p *metaParser) keyValues(name string) (map[string]string, error) {
 }
 
 func (p *metaParser) binds(name string) ([]Bind, error) {
-	s, ok, err := p.text(name)
+	ls, ok, err := p.lines(name)
 	if err != nil || !ok {
 		return nil, err
 	}
 	var out []Bind
-	ls, err := p.lines(name, s)
-	if err != nil {
-		return nil, err
-	}
 	for i, l := range ls {
 		k, v, found := strings.Cut(l, "=")
 		if !found || k == "" {
@@ -516,15 +504,11 @@ func (p *metaParser) binds(name string) ([]Bind, error) {
 }
 
 func (p *metaParser) bindMap(name string) (map[ident.Ident][]BindMapping, error) {
-	s, ok, err := p.text(name)
+	ls, ok, err := p.lines(name)
 	if err != nil || !ok {
 		return nil, err
 	}
 	out := map[ident.Ident][]BindMapping{}
-	ls, err := p.lines(name, s)
-	if err != nil {
-		return nil, err
-	}
 	for i, l := range ls {
 		svc, rest, found := strings.Cut(l, "=")
 		if !found {
