@@ -103,3 +103,66 @@ func TestParseBind(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteRefusesAndLeavesNothing: a spec that does not validate, or a
+// specs directory that cannot be made, is an error naming the spec, and no
+// file (spec or temporary) is left behind.
+func TestWriteRefusesAndLeavesNothing(t *testing.T) {
+	bad := New("habtest/service")
+	bad.Topology = "ring"
+	for _, tt := range []struct {
+		name string
+		dir  func(t *testing.T) string
+		spec Spec
+		want string
+	}{
+		{"invalid spec", func(t *testing.T) string { return t.TempDir() }, bad, `write spec of habtest/service: topology: "ring"`},
+		{"no ident", func(t *testing.T) string { return t.TempDir() }, Spec{}, "write spec of : ident"},
+		{"specs directory is a file", func(t *testing.T) string {
+			f := filepath.Join(t.TempDir(), "specs")
+			if err := os.WriteFile(f, []byte("not a directory"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return f
+		}, New("habtest/service"), "write spec of habtest/service"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := tt.dir(t)
+			err := Dir(dir).Write(tt.spec)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Write = %v, want an error containing %q", err, tt.want)
+			}
+			if fi, _ := os.Stat(dir); fi != nil && fi.IsDir() {
+				if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+					t.Errorf("left behind in %s: %v", dir, entries)
+				}
+			}
+		})
+	}
+}
+
+// TestRemove: a spec is removed; removing a missing one is not an error;
+// one that cannot be removed is an error naming the service.
+func TestRemove(t *testing.T) {
+	dir := t.TempDir()
+	d := Dir(dir)
+	if err := d.Write(New("habtest/service")); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Remove("service"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(d.Path("service")); !os.IsNotExist(err) {
+		t.Errorf("spec still there after Remove: %v", err)
+	}
+	if err := d.Remove("service"); err != nil {
+		t.Errorf("Remove of a missing spec = %v, want nil", err)
+	}
+	// A non-empty directory in the spec's place cannot be removed.
+	if err := os.MkdirAll(filepath.Join(d.Path("stuck"), "inside"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Remove("stuck"); err == nil || !strings.Contains(err.Error(), "remove spec of stuck") {
+		t.Errorf("Remove of an unremovable spec = %v, want an error naming it", err)
+	}
+}
