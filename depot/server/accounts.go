@@ -126,11 +126,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 	}
 	tok := NewToken()
 	t, err := s.cfg.Store.SetToken(r.Context(), a.ID, TokenHash(tok))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, tokenJSON(t, tok))
+	s.replyJSON(w, r, err, tokenJSON(t, tok))
 }
 
 func (s *Server) deleteToken(w http.ResponseWriter, r *http.Request) {
@@ -169,11 +165,7 @@ func (s *Server) userInvitations(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	l, err := s.cfg.Store.AccountInvitations(r.Context(), a.ID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, invitationsJSON(l))
+	s.replyJSON(w, r, err, invitationsJSON(l))
 }
 
 func (s *Server) userOrigins(w http.ResponseWriter, r *http.Request) {

@@ -154,11 +154,7 @@ func (s *Server) members(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	l, err := s.cfg.Store.Members(r.Context(), o.ID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"origin": o.Name, "members": l})
+	s.replyJSON(w, r, err, map[string]any{"origin": o.Name, "members": l})
 }
 
 // account finds the account named by the {user} path parameter.
@@ -222,11 +218,7 @@ func (s *Server) memberRole(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	role, err := s.cfg.Store.Role(r.Context(), o.ID, u.ID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"role": role})
+	s.replyJSON(w, r, err, map[string]any{"role": role})
 }
 
 func (s *Server) setMemberRole(w http.ResponseWriter, r *http.Request) {
@@ -301,11 +293,7 @@ func (s *Server) originInvitations(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	l, err := s.cfg.Store.OriginInvitations(r.Context(), o.ID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"origin": o.Name, "invitations": invitationsJSON(l)})
+	s.replyJSON(w, r, err, map[string]any{"origin": o.Name, "invitations": invitationsJSON(l)})
 }
 
 func (s *Server) invite(w http.ResponseWriter, r *http.Request) {
@@ -456,11 +444,7 @@ func (s *Server) integrationNames(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	names, err := s.cfg.Store.IntegrationNames(r.Context(), o.ID, r.PathValue("kind"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"names": names})
+	s.replyJSON(w, r, err, map[string]any{"names": names})
 }
 
 func (s *Server) getIntegration(w http.ResponseWriter, r *http.Request) {
@@ -520,11 +504,7 @@ func (s *Server) getSetting(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v, err := s.cfg.Store.Setting(r.Context(), o.ID, r.PathValue("name"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, settingJSON(v))
+	s.replyJSON(w, r, err, settingJSON(v))
 }
 
 func (s *Server) writeSetting(create bool) http.HandlerFunc {

@@ -318,6 +318,15 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request, err error, status
 	w.WriteHeader(status)
 }
 
+// replyJSON answers v as JSON with 200, or the store error as fail maps it.
+func (s *Server) replyJSON(w http.ResponseWriter, r *http.Request, err error, v any) {
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
 // id formats a database id as the original does: a JSON string.
 func id(n int64) string { return strconv.FormatInt(n, 10) }
 
