@@ -551,9 +551,9 @@ func committed(ids []ident.Ident) string {
 	return "installed before the failure: " + joinIdents(ids)
 }
 
-// explain turns a payload that cannot be read into the signature failure
-// it usually is: a hart altered after signing has a corrupt xz stream,
-// which the decompressor notices before the digest is complete. The
+// explain turns a payload that cannot be read (peeked at, unverified)
+// into the signature failure it usually is: a hart altered after signing
+// has a corrupt xz stream, which the decompressor notices first. The
 // signature is checked (one more pass, on this error path only) and, when
 // it fails, that is the error reported.
 func (in *Installer) explain(ctx context.Context, path string, err error) error {
@@ -628,10 +628,13 @@ func (in *Installer) stage(ctx context.Context, a *artifact) (*staged, error) {
 		}
 		opts.Progress = func(done int64) { in.Progress(a.id, done, total) }
 	}
+	// ExtractWith verifies the digest before it decompresses anything, so
+	// its error needs no explain: an altered hart is already reported as a
+	// bad signature.
 	m, err := hart.ExtractWith(ctx, a.path, in.Keys, t.path, opts)
 	if err != nil {
 		t.remove()
-		return nil, in.explain(ctx, a.path, err)
+		return nil, err
 	}
 	if m.Ident != a.id {
 		t.remove()
