@@ -11,15 +11,15 @@ import (
 // BenchmarkCreateRunRemove is what a containerd studio adds to a build:
 // lay out a studio, run true in it through containerd, remove it.
 func BenchmarkCreateRunRemove(b *testing.B) {
-	studiotest.BenchCreateRunRemove(b, containerd.Opener(containerdtest.Start(b)), habBinary(b))
+	studiotest.BenchCreateRunRemove(b, containerd.Opener(containerdtest.Start(b)), studiotest.HabBinary(b))
 }
 
 // BenchmarkRun is running true in an existing studio through containerd.
 func BenchmarkRun(b *testing.B) {
-	studiotest.BenchRun(b, containerd.Opener(containerdtest.Start(b)), habBinary(b))
+	studiotest.BenchRun(b, containerd.Opener(containerdtest.Start(b)), studiotest.HabBinary(b))
 }
 
 // BenchmarkStop is how long a cancelled run takes to stop its command.
 func BenchmarkStop(b *testing.B) {
-	studiotest.BenchStop(b, containerd.Opener(containerdtest.Start(b)), habBinary(b))
+	studiotest.BenchStop(b, containerd.Opener(containerdtest.Start(b)), studiotest.HabBinary(b))
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/habgo/hab/internal/habbin"
 	"github.com/habgo/hab/studio/studiotest"
 	"math/rand/v2"
 	"os"
@@ -26,31 +25,8 @@ import (
 	"github.com/habgo/hab/studio/runc"
 )
 
-// buildHab builds hab from this tree once, for the studios under test to
-// mount at /hab/bin/hab (the test binary itself is no hab command).
-var buildHab = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "studio-containerd-test-hab-")
-	if err != nil {
-		return "", err
-	}
-	return habbin.Build(dir)
-})
-
 func TestMain(m *testing.M) {
-	code := m.Run()
-	if bin, err := buildHab(); err == nil {
-		os.RemoveAll(filepath.Dir(bin))
-	}
-	os.Exit(code)
-}
-
-func habBinary(t testing.TB) string {
-	t.Helper()
-	bin, err := buildHab()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bin
+	os.Exit(studiotest.Run(m))
 }
 
 // newStudio lays out a studio with src at /src, run by the containerd at
@@ -58,7 +34,7 @@ func habBinary(t testing.TB) string {
 func newStudio(t *testing.T, address, src string, opts ...studio.Option) *containerd.Studio {
 	t.Helper()
 	root := filepath.Join(t.TempDir(), "hab", "studios", rootfs.DirName(src))
-	opts = append([]studio.Option{studio.WithMount(src, "/src"), studio.WithHabBinary(habBinary(t))}, opts...)
+	opts = append([]studio.Option{studio.WithMount(src, "/src"), studio.WithHabBinary(studiotest.HabBinary(t))}, opts...)
 	s, err := containerd.New(root, address, opts...)
 	if err != nil {
 		t.Fatal(err)

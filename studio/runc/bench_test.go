@@ -13,7 +13,7 @@ func BenchmarkCreateRunRemove(b *testing.B) {
 	if why := containersWork(); why != "" {
 		b.Skip(why)
 	}
-	studiotest.BenchCreateRunRemove(b, runc.Open, habBinary(b))
+	studiotest.BenchCreateRunRemove(b, runc.Open, studiotest.HabBinary(b))
 }
 
 // BenchmarkRun is running true in an existing container studio.
@@ -21,7 +21,7 @@ func BenchmarkRun(b *testing.B) {
 	if why := containersWork(); why != "" {
 		b.Skip(why)
 	}
-	studiotest.BenchRun(b, runc.Open, habBinary(b))
+	studiotest.BenchRun(b, runc.Open, studiotest.HabBinary(b))
 }
 
 // BenchmarkStop is how long a cancelled run takes to stop its command.
@@ -29,5 +29,5 @@ func BenchmarkStop(b *testing.B) {
 	if why := containersWork(); why != "" {
 		b.Skip(why)
 	}
-	studiotest.BenchStop(b, runc.Open, habBinary(b))
+	studiotest.BenchStop(b, runc.Open, studiotest.HabBinary(b))
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/habgo/hab/internal/habbin"
 	"github.com/habgo/hab/studio/studiotest"
 	"math/rand/v2"
 	"os"
@@ -23,37 +22,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
-}
-
-// habDir holds the hab built for the tests (set once by TestMain).
-var habDir string
-
-func run(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "studio-test-hab-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	habDir = dir
-	return m.Run()
-}
-
-// buildHab builds hab from this tree once, for the studios under test to
-// mount at /hab/bin/hab (the test binary itself is no hab command).
-var buildHab = sync.OnceValues(func() (string, error) {
-	return habbin.Build(habDir)
-})
-
-// habBinary is the hab the studios under test mount.
-func habBinary(t testing.TB) string {
-	t.Helper()
-	bin, err := buildHab()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bin
+	os.Exit(studiotest.Run(m))
 }
 
 var containersWork = sync.OnceValue(func() string {
@@ -88,7 +57,7 @@ func newStudio(t *testing.T, src string, opts ...studio.Option) *runc.Studio {
 		t.Skip(why)
 	}
 	root := filepath.Join(t.TempDir(), "hab", "studios", rootfs.DirName(src))
-	opts = append([]studio.Option{studio.WithMount(src, "/src"), studio.WithHabBinary(habBinary(t))}, opts...)
+	opts = append([]studio.Option{studio.WithMount(src, "/src"), studio.WithHabBinary(studiotest.HabBinary(t))}, opts...)
 	s, err := runc.New(root, opts...)
 	if err != nil {
 		t.Fatal(err)

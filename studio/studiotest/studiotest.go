@@ -1,18 +1,60 @@
 // Package studiotest holds what the tests of every studio kind (chroot,
-// runc, containerd) share: creating a studio for a test, running a script in
-// it, and the benchmarks that measure what a studio adds to a build.
+// runc, containerd) share: the hab their studios mount, creating a studio
+// for a test, running a script in it, and the benchmarks that measure what a
+// studio adds to a build.
 package studiotest
 
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/habgo/hab/internal/habbin"
 	"github.com/habgo/hab/studio"
 )
+
+// habDir is where HabBinary builds hab; Run creates and removes it.
+var habDir string
+
+// hab builds hab from this tree once per test binary.
+var hab = sync.OnceValues(func() (string, error) {
+	if habDir == "" {
+		return "", errors.New("build hab for the studio tests: TestMain does not call studiotest.Run")
+	}
+	return habbin.Build(habDir)
+})
+
+// Run runs a studio package's tests (its TestMain calls
+// os.Exit(studiotest.Run(m))) with a temporary directory for the hab that
+// HabBinary builds, and removes that directory afterwards.
+func Run(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "studio-test-hab-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	habDir = dir
+	return m.Run()
+}
+
+// HabBinary is the hab, built from this tree on first use, that the
+// studios under test mount at /hab/bin/hab (the test binary itself is no
+// hab command).
+func HabBinary(t testing.TB) string {
+	t.Helper()
+	bin, err := hab()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
 
 // BenchCreateRunRemove measures what a studio adds to a build: lay out a
 // studio with open, run true in it, remove it. hab is the binary mounted
