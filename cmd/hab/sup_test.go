@@ -578,6 +578,11 @@ func TestSupBadInputKeepsServicesRunning(t *testing.T) {
 	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
 	supWaitFor(t, "the service", func() bool { return httpBody(t, url) == "hello from the service\n" })
 	pid := s.pid("service")
+	missing := filepath.Join(e.dir, "no-such-file")
+	big := filepath.Join(e.dir, "too-big")
+	if err := os.WriteFile(big, bytes.Repeat([]byte("#\n"), 33<<10), 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	for _, tt := range []struct {
 		args []string
@@ -591,6 +596,10 @@ func TestSupBadInputKeepsServicesRunning(t *testing.T) {
 		{[]string{"svc", "unload", "habtest/service-client"}, "Service not loaded, habtest/service-client"},
 		{[]string{"config", "apply", "service", "1"}, `invalid service group "service"`},
 		{[]string{"config", "apply", "service.default", "one"}, `invalid version "one"`},
+		{[]string{"config", "apply", "service.default", "1", missing}, "read " + missing},
+		{[]string{"config", "apply", "service.default", "1", big}, "Configuration too large"},
+		{[]string{"file", "upload", "service.default", "1", missing}, "read " + missing},
+		{[]string{"file", "upload", "service.default", "1", big}, "File too large"},
 	} {
 		code, out, errs := s.hab("x = 1\n", tt.args...)
 		if code == 0 || !strings.Contains(out+errs, tt.want) {
