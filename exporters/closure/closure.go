@@ -280,6 +280,20 @@ func gatherTarget(ctx context.Context, args []string, target ident.Target, harts
 	return c, nil
 }
 
+// All is what an export ships, in layer order: the shell and hab (when
+// made), then the closure, dependencies first, each package once.
+func (c *Closure) All() []*Package {
+	var out []*Package
+	seen := map[ident.Ident]bool{}
+	for _, p := range append([]*Package{c.Busybox, c.Hab}, c.Packages...) {
+		if p != nil && !seen[p.Ident] {
+			seen[p.Ident] = true
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 func storeAt(fsRoot string, target ident.Target) *pkgs.Store {
 	return pkgs.New(paths.At(fsRoot), target)
 }

@@ -142,12 +142,7 @@ func Build(ctx context.Context, c *closure.Closure, o Options) (*Image, error) {
 
 	// The packages in layer order: the shell and hab, then the closure,
 	// dependencies first.
-	all := []*closure.Package{c.Busybox, c.Hab}
-	for _, p := range c.Packages {
-		if p.Ident != c.Busybox.Ident && p.Ident != c.Hab.Ident {
-			all = append(all, p)
-		}
-	}
+	all := c.All()
 	groups := layerGroups(all, o.MaxLayers-2)
 
 	withExtras := *c

@@ -51,20 +51,6 @@ func Export(ctx context.Context, r Request) (string, error) {
 	return out, nil
 }
 
-// Packages is what the tarball holds, in order: the shell, hab, then the
-// closure, dependencies first.
-func Packages(c *closure.Closure) []*closure.Package {
-	ps := []*closure.Package{}
-	seen := map[string]bool{}
-	for _, p := range append([]*closure.Package{c.Busybox, c.Hab}, c.Packages...) {
-		if p != nil && !seen[p.Ident.String()] {
-			seen[p.Ident.String()] = true
-			ps = append(ps, p)
-		}
-	}
-	return ps
-}
-
 func write(ctx context.Context, f *os.File, c *closure.Closure, habBin bool) error {
 	z, err := gzip.NewWriterLevel(f, gzip.BestSpeed)
 	if err != nil {
@@ -72,7 +58,7 @@ func write(ctx context.Context, f *os.File, c *closure.Closure, habBin bool) err
 	}
 	tw := tar.NewWriter(z)
 	dirs := map[string]bool{}
-	if err := closure.WriteTrees(ctx, tw, Packages(c), dirs); err != nil {
+	if err := closure.WriteTrees(ctx, tw, c.All(), dirs); err != nil {
 		return err
 	}
 	if habBin && c.Hab != nil {
