@@ -47,6 +47,20 @@ func (s *Server) originRoutes() {
 
 func validVisibility(v string) bool { return v == "public" || v == "private" || v == "hidden" }
 
+// defaultVisibility reads an origin's default_package_visibility
+// ("public" when absent), answering 422 when it is not one.
+func defaultVisibility(w http.ResponseWriter, v *string) (string, bool) {
+	vis := "public"
+	if v != nil {
+		vis = *v
+	}
+	if !validVisibility(vis) {
+		text(w, http.StatusUnprocessableEntity, fmt.Sprintf("invalid default_package_visibility %q", vis))
+		return "", false
+	}
+	return vis, true
+}
+
 func (s *Server) createOrigin(w http.ResponseWriter, r *http.Request) {
 	a, ok := s.user(w, r)
 	if !ok {
@@ -63,12 +77,8 @@ func (s *Server) createOrigin(w http.ResponseWriter, r *http.Request) {
 		text(w, http.StatusExpectationFailed, fmt.Sprintf("invalid origin name %q: lowercase letters, digits, '_' and '-', starting with a letter or digit, at most 255 characters", body.Name))
 		return
 	}
-	vis := "public"
-	if body.Visibility != nil {
-		vis = *body.Visibility
-	}
-	if !validVisibility(vis) {
-		text(w, http.StatusUnprocessableEntity, fmt.Sprintf("invalid default_package_visibility %q", vis))
+	vis, ok := defaultVisibility(w, body.Visibility)
+	if !ok {
 		return
 	}
 	o, err := s.cfg.Store.CreateOrigin(r.Context(), body.Name, a.ID, vis)
@@ -119,12 +129,8 @@ func (s *Server) updateOrigin(w http.ResponseWriter, r *http.Request) {
 	if !readJSON(w, r, &body) {
 		return
 	}
-	vis := "public"
-	if body.Visibility != nil {
-		vis = *body.Visibility
-	}
-	if !validVisibility(vis) {
-		text(w, http.StatusUnprocessableEntity, fmt.Sprintf("invalid default_package_visibility %q", vis))
+	vis, ok := defaultVisibility(w, body.Visibility)
+	if !ok {
 		return
 	}
 	s.reply(w, r, s.cfg.Store.SetOriginVisibility(r.Context(), o.ID, vis), http.StatusNoContent)
