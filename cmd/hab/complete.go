@@ -36,8 +36,8 @@ func (a *app) addCompletions(c *cobra.Command) {
 	for name, complete := range map[string]cobra.CompletionFunc{
 		"channel":         cobra.FixedCompletions(completeChannels, cobra.ShellCompDirectiveNoFileComp),
 		"refresh-channel": cobra.FixedCompletions(completeChannels, cobra.ShellCompDirectiveNoFileComp),
-		"origin":          a.completeFlag(a.completeOrigins),
-		"keys":            a.completeFlag(a.completeOrigins),
+		"origin":          a.completeAll(a.completeOrigins, cobra.ShellCompDirectiveNoFileComp),
+		"keys":            a.completeAll(a.completeOrigins, cobra.ShellCompDirectiveNoFileComp),
 	} {
 		if c.Flags().Lookup(name) != nil {
 			if _, ok := c.GetFlagCompletionFunc(name); !ok {
@@ -75,17 +75,10 @@ func (a *app) completeFirst(list func(context.Context, string) []string, d cobra
 	}
 }
 
-// completeAll completes every argument with list.
+// completeAll completes every argument (or a flag's value) with list.
 func (a *app) completeAll(list func(context.Context, string) []string, d cobra.ShellCompDirective) cobra.CompletionFunc {
 	return func(c *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		return list(completeContext(c), toComplete), d
-	}
-}
-
-// completeFlag completes a flag's value with list.
-func (a *app) completeFlag(list func(context.Context, string) []string) cobra.CompletionFunc {
-	return func(c *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
-		return list(completeContext(c), toComplete), cobra.ShellCompDirectiveNoFileComp
 	}
 }
 
