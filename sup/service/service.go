@@ -123,7 +123,7 @@ type Service struct {
 	nextRestart    time.Time
 	stateEntered   time.Time
 	current        *rendered
-	lastInputs     string
+	lastInputs     refreshInputs
 	userCfg        *templating.Object
 	userRaw        string
 	gossipCfg      *templating.Object
@@ -478,6 +478,15 @@ func (s *Service) userTOMLPath() string {
 	return filepath.Join(s.opts.UserRoot, s.meta.Ident.Name, "config", "user.toml")
 }
 
+// refreshInputs is what a render depends on besides the package: when
+// none of it changed since the last refresh there is nothing to render.
+type refreshInputs struct {
+	user         string // user.toml as read
+	gossipInc    uint64 // incarnation of the applied configuration
+	ringVersion  uint64 // any change in the census (binds)
+	desiredState string
+}
+
 // refresh reads the configuration layers and the census; when anything
 // changed it renders again, and when that changed what was rendered it
 // writes it and decides between restart and reconfigure.
@@ -486,9 +495,8 @@ func (s *Service) refresh(ctx context.Context) {
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		s.problem(fmt.Sprintf("read %s: %v", s.userTOMLPath(), err))
 	}
-	var gossip census.ServiceConfig
 	gossip, hasGossip := s.opts.Ring.Configs.Get(s.sg, "service_config")
-	inputs := fmt.Sprintf("%x|%d|%d|%s", userRaw, gossip.Incarnation, s.opts.Ring.Version(), s.spec.DesiredState)
+	inputs := refreshInputs{string(userRaw), gossip.Incarnation, s.opts.Ring.Version(), s.spec.DesiredState}
 	s.mu.Lock()
 	same := inputs == s.lastInputs
 	s.lastInputs = inputs
