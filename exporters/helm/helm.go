@@ -59,23 +59,8 @@ var semver = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+$`)
 // Write writes the chart of package id into outDir/NAME and returns the
 // chart directory. An existing chart directory is replaced whole.
 func Write(outDir string, id ident.Ident, c Chart, o kubernetes.Options, plain bool) (string, error) {
-	if o.Count < 0 {
-		return "", fmt.Errorf("--count %d: a natural number is needed", o.Count)
-	}
-	if o.Count == 0 {
-		o.Count = 1
-	}
-	if o.Topology == "" {
-		o.Topology = kubernetes.Standalone
-	}
-	if o.Topology != kubernetes.Standalone && o.Topology != kubernetes.Leader {
-		return "", fmt.Errorf("--topology %q: one of standalone, leader", o.Topology)
-	}
-	if o.Name == "" {
-		o.Name = kubernetes.DefaultName(id)
-	}
-	if o.Image == "" {
-		o.Image = id.Origin + "/" + id.Name + ":" + id.Version + "-" + id.Release
+	if err := o.Complete(id); err != nil {
+		return "", err
 	}
 	if c.Name == "" {
 		c.Name = id.Name

@@ -144,7 +144,10 @@ type ServiceBind struct {
 	Group   string `json:"group"`
 }
 
-func (o *Options) check(id ident.Ident) error {
+// Complete checks the options and fills in what the original defaults
+// (one pod, standalone, NAME-VERSION-RELEASE, the image ORIGIN/NAME:
+// VERSION-RELEASE) for the package id.
+func (o *Options) Complete(id ident.Ident) error {
 	if o.Count == 0 {
 		o.Count = 1
 	}
@@ -187,7 +190,7 @@ func envVars(o Options) []corev1.EnvVar {
 // Operator returns the operator manifest of package id: the config
 // Secret (with --config) and the Habitat resource.
 func Operator(id ident.Ident, o Options) ([]byte, error) {
-	if err := o.check(id); err != nil {
+	if err := o.Complete(id); err != nil {
 		return nil, err
 	}
 	var objs []any
@@ -219,7 +222,7 @@ func Operator(id ident.Ident, o Options) ([]byte, error) {
 // group, binds and peer, and a Service for the exposed ports (headless
 // for a StatefulSet, so that its pods find each other by name).
 func Plain(id ident.Ident, o Options) ([]byte, error) {
-	if err := o.check(id); err != nil {
+	if err := o.Complete(id); err != nil {
 		return nil, err
 	}
 	labels := map[string]string{"app.kubernetes.io/name": id.Name, "habitat.sh/name": o.Name}
