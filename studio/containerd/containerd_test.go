@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"github.com/habgo/hab/studio/studiotest"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -185,27 +184,11 @@ func TestContainerd(t *testing.T) {
 func TestContainerdCancel(t *testing.T) {
 	address := containerdtest.Start(t)
 	s := newStudio(t, address, t.TempDir())
-	before, _ := os.ReadFile("/proc/self/mountinfo")
-	runs := 4
-	if testing.Short() {
-		runs = 2
-	}
-	for i := range runs {
-		delay := time.Duration(rand.IntN(400)) * time.Millisecond
-		ctx, cancel := context.WithCancel(context.Background())
-		time.AfterFunc(delay, cancel)
-		code, err := s.Run(ctx, []string{"sleep", "100000"}, studio.Stdio{})
-		cancel()
-		if !errors.Is(err, context.Canceled) || code == 0 {
-			t.Errorf("run %d cancelled after %v: %d %v", i, delay, code, err)
-		}
+	studiotest.Cancel(t, s, 4, func(i int, delay time.Duration) {
 		if left := leftovers(t, address); len(left) > 0 {
 			t.Fatalf("run %d cancelled after %v left behind in containerd: %v", i, delay, left)
 		}
-		if after, _ := os.ReadFile("/proc/self/mountinfo"); !bytes.Equal(before, after) {
-			t.Fatalf("run %d changed the mount table", i)
-		}
-	}
+	})
 	if entries, _ := os.ReadDir(runc.BundleDir(s.Root())); len(entries) > 0 {
 		var names []string
 		for _, e := range entries {

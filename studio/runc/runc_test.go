@@ -3,10 +3,8 @@ package runc_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"github.com/habgo/hab/studio/studiotest"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/habgo/hab/studio"
 	"github.com/habgo/hab/studio/rootfs"
@@ -140,24 +137,7 @@ func TestContainer(t *testing.T) {
 
 func TestContainerCancel(t *testing.T) {
 	s := newStudio(t, t.TempDir())
-	before, _ := os.ReadFile("/proc/self/mountinfo")
-	runs := 5
-	if testing.Short() {
-		runs = 2
-	}
-	for i := range runs {
-		delay := time.Duration(rand.IntN(400)) * time.Millisecond
-		ctx, cancel := context.WithCancel(context.Background())
-		time.AfterFunc(delay, cancel)
-		code, err := s.Run(ctx, []string{"sleep", "100"}, studio.Stdio{})
-		cancel()
-		if !errors.Is(err, context.Canceled) || code == 0 {
-			t.Errorf("run %d cancelled after %v: %d %v", i, delay, code, err)
-		}
-		if after, _ := os.ReadFile("/proc/self/mountinfo"); !bytes.Equal(before, after) {
-			t.Fatalf("run %d changed the mount table", i)
-		}
-	}
+	studiotest.Cancel(t, s, 5, nil)
 	entries, _ := os.ReadDir(runc.BundleDir(s.Root()))
 	for _, e := range entries {
 		if e.Name() != "runc" {

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sync"
@@ -168,4 +169,41 @@ func Sh(t testing.TB, s studio.Studio, script string) (int, string) {
 		t.Fatalf("run %q: %v (%s)", script, err, out.String())
 	}
 	return code, out.String()
+}
+
+// Cancel runs a command that would outlast any test in s, runs times (two
+// with -short), cancelling each run after a random delay under 400ms, and
+// fails the test unless every run reports the cancellation with a non-zero
+// status and leaves the host's mount table as it was. check, if not nil, is
+// called after each run with its number and delay, for what the kind of
+// studio must also have cleaned up.
+func Cancel(t *testing.T, s studio.Studio, runs int, check func(i int, delay time.Duration)) {
+	t.Helper()
+	if testing.Short() {
+		runs = 2
+	}
+	mounts := func() []byte {
+		b, err := os.ReadFile("/proc/self/mountinfo")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	before := mounts()
+	for i := range runs {
+		delay := time.Duration(rand.IntN(400)) * time.Millisecond
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(delay, cancel)
+		code, err := s.Run(ctx, []string{"sleep", "864000"}, studio.Stdio{})
+		cancel()
+		if !errors.Is(err, context.Canceled) || code == 0 {
+			t.Errorf("run %d cancelled after %v: %d %v", i, delay, code, err)
+		}
+		if check != nil {
+			check(i, delay)
+		}
+		if !bytes.Equal(before, mounts()) {
+			t.Fatalf("run %d changed the mount table", i)
+		}
+	}
 }
