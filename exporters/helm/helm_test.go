@@ -1,6 +1,7 @@
 package helm_test
 
 import (
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -155,5 +156,30 @@ func TestPlainChart(t *testing.T) {
 				t.Errorf("%s: strict decode: %v\n%s", topology, err, d)
 			}
 		}
+	}
+}
+
+// TestChartBadOptions: a negative count or an unknown topology fails
+// naming the flag, and no chart directory is written.
+func TestChartBadOptions(t *testing.T) {
+	for _, tc := range []struct {
+		name, want string
+		edit       func(*kubernetes.Options)
+	}{
+		{"negative count", "--count -1", func(o *kubernetes.Options) { o.Count = -1 }},
+		{"unknown topology", `--topology "ring"`, func(o *kubernetes.Options) { o.Topology = "ring" }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := t.TempDir()
+			o := options()
+			tc.edit(&o)
+			_, err := helm.Write(out, id, helm.Chart{}, o, false)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("%v, want an error naming %s", err, tc.want)
+			}
+			if ents, _ := os.ReadDir(out); len(ents) != 0 {
+				t.Errorf("a failed chart left %v", ents)
+			}
+		})
 	}
 }
