@@ -142,7 +142,7 @@ func TestCompositeFixture(t *testing.T) {
 	svc := e.build(fixture("service"))
 	client := e.build(fixture("service-client"))
 	comp := e.build(fixture("composite"))
-	_, m := loadMetaRaw(t, comp.Prefix)
+	m := loadMetaRaw(t, comp.Prefix)
 	if got := m["SERVICES"]; got != "habtest/service\nhabtest/service-client\n" {
 		t.Errorf("SERVICES = %q", got)
 	}
@@ -168,7 +168,8 @@ func TestCompositeFixture(t *testing.T) {
 	}
 }
 
-func loadMetaRaw(t *testing.T, dir string) (string, map[string]string) {
+// loadMetaRaw reads the metadata files of the package at dir as strings.
+func loadMetaRaw(t *testing.T, dir string) map[string]string {
 	t.Helper()
 	files, err := pkgmeta.ReadDir(dir)
 	if err != nil {
@@ -178,7 +179,7 @@ func loadMetaRaw(t *testing.T, dir string) (string, map[string]string) {
 	for k, v := range files {
 		out[k] = string(v)
 	}
-	return dir, out
+	return out
 }
 
 // TestCompositeErrors: fewer than two services, a package that is not a
@@ -223,12 +224,7 @@ func TestCompositeInstall(t *testing.T) {
 	if _, err := hart.Verify(context.Background(), comp.Artifact, e.keys); err != nil {
 		t.Fatalf("verify %s: %v", comp.Artifact, err)
 	}
-	root := t.TempDir()
-	store := pkgs.New(paths.At(root), ident.X86_64Linux)
-	in := &pkgs.Installer{Store: store, Keys: e.keys, ArtifactCache: filepath.Join(root, "cache")}
-	if _, err := in.InstallAll(context.Background(), []string{comp.Artifact, svc.Artifact, client.Artifact}); err != nil {
-		t.Fatal(err)
-	}
+	store := installFresh(t, e, comp.Artifact, svc.Artifact, client.Artifact)
 	// SERVICES keeps the plan's origin/name; RESOLVED_SERVICES the exact releases.
 	p, err := store.Load(comp.Ident)
 	if err != nil {
