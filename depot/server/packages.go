@@ -292,6 +292,27 @@ func (s *Server) versions(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// privateOrigins lists the ids of the origins whose private packages the
+// signed-in account may find by searching: its origins, with owned only
+// those it owns; none without a session.
+func (s *Server) privateOrigins(r *http.Request, owned bool) ([]int64, error) {
+	a, ok := session(r)
+	if !ok {
+		return nil, nil
+	}
+	l, err := s.cfg.Store.UserOrigins(r.Context(), a.ID)
+	if err != nil {
+		return nil, err
+	}
+	var private []int64
+	for _, o := range l {
+		if !owned || o.OwnerID == a.ID {
+			private = append(private, o.ID)
+		}
+	}
+	return private, nil
+}
+
 func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	q := strings.TrimSuffix(r.PathValue("q"), "/")
 	var terms []string
@@ -307,18 +328,10 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	distinct := r.URL.Query().Get("distinct") == "true"
-	var private []int64
-	if a, ok := session(r); ok {
-		l, err := s.cfg.Store.UserOrigins(r.Context(), a.ID)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		for _, o := range l {
-			if !distinct || o.OwnerID == a.ID {
-				private = append(private, o.ID)
-			}
-		}
+	private, err := s.privateOrigins(r, distinct)
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
 	offset := max(start, 0) / pageSize * pageSize
 	res, total, err := s.cfg.Store.Search(r.Context(), terms, private, distinct, offset, pageSize)

@@ -316,6 +316,10 @@ func TestPackageReads(t *testing.T) {
 				t.Errorf("search as %q sees %d testapp releases, want 2 (the private one hidden)", tok, sr.TotalCount)
 			}
 		}
+		e.json(e.want(e.do("GET", "/v1/depot/pkgs/search/testapp", "bobo", nil), 200, "search as owner"), &sr)
+		if sr.TotalCount != 3 {
+			t.Errorf("search as the owner sees %d testapp releases, want 3 (the private one too)", sr.TotalCount)
+		}
 		e.want(e.do("GET", "/v1/depot/pkgs/"+id, "bobo", nil), 200, "private show as owner")
 		e.want(e.do("GET", "/v1/depot/pkgs/"+id+"/download", "bobo", nil), 200, "private download as owner")
 	})

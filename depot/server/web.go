@@ -225,16 +225,10 @@ func (s *Server) webSearch(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var private []int64
-	if a, ok := session(r); ok {
-		l, err := s.cfg.Store.UserOrigins(r.Context(), a.ID)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		for _, o := range l {
-			private = append(private, o.ID)
-		}
+	private, err := s.privateOrigins(r, false)
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
 	res, total, err := s.cfg.Store.Search(r.Context(), terms, private, false, start, pageSize)
 	if err != nil {

@@ -179,6 +179,10 @@ func TestWebPage(t *testing.T) {
 	if !strings.Contains(r.String(), "/v1/depot/pkgs/acme/privy/1.0.0/20240101000000/download?target=x86_64-linux") {
 		t.Errorf("owner's page has no download link: %s", r)
 	}
+	r = e.want(e.do("GET", "/search?q=privy", "bobo", nil), 200, "search as the owner")
+	if !strings.Contains(r.String(), `href="/pkgs/acme/privy/1.0.0/20240101000000"`) {
+		t.Errorf("owner's search lacks the private release: %s", r)
+	}
 	r = e.want(e.do("GET", "/channels/neurosis/stable", "", nil), 200, "stable channel page")
 	if !strings.Contains(r.String(), `href="/pkgs/neurosis/testapp/0.1.13/20190511004436"`) {
 		t.Errorf("stable channel page lacks testapp: %s", r)
