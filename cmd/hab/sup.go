@@ -499,12 +499,18 @@ func readPayload(a *app, file string) ([]byte, error) {
 	return data, nil
 }
 
-func parseVersion(s string) (uint64, error) {
-	var v uint64
-	if _, err := fmt.Sscan(s, &v); err != nil || fmt.Sprint(v) != s {
-		return 0, usageError("invalid version %q: a whole number is expected", s)
+// parseGroupVersion reads the SERVICE_GROUP and VERSION arguments of hab
+// config apply and hab file upload.
+func parseGroupVersion(group, version string) (svcgroup.Group, uint64, error) {
+	sg, err := svcgroup.Parse(group)
+	if err != nil {
+		return svcgroup.Group{}, 0, usageError("%v", err)
 	}
-	return v, nil
+	var v uint64
+	if _, err := fmt.Sscan(version, &v); err != nil || fmt.Sprint(v) != version {
+		return svcgroup.Group{}, 0, usageError("invalid version %q: a whole number is expected", version)
+	}
+	return sg, v, nil
 }
 
 func (a *app) configApplyCmd() *cobra.Command {
@@ -514,11 +520,7 @@ func (a *app) configApplyCmd() *cobra.Command {
 		Short: "Sets a configuration to be shared by members of a Service Group",
 		Args:  cobra.RangeArgs(2, 3),
 		RunE: func(c *cobra.Command, args []string) error {
-			sg, err := svcgroup.Parse(args[0])
-			if err != nil {
-				return usageError("%v", err)
-			}
-			v, err := parseVersion(args[1])
+			sg, v, err := parseGroupVersion(args[0], args[1])
 			if err != nil {
 				return err
 			}
@@ -555,11 +557,7 @@ func (a *app) fileUploadCmd() *cobra.Command {
 		Short: "Upload a file to the Supervisor ring",
 		Args:  cobra.ExactArgs(3),
 		RunE: func(c *cobra.Command, args []string) error {
-			sg, err := svcgroup.Parse(args[0])
-			if err != nil {
-				return usageError("%v", err)
-			}
-			v, err := parseVersion(args[1])
+			sg, v, err := parseGroupVersion(args[0], args[1])
 			if err != nil {
 				return err
 			}

@@ -598,6 +598,8 @@ func TestSupBadInputKeepsServicesRunning(t *testing.T) {
 		{[]string{"config", "apply", "service.default", "one"}, `invalid version "one"`},
 		{[]string{"config", "apply", "service.default", "1", missing}, "read " + missing},
 		{[]string{"config", "apply", "service.default", "1", big}, "Configuration too large"},
+		{[]string{"file", "upload", "service", "1", missing}, `invalid service group "service"`},
+		{[]string{"file", "upload", "service.default", "1.0", missing}, `invalid version "1.0"`},
 		{[]string{"file", "upload", "service.default", "1", missing}, "read " + missing},
 		{[]string{"file", "upload", "service.default", "1", big}, "File too large"},
 	} {
