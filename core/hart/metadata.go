@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"regexp"
 	"strings"
 
 	"github.com/habgo/hab/core/ident"
@@ -26,11 +25,6 @@ type Metadata struct {
 	Target ident.Target // from TARGET (x86_64-linux if absent, as very old harts lack it)
 	Files  map[string][]byte
 }
-
-var metaNameRE = regexp.MustCompile(`^[A-Z0-9_]+$`)
-
-// isMetaName reports whether a top-level name is a metadata file name.
-func isMetaName(name string) bool { return metaNameRE.MatchString(name) }
 
 // incomplete is the error for a payload whose package prefix was never
 // complete.

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/habgo/hab/core/pkgmeta"
 )
 
 // ErrLimit is wrapped by the refusal of a payload that exceeds one of the
@@ -188,7 +190,7 @@ func (w *payloadWalk) held(rel string, typ byte) bool {
 	if typ != tar.TypeReg && typ != tar.TypeRegA || strings.Contains(rel, "/") {
 		return false
 	}
-	if isMetaName(rel) {
+	if pkgmeta.IsName(rel) {
 		return w.keep == nil || w.keep(rel)
 	}
 	for _, e := range w.extra {
