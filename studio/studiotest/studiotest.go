@@ -80,17 +80,24 @@ func BenchCreateRunRemove(b *testing.B, open studio.New, hab string) {
 	}
 }
 
-// BenchRun measures running true in an existing studio.
-func BenchRun(b *testing.B, open studio.New, hab string) {
-	ctx := context.Background()
+// benchStudio creates a studio with open for a benchmark, removed when it
+// ends.
+func benchStudio(b *testing.B, open studio.New, hab string) studio.Studio {
 	s, err := open(filepath.Join(b.TempDir(), "s"), studio.WithMount(b.TempDir(), "/src"), studio.WithHabBinary(hab))
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := s.Create(ctx); err != nil {
+	if err := s.Create(context.Background()); err != nil {
 		b.Fatal(err)
 	}
-	defer s.Remove(ctx)
+	b.Cleanup(func() { s.Remove(context.Background()) })
+	return s
+}
+
+// BenchRun measures running true in an existing studio.
+func BenchRun(b *testing.B, open studio.New, hab string) {
+	ctx := context.Background()
+	s := benchStudio(b, open, hab)
 	for b.Loop() {
 		if code, err := s.Run(ctx, []string{"true"}, studio.Stdio{}); code != 0 || err != nil {
 			b.Fatal(code, err)
@@ -105,14 +112,7 @@ func BenchRun(b *testing.B, open studio.New, hab string) {
 // "ms-to-stop" is the time from the cancel to Run's return.
 func BenchStop(b *testing.B, open studio.New, hab string) {
 	ctx := context.Background()
-	s, err := open(filepath.Join(b.TempDir(), "s"), studio.WithMount(b.TempDir(), "/src"), studio.WithHabBinary(hab))
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := s.Create(ctx); err != nil {
-		b.Fatal(err)
-	}
-	defer s.Remove(ctx)
+	s := benchStudio(b, open, hab)
 	var total time.Duration
 	for b.Loop() {
 		rctx, cancel := context.WithCancel(ctx)
