@@ -49,9 +49,6 @@ func CheckPart(what, v string) error {
 	return nil
 }
 
-// ValidPart reports whether v passes CheckPart.
-func ValidPart(v string) bool { return CheckPart("", v) == nil }
-
 // ReleaseLayout is the form of a release: the UTC time of the build.
 const ReleaseLayout = "20060102150405"
 
