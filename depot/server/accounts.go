@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -139,11 +140,12 @@ func (s *Server) deleteToken(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := s.cfg.Store.DeleteToken(r.Context(), a.ID, n); err != nil {
+	err = s.cfg.Store.DeleteToken(r.Context(), a.ID, n)
+	if errors.Is(err, sqlstore.ErrNotFound) {
 		text(w, http.StatusUnauthorized, "no such token of yours")
 		return
 	}
-	w.WriteHeader(http.StatusOK)
+	s.reply(w, r, err, http.StatusOK)
 }
 
 func invitationJSON(v sqlstore.Invitation) map[string]any {

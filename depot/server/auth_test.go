@@ -184,6 +184,7 @@ func TestBadTokens(t *testing.T) {
 		t.Errorf("tokens listed %+v: want one, its value not shown (only its hash is stored)", list.Tokens)
 	}
 	e.want(e.do("DELETE", "/v1/profile/access-tokens/abc", nt.Token, nil), 422, "non-numeric token id")
+	e.want(e.do("DELETE", "/v1/profile/access-tokens/987654321", nt.Token, nil), 401, "no such token")
 	e.want(e.do("DELETE", "/v1/profile/access-tokens/"+list.Tokens[0].ID, nt.Token, nil), 200, "revoke")
 	if r := doRaw(t, "GET", e.url+"/v1/profile", "Bearer "+nt.Token); r != 401 {
 		t.Errorf("revoked token: %d, want 401", r)
