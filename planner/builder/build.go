@@ -337,6 +337,17 @@ func (b *builder) run(ctx context.Context, planContext string) (*Result, error) 
 	b.line("Plan loaded")
 	b.line("Validating plan metadata")
 
+	// Both kinds of package need a free prefix, the phases defined and
+	// the origin's key before they build.
+	if err := b.checkPrefixFree(); err != nil {
+		return nil, err
+	}
+	if err := b.definePhases(ctx); err != nil {
+		return nil, err
+	}
+	if err := b.checkKey(); err != nil {
+		return nil, err
+	}
 	if p.Meta.IsComposite() {
 		return b.buildComposite(ctx)
 	}

@@ -20,15 +20,6 @@ const phaseComposite = "composite"
 // resolved to (RESOLVED_SERVICES) and how their binds are satisfied
 // within the composite (BIND_MAP).
 func (b *builder) buildComposite(ctx context.Context) (*Result, error) {
-	if err := b.checkPrefixFree(); err != nil {
-		return nil, err
-	}
-	if err := b.definePhases(ctx); err != nil {
-		return nil, err
-	}
-	if err := b.checkKey(); err != nil {
-		return nil, err
-	}
 	services := listVar(b.p.Var("pkg_services"))
 	if len(services) < 2 {
 		return nil, b.compositeError("A composite package should have at least two services specified in $pkg_services; otherwise just build a non-composite Habitat package")

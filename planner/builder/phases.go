@@ -81,15 +81,6 @@ func (b *builder) definePhases(ctx context.Context) error {
 
 // buildStandard runs the phases of a standard package.
 func (b *builder) buildStandard(ctx context.Context) (*Result, error) {
-	if err := b.checkPrefixFree(); err != nil {
-		return nil, err
-	}
-	if err := b.definePhases(ctx); err != nil {
-		return nil, err
-	}
-	if err := b.checkKey(); err != nil {
-		return nil, err
-	}
 	if err := b.resolveDeps(ctx); err != nil {
 		return nil, err
 	}
