@@ -266,8 +266,11 @@ func (s *Server) transfer(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if _, err := s.cfg.Store.Role(r.Context(), o.ID, u.ID); err != nil {
+	if _, err := s.cfg.Store.Role(r.Context(), o.ID, u.ID); errors.Is(err, sqlstore.ErrNotFound) {
 		text(w, http.StatusForbidden, fmt.Sprintf("%s is not a member of origin %s", u.Name, o.Name))
+		return
+	} else if err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	s.reply(w, r, s.cfg.Store.Transfer(r.Context(), o.ID, o.OwnerID, u.ID), http.StatusNoContent)
@@ -286,11 +289,12 @@ func (s *Server) depart(w http.ResponseWriter, r *http.Request) {
 		text(w, http.StatusForbidden, "the owner cannot depart the origin: transfer it first")
 		return
 	}
-	if err := s.cfg.Store.RemoveMember(r.Context(), o.ID, me.ID); err != nil {
+	err := s.cfg.Store.RemoveMember(r.Context(), o.ID, me.ID)
+	if errors.Is(err, sqlstore.ErrNotFound) {
 		text(w, http.StatusUnprocessableEntity, fmt.Sprintf("%s is not a member of origin %s", me.Name, o.Name))
 		return
 	}
-	w.WriteHeader(http.StatusNoContent)
+	s.reply(w, r, err, http.StatusNoContent)
 }
 
 func (s *Server) originInvitations(w http.ResponseWriter, r *http.Request) {
