@@ -88,15 +88,6 @@ func (g *Graph) RDeps(id ident.Ident) []ident.Ident {
 	return out
 }
 
-// CountRDeps returns how many packages depend directly on id, and false
-// when id is not in the graph.
-func (g *Graph) CountRDeps(id ident.Ident) (int, bool) {
-	if !g.Has(id) {
-		return 0, false
-	}
-	return len(g.rdeps[id]), true
-}
-
 // OrderedDeps returns every transitive dependency of id, breadth first.
 func (g *Graph) OrderedDeps(id ident.Ident) []ident.Ident {
 	return g.bfs(id, func(n ident.Ident) []ident.Ident { return g.deps[n] })
