@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/habgo/hab/studio/rootfs"
+	"github.com/habgo/hab/studio/studiotest"
 )
 
 // TestStudioPlantedLinks (issue 7, item 1): a build inside a studio
@@ -71,9 +71,9 @@ func TestStudioPlantedLinks(t *testing.T) {
 					if err := os.Symlink(to, p); err != nil {
 						t.Fatal(err)
 					}
-					before := hostState(host, hostFile)
+					before := studiotest.HostState(host, hostFile)
 					code, stdout, stderr := studioCLI(t, "exit\n", env, cmd...)
-					if after := hostState(host, hostFile); after != before {
+					if after := studiotest.HostState(host, hostFile); after != before {
 						t.Errorf("hab %v changed the host through %s:\n%s\n%s", cmd, tt.link, before, after)
 					}
 					switch {
@@ -89,28 +89,4 @@ func TestStudioPlantedLinks(t *testing.T) {
 			}
 		})
 	}
-}
-
-// hostState describes host paths by mode, modification time, content and
-// entries.
-func hostState(paths ...string) string {
-	var b strings.Builder
-	for _, p := range paths {
-		fi, err := os.Lstat(p)
-		if err != nil {
-			fmt.Fprintf(&b, "%s: %v\n", p, err)
-			continue
-		}
-		fmt.Fprintf(&b, "%s %v %d", p, fi.Mode(), fi.ModTime().UnixNano())
-		if fi.Mode().IsRegular() {
-			data, _ := os.ReadFile(p)
-			fmt.Fprintf(&b, " %q", data)
-		} else if entries, err := os.ReadDir(p); err == nil {
-			for _, e := range entries {
-				b.WriteString(" " + e.Name())
-			}
-		}
-		b.WriteByte('\n')
-	}
-	return b.String()
 }

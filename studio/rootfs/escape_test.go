@@ -2,10 +2,8 @@ package rootfs_test
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"syscall"
 	"testing"
@@ -14,36 +12,8 @@ import (
 	"github.com/habgo/hab/core/crypto"
 	"github.com/habgo/hab/studio"
 	"github.com/habgo/hab/studio/rootfs"
+	"github.com/habgo/hab/studio/studiotest"
 )
-
-// hostState describes host paths by what a studio escape would change:
-// mode, owner, modification time, content and directory entries.
-func hostState(t *testing.T, paths ...string) string {
-	t.Helper()
-	var b strings.Builder
-	for _, p := range paths {
-		fi, err := os.Lstat(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fmt.Fprintf(&b, "%s %v %d", p, fi.Mode(), fi.ModTime().UnixNano())
-		if fi.Mode().IsRegular() {
-			data, _ := os.ReadFile(p)
-			fmt.Fprintf(&b, " %q", data)
-		}
-		if fi.IsDir() {
-			entries, _ := os.ReadDir(p)
-			var names []string
-			for _, e := range entries {
-				names = append(names, e.Name())
-			}
-			sort.Strings(names)
-			fmt.Fprintf(&b, " %v", names)
-		}
-		b.WriteByte('\n')
-	}
-	return b.String()
-}
 
 // TestPlantedLinksAreNotFollowed plants, inside a studio, links to a host
 // directory and a host file in every place the host side creates,
@@ -116,11 +86,11 @@ func TestPlantedLinksAreNotFollowed(t *testing.T) {
 			if err := os.Symlink(to, p); err != nil {
 				t.Fatal(err)
 			}
-			before := hostState(t, host, hostFile)
+			before := studiotest.HostState(host, hostFile)
 
 			_, perr := rootfs.Prepare(ctx, root, cfg)
 			_, rerr := rootfs.ForRun(root, cfg)
-			if after := hostState(t, host, hostFile); after != before {
+			if after := studiotest.HostState(host, hostFile); after != before {
 				t.Errorf("the host changed through %s:\nbefore %s\nafter  %s", tt.link, before, after)
 			}
 			for what, err := range map[string]error{"prepare": perr, "run": rerr} {
@@ -228,9 +198,9 @@ func TestBacklineLinksFollowNoLink(t *testing.T) {
 			if err := os.Symlink(host, p); err != nil {
 				t.Fatal(err)
 			}
-			before := hostState(t, host, filepath.Join(host, "bin"))
+			before := studiotest.HostState(host, filepath.Join(host, "bin"))
 			_, err = rootfs.Prepare(ctx, root, cfg)
-			if after := hostState(t, host, filepath.Join(host, "bin")); after != before {
+			if after := studiotest.HostState(host, filepath.Join(host, "bin")); after != before {
 				t.Errorf("the host changed through %s:\n%s\n%s", tt.link, before, after)
 			}
 			switch {

@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -206,4 +207,31 @@ func Cancel(t *testing.T, s studio.Studio, runs int, check func(i int, delay tim
 			t.Fatalf("run %d changed the mount table", i)
 		}
 	}
+}
+
+// HostState describes host paths by what a studio escape would change:
+// mode, modification time, content and directory entries; a path that
+// cannot be read is described by its error.
+func HostState(paths ...string) string {
+	var b strings.Builder
+	for _, p := range paths {
+		fi, err := os.Lstat(p)
+		if err != nil {
+			fmt.Fprintf(&b, "%s: %v\n", p, err)
+			continue
+		}
+		fmt.Fprintf(&b, "%s %v %d", p, fi.Mode(), fi.ModTime().UnixNano())
+		if fi.Mode().IsRegular() {
+			data, err := os.ReadFile(p)
+			fmt.Fprintf(&b, " %q %v", data, err)
+		} else if fi.IsDir() {
+			entries, err := os.ReadDir(p)
+			fmt.Fprintf(&b, " %v", err)
+			for _, e := range entries {
+				b.WriteString(" " + e.Name())
+			}
+		}
+		b.WriteByte('\n')
+	}
+	return b.String()
 }
