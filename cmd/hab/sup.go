@@ -4,23 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
-	"os/signal"
-	"strings"
-	"sync/atomic"
 	"syscall"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/habgo/hab/core/crypto"
 	"github.com/habgo/hab/core/ident"
 	"github.com/habgo/hab/core/pkgs"
-	"github.com/habgo/hab/core/svcgroup"
 	"github.com/habgo/hab/sup/ctl"
-	"github.com/habgo/hab/sup/httpgw"
 	"github.com/habgo/hab/sup/manager"
 	"github.com/habgo/hab/sup/spec"
 )
@@ -136,156 +129,6 @@ func (a *app) remoteFlag(c *cobra.Command) func() (ctl.Client, error) {
 // ctlDo sends one request and prints its output.
 func (a *app) ctlDo(ctx context.Context, cl ctl.Client, cmd string, args any) error {
 	return cl.Do(ctx, cmd, args, func(l string) { fmt.Fprintln(a.stdout, l) })
-}
-
-type supRunFlags struct {
-	load                   loadFlags
-	listenCtl, listenHTTP  string
-	listenGossip, sysIP    string
-	permanent, httpDisable bool
-	key, certs, caCerts    string
-	minBackoff, maxBackoff uint64
-	cooldown, hookTimeout  uint64
-	keys                   func() crypto.Cache // --cache-key-path: where harts' signing keys are found
-}
-
-func (a *app) supRunCmd(use, short string) *cobra.Command {
-	f := &supRunFlags{}
-	c := &cobra.Command{
-		Use:   use,
-		Short: short,
-		Args:  cobra.MaximumNArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			pkg := ""
-			if len(args) == 1 {
-				pkg = args[0]
-			}
-			return a.supRun(c, f, pkg)
-		},
-	}
-	a.addSupRunFlags(c, f)
-	return c
-}
-
-func (a *app) addSupRunFlags(c *cobra.Command, f *supRunFlags) {
-	fl := c.Flags()
-	fl.StringVar(&f.listenCtl, "listen-ctl", "127.0.0.1:9632", "The listen address for the control gateway")
-	fl.StringVar(&f.listenHTTP, "listen-http", "0.0.0.0:9631", "The listen address for the HTTP gateway")
-	fl.StringVar(&f.listenGossip, "listen-gossip", "0.0.0.0:9638", "The listen address for the gossip system (reserved: the ring is not built yet)")
-	a.envFlag(c, "listen-ctl", "HAB_LISTEN_CTL")
-	a.envFlag(c, "listen-http", "HAB_LISTEN_HTTP")
-	a.envFlag(c, "listen-gossip", "HAB_LISTEN_GOSSIP")
-	f.keys = a.keyCacheFlag(c)
-	fl.Bool("no-color", false, "Turn ANSI color off (the Supervisor's output has none)")
-	fl.StringVar(&f.sysIP, "sys-ip-address", "", "The IPv4 address of this machine [default: detected, else 127.0.0.1]")
-	fl.BoolVarP(&f.permanent, "permanent-peer", "I", false, "This Supervisor is a permanent peer")
-	fl.BoolVarP(&f.httpDisable, "http-disable", "D", false, "Disable the HTTP gateway")
-	fl.StringVar(&f.key, "key", "", "The TLS private key for the HTTP gateway")
-	fl.StringVar(&f.certs, "certs", "", "The TLS certificate chain for the HTTP gateway (requires --key)")
-	fl.StringVar(&f.caCerts, "ca-certs", "", "CA certificates to verify HTTP gateway clients with")
-	fl.Uint64Var(&f.minBackoff, "service-min-backoff-period", 0, "The minimum seconds before restarting a service that died")
-	fl.Uint64Var(&f.maxBackoff, "service-max-backoff-period", 0, "The maximum seconds before restarting a service that died")
-	fl.Uint64Var(&f.cooldown, "service-restart-cooldown-period", 300, "Seconds a service must run before its backoff is reset")
-	fl.Uint64Var(&f.hookTimeout, "hook-timeout", 600, "Seconds after which a hook (other than run and health-check) is killed")
-	a.addLoadFlags(c, &f.load)
-	fl.BoolVar(&f.load.force, "force", true, "")
-	_ = fl.MarkHidden("force")
-}
-
-func detectIP() string {
-	conn, err := net.Dial("udp", "192.0.2.1:9")
-	if err != nil {
-		return "127.0.0.1"
-	}
-	defer conn.Close()
-	if ua, ok := conn.LocalAddr().(*net.UDPAddr); ok {
-		return ua.IP.String()
-	}
-	return "127.0.0.1"
-}
-
-func (a *app) supRun(c *cobra.Command, f *supRunFlags, pkg string) error {
-	ctx := c.Context()
-	store, err := a.storeOpen()
-	if err != nil {
-		return err
-	}
-	if f.certs != "" && f.key == "" {
-		return usageError("--certs requires --key")
-	}
-	cfg := manager.Config{
-		Root: a.root, Store: store,
-		ListenCtl: f.listenCtl, ListenHTTP: f.listenHTTP, ListenGossip: f.listenGossip,
-		SysIP: f.sysIP, Permanent: f.permanent, Version: version,
-		BaseEnv: os.Environ(), Getenv: a.getenv, Out: a.stdout, Log: a.log,
-		HookTimeout: time.Duration(f.hookTimeout) * time.Second,
-		MinBackoff:  time.Duration(f.minBackoff) * time.Second, MaxBackoff: time.Duration(f.maxBackoff) * time.Second,
-		Cooldown:       time.Duration(f.cooldown) * time.Second,
-		DisableHTTP:    f.httpDisable,
-		SecretOverride: a.getenv("HAB_CTL_SECRET"),
-		InstallMissing: func(ctx context.Context, id ident.Ident) (*pkgs.Package, error) {
-			return a.supInstall(ctx, store, f.keys(), id.String())
-		},
-	}
-	if cfg.SysIP == "" {
-		cfg.SysIP = detectIP()
-	}
-	gw := httpgw.Options{AuthToken: a.getenv("HAB_SUP_GATEWAY_AUTH_TOKEN"), CertFile: f.certs, KeyFile: f.key, CAFile: f.caCerts, Redact: a.getenv("HAB_FEAT_REDACT_HTTP") != ""}
-	cfg.ServeHTTP = func(ctx context.Context, ln net.Listener, m *manager.Manager) error {
-		return httpgw.Serve(ctx, ln, m, gw)
-	}
-	if pkg != "" {
-		id := pkg
-		if strings.HasSuffix(pkg, ".hart") {
-			p, err := a.supInstall(ctx, store, f.keys(), pkg)
-			if err != nil {
-				return err
-			}
-			id = p.Ident.String()
-		} else if _, err := ident.Parse(pkg); err != nil {
-			return usageError("%v", err)
-		}
-		sp, err := f.load.spec(c, id)
-		if err != nil {
-			return err
-		}
-		cfg.Preload = &sp
-	}
-	// SIGHUP (hab sup restart) or a restart request on the control
-	// gateway (hab sup restart --remote-sup) restarts the supervisor in
-	// place: every service stops, then the specs are read again and
-	// started.
-	asked := make(chan struct{}, 1)
-	cfg.Restart = func() {
-		select {
-		case asked <- struct{}{}:
-		default:
-		}
-	}
-	for {
-		hup := make(chan os.Signal, 1)
-		signal.Notify(hup, syscall.SIGHUP)
-		rctx, cancel := context.WithCancel(ctx)
-		var why atomic.Value
-		go func() {
-			select {
-			case <-hup:
-				why.Store("SIGHUP")
-				cancel()
-			case <-asked:
-				why.Store("asked through the control gateway")
-				cancel()
-			case <-rctx.Done():
-			}
-		}()
-		err = manager.Run(rctx, cfg)
-		signal.Stop(hup)
-		cancel()
-		if err != nil || why.Load() == nil || ctx.Err() != nil {
-			return err
-		}
-		fmt.Fprintf(a.stdout, "hab-sup(MR): Restarting the Supervisor (%s)\n", why.Load())
-	}
 }
 
 func (a *app) supRestartCmd() *cobra.Command {
@@ -481,104 +324,6 @@ func (a *app) startCmd(short string) *cobra.Command {
 		},
 	}
 	a.addSupRunFlags(c, f)
-	client = a.remoteFlag(c)
-	return c
-}
-
-func readPayload(a *app, file string) ([]byte, error) {
-	var data []byte
-	var err error
-	if file == "" || file == "-" {
-		data, err = io.ReadAll(io.LimitReader(a.stdin, manager.MaxPayload+1))
-	} else {
-		data, err = os.ReadFile(file)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", map[bool]string{true: "standard input", false: file}[file == "" || file == "-"], err)
-	}
-	return data, nil
-}
-
-// parseGroupVersion reads the SERVICE_GROUP and VERSION arguments of hab
-// config apply and hab file upload.
-func parseGroupVersion(group, version string) (svcgroup.Group, uint64, error) {
-	sg, err := svcgroup.Parse(group)
-	if err != nil {
-		return svcgroup.Group{}, 0, usageError("%v", err)
-	}
-	var v uint64
-	if _, err := fmt.Sscan(version, &v); err != nil || fmt.Sprint(v) != version {
-		return svcgroup.Group{}, 0, usageError("invalid version %q: a whole number is expected", version)
-	}
-	return sg, v, nil
-}
-
-func (a *app) configApplyCmd() *cobra.Command {
-	var client func() (ctl.Client, error)
-	c := &cobra.Command{
-		Use:   "apply SERVICE_GROUP VERSION [FILE]",
-		Short: "Sets a configuration to be shared by members of a Service Group",
-		Args:  cobra.RangeArgs(2, 3),
-		RunE: func(c *cobra.Command, args []string) error {
-			sg, v, err := parseGroupVersion(args[0], args[1])
-			if err != nil {
-				return err
-			}
-			file := "-"
-			if len(args) == 3 {
-				file = args[2]
-			}
-			data, err := readPayload(a, file)
-			if err != nil {
-				return err
-			}
-			if len(data) > manager.MaxPayload {
-				return fmt.Errorf("Configuration too large. Maximum size allowed is %d bytes", manager.MaxPayload)
-			}
-			cl, err := client()
-			if err != nil {
-				return err
-			}
-			ca := manager.ConfigArgs{ServiceGroup: sg.String(), Version: v, Config: string(data)}
-			if err := a.ctlDo(c.Context(), cl, manager.CmdValidate, ca); err != nil {
-				return err
-			}
-			return a.ctlDo(c.Context(), cl, manager.CmdConfigApply, ca)
-		},
-	}
-	client = a.remoteFlag(c)
-	return c
-}
-
-func (a *app) fileUploadCmd() *cobra.Command {
-	var client func() (ctl.Client, error)
-	c := &cobra.Command{
-		Use:   "upload SERVICE_GROUP VERSION FILE",
-		Short: "Upload a file to the Supervisor ring",
-		Args:  cobra.ExactArgs(3),
-		RunE: func(c *cobra.Command, args []string) error {
-			sg, v, err := parseGroupVersion(args[0], args[1])
-			if err != nil {
-				return err
-			}
-			data, err := os.ReadFile(args[2])
-			if err != nil {
-				return fmt.Errorf("read %s: %w", args[2], err)
-			}
-			if len(data) > manager.MaxPayload {
-				return fmt.Errorf("File too large. Maximum size allowed is %d bytes", manager.MaxPayload)
-			}
-			cl, err := client()
-			if err != nil {
-				return err
-			}
-			name := args[2]
-			if i := strings.LastIndexByte(name, '/'); i >= 0 {
-				name = name[i+1:]
-			}
-			return a.ctlDo(c.Context(), cl, manager.CmdFileUpload, manager.FileArgs{ServiceGroup: sg.String(), Version: v, Filename: name, Body: data})
-		},
-	}
 	client = a.remoteFlag(c)
 	return c
 }
