@@ -36,6 +36,9 @@ type Options struct {
 	// is the supervisor's data directory.
 	SvcRoot, UserRoot, DataDir string
 	Ring                       *census.Ring
+	// Publish puts the service's rumor out (in the census, and to the
+	// ring when there is one); nil inserts it into Ring.Services.
+	Publish func(census.Service)
 	Sys                        templating.SystemInfo
 	// BaseEnv is the environment processes start from (KEY=VALUE);
 	// Getenv reads the supervisor's environment for HAB_<PKGNAME>.
@@ -662,11 +665,16 @@ func (s *Service) publish() {
 	if old, ok := s.opts.Ring.Services.Get(s.sg, s.opts.Ring.LocalID); ok {
 		inc = old.Incarnation + 1
 	}
-	s.opts.Ring.Services.Insert(census.Service{
+	rumor := census.Service{
 		MemberID: s.opts.Ring.LocalID, ServiceGroup: s.sg, Incarnation: inc, Initialized: init,
 		Pkg: s.pkg.Ident.String(), Cfg: cfg,
 		Sys: s.localMemberSys(),
-	})
+	}
+	if s.opts.Publish != nil {
+		s.opts.Publish(rumor)
+		return
+	}
+	s.opts.Ring.Services.Insert(rumor)
 }
 
 // hookCmd builds the command of a rendered hook (or the run script).
