@@ -39,7 +39,7 @@ type Options struct {
 	// Publish puts the service's rumor out (in the census, and to the
 	// ring when there is one); nil inserts it into Ring.Services.
 	Publish func(census.Service)
-	Sys                        templating.SystemInfo
+	Sys     templating.SystemInfo
 	// BaseEnv is the environment processes start from (KEY=VALUE);
 	// Getenv reads the supervisor's environment for HAB_<PKGNAME>.
 	BaseEnv []string
