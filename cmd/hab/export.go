@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/habgo/hab/core/crypto"
 	"github.com/habgo/hab/core/ident"
@@ -136,7 +138,6 @@ func (a *app) exportContainerCmd() *cobra.Command {
 			"without a container daemon: one layer per package (up to --max-layers), reproducible (created from $SOURCE_DATE_EPOCH, else the newest release), " +
 			"with OCI labels and an SPDX SBOM (in the image at " + container.SBOMPath + " and beside the output). " +
 			"It is written as a `docker load` archive in ./results, or as an OCI image layout (--oci-layout), or pushed (--push-image).",
-		Args: cobra.MinimumNArgs(1),
 	}
 	a.exportSourceFlags(c, &src)
 	f := c.Flags()
@@ -158,7 +159,7 @@ func (a *app) exportContainerCmd() *cobra.Command {
 	f.StringVar(&engine, "engine", "", "Accepted for compatibility: no container engine is used")
 	f.StringVarP(&memory, "memory", "m", "", "Accepted for compatibility: no build container runs")
 	f.StringVar(&basePkgURL, "base-pkgs-url", "", "Accepted for compatibility: hab and busybox come from this machine")
-	c.RunE = func(cmd *cobra.Command, args []string) error {
+	passThrough(c, cobra.MinimumNArgs(1), func(cmd *cobra.Command, args []string) error {
 		g, done, err := a.gatherOptions(&src)
 		if err != nil {
 			return err
@@ -219,6 +220,32 @@ func (a *app) exportContainerCmd() *cobra.Command {
 			fmt.Fprintf(a.stdout, "★ Wrote SBOM %s\n", s)
 		}
 		return nil
-	}
+	})
 	return c
+}
+
+// passThrough makes c take its command line as the original's exporter
+// program does: hab hands everything after the format over unparsed
+// (--help included), and the exporter parses it with its own flags. Here
+// the exporter is c itself: cobra leaves the arguments alone, and run gets
+// them parsed by c's flag set and checked by args; --help prints c's help.
+func passThrough(c *cobra.Command, args cobra.PositionalArgs, run func(*cobra.Command, []string) error) {
+	c.DisableFlagParsing = true
+	c.Args = cobra.ArbitraryArgs
+	c.RunE = func(cmd *cobra.Command, raw []string) error {
+		f := cmd.Flags()
+		if err := f.Parse(raw); err != nil {
+			if errors.Is(err, pflag.ErrHelp) {
+				return cmd.Help()
+			}
+			return usageError("%v\nSee '%s --help'.", err, cmd.CommandPath())
+		}
+		if help, err := f.GetBool("help"); err == nil && help {
+			return cmd.Help()
+		}
+		if err := args(cmd, f.Args()); err != nil {
+			return usageError("%v", err)
+		}
+		return run(cmd, f.Args())
+	}
 }

@@ -34,13 +34,12 @@ func (a *app) exportTarCmd() *cobra.Command {
 		Short: "Creates a tarball of a package, its runtime closure and hab, that runs after tar xf on a machine with nothing installed",
 		Long: "Writes ORIGIN-NAME-VERSION-RELEASE.tar.gz: hab/pkgs (the package, its runtime closure, this hab and a busybox) and hab/bin/hab. " +
 			"Unpacked at /, `/hab/bin/hab sup run ORIGIN/NAME` starts the service.",
-		Args: cobra.ExactArgs(1),
 	}
 	a.exportSourceFlags(c, &src)
 	c.Flags().BoolVar(&noHabBin, "no-hab-bin", false, "Leave hab/bin/hab out")
 	c.Flags().BoolVar(&noSup, "no-hab-sup", false, "Accepted for compatibility: the supervisor is part of hab")
 	c.Flags().StringVar(&outDir, "output-dir", ".", "Directory the tarball is written to")
-	c.RunE = func(cmd *cobra.Command, args []string) error {
+	passThrough(c, cobra.ExactArgs(1), func(cmd *cobra.Command, args []string) error {
 		g, done, err := a.gatherOptions(&src)
 		if err != nil {
 			return err
@@ -52,7 +51,7 @@ func (a *app) exportTarCmd() *cobra.Command {
 		}
 		fmt.Fprintf(a.stdout, "★ Wrote %s\n", path)
 		return nil
-	}
+	})
 	return c
 }
 

@@ -22,6 +22,9 @@ func TestExportCommandErrors(t *testing.T) {
 		{[]string{"pkg", "export", "tar", "-u", "http://127.0.0.1:1", "-c", "unstable", "habtest/nothing"}, exitError, []string{"habtest/nothing", "http://127.0.0.1:1", "channel unstable"}},
 		{[]string{"pkg", "export", "kubernetes", "--offline", "habtest/nothing"}, exitError, []string{"habtest/nothing", "the artifact cache"}},
 		{[]string{"pkg", "export", "container"}, exitUsage, []string{"requires at least 1 arg"}},
+		{[]string{"pkg", "export", "container", "--no-such-flag", "habtest/service"}, exitUsage, []string{"unknown flag: --no-such-flag", "hab pkg export container --help"}},
+		{[]string{"pkg", "export", "tar", "habtest/service", "habtest/other"}, exitUsage, []string{"accepts 1 arg(s), received 2"}},
+		{[]string{"pkg", "export", "tar", "--max-layers", "3", "habtest/service"}, exitUsage, []string{"unknown flag: --max-layers"}},
 	} {
 		code, _, errOut := e.run(tc.args...)
 		if code != tc.code {
@@ -30,6 +33,34 @@ func TestExportCommandErrors(t *testing.T) {
 		for _, w := range tc.want {
 			if !strings.Contains(errOut, w) {
 				t.Errorf("hab %s: stderr lacks %q:\n%s", strings.Join(tc.args, " "), w, errOut)
+			}
+		}
+	}
+}
+
+// TestExportPassThroughHelp: export container and tar take their command
+// line unparsed (the original hands it to the exporter program), so their
+// own flag set parses it: --help and -h print the exporter's flags and
+// exit 0, wherever they stand, and flags may follow the package.
+func TestExportPassThroughHelp(t *testing.T) {
+	e := newStoreEnv(t)
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"pkg", "export", "container", "--help"}, []string{"--max-layers", "--registry-type", "--push-image"}},
+		{[]string{"pkg", "export", "docker", "-h"}, []string{"--max-layers"}},
+		{[]string{"pkg", "export", "container", "habtest/service", "--help"}, []string{"--oci-layout"}},
+		{[]string{"pkg", "export", "tar", "--help"}, []string{"--no-hab-bin", "--output-dir"}},
+		{[]string{"pkg", "export", "tar", "--no-hab-bin", "-h", "habtest/service"}, []string{"--no-hab-bin"}},
+	} {
+		code, out, errOut := e.run(tc.args...)
+		if code != 0 {
+			t.Errorf("hab %s: exit %d\n%s", strings.Join(tc.args, " "), code, errOut)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("hab %s: help lacks %q:\n%s", strings.Join(tc.args, " "), w, out)
 			}
 		}
 	}
