@@ -130,13 +130,20 @@ var (
 	sectionEnvRe = regexp.MustCompile("`env = ([A-Z_][A-Z0-9_]*)`")
 )
 
-// bundles are section 0's shared option sets.
-var bundles = map[string][]Flag{
-	"U":  {{Long: "url", Short: "u", Value: "BLDR_URL", Env: []string{"HAB_BLDR_URL"}, SwitchKnown: true}},
-	"Z!": {{Long: "auth", Short: "z", Value: "AUTH_TOKEN", Env: []string{"HAB_AUTH_TOKEN"}}},
-	"Z?": {{Long: "auth", Short: "z", Value: "AUTH_TOKEN", Env: []string{"HAB_AUTH_TOKEN"}}},
-	"K":  {{Long: "cache-key-path", Value: "PATH", Env: []string{"HAB_CACHE_KEY_PATH"}}},
-	"R":  {{Long: "remote-sup", Short: "r", Value: "REMOTE_SUP"}},
+// bundle is the flags of one of section 0's shared option sets, fresh
+// for each caller (nil for [T], an argument, and unknown names).
+func bundle(name string) []Flag {
+	switch name {
+	case "U":
+		return []Flag{{Long: "url", Short: "u", Value: "BLDR_URL", Env: []string{"HAB_BLDR_URL"}, SwitchKnown: true}}
+	case "Z!", "Z?":
+		return []Flag{{Long: "auth", Short: "z", Value: "AUTH_TOKEN", Env: []string{"HAB_AUTH_TOKEN"}}}
+	case "K":
+		return []Flag{{Long: "cache-key-path", Value: "PATH", Env: []string{"HAB_CACHE_KEY_PATH"}}}
+	case "R":
+		return []Flag{{Long: "remote-sup", Short: "r", Value: "REMOTE_SUP"}}
+	}
+	return nil
 }
 
 // parser holds the state while reading.
@@ -508,8 +515,7 @@ func (p *parser) bundleFlags(c *Command, s string) {
 			c.Args = append(c.Args, Arg{Name: "PKG_TARGET", Optional: true, Env: "HAB_PACKAGE_TARGET"})
 			continue
 		}
-		for _, f := range bundles[m[1]] {
-			f.Env = slices.Clone(f.Env)
+		for _, f := range bundle(m[1]) {
 			if rest := s[strings.Index(s, m[0])+len(m[0]):]; strings.HasPrefix(rest, " (flag only; no env") {
 				f.Env = nil
 			}
@@ -587,6 +593,19 @@ func (p *parser) flagText(c *Command, text string) {
 			f.Hidden = true
 		}
 		f.SwitchKnown = true
+		if !f.TakesValue() {
+			// "`--channel`, `--group`" in svc update's list: named
+			// without a value, a SharedLoad flag takes one as
+			// SharedLoad's does (unknown when its table does not
+			// say).
+			if g := p.shared.Flag(f.Long); g != nil && f.Long != "" {
+				f.Value = g.Value
+				f.SwitchKnown = g.SwitchKnown && g.TakesValue()
+				if f.SwitchKnown && f.Value == "" {
+					f.Value = strings.ToUpper(strings.ReplaceAll(f.Long, "-", "_"))
+				}
+			}
+		}
 		p.add(c, f)
 	}
 	p.bundleFlags(c, text)
@@ -603,8 +622,8 @@ func (p *parser) add(c *Command, f Flag) {
 			}
 		}
 		known := append(slices.Clone(p.sectionFlags), p.shared.Flags...)
-		known = append(known, bundles["U"]...)
-		known = append(known, bundles["Z!"]...)
+		known = append(known, bundle("U")...)
+		known = append(known, bundle("Z!")...)
 		for _, g := range known {
 			if g.Short == f.Short {
 				g.Env = slices.Clone(g.Env)

@@ -151,6 +151,12 @@ func TestReferenceCommands(t *testing.T) {
 		{"svc load", "group", "--group =default"},
 		{"svc update", "topology", "-t --topology standalone\\|leader"},
 		{"svc update", "url", "-u --url BLDR_URL"},
+		// Named without a value in svc update's list, a SharedLoad flag
+		// takes one as SharedLoad's does (--shutdown-timeout: its table
+		// does not say, so neither does this).
+		{"svc update", "channel", "--channel CHANNEL"},
+		{"svc update", "health-check-interval", "-i --health-check-interval HEALTH_CHECK_INTERVAL"},
+		{"svc update", "shutdown-timeout", "--shutdown-timeout"},
 	} {
 		c := r.Find(tt.cmd)
 		if c == nil {
