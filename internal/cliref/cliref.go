@@ -552,6 +552,8 @@ func (p *parser) flagText(c *Command, text string) {
 		if !ok || f.Long == "help" || strings.HasPrefix(text[m[1]:], " is not accepted") || strings.HasSuffix(text[:m[0]], "no ") {
 			continue
 		}
+		// "hidden `--generate-config`": hidden, said before the flag.
+		f.Hidden = strings.HasSuffix(text[:m[0]], "hidden ")
 		fs = append(fs, found{f: f, from: m[1]})
 	}
 	// "exactly one of `-a/--all`, `-o/--origin ORIGIN`, `PKG_IDENT`":

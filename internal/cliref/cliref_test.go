@@ -149,6 +149,8 @@ func TestReferenceCommands(t *testing.T) {
 		{"sup run", "binding-mode", "--binding-mode strict\\|relaxed =strict"},
 		{"sup run", "health-check-interval", "--health-check-interval =30"},
 		{"svc load", "group", "--group =default"},
+		{"svc load", "generate-config", "--generate-config hidden"},
+		{"svc load", "password", "--password"},
 		{"svc update", "topology", "-t --topology standalone\\|leader"},
 		{"svc update", "url", "-u --url BLDR_URL"},
 		// Named without a value in svc update's list, a SharedLoad flag
