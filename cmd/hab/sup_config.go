@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/habgo/hab/core/crypto"
 	"github.com/habgo/hab/core/svcgroup"
 	"github.com/habgo/hab/sup/ctl"
 	"github.com/habgo/hab/sup/manager"
@@ -43,6 +44,8 @@ func parseGroupVersion(group, version string) (svcgroup.Group, uint64, error) {
 
 func (a *app) configApplyCmd() *cobra.Command {
 	var client func() (ctl.Client, error)
+	var keys func() crypto.Cache
+	var user string
 	c := &cobra.Command{
 		Use:   "apply SERVICE_GROUP VERSION [FILE]",
 		Short: "Sets a configuration to be shared by members of a Service Group",
@@ -71,15 +74,27 @@ func (a *app) configApplyCmd() *cobra.Command {
 			if err := a.ctlDo(c.Context(), cl, manager.CmdValidate, ca); err != nil {
 				return err
 			}
+			if user != "" {
+				sealed, err := manager.Encrypt(keys(), user, sg.String(), data)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "☛ Encrypting config (user rev = %s, service rev = %s)\n", sealed.User, sealed.Service)
+				ca.Config, ca.Encrypted = string(sealed.Body), true
+			}
 			return a.ctlDo(c.Context(), cl, manager.CmdConfigApply, ca)
 		},
 	}
 	client = a.remoteFlag(c)
+	c.Flags().StringVarP(&user, "user", "u", "", "Name of a user key to use for encryption (the configuration is encrypted for the service group's key)")
+	keys = a.keyCacheFlag(c)
 	return c
 }
 
 func (a *app) fileUploadCmd() *cobra.Command {
 	var client func() (ctl.Client, error)
+	var keys func() crypto.Cache
+	var user string
 	c := &cobra.Command{
 		Use:   "upload SERVICE_GROUP VERSION FILE",
 		Short: "Upload a file to the Supervisor ring",
@@ -104,9 +119,22 @@ func (a *app) fileUploadCmd() *cobra.Command {
 			if i := strings.LastIndexByte(name, '/'); i >= 0 {
 				name = name[i+1:]
 			}
-			return a.ctlDo(c.Context(), cl, manager.CmdFileUpload, manager.FileArgs{ServiceGroup: sg.String(), Version: v, Filename: name, Body: data})
+			fa := manager.FileArgs{ServiceGroup: sg.String(), Version: v, Filename: name, Body: data}
+			// As the original: encrypted only for a group of an
+			// organization (a service key is named service.group@org).
+			if user != "" && sg.Organization != "" {
+				sealed, err := manager.Encrypt(keys(), user, sg.String(), data)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "☛ Encrypting file (user rev = %s, service rev = %s)\n", sealed.User, sealed.Service)
+				fa.Body, fa.Encrypted = sealed.Body, true
+			}
+			return a.ctlDo(c.Context(), cl, manager.CmdFileUpload, fa)
 		},
 	}
 	client = a.remoteFlag(c)
+	c.Flags().StringVarP(&user, "user", "u", "", "Name of the user key to encrypt with (only for a service group with an @organization)")
+	keys = a.keyCacheFlag(c)
 	return c
 }

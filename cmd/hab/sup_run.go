@@ -29,6 +29,7 @@ type supRunFlags struct {
 	minBackoff, maxBackoff uint64
 	cooldown, hookTimeout  uint64
 	keys                   func() crypto.Cache // --cache-key-path: where harts' signing keys are found
+	org                    string              // --org
 }
 
 func (a *app) supRunCmd(use, short string) *cobra.Command {
@@ -58,6 +59,7 @@ func (a *app) addSupRunFlags(c *cobra.Command, f *supRunFlags) {
 	a.envFlag(c, "listen-http", "HAB_LISTEN_HTTP")
 	a.envFlag(c, "listen-gossip", "HAB_LISTEN_GOSSIP")
 	f.keys = a.keyCacheFlag(c)
+	fl.StringVar(&f.org, "org", "", "The organization the Supervisor and its services are part of (service groups become SERVICE.GROUP@ORG)")
 	fl.Bool("no-color", false, "Turn ANSI color off (the Supervisor's output has none)")
 	fl.StringVar(&f.sysIP, "sys-ip-address", "", "The IPv4 address of this machine [default: detected, else 127.0.0.1]")
 	fl.BoolVarP(&f.permanent, "permanent-peer", "I", false, "This Supervisor is a permanent peer")
@@ -105,6 +107,8 @@ func (a *app) supRun(c *cobra.Command, f *supRunFlags, pkg string) error {
 		Cooldown:       time.Duration(f.cooldown) * time.Second,
 		DisableHTTP:    f.httpDisable,
 		SecretOverride: a.getenv("HAB_CTL_SECRET"),
+		Org:            f.org,
+		Keys:           f.keys(),
 		InstallMissing: func(ctx context.Context, id ident.Ident) (*pkgs.Package, error) {
 			return a.supInstall(ctx, store, f.keys(), id.String())
 		},

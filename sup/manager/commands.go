@@ -71,6 +71,9 @@ type ConfigArgs struct {
 	ServiceGroup string `json:"service_group"`
 	Version      uint64 `json:"version"`
 	Config       string `json:"config"`
+	// Encrypted: Config is a BOX-1 message for the group's service key
+	// (hab config apply --user); the validate request carries it clear.
+	Encrypted bool `json:"is_encrypted,omitempty"`
 }
 
 // FileArgs uploads a file to a service group.
@@ -79,6 +82,9 @@ type FileArgs struct {
 	Version      uint64 `json:"version"`
 	Filename     string `json:"filename"`
 	Body         []byte `json:"body"`
+	// Encrypted: Body is a BOX-1 message for the group's service key
+	// (hab file upload --user).
+	Encrypted bool `json:"is_encrypted,omitempty"`
 }
 
 // MaxPayload is the largest config or file accepted, as the original's.
@@ -494,11 +500,15 @@ func (m *Manager) applyConfig(a ConfigArgs, validateOnly bool, out func(string))
 	if err != nil {
 		return ctl.Errorf(ctl.CodeInvalid, "%v", err)
 	}
-	if len(a.Config) > MaxPayload {
-		return ctl.Errorf(ctl.CodeBadPayload, "Configuration too large: %d bytes, at most %d", len(a.Config), MaxPayload)
+	if len(a.Config) > maxPayload(a.Encrypted) {
+		return ctl.Errorf(ctl.CodeBadPayload, "Configuration too large: %d bytes, at most %d", len(a.Config), maxPayload(a.Encrypted))
 	}
-	if _, err := templating.ParseTOML("configuration for "+sg.String(), []byte(a.Config)); err != nil {
-		return ctl.Errorf(ctl.CodeBadPayload, "invalid configuration for %s: %v", sg, err)
+	// An encrypted configuration was checked in the clear by the validate
+	// request before it.
+	if !a.Encrypted {
+		if _, err := templating.ParseTOML("configuration for "+sg.String(), []byte(a.Config)); err != nil {
+			return ctl.Errorf(ctl.CodeBadPayload, "invalid configuration for %s: %v", sg, err)
+		}
 	}
 	if validateOnly {
 		return nil
@@ -506,8 +516,9 @@ func (m *Manager) applyConfig(a ConfigArgs, validateOnly bool, out func(string))
 	if old, ok := m.ring.Configs.Get(sg.String(), "service_config"); ok && a.Version <= old.Incarnation {
 		return ctl.Errorf(ctl.CodeConflict, "configuration version %d for %s is not newer than the applied version %d: not applied (use a greater version)", a.Version, sg, old.Incarnation)
 	}
-	m.ring.Configs.Insert(census.ServiceConfig{FromID: m.ring.LocalID, ServiceGroup: sg.String(), Incarnation: a.Version, Config: a.Config})
+	m.ring.Configs.Insert(census.ServiceConfig{FromID: m.ring.LocalID, ServiceGroup: sg.String(), Incarnation: a.Version, Config: a.Config, Encrypted: a.Encrypted})
 	m.saveRumors()
+	m.opened.sync(time.Now())
 	m.kickGroup(sg.String())
 	out(fmt.Sprintf("Applied configuration version %d to %s", a.Version, sg))
 	return nil
@@ -521,14 +532,15 @@ func (m *Manager) uploadFile(a FileArgs, out func(string)) error {
 	if a.Filename == "" || a.Filename != filepath.Base(a.Filename) || a.Filename == "." || a.Filename == ".." || strings.ContainsAny(a.Filename, "/\x00") {
 		return ctl.Errorf(ctl.CodeInvalid, "invalid file name %q: a plain file name is expected", a.Filename)
 	}
-	if len(a.Body) > MaxPayload {
-		return ctl.Errorf(ctl.CodeBadPayload, "File too large: %d bytes, at most %d", len(a.Body), MaxPayload)
+	if len(a.Body) > maxPayload(a.Encrypted) {
+		return ctl.Errorf(ctl.CodeBadPayload, "File too large: %d bytes, at most %d", len(a.Body), maxPayload(a.Encrypted))
 	}
 	if old, ok := m.ring.Files.Get(sg.String(), a.Filename); ok && a.Version <= old.Incarnation {
 		return ctl.Errorf(ctl.CodeConflict, "file %s version %d for %s is not newer than the uploaded version %d: not applied (use a greater version)", a.Filename, a.Version, sg, old.Incarnation)
 	}
-	m.ring.Files.Insert(census.ServiceFile{FromID: m.ring.LocalID, ServiceGroup: sg.String(), Incarnation: a.Version, Filename: a.Filename, Body: a.Body})
+	m.ring.Files.Insert(census.ServiceFile{FromID: m.ring.LocalID, ServiceGroup: sg.String(), Incarnation: a.Version, Filename: a.Filename, Body: a.Body, Encrypted: a.Encrypted})
 	m.saveRumors()
+	m.opened.sync(time.Now())
 	m.kickGroup(sg.String())
 	out(fmt.Sprintf("Uploaded file %s version %d to %s", a.Filename, a.Version, sg))
 	return nil

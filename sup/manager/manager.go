@@ -24,6 +24,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/habgo/hab/core/crypto"
 	"github.com/habgo/hab/core/ident"
 	"github.com/habgo/hab/core/paths"
 	"github.com/habgo/hab/core/pkgs"
@@ -65,6 +66,11 @@ type Config struct {
 	// Restart asks whoever runs the supervisor to restart it (hab sup
 	// restart through the control gateway); nil refuses such requests.
 	Restart func()
+	// Keys is the key cache whose service group and user keys open
+	// encrypted configurations and files (--cache-key-path).
+	Keys crypto.Cache
+	// Org is the organization of every service group here (--org).
+	Org string
 }
 
 // HTTPOptions are the HTTP gateway's TLS and bearer authentication.
@@ -82,6 +88,7 @@ type Manager struct {
 	specs   spec.Dir
 	dataDir string
 	ring    *census.Ring
+	opened  *opened // the ring's configs and files as services use them
 	sys     templating.SystemInfo
 	outMu   sync.Mutex
 	secret  string
@@ -158,6 +165,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	m.sys.GossipIP, m.sys.GossipPort = splitAddr(cfg.ListenGossip)
 	m.ring = census.NewRing(census.Member{ID: memberID, Address: cfg.SysIP, GossipPort: uint32(m.sys.GossipPort), SwimPort: uint32(m.sys.GossipPort), Persistent: cfg.Permanent})
+	m.opened = newOpened(m.ring, cfg.Keys, cfg.Log, m.say)
 	m.loadRumors()
 	if err := m.writeChpst(); err != nil {
 		return err
@@ -325,7 +333,7 @@ exec "$@"
 func (m *Manager) serviceOptions() service.Options {
 	return service.Options{
 		Store: m.cfg.Store, SvcRoot: m.cfg.Root.Svc(), UserRoot: filepath.Join(m.cfg.Root.Hab(), "user"), DataDir: m.dataDir,
-		Ring: m.ring, Sys: m.sys, BaseEnv: m.cfg.BaseEnv, Getenv: m.cfg.Getenv, ExtraPath: filepath.Join(m.supRoot, "bin"),
+		Ring: m.ring, Configs: m.opened.Configs, Files: m.opened.Files, Org: m.cfg.Org, Sys: m.sys, BaseEnv: m.cfg.BaseEnv, Getenv: m.cfg.Getenv, ExtraPath: filepath.Join(m.supRoot, "bin"),
 		Out: m.cfg.Out, OutMu: &m.outMu, Log: m.cfg.Log, HookTimeout: m.cfg.HookTimeout,
 		MinBackoff: m.cfg.MinBackoff, MaxBackoff: m.cfg.MaxBackoff, Cooldown: m.cfg.Cooldown, Tick: m.cfg.Tick,
 	}
@@ -338,6 +346,7 @@ func (m *Manager) serviceOptions() service.Options {
 func (m *Manager) reconcile(ctx context.Context) {
 	m.reconcileMu.Lock()
 	defer m.reconcileMu.Unlock()
+	m.opened.sync(time.Now())
 	specs, problems, err := m.specs.ReadAll()
 	if err != nil {
 		m.problemOnce("specs", err.Error())

@@ -24,6 +24,7 @@ import (
 
 	"github.com/habgo/hab/core/pkgmeta"
 	"github.com/habgo/hab/core/pkgs"
+	"github.com/habgo/hab/core/svcgroup"
 	"github.com/habgo/hab/core/templating"
 	"github.com/habgo/hab/sup/census"
 	"github.com/habgo/hab/sup/spec"
@@ -36,6 +37,14 @@ type Options struct {
 	// is the supervisor's data directory.
 	SvcRoot, UserRoot, DataDir string
 	Ring                       *census.Ring
+	// Configs and Files are the group's applied configuration and
+	// uploaded files as the service uses them (encrypted ones opened);
+	// nil reads Ring's.
+	Configs *census.Store[census.ServiceConfig]
+	Files   *census.Store[census.ServiceFile]
+	// Org is the supervisor's organization (--org): the service's group
+	// is SERVICE.GROUP@ORG.
+	Org string
 	// Publish puts the service's rumor out (in the census, and to the
 	// ring when there is one); nil inserts it into Ring.Services.
 	Publish func(census.Service)
@@ -161,7 +170,7 @@ func New(opts Options, sp spec.Spec, p *pkgs.Package) (*Service, error) {
 	}
 	s := &Service{
 		opts: opts, spec: sp, pkg: p, meta: m,
-		sg:           sp.ServiceGroup().String(),
+		sg:           withOrg(sp.ServiceGroup(), opts.Org),
 		kick:         make(chan struct{}, 1),
 		done:         make(chan struct{}),
 		health:       HealthUnknown,
@@ -498,7 +507,11 @@ func (s *Service) refresh(ctx context.Context) {
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		s.problem(fmt.Sprintf("read %s: %v", s.userTOMLPath(), err))
 	}
-	gossip, hasGossip := s.opts.Ring.Configs.Get(s.sg, "service_config")
+	configs := s.opts.Configs
+	if configs == nil {
+		configs = s.opts.Ring.Configs
+	}
+	gossip, hasGossip := configs.Get(s.sg, "service_config")
 	inputs := refreshInputs{string(userRaw), gossip.Incarnation, s.opts.Ring.Version(), s.spec.DesiredState}
 	s.mu.Lock()
 	same := inputs == s.lastInputs
@@ -1006,7 +1019,11 @@ func lastLines(s string, n int) string {
 // writeFiles writes the group's uploaded files that are newer than what
 // was written (0640, owned by the service's user), then runs file-updated.
 func (s *Service) writeFiles(ctx context.Context) {
-	files := s.opts.Ring.Files.Key(s.sg)
+	store := s.opts.Files
+	if store == nil {
+		store = s.opts.Ring.Files
+	}
+	files := store.Key(s.sg)
 	changed := false
 	for name, f := range files {
 		s.mu.Lock()
@@ -1028,6 +1045,11 @@ func (s *Service) writeFiles(ctx context.Context) {
 	if changed && s.isInitialized() {
 		s.runNamedHook(ctx, HookFileUpdated, s.opts.HookTimeout)
 	}
+}
+
+func withOrg(g svcgroup.Group, org string) string {
+	g.Organization = org
+	return g.String()
 }
 
 // Status is a snapshot for the gateways.
