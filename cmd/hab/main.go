@@ -12,10 +12,12 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/habgo/hab/core/paths"
+	"github.com/habgo/hab/internal/resident"
 	"github.com/habgo/hab/studio/chroot"
 )
 
@@ -89,24 +91,33 @@ func main() {
 	// anything else starts (threads, signal handlers).
 	chroot.MaybeInit()
 	ctx, stop := signalContext(context.Background())
+	// A long-running hab (the supervisor above all) gives back the pages
+	// of the binary its start-up touched once it has gone quiet.
+	go resident.Settler{Every: 5 * time.Second, QuietFaults: 32, Margin: 2 << 20, Log: newLogger(os.Stderr, os.Getenv)}.Run(ctx)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
 	stop()
 	os.Exit(code)
 }
 
-// run executes one hab command line and returns its exit code.
-func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+// newLogger logs warnings and errors to w, and debug messages too when
+// RUST_LOG or HAB_LOG is debug or DEBUG is set.
+func newLogger(w io.Writer, getenv func(string) string) *slog.Logger {
 	level := slog.LevelWarn
 	if getenv("RUST_LOG") == "debug" || getenv("HAB_LOG") == "debug" || getenv("DEBUG") != "" {
 		level = slog.LevelDebug
 	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+// run executes one hab command line and returns its exit code.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
 	a := &app{
 		stdin:  stdin,
 		stdout: stdout,
 		stderr: stderr,
 		getenv: getenv,
 		root:   paths.FromEnv(getenv),
-		log:    slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
+		log:    newLogger(stderr, getenv),
 	}
 	cmd := a.rootCmd()
 	cmd.SetArgs(args)

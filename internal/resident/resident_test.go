@@ -1,0 +1,128 @@
+package resident
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// TestReleaseLowersFilePages releases the test binary's pages in this
+// very process: the file-backed resident memory the kernel reports must
+// drop, and the process keeps running the code it pages back in.
+func TestReleaseLowersFilePages(t *testing.T) {
+	before, err := Read("/proc", os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Release(); err != nil {
+		if errors.Is(err, syscall.EINVAL) {
+			t.Skipf("the kernel has no MADV_PAGEOUT (Linux 5.4 or later): %v", err)
+		}
+		t.Fatal(err)
+	}
+	after, err := Read("/proc", os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("resident before %d KiB (file %d KiB), after %d KiB (file %d KiB)", before.RSS>>10, before.File>>10, after.RSS>>10, after.File>>10)
+	if after.File >= before.File {
+		t.Fatalf("file-backed resident memory did not drop: %d bytes before, %d after", before.File, after.File)
+	}
+	// The code runs on from pages faulted back in.
+	if err := Release(); err != nil {
+		t.Fatalf("second release: %v", err)
+	}
+}
+
+func TestBinaryMappingsAreTheExecutable(t *testing.T) {
+	ms, err := binaryMappings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) == 0 {
+		t.Fatal("no mapping of the executable found")
+	}
+	var exe syscall.Stat_t
+	if err := syscall.Stat("/proc/self/exe", &exe); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if m.inode != exe.Ino {
+			t.Errorf("mapping %#x-%#x is inode %d, the executable is %d", m.start, m.end, m.inode, exe.Ino)
+		}
+		if strings.Contains(m.perms, "w") {
+			t.Errorf("mapping %#x-%#x is writable (%s): its pages are the process's own", m.start, m.end, m.perms)
+		}
+	}
+}
+
+func TestRead(t *testing.T) {
+	proc := t.TempDir()
+	write := func(pid, text string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Join(proc, pid), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(proc, pid, "status"), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("1", "Name:\thab\nVmRSS:\t   300 kB\nRssAnon:\t 100 kB\nRssFile:\t 200 kB\nRssShmem:\t0 kB\n")
+	write("2", "Name:\thab\nVmRSS:\t   300 kB\nRssAnon:\t 100 kB\n")
+	write("3", "VmRSS:\t   30x kB\nRssAnon:\t 100 kB\nRssFile:\t 200 kB\n")
+	for _, c := range []struct {
+		pid     int
+		want    Stats
+		wantErr string
+	}{
+		{pid: 1, want: Stats{RSS: 300 << 10, Anon: 100 << 10, File: 200 << 10}},
+		{pid: 2, wantErr: "2/status lacks VmRSS, RssAnon or RssFile"},
+		{pid: 3, wantErr: "3/status: VmRSS:"},
+		{pid: 4, wantErr: "4/status: no such file"},
+	} {
+		got, err := Read(proc, c.pid)
+		if c.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+				t.Errorf("pid %d: error %v, want one containing %q", c.pid, err, c.wantErr)
+			}
+			continue
+		}
+		if err != nil || got != c.want {
+			t.Errorf("pid %d: %+v, %v; want %+v", c.pid, got, err, c.want)
+		}
+	}
+}
+
+// TestSettleDecisions: a release at the first quiet look, none while
+// busy, none while the process faults its working set back in, and one
+// after a later burst that grew the binary's pages beyond the margin.
+func TestSettleDecisions(t *testing.T) {
+	s := Settler{QuietFaults: 10, Margin: 100}
+	type look struct {
+		faults, file int64
+		release      bool
+	}
+	for _, c := range []struct {
+		name  string
+		looks []look
+	}{
+		{"quiet from the start", []look{{0, 1000, false}, {5, 1000, true}, {8, 40, false}, {9, 40, false}}},
+		{"busy start, then quiet", []look{{0, 1000, false}, {50, 1000, false}, {100, 1200, false}, {105, 1200, true}}},
+		{"working set faulted back in, then settled", []look{{0, 1000, false}, {0, 1000, true}, {80, 300, false}, {85, 320, false}, {88, 330, false}, {90, 350, false}}},
+		{"slow growth while quiet is followed, not released", []look{{0, 1000, false}, {0, 1000, true}, {0, 100, false}, {9, 190, false}, {18, 280, false}, {27, 370, false}}},
+		{"a burst beyond the margin is released", []look{{0, 1000, false}, {0, 1000, true}, {0, 100, false}, {300, 400, false}, {301, 400, true}, {302, 120, false}}},
+		{"a burst within the margin is kept", []look{{0, 1000, false}, {0, 1000, true}, {0, 100, false}, {300, 150, false}, {301, 150, false}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var st settleState
+			for i, l := range c.looks {
+				if got := st.next(s, l.faults, l.file); got != l.release {
+					t.Fatalf("look %d (%d faults, %d bytes): release %t, want %t", i, l.faults, l.file, got, l.release)
+				}
+			}
+		})
+	}
+}
