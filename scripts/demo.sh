@@ -236,7 +236,7 @@ gw="http://127.0.0.1:$http_port"
 svc="http://127.0.0.1:$svc_port/"
 mkdir -p "$installed/hab/user/service/config"
 printf 'port = %d\n\n[listen]\nhost = "127.0.0.1"\n' "$svc_port" >"$installed/hab/user/service/config/user.toml"
-sup_args=(habtest/service --listen-ctl "$ctl" --listen-http "127.0.0.1:$http_port" --sys-ip-address 127.0.0.1)
+sup_args=(habtest/service --listen-ctl "$ctl" --listen-http "127.0.0.1:$http_port" --listen-gossip 127.0.0.1:0 --sys-ip-address 127.0.0.1)
 term_file=/hab/demo-sup-term
 sup_log="$demo/logs/sup.log"
 if [ "$studio" = yes ]; then

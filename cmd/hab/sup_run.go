@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -30,6 +31,10 @@ type supRunFlags struct {
 	cooldown, hookTimeout  uint64
 	keys                   func() crypto.Cache // --cache-key-path: where harts' signing keys are found
 	org                    string              // --org
+	peers                  []string
+	peerWatchFile          string
+	localGossip            bool
+	ring, ringKey          string
 }
 
 func (a *app) supRunCmd(use, short string) *cobra.Command {
@@ -54,10 +59,27 @@ func (a *app) addSupRunFlags(c *cobra.Command, f *supRunFlags) {
 	fl := c.Flags()
 	fl.StringVar(&f.listenCtl, "listen-ctl", "127.0.0.1:9632", "The listen address for the control gateway")
 	fl.StringVar(&f.listenHTTP, "listen-http", "0.0.0.0:9631", "The listen address for the HTTP gateway")
-	fl.StringVar(&f.listenGossip, "listen-gossip", "0.0.0.0:9638", "The listen address for the gossip system (reserved: the ring is not built yet)")
+	fl.StringVar(&f.listenGossip, "listen-gossip", "0.0.0.0:9638", "The listen address for the gossip system (the ring)")
 	a.envFlag(c, "listen-ctl", "HAB_LISTEN_CTL")
 	a.envFlag(c, "listen-http", "HAB_LISTEN_HTTP")
 	a.envFlag(c, "listen-gossip", "HAB_LISTEN_GOSSIP")
+	fl.StringArrayVar(&f.peers, "peer", nil, "The listen address of one or more initial peers (`IP[:PORT]`, port 9638 when omitted)")
+	fl.StringVar(&f.peerWatchFile, "peer-watch-file", "", "Watch this file (one peer a line) for connecting to the ring")
+	fl.BoolVar(&f.localGossip, "local-gossip-mode", false, "Start the Supervisor in local gossip mode (gossip on a loopback address, no peers)")
+	ringShort := "r"
+	if c.Name() == "start" {
+		ringShort = "" // hab start's -r is --remote-sup, as for the other commands that reach a Supervisor
+	}
+	fl.StringVarP(&f.ring, "ring", ringShort, "", "The name of the ring key (in the key cache) that encrypts the ring's gossip")
+	a.envFlag(c, "ring", "HAB_RING")
+	fl.StringVar(&f.ringKey, "ring-key", "", "The contents of the ring key that encrypts the ring's gossip")
+	a.envFlag(c, "ring-key", "HAB_RING_KEY")
+	_ = fl.MarkHidden("ring-key")
+	c.MarkFlagsMutuallyExclusive("peer", "peer-watch-file")
+	c.MarkFlagsMutuallyExclusive("local-gossip-mode", "listen-gossip")
+	c.MarkFlagsMutuallyExclusive("local-gossip-mode", "peer")
+	c.MarkFlagsMutuallyExclusive("local-gossip-mode", "peer-watch-file")
+	c.MarkFlagsMutuallyExclusive("ring", "ring-key")
 	f.keys = a.keyCacheFlag(c)
 	fl.StringVar(&f.org, "org", "", "The organization the Supervisor and its services are part of (service groups become SERVICE.GROUP@ORG)")
 	fl.Bool("no-color", false, "Turn ANSI color off (the Supervisor's output has none)")
@@ -74,6 +96,34 @@ func (a *app) addSupRunFlags(c *cobra.Command, f *supRunFlags) {
 	a.addLoadFlags(c, &f.load)
 	fl.BoolVar(&f.load.force, "force", true, "")
 	_ = fl.MarkHidden("force")
+}
+
+// localGossipAddr is where --local-gossip-mode gossips: a loopback
+// address of its own, so that no other machine reaches it.
+const localGossipAddr = "127.0.0.2:9638"
+
+// resolveRingKey reads the ring key: --ring names one in the key cache
+// (its latest revision), --ring-key (HAB_RING_KEY) holds its contents.
+func (f *supRunFlags) resolveRingKey() (*crypto.RingKey, error) {
+	switch {
+	case f.ringKey != "":
+		kf, err := crypto.ParseKeyFile([]byte(f.ringKey), "--ring-key (HAB_RING_KEY)")
+		if err != nil {
+			return nil, fmt.Errorf("ring key: %w", err)
+		}
+		k, err := crypto.RingKeyFrom(kf)
+		if err != nil {
+			return nil, fmt.Errorf("ring key from --ring-key (HAB_RING_KEY): %w", err)
+		}
+		return k, nil
+	case f.ring != "":
+		k, err := f.keys().LatestRingKey(f.ring)
+		if err != nil {
+			return nil, fmt.Errorf("ring key %s (--ring): %w", crypto.QuoteName(f.ring), err)
+		}
+		return k, nil
+	}
+	return nil, nil
 }
 
 func detectIP() string {
@@ -97,10 +147,19 @@ func (a *app) supRun(c *cobra.Command, f *supRunFlags, pkg string) error {
 	if f.certs != "" && f.key == "" {
 		return usageError("--certs requires --key")
 	}
+	ringKey, err := f.resolveRingKey()
+	if err != nil {
+		return err
+	}
+	listenGossip := f.listenGossip
+	if f.localGossip {
+		listenGossip = localGossipAddr
+	}
 	cfg := manager.Config{
 		Root: a.root, Store: store,
-		ListenCtl: f.listenCtl, ListenHTTP: f.listenHTTP, ListenGossip: f.listenGossip,
-		SysIP: f.sysIP, Permanent: f.permanent, Version: version,
+		ListenCtl: f.listenCtl, ListenHTTP: f.listenHTTP, ListenGossip: listenGossip,
+		Gossip: manager.GossipConfig{Peers: f.peers, PeerWatchFile: f.peerWatchFile, RingKey: ringKey},
+		SysIP:  f.sysIP, Permanent: f.permanent, Version: version,
 		BaseEnv: os.Environ(), Getenv: a.getenv, Out: a.stdout, Log: a.log,
 		HookTimeout: time.Duration(f.hookTimeout) * time.Second,
 		MinBackoff:  time.Duration(f.minBackoff) * time.Second, MaxBackoff: time.Duration(f.maxBackoff) * time.Second,
@@ -167,6 +226,9 @@ func (a *app) supRun(c *cobra.Command, f *supRunFlags, pkg string) error {
 		err = manager.Run(rctx, cfg)
 		signal.Stop(hup)
 		cancel()
+		if errors.Is(err, manager.ErrDeparted) {
+			return &exitCodeError{code: manager.DepartedExitCode, err: err}
+		}
 		if err != nil || why.Load() == nil || ctx.Err() != nil {
 			return err
 		}

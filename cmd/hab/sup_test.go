@@ -141,7 +141,8 @@ func (e *supEnv) startSup(extra ...string) *sup {
 func (e *supEnv) startSupWith(cmdArgs ...string) *sup {
 	e.t.Helper()
 	s := &sup{e: e, ctl: fmt.Sprintf("127.0.0.1:%d", freeLoopbackPort(e.t)), http: fmt.Sprintf("127.0.0.1:%d", freeLoopbackPort(e.t)), done: make(chan struct{})}
-	args := append(cmdArgs, "--listen-ctl", s.ctl, "--listen-http", s.http, "--sys-ip-address", "127.0.0.1")
+	// The gossip port is picked free (the default 9638 may be another test's).
+	args := append(cmdArgs, "--listen-ctl", s.ctl, "--listen-http", s.http, "--listen-gossip", "127.0.0.1:0", "--sys-ip-address", "127.0.0.1")
 	e.env["HAB_LISTEN_CTL"] = s.ctl
 	s.cmd = exec.Command(e.bin, args...)
 	env := os.Environ()

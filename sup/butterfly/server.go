@@ -60,8 +60,12 @@ type MemberSink interface {
 
 // Config is one member's place in the ring.
 type Config struct {
-	ID            string          // the member id (unique in the ring)
-	Listen        string          // host:port for gossip (UDP and TCP); port 0 picks one
+	ID     string // the member id (unique in the ring)
+	Listen string // host:port for gossip (UDP and TCP); port 0 picks one
+	// Advertise is the address others reach this member at (--sys-ip-address);
+	// empty: the listen host, or when that is unspecified (0.0.0.0) a
+	// private address of this machine.
+	Advertise     string
 	Peers         []string        // --peer: joined at start and again whenever they are not alive
 	Permanent     bool            // --permanent-peer: others keep probing this member, so partitions heal
 	PeerWatchFile string          // --peer-watch-file: one peer a line, read again when it changes
@@ -148,12 +152,20 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.addr = net.JoinHostPort(host, strconv.Itoa(port))
 	s.trans = newRingTransport(nt, cfg.RingKey, cfg.Partition, s.addr, lg)
+	if ip := net.ParseIP(host); ip != nil && !ip.IsUnspecified() {
+		s.trans.local = ip
+	}
 	Carry[census.Departure](s, "departure", departureStore{s})
 
 	mc := memberlist.DefaultLANConfig()
 	mc.Name = cfg.ID
 	mc.Transport = s.trans
-	mc.AdvertiseAddr = host
+	mc.AdvertiseAddr = cfg.Advertise
+	if mc.AdvertiseAddr == "" {
+		if ip := net.ParseIP(host); ip == nil || !ip.IsUnspecified() {
+			mc.AdvertiseAddr = host
+		}
+	}
 	mc.AdvertisePort = port
 	mc.BindAddr = host
 	mc.BindPort = port

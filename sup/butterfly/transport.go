@@ -37,6 +37,10 @@ type ringTransport struct {
 	partition *Partition
 	self      string
 	log       *slog.Logger
+	// local is the listen address's IP when it names one (not 0.0.0.0):
+	// streams leave from it, as packets do, so that the member is the
+	// same address on every path (a multi-homed host, a firewall rule).
+	local net.IP
 
 	packets chan *memberlist.Packet
 	streams chan net.Conn
@@ -81,7 +85,14 @@ func (t *ringTransport) DialTimeout(addr string, timeout time.Duration) (net.Con
 	if t.partition.Blocked(t.self, addr) {
 		return nil, fmt.Errorf("dial %s: dropped by the partition", addr)
 	}
-	c, err := t.inner.DialTimeout(addr, timeout)
+	var c net.Conn
+	var err error
+	if t.local != nil {
+		d := net.Dialer{Timeout: timeout, LocalAddr: &net.TCPAddr{IP: t.local}}
+		c, err = d.Dial("tcp", addr)
+	} else {
+		c, err = t.inner.DialTimeout(addr, timeout)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -30,9 +30,10 @@ type Member struct {
 	Departed    bool   `json:"departed"`
 }
 
-// Ring is everything this supervisor knows: the members with their health
-// and the rumor stores. Today it holds only the local member; gossip adds
-// the others through AddMember, SetHealth and the stores' Insert.
+// Ring is everything this supervisor knows: the members with their health,
+// the rumor stores and the elections. Gossip (sup/butterfly) adds the
+// other members through AddMember and their rumors through the stores'
+// Insert.
 type Ring struct {
 	LocalID    string
 	Services   *Store[Service]
@@ -45,6 +46,9 @@ type Ring struct {
 	health      map[string]Health
 	memberRevs  uint64
 	suitability map[string]uint64 // this member's, by service group
+
+	leaders, updates Elections
+	electionRevs     uint64
 }
 
 // NewRing returns a ring holding only the local member.
@@ -112,7 +116,7 @@ func (r *Ring) Suitability(sg string) uint64 {
 // re-render when it moves.
 func (r *Ring) Version() uint64 {
 	r.mu.RLock()
-	m := r.memberRevs
+	m := r.memberRevs + r.electionRevs
 	r.mu.RUnlock()
 	return m + r.Services.Counter() + r.Configs.Counter() + r.Files.Counter() + r.Departures.Counter()
 }
@@ -133,8 +137,11 @@ func (r *Ring) Members(sg string) []templating.SvcMember {
 	}
 	sort.Strings(ids)
 	out := make([]templating.SvcMember, 0, len(ids))
+	st := r.electionState(sg)
 	for _, id := range ids {
-		out = append(out, r.member(rumors[id]))
+		m := r.member(rumors[id])
+		st.mark(&m)
+		out = append(out, m)
 	}
 	return out
 }
@@ -187,6 +194,9 @@ func (r *Ring) BindGroup(sg string, exports []string) (templating.BindGroup, boo
 		m := &members[i]
 		if bg.First == nil {
 			bg.First = m
+		}
+		if m.Leader {
+			bg.Leader = m
 		}
 		has := true
 		for _, k := range exports {
@@ -258,6 +268,14 @@ func (r *Ring) Census() Census {
 	}
 	for sg := range r.Services.All() {
 		g := get(sg)
+		st := r.electionState(sg)
+		g.ElectionStatus, g.UpdateElectionStatus = censusStatus(st.status), censusStatus(st.updateStatus)
+		if st.leader != "" {
+			g.LeaderID = &st.leader
+		}
+		if st.updateLeader != "" {
+			g.UpdateLeaderID = &st.updateLeader
+		}
 		for _, m := range r.Members(sg) {
 			g.Population[m.MemberID] = m
 			if m.PkgIncarnation > g.PkgIncarnation {
@@ -278,13 +296,14 @@ func (r *Ring) Census() Census {
 		}
 	}
 	r.mu.RLock()
-	membership := r.memberRevs
+	membership, elections := r.memberRevs, r.electionRevs
 	r.mu.RUnlock()
 	return Census{
 		Changed:                  true,
 		CensusGroups:             groups,
 		LocalMemberID:            r.LocalID,
 		LastServiceCounter:       r.Services.Counter(),
+		LastElectionCounter:      elections,
 		LastMembershipCounter:    membership,
 		LastServiceConfigCounter: r.Configs.Counter(),
 		LastServiceFileCounter:   r.Files.Counter(),
@@ -301,8 +320,16 @@ func (r *Ring) Butterfly() map[string]any {
 		members[id] = m
 		health[id] = r.health[id]
 	}
+	memberRevs := r.memberRevs
 	r.mu.RUnlock()
-	empty := map[string]any{"list": map[string]any{}, "update_counter": 0}
+	leaders, updates := r.elections()
+	departed := []string{}
+	for _, byID := range r.Departures.All() {
+		for id := range byID {
+			departed = append(departed, id)
+		}
+	}
+	sort.Strings(departed)
 	latest := map[string]any{}
 	for sg, m := range r.Configs.All() {
 		for _, c := range m {
@@ -310,7 +337,7 @@ func (r *Ring) Butterfly() map[string]any {
 		}
 	}
 	return map[string]any{
-		"member":                 map[string]any{"members": members, "health": health, "update_counter": r.memberRevs},
+		"member":                 map[string]any{"members": members, "health": health, "update_counter": memberRevs},
 		"membership":             map[string]any{"members": members, "health": health},
 		"service":                r.Services,
 		"services":               r.Services,
@@ -318,11 +345,11 @@ func (r *Ring) Butterfly() map[string]any {
 		"latest_service_config":  latest,
 		"service_file":           r.Files,
 		"service_files":          r.Files,
-		"election":               empty,
-		"latest_election":        map[string]any{},
-		"election_update":        empty,
-		"latest_election_update": map[string]any{},
+		"election":               electionRumors(leaders),
+		"latest_election":        latestElections(leaders),
+		"election_update":        electionRumors(updates),
+		"latest_election_update": latestElections(updates),
 		"departure":              r.Departures,
-		"departed_members":       []string{},
+		"departed_members":       departed,
 	}
 }

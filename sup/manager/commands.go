@@ -35,6 +35,7 @@ const (
 	CmdUpdate      = "svc.update"
 	CmdDefaultCfg  = "svc.default_cfg"
 	CmdSupRestart  = "sup.restart"
+	CmdSupDepart   = "sup.depart"
 )
 
 // UpdateArgs changes options of a loaded service (hab svc update): only
@@ -85,6 +86,11 @@ type FileArgs struct {
 	// Encrypted: Body is a BOX-1 message for the group's service key
 	// (hab file upload --user).
 	Encrypted bool `json:"is_encrypted,omitempty"`
+}
+
+// DepartArgs names the member to depart from the ring (hab sup depart).
+type DepartArgs struct {
+	MemberID string `json:"member_id"`
 }
 
 // MaxPayload is the largest config or file accepted, as the original's.
@@ -160,6 +166,12 @@ func (m *Manager) Handle(ctx context.Context, cmd string, raw json.RawMessage, o
 		// After this request is answered: the restart ends the gateway.
 		go m.cfg.Restart()
 		return nil
+	case CmdSupDepart:
+		var a DepartArgs
+		if err := decode(&a); err != nil {
+			return err
+		}
+		return m.depart(a.MemberID, out)
 	case CmdDefaultCfg:
 		var a IdentArgs
 		if err := decode(&a); err != nil {
@@ -393,7 +405,7 @@ func (m *Manager) unload(ctx context.Context, a IdentArgs, out func(string)) err
 			if a.ShutdownTimeout != nil {
 				r.svc.SetStopTimeout(time.Duration(*a.ShutdownTimeout) * time.Second)
 			}
-			waits = append(waits, r.svc.Done())
+			waits = append(waits, r.done)
 		}
 		if err := m.specs.Remove(sp.Name()); err != nil {
 			return ctl.Errorf(ctl.CodeInternal, "%v", err)
@@ -516,7 +528,7 @@ func (m *Manager) applyConfig(a ConfigArgs, validateOnly bool, out func(string))
 	if old, ok := m.ring.Configs.Get(sg.String(), "service_config"); ok && a.Version <= old.Incarnation {
 		return ctl.Errorf(ctl.CodeConflict, "configuration version %d for %s is not newer than the applied version %d: not applied (use a greater version)", a.Version, sg, old.Incarnation)
 	}
-	m.ring.Configs.Insert(census.ServiceConfig{FromID: m.ring.LocalID, ServiceGroup: sg.String(), Incarnation: a.Version, Config: a.Config, Encrypted: a.Encrypted})
+	m.publishConfig(census.ServiceConfig{FromID: m.ring.LocalID, ServiceGroup: sg.String(), Incarnation: a.Version, Config: a.Config, Encrypted: a.Encrypted})
 	m.saveRumors()
 	m.opened.sync(time.Now())
 	m.kickGroup(sg.String())
@@ -538,7 +550,7 @@ func (m *Manager) uploadFile(a FileArgs, out func(string)) error {
 	if old, ok := m.ring.Files.Get(sg.String(), a.Filename); ok && a.Version <= old.Incarnation {
 		return ctl.Errorf(ctl.CodeConflict, "file %s version %d for %s is not newer than the uploaded version %d: not applied (use a greater version)", a.Filename, a.Version, sg, old.Incarnation)
 	}
-	m.ring.Files.Insert(census.ServiceFile{FromID: m.ring.LocalID, ServiceGroup: sg.String(), Incarnation: a.Version, Filename: a.Filename, Body: a.Body, Encrypted: a.Encrypted})
+	m.publishFile(census.ServiceFile{FromID: m.ring.LocalID, ServiceGroup: sg.String(), Incarnation: a.Version, Filename: a.Filename, Body: a.Body, Encrypted: a.Encrypted})
 	m.saveRumors()
 	m.opened.sync(time.Now())
 	m.kickGroup(sg.String())

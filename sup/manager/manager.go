@@ -42,7 +42,8 @@ type Config struct {
 	Store                   *pkgs.Store
 	ListenCtl               string // host:port
 	ListenHTTP              string // host:port; empty disables the HTTP gateway
-	ListenGossip            string // reserved for the ring
+	ListenGossip            string // host:port; empty: no ring (the census holds this supervisor alone)
+	Gossip                  GossipConfig
 	SysIP                   string
 	Permanent               bool
 	Version                 string
@@ -88,6 +89,7 @@ type Manager struct {
 	specs   spec.Dir
 	dataDir string
 	ring    *census.Ring
+	gossip  *gossip // nil without a ring
 	opened  *opened // the ring's configs and files as services use them
 	sys     templating.SystemInfo
 	outMu   sync.Mutex
@@ -105,6 +107,7 @@ type running struct {
 	svc    *service.Service
 	cancel context.CancelFunc
 	spec   spec.Spec
+	done   chan struct{} // closed when the service has stopped (or never started)
 }
 
 // SupRoot is FS_ROOT/hab/sup/default.
@@ -166,16 +169,30 @@ func Run(ctx context.Context, cfg Config) error {
 	m.sys.GossipIP, m.sys.GossipPort = splitAddr(cfg.ListenGossip)
 	m.ring = census.NewRing(census.Member{ID: memberID, Address: cfg.SysIP, GossipPort: uint32(m.sys.GossipPort), SwimPort: uint32(m.sys.GossipPort), Persistent: cfg.Permanent})
 	m.opened = newOpened(m.ring, cfg.Keys, cfg.Log, m.say)
-	m.loadRumors()
+	closeListeners := func() {
+		ctlLn.Close()
+		if httpLn != nil {
+			httpLn.Close()
+		}
+	}
+	incarnations := m.loadRumors()
 	if err := m.writeChpst(); err != nil {
+		closeListeners()
 		return err
+	}
+	gctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if cfg.ListenGossip != "" {
+		if m.gossip, err = m.startGossip(gctx, incarnations); err != nil {
+			closeListeners()
+			return err
+		}
+		m.sys.GossipIP, m.sys.GossipPort = splitAddr(m.gossip.srv.Addr())
 	}
 	if cfg.Preload != nil {
 		if err := m.load(ctx, *cfg.Preload, true, nil); err != nil {
-			ctlLn.Close()
-			if httpLn != nil {
-				httpLn.Close()
-			}
+			closeListeners()
+			m.stopGossip(false)
 			return err
 		}
 	}
@@ -184,6 +201,11 @@ func Run(ctx context.Context, cfg Config) error {
 	if httpLn != nil {
 		m.say("Starting http-gateway on %s", httpLn.Addr())
 	}
+	var departed <-chan struct{}
+	if m.gossip != nil {
+		m.say("Starting gossip-listener on %s", m.gossip.srv.Addr())
+		departed = m.gossip.srv.Departed()
+	}
 	if cfg.PrintListenAddrs != nil {
 		h := ""
 		if httpLn != nil {
@@ -191,9 +213,10 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		cfg.PrintListenAddrs(ctlLn.Addr().String(), h)
 	}
-	gctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	var wg sync.WaitGroup
+	if m.gossip != nil {
+		m.gossip.run(gctx, &wg)
+	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -219,10 +242,15 @@ func Run(ctx context.Context, cfg Config) error {
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	lastRumors := m.ring.Configs.Counter() + m.ring.Files.Counter()
+	wasDeparted := false
 loop:
 	for {
 		select {
 		case <-ctx.Done():
+			break loop
+		case <-departed:
+			wasDeparted = true
+			m.say("This Supervisor was departed from the ring; stopping")
 			break loop
 		case <-t.C:
 			m.reconcile(ctx)
@@ -237,8 +265,27 @@ loop:
 	m.stopAll()
 	wg.Wait()
 	m.saveRumors()
+	m.stopGossip(!wasDeparted)
 	m.say("Supervisor stopped")
+	if wasDeparted {
+		return ErrDeparted
+	}
 	return nil
+}
+
+// stopGossip leaves the ring: gracefully (the others see this member
+// Departed at once) or, for a departed member, just closing the listener.
+func (m *Manager) stopGossip(leave bool) {
+	if m.gossip == nil {
+		return
+	}
+	if !leave {
+		m.gossip.srv.Kill()
+		return
+	}
+	if err := m.gossip.srv.Stop(); err != nil {
+		m.cfg.Log.Warn("leave the ring", "err", err)
+	}
 }
 
 func (m *Manager) say(format string, a ...any) {
@@ -331,11 +378,16 @@ exec "$@"
 }
 
 func (m *Manager) serviceOptions() service.Options {
+	var publish func(census.Service)
+	if m.gossip != nil {
+		publish = m.gossip.publishService
+	}
 	return service.Options{
 		Store: m.cfg.Store, SvcRoot: m.cfg.Root.Svc(), UserRoot: filepath.Join(m.cfg.Root.Hab(), "user"), DataDir: m.dataDir,
-		Ring: m.ring, Configs: m.opened.Configs, Files: m.opened.Files, Org: m.cfg.Org, Sys: m.sys, BaseEnv: m.cfg.BaseEnv, Getenv: m.cfg.Getenv, ExtraPath: filepath.Join(m.supRoot, "bin"),
+		Ring: m.ring, Configs: m.opened.Configs, Files: m.opened.Files, Sys: m.sys, BaseEnv: m.cfg.BaseEnv, Getenv: m.cfg.Getenv, ExtraPath: filepath.Join(m.supRoot, "bin"),
 		Out: m.cfg.Out, OutMu: &m.outMu, Log: m.cfg.Log, HookTimeout: m.cfg.HookTimeout,
 		MinBackoff: m.cfg.MinBackoff, MaxBackoff: m.cfg.MaxBackoff, Cooldown: m.cfg.Cooldown, Tick: m.cfg.Tick,
+		Publish: publish,
 	}
 }
 
@@ -445,13 +497,22 @@ func (m *Manager) startService(ctx context.Context, name string, sp spec.Spec) {
 	}
 	svc.EndLeftover()
 	sctx, cancel := context.WithCancel(context.Background())
-	r := &running{svc: svc, cancel: cancel, spec: sp}
+	r := &running{svc: svc, cancel: cancel, spec: sp, done: make(chan struct{})}
 	m.mu.Lock()
 	m.services[name] = r
 	delete(m.problems, m.specs.Path(name))
 	m.mu.Unlock()
 	m.say("Starting %s (%s)", svc.ServiceGroup(), svc.Ident())
-	go svc.Run(sctx)
+	go func() {
+		defer close(r.done)
+		if sp.Topology == "leader" && m.gossip != nil {
+			defer m.gossip.leaveElection(svc.ServiceGroup())
+			if !m.gossip.awaitLeader(sctx, svc, p) {
+				return
+			}
+		}
+		svc.Run(sctx)
+	}()
 }
 
 // stop stops services in parallel and waits for them.
@@ -460,7 +521,7 @@ func (m *Manager) stop(rs []*running) {
 		r.cancel()
 	}
 	for _, r := range rs {
-		<-r.svc.Done()
+		<-r.done
 	}
 }
 
@@ -506,6 +567,10 @@ func (m *Manager) Statuses() []service.Status {
 type rumorFile struct {
 	Configs []census.ServiceConfig `json:"service_config"`
 	Files   []census.ServiceFile   `json:"service_file"`
+	// ServiceIncarnations are the incarnations of this member's service
+	// rumors, by group, so that after a restart they go out above what
+	// the ring still holds.
+	ServiceIncarnations map[string]uint64 `json:"service_incarnations,omitempty"`
 }
 
 func (m *Manager) rumorPath() string { return filepath.Join(m.dataDir, m.ring.LocalID+".rst") }
@@ -524,6 +589,9 @@ func (m *Manager) saveRumors() {
 			rf.Files = append(rf.Files, f)
 		}
 	}
+	if m.gossip != nil {
+		rf.ServiceIncarnations = m.gossip.serviceIncarnations()
+	}
 	b, err := json.Marshal(rf)
 	if err != nil {
 		return
@@ -534,15 +602,17 @@ func (m *Manager) saveRumors() {
 	}
 }
 
-func (m *Manager) loadRumors() {
+// loadRumors reads the rumor file back and returns the incarnations of
+// this member's service rumors.
+func (m *Manager) loadRumors() map[string]uint64 {
 	b, err := os.ReadFile(m.rumorPath())
 	if err != nil {
-		return
+		return nil
 	}
 	var rf rumorFile
 	if err := json.Unmarshal(b, &rf); err != nil {
 		m.say("ignoring the unreadable rumor file %s: %v", m.rumorPath(), err)
-		return
+		return nil
 	}
 	for _, c := range rf.Configs {
 		m.ring.Configs.Insert(c)
@@ -550,6 +620,7 @@ func (m *Manager) loadRumors() {
 	for _, f := range rf.Files {
 		m.ring.Files.Insert(f)
 	}
+	return rf.ServiceIncarnations
 }
 
 // Signal sends sig to the supervisor that holds the LOCK of root

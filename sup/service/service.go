@@ -617,6 +617,7 @@ func (s *Service) renderContext(cfg *templating.Object) (templating.RenderContex
 	if sg.Organization != "" {
 		svc.Org = &sg.Organization
 	}
+	s.opts.Ring.Elect(s.sg, svc)
 	binds := map[string]templating.BindGroup{}
 	satisfied := true
 	for _, b := range s.binds {
