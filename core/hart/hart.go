@@ -325,109 +325,26 @@ func Verify(ctx context.Context, path string, keys KeyLookup) (Header, error) {
 		return Header{}, fmt.Errorf("verify %w", err)
 	}
 	defer in.Close()
-	v, err := verifyStream(ctx, in, keys, false)
+	h, err := verifyReader(ctx, in, keys)
 	if err != nil {
 		return Header{}, fmt.Errorf("verify %s: %w", path, err)
 	}
-	return v.Header, nil
+	return h, nil
 }
 
-// Verified is what VerifyStream found.
-type Verified struct {
-	Header Header
-	// Checksum is the hex BLAKE2b-256 digest of the whole hart (header
-	// and payload), as `hab pkg hash` prints it and a depot names it.
-	Checksum string
-	// Size is the length of the whole hart.
-	Size int64
-}
-
-// VerifyStream verifies a hart as it streams from r, reading r to its
-// end: header, signer key, signature, payload digest (the payload is not
-// decompressed; memory is constant). A depot tees an upload into its blob
-// store through it and publishes the blob only when it returns no error.
-// Errors wrap what Verify's do.
-func VerifyStream(ctx context.Context, r io.Reader, keys KeyLookup) (*Verified, error) {
-	v, err := verifyStream(ctx, r, keys, true)
-	if err != nil {
-		return nil, fmt.Errorf("verify: %w", err)
-	}
-	return v, nil
-}
-
-// verifyStream verifies what r holds; with whole, it also computes the
-// checksum of all of it, on another goroutine (two hashes of every byte
-// would otherwise halve the speed).
-func verifyStream(ctx context.Context, r io.Reader, keys KeyLookup, whole bool) (*Verified, error) {
-	cr := &countReader{r: r}
-	var side *sideHash
-	src := io.Reader(cr)
-	if whole {
-		side = newSideHash()
-		defer side.Close()
-		src = io.TeeReader(cr, side)
-	}
-	br := bufio.NewReaderSize(src, 256<<10)
+// verifyReader verifies what r holds on the calling goroutine.
+func verifyReader(ctx context.Context, r io.Reader, keys KeyLookup) (Header, error) {
+	br := bufio.NewReaderSize(r, 256<<10)
 	h, want, err := readSigned(br, keys)
 	if err != nil {
-		return nil, err
+		return Header{}, err
 	}
 	got, _, err := HashReader(ctx, br)
 	if err != nil {
-		return nil, fmt.Errorf("read payload: %w", err)
+		return Header{}, fmt.Errorf("read payload: %w", err)
 	}
 	if got != want {
-		return nil, digestMismatch(h.KeyName, got, want)
+		return Header{}, digestMismatch(h.KeyName, got, want)
 	}
-	v := &Verified{Header: h, Size: cr.n}
-	if side != nil {
-		v.Checksum = side.Close()
-	}
-	return v, nil
-}
-
-// sideHash hashes what is written to it on its own goroutine.
-type sideHash struct {
-	ch   chan []byte
-	free chan []byte
-	sum  chan string
-	done bool
-	last string
-}
-
-func newSideHash() *sideHash {
-	s := &sideHash{ch: make(chan []byte, 4), free: make(chan []byte, 6), sum: make(chan string, 1)}
-	go func() {
-		h := newHash()
-		for b := range s.ch {
-			h.Write(b)
-			select {
-			case s.free <- b[:0]:
-			default:
-			}
-		}
-		s.sum <- hex.EncodeToString(h.Sum(nil))
-	}()
-	return s
-}
-
-func (s *sideHash) Write(p []byte) (int, error) {
-	var b []byte
-	select {
-	case b = <-s.free:
-	default:
-	}
-	s.ch <- append(b, p...)
-	return len(p), nil
-}
-
-// Close ends the hashing and returns the hex digest (once; later calls
-// return it again).
-func (s *sideHash) Close() string {
-	if !s.done {
-		s.done = true
-		close(s.ch)
-		s.last = <-s.sum
-	}
-	return s.last
+	return h, nil
 }

@@ -306,7 +306,7 @@ func TestStreams(t *testing.T) {
 			go func() { w.CloseWithError(iotestWriteSlowly(w, b)) }()
 			return r
 		}
-		v, err := VerifyStream(ctx, pipe(), keys)
+		v, err := VerifyStream(ctx, pipe(), keys, StreamOptions{})
 		sum, _ := Hash(ctx, p)
 		if err != nil || v.Checksum != sum || v.Size != int64(len(b)) || v.Header.KeyName != key.NamedRevision.String() {
 			t.Fatalf("%s: VerifyStream: %+v %v (hash %s)", mode, v, err, sum)
@@ -327,7 +327,7 @@ func TestStreams(t *testing.T) {
 		// A stream altered by one byte fails verification.
 		bad := append([]byte(nil), b...)
 		bad[len(bad)-100] ^= 1
-		if _, err := VerifyStream(ctx, bytes.NewReader(bad), keys); !errors.Is(err, crypto.ErrBadSignature) {
+		if _, err := VerifyStream(ctx, bytes.NewReader(bad), keys, StreamOptions{}); !errors.Is(err, crypto.ErrBadSignature) {
 			t.Errorf("%s: altered stream: %v", mode, err)
 		}
 	}

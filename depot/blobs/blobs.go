@@ -58,11 +58,16 @@ func (d *Dir) path(digest string) string {
 // depot's upload verification hashes every byte once for the checksum;
 // hashing here too made uploads a third slower).
 type Writer struct {
-	d    *Dir
-	f    *os.File
-	n    int64
-	done bool
+	d       *Dir
+	f       *os.File
+	n       int64
+	started int64 // bytes whose writeback has been started
+	done    bool
 }
+
+// writebackStep is how much is written before its writeback to disk is
+// started, so that the sync at Commit waits only for the tail.
+const writebackStep = 8 << 20
 
 // Create starts a new blob.
 func (d *Dir) Create(ctx context.Context) (*Writer, error) {
@@ -79,6 +84,10 @@ func (w *Writer) Write(p []byte) (int, error) {
 	w.n += int64(n)
 	if err != nil {
 		return n, fmt.Errorf("write blob %s: %w", w.f.Name(), err)
+	}
+	if w.n-w.started >= writebackStep {
+		startWriteback(w.f, w.started, w.n-w.started)
+		w.started = w.n
 	}
 	return n, nil
 }

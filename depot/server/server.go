@@ -28,8 +28,6 @@ import (
 // them once).
 type BlobWriter interface {
 	io.Writer
-	Size() int64
-	File() string
 	Commit(ctx context.Context, digest string) error
 	Abort()
 }

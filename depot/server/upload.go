@@ -130,12 +130,12 @@ func (c countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// receive streams the body into a new blob while checking it
-// (hart.VerifyStream): the header first (the signer must be one of the
-// origin's uploaded public keys, else 422 naming it), the payload's digest
-// against the signature and the whole file's digest against checksum as
-// the last byte arrives; then the
-// package's metadata is read from the not yet visible blob and checked
+// receive streams the body into a new blob while checking it, reading
+// each byte once (hart.VerifyStream): the header first (the signer must
+// be one of the origin's uploaded public keys, else 422 naming it), the
+// payload's digest against the signature, the whole file's digest
+// against checksum and the package's metadata (read from the start of
+// the same stream) as the last byte arrives; then the metadata is checked
 // against the URL. Only then is the blob committed and the row written.
 func (s *Server) receive(ctx context.Context, body io.Reader, id ident.Ident, t ident.Target, checksum string, forced bool, o sqlstore.Origin, a sqlstore.Account) (sqlstore.Package, error) {
 	bw, err := s.cfg.Blobs.Create(ctx)
@@ -143,31 +143,26 @@ func (s *Server) receive(ctx context.Context, body io.Reader, id ident.Ident, t 
 		return sqlstore.Package{}, err
 	}
 	defer bw.Abort()
-	v, err := hart.VerifyStream(ctx, io.TeeReader(body, bw), originKeys{ctx: ctx, st: s.cfg.Store, origin: o.Name})
+	v, err := hart.VerifyStream(ctx, body, originKeys{ctx: ctx, st: s.cfg.Store, origin: o.Name},
+		hart.StreamOptions{Copy: blobCopy{bw}, Checksum: checksum, Metadata: &hart.ReadOptions{XZ: hart.XZGo}})
 	if err != nil {
 		var mb *http.MaxBytesError
+		var we *blobWriteError
 		switch {
 		case errors.As(err, &mb):
 			return sqlstore.Package{}, mb
-		case errors.Is(err, context.Canceled):
+		case errors.As(err, &we), errors.Is(err, context.Canceled):
 			return sqlstore.Package{}, err
 		case errors.Is(err, crypto.ErrKeyNotFound), errors.Is(err, crypto.ErrBadSignature):
 			return sqlstore.Package{}, refuse(http.StatusUnprocessableEntity, "package %s: %v", id, err)
-		case errors.Is(err, hart.ErrFormat):
+		case errors.Is(err, hart.ErrChecksum):
+			return sqlstore.Package{}, refuse(http.StatusUnprocessableEntity, "ds:up:3: package %s: %v", id, err)
+		case errors.Is(err, hart.ErrFormat), errors.Is(err, hart.ErrLimit):
 			return sqlstore.Package{}, refuse(http.StatusUnprocessableEntity, "ds:up:0: package %s: %v", id, err)
 		}
 		return sqlstore.Package{}, refuse(http.StatusBadRequest, "receive package %s: %v", id, err)
 	}
-	if v.Checksum != checksum {
-		return sqlstore.Package{}, refuse(http.StatusUnprocessableEntity, "ds:up:3: package %s has checksum %s, not %s", id, v.Checksum, checksum)
-	}
-	md, err := hart.ReadMetadata(ctx, bw.File())
-	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			return sqlstore.Package{}, err
-		}
-		return sqlstore.Package{}, refuse(http.StatusUnprocessableEntity, "ds:up:0: package %s: %v", id, stripPath(err, bw.File()))
-	}
+	md := v.Metadata
 	if md.Ident != id {
 		return sqlstore.Package{}, refuse(http.StatusUnprocessableEntity, "ds:up:6: the package inside is %s, not %s", md.Ident, id)
 	}
@@ -178,7 +173,7 @@ func (s *Server) receive(ctx context.Context, body io.Reader, id ident.Ident, t 
 		return sqlstore.Package{}, refuse(http.StatusUnprocessableEntity, "package %s is for target %s, the request says %s", id, md.Target, t)
 	}
 	p := packageFromMetadata(md, o, a)
-	p.Checksum, p.Size = checksum, bw.Size()
+	p.Checksum, p.Size = v.Checksum, v.Size
 	if prev, err := s.cfg.Store.LatestPackage(ctx, sqlstore.Filter{Origin: id.Origin, Name: id.Name, Target: string(t)}); err == nil && prev.PackageType != p.PackageType {
 		return sqlstore.Package{}, refuse(http.StatusUnprocessableEntity, "Package type mismatch: %s is %s, its latest release %s is %s", id, p.PackageType, prev.Ident(), prev.PackageType)
 	}
@@ -218,8 +213,21 @@ func (k originKeys) SigningPublicKey(nameRev string) (*crypto.SigningPublicKey, 
 	return crypto.SigningPublicKeyFrom(kf)
 }
 
-func stripPath(err error, path string) string {
-	return strings.ReplaceAll(err.Error(), path+": ", "")
+// blobCopy is the upload's copy into its blob; its errors are the
+// depot's failures (500), told apart from the upload's own.
+type blobCopy struct{ w io.Writer }
+
+type blobWriteError struct{ err error }
+
+func (e *blobWriteError) Error() string { return e.err.Error() }
+func (e *blobWriteError) Unwrap() error { return e.err }
+
+func (c blobCopy) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	if err != nil {
+		return n, &blobWriteError{err}
+	}
+	return n, nil
 }
 
 // packageFromMetadata builds the row for a package from its metadata files.

@@ -1,0 +1,341 @@
+package hart
+
+import (
+	"bufio"
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+)
+
+// ErrChecksum is wrapped by VerifyStream's refusal of a hart whose whole
+// digest is not StreamOptions.Checksum.
+var ErrChecksum = errors.New("hart checksum differs")
+
+// StreamOptions tune VerifyStream.
+type StreamOptions struct {
+	// Copy, when set, receives every byte read, in order (a depot's blob
+	// file). A write error stops the verification and is returned.
+	Copy io.Writer
+	// Checksum, when set, is the expected hex BLAKE2b-256 of the whole
+	// hart; another digest is an error wrapping ErrChecksum.
+	Checksum string
+	// Metadata, when set, reads the package's metadata from the same
+	// bytes (Verified.Metadata), as ReadMetadataFrom does with these
+	// options.
+	Metadata *ReadOptions
+}
+
+// Verified is what VerifyStream found.
+type Verified struct {
+	Header Header
+	// Checksum is the hex BLAKE2b-256 digest of the whole hart (header
+	// and payload), as `hab pkg hash` prints it and a depot names it.
+	Checksum string
+	// Size is the length of the whole hart.
+	Size int64
+	// Metadata is the package's metadata, when StreamOptions.Metadata
+	// asked for it.
+	Metadata *Metadata
+}
+
+// VerifyStream verifies a hart as it streams from r, reading each byte of
+// r once: header, signer key, signature, payload digest (the payload is
+// not decompressed, except its start when opts.Metadata asks for the
+// metadata; memory is constant), and the whole hart's checksum. A depot
+// copies an upload into its blob store through opts.Copy and publishes
+// the blob only when this returns no error.
+//
+// The work is spread over goroutines that share each piece read: the
+// whole hart's digest, the payload's digest (after the header), the copy
+// and the metadata reader each take every piece in turn, so on two cores
+// the two digests (the bulk of the work) run side by side.
+//
+// Errors wrap what Verify's do, checked in this order: reading r or
+// writing the copy, the header and signature (reported as soon as the
+// header arrives; r is then not read further), the payload digest, the
+// checksum (ErrChecksum), the metadata (ErrFormat or ErrLimit).
+func VerifyStream(ctx context.Context, r io.Reader, keys KeyLookup, opts StreamOptions) (*Verified, error) {
+	v, err := verifyStreamed(ctx, r, keys, opts)
+	if err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	return v, nil
+}
+
+// The pieces a stream is read in, and how many are in flight at once.
+const (
+	pieceSize   = 256 << 10
+	piecesInUse = 16
+)
+
+// piece is a buffer read from the stream, shared read-only by the
+// consumers; the last to release it returns it to the pool.
+type piece struct {
+	b    []byte
+	refs atomic.Int32
+	pool chan *piece
+}
+
+func (p *piece) release() {
+	if p.refs.Add(-1) == 0 {
+		p.pool <- p
+	}
+}
+
+// fanout reads r in pieces and hands every piece to each consumer, in
+// order; a consumer's error (or a read error) stops the reading.
+type fanout struct {
+	pool chan *piece
+	outs []chan *piece
+	wg   sync.WaitGroup
+	stop chan struct{}
+	once sync.Once
+	err  error
+}
+
+func newFanout() *fanout {
+	f := &fanout{pool: make(chan *piece, piecesInUse), stop: make(chan struct{})}
+	for range piecesInUse {
+		f.pool <- &piece{b: make([]byte, pieceSize), pool: f.pool}
+	}
+	return f
+}
+
+// fail records the first error and stops the reading.
+func (f *fanout) fail(err error) {
+	f.once.Do(func() {
+		f.err = err
+		close(f.stop)
+	})
+}
+
+// consume starts a consumer that takes each piece in turn (after an error
+// of its own or another's, the pieces are only released).
+func (f *fanout) consume(take func([]byte) error) {
+	ch := make(chan *piece, piecesInUse)
+	f.outs = append(f.outs, ch)
+	f.wg.Add(1)
+	go func() {
+		defer f.wg.Done()
+		failed := false
+		for p := range ch {
+			if !failed {
+				if err := take(p.b); err != nil {
+					f.fail(err)
+					failed = true
+				}
+			}
+			p.release()
+		}
+	}()
+}
+
+// consumeStream starts a consumer that reads the pieces as a stream
+// (pieceReader) until it returns, then releases the rest.
+func (f *fanout) consumeStream(run func(*pieceReader) error) {
+	ch := make(chan *piece, piecesInUse)
+	f.outs = append(f.outs, ch)
+	f.wg.Add(1)
+	go func() {
+		defer f.wg.Done()
+		pr := &pieceReader{ch: ch}
+		if err := run(pr); err != nil {
+			f.fail(err)
+		}
+		pr.drain()
+	}()
+}
+
+// run reads r to its end (or the first error) and waits for the
+// consumers; it returns the number of bytes read and the first error.
+func (f *fanout) run(ctx context.Context, r io.Reader) (int64, error) {
+	var n int64
+	defer func() {
+		for _, ch := range f.outs {
+			close(ch)
+		}
+		f.wg.Wait()
+	}()
+	for {
+		var p *piece
+		select {
+		case p = <-f.pool:
+		case <-f.stop:
+			return n, nil
+		case <-ctx.Done():
+			f.fail(ctx.Err())
+			return n, nil
+		}
+		m, err := io.ReadFull(r, p.b[:pieceSize])
+		if m > 0 {
+			n += int64(m)
+			p.b = p.b[:m]
+			p.refs.Store(int32(len(f.outs)))
+			for _, ch := range f.outs {
+				ch <- p // never blocks: a channel holds every piece
+			}
+		} else {
+			f.pool <- p
+		}
+		switch {
+		case err == io.EOF || err == io.ErrUnexpectedEOF:
+			return n, nil
+		case err != nil:
+			f.fail(fmt.Errorf("read hart: %w", err))
+			return n, nil
+		}
+		if err := ctx.Err(); err != nil {
+			f.fail(err)
+			return n, nil
+		}
+		select {
+		case <-f.stop:
+			return n, nil
+		default:
+		}
+	}
+}
+
+// pieceReader reads the pieces a consumer receives as a stream.
+type pieceReader struct {
+	ch  <-chan *piece
+	cur *piece
+	off int
+}
+
+// next returns the unread rest of the current piece, or the next piece
+// (releasing the one before); false at the end of the stream.
+func (pr *pieceReader) next() ([]byte, bool) {
+	if pr.cur != nil && pr.off < len(pr.cur.b) {
+		b := pr.cur.b[pr.off:]
+		pr.off = len(pr.cur.b)
+		return b, true
+	}
+	if pr.cur != nil {
+		pr.cur.release()
+		pr.cur = nil
+	}
+	p, ok := <-pr.ch
+	if !ok {
+		return nil, false
+	}
+	pr.cur, pr.off = p, len(p.b)
+	return p.b, true
+}
+
+func (pr *pieceReader) Read(b []byte) (int, error) {
+	if pr.cur == nil || pr.off == len(pr.cur.b) {
+		if _, ok := pr.next(); !ok {
+			return 0, io.EOF
+		}
+		pr.off = 0
+	}
+	n := copy(b, pr.cur.b[pr.off:])
+	pr.off += n
+	return n, nil
+}
+
+// drain releases every piece left.
+func (pr *pieceReader) drain() {
+	for {
+		if _, ok := pr.next(); !ok {
+			return
+		}
+	}
+}
+
+// errMetadataRead ends the copy of the payload to a metadata reader that
+// has returned.
+var errMetadataRead = errors.New("metadata read")
+
+// verifyStreamed is VerifyStream without the wrapping.
+func verifyStreamed(ctx context.Context, r io.Reader, keys KeyLookup, opts StreamOptions) (*Verified, error) {
+	f := newFanout()
+	whole := newHash()
+	f.consume(func(b []byte) error {
+		whole.Write(b)
+		return nil
+	})
+	if opts.Copy != nil {
+		f.consume(func(b []byte) error {
+			_, err := opts.Copy.Write(b)
+			return err
+		})
+	}
+	var (
+		h         Header
+		want, got string
+	)
+	// The metadata reader decompresses the start of the payload from a
+	// pipe the payload consumer feeds until it returns.
+	var (
+		meta    *Metadata
+		metaErr error
+		metaW   *io.PipeWriter
+		metaWG  sync.WaitGroup
+	)
+	if opts.Metadata != nil {
+		var metaR *io.PipeReader
+		metaR, metaW = io.Pipe()
+		metaWG.Add(1)
+		go func() {
+			defer metaWG.Done()
+			meta, metaErr = walkPayload(ctx, bufio.NewReaderSize(metaR, 64<<10), *opts.Metadata, true, nil)
+			metaR.CloseWithError(errMetadataRead)
+		}()
+	}
+	f.consumeStream(func(pr *pieceReader) (err error) {
+		if metaW != nil {
+			defer func() { metaW.CloseWithError(err) }()
+		}
+		br := bufio.NewReaderSize(pr, 8192)
+		h, want, err = readSigned(br, keys)
+		if err != nil {
+			return err
+		}
+		ph := newHash()
+		toMeta := metaW
+		feed := func(b []byte) {
+			ph.Write(b)
+			if toMeta != nil {
+				if _, err := toMeta.Write(b); err != nil {
+					toMeta = nil // the metadata reader has returned
+				}
+			}
+		}
+		start, _ := br.Peek(br.Buffered())
+		feed(start)
+		for {
+			b, ok := pr.next()
+			if !ok {
+				break
+			}
+			feed(b)
+		}
+		got = hex.EncodeToString(ph.Sum(nil))
+		return nil
+	})
+	n, _ := f.run(ctx, r)
+	metaWG.Wait()
+	if f.err != nil {
+		return nil, f.err
+	}
+	if got != want {
+		return nil, digestMismatch(h.KeyName, got, want)
+	}
+	v := &Verified{Header: h, Checksum: hex.EncodeToString(whole.Sum(nil)), Size: n}
+	if opts.Checksum != "" && v.Checksum != opts.Checksum {
+		return nil, fmt.Errorf("%w: the hart's BLAKE2b-256 is %s, not %s", ErrChecksum, v.Checksum, opts.Checksum)
+	}
+	if opts.Metadata != nil {
+		if metaErr != nil {
+			return nil, fmt.Errorf("read metadata: %w", metaErr)
+		}
+		v.Metadata = meta
+	}
+	return v, nil
+}
