@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/habgo/hab/core/crypto"
 	"github.com/habgo/hab/core/ident"
+	"github.com/habgo/hab/sup/manager"
 )
 
 // completeChannels are the channels offered for --channel: the original's
@@ -19,8 +21,9 @@ var completeChannels = []string{"stable", "unstable", "base"}
 // addCompletions makes shell completion know the machine, not only the
 // command names: a first argument that is a package identifier completes
 // to installed packages (of FS_ROOT's store), an origin to the origins with
-// keys in the key cache, --channel to the channels, --origin and --keys to
-// origins. Commands that complete their arguments themselves keep their
+// keys in the key cache, a service group (and the group of --bind
+// NAME:GROUP) to the groups of the running supervisor's services,
+// --channel to the channels, --origin and --keys to origins. Commands that complete their arguments themselves keep their
 // own completion.
 func (a *app) addCompletions(c *cobra.Command) {
 	if c.ValidArgsFunction == nil && len(c.ValidArgs) == 0 {
@@ -31,6 +34,13 @@ func (a *app) addCompletions(c *cobra.Command) {
 			c.ValidArgsFunction = a.completeAll(a.completeIdents, cobra.ShellCompDirectiveDefault)
 		case "ORIGIN":
 			c.ValidArgsFunction = a.completeFirst(a.completeOrigins, cobra.ShellCompDirectiveNoFileComp)
+		case "SERVICE_GROUP":
+			c.ValidArgsFunction = a.completeGroups
+		}
+	}
+	if c.Flags().Lookup("bind") != nil {
+		if _, ok := c.GetFlagCompletionFunc("bind"); !ok {
+			_ = c.RegisterFlagCompletionFunc("bind", a.completeBind)
 		}
 	}
 	for name, complete := range map[string]cobra.CompletionFunc{
@@ -133,6 +143,62 @@ func (a *app) completeOrigins(_ context.Context, prefix string) []string {
 	return slices.Compact(out)
 }
 
+// completeGroupsTimeout bounds the question completion asks the
+// supervisor: a Tab press must not hang on an unreachable one.
+const completeGroupsTimeout = 2 * time.Second
+
+// completeGroups completes a first argument SERVICE_GROUP with the
+// service groups of the running supervisor's services (the one -r names,
+// else the local one), asked through its control gateway. A supervisor
+// that cannot be asked completes nothing.
+func (a *app) completeGroups(c *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	if len(args) > 0 {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	return a.runningGroups(c, toComplete), cobra.ShellCompDirectiveNoFileComp
+}
+
+// completeBind completes --bind NAME:SERVICE.GROUP after the colon with
+// the running supervisor's service groups.
+func (a *app) completeBind(c *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	name, group, ok := strings.Cut(toComplete, ":")
+	if !ok {
+		return nil, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
+	}
+	var out []string
+	for _, g := range a.runningGroups(c, group) {
+		out = append(out, name+":"+g)
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
+}
+
+// runningGroups are the service groups of the running supervisor's
+// services that start with prefix, sorted.
+func (a *app) runningGroups(c *cobra.Command, prefix string) []string {
+	remote := ""
+	if f := c.Flags().Lookup("remote-sup"); f != nil {
+		remote = f.Value.String()
+	}
+	cl, err := a.ctlClient(remote)
+	if err != nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(completeContext(c), completeGroupsTimeout)
+	defer cancel()
+	rows, err := svcStatuses(ctx, cl, manager.IdentArgs{})
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, r := range rows {
+		if strings.HasPrefix(r.ServiceGroup, prefix) {
+			out = append(out, r.ServiceGroup)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
 // completersCmd is hab cli completers: the original's way to print a
 // completion script (hab completion SHELL is cobra's, and works too).
 func (a *app) completersCmd() *cobra.Command {
@@ -141,7 +207,8 @@ func (a *app) completersCmd() *cobra.Command {
 		Use:   "completers --shell <SHELL>",
 		Short: "Creates command-line completers for your shell",
 		Long: "Prints a completion script for hab in SHELL (bash, zsh, fish or powershell) to standard output. Besides commands and " +
-			"flags it completes installed package identifiers, origins with keys in the key cache, and channels.",
+			"flags it completes installed package identifiers, origins with keys in the key cache, the service groups of the " +
+			"running Supervisor, export formats and channels.",
 		Args: cobra.NoArgs,
 	}
 	c.Flags().StringVarP(&shell, "shell", "s", "", "The name of the `SHELL` you want to generate the command-completion (bash, zsh, fish, powershell, elvish)")

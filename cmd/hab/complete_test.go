@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,12 +27,11 @@ func (p *setupPTY) press(s string) {
 	}
 }
 
-// TestBashCompletionDrivesRealShell: the script of hab cli completers -s
-// bash, loaded into an interactive bash on a pseudo-terminal, completes
-// what a user presses Tab for: an installed package's identifier (and
-// the completed command runs), an origin with a key in the key cache, a
-// channel.
-func TestBashCompletionDrivesRealShell(t *testing.T) {
+// startCompletionBash starts an interactive bash on a pseudo-terminal
+// with the completion script of bin (hab cli completers -s bash) loaded,
+// bin's directory first on the PATH, and env; it waits for the prompt.
+func startCompletionBash(t *testing.T, bin string, env ...string) *setupPTY {
+	t.Helper()
 	if _, err := os.Stat(bashCompletion); err != nil {
 		t.Skipf("bash-completion is not installed (%v); .ci/run installs it", err)
 	}
@@ -40,16 +40,6 @@ func TestBashCompletionDrivesRealShell(t *testing.T) {
 		t.Skipf("no bash: %v", err)
 	}
 	dir := t.TempDir()
-	bin, err := habbin.Build(filepath.Join(dir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, keys, home := filepath.Join(dir, "root"), filepath.Join(dir, "keys"), filepath.Join(dir, "home")
-	storeWriteTree(t, root, "acme/widget/1.2.3/20200101000000", nil)
-	storeWriteTree(t, root, "core/other/1.0.0/20200101000000", nil)
-	if _, _, err := (crypto.Cache{Dir: keys}).NewSigningPair("zorigin", time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)); err != nil {
-		t.Fatal(err)
-	}
 	script, err := exec.Command(bin, "cli", "completers", "-s", "bash").Output()
 	if err != nil {
 		t.Fatalf("hab cli completers -s bash: %v", err)
@@ -62,7 +52,7 @@ func TestBashCompletionDrivesRealShell(t *testing.T) {
 		}
 	}
 	cmd := exec.Command(bashPath, "--noprofile", "--rcfile", rc, "-i")
-	cmd.Env = []string{"PATH=" + dir + ":/usr/bin:/bin", "TERM=dumb", "HOME=" + home, "FS_ROOT=" + root, "HAB_CACHE_KEY_PATH=" + keys, "LANG=C.UTF-8"}
+	cmd.Env = append([]string{"PATH=" + filepath.Dir(bin) + ":/usr/bin:/bin", "TERM=dumb", "LANG=C.UTF-8"}, env...)
 	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 200})
 	if err != nil {
 		t.Skipf("no pseudo-terminal available: %v", err)
@@ -77,6 +67,30 @@ func TestBashCompletionDrivesRealShell(t *testing.T) {
 		ptmx.Close()
 	})
 	p.expect("READY> ")
+	return p
+}
+
+// TestBashCompletionDrivesRealShell: the script of hab cli completers -s
+// bash, loaded into an interactive bash on a pseudo-terminal, completes
+// what a user presses Tab for: an installed package's identifier (and
+// the completed command runs), an origin with a key in the key cache, a
+// channel.
+func TestBashCompletionDrivesRealShell(t *testing.T) {
+	if _, err := os.Stat(bashCompletion); err != nil {
+		t.Skipf("bash-completion is not installed (%v); .ci/run installs it", err)
+	}
+	dir := t.TempDir()
+	bin, err := habbin.Build(filepath.Join(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, keys, home := filepath.Join(dir, "root"), filepath.Join(dir, "keys"), filepath.Join(dir, "home")
+	storeWriteTree(t, root, "acme/widget/1.2.3/20200101000000", nil)
+	storeWriteTree(t, root, "core/other/1.0.0/20200101000000", nil)
+	if _, _, err := (crypto.Cache{Dir: keys}).NewSigningPair("zorigin", time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	p := startCompletionBash(t, bin, "HOME="+home, "FS_ROOT="+root, "HAB_CACHE_KEY_PATH="+keys)
 
 	// An installed ident: "acme/w" completes to acme/widget, and the
 	// completed command finds the package.
@@ -141,4 +155,46 @@ func TestCompletions(t *testing.T) {
 	e.mustFail(exitError, "no completion script for elvish", "cli", "completers", "-s", "elvish")
 	e.mustFail(exitUsage, `invalid value "tcsh" for --shell`, "cli", "completers", "-s", "tcsh")
 	e.mustFail(exitUsage, "--shell <SHELL> was not given", "cli", "completers")
+}
+
+// TestBashCompletesServiceGroups: with a supervisor running a loaded
+// service, Tab in a real bash completes its service group where a
+// command takes one (hab config apply) and after the colon of --bind;
+// cobra's answer, which zsh's and fish's scripts ask too, lists the
+// groups, and nothing when no supervisor answers.
+func TestBashCompletesServiceGroups(t *testing.T) {
+	e := newSupEnv(t)
+	e.build(e.plan("tuned", map[string]string{
+		"plan.sh":   rootPlan("tuned"),
+		"hooks/run": "#!/bin/sh\nexec sleep 100000\n",
+	}))
+	s := e.startSup()
+	s.mustHab("", "svc", "load", "habtest/tuned", "--group", "web")
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"config", "apply", ""}, "tuned.web\n:4\n"},
+		{[]string{"config", "apply", "tu"}, "tuned.web\n:4\n"},
+		{[]string{"config", "apply", "x"}, ":4\n"},
+		{[]string{"config", "apply", "tuned.web", ""}, ":4\n"}, // VERSION: nothing to offer
+		{[]string{"file", "upload", "t"}, "tuned.web\n:4\n"},
+		{[]string{"svc", "load", "habtest/other", "--bind", "backend:"}, "backend:tuned.web\n:4\n"},
+		{[]string{"config", "apply", "-r", fmt.Sprintf("127.0.0.1:%d", freeLoopbackPort(t)), ""}, ":4\n"}, // no supervisor there
+	} {
+		if _, out, _ := s.hab("", append([]string{"__completeNoDesc"}, tt.args...)...); out != tt.want {
+			t.Errorf("complete %q: %q, want %q", tt.args, out, tt.want)
+		}
+	}
+
+	p := startCompletionBash(t, e.bin, "HOME="+e.env["HOME"], "FS_ROOT="+e.root, "HAB_CACHE_KEY_PATH="+e.keys, "HAB_LISTEN_CTL="+s.ctl)
+	p.press("hab config apply tu\t")
+	p.expect("tuned.web")
+	p.press("\x15")
+	p.press("echo cleared\r")
+	p.expect("READY> ")
+	p.press("hab svc load habtest/tuned --bind backend:tu\t")
+	p.expect("backend:tuned.web")
+	p.press("\x15")
+	p.press("exit\r")
 }

@@ -4,12 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
+	"strconv"
+	"strings"
 	"syscall"
 
+	"github.com/pelletier/go-toml/v2"
 	"github.com/spf13/cobra"
 
+	"github.com/habgo/hab/core/cliconfig"
 	"github.com/habgo/hab/core/crypto"
 	"github.com/habgo/hab/core/ident"
 	"github.com/habgo/hab/core/pkgs"
@@ -24,14 +29,14 @@ const (
 	exitNoSupervisor = 3
 )
 
-// addSupCommands adds hab sup, hab svc load|unload|start|stop|status,
-// hab start, hab config apply and hab file upload.
+// addSupCommands adds hab sup, hab svc load|unload|start|stop|status|update,
+// hab start, hab config apply|show, hab file upload and hab supportbundle.
 func (a *app) addSupCommands(root, svc *cobra.Command) {
 	sup := &cobra.Command{Use: "sup", Short: "Commands relating to the Habitat Supervisor", Args: cobra.NoArgs, RunE: groupHelp}
-	sup.AddCommand(a.supRunCmd("run [PKG_IDENT_OR_ARTIFACT]", "Run the Habitat Supervisor"), a.supTermCmd(), a.supRestartCmd(), a.svcStatusCmd("status [PKG_IDENT]", true),
+	sup.AddCommand(a.supRunCmd("run [PKG_IDENT_OR_ARTIFACT]", "Run the Habitat Supervisor"), a.supTermCmd(), a.supRestartCmd(), a.supDepartCmd(), a.svcStatusCmd("status [PKG_IDENT]", true),
 		a.startCmd("Start a service (as hab start, the older CLI's spelling used in a studio): load it into the running Supervisor, or run a Supervisor with it"),
 		a.supSecretCmd(), a.supShellCmd("sh", "Start an interactive Bourne-like shell"), a.supShellCmd("bash", "Start an interactive Bash-like shell"))
-	root.AddCommand(sup)
+	root.AddCommand(sup, a.supportBundleCmd())
 	svc.AddCommand(a.svcLoadCmd(),
 		a.svcIdentCmd("unload", "Unload a service loaded by the Habitat Supervisor", manager.CmdUnload, true),
 		a.svcIdentCmd("start", "Start a loaded, but stopped, Habitat service", manager.CmdStart, false),
@@ -78,6 +83,26 @@ func (a *app) addLoadFlags(c *cobra.Command, f *loadFlags) {
 	fl.Uint64Var(&f.healthInterval, "health-check-interval", spec.DefaultHealthCheckInterval, "The interval in seconds on which to run health checks")
 	fl.Uint32Var(&f.shutdownTimeout, "shutdown-timeout", 0, "The number of seconds after sending a shutdown signal to wait before killing a service process")
 	fl.StringVar(&f.configFrom, "config-from", "", "Use the package config from this path rather than the package itself (development only)")
+	passwordFlag(c)
+}
+
+// passwordFlag adds --password, which the original has on Windows only
+// (the service user's password, encrypted with DPAPI). On Linux a
+// service runs as its package's pkg_svc_user without one, and the
+// original has no such flag: giving it is a usage error (exit 2), as
+// there.
+func passwordFlag(c *cobra.Command) {
+	c.Flags().String("password", "", "Password of the service user (Windows only: refused here, where services run as their pkg_svc_user)")
+	prev := c.PreRunE
+	c.PreRunE = func(cmd *cobra.Command, args []string) error {
+		if cmd.Flags().Changed("password") {
+			return usageError("--password is only for Windows services (the service user's password, encrypted with DPAPI); on Linux a service runs as its package's pkg_svc_user and takes no password")
+		}
+		if prev != nil {
+			return prev(cmd, args)
+		}
+		return nil
+	}
 }
 
 func (f *loadFlags) spec(c *cobra.Command, id string) (spec.Spec, error) {
@@ -102,28 +127,45 @@ func (f *loadFlags) spec(c *cobra.Command, id string) (spec.Spec, error) {
 // remoteFlag adds -r/--remote-sup and returns the client it names.
 func (a *app) remoteFlag(c *cobra.Command) func() (ctl.Client, error) {
 	var remote string
-	c.Flags().StringVarP(&remote, "remote-sup", "r", "", "Address of the Supervisor's control gateway [default: 127.0.0.1:9632]")
-	return func() (ctl.Client, error) {
-		addr := remote
-		if addr == "" {
-			addr = a.getenv("HAB_LISTEN_CTL")
-		}
-		if addr == "" {
-			addr = "127.0.0.1:9632"
-		}
-		if _, _, err := net.SplitHostPort(addr); err != nil {
-			addr = net.JoinHostPort(addr, "9632")
-		}
-		secret := a.getenv("HAB_CTL_SECRET")
-		if secret == "" {
-			s, err := ctl.ReadSecret(ctl.SecretFile(manager.SupRoot(a.root)))
-			if err != nil {
-				return ctl.Client{}, fmt.Errorf("no control secret: set HAB_CTL_SECRET or run a supervisor here first: %w", err)
-			}
-			secret = s
-		}
-		return ctl.Client{Addr: addr, Secret: secret}, nil
+	c.Flags().StringVarP(&remote, "remote-sup", "r", "", "Address of the Supervisor's control gateway [default: listen_ctl in cli.toml, else 127.0.0.1:9632]")
+	return func() (ctl.Client, error) { return a.ctlClient(remote) }
+}
+
+// ctlClient is the client of the control gateway at remote (host or
+// host:port, port 9632 by default); an empty remote is HAB_LISTEN_CTL,
+// then listen_ctl in cli.toml, then 127.0.0.1:9632. The secret is
+// HAB_CTL_SECRET, then ctl_secret in cli.toml, then the local
+// supervisor's CTL_SECRET, as the original resolves them.
+func (a *app) ctlClient(remote string) (ctl.Client, error) {
+	addr := remote
+	if addr == "" {
+		addr = a.getenv("HAB_LISTEN_CTL")
 	}
+	if addr == "" {
+		cfg, err := cliconfig.Load(cliconfig.Path(a.root))
+		if err != nil {
+			return ctl.Client{}, err
+		}
+		addr = cfg.ListenCtl
+	}
+	if addr == "" {
+		addr = "127.0.0.1:9632"
+	}
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		addr = net.JoinHostPort(addr, "9632")
+	}
+	secret, err := cliconfig.CtlSecret(a.getenv, a.root)
+	if err != nil {
+		return ctl.Client{}, err
+	}
+	if secret == "" {
+		s, err := ctl.ReadSecret(ctl.SecretFile(manager.SupRoot(a.root)))
+		if err != nil {
+			return ctl.Client{}, fmt.Errorf("no control secret: set HAB_CTL_SECRET or ctl_secret in %s, or run a supervisor here first: %w", cliconfig.Path(a.root), err)
+		}
+		secret = s
+	}
+	return ctl.Client{Addr: addr, Secret: secret}, nil
 }
 
 // ctlDo sends one request and prints its output.
@@ -179,12 +221,21 @@ func (a *app) supInstall(ctx context.Context, store *pkgs.Store, keys crypto.Cac
 	return results[0].Package, nil
 }
 
+// supTermCmd is hab sup term. The original hands its arguments to
+// hab-sup term unparsed, which takes none: so does this, with -h/--help
+// printing the help and anything else a usage error (exit 2).
 func (a *app) supTermCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "term",
-		Short: "Gracefully terminate the Habitat Supervisor and all of its running services",
-		Args:  cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
+		Use:                "term [ARGS]...",
+		Short:              "Gracefully terminate the Habitat Supervisor and all of its running services",
+		DisableFlagParsing: true,
+		RunE: func(c *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				if args[0] == "--help" || args[0] == "-h" {
+					return c.Help()
+				}
+				return usageError("hab sup term takes no arguments, got %q", strings.Join(args, " "))
+			}
 			pid, found, err := manager.Signal(a.root, syscall.SIGTERM)
 			if err != nil {
 				return err
@@ -202,11 +253,22 @@ func (a *app) supTermCmd() *cobra.Command {
 func (a *app) svcLoadCmd() *cobra.Command {
 	f := &loadFlags{}
 	var client func() (ctl.Client, error)
+	var genConfig bool
 	c := &cobra.Command{
 		Use:   "load PKG_IDENT",
 		Short: "Load a service to be started and supervised by Habitat from a package identifier",
-		Args:  cobra.ExactArgs(1),
+		// With the original's hidden --generate-config, which prints the
+		// command's settings as TOML, PKG_IDENT is optional.
+		Args: func(c *cobra.Command, args []string) error {
+			if genConfig {
+				return cobra.MaximumNArgs(1)(c, args)
+			}
+			return cobra.ExactArgs(1)(c, args)
+		},
 		RunE: func(c *cobra.Command, args []string) error {
+			if genConfig {
+				return a.printLoadConfig(c, args)
+			}
 			if _, err := ident.Parse(args[0]); err != nil {
 				return usageError("%v", err)
 			}
@@ -223,8 +285,71 @@ func (a *app) svcLoadCmd() *cobra.Command {
 	}
 	a.addLoadFlags(c, f)
 	c.Flags().BoolVarP(&f.force, "force", "f", false, "Load or reload an already loaded service")
+	c.Flags().BoolVar(&genConfig, "generate-config", false, "Print the command's settings as TOML and exit (PKG_IDENT is then optional)")
+	_ = c.Flags().MarkHidden("generate-config")
 	client = a.remoteFlag(c)
 	return c
+}
+
+// loadConfigFields are the settings hab svc load --generate-config
+// prints, by the original's names, and the flags that hold them.
+var loadConfigFields = []struct{ name, flag string }{
+	{"force", "force"}, {"remote_sup", "remote-sup"}, {"channel", "channel"}, {"bldr_url", "url"}, {"group", "group"},
+	{"topology", "topology"}, {"strategy", "strategy"}, {"update_condition", "update-condition"}, {"bind", "bind"},
+	{"binding_mode", "binding-mode"}, {"health_check_interval", "health-check-interval"},
+	{"shutdown_timeout", "shutdown-timeout"}, {"config_from", "config-from"},
+}
+
+// printLoadConfig prints the settings of hab svc load as the original's
+// --generate-config does: each one's help as ### comments, then
+// name = value, or # name = when it has no value.
+func (a *app) printLoadConfig(c *cobra.Command, args []string) error {
+	var b strings.Builder
+	line := func(name, help string, v any) error {
+		fmt.Fprintf(&b, "### %s\n", help)
+		if v == nil {
+			fmt.Fprintf(&b, "# %s = \n\n", name)
+			return nil
+		}
+		out, err := toml.Marshal(map[string]any{name: v})
+		if err != nil {
+			return fmt.Errorf("generate config: %s: %w", name, err)
+		}
+		fmt.Fprintf(&b, "%s\n", out)
+		return nil
+	}
+	var id any
+	if len(args) == 1 {
+		id = args[0]
+	}
+	if err := line("pkg_ident", "A package identifier (ex: core/redis, core/busybox-static/1.42.2)", id); err != nil {
+		return err
+	}
+	fl := c.Flags()
+	for _, field := range loadConfigFields {
+		f := fl.Lookup(field.flag)
+		var v any
+		switch f.Value.Type() {
+		case "bool":
+			v, _ = fl.GetBool(field.flag)
+		case "uint64", "uint32":
+			if f.Changed || f.DefValue != "0" {
+				n, _ := strconv.ParseUint(f.Value.String(), 10, 64)
+				v = n
+			}
+		case "stringArray":
+			v, _ = fl.GetStringArray(field.flag)
+		default:
+			if s := f.Value.String(); s != "" {
+				v = s
+			}
+		}
+		if err := line(field.name, f.Usage, v); err != nil {
+			return err
+		}
+	}
+	_, err := io.WriteString(a.stdout, b.String())
+	return err
 }
 
 // svcIdentCmd is a command that sends one ident to the supervisor: hab
@@ -256,13 +381,19 @@ func (a *app) svcIdentCmd(use, short, cmd string, timeout bool) *cobra.Command {
 }
 
 // svcStatusCmd is hab svc status and hab sup status; the latter exits 2
-// when the service is not loaded and 3 when no supervisor runs.
+// when the service is not loaded and 3 when no supervisor runs. With
+// --json, the table is a JSON array of serviceStatus.
 func (a *app) svcStatusCmd(use string, codes bool) *cobra.Command {
 	var client func() (ctl.Client, error)
+	var asJSON bool
 	c := &cobra.Command{
 		Use:   use,
 		Short: "Query the status of Habitat services",
-		Args:  cobra.MaximumNArgs(1),
+		Long: "Prints the services of the Supervisor, or the one PKG_IDENT names, as a table: package, type, desired state, " +
+			"state, seconds in that state, pid and service group. With --json, a JSON array with an object per service: " +
+			`{"package", "type", "desired", "state", "elapsed_seconds", "pid" (null when down), "service_group"}; ` +
+			"[] when none is loaded.",
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			ia := manager.IdentArgs{}
 			if len(args) == 1 {
@@ -275,7 +406,15 @@ func (a *app) svcStatusCmd(use string, codes bool) *cobra.Command {
 				}
 				return err
 			}
-			err = a.ctlDo(c.Context(), cl, manager.CmdStatus, ia)
+			if asJSON {
+				var rows []serviceStatus
+				rows, err = svcStatuses(c.Context(), cl, ia)
+				if err == nil {
+					err = a.storeWriteJSON(rows)
+				}
+			} else {
+				err = a.ctlDo(c.Context(), cl, manager.CmdStatus, ia)
+			}
 			if err == nil || !codes {
 				return err
 			}
@@ -289,8 +428,61 @@ func (a *app) svcStatusCmd(use string, codes bool) *cobra.Command {
 			return err
 		},
 	}
+	c.Flags().BoolVarP(&asJSON, "json", "j", false, "Output the services as a JSON array")
 	client = a.remoteFlag(c)
 	return c
+}
+
+// serviceStatus is one service of hab svc status --json.
+type serviceStatus struct {
+	Package        string `json:"package"`
+	Type           string `json:"type"`
+	Desired        string `json:"desired"`
+	State          string `json:"state"`
+	ElapsedSeconds int64  `json:"elapsed_seconds"`
+	PID            *int   `json:"pid"`
+	ServiceGroup   string `json:"service_group"`
+}
+
+// svcStatuses asks the supervisor for the status table and reads it.
+func svcStatuses(ctx context.Context, cl ctl.Client, ia manager.IdentArgs) ([]serviceStatus, error) {
+	var lines []string
+	if err := cl.Do(ctx, manager.CmdStatus, ia, func(l string) { lines = append(lines, l) }); err != nil {
+		return nil, err
+	}
+	return parseStatus(lines)
+}
+
+// parseStatus reads the status table (manager.StatusHeader, then a
+// tab-separated line per service), or "No services loaded.".
+func parseStatus(lines []string) ([]serviceStatus, error) {
+	out := []serviceStatus{}
+	if len(lines) == 0 || len(lines) == 1 && lines[0] == "No services loaded." {
+		return out, nil
+	}
+	if lines[0] != manager.StatusHeader {
+		return nil, fmt.Errorf("read the supervisor's status: unexpected header %q", lines[0])
+	}
+	for _, l := range lines[1:] {
+		f := strings.Split(l, "\t")
+		if len(f) != 7 {
+			return nil, fmt.Errorf("read the supervisor's status: line %q has %d fields, not 7", l, len(f))
+		}
+		elapsed, err := strconv.ParseInt(f[4], 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("read the supervisor's status: line %q: elapsed: %w", l, err)
+		}
+		st := serviceStatus{Package: f[0], Type: f[1], Desired: f[2], State: f[3], ElapsedSeconds: elapsed, ServiceGroup: f[6]}
+		if f[5] != "<none>" {
+			pid, err := strconv.Atoi(f[5])
+			if err != nil {
+				return nil, fmt.Errorf("read the supervisor's status: line %q: pid: %w", l, err)
+			}
+			st.PID = &pid
+		}
+		out = append(out, st)
+	}
+	return out, nil
 }
 
 // startCmd is hab start, and hab sup start (the older CLI's spelling,

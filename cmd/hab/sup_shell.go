@@ -4,14 +4,18 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/habgo/hab/sup/ctl"
+	"github.com/habgo/hab/sup/ctltls"
 )
 
 // supSecretCmd is hab sup secret generate: print a new control gateway
-// secret (for CTL_SECRET or HAB_CTL_SECRET).
+// secret (for CTL_SECRET or HAB_CTL_SECRET); and hab sup secret
+// generate-tls: a self-signed certificate and key for the supervisor's
+// TLS.
 func (a *app) supSecretCmd() *cobra.Command {
 	secret := &cobra.Command{Use: "secret", Short: "Commands relating to a Habitat Supervisor's Control Gateway secret", Args: cobra.NoArgs, RunE: groupHelp}
 	secret.AddCommand(&cobra.Command{
@@ -26,8 +30,38 @@ func (a *app) supSecretCmd() *cobra.Command {
 			fmt.Fprintln(a.stdout, s)
 			return nil
 		},
-	})
+	}, a.supSecretTLSCmd())
 	return secret
+}
+
+func (a *app) supSecretTLSCmd() *cobra.Command {
+	var san string
+	c := &cobra.Command{
+		Use:   "generate-tls --subject-alternative-name <DNS_NAME> [path]",
+		Short: "Generate a private key and certificate for the Supervisor's Control Gateway TLS connection",
+		Long: "Writes a new self-signed certificate, for DNS_NAME and localhost, and its private key into path " +
+			"(default: FS_ROOT/hab/cache/keys/ctl) as ctl-gateway-REVISION.crt.pem and ctl-gateway-REVISION.key.pem. " +
+			"They are PEM files any TLS server reads: for example hab sup run --certs CRT --key KEY serves the HTTP " +
+			"gateway over HTTPS with them, and clients trust the certificate itself.",
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			if san == "" {
+				return usageError("the required flag --subject-alternative-name <DNS_NAME> was not given")
+			}
+			dir := ctltls.Dir(a.root)
+			if len(args) == 1 {
+				dir = args[0]
+			}
+			f, err := ctltls.Generate(dir, san, time.Now())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "Generated the certificate %s\nGenerated the private key %s\n", f.Certificate, f.Key)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&san, "subject-alternative-name", "", "The DNS name to use in the certificate's subject alternative name extension")
+	return c
 }
 
 // supShellCmd is hab sup sh and hab sup bash: a shell (from the PATH)

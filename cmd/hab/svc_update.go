@@ -66,6 +66,7 @@ func (a *app) svcUpdateCmd() *cobra.Command {
 	fl.StringVar(&f.bindingMode, "binding-mode", spec.DefaultBindingMode, "Governs how the presence or absence of binds affects service startup: strict or relaxed")
 	fl.Uint64VarP(&f.healthInterval, "health-check-interval", "i", spec.DefaultHealthCheckInterval, "The interval in seconds on which to run health checks")
 	fl.Uint32Var(&f.shutdownTimeout, "shutdown-timeout", 0, "The number of seconds after sending a shutdown signal to wait before killing a service process")
+	passwordFlag(c)
 	client = a.remoteFlag(c)
 	return c
 }
