@@ -75,11 +75,6 @@ func (a *app) addSupRunFlags(c *cobra.Command, f *supRunFlags) {
 	fl.StringVar(&f.ringKey, "ring-key", "", "The contents of the ring key that encrypts the ring's gossip")
 	a.envFlag(c, "ring-key", "HAB_RING_KEY")
 	_ = fl.MarkHidden("ring-key")
-	c.MarkFlagsMutuallyExclusive("peer", "peer-watch-file")
-	c.MarkFlagsMutuallyExclusive("local-gossip-mode", "listen-gossip")
-	c.MarkFlagsMutuallyExclusive("local-gossip-mode", "peer")
-	c.MarkFlagsMutuallyExclusive("local-gossip-mode", "peer-watch-file")
-	c.MarkFlagsMutuallyExclusive("ring", "ring-key")
 	f.keys = a.keyCacheFlag(c)
 	fl.StringVar(&f.org, "org", "", "The organization the Supervisor and its services are part of (service groups become SERVICE.GROUP@ORG)")
 	fl.Bool("no-color", false, "Turn ANSI color off (the Supervisor's output has none)")
@@ -96,6 +91,22 @@ func (a *app) addSupRunFlags(c *cobra.Command, f *supRunFlags) {
 	a.addLoadFlags(c, &f.load)
 	fl.BoolVar(&f.load.force, "force", true, "")
 	_ = fl.MarkHidden("force")
+}
+
+// gossipFlagConflicts is a usage error (exit 2) naming two ring flags
+// given together that the original refuses together.
+func gossipFlagConflicts(c *cobra.Command) error {
+	conflicts := [][2]string{
+		{"peer", "peer-watch-file"},
+		{"local-gossip-mode", "listen-gossip"}, {"local-gossip-mode", "peer"}, {"local-gossip-mode", "peer-watch-file"},
+		{"ring", "ring-key"},
+	}
+	for _, pair := range conflicts {
+		if c.Flags().Changed(pair[0]) && c.Flags().Changed(pair[1]) {
+			return usageError("--%s cannot be used with --%s", pair[0], pair[1])
+		}
+	}
+	return nil
 }
 
 // localGossipAddr is where --local-gossip-mode gossips: a loopback
@@ -146,6 +157,9 @@ func (a *app) supRun(c *cobra.Command, f *supRunFlags, pkg string) error {
 	}
 	if f.certs != "" && f.key == "" {
 		return usageError("--certs requires --key")
+	}
+	if err := gossipFlagConflicts(c); err != nil {
+		return err
 	}
 	ringKey, err := f.resolveRingKey()
 	if err != nil {
