@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/habgo/hab/exporters/container"
+	"github.com/habgo/hab/exporters/ecr"
 	"github.com/habgo/hab/exporters/internal/exptest"
 )
 
@@ -76,6 +77,49 @@ func TestPushInProcessRegistry(t *testing.T) {
 		if d, _ := img.Digest(); d.String() != res.Digest {
 			t.Errorf("pulled %s as %s, pushed %s", ref, d, res.Digest)
 		}
+	}
+}
+
+// TestPushAmazonECR: --registry-type amazon signs ECR's
+// GetAuthorizationToken with the AWS key (the server checks the signature
+// with the AWS SDK's signer) and pushes with the token it answers, to
+// go-containerregistry's registry behind the same address, which takes
+// only the token; the image pulls back with the same digest. A wrong
+// secret fails naming the registry and the refusal, before any output.
+func TestPushAmazonECR(t *testing.T) {
+	e := exptest.New(t)
+	svc := e.Build("service")
+	api := &exptest.ECRAPI{KeyID: "AKIDHABTEST", Secret: "habtest/secret+key", Region: "us-west-2", Password: "ecr-token-password"}
+	srv := httptest.NewServer(api.InFrontOf(withBasicAuth(registry.New(registry.Logger(log.New(io.Discard, "", 0))), "AWS", api.Password)))
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "http://")
+
+	reg := container.Registry{Type: container.RegistryAmazon, URL: host, Username: api.KeyID, Password: "wrong", ECR: ecr.Options{Endpoint: srv.URL}}
+	if _, err := reg.Remote(context.Background()); err == nil || !strings.Contains(err.Error(), "sign in to the registry "+host) || !strings.Contains(err.Error(), "InvalidSignatureException") {
+		t.Fatalf("ECR sign-in with a wrong secret: %v", err)
+	}
+	reg.Password = api.Secret
+	r := request(e, svc.Ident.String())
+	r.Push = true
+	r.Naming.RegistryURL = host
+	var err error
+	if r.Remote, err = reg.Remote(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	res := export(t, r)
+	if api.Calls.Load() != 1 {
+		t.Errorf("%d signed ECR calls", api.Calls.Load())
+	}
+	ref, err := name.ParseReference(host + "/habtest/service:0.1.0-" + svc.Ident.Release)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := remote.Image(ref, remote.WithAuth(&authn.Basic{Username: "AWS", Password: api.Password}))
+	if err != nil {
+		t.Fatalf("pull %s: %v", ref, err)
+	}
+	if d, _ := img.Digest(); d.String() != res.Digest {
+		t.Errorf("pulled %s as %s, pushed %s", ref, d, res.Digest)
 	}
 }
 
