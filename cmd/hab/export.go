@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -20,6 +18,7 @@ import (
 	"github.com/habgo/hab/core/pkgs"
 	"github.com/habgo/hab/exporters/closure"
 	"github.com/habgo/hab/exporters/container"
+	"github.com/habgo/hab/exporters/ecr"
 )
 
 // exportFormats are the formats `hab pkg export` knows, for its errors.
@@ -51,9 +50,10 @@ func (a *app) addExportCommands(pkg *cobra.Command) {
 // exportSource are the flags that say where packages come from (the
 // depot flags of `hab pkg install`) and what an export adds of its own.
 type exportSource struct {
-	depot   *bldrSettings
-	offline bool
-	busybox string
+	depot     *bldrSettings
+	offline   bool
+	busybox   string
+	habBinary []string
 }
 
 // exportSourceFlags adds the flags of s to c.
@@ -63,7 +63,8 @@ func (a *app) exportSourceFlags(c *cobra.Command, s *exportSource) {
 	f := c.Flags()
 	f.BoolVar(&s.offline, "offline", false, "Install packages not installed from the artifact cache only, not from the depot")
 	_ = f.MarkHidden("offline")
-	f.StringVar(&s.busybox, "busybox", "/bin/busybox", "Static busybox binary packaged as the export's shell (Debian: busybox-static)")
+	f.StringVar(&s.busybox, "busybox", "/bin/busybox", "Static busybox binary packaged as the export's shell (Debian: busybox-static); another target's shell is its core/busybox-static package")
+	f.StringArrayVar(&s.habBinary, "hab-binary", nil, "TARGET=PATH: the hab binary (built for TARGET, e.g. GOARCH=arm64 CGO_ENABLED=0) exports of TARGET carry, instead of its core/hab package; this machine's target gets this hab (repeatable)")
 }
 
 // exportCacheDir keeps layers and the packages made from host binaries.
@@ -84,13 +85,22 @@ func (a *app) gatherOptions(s *exportSource) (g closure.Options, done func(), er
 	if err != nil {
 		return g, done, fmt.Errorf("find this hab binary: %w", err)
 	}
+	habs := map[ident.Target]string{store.Target: hab}
+	for _, v := range s.habBinary {
+		t, path, ok := strings.Cut(v, "=")
+		target, err := ident.ParseTarget(t)
+		if !ok || path == "" || err != nil {
+			return g, done, usageError("--hab-binary %q: give TARGET=PATH, e.g. %s=./hab", v, ident.AArch64Linux)
+		}
+		habs[target] = path
+	}
 	g = closure.Options{
 		Store:         store,
 		Keys:          crypto.Cache{Dir: a.root.Keys()},
 		ArtifactCache: a.root.Artifacts(),
 		Reporter:      storeUI{out: a.stderr, err: a.stderr}, // stdout may be the export (kubernetes)
 		Channel:       a.bldrChannel(s.depot),
-		HabBinary:     map[ident.Target]string{store.Target: hab},
+		HabBinary:     habs,
 		Busybox:       map[ident.Target]string{store.Target: s.busybox},
 		HabVersion:    version,
 		HostRoot:      filepath.Join(a.exportCacheDir(), "host-pkgs"),
@@ -143,9 +153,9 @@ func (a *app) exportContainerCmd() *cobra.Command {
 	f := c.Flags()
 	f.StringVarP(&naming.ImageName, "image-name", "i", container.DefaultImageName, "Image name template (pkg_origin, pkg_name, pkg_version, pkg_release, channel)")
 	f.StringVarP(&naming.RegistryURL, "registry-url", "G", "", "Remote registry URL, prefixed to the image name")
-	f.StringVarP(&registryType, "registry-type", "R", "docker", "Remote registry type: docker, azure or amazon")
-	f.StringVarP(&username, "username", "U", "", "Remote registry username (else the docker config's credentials)")
-	f.StringVarP(&password, "password", "P", "", "Remote registry password")
+	f.StringVarP(&registryType, "registry-type", "R", "docker", "Remote registry type: docker, azure or amazon (--username and --password are an AWS access key, which asks ECR for the push's token; $AWS_ENDPOINT_URL_ECR, $AWS_SESSION_TOKEN apply)")
+	f.StringVarP(&username, "username", "U", "", "Remote registry username (else the docker config's credentials); amazon: the AWS access key id")
+	f.StringVarP(&password, "password", "P", "", "Remote registry password; amazon: the AWS secret access key")
 	f.BoolVar(&push, "push-image", false, "Push the image to the remote registry")
 	f.BoolVar(&rmImage, "rm-image", false, "Accepted for compatibility: no image is left in a daemon")
 	f.BoolVar(&multiLayer, "multi-layer", false, "Accepted for compatibility: images always have one layer per package")
@@ -185,19 +195,23 @@ func (a *app) exportContainerCmd() *cobra.Command {
 		}
 		if push {
 			switch registryType {
-			case "docker", "azure":
-			case "amazon":
-				return usageError("--registry-type amazon: this hab does not call the ECR API; get a token with `aws ecr get-login-password` and pass it with --username AWS --password TOKEN and --registry-type docker")
+			case container.RegistryDocker, container.RegistryAzure, container.RegistryAmazon:
 			default:
 				return usageError("--registry-type %q: one of docker, azure, amazon", registryType)
 			}
-			if registryType != "docker" && naming.RegistryURL == "" {
+			if registryType != container.RegistryDocker && naming.RegistryURL == "" {
 				return usageError("--registry-type %s needs --registry-url", registryType)
 			}
-			if username != "" || password != "" {
-				req.Remote = []remote.Option{remote.WithAuth(&authn.Basic{Username: username, Password: password})}
-			} else {
-				req.Remote = []remote.Option{remote.WithAuthFromKeychain(authn.DefaultKeychain)}
+			if registryType == container.RegistryAmazon && (username == "" || password == "") {
+				return usageError("--registry-type amazon needs the AWS access key id (--username) and secret access key (--password)")
+			}
+			reg := container.Registry{Type: registryType, URL: naming.RegistryURL, Username: username, Password: password,
+				ECR: ecr.Options{SessionToken: a.getenv("AWS_SESSION_TOKEN"), Endpoint: a.getenv("AWS_ENDPOINT_URL_ECR")}}
+			if reg.ECR.Endpoint == "" {
+				reg.ECR.Endpoint = a.getenv("AWS_ENDPOINT_URL")
+			}
+			if req.Remote, err = reg.Remote(cmd.Context()); err != nil {
+				return err
 			}
 		}
 		res, err := container.Export(cmd.Context(), req)

@@ -25,6 +25,12 @@ func TestExportCommandErrors(t *testing.T) {
 		{[]string{"pkg", "export", "container", "--no-such-flag", "habtest/service"}, exitUsage, []string{"unknown flag: --no-such-flag", "hab pkg export container --help"}},
 		{[]string{"pkg", "export", "tar", "habtest/service", "habtest/other"}, exitUsage, []string{"accepts 1 arg(s), received 2"}},
 		{[]string{"pkg", "export", "tar", "--max-layers", "3", "habtest/service"}, exitUsage, []string{"unknown flag: --max-layers"}},
+		{[]string{"pkg", "export", "container", "--push-image", "--registry-type", "quay", "habtest/service"}, exitUsage, []string{`--registry-type "quay"`, "docker, azure, amazon"}},
+		{[]string{"pkg", "export", "container", "--push-image", "-R", "amazon", "habtest/service"}, exitUsage, []string{"--registry-type amazon needs --registry-url"}},
+		{[]string{"pkg", "export", "container", "--push-image", "-R", "azure", "-U", "u", "-P", "p", "habtest/service"}, exitUsage, []string{"--registry-type azure needs --registry-url"}},
+		{[]string{"pkg", "export", "container", "--push-image", "-R", "amazon", "-G", "1.dkr.ecr.eu-west-1.amazonaws.com", "-U", "AKID", "habtest/service"}, exitUsage, []string{"AWS access key id (--username) and secret access key (--password)"}},
+		{[]string{"pkg", "export", "container", "--hab-binary", "./hab", "habtest/service"}, exitUsage, []string{`--hab-binary "./hab"`, "TARGET=PATH"}},
+		{[]string{"pkg", "export", "tar", "--hab-binary", "nowhere-linux=./hab", "habtest/service"}, exitUsage, []string{`--hab-binary "nowhere-linux=./hab"`}},
 	} {
 		code, _, errOut := e.run(tc.args...)
 		if code != tc.code {

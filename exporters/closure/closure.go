@@ -102,10 +102,66 @@ type Options struct {
 	// HabBinary and Busybox name, per target, the hab binary and the
 	// static busybox that Gather makes packages of (Closure.Hab and
 	// Closure.Busybox), under HostRoot: a lasting directory, so that the
-	// same binary is the same package tree (and layer) every time.
+	// same binary is the same package tree (and layer) every time. Each
+	// must be an ELF binary of its target's machine. A target they name
+	// nothing for gets the packages HabPackage and ShellPackage (else
+	// core/busybox-static) of that target from Sources, as the original
+	// takes its base packages from the depot; every ELF file in them must
+	// be of the target's machine too. Nil maps ask for neither (the
+	// formats that ship no image).
 	HabBinary, Busybox map[ident.Target]string
 	HabVersion         string
 	HostRoot           string
+	// ShellPackage is the package that gives a target without a Busybox
+	// binary its shell (bin/sh); "" is core/busybox-static.
+	ShellPackage string
+}
+
+// HabPackage and DefaultShellPackage are the packages a target without
+// host binaries gets hab and its shell from.
+const (
+	HabPackage          = "core/hab"
+	DefaultShellPackage = "core/busybox-static"
+)
+
+// base is hab (shell false) or the shell of an export for target: a
+// package made from the binary o names for target, or that package of
+// target installed from o.Sources; nil when o asks for none.
+func (o *Options) base(ctx context.Context, target ident.Target, shell bool) (*Package, error) {
+	bins, what, pkg := o.HabBinary, "hab", HabPackage
+	if shell {
+		bins, what, pkg = o.Busybox, "shell", o.ShellPackage
+		if pkg == "" {
+			pkg = DefaultShellPackage
+		}
+	}
+	if bins == nil {
+		return nil, nil
+	}
+	root := filepath.Join(o.HostRoot, string(target))
+	if bin, ok := bins[target]; ok {
+		if err := CheckBinary(bin, target, what); err != nil {
+			return nil, err
+		}
+		if shell {
+			return Busybox(ctx, root, target, bin)
+		}
+		return Hab(ctx, root, target, bin, o.HabVersion)
+	}
+	store := pkgs.New(paths.At(filepath.Join(o.WorkDir, "base-"+string(target))), target)
+	in := &pkgs.Installer{Store: store, Keys: o.Keys, ArtifactCache: o.ArtifactCache, Sources: o.Sources, Reporter: o.Reporter}
+	res, err := in.InstallAll(ctx, []string{pkg})
+	if err != nil {
+		return nil, fmt.Errorf("no %s for target %s: no binary was given for it, and its package: %w", what, target, err)
+	}
+	p, err := load(store, res[0].Package.Ident)
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckPackage(p, target); err != nil {
+		return nil, fmt.Errorf("%s for target %s: %w", what, target, err)
+	}
+	return p, nil
 }
 
 // Gather resolves args (harts and package identifiers) into one closure
@@ -263,19 +319,11 @@ func gatherTarget(ctx context.Context, args []string, target ident.Target, harts
 		}
 		c.Packages = append(c.Packages, p)
 	}
-	if bin, ok := o.HabBinary[target]; ok {
-		if c.Hab, err = Hab(ctx, filepath.Join(o.HostRoot, string(target)), target, bin, o.HabVersion); err != nil {
-			return nil, err
-		}
-	} else if o.HabBinary != nil {
-		return nil, fmt.Errorf("no hab binary for target %s to put in the export", target)
+	if c.Hab, err = o.base(ctx, target, false); err != nil {
+		return nil, err
 	}
-	if bin, ok := o.Busybox[target]; ok {
-		if c.Busybox, err = Busybox(ctx, filepath.Join(o.HostRoot, string(target)), target, bin); err != nil {
-			return nil, err
-		}
-	} else if o.Busybox != nil {
-		return nil, fmt.Errorf("no static busybox for target %s to put in the export", target)
+	if c.Busybox, err = o.base(ctx, target, true); err != nil {
+		return nil, err
 	}
 	return c, nil
 }

@@ -1,11 +1,19 @@
 package container_test
 
 import (
+	"io"
+	"log"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/habgo/hab/exporters/internal/exptest"
 )
@@ -37,5 +45,43 @@ func TestCLI(t *testing.T) {
 	env, _ := os.ReadFile(filepath.Join(results, "last_container_export.env"))
 	if !strings.Contains(string(env), "tags=0.1.0,0.1.0-"+svc.Ident.Release+",habtest-custom\n") {
 		t.Errorf("report:\n%s", env)
+	}
+}
+
+// TestCLIPushAmazon: `--registry-type amazon` from the command line: the
+// AWS key signs ECR's GetAuthorizationToken at $AWS_ENDPOINT_URL_ECR (an
+// in-process ECR API that checks the signature with the AWS SDK's
+// signer), and the push uses the token, which is all the registry behind
+// it takes.
+func TestCLIPushAmazon(t *testing.T) {
+	e := exptest.New(t)
+	svc := e.Build("service")
+	api := &exptest.ECRAPI{KeyID: "AKIDCLI", Secret: "cli-secret", Region: "us-west-2", Password: "cli-token"}
+	srv := httptest.NewServer(api.InFrontOf(withBasicAuth(registry.New(registry.Logger(log.New(io.Discard, "", 0))), "AWS", api.Password)))
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	push := func(secret string) (string, error) {
+		cmd := exec.Command(exptest.Hab(t), "pkg", "export", "container", svc.Ident.String(), "--results-dir", filepath.Join(e.Work, "out"),
+			"--push-image", "--registry-type", "amazon", "--registry-url", host, "--username", api.KeyID, "--password", secret)
+		cmd.Env = append(os.Environ(), "FS_ROOT="+e.Root, "HAB_CACHE_KEY_PATH="+e.Keys.Dir, "HOME="+e.Work, "AWS_ENDPOINT_URL_ECR="+srv.URL)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := push("not-the-secret"); err == nil || !strings.Contains(out, "sign in to the registry "+host) || !strings.Contains(out, "InvalidSignatureException") {
+		t.Fatalf("push with a wrong AWS secret: %v\n%s", err, out)
+	}
+	out, err := push(api.Secret)
+	if err != nil {
+		t.Fatalf("hab pkg export container --registry-type amazon: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "Pushed "+host+"/habtest/service:latest") || api.Calls.Load() != 1 {
+		t.Errorf("%d signed ECR calls:\n%s", api.Calls.Load(), out)
+	}
+	ref, err := name.ParseReference(host + "/habtest/service:0.1.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := remote.Image(ref, remote.WithAuth(&authn.Basic{Username: "AWS", Password: api.Password})); err != nil {
+		t.Errorf("pull %s: %v", ref, err)
 	}
 }

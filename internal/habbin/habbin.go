@@ -14,11 +14,18 @@ import (
 // its path. VCS stamping is off so that the build also works for a user who
 // does not own the checkout.
 func Build(dir string) (string, error) {
+	return BuildFor(dir, runtime.GOARCH)
+}
+
+// BuildFor builds hab as Build does for the Linux architecture goarch
+// (GOARCH: amd64, arm64), cross-compiled when it is not this machine's,
+// for tests that need another target's binary.
+func BuildFor(dir, goarch string) (string, error) {
 	bin := filepath.Join(dir, "hab")
 	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-buildvcs=false", "-o", bin, "github.com/habgo/hab/cmd/hab")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+goarch)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build hab: %v\n%s", err, out)
+		return "", fmt.Errorf("build hab for %s: %v\n%s", goarch, err, out)
 	}
 	return bin, nil
 }

@@ -76,8 +76,14 @@ func (e *Env) Build(name string) *builder.Result {
 // BuildFor builds fixture plan name for target (the host's when empty).
 func (e *Env) BuildFor(name string, target ident.Target) *builder.Result {
 	e.T.Helper()
+	return e.buildPlan(Fixture(name), target)
+}
+
+func (e *Env) buildPlan(dir string, target ident.Target) *builder.Result {
+	e.T.Helper()
+	name := filepath.Base(dir)
 	var out bytes.Buffer
-	res, err := builder.Build(context.Background(), Fixture(name), builder.Options{
+	res, err := builder.Build(context.Background(), dir, builder.Options{
 		Root:    paths.At(e.Root),
 		Env:     []string{"PATH=" + os.Getenv("PATH"), "HOME=" + e.Work, "TERM=dumb"},
 		Release: strconv.FormatInt(e.release.Add(1), 10),
@@ -186,7 +192,98 @@ var (
 	habOnce sync.Once
 	habPath string
 	habErr  error
+
+	crossMu sync.Mutex
+	cross   = map[string]string{} // "hab arm64" -> the binary built
 )
+
+// GOARCH is the Go architecture of target's binaries.
+func GOARCH(t testing.TB, target ident.Target) string {
+	t.Helper()
+	switch target {
+	case ident.X86_64Linux:
+		return "amd64"
+	case ident.AArch64Linux:
+		return "arm64"
+	}
+	t.Fatalf("no Go architecture for target %s", target)
+	return ""
+}
+
+// crossBuild builds a command (hab from this tree, or a Go package path)
+// for goarch, once per test binary.
+func crossBuild(t testing.TB, what, goarch string) string {
+	t.Helper()
+	crossMu.Lock()
+	defer crossMu.Unlock()
+	key := what + " " + goarch
+	if p, ok := cross[key]; ok {
+		return p
+	}
+	dir, err := os.MkdirTemp("", "exptest-"+goarch+"-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bin string
+	if what == "hab" {
+		bin, err = habbin.BuildFor(dir, goarch)
+	} else {
+		bin = filepath.Join(dir, filepath.Base(what))
+		cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-buildvcs=false", "-o", bin, what)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+goarch)
+		if out, berr := cmd.CombinedOutput(); berr != nil {
+			err = fmt.Errorf("build %s for %s: %v\n%s", what, goarch, berr, out)
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	cross[key] = bin
+	return bin
+}
+
+// HabFor is the hab binary built from this tree for goarch.
+func HabFor(t testing.TB, goarch string) string {
+	t.Helper()
+	return crossBuild(t, "hab", goarch)
+}
+
+// ShellPackage is the name of the shell package ShellFor builds.
+const ShellPackage = "habtest/gosh"
+
+// ShellFor builds habtest/gosh for target into the root and its artifact
+// cache: mvdan.cc/sh's gosh (a shell in Go) built for goarch, as
+// bin/gosh and bin/sh. It stands for another target's busybox-static,
+// which this machine cannot run nor has: a real shell of that target.
+// goarch other than target's makes a package holding a foreign binary.
+func (e *Env) ShellFor(target ident.Target, goarch string) *builder.Result {
+	e.T.Helper()
+	gosh := crossBuild(e.T, "mvdan.cc/sh/v3/cmd/gosh", goarch)
+	dir := filepath.Join(e.Work, "plans-"+goarch, "gosh")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		e.T.Fatal(err)
+	}
+	plan := fmt.Sprintf(`pkg_origin=habtest
+pkg_name=gosh
+pkg_version=3.0.0
+pkg_maintainer="hab tests"
+pkg_license=('BSD-3-Clause')
+pkg_description="mvdan.cc/sh's gosh built for this package's target: a shell for exports of that target"
+pkg_bin_dirs=(bin)
+do_build() { return 0; }
+do_strip() { return 0; } # this machine's strip knows only its own binaries
+do_install() {
+  mkdir -p "$pkg_prefix/bin"
+  cp %q "$pkg_prefix/bin/gosh"
+  chmod 0755 "$pkg_prefix/bin/gosh"
+  ln -s gosh "$pkg_prefix/bin/sh"
+}
+`, gosh)
+	if err := os.WriteFile(filepath.Join(dir, "plan.sh"), []byte(plan), 0o644); err != nil {
+		e.T.Fatal(err)
+	}
+	return e.buildPlan(dir, target)
+}
 
 // Hab is the hab binary built from this tree, once per test binary.
 func Hab(t testing.TB) string {
