@@ -13,9 +13,11 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/habgo/hab/core/ident"
 	"github.com/habgo/hab/core/pkgmeta"
+	"github.com/habgo/hab/exporters/atomic"
 )
 
 // HostBinary makes a package of one binary of this machine under root (a
@@ -24,7 +26,17 @@ import (
 // store needs (IDENT, TARGET, PATH, MANIFEST). The release is the first
 // 12 hex digits of the binary's SHA-256, so that the same binary always
 // makes the same package and another binary another one.
+//
+// The package made is remembered under root by the binary's identity as
+// a file (device, inode, size, modification and change times), so that
+// the next export of an unchanged binary reads none of it.
 func HostBinary(ctx context.Context, root string, target ident.Target, origin, name, version, src, bin string, links []string) (*Package, error) {
+	key, keyed := fileKey(src, "host-binary", origin, name, version, bin, strings.Join(links, " "))
+	if keyed {
+		if p := remembered(root, target, key); p != nil {
+			return p, nil
+		}
+	}
 	f, err := os.Open(src)
 	if err != nil {
 		return nil, fmt.Errorf("package %s from %s: %w", name, src, err)
@@ -40,6 +52,9 @@ func HostBinary(ctx context.Context, root string, target ident.Target, origin, n
 	}
 	store := storeAt(root, target)
 	if p, err := load(store, id); err == nil {
+		if keyed {
+			remember(root, key, id)
+		}
 		return p, nil // made earlier in this work root
 	}
 	dir := store.PathFor(id)
@@ -91,7 +106,56 @@ func HostBinary(ctx context.Context, root string, target ident.Target, origin, n
 		}
 		return nil, fmt.Errorf("package %s: %w", id, err)
 	}
-	return load(store, id)
+	p, err := load(store, id)
+	if err == nil && keyed {
+		remember(root, key, id)
+	}
+	return p, err
+}
+
+// fileKey names the file at path as it is now (its device and inode,
+// size, modification and change times) together with what is made of
+// it; ok is false when the file cannot be examined (the caller reads it
+// and reports that).
+func fileKey(path string, what ...string) (key string, ok bool) {
+	fi, err := os.Stat(path)
+	if err != nil || !fi.Mode().IsRegular() {
+		return "", false
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return "", false
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "%d %d %d %d %d\n%q\n", st.Dev, st.Ino, fi.Size(), st.Mtim.Nano(), st.Ctim.Nano(), what)
+	return hex.EncodeToString(h.Sum(nil)), true
+}
+
+// memo is where root remembers which package a file made.
+func memo(root, key string) string { return filepath.Join(root, "made", key) }
+
+// remembered is the package the file of key made in root before, if it
+// is still there.
+func remembered(root string, target ident.Target, key string) *Package {
+	data, err := os.ReadFile(memo(root, key))
+	if err != nil {
+		return nil
+	}
+	id, err := ident.ParseFullyQualified(strings.TrimSpace(string(data)))
+	if err != nil {
+		return nil
+	}
+	p, err := load(storeAt(root, target), id)
+	if err != nil {
+		return nil
+	}
+	return p
+}
+
+// remember records that the file of key made package id in root; a
+// failure only costs reading the file again next time.
+func remember(root, key string, id ident.Ident) {
+	_ = atomic.WriteFile(memo(root, key), []byte(id.String()+"\n"), 0o644)
 }
 
 // Hab makes the package of this hab binary: core/hab/VERSION/RELEASE
@@ -105,6 +169,12 @@ var busyboxVersion = regexp.MustCompile(`BusyBox v([0-9][0-9.]*)`)
 // Busybox makes core/busybox-static from a static busybox binary (such
 // as Debian's busybox-static), with a link for each of its applets.
 func Busybox(ctx context.Context, root string, target ident.Target, busybox string) (*Package, error) {
+	key, keyed := fileKey(busybox, "busybox")
+	if keyed {
+		if p := remembered(root, target, key); p != nil {
+			return p, nil // the same file: neither run nor read again
+		}
+	}
 	var help bytes.Buffer
 	cmd := exec.CommandContext(ctx, busybox, "--help")
 	cmd.Stdout, cmd.Stderr = &help, &help
@@ -119,5 +189,9 @@ func Busybox(ctx context.Context, root string, target ident.Target, busybox stri
 	}
 	applets := strings.Fields(string(list))
 	slices.Sort(applets)
-	return HostBinary(ctx, root, target, "core", "busybox-static", string(m[1]), busybox, "busybox", applets)
+	p, err := HostBinary(ctx, root, target, "core", "busybox-static", string(m[1]), busybox, "busybox", applets)
+	if err == nil && keyed {
+		remember(root, key, p.Ident)
+	}
+	return p, err
 }

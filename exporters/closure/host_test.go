@@ -82,3 +82,95 @@ func TestHostBinaryErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestHostBinaryRemembered: the package a binary made is remembered by the
+// file's identity, and a file changed in place, even to the same size and
+// modification time, makes its own package; a remembered package that is
+// gone is made again.
+func TestHostBinaryRemembered(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	bin := filepath.Join(t.TempDir(), "tool")
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\necho a\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mk := func() *closure.Package {
+		t.Helper()
+		p, err := closure.HostBinary(ctx, root, ident.X86_64Linux, "core", "tool", "1.0.0", bin, "tool", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	a := mk()
+	if memos, _ := os.ReadDir(filepath.Join(root, "made")); len(memos) != 1 {
+		t.Fatalf("memos %v", memos)
+	}
+	if again := mk(); again.Ident != a.Ident {
+		t.Errorf("the same file made %s, then %s", a.Ident, again.Ident)
+	}
+	fi, err := os.Stat(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\necho b\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(bin, fi.ModTime(), fi.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	b := mk()
+	if b.Ident == a.Ident {
+		t.Fatalf("a changed file (same size and time) was served the old package %s", a.Ident)
+	}
+	if got, _ := os.ReadFile(filepath.Join(b.Path, "bin", "tool")); string(got) != "#!/bin/sh\necho b\n" {
+		t.Errorf("bin/tool of %s: %q", b.Ident, got)
+	}
+	if err := os.RemoveAll(b.Path); err != nil {
+		t.Fatal(err)
+	}
+	if c := mk(); c.Ident != b.Ident {
+		t.Errorf("remade %s as %s", b.Ident, c.Ident)
+	} else if _, err := os.Stat(filepath.Join(c.Path, "bin", "tool")); err != nil {
+		t.Errorf("a remembered package that was gone was not made again: %v", err)
+	}
+
+	// The shell: remembered too, without running it again.
+	s1, err := closure.Busybox(ctx, root, ident.X86_64Linux, "/bin/busybox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, err := closure.Busybox(ctx, root, ident.X86_64Linux, "/bin/busybox")
+	if err != nil || s2.Ident != s1.Ident {
+		t.Errorf("busybox made %s, then %v %v", s1.Ident, s2, err)
+	}
+}
+
+// TestCheckBinary: a binary of another machine than the target's, or a
+// file that is not ELF, is refused naming the target and the file.
+func TestCheckBinary(t *testing.T) {
+	script := filepath.Join(t.TempDir(), "script")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := closure.CheckBinary("/bin/busybox", ident.X86_64Linux, "shell"); err != nil {
+		t.Errorf("x86-64 busybox for x86_64-linux: %v", err)
+	}
+	for _, tc := range []struct {
+		path   string
+		target ident.Target
+		want   []string
+	}{
+		{"/bin/busybox", ident.AArch64Linux, []string{"shell for target aarch64-linux", "/bin/busybox is built for EM_X86_64, not EM_AARCH64"}},
+		{script, ident.X86_64Linux, []string{"shell for target x86_64-linux", script + " is not an ELF binary"}},
+		{filepath.Join(t.TempDir(), "none"), ident.X86_64Linux, []string{"shell for target x86_64-linux", "no such file"}},
+		{"/bin/busybox", ident.Target("x86_64-windows"), []string{"x86_64-windows", "no known ELF machine"}},
+	} {
+		err := closure.CheckBinary(tc.path, tc.target, "shell")
+		for _, w := range tc.want {
+			if err == nil || !strings.Contains(err.Error(), w) {
+				t.Errorf("CheckBinary(%s, %s): %v, want it to say %q", tc.path, tc.target, err, w)
+			}
+		}
+	}
+}
