@@ -107,11 +107,12 @@ func (a *app) exportMesosCmd() *cobra.Command {
 	f.StringVar(&outDir, "output-dir", "results", "Directory of the tarball and the application JSON")
 	c.RunE = func(cmd *cobra.Command, args []string) error {
 		var err error
+		def := mesos.DefaultResources()
 		for _, v := range []struct {
 			flag, env string
 			dst       *float64
 			def       float64
-		}{{"cpu", "CPU", &res.CPU, 0.5}, {"memory", "MEM", &res.MemoryMB, 256}, {"disk", "DISK", &res.DiskMB, 0}} {
+		}{{"cpu", "CPU", &res.CPU, def.CPU}, {"memory", "MEM", &res.MemoryMB, def.MemoryMB}, {"disk", "DISK", &res.DiskMB, def.DiskMB}} {
 			if !f.Changed(v.flag) && !(v.flag == "memory" && f.Changed("mem")) {
 				if *v.dst, err = a.envFloat(v.env, v.def); err != nil {
 					return err
@@ -119,7 +120,7 @@ func (a *app) exportMesosCmd() *cobra.Command {
 			}
 		}
 		if !f.Changed("instances") {
-			n, err := a.envFloat("INSTANCES", 1)
+			n, err := a.envFloat("INSTANCES", float64(def.Instances))
 			if err != nil {
 				return err
 			}

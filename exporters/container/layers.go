@@ -2,10 +2,12 @@ package container
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -26,15 +28,23 @@ import (
 // layerFormat changes whenever the bytes a layer is made of would change
 // for the same packages (tar form, compression), so that the cache never
 // serves a layer made the old way.
-const layerFormat = "hab-layer-1 gzip-1 klauspost"
+const layerFormat = "hab-layer-2 gzip-1 klauspost body+trailer"
 
 // blob is a finished layer: its compressed bytes in a file and the
 // digests an image needs. It implements v1.Layer without reading the file
 // again.
+//
+// Its gzip stream has two members: the tar's entries, then the tar's end
+// (two zero blocks) alone. One gzip stream of one tar, as every reader
+// takes it; and the first members of an image's layers, one after the
+// other, and one end make the flattened root file system compressed
+// without decompressing anything (WriteRootfsGzip).
 type blob struct {
 	path           string
 	digest, diffID v1.Hash
 	size           int64
+	// body is the size of the first member (the entries).
+	body int64
 }
 
 var _ v1.Layer = (*blob)(nil)
@@ -69,6 +79,7 @@ type record struct {
 	Digest string `json:"digest"`
 	DiffID string `json:"diff_id"`
 	Size   int64  `json:"size"`
+	Body   int64  `json:"body"`
 }
 
 // layerCache keeps finished layers in dir: blobs/sha256/HEX and, for each
@@ -94,8 +105,8 @@ func (c layerCache) lookup(key string) (*blob, bool) {
 	if err1 != nil || err2 != nil {
 		return nil, false
 	}
-	b := &blob{path: c.blobPath(d), digest: d, diffID: id, size: r.Size}
-	if fi, err := os.Stat(b.path); err != nil || fi.Size() != r.Size {
+	b := &blob{path: c.blobPath(d), digest: d, diffID: id, size: r.Size, body: r.Body}
+	if fi, err := os.Stat(b.path); err != nil || fi.Size() != r.Size || r.Body <= 0 || r.Body >= r.Size {
 		return nil, false
 	}
 	return b, true
@@ -118,12 +129,26 @@ func (c layerCache) make(ctx context.Context, key string, write func(w io.Writer
 	defer os.Remove(f.Name())
 	defer f.Close()
 	compressed, uncompressed := sha256.New(), sha256.New()
-	z, err := gzip.NewWriterLevel(io.MultiWriter(f, compressed), gzip.BestSpeed)
+	out := &countWriter{w: io.MultiWriter(f, compressed)}
+	z, err := gzip.NewWriterLevel(out, gzip.BestSpeed)
 	if err != nil {
 		return nil, err
 	}
-	if err := write(io.MultiWriter(z, uncompressed)); err != nil {
+	body := &withoutEnd{w: z}
+	if err := write(io.MultiWriter(body, uncompressed)); err != nil {
 		return nil, err
+	}
+	end, err := body.end()
+	if err != nil {
+		return nil, fmt.Errorf("layer: %w", err)
+	}
+	if err := z.Close(); err != nil {
+		return nil, fmt.Errorf("compress layer: %w", err)
+	}
+	bodySize := out.n
+	z.Reset(out)
+	if _, err := z.Write(end); err != nil {
+		return nil, fmt.Errorf("compress layer: %w", err)
 	}
 	if err := z.Close(); err != nil {
 		return nil, fmt.Errorf("compress layer: %w", err)
@@ -135,7 +160,7 @@ func (c layerCache) make(ctx context.Context, key string, write func(w io.Writer
 	if err := f.Close(); err != nil {
 		return nil, fmt.Errorf("write layer %s: %w", f.Name(), err)
 	}
-	b := &blob{digest: sum(compressed), diffID: sum(uncompressed), size: fi.Size()}
+	b := &blob{digest: sum(compressed), diffID: sum(uncompressed), size: fi.Size(), body: bodySize}
 	b.path = c.blobPath(b.digest)
 	if err := os.MkdirAll(filepath.Dir(b.path), 0o755); err != nil {
 		return nil, err
@@ -143,11 +168,63 @@ func (c layerCache) make(ctx context.Context, key string, write func(w io.Writer
 	if err := os.Rename(f.Name(), b.path); err != nil {
 		return nil, fmt.Errorf("layer cache: %w", err)
 	}
-	data, _ := json.Marshal(record{Digest: b.digest.String(), DiffID: b.diffID.String(), Size: b.size})
+	data, _ := json.Marshal(record{Digest: b.digest.String(), DiffID: b.diffID.String(), Size: b.size, Body: b.body})
 	if err := atomic.WriteFile(filepath.Join(c.dir, "keys", key+".json"), data, 0o644); err != nil {
 		return nil, fmt.Errorf("layer cache: %w", err)
 	}
 	return b, ctx.Err()
+}
+
+// tarEnd is the size of a tar stream's end: two zero blocks, as
+// archive/tar writes it.
+const tarEnd = 2 * 512
+
+// withoutEnd passes a tar stream on to w except its last tarEnd bytes,
+// which end returns once the stream is complete.
+type withoutEnd struct {
+	w    io.Writer
+	held []byte
+}
+
+func (e *withoutEnd) Write(p []byte) (int, error) {
+	if len(p) >= tarEnd {
+		if _, err := e.w.Write(e.held); err != nil {
+			return 0, err
+		}
+		if _, err := e.w.Write(p[:len(p)-tarEnd]); err != nil {
+			return 0, err
+		}
+		e.held = append(e.held[:0], p[len(p)-tarEnd:]...)
+		return len(p), nil
+	}
+	e.held = append(e.held, p...)
+	if over := len(e.held) - tarEnd; over > 0 {
+		if _, err := e.w.Write(e.held[:over]); err != nil {
+			return 0, err
+		}
+		e.held = append(e.held[:0], e.held[over:]...)
+	}
+	return len(p), nil
+}
+
+// end is the held end of the stream, which must be a tar's end.
+func (e *withoutEnd) end() ([]byte, error) {
+	if len(e.held) != tarEnd || bytes.Count(e.held, []byte{0}) != tarEnd {
+		return nil, errors.New("the tar stream does not end with two zero blocks")
+	}
+	return e.held, nil
+}
+
+// countWriter counts what it passes on.
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 func sum(h hash.Hash) v1.Hash {
@@ -247,4 +324,50 @@ func memLayer(ctx context.Context, cache layerCache, entries []fileEntry, mt tim
 		}
 		return tw.Close()
 	})
+}
+
+// WriteRootfsGzip writes the root file system of img, an image Build
+// made, to w as one gzip-compressed tar stream: the entries of every
+// layer, bottom first (unpacked in order, a later entry of a path
+// replaces an earlier one, as the image's layers do: Build writes no
+// whiteouts), then the tar's end. The layers' compressed entries are
+// copied as they are, not decompressed and compressed again.
+func WriteRootfsGzip(ctx context.Context, w io.Writer, img v1.Image) error {
+	ls, err := img.Layers()
+	if err != nil {
+		return err
+	}
+	for i, l := range ls {
+		b, ok := l.(*blob)
+		if !ok || b.body <= 0 {
+			return fmt.Errorf("root file system: layer %d was not made by this exporter", i)
+		}
+		if err := copyPrefix(ctx, w, b.path, b.body); err != nil {
+			return fmt.Errorf("root file system: layer %s: %w", b.digest, err)
+		}
+	}
+	z, err := gzip.NewWriterLevel(w, gzip.BestSpeed)
+	if err != nil {
+		return err
+	}
+	if _, err := z.Write(make([]byte, tarEnd)); err != nil {
+		return err
+	}
+	return z.Close()
+}
+
+// copyPrefix copies the first n bytes of the file at path to w.
+func copyPrefix(ctx context.Context, w io.Writer, path string, n int64) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if _, err := io.CopyN(w, f, n); err != nil {
+		return err
+	}
+	return ctx.Err()
 }

@@ -8,11 +8,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-
-	"github.com/klauspost/compress/gzip"
 
 	"github.com/habgo/hab/exporters/atomic"
 	"github.com/habgo/hab/exporters/closure"
@@ -29,7 +26,7 @@ type Resources struct {
 }
 
 // DefaultResources are the original's defaults.
-var DefaultResources = Resources{CPU: 0.5, MemoryMB: 256, DiskMB: 0, Instances: 1}
+func DefaultResources() Resources { return Resources{CPU: 0.5, MemoryMB: 256, DiskMB: 0, Instances: 1} }
 
 // App is the Marathon application definition.
 type App struct {
@@ -85,16 +82,9 @@ func Export(ctx context.Context, r Request) (*Result, error) {
 		URIs:      []string{"URL_TO_" + base + ".tgz"},
 	}
 	err = atomic.Create(res.Tarball, 0o644, func(f *os.File) error {
-		z, err := gzip.NewWriterLevel(f, gzip.BestSpeed)
-		if err != nil {
-			return err
-		}
-		rc := container.Rootfs(img)
-		defer rc.Close()
-		if _, err := io.Copy(z, rc); err != nil {
-			return err
-		}
-		return z.Close()
+		// The layers' compressed bytes, one after another: nothing is
+		// decompressed or compressed again.
+		return container.WriteRootfsGzip(ctx, f, img)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("write %s: %w", res.Tarball, err)

@@ -1,6 +1,7 @@
 package mesos_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -21,7 +22,7 @@ func TestMesos(t *testing.T) {
 	svc := e.Build("service")
 	out := t.TempDir()
 	res, err := mesos.Export(context.Background(), mesos.Request{Arg: svc.Ident.String(), Gather: e.Gather(),
-		Image: container.Options{CacheDir: filepath.Join(e.Cache, "layers")}, Resources: mesos.DefaultResources, OutDir: out, WorkDir: e.Work})
+		Image: container.Options{CacheDir: filepath.Join(e.Cache, "layers")}, Resources: mesos.DefaultResources(), OutDir: out, WorkDir: e.Work})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,6 +31,36 @@ func TestMesos(t *testing.T) {
 	for _, f := range []string{"init.sh", "etc/passwd", "hab/bin", "hab/pkgs/habtest/service/0.1.0/" + svc.Ident.Release + "/run"} {
 		if _, err := os.Lstat(filepath.Join(root, f)); err != nil {
 			t.Errorf("unpacked root lacks %s: %v", f, err)
+		}
+	}
+	// The tarball is the layers' compressed entries as the cache holds
+	// them, one after another: none was compressed again.
+	tgz, err := os.ReadFile(res.Tarball)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, _ := filepath.Glob(filepath.Join(e.Cache, "layers", "keys", "*.json"))
+	if len(keys) < 4 {
+		t.Fatalf("%d cached layers", len(keys))
+	}
+	for _, k := range keys {
+		var rec struct {
+			Digest string
+			Body   int64
+		}
+		data, err := os.ReadFile(k)
+		if err == nil {
+			err = json.Unmarshal(data, &rec)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		blob, err := os.ReadFile(filepath.Join(e.Cache, "layers", "blobs", "sha256", strings.TrimPrefix(rec.Digest, "sha256:")))
+		if err != nil || rec.Body <= 0 || rec.Body >= int64(len(blob)) {
+			t.Fatalf("layer %s: body %d of %d bytes: %v", rec.Digest, rec.Body, len(blob), err)
+		}
+		if !bytes.Contains(tgz, blob[:rec.Body]) {
+			t.Errorf("the tarball does not hold layer %s's compressed entries as they are", rec.Digest)
 		}
 	}
 	data, err := os.ReadFile(res.AppFile)
