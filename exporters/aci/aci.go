@@ -7,6 +7,7 @@ package aci
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -130,23 +131,33 @@ func Export(ctx context.Context, r Request) (*Result, error) {
 	}
 	base := fmt.Sprintf("%s-%s-%s-%s.aci", id.Origin, id.Name, id.Version, id.Release)
 	res := &Result{ACI: filepath.Join(r.OutDir, base), Manifest: m}
+	// The signature is made from the bytes as they are written, not
+	// from the file read back.
+	var sig bytes.Buffer
 	err = atomic.Create(res.ACI, 0o644, func(f *os.File) error {
-		return write(f, manifest, img)
+		if signer == nil {
+			return write(f, manifest, img)
+		}
+		pr, pw := io.Pipe()
+		signed := make(chan error, 1)
+		go func() {
+			err := openpgp.ArmoredDetachSign(&sig, signer, pr, nil)
+			pr.CloseWithError(err) // a signer that stops early stops the writer
+			signed <- err
+		}()
+		err := write(io.MultiWriter(f, pw), manifest, img)
+		pw.CloseWithError(err)
+		if serr := <-signed; err == nil && serr != nil {
+			err = fmt.Errorf("sign: %w", serr)
+		}
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("write %s: %w", res.ACI, err)
 	}
 	if signer != nil {
 		res.Signature = res.ACI + ".asc"
-		err := atomic.Create(res.Signature, 0o644, func(f *os.File) error {
-			in, err := os.Open(res.ACI)
-			if err != nil {
-				return err
-			}
-			defer in.Close()
-			return openpgp.ArmoredDetachSign(f, signer, in, nil)
-		})
-		if err != nil {
+		if err := atomic.WriteFile(res.Signature, sig.Bytes(), 0o644); err != nil {
 			os.Remove(res.ACI)
 			return nil, fmt.Errorf("sign %s: %w", res.ACI, err)
 		}
@@ -155,7 +166,9 @@ func Export(ctx context.Context, r Request) (*Result, error) {
 }
 
 // write writes the image: manifest, then the root file system under
-// rootfs/.
+// rootfs/. Every entry's name changes (rootfs/ before it), so the layers'
+// compressed bytes cannot be copied as the mesos tarball copies them:
+// the entries are read and written again.
 func write(w io.Writer, manifest []byte, img *container.Image) error {
 	z, err := gzip.NewWriterLevel(w, gzip.BestSpeed)
 	if err != nil {
