@@ -64,20 +64,17 @@ type loadFlags struct {
 
 func (a *app) addLoadFlags(c *cobra.Command, f *loadFlags) {
 	fl := c.Flags()
-	channel := a.getenv("HAB_BLDR_CHANNEL")
-	if channel == "" {
-		channel = spec.DefaultChannel
-	}
-	url := a.getenv("HAB_BLDR_URL")
-	if url == "" {
-		url = spec.DefaultURL
-	}
 	fl.StringVar(&f.group, "group", spec.DefaultGroup, "The service group with shared config and topology")
 	fl.StringVarP(&f.topology, "topology", "t", spec.DefaultTopology, "Service topology: standalone or leader")
 	fl.StringVarP(&f.strategy, "strategy", "s", spec.DefaultStrategy, "The update strategy: none, at-once or rolling")
 	fl.StringVar(&f.condition, "update-condition", spec.DefaultUpdateCondition, "The condition dictating when this service should update: latest or track-channel")
-	fl.StringVar(&f.channel, "channel", channel, "Receive updates from the specified release channel")
-	fl.StringVarP(&f.url, "url", "u", url, "Specify an alternate Builder endpoint")
+	// HAB_BLDR_CHANNEL counts here as the seed documentation says
+	// (the newest original ignores it); HAB_BLDR_URL, then the legacy
+	// HAB_DEPOT_URL, as the original's.
+	fl.StringVar(&f.channel, "channel", spec.DefaultChannel, "Receive updates from the specified release channel")
+	fl.StringVarP(&f.url, "url", "u", spec.DefaultURL, "Specify an alternate Builder endpoint")
+	a.envFlag(c, "channel", cliconfig.BldrChannelEnv)
+	a.envFlag(c, "url", cliconfig.BldrURLEnv, cliconfig.DepotURLEnv)
 	fl.StringArrayVar(&f.binds, "bind", nil, "One or more service groups to bind to a configuration (NAME:SERVICE.GROUP[@ORG])")
 	fl.StringVar(&f.bindingMode, "binding-mode", spec.DefaultBindingMode, "Governs how the presence or absence of binds affects service startup: strict or relaxed")
 	fl.Uint64Var(&f.healthInterval, "health-check-interval", spec.DefaultHealthCheckInterval, "The interval in seconds on which to run health checks")
