@@ -77,8 +77,20 @@ func (s *Server) joinPeers() {
 	if len(todo) == 0 {
 		return
 	}
-	if _, err := s.ml.Join(todo); err != nil {
-		s.log.Debug("join peers", "peers", todo, "err", err)
+	_, err := s.ml.Join(todo)
+	// Said once until it changes: a peer that is not up yet is retried
+	// quietly, and a peer that drops what this member sends (another ring
+	// key, or none) is said once, here as in the peer's log.
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+	}
+	s.mu.Lock()
+	changed := msg != s.joinErr
+	s.joinErr = msg
+	s.mu.Unlock()
+	if err != nil && changed {
+		s.log.Warn("could not join the ring through its peers (down, or using another ring key)", "peers", todo, "err", err)
 	}
 }
 

@@ -108,6 +108,7 @@ type Server struct {
 	topics  map[string]topic
 	members map[string]*MemberHealth
 	watched []string
+	joinErr string // the last failure to join the peers, said once
 	stopped bool
 }
 
