@@ -1,9 +1,6 @@
 package container_test
 
 import (
-	"io"
-	"log"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,7 +9,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/habgo/hab/exporters/internal/exptest"
@@ -57,13 +53,11 @@ func TestCLIPushAmazon(t *testing.T) {
 	e := exptest.New(t)
 	svc := e.Build("service")
 	api := &exptest.ECRAPI{KeyID: "AKIDCLI", Secret: "cli-secret", Region: "us-west-2", Password: "cli-token"}
-	srv := httptest.NewServer(api.InFrontOf(withBasicAuth(registry.New(registry.Logger(log.New(io.Discard, "", 0))), "AWS", api.Password)))
-	t.Cleanup(srv.Close)
-	host := strings.TrimPrefix(srv.URL, "http://")
+	host := ecrRegistry(t, api)
 	push := func(secret string) (string, error) {
 		cmd := exec.Command(exptest.Hab(t), "pkg", "export", "container", svc.Ident.String(), "--results-dir", filepath.Join(e.Work, "out"),
 			"--push-image", "--registry-type", "amazon", "--registry-url", host, "--username", api.KeyID, "--password", secret)
-		cmd.Env = append(os.Environ(), "FS_ROOT="+e.Root, "HAB_CACHE_KEY_PATH="+e.Keys.Dir, "HOME="+e.Work, "AWS_ENDPOINT_URL_ECR="+srv.URL)
+		cmd.Env = append(os.Environ(), "FS_ROOT="+e.Root, "HAB_CACHE_KEY_PATH="+e.Keys.Dir, "HOME="+e.Work, "AWS_ENDPOINT_URL_ECR=http://"+host)
 		out, err := cmd.CombinedOutput()
 		return string(out), err
 	}

@@ -56,15 +56,14 @@ func layerDigests(t *testing.T, img v1.Image) []string {
 	return out
 }
 
-// files lists every entry of the image's layers, merged as a runtime
-// would (later layers over earlier ones), with their headers.
-func files(t *testing.T, img v1.Image) map[string]*tar.Header {
+// eachEntry calls fn with every entry of the image's layers, bottom
+// layer first, and a reader of its content.
+func eachEntry(t *testing.T, img v1.Image, fn func(h *tar.Header, r io.Reader)) {
 	t.Helper()
 	ls, err := img.Layers()
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := map[string]*tar.Header{}
 	for _, l := range ls {
 		rc, err := l.Uncompressed()
 		if err != nil {
@@ -79,10 +78,18 @@ func files(t *testing.T, img v1.Image) map[string]*tar.Header {
 			if err != nil {
 				t.Fatal(err)
 			}
-			out[strings.TrimSuffix(h.Name, "/")] = h
+			fn(h, tr)
 		}
 		rc.Close()
 	}
+}
+
+// files lists every entry of the image's layers, merged as a runtime
+// would (later layers over earlier ones), with their headers.
+func files(t *testing.T, img v1.Image) map[string]*tar.Header {
+	t.Helper()
+	out := map[string]*tar.Header{}
+	eachEntry(t, img, func(h *tar.Header, _ io.Reader) { out[strings.TrimSuffix(h.Name, "/")] = h })
 	return out
 }
 

@@ -129,7 +129,7 @@ func (c layerCache) make(ctx context.Context, key string, write func(w io.Writer
 	defer os.Remove(f.Name())
 	defer f.Close()
 	compressed, uncompressed := sha256.New(), sha256.New()
-	out := &countWriter{w: io.MultiWriter(f, compressed)}
+	out := io.MultiWriter(f, compressed)
 	z, err := gzip.NewWriterLevel(out, gzip.BestSpeed)
 	if err != nil {
 		return nil, err
@@ -145,7 +145,10 @@ func (c layerCache) make(ctx context.Context, key string, write func(w io.Writer
 	if err := z.Close(); err != nil {
 		return nil, fmt.Errorf("compress layer: %w", err)
 	}
-	bodySize := out.n
+	bodySize, err := f.Seek(0, io.SeekCurrent) // what the first member took
+	if err != nil {
+		return nil, err
+	}
 	z.Reset(out)
 	if _, err := z.Write(end); err != nil {
 		return nil, fmt.Errorf("compress layer: %w", err)
@@ -213,18 +216,6 @@ func (e *withoutEnd) end() ([]byte, error) {
 		return nil, errors.New("the tar stream does not end with two zero blocks")
 	}
 	return e.held, nil
-}
-
-// countWriter counts what it passes on.
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }
 
 func sum(h hash.Hash) v1.Hash {

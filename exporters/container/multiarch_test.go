@@ -6,7 +6,6 @@ import (
 	"context"
 	"debug/elf"
 	"encoding/json"
-	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -26,43 +25,24 @@ import (
 // the ELF machine of each that is an ELF file, by path.
 func elfMachines(t *testing.T, img v1.Image) map[string]elf.Machine {
 	t.Helper()
-	ls, err := img.Layers()
-	if err != nil {
-		t.Fatal(err)
-	}
 	out := map[string]elf.Machine{}
-	for _, l := range ls {
-		rc, err := l.Uncompressed()
+	eachEntry(t, img, func(h *tar.Header, r io.Reader) {
+		if h.Typeflag != tar.TypeReg {
+			return
+		}
+		data, err := io.ReadAll(r)
 		if err != nil {
 			t.Fatal(err)
 		}
-		tr := tar.NewReader(rc)
-		for {
-			h, err := tr.Next()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if h.Typeflag != tar.TypeReg {
-				continue
-			}
-			data, err := io.ReadAll(tr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.HasPrefix(data, []byte(elf.ELFMAG)) {
-				continue
-			}
-			f, err := elf.NewFile(bytes.NewReader(data))
-			if err != nil {
-				t.Fatalf("%s: %v", h.Name, err)
-			}
-			out[h.Name] = f.Machine
+		if !bytes.HasPrefix(data, []byte(elf.ELFMAG)) {
+			return
 		}
-		rc.Close()
-	}
+		f, err := elf.NewFile(bytes.NewReader(data))
+		if err != nil {
+			t.Fatalf("%s: %v", h.Name, err)
+		}
+		out[h.Name] = f.Machine
+	})
 	return out
 }
 

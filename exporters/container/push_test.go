@@ -80,6 +80,15 @@ func TestPushInProcessRegistry(t *testing.T) {
 	}
 }
 
+// ecrRegistry starts api in front of go-containerregistry's registry,
+// which takes only the token api gives; it returns the host.
+func ecrRegistry(t *testing.T, api *exptest.ECRAPI) string {
+	t.Helper()
+	srv := httptest.NewServer(api.InFrontOf(withBasicAuth(registry.New(registry.Logger(log.New(io.Discard, "", 0))), "AWS", api.Password)))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
 // TestPushAmazonECR: --registry-type amazon signs ECR's
 // GetAuthorizationToken with the AWS key (the server checks the signature
 // with the AWS SDK's signer) and pushes with the token it answers, to
@@ -90,11 +99,9 @@ func TestPushAmazonECR(t *testing.T) {
 	e := exptest.New(t)
 	svc := e.Build("service")
 	api := &exptest.ECRAPI{KeyID: "AKIDHABTEST", Secret: "habtest/secret+key", Region: "us-west-2", Password: "ecr-token-password"}
-	srv := httptest.NewServer(api.InFrontOf(withBasicAuth(registry.New(registry.Logger(log.New(io.Discard, "", 0))), "AWS", api.Password)))
-	t.Cleanup(srv.Close)
-	host := strings.TrimPrefix(srv.URL, "http://")
+	host := ecrRegistry(t, api)
 
-	reg := container.Registry{Type: container.RegistryAmazon, URL: host, Username: api.KeyID, Password: "wrong", ECR: ecr.Options{Endpoint: srv.URL}}
+	reg := container.Registry{Type: container.RegistryAmazon, URL: host, Username: api.KeyID, Password: "wrong", ECR: ecr.Options{Endpoint: "http://" + host}}
 	if _, err := reg.Remote(context.Background()); err == nil || !strings.Contains(err.Error(), "sign in to the registry "+host) || !strings.Contains(err.Error(), "InvalidSignatureException") {
 		t.Fatalf("ECR sign-in with a wrong secret: %v", err)
 	}
