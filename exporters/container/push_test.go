@@ -179,3 +179,27 @@ func TestPushDockerRegistry(t *testing.T) {
 		t.Errorf("skopeo reads %s from docker-registry, pushed %s", out, res.Digest)
 	}
 }
+
+// TestRegistryRemote: each registry type signs in as the original's; an
+// unknown type fails naming it and the known ones, and amazon without a
+// secret fails before any call.
+func TestRegistryRemote(t *testing.T) {
+	for _, tc := range []struct {
+		reg  container.Registry
+		want string // error; "" for none
+	}{
+		{container.Registry{}, ""},
+		{container.Registry{Type: container.RegistryDocker, Username: "u", Password: "p"}, ""},
+		{container.Registry{Type: container.RegistryAzure, URL: "x.azurecr.io", Username: "u", Password: "p"}, ""},
+		{container.Registry{Type: "quay", URL: "quay.io"}, `registry type "quay": one of docker, azure, amazon`},
+		{container.Registry{Type: container.RegistryAmazon, URL: "1.dkr.ecr.eu-west-1.amazonaws.com", Username: "AKID"}, "sign in to the registry 1.dkr.ecr.eu-west-1.amazonaws.com: amazon ECR: the AWS access key id (--username) and secret access key (--password) are both needed"},
+	} {
+		opts, err := tc.reg.Remote(context.Background())
+		switch {
+		case tc.want == "" && (err != nil || len(opts) != 1):
+			t.Errorf("%+v: %d options, %v", tc.reg, len(opts), err)
+		case tc.want != "" && (err == nil || err.Error() != tc.want):
+			t.Errorf("%+v: %v, want %q", tc.reg, err, tc.want)
+		}
+	}
+}
