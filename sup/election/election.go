@@ -12,6 +12,17 @@
 // minority side of a split network has none. A new term starts when the
 // leader is Confirmed or gone (the followers), or when the leader lost
 // quorum (the leader itself, bidding the highest suitability).
+//
+// SWIM alone would let a leader cut off from its group see it Alive for
+// as long as its own probes take to reach every member (Lifeguard slows a
+// cut-off member's probes down), while the others confirm it dead and
+// elect another: two leaders. With a lease (WithLease) a member pings the
+// other members of its groups directly and counts in the electorate only
+// those that answered within the lease; the lease is shorter than the
+// shortest time SWIM takes to confirm a member dead, so a cut-off leader
+// has lost quorum before anyone can replace it, and the followers start a
+// new term as soon as the leader is Confirmed, as the original's do.
+// Without a lease the followers wait a grace time (WithGrace) instead.
 package election
 
 import (
@@ -104,6 +115,13 @@ type Elector struct {
 	min   int           // population a group needs before its first election
 	grace time.Duration // how long a leader is gone before a new term
 
+	prober Prober
+	lease  time.Duration
+	ackMu  sync.Mutex
+	joined map[string]bool      // the groups this member is in (groups, readable apart from mu)
+	acked  map[string]time.Time // when each member last answered a ping
+	asking map[string]bool      // pings in flight
+
 	mu        sync.Mutex
 	elections map[string]Election
 	groups    map[string]func() uint64 // the groups this member is in, with its suitability
@@ -122,6 +140,31 @@ type Option func(*Elector)
 // leaders at once.
 func WithGrace(d time.Duration) Option { return func(e *Elector) { e.grace = d } }
 
+// Prober asks a member directly whether it answers (butterfly.Server.Ping:
+// one probe, nil on an ack within the probe timeout).
+type Prober interface {
+	Ping(id string) error
+}
+
+// Lease is the lease for a ring probing every probe period and
+// confirming a suspect dead after at least suspicionMult of them
+// (butterfly.Timing's Probe and SuspicionMult): half that time, so that a
+// member suspected a little before a cut is still confirmed well after
+// the cut-off leader's lease ran out.
+func Lease(probe time.Duration, suspicionMult int) time.Duration {
+	return time.Duration(suspicionMult) * probe / 2
+}
+
+// WithLease makes the quorum of this member's groups rest on direct
+// answers: a member other than this one counts in the electorate only
+// while it answered a ping of p within lease. lease must be shorter than
+// the shortest time the ring takes to confirm a member dead (memberlist:
+// SuspicionMult probe periods): see Lease. The followers then need no
+// grace: a leader Confirmed by them has already lost its quorum.
+func WithLease(p Prober, lease time.Duration) Option {
+	return func(e *Elector) { e.prober, e.lease, e.grace = p, lease, 0 }
+}
+
 // DefaultGrace suits the default gossip timing (probes every second).
 const DefaultGrace = 10 * time.Second
 
@@ -132,6 +175,7 @@ func New(self string, view View, minPopulation int, opts ...Option) *Elector {
 		self: self, view: view, min: max(minPopulation, 1), grace: DefaultGrace,
 		elections: map[string]Election{}, groups: map[string]func() uint64{},
 		changed: make(chan struct{}), goneSince: map[string]time.Time{},
+		joined: map[string]bool{}, acked: map[string]time.Time{}, asking: map[string]bool{},
 	}
 	for _, o := range opts {
 		o(e)
@@ -153,6 +197,9 @@ func (e *Elector) Join(sg string, suitability func() uint64) {
 	e.mu.Lock()
 	e.groups[sg] = suitability
 	e.mu.Unlock()
+	e.ackMu.Lock()
+	e.joined[sg] = true
+	e.ackMu.Unlock()
 	e.Tick()
 }
 
@@ -161,6 +208,9 @@ func (e *Elector) Leave(sg string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	delete(e.groups, sg)
+	e.ackMu.Lock()
+	delete(e.joined, sg)
+	e.ackMu.Unlock()
 }
 
 // Quorum reports whether this member's view of sg has quorum.
@@ -170,16 +220,79 @@ func (e *Elector) Quorum(sg string) bool {
 }
 
 func (e *Elector) count(sg string) (electorate, population int) {
+	leased := e.leased(sg)
+	now := time.Now()
 	for _, id := range e.view.GroupMembers(sg) {
 		switch e.view.HealthOf(id) {
 		case census.Alive:
-			electorate++
+			if !leased || id == e.self || now.Sub(e.ackedAt(id)) < e.lease {
+				electorate++
+			}
 			population++
 		case census.Suspect, census.Confirmed:
 			population++
 		}
 	}
 	return electorate, population
+}
+
+// leased tells whether sg's quorum rests on pings: with a lease, for the
+// groups this member is in (of the others it only has the ring's view).
+func (e *Elector) leased(sg string) bool {
+	if e.prober == nil {
+		return false
+	}
+	e.ackMu.Lock()
+	defer e.ackMu.Unlock()
+	return e.joined[sg]
+}
+
+func (e *Elector) ackedAt(id string) time.Time {
+	e.ackMu.Lock()
+	defer e.ackMu.Unlock()
+	return e.acked[id]
+}
+
+// ping asks every other Alive or Suspect member of this member's groups
+// whose last answer is older than a quarter of the lease, one ping in
+// flight per member.
+func (e *Elector) ping() {
+	if e.prober == nil {
+		return
+	}
+	e.ackMu.Lock()
+	groups := make([]string, 0, len(e.joined))
+	for sg := range e.joined {
+		groups = append(groups, sg)
+	}
+	e.ackMu.Unlock()
+	now := time.Now()
+	for _, sg := range groups {
+		for _, id := range e.view.GroupMembers(sg) {
+			if h := e.view.HealthOf(id); id == e.self || (h != census.Alive && h != census.Suspect) {
+				continue
+			}
+			e.ackMu.Lock()
+			due := !e.asking[id] && now.Sub(e.acked[id]) >= e.lease/4
+			if due {
+				e.asking[id] = true
+			}
+			e.ackMu.Unlock()
+			if !due {
+				continue
+			}
+			go func() {
+				sent := time.Now() // the answer proves the member reachable since then, no later
+				err := e.prober.Ping(id)
+				e.ackMu.Lock()
+				defer e.ackMu.Unlock()
+				delete(e.asking, id)
+				if err == nil {
+					e.acked[id] = sent
+				}
+			}()
+		}
+	}
 }
 
 func (e *Elector) alive(id string) bool { return e.view.HealthOf(id) == census.Alive }
@@ -409,6 +522,7 @@ func (e *Elector) Run(ctx context.Context, every time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			e.ping()
 			e.Tick()
 		}
 	}

@@ -51,8 +51,9 @@ func start(t *testing.T, id string, p *butterfly.Partition, peers ...string) *me
 	t.Cleanup(srv.Kill)
 	services := butterfly.Carry[census.Service](srv, "service", ring.Services)
 	m := &member{id: id, srv: srv, ring: ring}
-	m.leaders = New(id, RingView{ring}, 3, WithGrace(2*time.Second))
-	m.updates = New(id, RingView{ring}, 1, WithGrace(2*time.Second))
+	lease := Lease(timing().Probe, timing().SuspicionMult)
+	m.leaders = New(id, RingView{ring}, 3, WithLease(srv, lease))
+	m.updates = New(id, RingView{ring}, 1, WithLease(srv, lease))
 	m.leaders.SetSpread(butterfly.Carry[Election](srv, "election", m.leaders).Spread)
 	m.updates.SetSpread(butterfly.Carry[Election](srv, "election_update", m.updates).Spread)
 	ctx, cancel := context.WithCancel(context.Background())

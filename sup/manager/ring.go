@@ -32,9 +32,9 @@ type GossipConfig struct {
 	PeerWatchFile string          // --peer-watch-file
 	RingKey       *crypto.RingKey // --ring / --ring-key: all gossip sealed with it
 	// Timing is the ring's (zero: butterfly.DefaultTiming); ElectionGrace
-	// how long a leader is gone before a new term (zero:
-	// election.DefaultGrace); ElectionTick how often elections are looked
-	// at (zero: 200 ms).
+	// how long a leader is gone before a new term (zero: none, the
+	// leader's lease on its quorum keeps two leaders apart);
+	// ElectionTick how often elections are looked at (zero: 200 ms).
 	Timing        butterfly.Timing
 	ElectionGrace time.Duration
 	ElectionTick  time.Duration
@@ -80,7 +80,11 @@ func (m *Manager) startGossip(ctx context.Context, incarnations map[string]uint6
 	g.services = butterfly.Carry[census.Service](srv, "service", serviceStore{g})
 	g.configs = butterfly.Carry[census.ServiceConfig](srv, "service_config", kicking[census.ServiceConfig]{m.ring.Configs, m.kickGroup})
 	g.files = butterfly.Carry[census.ServiceFile](srv, "service_file", kicking[census.ServiceFile]{m.ring.Files, m.kickGroup})
-	var opts []election.Option
+	timing := gc.Timing
+	if timing == (butterfly.Timing{}) {
+		timing = butterfly.DefaultTiming()
+	}
+	opts := []election.Option{election.WithLease(srv, election.Lease(timing.Probe, timing.SuspicionMult))}
 	if gc.ElectionGrace > 0 {
 		opts = append(opts, election.WithGrace(gc.ElectionGrace))
 	}
