@@ -14,6 +14,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // lineWriter writes each line read from r to out with a prefix, and to
@@ -284,4 +286,45 @@ func runHook(ctx context.Context, cmd *exec.Cmd, o startOpts, timeout time.Durat
 		return p.state.ExitCode(), nil
 	}
 	return -1, fmt.Errorf("ended by %s", p.state.String())
+}
+
+// processExit returns a channel closed when process pid, started at
+// start (StartTime), has exited, known from a pidfd rather than by
+// looking again and again; a child of this process (a leftover
+// reparented to the subreaper supervisor) is reaped. A process already
+// gone, or replaced by another with its pid, closes it at once. When no
+// pidfd can be had (Linux before 5.3) the channel never closes, and err
+// says why.
+func processExit(pid int, start uint64) (<-chan struct{}, error) {
+	done := make(chan struct{})
+	fd, err := unix.PidfdOpen(pid, 0)
+	if errors.Is(err, unix.ESRCH) {
+		close(done)
+		return done, nil
+	}
+	if err != nil {
+		return done, fmt.Errorf("pidfd_open %d: %w", pid, err)
+	}
+	// The pidfd holds this pid's process: check it is still the one
+	// the record names.
+	if now, ok := StartTime(pid); !ok || now != start {
+		unix.Close(fd)
+		close(done)
+		return done, nil
+	}
+	go func() {
+		defer close(done)
+		defer unix.Close(fd)
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		for {
+			if _, err := unix.Poll(fds, -1); err != unix.EINTR {
+				break
+			}
+		}
+		if ppid, _, ok := statOf(pid); ok && ppid == os.Getpid() {
+			var ws syscall.WaitStatus
+			_, _ = syscall.Wait4(pid, &ws, syscall.WNOHANG, nil)
+		}
+	}()
+	return done, nil
 }

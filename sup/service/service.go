@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -28,6 +29,7 @@ import (
 	"github.com/habgo/hab/core/templating"
 	"github.com/habgo/hab/sup/census"
 	"github.com/habgo/hab/sup/spec"
+	"github.com/habgo/hab/sup/watch"
 )
 
 // Options are what every service of a supervisor shares.
@@ -63,8 +65,12 @@ type Options struct {
 	// health check interval) and the run process.
 	HookTimeout                      time.Duration
 	MinBackoff, MaxBackoff, Cooldown time.Duration
-	// Tick is how often the service looks for changes.
+	// Tick is how often the service looks for changes in the census.
 	Tick time.Duration
+	// Watch tells the service when its user.toml's directory changes;
+	// nil: the service starts a watcher of its own. Without one (inotify
+	// refused) user.toml is read again every Tick.
+	Watch *watch.Watcher
 }
 
 // Health check results.
@@ -138,6 +144,9 @@ type Service struct {
 	lastInputs     refreshInputs
 	userCfg        *templating.Object
 	userRaw        string
+	userRead       []byte      // user.toml as last read
+	userStale      atomic.Bool // user.toml must be read again
+	polling        atomic.Bool // no watch: user.toml is read at every look
 	gossipCfg      *templating.Object
 	gossipInc      uint64
 	lastErr        string
@@ -332,6 +341,8 @@ func (s *Service) Run(ctx context.Context) {
 	}
 	t := time.NewTicker(tick)
 	defer t.Stop()
+	userChanged, stopWatch := s.watchUserTOML()
+	defer stopWatch()
 	for {
 		s.step(ctx)
 		var exited <-chan struct{}
@@ -349,8 +360,51 @@ func (s *Service) Run(ctx context.Context) {
 		case <-s.kick:
 		case <-t.C:
 		case <-exited:
+		case <-userChanged:
+			s.userStale.Store(true)
 		}
 	}
+}
+
+// watchUserTOML watches the directory of user.toml (which may not exist
+// yet) and returns the channel that says it changed. When no watch can
+// be had, user.toml is read at every step instead, as a poll.
+func (s *Service) watchUserTOML() (<-chan struct{}, func()) {
+	s.userStale.Store(true)
+	w := s.opts.Watch
+	closeW := func() {}
+	if w == nil {
+		var err error
+		if w, err = watch.New(); err != nil {
+			s.log.Warn("user.toml is read again at every look", "err", err)
+			s.polling.Store(true)
+			return nil, closeW
+		}
+		closeW = func() { w.Close() }
+	}
+	d, err := w.Watch(filepath.Dir(s.userTOMLPath()))
+	if err != nil {
+		closeW()
+		s.log.Warn("user.toml is read again at every look", "err", err)
+		s.polling.Store(true)
+		return nil, func() {}
+	}
+	return d.Changed(), func() { d.Close(); closeW() }
+}
+
+// userTOML is user.toml's content (nil when absent): read again only
+// when its directory changed, or at every look without a watch.
+func (s *Service) userTOML() []byte {
+	if !s.userStale.Swap(s.polling.Load()) {
+		return s.userRead
+	}
+	raw, err := os.ReadFile(s.userTOMLPath())
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		s.problem(fmt.Sprintf("read %s: %v", s.userTOMLPath(), err))
+		s.userStale.Store(true) // try again at the next look
+	}
+	s.userRead = raw
+	return raw
 }
 
 // stepCtx bounds the hooks one step runs.
@@ -503,10 +557,7 @@ type refreshInputs struct {
 // changed it renders again, and when that changed what was rendered it
 // writes it and decides between restart and reconfigure.
 func (s *Service) refresh(ctx context.Context) {
-	userRaw, err := os.ReadFile(s.userTOMLPath())
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		s.problem(fmt.Sprintf("read %s: %v", s.userTOMLPath(), err))
-	}
+	userRaw := s.userTOML()
 	configs := s.opts.Configs
 	if configs == nil {
 		configs = s.opts.Ring.Configs
@@ -884,18 +935,24 @@ func (s *Service) startProcess(ctx context.Context) {
 	}
 }
 
-// postRun runs post-run until it exits 0, while p runs.
+// postRun runs post-run until it exits 0, while p runs. The original
+// retries at once; a pause that doubles from 100 ms to 5 s keeps a hook
+// that keeps failing from forking in a loop.
 func (s *Service) postRun(ctx context.Context, p *proc) {
+	pause := 100 * time.Millisecond
 	for !p.exited() && ctx.Err() == nil {
 		code, _, err := s.runNamedHook(ctx, HookPostRun, s.opts.HookTimeout)
 		if err == nil && code == 0 {
 			return
 		}
+		t := time.NewTimer(pause)
 		select {
 		case <-ctx.Done():
 		case <-p.done:
-		case <-time.After(100 * time.Millisecond):
+		case <-t.C:
 		}
+		t.Stop()
+		pause = min(2*pause, 5*time.Second)
 	}
 }
 
@@ -1136,18 +1193,17 @@ func (s *Service) EndLeftover() {
 	}
 	if now, ok := StartTime(pid); ok && now == st {
 		s.say("Ending process %d left running by a previous supervisor", pid)
-		killTree(pid, signalNamed(s.meta.ShutdownSignal))
-		deadline := time.Now().Add(s.shutdownTimeout())
-		for time.Now().Before(deadline) {
-			if now, ok := StartTime(pid); !ok || now != st {
-				break
-			}
-			if ppid, _, ok := statOf(pid); ok && ppid == os.Getpid() {
-				var ws syscall.WaitStatus
-				syscall.Wait4(pid, &ws, syscall.WNOHANG, nil)
-			}
-			time.Sleep(50 * time.Millisecond)
+		exited, err := processExit(pid, st)
+		if err != nil {
+			s.log.Warn("cannot wait for the leftover process; it is killed at the shutdown timeout", "pid", pid, "err", err)
 		}
+		killTree(pid, signalNamed(s.meta.ShutdownSignal))
+		t := time.NewTimer(s.shutdownTimeout())
+		select {
+		case <-exited:
+		case <-t.C:
+		}
+		t.Stop()
 		killTree(pid, syscall.SIGKILL)
 	}
 	s.removeProcRecord()
