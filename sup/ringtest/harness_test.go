@@ -138,11 +138,35 @@ type ring struct {
 	fix    fixtures
 	dir    string
 	secret string // the control gateway secret they share
+
+	mu      sync.Mutex
+	members []*member
 }
 
 func newRing(t *testing.T) *ring {
 	t.Helper()
-	return &ring{t: t, fix: loadFixtures(t), dir: t.TempDir(), secret: "ring-test-secret-" + strings.ReplaceAll(t.Name(), "/", "-")}
+	r := &ring{t: t, fix: loadFixtures(t), dir: t.TempDir(), secret: "ring-test-secret-" + strings.ReplaceAll(t.Name(), "/", "-")}
+	// Every supervisor is asked to stop at once, then awaited: each
+	// stops its services and leaves the ring.
+	t.Cleanup(func() {
+		r.mu.Lock()
+		ms := r.members
+		r.mu.Unlock()
+		began := time.Now()
+		defer func() { t.Logf("%d supervisors stopped in %s", len(ms), time.Since(began).Round(time.Millisecond)) }()
+		for _, m := range ms {
+			if !m.exited() {
+				m.cmd.Process.Signal(syscall.SIGTERM)
+			}
+		}
+		for _, m := range ms {
+			<-m.done
+			if t.Failed() {
+				t.Logf("%s (%s) output:\n%s", m.name, m.id, m.output())
+			}
+		}
+	})
+	return r
 }
 
 // member is one `hab sup run` process.
@@ -189,6 +213,8 @@ func (r *ring) start(name string, o opts) *member {
 		o.ip = "127.0.0.1"
 	}
 	m := &member{r: r, name: name, root: filepath.Join(r.dir, name), ip: o.ip, done: make(chan struct{})}
+	began := time.Now()
+	defer func() { r.t.Logf("%s started in %s", name, time.Since(began).Round(time.Millisecond)) }()
 	if _, err := os.Stat(m.root); os.IsNotExist(err) {
 		if err := os.MkdirAll(m.root, 0o755); err != nil {
 			r.t.Fatal(err)
@@ -221,15 +247,9 @@ func (r *ring) start(name string, o opts) *member {
 		}
 	}()
 	go func() { m.cmd.Wait(); pw.Close(); close(m.done) }()
-	r.t.Cleanup(func() {
-		if !m.exited() {
-			m.cmd.Process.Signal(syscall.SIGTERM)
-			<-m.done
-		}
-		if r.t.Failed() {
-			r.t.Logf("%s (%s) output:\n%s", m.name, m.id, m.output())
-		}
-	})
+	r.mu.Lock()
+	r.members = append(r.members, m)
+	r.mu.Unlock()
 	m.waitOutput("Starting gossip-listener on")
 	m.gossip = gossipRE.FindStringSubmatch(m.output())[1]
 	m.id = idRE.FindStringSubmatch(m.output())[1]
@@ -405,13 +425,15 @@ func (m *member) leaderSeen(sg string) string {
 // ring fails the test instead of hanging it.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
+	start := time.Now()
+	deadline := start.Add(2 * time.Minute)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("gave up waiting for %s", what)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	t.Logf("%s after %s", what, time.Since(start).Round(time.Millisecond))
 }
 
 func allAlive(ms ...*member) bool {
