@@ -168,7 +168,7 @@ func (a *app) exportContainerCmd() *cobra.Command {
 	f.IntVar(&maxLayers, "max-layers", container.DefaultMaxLayers, "Layer budget: one layer per package up to it, the rest merged")
 	f.StringVar(&engine, "engine", "", "Accepted for compatibility: no container engine is used")
 	f.StringVarP(&memory, "memory", "m", "", "Accepted for compatibility: no build container runs")
-	f.StringVar(&basePkgURL, "base-pkgs-url", "", "Accepted for compatibility: hab and busybox come from this machine")
+	f.StringVar(&basePkgURL, "base-pkgs-url", "", "Accepted for compatibility: hab and busybox come from this machine, another target's from the artifact cache or the depot of -u")
 	passThrough(c, cobra.MinimumNArgs(1), func(cmd *cobra.Command, args []string) error {
 		g, done, err := a.gatherOptions(&src)
 		if err != nil {
