@@ -3,10 +3,10 @@
 # on the embedded database and on PostgreSQL (a throw-away cluster started
 # by depot/pgtest when Debian's postgresql is installed), through the
 # depot's HTTP handler on loopback (issue 9: p99 under 10 ms). It prints,
-# per store and channel,
-#   depot latest: ..., N releases in channel C: p50 X ms, p99 Y ms, max Z ms, p99/limit R
-# and exits non-zero when a p99 is over the limit (the "oldest" channel,
-# one old release behind every newer one, is printed for information).
+# per store and query (latest in unstable, in stable, in a sparse channel
+# holding only the oldest release, and of the oldest version),
+#   depot latest: ..., latest WHAT (M matching of N releases): p50 X ms, p99 Y ms, max Z ms, p99/limit R
+# and exits non-zero when a p99 is over the limit.
 #
 # Environment: DEPOT_BENCH_RELEASES (default 100000), DEPOT_BENCH_QUERIES
 # (default 2000).

@@ -71,11 +71,32 @@ func (s *Store) ChannelNames(ctx context.Context, origin string) ([]string, erro
 }
 
 // Promote puts a package in a channel; promoting twice changes nothing.
+// ErrNotFound if there is no such package.
 func (s *Store) Promote(ctx context.Context, channelID, packageID int64) error {
-	now := s.stamp()
-	if _, err := s.db.ExecContext(ctx, `INSERT INTO channel_packages (channel_id, package_id, created_at, updated_at) VALUES ($1, $2, $3, $3)
-		ON CONFLICT (channel_id, package_id) DO NOTHING`, channelID, packageID, now); err != nil {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		return addToChannel(ctx, tx, channelID, packageID, s.stamp())
+	})
+	if err != nil {
 		return fmt.Errorf("promote package %d: %w", packageID, err)
+	}
+	return nil
+}
+
+// addToChannel is THE insert of a channel membership, with the release's
+// sort key (see channel_packages_latest); it is a no-op when the package
+// is in the channel already, ErrNotFound when there is no such package.
+func addToChannel(ctx context.Context, tx *sql.Tx, channelID, packageID int64, now string) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO channel_packages (channel_id, package_id, name, target, version_key, release, created_at, updated_at)
+		SELECT $1, p.id, p.name, p.target, p.version_key, p.release, $3, $3 FROM packages p WHERE p.id = $2
+		ON CONFLICT (channel_id, package_id) DO NOTHING`, channelID, packageID, now); err != nil {
+		return err
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM channel_packages WHERE channel_id = $1 AND package_id = $2`, channelID, packageID).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("package %d: %w", packageID, ErrNotFound)
 	}
 	return nil
 }
@@ -89,8 +110,8 @@ func (s *Store) Demote(ctx context.Context, channelID, packageID int64) error {
 // PromoteChannel puts every package of src in dst.
 func (s *Store) PromoteChannel(ctx context.Context, src, dst int64) error {
 	now := s.stamp()
-	if _, err := s.db.ExecContext(ctx, `INSERT INTO channel_packages (channel_id, package_id, created_at, updated_at)
-		SELECT $1, package_id, $2, $2 FROM channel_packages WHERE channel_id = $3
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO channel_packages (channel_id, package_id, name, target, version_key, release, created_at, updated_at)
+		SELECT $1, package_id, name, target, version_key, release, $2, $2 FROM channel_packages WHERE channel_id = $3
 		ON CONFLICT (channel_id, package_id) DO NOTHING`, dst, now, src); err != nil {
 		return fmt.Errorf("promote channel: %w", err)
 	}

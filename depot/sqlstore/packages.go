@@ -130,9 +130,11 @@ func (s *Store) InsertPackage(ctx context.Context, p Package, forced bool) (Pack
 				}
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO channel_packages (channel_id, package_id, created_at, updated_at)
-			SELECT c.id, $1, $2, $2 FROM channels c WHERE c.origin_id = $3 AND c.name = 'unstable'
-			ON CONFLICT (channel_id, package_id) DO NOTHING`, id, now, p.OriginID); err != nil {
+		var unstable int64
+		if err := tx.QueryRowContext(ctx, `SELECT id FROM channels WHERE origin_id = $1 AND name = 'unstable'`, p.OriginID).Scan(&unstable); err != nil {
+			return notFound(err, "channel unstable of origin "+p.Origin)
+		}
+		if err := addToChannel(ctx, tx, unstable, id, now); err != nil {
 			return err
 		}
 		out, err = scanPackage(tx.QueryRowContext(ctx, `SELECT `+pkgCols+` FROM packages p WHERE p.id = $1`, id))
@@ -175,6 +177,7 @@ func (f Filter) where() (string, []any) {
 	}
 	if f.Version != "" {
 		add("p.version = $%d", f.Version)
+		add("p.version_key = $%d", VersionKey(f.Version)) // the same test, but one the packages_latest index answers
 	}
 	if f.Release != "" {
 		add("p.release = $%d", f.Release)
@@ -196,6 +199,39 @@ func (f Filter) where() (string, []any) {
 		args = append(args, f.Channel)
 		conds = append(conds, fmt.Sprintf(`EXISTS (SELECT 1 FROM channel_packages cp WHERE cp.package_id = p.id AND cp.channel_id =
 			(SELECT c.id FROM channels c JOIN origins o ON o.id = c.origin_id WHERE o.name = $1 AND c.name = $%d))`, len(args)))
+	}
+	return strings.Join(conds, " AND "), args
+}
+
+// channelWhere renders the filter, which names a channel, as SQL
+// conditions on the channel's memberships cp (and their packages p) with
+// args numbered from 1: the channel's id found once, then the prefix of
+// channel_packages_latest.
+func (f Filter) channelWhere() (string, []any) {
+	args := []any{f.Origin, f.Channel}
+	conds := []string{`cp.channel_id = (SELECT c.id FROM channels c JOIN origins o ON o.id = c.origin_id WHERE o.name = $1 AND c.name = $2)`}
+	add := func(cond string, v any) {
+		args = append(args, v)
+		conds = append(conds, fmt.Sprintf(cond, len(args)))
+	}
+	if f.Name != "" {
+		add("cp.name = $%d", f.Name)
+	}
+	if f.Target != "" {
+		add("cp.target = $%d", f.Target)
+	}
+	if f.Version != "" {
+		add("cp.version_key = $%d", VersionKey(f.Version))
+		add("p.version = $%d", f.Version)
+	}
+	if f.Release != "" {
+		add("cp.release = $%d", f.Release)
+	}
+	if f.Visibilities != nil {
+		conds = append(conds, "p.visibility IN ("+placeholders(len(args)+1, len(f.Visibilities))+")")
+		for _, v := range f.Visibilities {
+			args = append(args, v)
+		}
 	}
 	return strings.Join(conds, " AND "), args
 }
@@ -224,10 +260,24 @@ func (s *Store) FindPackage(ctx context.Context, f Filter) (Package, error) {
 }
 
 // LatestPackage returns the newest release matching f, ordered as
-// core/ident orders versions, then by release.
+// core/ident orders versions, then by release. Both forms are an index
+// walk from the newest entry that stops at the first visible release:
+// packages_latest, or with a channel channel_packages_latest, whose
+// entries are only the channel's (so a channel holding one old release
+// among 100,000 newer ones costs one step, not 100,000).
 func (s *Store) LatestPackage(ctx context.Context, f Filter) (Package, error) {
-	w, args := f.where()
-	p, err := scanPackage(s.db.QueryRowContext(ctx, `SELECT `+pkgCols+` FROM packages p WHERE `+w+` ORDER BY p.version_key DESC, p.release DESC LIMIT 1`, args...))
+	var q string
+	var args []any
+	if f.Channel == "" {
+		var w string
+		w, args = f.where()
+		q = `SELECT ` + pkgCols + ` FROM packages p WHERE ` + w + ` ORDER BY p.version_key DESC, p.release DESC LIMIT 1`
+	} else {
+		w, a := f.channelWhere()
+		q, args = `SELECT `+pkgCols+` FROM channel_packages cp JOIN packages p ON p.id = cp.package_id WHERE `+w+
+			` ORDER BY cp.version_key DESC, cp.release DESC LIMIT 1`, a
+	}
+	p, err := scanPackage(s.db.QueryRowContext(ctx, q, args...))
 	return p, notFound(err, "latest package "+f.String())
 }
 

@@ -159,6 +159,22 @@ CREATE TABLE channel_packages (
 );
 CREATE INDEX channel_packages_package ON channel_packages (package_id);
 `,
+	// "Latest in a channel" as one index seek: each membership carries
+	// the sort key of its release, so the newest release of a name and
+	// target in a channel is the last entry of channel_packages_latest,
+	// however few of the package's releases the channel holds.
+	`
+ALTER TABLE channel_packages ADD COLUMN name {{KEYTEXT}} NOT NULL DEFAULT '';
+ALTER TABLE channel_packages ADD COLUMN target TEXT NOT NULL DEFAULT '';
+ALTER TABLE channel_packages ADD COLUMN version_key {{KEYTEXT}} NOT NULL DEFAULT '';
+ALTER TABLE channel_packages ADD COLUMN release {{KEYTEXT}} NOT NULL DEFAULT '';
+UPDATE channel_packages SET
+	name = (SELECT p.name FROM packages p WHERE p.id = channel_packages.package_id),
+	target = (SELECT p.target FROM packages p WHERE p.id = channel_packages.package_id),
+	version_key = (SELECT p.version_key FROM packages p WHERE p.id = channel_packages.package_id),
+	release = (SELECT p.release FROM packages p WHERE p.id = channel_packages.package_id);
+CREATE INDEX channel_packages_latest ON channel_packages (channel_id, name, target, version_key, release);
+`,
 }
 
 // dialect holds what differs between the SQL databases.

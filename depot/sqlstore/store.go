@@ -48,6 +48,12 @@ type Store struct {
 // postgresql:// URL for PostgreSQL, otherwise the path of an SQLite file,
 // which is created with its directory.
 func Open(ctx context.Context, dsn string) (*Store, error) {
+	return open(ctx, dsn, len(migrations))
+}
+
+// open opens the database and applies the migrations up to number upto
+// (tests open a database as an older depot left it).
+func open(ctx context.Context, dsn string, upto int) (*Store, error) {
 	s := &Store{now: time.Now}
 	var err error
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
@@ -87,7 +93,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		s.db.Close()
 		return nil, fmt.Errorf("connect to database %s: %w", redact(dsn), err)
 	}
-	if err := s.migrate(ctx); err != nil {
+	if err := s.migrate(ctx, upto); err != nil {
 		s.db.Close()
 		return nil, fmt.Errorf("migrate database %s: %w", redact(dsn), err)
 	}
@@ -114,7 +120,7 @@ func (s *Store) Close() error { return s.db.Close() }
 
 func (s *Store) stamp() string { return s.now().UTC().Format(TimeLayout) }
 
-func (s *Store) migrate(ctx context.Context) error {
+func (s *Store) migrate(ctx context.Context, upto int) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		if s.d.name == "postgres" {
 			// Several depots may start at once against one database.
@@ -129,7 +135,7 @@ func (s *Store) migrate(ctx context.Context) error {
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have); err != nil {
 			return err
 		}
-		for v := have + 1; v <= len(migrations); v++ {
+		for v := have + 1; v <= upto; v++ {
 			if _, err := tx.ExecContext(ctx, s.d.expand(migrations[v-1])); err != nil {
 				return fmt.Errorf("migration %d: %w", v, err)
 			}
