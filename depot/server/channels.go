@@ -119,7 +119,11 @@ func (s *Server) channelPackages(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	f := sqlstore.Filter{Origin: id.Origin, Name: id.Name, Version: id.Version, Channel: ch, Visibilities: s.visibilities(r, o, false)}
+	vis, ok := s.visibilities(w, r, o, false)
+	if !ok {
+		return
+	}
+	f := sqlstore.Filter{Origin: id.Origin, Name: id.Name, Version: id.Version, Channel: ch, Visibilities: vis}
 	if t := r.URL.Query().Get("target"); t != "" {
 		tt, ok := target(w, r)
 		if !ok {
@@ -160,7 +164,11 @@ func (s *Server) channelLatestAll(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	l, err := s.cfg.Store.LatestPerName(r.Context(), sqlstore.Filter{Origin: o.Name, Target: string(t), Channel: ch, Visibilities: s.visibilities(r, o, false)})
+	vis, ok := s.visibilities(w, r, o, false)
+	if !ok {
+		return
+	}
+	l, err := s.cfg.Store.LatestPerName(r.Context(), sqlstore.Filter{Origin: o.Name, Target: string(t), Channel: ch, Visibilities: vis})
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -183,8 +191,12 @@ func (s *Server) channelPackage(latest bool) http.HandlerFunc {
 		if !ok {
 			return
 		}
+		vis, ok := s.visibilities(w, r, o, false)
+		if !ok {
+			return
+		}
 		f := sqlstore.Filter{Origin: id.Origin, Name: id.Name, Version: id.Version, Release: id.Release, Target: string(t),
-			Channel: ch, Visibilities: s.visibilities(r, o, false)}
+			Channel: ch, Visibilities: vis}
 		var p sqlstore.Package
 		var err error
 		if latest {

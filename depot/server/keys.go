@@ -85,16 +85,21 @@ func readKey(w http.ResponseWriter, r *http.Request, origin string, kt crypto.Ke
 }
 
 func (s *Server) uploadKey(w http.ResponseWriter, r *http.Request) {
-	a, o, ok := s.authorize(w, r, r.PathValue("o"), roMember, false)
+	a, o, role, ok := s.authorizeRole(w, r, r.PathValue("o"), roMember, false)
 	if !ok {
 		return
 	}
 	rev := r.PathValue("rev")
-	if _, _, err := s.cfg.Store.PublicKey(r.Context(), o.Name, rev); err == nil {
+	_, _, err := s.cfg.Store.PublicKey(r.Context(), o.Name, rev)
+	if err == nil {
 		text(w, http.StatusConflict, fmt.Sprintf("key %s-%s exists", o.Name, rev))
 		return
 	}
-	if role, _ := s.cfg.Store.Role(r.Context(), o.ID, a.ID); roleRank(role) < roleRank(roAdmin) {
+	if !errors.Is(err, sqlstore.ErrNotFound) {
+		s.fail(w, r, err)
+		return
+	}
+	if roleRank(role) < roleRank(roAdmin) {
 		text(w, http.StatusForbidden, fmt.Sprintf("uploading a new key of origin %s needs administrator or higher", o.Name))
 		return
 	}

@@ -111,8 +111,13 @@ func (s *Server) showOrigin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var priv any
-	if rev, _, err := s.cfg.Store.SecretKey(r.Context(), o.Name, ""); err == nil {
+	rev, _, err := s.cfg.Store.SecretKey(r.Context(), o.Name, "")
+	switch {
+	case err == nil:
 		priv = o.Name + "-" + rev
+	case !errors.Is(err, sqlstore.ErrNotFound):
+		s.fail(w, r, err)
+		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"name": o.Name, "owner_id": id(o.OwnerID), "owner_account": o.OwnerName,
 		"private_key_name": priv, "default_package_visibility": o.DefaultPackageVisibility})

@@ -84,15 +84,22 @@ func packageJSON(p sqlstore.Package, channels []string, blank bool) map[string]a
 }
 
 // visibilities lists what the caller may see of origin's packages: all to
-// its members, public (and, for downloads, hidden) to everyone else.
-func (s *Server) visibilities(r *http.Request, o sqlstore.Origin, download bool) []string {
-	if s.isMember(r, o.ID) {
-		return nil
+// its members, public (and, for downloads, hidden) to everyone else. A
+// store failure is answered (500) and false returned: it must not pass
+// for "not a member".
+func (s *Server) visibilities(w http.ResponseWriter, r *http.Request, o sqlstore.Origin, download bool) ([]string, bool) {
+	member, err := s.isMember(r, o.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return nil, false
+	}
+	if member {
+		return nil, true
 	}
 	if download {
-		return []string{"public", "hidden"}
+		return []string{"public", "hidden"}, true
 	}
-	return []string{"public"}
+	return []string{"public"}, true
 }
 
 // packageOrigin validates the path ident and finds its origin; an unknown
@@ -142,8 +149,12 @@ func (s *Server) showPackage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	vis, ok := s.visibilities(w, r, o, false)
+	if !ok {
+		return
+	}
 	p, err := s.cfg.Store.FindPackage(r.Context(), sqlstore.Filter{Origin: id.Origin, Name: id.Name, Version: id.Version, Release: id.Release,
-		Visibilities: s.visibilities(r, o, false)})
+		Visibilities: vis})
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -160,8 +171,12 @@ func (s *Server) latestPackage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	vis, ok := s.visibilities(w, r, o, false)
+	if !ok {
+		return
+	}
 	p, err := s.cfg.Store.LatestPackage(r.Context(), sqlstore.Filter{Origin: id.Origin, Name: id.Name, Version: id.Version,
-		Target: string(t), Visibilities: s.visibilities(r, o, false)})
+		Target: string(t), Visibilities: vis})
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -207,7 +222,10 @@ func (s *Server) listPackages(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	distinct := r.URL.Query().Get("distinct") == "true"
-	vis := s.visibilities(r, o, false)
+	vis, ok := s.visibilities(w, r, o, false)
+	if !ok {
+		return
+	}
 	f := sqlstore.Filter{Origin: id.Origin, Name: id.Name, Version: id.Version, Visibilities: vis}
 	limit := pageSize
 	if start < 0 {
@@ -246,7 +264,11 @@ func (s *Server) versions(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	l, err := s.cfg.Store.ListReleases(r.Context(), sqlstore.Filter{Origin: id.Origin, Name: id.Name, Visibilities: s.visibilities(r, o, false)})
+	vis, ok := s.visibilities(w, r, o, false)
+	if !ok {
+		return
+	}
+	l, err := s.cfg.Store.ListReleases(r.Context(), sqlstore.Filter{Origin: id.Origin, Name: id.Name, Visibilities: vis})
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -359,8 +381,12 @@ func (s *Server) downloadPackage(w http.ResponseWriter, r *http.Request) {
 		text(w, http.StatusUnprocessableEntity, fmt.Sprintf("target %s is not served by this depot", t))
 		return
 	}
+	vis, ok := s.visibilities(w, r, o, true)
+	if !ok {
+		return
+	}
 	p, err := s.cfg.Store.FindPackage(r.Context(), sqlstore.Filter{Origin: id.Origin, Name: id.Name, Version: id.Version, Release: id.Release,
-		Target: string(t), Visibilities: s.visibilities(r, o, true)})
+		Target: string(t), Visibilities: vis})
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -392,16 +418,30 @@ func (s *Server) packageChannels(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	// An unknown origin or release has no channels (an empty list, as
+	// the original answers); a store failure is a 500.
 	out := []map[string]any{}
 	o, err := s.cfg.Store.Origin(r.Context(), id.Origin)
-	if err != nil {
+	if errors.Is(err, sqlstore.ErrNotFound) {
 		writeJSON(w, http.StatusOK, out)
 		return
 	}
-	p, err := s.cfg.Store.FindPackage(r.Context(), sqlstore.Filter{Origin: id.Origin, Name: id.Name, Version: id.Version, Release: id.Release,
-		Target: string(t), Visibilities: s.visibilities(r, o, false)})
 	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	vis, ok := s.visibilities(w, r, o, false)
+	if !ok {
+		return
+	}
+	p, err := s.cfg.Store.FindPackage(r.Context(), sqlstore.Filter{Origin: id.Origin, Name: id.Name, Version: id.Version, Release: id.Release,
+		Target: string(t), Visibilities: vis})
+	if errors.Is(err, sqlstore.ErrNotFound) {
 		writeJSON(w, http.StatusOK, out)
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	cs, err := s.cfg.Store.ChannelsOf(r.Context(), p.ID)

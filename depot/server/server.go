@@ -175,8 +175,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if h := r.Header.Get("Authorization"); h != "" {
 		a, err := s.authenticate(r.Context(), h)
-		if err != nil {
+		var refused authError
+		if errors.As(err, &refused) {
 			text(sw, http.StatusUnauthorized, err.Error())
+			return
+		}
+		if err != nil {
+			s.fail(sw, r, err)
 			return
 		}
 		r = r.WithContext(context.WithValue(r.Context(), accountKey, a))
@@ -226,15 +231,24 @@ func uncleanPath(p string) string {
 	return ""
 }
 
+// authError is a refusal of the credentials (401); any other error of
+// authenticate is the store's failure (500).
+type authError string
+
+func (e authError) Error() string { return string(e) }
+
 func (s *Server) authenticate(ctx context.Context, header string) (sqlstore.Account, error) {
 	tok, ok := strings.CutPrefix(header, "Bearer ")
 	if !ok || tok == "" {
-		return sqlstore.Account{}, errors.New("Authorization header is not \"Bearer TOKEN\"")
+		return sqlstore.Account{}, authError("Authorization header is not \"Bearer TOKEN\"")
 	}
 	if strings.HasPrefix(tok, "_") {
 		a, err := s.cfg.Store.AccountByToken(ctx, TokenHash(tok))
+		if errors.Is(err, sqlstore.ErrNotFound) {
+			return sqlstore.Account{}, authError("invalid or revoked token")
+		}
 		if err != nil {
-			return sqlstore.Account{}, errors.New("invalid or revoked token")
+			return sqlstore.Account{}, fmt.Errorf("look up token: %w", err)
 		}
 		return a, nil
 	}
@@ -245,7 +259,7 @@ func (s *Server) authenticate(ctx context.Context, header string) (sqlstore.Acco
 		}
 		return a, nil
 	}
-	return sqlstore.Account{}, errors.New("invalid token")
+	return sqlstore.Account{}, authError("invalid token")
 }
 
 // validAccountName: letters, digits, '-' and '_', not starting with '_'
@@ -354,24 +368,32 @@ const (
 // unknown origin, 403 otherwise. It writes the answer and returns false on
 // failure.
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request, origin, min string, always401 bool) (sqlstore.Account, sqlstore.Origin, bool) {
+	a, o, _, ok := s.authorizeRole(w, r, origin, min, always401)
+	return a, o, ok
+}
+
+// authorizeRole is authorize, also returning the caller's role, for a
+// handler whose rule depends on it (one lookup, so that a store failure
+// is answered once, as a 500).
+func (s *Server) authorizeRole(w http.ResponseWriter, r *http.Request, origin, min string, always401 bool) (sqlstore.Account, sqlstore.Origin, string, bool) {
 	a, ok := session(r)
 	if !ok {
 		text(w, http.StatusUnauthorized, "authentication required")
-		return a, sqlstore.Origin{}, false
+		return a, sqlstore.Origin{}, "", false
 	}
 	if !ident.ValidOrigin(origin) {
 		text(w, http.StatusUnprocessableEntity, fmt.Sprintf("invalid origin name %q", origin))
-		return a, sqlstore.Origin{}, false
+		return a, sqlstore.Origin{}, "", false
 	}
 	o, err := s.cfg.Store.Origin(r.Context(), origin)
 	if err != nil {
 		s.fail(w, r, err)
-		return a, o, false
+		return a, o, "", false
 	}
 	role, err := s.cfg.Store.Role(r.Context(), o.ID, a.ID)
 	if err != nil && !errors.Is(err, sqlstore.ErrNotFound) {
 		s.fail(w, r, err)
-		return a, o, false
+		return a, o, "", false
 	}
 	deny := http.StatusForbidden
 	if always401 {
@@ -379,23 +401,27 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, origin, min s
 	}
 	if err != nil {
 		text(w, deny, fmt.Sprintf("%s is not a member of origin %s", a.Name, origin))
-		return a, o, false
+		return a, o, "", false
 	}
 	if roleRank(role) < roleRank(min) {
 		text(w, deny, fmt.Sprintf("%s is %s of origin %s; this needs %s or higher", a.Name, role, origin, min))
-		return a, o, false
+		return a, o, "", false
 	}
-	return a, o, true
+	return a, o, role, true
 }
 
-// isMember reports whether the caller belongs to the origin (any role).
-func (s *Server) isMember(r *http.Request, originID int64) bool {
+// isMember reports whether the caller belongs to the origin (any role);
+// the error is the store's failure to tell.
+func (s *Server) isMember(r *http.Request, originID int64) (bool, error) {
 	a, ok := session(r)
 	if !ok {
-		return false
+		return false, nil
 	}
 	_, err := s.cfg.Store.Role(r.Context(), originID, a.ID)
-	return err == nil
+	if errors.Is(err, sqlstore.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // target is the request's target: ?target=, else the User-Agent's

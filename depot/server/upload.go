@@ -174,8 +174,13 @@ func (s *Server) receive(ctx context.Context, body io.Reader, id ident.Ident, t 
 	}
 	p := packageFromMetadata(md, o, a)
 	p.Checksum, p.Size = v.Checksum, v.Size
-	if prev, err := s.cfg.Store.LatestPackage(ctx, sqlstore.Filter{Origin: id.Origin, Name: id.Name, Target: string(t)}); err == nil && prev.PackageType != p.PackageType {
+	prev, err := s.cfg.Store.LatestPackage(ctx, sqlstore.Filter{Origin: id.Origin, Name: id.Name, Target: string(t)})
+	switch {
+	case err == nil && prev.PackageType != p.PackageType:
 		return sqlstore.Package{}, refuse(http.StatusUnprocessableEntity, "Package type mismatch: %s is %s, its latest release %s is %s", id, p.PackageType, prev.Ident(), prev.PackageType)
+	case err != nil && !errors.Is(err, sqlstore.ErrNotFound):
+		// The check cannot be skipped: the store's failure is the answer.
+		return sqlstore.Package{}, fmt.Errorf("package type of the latest release of %s/%s: %w", id.Origin, id.Name, err)
 	}
 	if err := bw.Commit(ctx, v.Checksum); err != nil {
 		return sqlstore.Package{}, err

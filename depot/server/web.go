@@ -89,7 +89,11 @@ func (s *Server) webOrigin(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	names, _, err := s.cfg.Store.ListIdents(r.Context(), sqlstore.Filter{Origin: o.Name, Visibilities: s.visibilities(r, o, false)}, true, 0, -1)
+	vis, ok := s.visibilities(w, r, o, false)
+	if !ok {
+		return
+	}
+	names, _, err := s.cfg.Store.ListIdents(r.Context(), sqlstore.Filter{Origin: o.Name, Visibilities: vis}, true, 0, -1)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -123,8 +127,12 @@ func (s *Server) visibleReleases(w http.ResponseWriter, r *http.Request) (ident.
 	if !ok {
 		return id, nil, false
 	}
+	vis, ok := s.visibilities(w, r, o, false)
+	if !ok {
+		return id, nil, false
+	}
 	l, err := s.cfg.Store.ListReleases(r.Context(), sqlstore.Filter{Origin: id.Origin, Name: id.Name, Version: id.Version, Release: id.Release,
-		Visibilities: s.visibilities(r, o, false)})
+		Visibilities: vis})
 	if err != nil {
 		s.fail(w, r, err)
 		return id, nil, false
@@ -205,7 +213,11 @@ func (s *Server) webChannel(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	l, total, err := s.cfg.Store.ListIdents(r.Context(), sqlstore.Filter{Origin: o.Name, Channel: c, Visibilities: s.visibilities(r, o, false)}, false, start, pageSize)
+	vis, ok := s.visibilities(w, r, o, false)
+	if !ok {
+		return
+	}
+	l, total, err := s.cfg.Store.ListIdents(r.Context(), sqlstore.Filter{Origin: o.Name, Channel: c, Visibilities: vis}, false, start, pageSize)
 	if err != nil {
 		s.fail(w, r, err)
 		return
