@@ -223,6 +223,19 @@ func TestDepotClientCommands(t *testing.T) {
 	os.WriteFile(list, []byte("# the library\nacme/lib # only\n\n"), 0o644)
 	e.mustRun("pkg", "download", "--file", list, "--download-directory", t.TempDir())
 	e.mustFail(2, "give package identifiers or --file", "pkg", "download")
+	// A package-set file: its channel wins over -c.
+	sets := filepath.Join(t.TempDir(), "sets.toml")
+	os.WriteFile(sets, []byte("format_version = 1\n\n[[x86_64-linux]]\nchannel = \"stable\"\npackages = [\"acme/app\"]\n"), 0o644)
+	e.jsonOut(&res, "pkg", "download", "--file", sets, "-c", "nosuch", "--download-directory", t.TempDir(), "--json")
+	if !slices.Equal(res.Packages, []string{cliApp, cliLib}) {
+		t.Errorf("download of a package-set file: %v", res.Packages)
+	}
+	badSets := filepath.Join(t.TempDir(), "bad.toml")
+	os.WriteFile(badSets, []byte("format_version = 1\n[[x86_64-linux]]\nchannel = \"stable\"\npackages = [\"acme\"]\n"), 0o644)
+	e.mustFail(2, badSets+":4: packages: ", "pkg", "download", "--file", badSets)
+	badList := filepath.Join(t.TempDir(), "idents")
+	os.WriteFile(badList, []byte("acme/app\n\nacme/\n"), 0o644)
+	e.mustFail(2, badList+":3: ", "pkg", "download", "--file", badList)
 
 	// Invitations and roles (dev-auth accounts exist once they made a
 	// request).

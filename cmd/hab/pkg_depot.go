@@ -1,16 +1,16 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
+	"slices"
 
 	"github.com/spf13/cobra"
 
 	"github.com/habgo/hab/core/ident"
 	"github.com/habgo/hab/depot/client"
+	"github.com/habgo/hab/depot/pkgset"
 )
 
 // addPkgDepotCommands adds the depot's package commands to hab pkg.
@@ -112,39 +112,6 @@ func (a *app) pkgBulkUploadCmd() *cobra.Command {
 	return c
 }
 
-// readIdentFile reads a --file of package identifiers: one a line, blank
-// lines and # comments ignored.
-func readIdentFile(path string) ([]ident.Ident, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	if strings.HasSuffix(path, ".toml") {
-		return nil, fmt.Errorf("%s: package-set TOML files are not supported; give one identifier a line", path)
-	}
-	var out []ident.Ident
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if i := strings.Index(line, "#"); i >= 0 {
-			line = strings.TrimSpace(line[:i])
-		}
-		if line == "" {
-			continue
-		}
-		id, err := ident.Parse(line)
-		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", path, n, err)
-		}
-		out = append(out, id)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	return out, nil
-}
-
 func (a *app) pkgDownloadCmd() *cobra.Command {
 	var (
 		fileArgs    []string
@@ -161,7 +128,7 @@ func (a *app) pkgDownloadCmd() *cobra.Command {
 	}
 	s := a.bldrFlags(c)
 	a.channelFlag(c, s, "Download from the specified release channel (else stable)", true)
-	c.Flags().StringSliceVar(&fileArgs, "file", nil, "File with newline-separated package identifiers (# starts a comment)")
+	c.Flags().StringSliceVar(&fileArgs, "file", nil, "File with newline-separated package identifiers (# starts a comment), or a package-set TOML file (name ending in .toml; its channels win over --channel)")
 	c.Flags().StringVar(&dir, "download-directory", "", "The path to store downloaded artifacts and keys (default the cache root: /hab/cache as root, else ~/.hab/cache)")
 	c.Flags().StringVarP(&target, "target", "t", "", "Package target (else $HAB_PKG_TARGET, else this machine's)")
 	a.envFlag(c, "target", "HAB_PACKAGE_TARGET")
@@ -169,24 +136,6 @@ func (a *app) pkgDownloadCmd() *cobra.Command {
 	c.Flags().BoolVar(&ignoreSeeds, "ignore-missing-seeds", false, "Ignore packages specified that are not present on the target Builder (not supported: every package must exist)")
 	c.Flags().BoolVarP(&asJSON, "json", "j", false, "Output the downloaded releases as JSON")
 	c.RunE = func(cmd *cobra.Command, args []string) error {
-		var ids []ident.Ident
-		for _, arg := range args {
-			id, err := ident.Parse(arg)
-			if err != nil {
-				return usageError("%v", err)
-			}
-			ids = append(ids, id)
-		}
-		for _, f := range fileArgs {
-			l, err := readIdentFile(f)
-			if err != nil {
-				return usageError("--file %v", err)
-			}
-			ids = append(ids, l...)
-		}
-		if len(ids) == 0 {
-			return usageError("give package identifiers or --file")
-		}
 		t, err := ident.ActiveTarget(a.getenv)
 		if err != nil {
 			return err
@@ -195,6 +144,27 @@ func (a *app) pkgDownloadCmd() *cobra.Command {
 			if t, err = ident.ParseTarget(target); err != nil {
 				return usageError("%v", err)
 			}
+		}
+		channel := a.bldrChannel(s)
+		var ids []ident.Ident
+		for _, arg := range args {
+			id, err := ident.Parse(arg)
+			if err != nil {
+				return usageError("%v", err)
+			}
+			ids = append(ids, id)
+		}
+		sets := []pkgset.Set{{Target: t, Channel: channel, Idents: ids}}
+		for _, f := range fileArgs {
+			l, err := pkgset.Read(f, channel, t)
+			if err != nil {
+				return usageError("--file: %v", err)
+			}
+			sets = append(sets, l...)
+		}
+		sets = slices.DeleteFunc(sets, func(s pkgset.Set) bool { return len(s.Idents) == 0 })
+		if len(sets) == 0 {
+			return usageError("give package identifiers or --file")
 		}
 		if dir == "" {
 			dir = filepath.Dir(a.root.Artifacts())
@@ -207,16 +177,21 @@ func (a *app) pkgDownloadCmd() *cobra.Command {
 		if asJSON {
 			say = nil
 		}
-		got, err := cl.DownloadClosure(cmd.Context(), ids, client.DownloadOptions{Channel: a.bldrChannel(s), Target: t, Dir: dir, Verify: verify, Say: say})
+		got, err := cl.DownloadClosure(cmd.Context(), sets, client.DownloadOptions{Dir: dir, Verify: verify, Say: say})
 		if err != nil {
 			return err
 		}
 		if asJSON {
-			out := []string{}
-			for _, id := range got {
-				out = append(out, id.String())
+			type release struct {
+				Ident  string       `json:"ident"`
+				Target ident.Target `json:"target"`
 			}
-			return keysWriteJSON(a.stdout, map[string]any{"target": t, "directory": dir, "packages": out})
+			out, rels := []string{}, []release{}
+			for _, d := range got {
+				out = append(out, d.Ident.String())
+				rels = append(rels, release{d.Ident.String(), d.Target})
+			}
+			return keysWriteJSON(a.stdout, map[string]any{"target": t, "directory": dir, "packages": out, "releases": rels})
 		}
 		a.say("★", "Download of %d package(s) into %s complete.", len(got), dir)
 		return nil

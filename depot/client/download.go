@@ -12,12 +12,11 @@ import (
 	"github.com/habgo/hab/core/hart"
 	"github.com/habgo/hab/core/ident"
 	"github.com/habgo/hab/core/pkgmeta"
+	"github.com/habgo/hab/depot/pkgset"
 )
 
 // DownloadOptions are the settings of DownloadClosure.
 type DownloadOptions struct {
-	Channel string       // where idents that are not fully qualified are resolved
-	Target  ident.Target // the target of every hart
 	// Dir receives artifacts/ (the harts) and keys/ (their signers'
 	// public keys), as the original's --download-directory.
 	Dir string
@@ -32,59 +31,70 @@ func (o DownloadOptions) say(format string, a ...any) {
 	}
 }
 
-// DownloadClosure downloads the harts of idents and of their runtime
-// dependencies (TDEPS, read from each downloaded hart), with their
-// signers' public keys, into opts.Dir, as `hab pkg download` does. A
-// fully qualified ident is looked up in unstable (as the original does),
-// any other in opts.Channel. Harts already in Dir/artifacts are not
-// downloaded again. Each hart must hold the package and target asked
-// for. It returns every release of the closure, the requested ones first.
-func (c *Client) DownloadClosure(ctx context.Context, idents []ident.Ident, opts DownloadOptions) ([]ident.Ident, error) {
+// Downloaded is a release DownloadClosure put in the directory.
+type Downloaded struct {
+	Ident  ident.Ident
+	Target ident.Target
+}
+
+// DownloadClosure downloads the harts of the packages of every set and of
+// their runtime dependencies (TDEPS, read from each downloaded hart), for
+// the set's target, with their signers' public keys, into opts.Dir, as
+// `hab pkg download` does. A fully qualified ident is looked up in
+// unstable (as the original does), any other in the set's channel. Harts
+// already in Dir/artifacts are not downloaded again. Each hart must hold
+// the package and target asked for. It returns every release of the
+// closures, the requested ones first.
+func (c *Client) DownloadClosure(ctx context.Context, sets []pkgset.Set, opts DownloadOptions) ([]Downloaded, error) {
 	artifacts := filepath.Join(opts.Dir, "artifacts")
 	keys := crypto.Cache{Dir: filepath.Join(opts.Dir, "keys")}
-	var queue []ident.Ident
-	for _, want := range idents {
-		var (
-			p   *Package
-			err error
-		)
-		if want.FullyQualified() {
-			p, err = c.ChannelPackage(ctx, "unstable", want, opts.Target)
-		} else {
-			p, err = c.ChannelLatest(ctx, opts.Channel, want, opts.Target)
+	var queue []Downloaded
+	for _, set := range sets {
+		for _, want := range set.Idents {
+			var (
+				p   *Package
+				err error
+			)
+			if want.FullyQualified() {
+				p, err = c.ChannelPackage(ctx, "unstable", want, set.Target)
+			} else {
+				p, err = c.ChannelLatest(ctx, set.Channel, want, set.Target)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("download %s (%s): %w", want, set.Target, err)
+			}
+			id := p.Ident.Ident()
+			if id.Validate() != nil || !id.FullyQualified() || !id.Satisfies(want) {
+				return nil, fmt.Errorf("download %s: the depot answered %s", want, crypto.QuoteName(id.String()))
+			}
+			queue = append(queue, Downloaded{id, set.Target})
 		}
-		if err != nil {
-			return nil, fmt.Errorf("download %s: %w", want, err)
-		}
-		id := p.Ident.Ident()
-		if id.Validate() != nil || !id.FullyQualified() || !id.Satisfies(want) {
-			return nil, fmt.Errorf("download %s: the depot answered %s", want, crypto.QuoteName(id.String()))
-		}
-		queue = append(queue, id)
 	}
-	var done []ident.Ident
-	seen := map[ident.Ident]bool{}
+	var done []Downloaded
+	seen := map[Downloaded]bool{}
 	for len(queue) > 0 {
-		id := queue[0]
+		d := queue[0]
 		queue = queue[1:]
-		if seen[id] {
+		if seen[d] {
 			continue
 		}
-		seen[id] = true
-		meta, err := c.downloadOne(ctx, id, artifacts, keys, opts)
+		seen[d] = true
+		meta, err := c.downloadOne(ctx, d.Ident, d.Target, artifacts, keys, opts)
 		if err != nil {
 			return done, err
 		}
-		done = append(done, id)
-		queue = append(queue, meta.TDeps...)
+		done = append(done, d)
+		for _, dep := range meta.TDeps {
+			queue = append(queue, Downloaded{dep, d.Target})
+		}
 	}
 	return done, nil
 }
 
 // downloadOne makes sure Dir/artifacts holds the hart of id and Dir/keys
 // its signer's key, and returns its metadata.
-func (c *Client) downloadOne(ctx context.Context, id ident.Ident, artifacts string, keys crypto.Cache, opts DownloadOptions) (*pkgmeta.Metadata, error) {
-	name, err := id.ArchiveName(opts.Target)
+func (c *Client) downloadOne(ctx context.Context, id ident.Ident, target ident.Target, artifacts string, keys crypto.Cache, opts DownloadOptions) (*pkgmeta.Metadata, error) {
+	name, err := id.ArchiveName(target)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +102,7 @@ func (c *Client) downloadOne(ctx context.Context, id ident.Ident, artifacts stri
 	fresh := false
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		opts.say("Downloading %s", id)
-		if path, err = c.Download(ctx, id, opts.Target, artifacts); err != nil {
+		if path, err = c.Download(ctx, id, target, artifacts); err != nil {
 			return nil, err
 		}
 		fresh = true
@@ -112,8 +122,8 @@ func (c *Client) downloadOne(ctx context.Context, id ident.Ident, artifacts stri
 	if err != nil {
 		return fail(err)
 	}
-	if md.Ident != id || md.Target != opts.Target {
-		return fail(fmt.Errorf("%s holds %s for %s, not %s for %s", path, md.Ident, md.Target, id, opts.Target))
+	if md.Ident != id || md.Target != target {
+		return fail(fmt.Errorf("%s holds %s for %s, not %s for %s", path, md.Ident, md.Target, id, target))
 	}
 	h, err := hart.ReadHeaderFile(ctx, path)
 	if err != nil {
