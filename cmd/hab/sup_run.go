@@ -29,6 +29,7 @@ type supRunFlags struct {
 	key, certs, caCerts    string
 	minBackoff, maxBackoff uint64
 	cooldown, hookTimeout  uint64
+	serviceUpdatePeriod    uint64              // --service-update-period
 	keys                   func() crypto.Cache // --cache-key-path: where harts' signing keys are found
 	org                    string              // --org
 	peers                  []string
@@ -88,6 +89,7 @@ func (a *app) addSupRunFlags(c *cobra.Command, f *supRunFlags) {
 	fl.Uint64Var(&f.maxBackoff, "service-max-backoff-period", 0, "The maximum seconds before restarting a service that died")
 	fl.Uint64Var(&f.cooldown, "service-restart-cooldown-period", 300, "Seconds a service must run before its backoff is reset")
 	fl.Uint64Var(&f.hookTimeout, "hook-timeout", 600, "Seconds after which a hook (other than run and health-check) is killed")
+	fl.Uint64Var(&f.serviceUpdatePeriod, "service-update-period", 60, "The number of seconds between checks of a service's channel for updates (HAB_UPDATE_STRATEGY_PERIOD_MS overrides it)")
 	a.addLoadFlags(c, &f.load)
 	fl.BoolVar(&f.load.force, "force", true, "")
 	_ = fl.MarkHidden("force")
@@ -165,6 +167,10 @@ func (a *app) supRun(c *cobra.Command, f *supRunFlags, pkg string) error {
 	if err != nil {
 		return err
 	}
+	updatePeriod, err := a.serviceUpdatePeriod(f.serviceUpdatePeriod)
+	if err != nil {
+		return err
+	}
 	listenGossip := f.listenGossip
 	if f.localGossip {
 		listenGossip = localGossipAddr
@@ -182,6 +188,7 @@ func (a *app) supRun(c *cobra.Command, f *supRunFlags, pkg string) error {
 		SecretOverride: a.getenv("HAB_CTL_SECRET"),
 		Org:            f.org,
 		Keys:           f.keys(),
+		UpdatePeriod:   updatePeriod,
 		InstallMissing: func(ctx context.Context, id ident.Ident) (*pkgs.Package, error) {
 			return a.supInstall(ctx, store, f.keys(), id.String())
 		},

@@ -72,6 +72,9 @@ type Config struct {
 	Keys crypto.Cache
 	// Org is the organization of every service group here (--org).
 	Org string
+	// UpdatePeriod is how often update workers poll their depot channel
+	// (--service-update-period; zero: DefaultUpdatePeriod).
+	UpdatePeriod time.Duration
 }
 
 // HTTPOptions are the HTTP gateway's TLS and bearer authentication.
@@ -91,6 +94,7 @@ type Manager struct {
 	ring    *census.Ring
 	gossip  *gossip // nil without a ring
 	opened  *opened // the ring's configs and files as services use them
+	updates *updaters
 	sys     templating.SystemInfo
 	outMu   sync.Mutex
 	secret  string
@@ -169,6 +173,7 @@ func Run(ctx context.Context, cfg Config) error {
 	m.sys.GossipIP, m.sys.GossipPort = splitAddr(cfg.ListenGossip)
 	m.ring = census.NewRing(census.Member{ID: memberID, Address: cfg.SysIP, GossipPort: uint32(m.sys.GossipPort), SwimPort: uint32(m.sys.GossipPort), Persistent: cfg.Permanent})
 	m.opened = newOpened(m.ring, cfg.Keys, cfg.Log, m.say)
+	m.updates = newUpdaters(m)
 	closeListeners := func() {
 		ctlLn.Close()
 		if httpLn != nil {
@@ -217,6 +222,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if m.gossip != nil {
 		m.gossip.run(gctx, &wg)
 	}
+	m.updates.start(gctx, &wg)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -384,7 +390,7 @@ func (m *Manager) serviceOptions() service.Options {
 	}
 	return service.Options{
 		Store: m.cfg.Store, SvcRoot: m.cfg.Root.Svc(), UserRoot: filepath.Join(m.cfg.Root.Hab(), "user"), DataDir: m.dataDir,
-		Ring: m.ring, Configs: m.opened.Configs, Files: m.opened.Files, Sys: m.sys, BaseEnv: m.cfg.BaseEnv, Getenv: m.cfg.Getenv, ExtraPath: filepath.Join(m.supRoot, "bin"),
+		Ring: m.ring, Configs: m.opened.Configs, Files: m.opened.Files, Org: m.cfg.Org, Sys: m.sys, BaseEnv: m.cfg.BaseEnv, Getenv: m.cfg.Getenv, ExtraPath: filepath.Join(m.supRoot, "bin"),
 		Out: m.cfg.Out, OutMu: &m.outMu, Log: m.cfg.Log, HookTimeout: m.cfg.HookTimeout,
 		MinBackoff: m.cfg.MinBackoff, MaxBackoff: m.cfg.MaxBackoff, Cooldown: m.cfg.Cooldown, Tick: m.cfg.Tick,
 		Publish: publish,
@@ -485,6 +491,7 @@ func onlyStateChanged(a, b spec.Spec) bool {
 
 func (m *Manager) startService(ctx context.Context, name string, sp spec.Spec) {
 	id, _ := ident.Parse(sp.Ident)
+	id = m.updates.release(name, id)
 	p, err := m.cfg.Store.Resolve(ctx, id)
 	if err != nil {
 		m.problemOnce(m.specs.Path(name), fmt.Sprintf("service %s: %v", sp.Ident, err))

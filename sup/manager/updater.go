@@ -1,0 +1,230 @@
+package manager
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/habgo/hab/core/ident"
+	"github.com/habgo/hab/core/pkgs"
+	"github.com/habgo/hab/depot/client"
+	"github.com/habgo/hab/sup/spec"
+	"github.com/habgo/hab/sup/update"
+)
+
+// DefaultUpdatePeriod is how often a service's update worker polls its
+// channel (--service-update-period).
+const DefaultUpdatePeriod = 60 * time.Second
+
+// updaters runs an update worker (sup/update) for every loaded service
+// whose strategy is not none, made from its spec's strategy, condition,
+// depot URL and channel, and remade when those change. A worker moves its
+// service by installing the release from the spec's depot channel and
+// restarting the service with it; the release is pinned, so that a
+// rollback (track-channel after a demotion) runs the older release
+// although a newer one is installed.
+type updaters struct {
+	m *Manager
+
+	mu      sync.Mutex
+	workers map[string]*updateWorker // by service name
+	pins    map[string]ident.Ident   // the release each moved service runs
+}
+
+type updateWorker struct {
+	made   spec.Spec // the spec it was made from
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func newUpdaters(m *Manager) *updaters {
+	return &updaters{m: m, workers: map[string]*updateWorker{}, pins: map[string]ident.Ident{}}
+}
+
+// release is the release to start service name of spec ident id with:
+// the one its worker moved it to, else id.
+func (u *updaters) release(name string, id ident.Ident) ident.Ident {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if pin, ok := u.pins[name]; ok && pin.Satisfies(id) {
+		return pin
+	}
+	return id
+}
+
+// run keeps the workers in step with the specs until ctx ends, then
+// stops them.
+func (u *updaters) run(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		u.reconcile(ctx)
+		select {
+		case <-ctx.Done():
+			u.mu.Lock()
+			ws := u.workers
+			u.workers = map[string]*updateWorker{}
+			u.mu.Unlock()
+			for _, w := range ws {
+				w.cancel()
+				<-w.done
+			}
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// wantsWorker tells whether a spec's service is kept updated.
+func wantsWorker(sp spec.Spec) bool {
+	s, err := update.ParseStrategy(sp.UpdateStrategy)
+	return err == nil && s != update.None
+}
+
+// sameWorker tells whether a worker made from a serves b.
+func sameWorker(a, b spec.Spec) bool {
+	return a.Ident == b.Ident && a.UpdateStrategy == b.UpdateStrategy && a.UpdateCondition == b.UpdateCondition &&
+		a.BldrURL == b.BldrURL && a.Channel == b.Channel
+}
+
+func (u *updaters) reconcile(ctx context.Context) {
+	specs, _, err := u.m.specs.ReadAll()
+	if err != nil {
+		return // the manager reports it
+	}
+	u.mu.Lock()
+	var stale []*updateWorker
+	for name, w := range u.workers {
+		if sp, ok := specs[name]; !ok || !wantsWorker(sp) || !sameWorker(w.made, sp) {
+			stale = append(stale, w)
+			delete(u.workers, name)
+			delete(u.pins, name)
+		}
+	}
+	u.mu.Unlock()
+	for _, w := range stale {
+		w.cancel()
+		<-w.done
+	}
+	for name, sp := range specs {
+		u.mu.Lock()
+		_, running := u.workers[name]
+		u.mu.Unlock()
+		if running || !wantsWorker(sp) || ctx.Err() != nil {
+			continue
+		}
+		if err := u.startWorker(ctx, name, sp); err != nil {
+			u.m.problemOnce("update "+name, fmt.Sprintf("service %s: no updates: %v", sp.Ident, err))
+		}
+	}
+}
+
+// startWorker makes and runs the worker of service name.
+func (u *updaters) startWorker(ctx context.Context, name string, sp spec.Spec) error {
+	strategy, err := update.ParseStrategy(sp.UpdateStrategy)
+	if err != nil {
+		return err
+	}
+	cond, err := update.ParseCondition(sp.UpdateCondition)
+	if err != nil {
+		return err
+	}
+	want, err := ident.Parse(sp.Ident)
+	if err != nil {
+		return err
+	}
+	target, err := ident.ActiveTarget(u.m.cfg.Getenv)
+	if err != nil {
+		return err
+	}
+	depot, err := client.New(sp.BldrURL)
+	if err != nil {
+		return err
+	}
+	period := u.m.cfg.UpdatePeriod
+	if period <= 0 {
+		period = DefaultUpdatePeriod
+	}
+	log := u.m.cfg.Log.With("service", name, "strategy", string(strategy))
+	w := &update.Worker{
+		Strategy: strategy, Condition: cond, Channel: sp.Channel, Want: want, Target: target,
+		Period: period, Depot: depot, Service: updatedService{u, name, sp, depot}, Self: u.m.ring.LocalID, Log: log,
+	}
+	if strategy == update.Rolling {
+		return fmt.Errorf("the rolling strategy is not wired into the supervisor yet")
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	uw := &updateWorker{made: sp, cancel: cancel, done: make(chan struct{})}
+	u.mu.Lock()
+	u.workers[name] = uw
+	u.mu.Unlock()
+	go func() {
+		defer close(uw.done)
+		w.Run(wctx)
+	}()
+	return nil
+}
+
+// updatedService is a loaded service as its update worker sees it.
+type updatedService struct {
+	u     *updaters
+	name  string
+	sp    spec.Spec
+	depot *client.Client
+}
+
+func (s updatedService) Running() (ident.Ident, bool) {
+	m := s.u.m
+	m.mu.Lock()
+	r, ok := m.services[s.name]
+	m.mu.Unlock()
+	if !ok {
+		return ident.Ident{}, false
+	}
+	id, err := ident.Parse(r.svc.Ident())
+	return id, err == nil
+}
+
+// Move installs to from the spec's depot channel when it is not
+// installed, then restarts the service with it.
+func (s updatedService) Move(ctx context.Context, to ident.Ident) error {
+	m := s.u.m
+	if cur, err := m.specs.Read(s.name); err != nil || !sameWorker(cur, s.sp) {
+		return nil // unloaded or changed since: this worker is on its way out
+	}
+	if _, err := m.cfg.Store.Resolve(ctx, to); errors.Is(err, pkgs.ErrNotInstalled) {
+		src := s.depot.Source(s.sp.Channel, m.cfg.Root.Artifacts(), func(msg string) { m.cfg.Log.Warn(msg) })
+		defer src.Close()
+		in := &pkgs.Installer{
+			Store: m.cfg.Store, Keys: m.cfg.Keys, Sources: []pkgs.Source{src}, ArtifactCache: m.cfg.Root.Artifacts(),
+			Hooks: pkgs.ExecHooks{Env: m.cfg.BaseEnv, Stdout: m.cfg.Out, Stderr: m.cfg.Out},
+		}
+		if _, err := in.Install(ctx, to.String()); err != nil {
+			return fmt.Errorf("install %s from %s: %w", to, src, err)
+		}
+	} else if err != nil {
+		return fmt.Errorf("resolve %s: %w", to, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return err // the supervisor is stopping: leave the service alone
+	}
+	from, _ := s.Running()
+	m.say("Updating %s from %s to %s (%s strategy, channel %s)", s.name, from, to, s.sp.UpdateStrategy, s.sp.Channel)
+	s.u.mu.Lock()
+	s.u.pins[s.name] = to
+	s.u.mu.Unlock()
+	m.forget(s.name)
+	m.reconcile(ctx)
+	return nil
+}
+
+// start runs the workers until ctx ends, counted in wg.
+func (u *updaters) start(ctx context.Context, wg *sync.WaitGroup) {
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		u.run(ctx, time.Second)
+	}()
+}
