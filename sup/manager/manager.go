@@ -33,6 +33,7 @@ import (
 	"github.com/habgo/hab/sup/ctl"
 	"github.com/habgo/hab/sup/service"
 	"github.com/habgo/hab/sup/spec"
+	"github.com/habgo/hab/sup/watch"
 )
 
 // Config is how a supervisor runs; cmd/hab fills it from flags and the
@@ -72,9 +73,6 @@ type Config struct {
 	Keys crypto.Cache
 	// Org is the organization of every service group here (--org).
 	Org string
-	// UpdatePeriod is how often update workers poll their depot channel
-	// (--service-update-period; zero: DefaultUpdatePeriod).
-	UpdatePeriod time.Duration
 }
 
 // HTTPOptions are the HTTP gateway's TLS and bearer authentication.
@@ -94,7 +92,6 @@ type Manager struct {
 	ring    *census.Ring
 	gossip  *gossip // nil without a ring
 	opened  *opened // the ring's configs and files as services use them
-	updates *updaters
 	sys     templating.SystemInfo
 	outMu   sync.Mutex
 	secret  string
@@ -102,9 +99,14 @@ type Manager struct {
 	// reconcileMu makes one reconcile at a time (the loop's and the
 	// control commands').
 	reconcileMu sync.Mutex
+	watcher     *watch.Watcher       // inotify for the specs directory and user.toml files; nil without
+	specWatch   *spec.Watcher        // nil: the specs are read again every tick
+	desired     map[string]spec.Spec // the specs, as last read
+	bad         map[string]bool      // spec files that cannot be read (their last good spec stays)
 	mu          sync.Mutex
 	services    map[string]*running // by service name
 	problems    map[string]string   // spec file → last error shown
+	failed      map[string]bool     // services whose start failed, tried again every tick
 }
 
 type running struct {
@@ -126,7 +128,8 @@ var ErrRunning = errors.New("another supervisor is running")
 // Run runs the supervisor until ctx ends; then it stops every service
 // (none is left running) and returns.
 func Run(ctx context.Context, cfg Config) error {
-	m := &Manager{cfg: cfg, supRoot: SupRoot(cfg.Root), services: map[string]*running{}, problems: map[string]string{}}
+	m := &Manager{cfg: cfg, supRoot: SupRoot(cfg.Root), services: map[string]*running{}, problems: map[string]string{},
+		desired: map[string]spec.Spec{}, bad: map[string]bool{}, failed: map[string]bool{}}
 	m.specs = spec.Dir(filepath.Join(m.supRoot, "specs"))
 	m.dataDir = filepath.Join(m.supRoot, "data")
 	for _, d := range []string{m.supRoot, string(m.specs), m.dataDir} {
@@ -173,7 +176,6 @@ func Run(ctx context.Context, cfg Config) error {
 	m.sys.GossipIP, m.sys.GossipPort = splitAddr(cfg.ListenGossip)
 	m.ring = census.NewRing(census.Member{ID: memberID, Address: cfg.SysIP, GossipPort: uint32(m.sys.GossipPort), SwimPort: uint32(m.sys.GossipPort), Persistent: cfg.Permanent})
 	m.opened = newOpened(m.ring, cfg.Keys, cfg.Log, m.say)
-	m.updates = newUpdaters(m)
 	closeListeners := func() {
 		ctlLn.Close()
 		if httpLn != nil {
@@ -184,6 +186,19 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := m.writeChpst(); err != nil {
 		closeListeners()
 		return err
+	}
+	// One inotify watcher for the specs directory and every service's
+	// user.toml; without one (inotify refused) both are read on a timer.
+	if w, err := watch.New(); err != nil {
+		cfg.Log.Warn("no inotify: the specs directory and user.toml files are read again every tick", "err", err)
+	} else {
+		defer w.Close()
+		m.watcher = w
+		if m.specWatch, err = m.specs.Watch(w); err != nil {
+			cfg.Log.Warn("the specs directory is read again every tick", "err", err)
+		} else {
+			defer m.specWatch.Close()
+		}
 	}
 	gctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -222,7 +237,6 @@ func Run(ctx context.Context, cfg Config) error {
 	if m.gossip != nil {
 		m.gossip.run(gctx, &wg)
 	}
-	m.updates.start(gctx, &wg)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -239,6 +253,10 @@ func Run(ctx context.Context, cfg Config) error {
 				cfg.Log.Error(err.Error())
 			}
 		}()
+	}
+	var specsChanged <-chan struct{}
+	if m.specWatch != nil {
+		specsChanged = m.specWatch.Changed()
 	}
 	m.reconcile(ctx)
 	tick := cfg.Tick
@@ -258,8 +276,15 @@ loop:
 			wasDeparted = true
 			m.say("This Supervisor was departed from the ring; stopping")
 			break loop
-		case <-t.C:
+		case <-specsChanged:
 			m.reconcile(ctx)
+		case <-t.C:
+			if m.specWatch == nil {
+				m.reconcile(ctx)
+			} else {
+				m.opened.sync(time.Now())
+				m.retryFailed(ctx)
+			}
 			if c := m.ring.Configs.Counter() + m.ring.Files.Counter(); c != lastRumors {
 				lastRumors = c
 				m.saveRumors()
@@ -393,7 +418,7 @@ func (m *Manager) serviceOptions() service.Options {
 		Ring: m.ring, Configs: m.opened.Configs, Files: m.opened.Files, Org: m.cfg.Org, Sys: m.sys, BaseEnv: m.cfg.BaseEnv, Getenv: m.cfg.Getenv, ExtraPath: filepath.Join(m.supRoot, "bin"),
 		Out: m.cfg.Out, OutMu: &m.outMu, Log: m.cfg.Log, HookTimeout: m.cfg.HookTimeout,
 		MinBackoff: m.cfg.MinBackoff, MaxBackoff: m.cfg.MaxBackoff, Cooldown: m.cfg.Cooldown, Tick: m.cfg.Tick,
-		Publish: publish,
+		Publish: publish, Watch: m.watcher,
 	}
 }
 
@@ -405,21 +430,76 @@ func (m *Manager) reconcile(ctx context.Context) {
 	m.reconcileMu.Lock()
 	defer m.reconcileMu.Unlock()
 	m.opened.sync(time.Now())
-	specs, problems, err := m.specs.ReadAll()
-	if err != nil {
+	if err := m.readSpecs(); err != nil {
 		m.problemOnce("specs", err.Error())
 		return
 	}
-	bad := map[string]bool{}
-	for _, p := range problems {
-		name := strings.TrimSuffix(filepath.Base(p.File), ".spec")
-		bad[name] = true
-		m.problemOnce(p.File, p.Err.Error()+" (ignored; a running service keeps running)")
+	m.apply(ctx)
+}
+
+// retryFailed starts again the services whose start failed (a package
+// installed since, say), without reading the specs directory.
+func (m *Manager) retryFailed(ctx context.Context) {
+	m.reconcileMu.Lock()
+	defer m.reconcileMu.Unlock()
+	m.mu.Lock()
+	n := len(m.failed)
+	m.mu.Unlock()
+	if n > 0 {
+		m.apply(ctx)
 	}
+}
+
+// readSpecs brings m.desired up to date with the specs directory: through
+// the watcher, what changed since the last look (a file edited into
+// nonsense keeps its last good spec, and says so once); without one
+// (inotify refused), everything read again. Called with reconcileMu held.
+func (m *Manager) readSpecs() error {
+	if m.specWatch == nil {
+		specs, problems, err := m.specs.ReadAll()
+		if err != nil {
+			return err
+		}
+		bad := map[string]bool{}
+		for _, p := range problems {
+			name := strings.TrimSuffix(filepath.Base(p.File), ".spec")
+			bad[name] = true
+			m.problemOnce(p.File, p.Err.Error()+" (ignored; a running service keeps running)")
+			if old, ok := m.desired[name]; ok {
+				specs[name] = old
+			}
+		}
+		m.desired, m.bad = specs, bad
+		return nil
+	}
+	events, err := m.specWatch.Next()
+	if err != nil {
+		return err
+	}
+	for _, e := range events {
+		switch e.Kind {
+		case spec.Added, spec.Changed:
+			m.desired[e.Name] = e.Spec
+			delete(m.bad, e.Name)
+		case spec.Removed:
+			delete(m.desired, e.Name)
+			delete(m.bad, e.Name)
+		case spec.Invalid:
+			m.bad[e.Name] = true
+			m.problemOnce(m.specs.Path(e.Name), e.Err.Error()+" (ignored; a running service keeps running)")
+		}
+	}
+	return nil
+}
+
+// apply makes the running services match m.desired. Called with
+// reconcileMu held.
+func (m *Manager) apply(ctx context.Context) {
+	specs, bad := m.desired, m.bad
 	m.mu.Lock()
 	for f := range m.problems {
 		name := strings.TrimSuffix(filepath.Base(f), ".spec")
-		if _, ok := specs[name]; ok {
+		if _, ok := specs[name]; ok && !bad[name] && !m.failed[name] {
 			delete(m.problems, f)
 		}
 	}
@@ -466,6 +546,15 @@ func (m *Manager) reconcile(ctx context.Context) {
 	}
 }
 
+// startFailed says (once) why a service could not start, and marks it
+// to be tried again.
+func (m *Manager) startFailed(name, msg string) {
+	m.mu.Lock()
+	m.failed[name] = true
+	m.mu.Unlock()
+	m.problemOnce(m.specs.Path(name), msg)
+}
+
 func (m *Manager) problemOnce(key, msg string) {
 	m.mu.Lock()
 	same := m.problems[key] == msg
@@ -491,15 +580,14 @@ func onlyStateChanged(a, b spec.Spec) bool {
 
 func (m *Manager) startService(ctx context.Context, name string, sp spec.Spec) {
 	id, _ := ident.Parse(sp.Ident)
-	id = m.updates.release(name, id)
 	p, err := m.cfg.Store.Resolve(ctx, id)
 	if err != nil {
-		m.problemOnce(m.specs.Path(name), fmt.Sprintf("service %s: %v", sp.Ident, err))
+		m.startFailed(name, fmt.Sprintf("service %s: %v", sp.Ident, err))
 		return
 	}
 	svc, err := service.New(m.serviceOptions(), sp, p)
 	if err != nil {
-		m.problemOnce(m.specs.Path(name), fmt.Sprintf("service %s: %v", sp.Ident, err))
+		m.startFailed(name, fmt.Sprintf("service %s: %v", sp.Ident, err))
 		return
 	}
 	svc.EndLeftover()
@@ -508,6 +596,7 @@ func (m *Manager) startService(ctx context.Context, name string, sp spec.Spec) {
 	m.mu.Lock()
 	m.services[name] = r
 	delete(m.problems, m.specs.Path(name))
+	delete(m.failed, name)
 	m.mu.Unlock()
 	m.say("Starting %s (%s)", svc.ServiceGroup(), svc.Ident())
 	go func() {
