@@ -4,8 +4,8 @@
 #     median of N loads (each unloaded again), beside the time of starting
 #     the same command directly (the baseline: fork and exec of the hook);
 #   - the idle supervisor running one service: its CPU time (utime+stime
-#     from /proc/PID/stat) over SUP_IDLE seconds (30), then its resident
-#     memory (VmRSS, RssAnon, RssFile from /proc/PID/status).
+#     from /proc/PID/stat) over SUP_IDLE seconds (30) once settled, then
+#     its resident memory (VmRSS, RssAnon, RssFile from /proc/PID/status).
 # Prints
 #   sup: load to run hook X ms median (limit 100 ms), direct start Y ms, ratio R
 #   sup: idle supervisor with one service: C ms CPU in S s (P% of one core)
@@ -89,7 +89,12 @@ done
 
 # The idle supervisor with its one service: CPU over the idle window,
 # then its resident memory.
+# The window starts SUP_SETTLE seconds (15) after the loads: by then the
+# supervisor has given back its start-up pages (internal/resident looks
+# every 5 s and releases at its first quiet look), a one-off cost that is
+# not the idle one.
 idle=${SUP_IDLE:-30}
+sleep "${SUP_SETTLE:-15}"
 cpu() { awk '{ print $14 + $15 }' "/proc/$sup_pid/stat"; }
 cpu0=$(cpu)
 sleep "$idle"
