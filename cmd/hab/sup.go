@@ -32,7 +32,17 @@ const (
 // addSupCommands adds hab sup, hab svc load|unload|start|stop|status|update,
 // hab start, hab config apply|show, hab file upload and hab supportbundle.
 func (a *app) addSupCommands(root, svc *cobra.Command) {
-	sup := &cobra.Command{Use: "sup", Short: "Commands relating to the Habitat Supervisor", Args: cobra.NoArgs, RunE: groupHelp}
+	sup := &cobra.Command{Use: "sup", Short: "Commands relating to the Habitat Supervisor", Args: cobra.NoArgs}
+	// hab sup --version (-V): the original asks hab-sup, which answers
+	// hab-sup VERSION; the supervisor here is this binary.
+	supVersion := sup.Flags().BoolP("version", "V", false, "Print the Supervisor's version")
+	sup.RunE = func(c *cobra.Command, args []string) error {
+		if *supVersion {
+			fmt.Fprintf(a.stdout, "hab-sup %s\n", version)
+			return nil
+		}
+		return groupHelp(c, args)
+	}
 	sup.AddCommand(a.supRunCmd("run [PKG_IDENT_OR_ARTIFACT]", "Run the Habitat Supervisor"), a.supTermCmd(), a.supRestartCmd(), a.supDepartCmd(), a.svcStatusCmd("status [PKG_IDENT]", true),
 		a.startCmd("Start a service (as hab start, the older CLI's spelling used in a studio): load it into the running Supervisor, or run a Supervisor with it"),
 		a.supSecretCmd(), a.supShellCmd("sh", "Start an interactive Bourne-like shell"), a.supShellCmd("bash", "Start an interactive Bash-like shell"))

@@ -73,3 +73,29 @@ func TestParseStatus(t *testing.T) {
 		}
 	}
 }
+
+// TestVersionFlags: -V is --version, as the original's; hab sup
+// --version answers for the Supervisor as hab-sup does.
+func TestVersionFlags(t *testing.T) {
+	dir := t.TempDir()
+	getenv := func(k string) string {
+		if k == "FS_ROOT" || k == "HOME" {
+			return dir
+		}
+		return ""
+	}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--version"}, "hab version " + version + "\n"},
+		{[]string{"-V"}, "hab version " + version + "\n"},
+		{[]string{"sup", "--version"}, "hab-sup " + version + "\n"},
+		{[]string{"sup", "-V"}, "hab-sup " + version + "\n"},
+	} {
+		var out, errb bytes.Buffer
+		if code := run(context.Background(), tt.args, strings.NewReader(""), &out, &errb, getenv); code != 0 || out.String() != tt.want {
+			t.Errorf("hab %v: exit %d, %q, want %q\n%s", tt.args, code, out.String(), tt.want, errb.String())
+		}
+	}
+}
