@@ -121,6 +121,7 @@ func (g *gossip) run(ctx context.Context, wg *sync.WaitGroup) {
 // publishService puts this member's rumor of a service out with an
 // incarnation above any the ring holds of it.
 func (g *gossip) publishService(r census.Service) {
+	r.PkgIncarnation = max(r.PkgIncarnation, g.m.updates.pkgIncarnation(r.ServiceGroup))
 	g.mu.Lock()
 	if last := g.incarnations[r.ServiceGroup]; r.Incarnation <= last {
 		r.Incarnation = last + 1

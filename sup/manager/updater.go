@@ -10,6 +10,7 @@ import (
 	"github.com/habgo/hab/core/ident"
 	"github.com/habgo/hab/core/pkgs"
 	"github.com/habgo/hab/depot/client"
+	"github.com/habgo/hab/sup/election"
 	"github.com/habgo/hab/sup/spec"
 	"github.com/habgo/hab/sup/update"
 )
@@ -31,16 +32,20 @@ type updaters struct {
 	mu      sync.Mutex
 	workers map[string]*updateWorker // by service name
 	pins    map[string]ident.Ident   // the release each moved service runs
+	// pkgIncarnations are what this member announced in each group's
+	// rolling update (census.Service.PkgIncarnation of its rumor).
+	pkgIncarnations map[string]uint64
 }
 
 type updateWorker struct {
 	made   spec.Spec // the spec it was made from
+	group  string    // its service group, in the update election when rolling
 	cancel context.CancelFunc
 	done   chan struct{}
 }
 
 func newUpdaters(m *Manager) *updaters {
-	return &updaters{m: m, workers: map[string]*updateWorker{}, pins: map[string]ident.Ident{}}
+	return &updaters{m: m, workers: map[string]*updateWorker{}, pins: map[string]ident.Ident{}, pkgIncarnations: map[string]uint64{}}
 }
 
 // release is the release to start service name of spec ident id with:
@@ -68,8 +73,7 @@ func (u *updaters) run(ctx context.Context, every time.Duration) {
 			u.workers = map[string]*updateWorker{}
 			u.mu.Unlock()
 			for _, w := range ws {
-				w.cancel()
-				<-w.done
+				u.stopWorker(w)
 			}
 			return
 		case <-t.C:
@@ -105,8 +109,7 @@ func (u *updaters) reconcile(ctx context.Context) {
 	}
 	u.mu.Unlock()
 	for _, w := range stale {
-		w.cancel()
-		<-w.done
+		u.stopWorker(w)
 	}
 	for name, sp := range specs {
 		u.mu.Lock()
@@ -148,15 +151,29 @@ func (u *updaters) startWorker(ctx context.Context, name string, sp spec.Spec) e
 		period = DefaultUpdatePeriod
 	}
 	log := u.m.cfg.Log.With("service", name, "strategy", string(strategy))
+	g := sp.ServiceGroup()
+	g.Organization = u.m.cfg.Org
+	group := g.String()
 	w := &update.Worker{
 		Strategy: strategy, Condition: cond, Channel: sp.Channel, Want: want, Target: target,
 		Period: period, Depot: depot, Service: updatedService{u, name, sp, depot}, Self: u.m.ring.LocalID, Log: log,
 	}
+	uw := &updateWorker{made: sp, done: make(chan struct{})}
 	if strategy == update.Rolling {
-		return fmt.Errorf("the rolling strategy is not wired into the supervisor yet")
+		gs := u.m.gossip
+		if gs == nil {
+			return fmt.Errorf("the rolling strategy needs the ring (--listen-gossip)")
+		}
+		w.Ring = rollingRing{u, name, group}
+		var leaders *election.Elector
+		if sp.Topology == "leader" {
+			leaders = gs.leaders // the service leader bids 0: never the update leader while it has followers
+		}
+		gs.updates.Join(group, election.UpdateSuitability(leaders, group, u.m.ring.LocalID))
+		uw.group = group
 	}
 	wctx, cancel := context.WithCancel(ctx)
-	uw := &updateWorker{made: sp, cancel: cancel, done: make(chan struct{})}
+	uw.cancel = cancel
 	u.mu.Lock()
 	u.workers[name] = uw
 	u.mu.Unlock()
@@ -227,4 +244,52 @@ func (u *updaters) start(ctx context.Context, wg *sync.WaitGroup) {
 		defer wg.Done()
 		u.run(ctx, time.Second)
 	}()
+}
+
+func (u *updaters) stopWorker(w *updateWorker) {
+	w.cancel()
+	<-w.done
+	if w.group != "" && u.m.gossip != nil {
+		u.m.gossip.updates.Leave(w.group)
+	}
+}
+
+// pkgIncarnation is what this member announced in group's rolling
+// update; its service rumors carry it.
+func (u *updaters) pkgIncarnation(group string) uint64 {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.pkgIncarnations[group]
+}
+
+// rollingRing is the ring as one service's rolling update sees it.
+type rollingRing struct {
+	u     *updaters
+	name  string
+	group string
+}
+
+func (r rollingRing) UpdateLeader() (string, bool) { return r.u.m.gossip.updates.Leader(r.group) }
+
+func (r rollingRing) Peers() []update.Peer { return update.Peers(r.u.m.ring, r.group) }
+
+// Announce records the package incarnation and puts this member's rumor
+// out again with it, when the rumor already names the release the
+// service runs; otherwise the restarted service's first rumor carries
+// it.
+func (r rollingRing) Announce(incarnation uint64) {
+	m := r.u.m
+	r.u.mu.Lock()
+	r.u.pkgIncarnations[r.group] = incarnation
+	r.u.mu.Unlock()
+	m.mu.Lock()
+	run, ok := m.services[r.name]
+	m.mu.Unlock()
+	cur, published := m.ring.Services.Get(r.group, m.ring.LocalID)
+	if !ok || !published || cur.Pkg != run.svc.Ident() || cur.PkgIncarnation == incarnation {
+		return
+	}
+	cur.PkgIncarnation = incarnation
+	cur.Incarnation++
+	m.gossip.publishService(cur)
 }
