@@ -73,6 +73,9 @@ type Config struct {
 	Keys crypto.Cache
 	// Org is the organization of every service group here (--org).
 	Org string
+	// UpdatePeriod is how often update workers poll their depot channel
+	// (--service-update-period; zero: DefaultUpdatePeriod).
+	UpdatePeriod time.Duration
 }
 
 // HTTPOptions are the HTTP gateway's TLS and bearer authentication.
@@ -92,6 +95,7 @@ type Manager struct {
 	ring    *census.Ring
 	gossip  *gossip // nil without a ring
 	opened  *opened // the ring's configs and files as services use them
+	updates *updaters
 	sys     templating.SystemInfo
 	outMu   sync.Mutex
 	secret  string
@@ -176,6 +180,7 @@ func Run(ctx context.Context, cfg Config) error {
 	m.sys.GossipIP, m.sys.GossipPort = splitAddr(cfg.ListenGossip)
 	m.ring = census.NewRing(census.Member{ID: memberID, Address: cfg.SysIP, GossipPort: uint32(m.sys.GossipPort), SwimPort: uint32(m.sys.GossipPort), Persistent: cfg.Permanent})
 	m.opened = newOpened(m.ring, cfg.Keys, cfg.Log, m.say)
+	m.updates = newUpdaters(m)
 	closeListeners := func() {
 		ctlLn.Close()
 		if httpLn != nil {
@@ -237,6 +242,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if m.gossip != nil {
 		m.gossip.run(gctx, &wg)
 	}
+	m.updates.start(gctx, &wg)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -580,6 +586,7 @@ func onlyStateChanged(a, b spec.Spec) bool {
 
 func (m *Manager) startService(ctx context.Context, name string, sp spec.Spec) {
 	id, _ := ident.Parse(sp.Ident)
+	id = m.updates.release(name, id)
 	p, err := m.cfg.Store.Resolve(ctx, id)
 	if err != nil {
 		m.startFailed(name, fmt.Sprintf("service %s: %v", sp.Ident, err))
