@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"bufio"
 	"context"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -12,8 +11,6 @@ import (
 	"runtime"
 	"strings"
 	"time"
-
-	"github.com/habgo/hab/core/crypto"
 )
 
 // ExtractOptions tune Extract.
@@ -36,17 +33,16 @@ type ExtractOptions struct {
 // store).
 //
 // Verification comes first: the signature is checked and the payload's
-// compressed bytes are hashed in a first pass, and nothing is decompressed
+// compressed bytes are hashed in a first pass, as they are copied into a
+// private spool (an unnamed file in fsRoot), and nothing is decompressed
 // or written before the digest is the signed one. A forged or damaged
 // payload is refused as such (crypto.ErrBadSignature) after reading it
 // once, with constant memory, whatever it would expand to. The second pass
 // decompresses (block-parallel when the payload has several xz blocks and
-// the pure-Go decoder is used) and extracts, from the same open file, read
-// by position, and hashes the payload again: if the file changed between
-// the passes, extraction fails at the end (crypto.ErrBadSignature) and the
-// caller discards fsRoot, and what the changed file could write meanwhile
-// is bounded by opts.Limits. A path that is not a regular file (a pipe) is
-// first spooled into fsRoot (see ExtractReader).
+// the pure-Go decoder is used) and extracts from the spool, which nothing
+// else can change: the file at path is read once, and a change to it
+// after verification changes nothing. Files, pipes and devices are all
+// read this way (see extractStream).
 //
 // Every entry must lie under the package's own prefix
 // hab/pkgs/O/N/V/R/ (parent directories hab/, hab/pkgs/... are allowed as
@@ -72,9 +68,8 @@ func ExtractWith(ctx context.Context, path string, keys KeyLookup, fsRoot string
 }
 
 // ExtractReader verifies and extracts a hart streamed from r (a download,
-// an upload) under fsRoot, as Extract does. r is first spooled into an
-// unnamed file in fsRoot (removed when done), so that verification comes
-// before extraction as for a file.
+// an upload) under fsRoot, as Extract does: r is verified as it is spooled
+// into an unnamed file in fsRoot (gone when done), which is extracted.
 func ExtractReader(ctx context.Context, r io.Reader, keys KeyLookup, fsRoot string, opts ExtractOptions) (*Metadata, error) {
 	m, err := extractReader(ctx, r, keys, fsRoot, opts)
 	if err != nil {
@@ -101,14 +96,30 @@ func extractPath(ctx context.Context, path string, keys KeyLookup, fsRoot string
 		return nil, err
 	}
 	defer in.Close()
-	if !in.regular {
-		return extractReader(ctx, in, keys, fsRoot, opts)
-	}
-	return extractFile(ctx, in, keys, fsRoot, opts)
+	return extractStream(ctx, in, keys, fsRoot, opts)
 }
 
 func extractReader(ctx context.Context, r io.Reader, keys KeyLookup, fsRoot string, opts ExtractOptions) (*Metadata, error) {
 	if err := checkDest(fsRoot); err != nil {
+		return nil, err
+	}
+	return extractStream(ctx, r, keys, fsRoot, opts)
+}
+
+// extractStream verifies, then extracts, the hart r holds, reading r
+// once.
+//
+// Pass 1 reads r: the header, the signer's key and signature, then every
+// payload byte is hashed and, on another goroutine, copied into a private
+// spool, an unnamed file in fsRoot; nothing is decompressed before the
+// digest is the signed one. Pass 2 decompresses from the spool. The spool
+// is unnamed from the moment it is created and open only here, so it
+// cannot change between the passes as the caller's file could: it is not
+// hashed again. (Extraction used to read a file twice and hash it twice,
+// once per pass, to notice a file changed in between.)
+func extractStream(ctx context.Context, r io.Reader, keys KeyLookup, fsRoot string, opts ExtractOptions) (*Metadata, error) {
+	impl, err := opts.XZ.resolve()
+	if err != nil {
 		return nil, err
 	}
 	f, err := os.CreateTemp(fsRoot, ".hart-spool-*")
@@ -116,63 +127,33 @@ func extractReader(ctx context.Context, r io.Reader, keys KeyLookup, fsRoot stri
 		return nil, fmt.Errorf("spool the hart: %w", err)
 	}
 	os.Remove(f.Name()) // unnamed from now on: gone with the descriptor
-	if _, err := copyCtx(ctx, f, r); err != nil {
+	spool, err := newInput(ctx, f)
+	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("spool the hart: %w", err)
-	}
-	in, err := newInput(ctx, f)
-	if err != nil {
 		return nil, err
 	}
-	defer in.Close()
-	return extractFile(ctx, in, keys, fsRoot, opts)
-}
-
-// countReader counts the bytes read through it.
-type countReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
-}
-
-// extractFile is Extract of a regular file, opened: verify, then extract.
-func extractFile(ctx context.Context, in *input, keys KeyLookup, fsRoot string, opts ExtractOptions) (*Metadata, error) {
-	impl, err := opts.XZ.resolve()
-	if err != nil {
-		return nil, err
-	}
-	// The header, read by position from the start.
-	cr := &countReader{r: io.NewSectionReader(in.f, 0, in.size)}
-	br := bufio.NewReaderSize(cr, 8192)
-	h, want, err := readSigned(br, keys)
-	if err != nil {
-		return nil, err
-	}
-	off := cr.n - int64(br.Buffered())
-	size := in.size - off
+	defer spool.Close()
 	progress := func(int64) {}
 	if opts.Progress != nil {
 		progress = opts.Progress
 	}
-	// Pass 1: the digest of the compressed payload, nothing decompressed.
-	got, err := hashPayload(ctx, in, off, size, func(n int64) { progress(n / 2) })
+	// Pass 1: verify while spooling, nothing decompressed.
+	v, err := verifyStreamed(ctx, r, keys, streamJob{
+		StreamOptions: StreamOptions{Copy: spoolWriter{f}},
+		progress:      func(n int64) { progress(n / 2) },
+	})
 	if err != nil {
-		return nil, fmt.Errorf("read payload: %w", err)
-	}
-	if got != want {
-		return nil, digestMismatch(h.KeyName, got, want)
-	}
-	if err := checkXZMagic(br); err != nil {
 		return nil, err
 	}
-	// Pass 2: decompress and extract, hashing again.
+	off := v.payloadOffset
+	size := v.Size - off
+	if err := checkXZMagic(bufio.NewReaderSize(io.NewSectionReader(f, off, size), 16)); err != nil {
+		return nil, err
+	}
+	spool.size = v.Size
+	// Pass 2: decompress and extract from the spool.
 	lim := opts.Limits.resolved()
-	dec, digest, err := openPayload(ctx, impl, in, off, size, lim, func(n int64) { progress(size/2 + n/2) })
+	dec, err := openPayload(ctx, impl, spool, off, size, lim, func(n int64) { progress(size/2 + n/2) })
 	if err != nil {
 		return nil, err
 	}
@@ -202,13 +183,6 @@ func extractFile(ctx context.Context, in *input, keys KeyLookup, fsRoot string, 
 	if err != nil {
 		return nil, err
 	}
-	again, err := digest()
-	if err != nil {
-		return nil, fmt.Errorf("read payload: %w", err)
-	}
-	if again != want {
-		return nil, fmt.Errorf("%w: the hart changed while it was extracted: payload digest %s, verified as %s signed by %s", crypto.ErrBadSignature, again, want, h.KeyName)
-	}
 	if err := x.finishDirs(); err != nil {
 		return nil, err
 	}
@@ -216,51 +190,35 @@ func extractFile(ctx context.Context, in *input, keys KeyLookup, fsRoot string, 
 	return m, nil
 }
 
-// hashPayload hashes size bytes of in from off, by position.
-func hashPayload(ctx context.Context, in *input, off, size int64, progress func(int64)) (string, error) {
-	h := newHash()
-	pr := &payloadReader{ctx: ctx, r: io.NewSectionReader(in.f, off, size), progress: progress}
-	if _, err := io.CopyBuffer(onlyWriter{h}, pr, make([]byte, 256<<10)); err != nil {
-		return "", err
+// spoolWriter names the spool in its write errors.
+type spoolWriter struct{ f *os.File }
+
+func (s spoolWriter) Write(p []byte) (int, error) {
+	n, err := s.f.Write(p)
+	if err != nil {
+		return n, fmt.Errorf("spool the hart: %w", err)
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return n, nil
 }
 
 // openPayload starts decompressing the size bytes of payload at off in
-// in, and hashing them again. digest, called once the decompressed stream
-// has been read to its end and closed, returns the hex digest of the
-// whole payload.
-//
-// With the pure-Go implementation, a payload of several xz blocks is
-// decoded block-parallel on every core, and hashed on the side; otherwise
-// (one block, or the xz program) the payload streams through one decoder
-// and is hashed as it is read.
-func openPayload(ctx context.Context, impl xzImpl, in *input, off, size int64, lim Limits, progress func(int64)) (io.ReadCloser, func() (string, error), error) {
+// in. With the pure-Go implementation, a payload of several xz blocks is
+// decoded block-parallel on every core; otherwise (one block, or the xz
+// program) it streams through one decoder.
+func openPayload(ctx context.Context, impl xzImpl, in *input, off, size int64, lim Limits, progress func(int64)) (io.ReadCloser, error) {
 	if impl.mode == XZGo {
-		if dec, digest, ok := openParallel(ctx, in, off, size, lim, progress); ok {
-			return dec, digest, nil
+		if dec, ok := openParallel(in, off, size, lim, progress); ok {
+			return dec, nil
 		}
 	}
-	pr := &payloadReader{ctx: ctx, r: io.NewSectionReader(in.f, off, size), h: newHash(), progress: progress}
-	dec, err := impl.newDecoder(ctx, pr)
-	if err != nil {
-		return nil, nil, err
-	}
-	digest := func() (string, error) {
-		// Hash whatever the decoder did not need to read (nothing, for a
-		// well-formed payload).
-		if _, err := io.CopyBuffer(io.Discard, pr, make([]byte, 64<<10)); err != nil {
-			return "", err
-		}
-		return hex.EncodeToString(pr.h.Sum(nil)), nil
-	}
-	return dec, digest, nil
+	pr := &payloadReader{ctx: ctx, r: io.NewSectionReader(in.f, off, size), progress: progress}
+	return impl.newDecoder(ctx, pr)
 }
 
-func openParallel(ctx context.Context, in *input, off, size int64, lim Limits, progress func(int64)) (io.ReadCloser, func() (string, error), bool) {
+func openParallel(in *input, off, size int64, lim Limits, progress func(int64)) (io.ReadCloser, bool) {
 	blocks, err := xzBlocks(io.NewSectionReader(in.f, off, size), size)
 	if err != nil || !parallelUsable(blocks) {
-		return nil, nil, false
+		return nil, false
 	}
 	var total int64
 	for _, b := range blocks {
@@ -268,22 +226,9 @@ func openParallel(ctx context.Context, in *input, off, size int64, lim Limits, p
 	}
 	if total > lim.MaxBytes {
 		// The sequential decoder stops at the limit with the error.
-		return nil, nil, false
+		return nil, false
 	}
-	type result struct {
-		sum string
-		err error
-	}
-	res := make(chan result, 1)
-	go func() {
-		sum, err := hashPayload(ctx, in, off, size, nil)
-		res <- result{sum, err}
-	}()
-	dec := newParDecoder(io.NewSectionReader(in.f, off, size), size, blocks, runtime.GOMAXPROCS(0), progress)
-	return dec, func() (string, error) {
-		r := <-res
-		return r.sum, r.err
-	}, true
+	return newParDecoder(io.NewSectionReader(in.f, off, size), size, blocks, runtime.GOMAXPROCS(0), progress), true
 }
 
 // extractor writes entries below root, tracking what it created.

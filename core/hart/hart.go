@@ -11,8 +11,8 @@
 //
 // Trust: nothing of a payload is decompressed or written before its
 // digest and signature are known good (Extract hashes the compressed
-// payload first, then extracts it from the same open file and checks the
-// digest again); every entry must stay inside the package's prefix; sizes,
+// payload as it copies it into a private spool, then extracts from the
+// spool, which nothing else can change); every entry must stay inside the package's prefix; sizes,
 // entry counts and the metadata held in memory are bounded (Limits); the
 // signer's key name is validated before it names a key file. Memory is
 // constant whatever the size of the package, and every read honours its

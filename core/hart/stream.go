@@ -40,6 +40,8 @@ type Verified struct {
 	// Metadata is the package's metadata, when StreamOptions.Metadata
 	// asked for it.
 	Metadata *Metadata
+
+	payloadOffset int64 // the header's length
 }
 
 // VerifyStream verifies a hart as it streams from r, reading each byte of
@@ -59,11 +61,20 @@ type Verified struct {
 // header arrives; r is then not read further), the payload digest, the
 // checksum (ErrChecksum), the metadata (ErrFormat or ErrLimit).
 func VerifyStream(ctx context.Context, r io.Reader, keys KeyLookup, opts StreamOptions) (*Verified, error) {
-	v, err := verifyStreamed(ctx, r, keys, opts)
+	v, err := verifyStreamed(ctx, r, keys, streamJob{StreamOptions: opts, whole: true})
 	if err != nil {
 		return nil, fmt.Errorf("verify: %w", err)
 	}
 	return v, nil
+}
+
+// streamJob is what verifyStreamed does: the options, whether to compute
+// the whole hart's digest (extraction has no use for it), and a progress
+// function called with the count of payload bytes hashed.
+type streamJob struct {
+	StreamOptions
+	whole    bool
+	progress func(int64)
 }
 
 // The pieces a stream is read in, and how many are in flight at once.
@@ -205,6 +216,7 @@ type pieceReader struct {
 	ch  <-chan *piece
 	cur *piece
 	off int
+	n   int64 // bytes returned by Read
 }
 
 // next returns the unread rest of the current piece, or the next piece
@@ -236,6 +248,7 @@ func (pr *pieceReader) Read(b []byte) (int, error) {
 	}
 	n := copy(b, pr.cur.b[pr.off:])
 	pr.off += n
+	pr.n += int64(n)
 	return n, nil
 }
 
@@ -253,13 +266,15 @@ func (pr *pieceReader) drain() {
 var errMetadataRead = errors.New("metadata read")
 
 // verifyStreamed is VerifyStream without the wrapping.
-func verifyStreamed(ctx context.Context, r io.Reader, keys KeyLookup, opts StreamOptions) (*Verified, error) {
+func verifyStreamed(ctx context.Context, r io.Reader, keys KeyLookup, opts streamJob) (*Verified, error) {
 	f := newFanout()
 	whole := newHash()
-	f.consume(func(b []byte) error {
-		whole.Write(b)
-		return nil
-	})
+	if opts.whole {
+		f.consume(func(b []byte) error {
+			whole.Write(b)
+			return nil
+		})
+	}
 	if opts.Copy != nil {
 		f.consume(func(b []byte) error {
 			_, err := opts.Copy.Write(b)
@@ -269,6 +284,7 @@ func verifyStreamed(ctx context.Context, r io.Reader, keys KeyLookup, opts Strea
 	var (
 		h         Header
 		want, got string
+		off       int64 // where the payload starts
 	)
 	// The metadata reader decompresses the start of the payload from a
 	// pipe the payload consumer feeds until it returns.
@@ -297,10 +313,15 @@ func verifyStreamed(ctx context.Context, r io.Reader, keys KeyLookup, opts Strea
 		if err != nil {
 			return err
 		}
+		off = pr.n - int64(br.Buffered())
 		ph := newHash()
 		toMeta := metaW
+		var hashed int64
 		feed := func(b []byte) {
 			ph.Write(b)
+			if hashed += int64(len(b)); opts.progress != nil {
+				opts.progress(hashed)
+			}
 			if toMeta != nil {
 				if _, err := toMeta.Write(b); err != nil {
 					toMeta = nil // the metadata reader has returned
@@ -327,7 +348,10 @@ func verifyStreamed(ctx context.Context, r io.Reader, keys KeyLookup, opts Strea
 	if got != want {
 		return nil, digestMismatch(h.KeyName, got, want)
 	}
-	v := &Verified{Header: h, Checksum: hex.EncodeToString(whole.Sum(nil)), Size: n}
+	v := &Verified{Header: h, Size: n, payloadOffset: off}
+	if opts.whole {
+		v.Checksum = hex.EncodeToString(whole.Sum(nil))
+	}
 	if opts.Checksum != "" && v.Checksum != opts.Checksum {
 		return nil, fmt.Errorf("%w: the hart's BLAKE2b-256 is %s, not %s", ErrChecksum, v.Checksum, opts.Checksum)
 	}

@@ -216,3 +216,53 @@ func TestVerifyStreamRefusals(t *testing.T) {
 		})
 	}
 }
+
+// TestExtractReadsTheFileOnce: extraction verifies while it copies the
+// hart into its private spool, and extracts from the spool: a file
+// emptied or overwritten once verification is done (here from the
+// progress callback, when extraction begins) changes nothing, and what is
+// extracted is what was verified.
+func TestExtractReadsTheFileOnce(t *testing.T) {
+	key, keys := testKey(t, "acme")
+	src := t.TempDir()
+	base := makeTree(t, src)
+	t.Cleanup(func() { makeWritable(src) })
+	ctx := context.Background()
+	for _, mode := range xzModes(t) {
+		for _, change := range []string{"emptied", "overwritten"} {
+			t.Run(string(mode)+"/"+change, func(t *testing.T) {
+				p := writeTestHart(t, t.TempDir(), src, key, WriteOptions{XZ: mode, BlockSize: 64 << 10})
+				st, err := os.Stat(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				payload := st.Size() - int64(len(mustHeader(t, p).Encode()))
+				changed := false
+				root := t.TempDir()
+				t.Cleanup(func() { makeWritable(root) })
+				_, err = ExtractWith(ctx, p, keys, root, ExtractOptions{XZ: mode, Progress: func(n int64) {
+					if n > payload/2 && !changed {
+						changed = true
+						b := []byte{}
+						if change == "overwritten" {
+							b = bytes.Repeat([]byte{0x5a}, int(st.Size()))
+						}
+						if err := os.WriteFile(p, b, 0o644); err != nil {
+							t.Error(err)
+						}
+					}
+				}})
+				if err != nil {
+					t.Fatalf("extract: %v", err)
+				}
+				if !changed {
+					t.Fatal("the file was never changed: the test proves nothing")
+				}
+				compareTrees(t, base, filepath.Join(root, filepath.FromSlash(pfx)))
+				if got := listTree(t, root); got[0] != "hab/" {
+					t.Errorf("the spool is left in the destination: %v", got)
+				}
+			})
+		}
+	}
+}

@@ -162,15 +162,12 @@ func TestExtractParallel(t *testing.T) {
 				t.Fatal(err)
 			}
 			off := int64(len(mustHeader(t, p).Encode()))
-			dec, digest, ok := openParallel(ctx, in, off, in.size-off, Limits{}.resolved(), nil)
+			dec, ok := openParallel(in, off, in.size-off, Limits{}.resolved(), nil)
 			if !ok {
 				t.Fatal("the parallel path was not taken")
 			}
 			dec.Read(make([]byte, 10)) // then stop early
 			dec.Close()
-			if _, err := digest(); err != nil {
-				t.Fatal(err)
-			}
 			in.Close()
 			var last int64
 			root := t.TempDir()
