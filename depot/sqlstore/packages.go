@@ -186,10 +186,7 @@ func (f Filter) where() (string, []any) {
 		add("p.target = $%d", f.Target)
 	}
 	if f.Visibilities != nil {
-		conds = append(conds, "p.visibility IN ("+placeholders(len(args)+1, len(f.Visibilities))+")")
-		for _, v := range f.Visibilities {
-			args = append(args, v)
-		}
+		conds, args = f.visible(conds, args)
 	}
 	if f.Channel != "" {
 		// The channel's id is found once (the subquery does not depend on
@@ -228,12 +225,18 @@ func (f Filter) channelWhere() (string, []any) {
 		add("cp.release = $%d", f.Release)
 	}
 	if f.Visibilities != nil {
-		conds = append(conds, "p.visibility IN ("+placeholders(len(args)+1, len(f.Visibilities))+")")
-		for _, v := range f.Visibilities {
-			args = append(args, v)
-		}
+		conds, args = f.visible(conds, args)
 	}
 	return strings.Join(conds, " AND "), args
+}
+
+// visible adds the condition that p's visibility is one of f's.
+func (f Filter) visible(conds []string, args []any) ([]string, []any) {
+	conds = append(conds, "p.visibility IN ("+placeholders(len(args)+1, len(f.Visibilities))+")")
+	for _, v := range f.Visibilities {
+		args = append(args, v)
+	}
+	return conds, args
 }
 
 func (f Filter) String() string {
