@@ -10,7 +10,10 @@ import (
 
 // svcUpdateCmd is hab svc update: change options of a loaded service
 // (only the flags given) without unloading it; a running service
-// restarts with them.
+// restarts with them. The newest original always sends a channel and an
+// update condition, so that any update resets both (the reference calls
+// it a quirk); this sends only what is given, as the version before it
+// did.
 func (a *app) svcUpdateCmd() *cobra.Command {
 	var f loadFlags
 	var client func() (ctl.Client, error)
@@ -55,16 +58,18 @@ func (a *app) svcUpdateCmd() *cobra.Command {
 			return a.ctlDo(c.Context(), cl, manager.CmdUpdate, u)
 		},
 	}
+	// Only the flags given are sent, so none shows a default but
+	// --update-condition, whose the original's help shows.
 	fl := c.Flags()
-	fl.StringVar(&f.group, "group", spec.DefaultGroup, "The service group with shared config and topology")
-	fl.StringVarP(&f.topology, "topology", "t", spec.DefaultTopology, "Service topology: standalone or leader")
-	fl.StringVarP(&f.strategy, "strategy", "s", spec.DefaultStrategy, "The update strategy: none, at-once or rolling")
+	fl.StringVar(&f.group, "group", "", "The service group with shared config and topology")
+	fl.StringVarP(&f.topology, "topology", "t", "", "Service topology: standalone or leader")
+	fl.StringVarP(&f.strategy, "strategy", "s", "", "The update strategy: none, at-once or rolling")
 	fl.StringVar(&f.condition, "update-condition", spec.DefaultUpdateCondition, "The condition dictating when this service should update: latest or track-channel")
-	fl.StringVar(&f.channel, "channel", spec.DefaultChannel, "Receive updates from the specified release channel")
-	fl.StringVarP(&f.url, "url", "u", spec.DefaultURL, "Specify an alternate Builder endpoint")
-	fl.StringArrayVar(&f.binds, "bind", nil, "Service groups to bind to a configuration (NAME:SERVICE.GROUP[@ORG]); given with an empty value, no binds")
-	fl.StringVar(&f.bindingMode, "binding-mode", spec.DefaultBindingMode, "Governs how the presence or absence of binds affects service startup: strict or relaxed")
-	fl.Uint64VarP(&f.healthInterval, "health-check-interval", "i", spec.DefaultHealthCheckInterval, "The interval in seconds on which to run health checks")
+	fl.StringVar(&f.channel, "channel", "", "Receive updates from the specified release channel")
+	fl.StringVarP(&f.url, "url", "u", "", "Specify an alternate Builder endpoint")
+	fl.StringArrayVar(&f.binds, "bind", nil, "Service groups to bind to a configuration (NAME:SERVICE.GROUP[@ORG]); given with an empty value (--bind=), no binds")
+	fl.StringVar(&f.bindingMode, "binding-mode", "", "Governs how the presence or absence of binds affects service startup: strict or relaxed")
+	fl.Uint64VarP(&f.healthInterval, "health-check-interval", "i", 0, "The interval in seconds on which to run health checks")
 	fl.Uint32Var(&f.shutdownTimeout, "shutdown-timeout", 0, "The number of seconds after sending a shutdown signal to wait before killing a service process")
 	passwordFlag(c)
 	client = a.remoteFlag(c)

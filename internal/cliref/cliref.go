@@ -623,7 +623,15 @@ func (p *parser) add(c *Command, f Flag) {
 				return
 			}
 		}
-		known := append(slices.Clone(p.sectionFlags), p.shared.Flags...)
+		// A SharedLoad flag named in another command's list (svc
+		// update's -s) is that command's own, without SharedLoad's
+		// default; a section's flag keeps the section's.
+		shared := make([]Flag, len(p.shared.Flags))
+		for i, g := range p.shared.Flags {
+			g.Default = ""
+			shared[i] = g
+		}
+		known := append(slices.Clone(p.sectionFlags), shared...)
 		known = append(known, bundle("U")...)
 		known = append(known, bundle("Z!")...)
 		for _, g := range known {

@@ -159,6 +159,9 @@ func TestReferenceCommands(t *testing.T) {
 		{"svc update", "channel", "--channel CHANNEL"},
 		{"svc update", "health-check-interval", "-i --health-check-interval HEALTH_CHECK_INTERVAL"},
 		{"svc update", "shutdown-timeout", "--shutdown-timeout"},
+		{"svc update", "strategy", "-s --strategy none\\|at-once\\|rolling"},
+		{"svc update", "update-condition", "--update-condition =latest"},
+		{"svc load", "strategy", "-s --strategy none\\|at-once\\|rolling =none"},
 	} {
 		c := r.Find(tt.cmd)
 		if c == nil {
