@@ -1,9 +1,9 @@
 // Package census holds what the supervisor knows about service groups: the
 // rumors (services, service configs, service files, departures) kept with
 // incarnations so that the newest wins, the members and their health, and
-// the census of every group built from them. Today every rumor comes from
-// this supervisor; the ring adds rumors from peers through Store.Insert
-// with the same rule.
+// the census of every group built from them. Rumors made here and rumors
+// from the ring's peers (sup/butterfly) enter through Store.Insert with
+// the same rule.
 package census
 
 import (
