@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -97,5 +99,29 @@ func TestVersionFlags(t *testing.T) {
 		if code := run(context.Background(), tt.args, strings.NewReader(""), &out, &errb, getenv); code != 0 || out.String() != tt.want {
 			t.Errorf("hab %v: exit %d, %q, want %q\n%s", tt.args, code, out.String(), tt.want, errb.String())
 		}
+	}
+}
+
+// TestSupportBundleNoSupervisor: where no supervisor ever ran there is
+// nothing to bundle: exit 1 naming the directory, no file written.
+func TestSupportBundleNoSupervisor(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	getenv := func(k string) string {
+		if k == "FS_ROOT" || k == "HOME" {
+			return dir
+		}
+		return ""
+	}
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"supportbundle"}, strings.NewReader(""), &out, &errb, getenv)
+	if code != exitError || !strings.Contains(errb.String(), "no Supervisor root directory "+filepath.Join(dir, "hab", "sup")) {
+		t.Errorf("exit %d\n%s%s", code, out.String(), errb.String())
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Errorf("%d files written", len(ents))
+	}
+	if code := run(context.Background(), []string{"supportbundle", "extra"}, strings.NewReader(""), &out, &errb, getenv); code != exitUsage {
+		t.Errorf("supportbundle with an argument: exit %d", code)
 	}
 }

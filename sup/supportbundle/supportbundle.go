@@ -330,6 +330,38 @@ func (b *bundle) leave(name, why string) {
 	b.sum.Left = append(b.sum.Left, name+": "+why)
 }
 
+// Entry is one entry of a bundle read back: a file's content, a link's
+// target, or nothing for a directory (whose name ends in /).
+type Entry struct {
+	Data     []byte
+	Linkname string
+}
+
+// Entries reads a bundle back: each entry by name. It is how the tests,
+// and whoever receives a bundle in a program, look inside one.
+func Entries(r io.Reader) (map[string]Entry, error) {
+	zr, err := gzip.NewReader(r)
+	if err != nil {
+		return nil, fmt.Errorf("read support bundle: %w", err)
+	}
+	out := map[string]Entry{}
+	tr := tar.NewReader(zr)
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read support bundle: %w", err)
+		}
+		data, err := io.ReadAll(tr)
+		if err != nil {
+			return nil, fmt.Errorf("read support bundle: %s: %w", hdr.Name, err)
+		}
+		out[hdr.Name] = Entry{Data: data, Linkname: hdr.Linkname}
+	}
+}
+
 // Redact is env with the values of variables that hold secrets (tokens,
 // secrets, passwords, keys, credentials) replaced by <redacted>, sorted.
 func Redact(env []string) []string {

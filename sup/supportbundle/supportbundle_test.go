@@ -1,7 +1,6 @@
 package supportbundle
 
 import (
-	"archive/tar"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -33,10 +32,30 @@ func write(t *testing.T, path, content string) {
 	}
 }
 
-// readBundle is the bundle's entries: name to content (a link's target).
-func readBundle(t *testing.T, r io.Reader) (map[string]string, []byte) {
+// readBundle is the bundle's entries, name to content (a link's target
+// after "-> "), and the whole tar stream, uncompressed.
+func readBundle(t *testing.T, path string) (map[string]string, []byte) {
 	t.Helper()
-	zr, err := gzip.NewReader(r)
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	entries, err := Entries(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for name, e := range entries {
+		out[name] = string(e.Data)
+		if e.Linkname != "" {
+			out[name] = "-> " + e.Linkname
+		}
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(f)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,22 +63,7 @@ func readBundle(t *testing.T, r io.Reader) (map[string]string, []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := map[string]string{}
-	tr := tar.NewReader(bytes.NewReader(raw))
-	for {
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			return out, raw
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(tr)
-		if hdr.Typeflag == tar.TypeSymlink {
-			b = []byte("-> " + hdr.Linkname)
-		}
-		out[hdr.Name] = string(b)
-	}
+	return out, raw
 }
 
 // TestBundle: the supervisor's tree, the services' logs, the machine,
@@ -102,12 +106,7 @@ func TestBundle(t *testing.T) {
 	if want := filepath.Join(dir, FileName("box", now)); s.Path != want || !strings.HasPrefix(filepath.Base(want), "support-bundle-box-2026") {
 		t.Errorf("bundle at %s, want %s", s.Path, want)
 	}
-	f, err := os.Open(s.Path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	got, raw := readBundle(t, f)
+	got, raw := readBundle(t, s.Path)
 	for name, want := range map[string]string{
 		"hab/sup/":                       "",
 		"hab/sup/default/":               "",
@@ -169,6 +168,9 @@ func TestBundleRefuses(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
 		t.Errorf("%d entries left, want the root only", len(ents))
+	}
+	if _, err := Entries(strings.NewReader("not gzip")); err == nil || !strings.Contains(err.Error(), "read support bundle") {
+		t.Errorf("Entries of a non-bundle: %v", err)
 	}
 	// The bundle's directory cannot be written to.
 	if _, err := Create(context.Background(), filepath.Join(dir, "missing"), o); err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "missing")) {
