@@ -93,7 +93,7 @@ func main() {
 	ctx, stop := signalContext(context.Background())
 	// A long-running hab (the supervisor above all) gives back the pages
 	// of the binary its start-up touched once it has gone quiet.
-	go resident.Settler{Every: 5 * time.Second, QuietFaults: 32, Margin: 2 << 20, Log: newLogger(os.Stderr, os.Getenv)}.Run(ctx)
+	go resident.Settler{Every: 5 * time.Second, QuietGrowth: 512 << 10, Margin: 2 << 20, Log: newLogger(os.Stderr, os.Getenv)}.Run(ctx)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
 	stop()
 	os.Exit(code)

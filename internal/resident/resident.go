@@ -172,11 +172,13 @@ func Release() error {
 // look after that records it as the settled level, so the pages an idle
 // process keeps using are not released over and over.
 type Settler struct {
-	// Every is how often it looks (page faults and resident memory).
+	// Every is how often it looks at the binary's resident pages.
 	Every time.Duration
-	// QuietFaults is the most page faults between two looks that still
-	// count as quiet.
-	QuietFaults int64
+	// QuietGrowth is the most the binary's resident pages may grow
+	// between two looks for the process to count as quiet: no new code
+	// paths being run. (Page faults would count the heap's too, and a
+	// supervisor starting many health checks is never without them.)
+	QuietGrowth int64
 	// Margin is how far above the settled level the binary's resident
 	// pages must grow before a release.
 	Margin int64
@@ -194,24 +196,22 @@ func (s Settler) Run(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		faults, err := pageFaults()
-		if err != nil {
-			s.Log.Debug("resident memory: stop looking", "err", err)
-			return
-		}
 		mem, err := Read("/proc", os.Getpid())
 		if err != nil {
 			s.Log.Debug("resident memory: stop looking", "err", err)
 			return
 		}
-		if !st.next(s, faults, mem.File) {
+		if !st.next(s, mem.File) {
 			continue
 		}
 		if err := Release(); err != nil {
 			s.Log.Debug("resident memory: stop releasing", "err", err)
 			return
 		}
-		after, _ := Read("/proc", os.Getpid())
+		after, err := Read("/proc", os.Getpid())
+		if err == nil {
+			st.last = after.File // the faulting back in starts from here
+		}
 		s.Log.Debug("resident memory: released the binary's idle pages", "before", mem.RSS, "after", after.RSS)
 	}
 }
@@ -219,20 +219,20 @@ func (s Settler) Run(ctx context.Context) {
 // settleState is what the Settler remembers between looks.
 type settleState struct {
 	looked   bool
-	faults   int64 // the page fault count at the last look
+	last     int64 // the binary's resident bytes at the last look
 	settled  int64 // the binary's resident bytes once quiet, -1 until known
 	released bool  // released since the level was last recorded
 }
 
-// next takes one look (the process's page fault count, its file-backed
-// resident bytes) and says whether to release now.
-func (st *settleState) next(s Settler, faults, file int64) bool {
+// next takes one look (the process's file-backed resident bytes: the
+// binary's pages, in a static binary) and says whether to release now.
+func (st *settleState) next(s Settler, file int64) bool {
 	if !st.looked {
-		st.looked, st.faults, st.settled = true, faults, -1
+		st.looked, st.last, st.settled = true, file, -1
 		return false
 	}
-	quiet := faults-st.faults <= s.QuietFaults
-	st.faults = faults
+	quiet := file-st.last <= s.QuietGrowth
+	st.last = file
 	if !quiet {
 		return false
 	}
@@ -246,13 +246,4 @@ func (st *settleState) next(s Settler, faults, file int64) bool {
 	}
 	st.released = true
 	return true
-}
-
-// pageFaults is the number of page faults the process has taken.
-func pageFaults() (int64, error) {
-	var ru unix.Rusage
-	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
-		return 0, fmt.Errorf("getrusage: %w", err)
-	}
-	return ru.Minflt + ru.Majflt, nil
 }

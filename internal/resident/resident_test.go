@@ -97,30 +97,31 @@ func TestRead(t *testing.T) {
 }
 
 // TestSettleDecisions: a release at the first quiet look, none while
-// busy, none while the process faults its working set back in, and one
-// after a later burst that grew the binary's pages beyond the margin.
+// the binary's pages grow, none while the process faults its working set
+// back in, and one after a later burst that grew them beyond the margin.
 func TestSettleDecisions(t *testing.T) {
-	s := Settler{QuietFaults: 10, Margin: 100}
+	s := Settler{QuietGrowth: 10, Margin: 100}
 	type look struct {
-		faults, file int64
-		release      bool
+		file    int64
+		release bool
 	}
 	for _, c := range []struct {
 		name  string
 		looks []look
 	}{
-		{"quiet from the start", []look{{0, 1000, false}, {5, 1000, true}, {8, 40, false}, {9, 40, false}}},
-		{"busy start, then quiet", []look{{0, 1000, false}, {50, 1000, false}, {100, 1200, false}, {105, 1200, true}}},
-		{"working set faulted back in, then settled", []look{{0, 1000, false}, {0, 1000, true}, {80, 300, false}, {85, 320, false}, {88, 330, false}, {90, 350, false}}},
-		{"slow growth while quiet is followed, not released", []look{{0, 1000, false}, {0, 1000, true}, {0, 100, false}, {9, 190, false}, {18, 280, false}, {27, 370, false}}},
-		{"a burst beyond the margin is released", []look{{0, 1000, false}, {0, 1000, true}, {0, 100, false}, {300, 400, false}, {301, 400, true}, {302, 120, false}}},
-		{"a burst within the margin is kept", []look{{0, 1000, false}, {0, 1000, true}, {0, 100, false}, {300, 150, false}, {301, 150, false}}},
+		{"quiet from the start", []look{{1000, false}, {1005, true}, {40, false}, {45, false}}},
+		{"busy start, then quiet", []look{{1000, false}, {1050, false}, {1200, false}, {1205, true}}},
+		{"working set faulted back in, then settled", []look{{1000, false}, {1000, true}, {300, false}, {305, false}, {310, false}, {315, false}}},
+		{"slow growth while quiet is followed, not released", []look{{1000, false}, {1000, true}, {100, false}, {100, false}, {109, false}, {118, false}, {127, false}, {136, false}, {145, false}, {154, false}, {163, false}, {172, false}, {181, false}, {190, false}, {199, false}, {208, false}, {217, false}}},
+		{"a burst beyond the margin is released", []look{{1000, false}, {1000, true}, {100, false}, {100, false}, {400, false}, {401, true}, {120, false}, {121, false}}},
+		{"a burst within the margin is kept", []look{{1000, false}, {1000, true}, {100, false}, {100, false}, {150, false}, {151, false}}},
+		{"shrinking is quiet", []look{{1000, false}, {900, true}, {100, false}, {100, false}, {50, false}}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var st settleState
 			for i, l := range c.looks {
-				if got := st.next(s, l.faults, l.file); got != l.release {
-					t.Fatalf("look %d (%d faults, %d bytes): release %t, want %t", i, l.faults, l.file, got, l.release)
+				if got := st.next(s, l.file); got != l.release {
+					t.Fatalf("look %d (%d bytes): release %t, want %t", i, l.file, got, l.release)
 				}
 			}
 		})
