@@ -22,6 +22,22 @@ func describe(e Event) string {
 	return s
 }
 
+// watchSpecs watches d through a watcher of its own until the test ends.
+func watchSpecs(t *testing.T, d Dir) *Watcher {
+	t.Helper()
+	w, err := watch.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	sw, err := d.Watch(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sw.Close)
+	return sw
+}
+
 // TestWatcher: the specs directory created after the watch, a spec
 // added, replaced by rename, edited in place into nonsense (reported
 // once, naming the file and line, the last good spec kept), mended,
@@ -31,16 +47,7 @@ func describe(e Event) string {
 func TestWatcher(t *testing.T) {
 	root := t.TempDir()
 	d := Dir(filepath.Join(root, "sup", "default", "specs"))
-	w, err := watch.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	sw, err := d.Watch(w)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sw.Close()
+	sw := watchSpecs(t, d)
 
 	spec := func(channel string) Spec {
 		s := New("habtest/web")
@@ -149,16 +156,7 @@ func TestWatcherUnreadableDirectory(t *testing.T) {
 	if err := d.Write(New("habtest/web")); err != nil {
 		t.Fatal(err)
 	}
-	w, err := watch.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	sw, err := d.Watch(w)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sw.Close()
+	sw := watchSpecs(t, d)
 	if evs, err := sw.Next(); err != nil || len(evs) != 1 || evs[0].Kind != Added {
 		t.Fatalf("first Next: %v, %v", evs, err)
 	}
