@@ -85,7 +85,7 @@ func (a *app) addLoadFlags(c *cobra.Command, f *loadFlags) {
 	fl.StringVarP(&f.url, "url", "u", spec.DefaultURL, "Specify an alternate Builder endpoint")
 	a.envFlag(c, "channel", cliconfig.BldrChannelEnv)
 	a.envFlag(c, "url", cliconfig.BldrURLEnv, cliconfig.DepotURLEnv)
-	fl.StringArrayVar(&f.binds, "bind", nil, "One or more service groups to bind to a configuration (NAME:SERVICE.GROUP[@ORG])")
+	fl.StringArrayVar(&f.binds, "bind", nil, "One or more service groups to bind to a configuration (NAME:SERVICE.GROUP[@ORG]; repeat the flag, or separate them by spaces)")
 	fl.StringVar(&f.bindingMode, "binding-mode", spec.DefaultBindingMode, "Governs how the presence or absence of binds affects service startup: strict or relaxed")
 	fl.Uint64Var(&f.healthInterval, "health-check-interval", spec.DefaultHealthCheckInterval, "The interval in seconds on which to run health checks")
 	fl.Uint32Var(&f.shutdownTimeout, "shutdown-timeout", 0, "The number of seconds after sending a shutdown signal to wait before killing a service process")
@@ -116,7 +116,12 @@ func (f *loadFlags) spec(c *cobra.Command, id string) (spec.Spec, error) {
 	sp := spec.New(id)
 	sp.Group, sp.Topology, sp.UpdateStrategy, sp.UpdateCondition = f.group, f.topology, f.strategy, f.condition
 	sp.Channel, sp.BldrURL, sp.BindingMode, sp.ConfigFrom = f.channel, f.url, f.bindingMode, f.configFrom
-	sp.Binds = append([]string{}, f.binds...)
+	// Each --bind may hold several binds separated by spaces, as the
+	// original's (--bind "a:x.default b:y.default").
+	sp.Binds = []string{}
+	for _, b := range f.binds {
+		sp.Binds = append(sp.Binds, strings.Fields(b)...)
+	}
 	sp.HealthCheckInterval = spec.Duration{Secs: f.healthInterval}
 	if c.Flags().Changed("shutdown-timeout") {
 		t := f.shutdownTimeout

@@ -34,7 +34,7 @@ import (
 func TestSupCLIParity(t *testing.T) {
 	e := newSupEnv(t)
 	e.build(e.plan("tuned", map[string]string{
-		"plan.sh":      rootPlan("tuned"),
+		"plan.sh":      rootPlan("tuned") + "pkg_binds_optional=([a]=port [b]=port [c]=port)\n",
 		"default.toml": "# the defaults\nport = 8080\nname = \"tuned\"\n[limits]\nconns = [1, 2]\n",
 		"hooks/run":    "#!/bin/sh\nexec sleep 100000\n",
 	}))
@@ -176,6 +176,12 @@ func TestSupCLIParity(t *testing.T) {
 	}
 	if rows := s.mustHab("", "svc", "status"); !strings.Contains(rows, "tuned.web") {
 		t.Errorf("the supervisor is gone after refused commands:\n%s", rows)
+	}
+
+	// Binds separated by spaces in one --bind, as the original's.
+	s.mustHab("", "svc", "load", "--force", "habtest/tuned", "--group", "web", "--binding-mode", "relaxed", "--bind", "a:x.default b:y.default", "--bind", "c:z.default")
+	if b, _ := os.ReadFile(filepath.Join(e.root, "hab", "sup", "default", "specs", "tuned.spec")); !strings.Contains(string(b), "binds = ['a:x.default', 'b:y.default', 'c:z.default']") {
+		t.Errorf("spec after --bind with spaces:\n%s", b)
 	}
 
 	// hab sup term stops it (and its service).
