@@ -127,6 +127,15 @@ func TestNewConfigGossipedToBoundConsumer(t *testing.T) {
 	if got := beta.settings()["port"]; got != "1000" {
 		t.Errorf("the consumer's own port became %s: configuration of another group applied to it", got)
 	}
+
+	// The producer's supervisor restarts: its service's rumor goes out
+	// above the incarnation the ring still holds of it, so that the
+	// consumer sees what it exports from now on.
+	alpha.stop()
+	alpha = r.start("alpha", opts{args: []string{"--peer", beta.gossip}})
+	waitFor(t, "alpha back in the ring", func() bool { return allAlive(alpha, beta) })
+	alpha.ctlHab("port = 5555\n", "config", "apply", "ringsvc.producer", "2")
+	waitFor(t, "the consumer sees the restarted producer's new port", func() bool { return beta.settings()["backend_port"] == "5555" })
 }
 
 // peer_watcher: members that know the bastion only from a peer watch

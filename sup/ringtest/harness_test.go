@@ -317,6 +317,15 @@ func (m *member) exited() bool {
 	}
 }
 
+// stop ends the supervisor as hab sup term does (SIGTERM), and waits.
+func (m *member) stop() {
+	m.r.t.Helper()
+	if err := m.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		m.r.t.Fatal(err)
+	}
+	<-m.done
+}
+
 // kill ends the supervisor with SIGKILL, as a crash: it tells no one.
 // Its services' processes are ended by the test's cleanup of their
 // process groups.

@@ -144,55 +144,96 @@ func (mv *moves) on(rel ident.Ident) []string {
 	return append([]string(nil), mv.order[rel.String()]...)
 }
 
+// rollingGroup is n members running updateSvc with --strategy rolling
+// and --update-condition track-channel (and more load arguments) against
+// a real depot whose stable channel holds the first of three releases.
+type rollingGroup struct {
+	t       *testing.T
+	members []*member
+	rels    []ident.Ident
+	depot   *client.Client
+}
+
+func startRollingGroup(t *testing.T, n int, load ...string) *rollingGroup {
+	r := newRing(t)
+	harts, rels := buildReleases(t, r.fix, 3)
+	c, url := releaseDepot(t, r.fix, harts)
+	g := &rollingGroup{t: t, rels: rels, depot: c}
+	g.promote(rels[0])
+	env := []string{"HAB_UPDATE_STRATEGY_PERIOD_MS=100", "HAB_UPDATE_STRATEGY_PERIOD_BYPASS_CHECK=1"}
+	for i := range n {
+		o := opts{args: []string{"--permanent-peer"}, env: env}
+		if i > 0 {
+			o.args = []string{"--peer", g.members[0].gossip}
+		}
+		g.members = append(g.members, r.start(string(rune('a'+i)), o))
+	}
+	for _, m := range g.members {
+		if code, out := m.hab("", "pkg", "install", harts[0]); code != 0 {
+			t.Fatalf("%s: install %s: %s", m.name, rels[0], out)
+		}
+		m.load(append([]string{"habtest/" + updateSvc, "--strategy", "rolling", "--update-condition", "track-channel", "--url", url, "--channel", "stable"}, load...)...)
+	}
+	g.waitOn(rels[0], g.members...)
+	return g
+}
+
+func (g *rollingGroup) promote(rel ident.Ident) {
+	g.t.Helper()
+	if err := g.depot.Promote(context.Background(), "stable", rel, ident.X86_64Linux); err != nil {
+		g.t.Fatal(err)
+	}
+}
+
+func (g *rollingGroup) demote(rel ident.Ident) {
+	g.t.Helper()
+	if err := g.depot.Demote(context.Background(), "stable", rel, ident.X86_64Linux); err != nil {
+		g.t.Fatal(err)
+	}
+}
+
+// waitOn waits until every one of ms runs rel.
+func (g *rollingGroup) waitOn(rel ident.Ident, ms ...*member) {
+	g.t.Helper()
+	waitFor(g.t, "every member running "+rel.String(), func() bool {
+		for _, m := range ms {
+			if m.running() != rel.String() {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// updateLeader waits until every one of ms names the same update leader,
+// and returns it.
+func (g *rollingGroup) updateLeader(ms ...*member) *member {
+	g.t.Helper()
+	sg := updateSvc + ".default"
+	var leader string
+	waitFor(g.t, "an update leader every member agrees on", func() bool {
+		leader = ""
+		for _, m := range ms {
+			cg := m.census().CensusGroups[sg]
+			if cg.UpdateLeaderID == nil || *cg.UpdateLeaderID == "" || (leader != "" && *cg.UpdateLeaderID != leader) {
+				return false
+			}
+			leader = *cg.UpdateLeaderID
+		}
+		return true
+	})
+	return byID(ms, leader)
+}
+
 // TestRollingUpdate: three members run the service with --strategy
 // rolling and --update-condition track-channel against a real depot. A
 // promotion reaches the update leader first, then the followers; a
 // demotion rolls every member back to the release the channel then
 // holds; a second promotion rolls forward again.
 func TestRollingUpdate(t *testing.T) {
-	r := newRing(t)
-	harts, rels := buildReleases(t, r.fix, 3)
-	c, url := releaseDepot(t, r.fix, harts)
-	ctx := context.Background()
-	if err := c.Promote(ctx, "stable", rels[0], ident.X86_64Linux); err != nil {
-		t.Fatal(err)
-	}
-	env := []string{"HAB_UPDATE_STRATEGY_PERIOD_MS=100", "HAB_UPDATE_STRATEGY_PERIOD_BYPASS_CHECK=1"}
-	a := r.start("a", opts{args: []string{"--permanent-peer"}, env: env})
-	b := r.start("b", opts{args: []string{"--peer", a.gossip}, env: env})
-	cm := r.start("c", opts{args: []string{"--peer", a.gossip}, env: env})
-	all := []*member{a, b, cm}
-	for _, m := range all {
-		if code, out := m.hab("", "pkg", "install", harts[0]); code != 0 {
-			t.Fatalf("%s: install %s: %s", m.name, rels[0], out)
-		}
-		m.load("habtest/"+updateSvc, "--strategy", "rolling", "--update-condition", "track-channel", "--url", url, "--channel", "stable")
-	}
-	on := func(rel ident.Ident) func() bool {
-		return func() bool {
-			for _, m := range all {
-				if m.running() != rel.String() {
-					return false
-				}
-			}
-			return true
-		}
-	}
-	waitFor(t, "every member running "+rels[0].String(), on(rels[0]))
-	sg := updateSvc + ".default"
-	var leader string
-	waitFor(t, "an update leader every member agrees on", func() bool {
-		leader = ""
-		for _, m := range all {
-			g := m.census().CensusGroups[sg]
-			if g.UpdateLeaderID == nil || *g.UpdateLeaderID == "" || (leader != "" && *g.UpdateLeaderID != leader) {
-				return false
-			}
-			leader = *g.UpdateLeaderID
-		}
-		return true
-	})
-	leaderName := byID(all, leader).name
+	g := startRollingGroup(t, 3)
+	all, rels := g.members, g.rels
+	leaderName := g.updateLeader(all...).name
 	mv, stop := watchMoves(t, all)
 	for _, step := range []struct {
 		promote, demote *ident.Ident
@@ -202,16 +243,12 @@ func TestRollingUpdate(t *testing.T) {
 		{demote: &rels[1], want: rels[0]},
 		{promote: &rels[2], want: rels[2]},
 	} {
-		var err error
 		if step.promote != nil {
-			err = c.Promote(ctx, "stable", *step.promote, ident.X86_64Linux)
+			g.promote(*step.promote)
 		} else {
-			err = c.Demote(ctx, "stable", *step.demote, ident.X86_64Linux)
+			g.demote(*step.demote)
 		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		waitFor(t, "every member running "+step.want.String(), on(step.want))
+		g.waitOn(step.want, all...)
 		if got := mv.on(step.want); len(got) == 0 || got[0] != leaderName {
 			t.Errorf("members reached %s in the order %v; the update leader %s first", step.want, got, leaderName)
 		}
@@ -226,4 +263,79 @@ func TestRollingUpdate(t *testing.T) {
 			m.waitOutput(want)
 		}
 	}
+}
+
+// TestRollingUpdateLeaderTopology: in a leader-topology group the
+// service leader is never the update leader; the group still rolls to a
+// promoted release, the update leader first.
+func TestRollingUpdateLeaderTopology(t *testing.T) {
+	g := startRollingGroup(t, 3, "--topology", "leader")
+	group := updateSvc + ".default"
+	serviceLeader := func() (string, bool) {
+		l := g.members[0].leaderSeen(group)
+		for _, m := range g.members[1:] {
+			if m.leaderSeen(group) != l {
+				return "", false
+			}
+		}
+		return l, l != ""
+	}
+	var leader string
+	waitFor(t, "a service leader every member agrees on", func() bool {
+		var ok bool
+		leader, ok = serviceLeader()
+		return ok
+	})
+	up := g.updateLeader(g.members...)
+	if up.id == leader {
+		t.Fatalf("the service leader %s is the update leader", leader)
+	}
+	mv, stop := watchMoves(t, g.members)
+	g.promote(g.rels[1])
+	g.waitOn(g.rels[1], g.members...)
+	stop()
+	if got := mv.on(g.rels[1]); len(got) == 0 || got[0] != up.name {
+		t.Errorf("members reached %s in the order %v; the update leader %s first", g.rels[1], got, up.name)
+	}
+	if l, ok := serviceLeader(); !ok || l != leader {
+		t.Errorf("the service leader changed from %s to %q during the update", leader, l)
+	}
+}
+
+// TestRollingUpdateMembersKilled: of five members, a follower killed
+// with SIGKILL does not hold the others back; the update leader killed
+// next, the three left (still a quorum of five) elect another update
+// leader and roll to the next promotion.
+func TestRollingUpdateMembersKilled(t *testing.T) {
+	g := startRollingGroup(t, 5)
+	up := g.updateLeader(g.members...)
+	var follower *member
+	for _, m := range g.members {
+		if m != up {
+			follower = m
+			break
+		}
+	}
+	follower.kill()
+	var left []*member
+	for _, m := range g.members {
+		if m != follower {
+			left = append(left, m)
+		}
+	}
+	g.promote(g.rels[1])
+	g.waitOn(g.rels[1], left...)
+	up = g.updateLeader(left...) // the follower's death may have started another term
+	up.kill()
+	var rest []*member
+	for _, m := range left {
+		if m != up {
+			rest = append(rest, m)
+		}
+	}
+	if next := g.updateLeader(rest...); next == up {
+		t.Fatalf("the killed update leader %s is still the update leader", up.name)
+	}
+	g.promote(g.rels[2])
+	g.waitOn(g.rels[2], rest...)
 }
