@@ -142,9 +142,10 @@ func binaryMappings() ([]mapping, error) {
 // back in from the page cache (or the disk, when no other process kept
 // them). The mappings are marked MADV_RANDOM first: a long-running
 // process's later faults in its binary are scattered, and reading ahead
-// around each (128 KiB by default) would make most of it resident again. The kernel pages out file pages only for a process that could
-// open the file for writing or owns it (root can); otherwise it is a
-// no-op for them, and no error.
+// around each (128 KiB by default) would make most of it resident again.
+// The kernel pages out file pages only for a process that could open the
+// file for writing or owns it (root can); otherwise it is a no-op for
+// them, and no error.
 func Release() error {
 	ms, err := binaryMappings()
 	if err != nil {
