@@ -76,6 +76,7 @@ func (w *Watcher) Watch(path string) (*Dir, error) {
 		return nil, fmt.Errorf("watch %s: the watcher is closed", abs)
 	}
 	if err := w.follow(d); err != nil {
+		w.release(d.watching)
 		return nil, err
 	}
 	w.dirs[d] = struct{}{}
