@@ -337,3 +337,25 @@ func TestRollingUpdateMembersKilled(t *testing.T) {
 	g.promote(g.rels[2])
 	g.waitOn(g.rels[2], rest...)
 }
+
+// TestRollingUpdateDemoteMidUpdate is the original's
+// rolling_update_demote_mid_update: a release promoted and demoted again
+// at once leaves every member on the release the channel holds (none
+// stays on the demoted one), and the next promotion reaches all.
+func TestRollingUpdateDemoteMidUpdate(t *testing.T) {
+	g := startRollingGroup(t, 3)
+	g.updateLeader(g.members...)
+	g.promote(g.rels[1])
+	waitFor(t, "a member on "+g.rels[1].String(), func() bool {
+		for _, m := range g.members {
+			if m.running() == g.rels[1].String() {
+				return true
+			}
+		}
+		return false
+	})
+	g.demote(g.rels[1])
+	g.waitOn(g.rels[0], g.members...)
+	g.promote(g.rels[2])
+	g.waitOn(g.rels[2], g.members...)
+}
