@@ -149,6 +149,10 @@ func (mv *moves) on(rel ident.Ident) []string {
 // a real depot whose stable channel holds the first of three releases.
 type rollingGroup struct {
 	t       *testing.T
+	r       *ring
+	harts   []string
+	url     string
+	env     []string
 	members []*member
 	rels    []ident.Ident
 	depot   *client.Client
@@ -158,24 +162,30 @@ func startRollingGroup(t *testing.T, n int, load ...string) *rollingGroup {
 	r := newRing(t)
 	harts, rels := buildReleases(t, r.fix, 3)
 	c, url := releaseDepot(t, r.fix, harts)
-	g := &rollingGroup{t: t, rels: rels, depot: c}
+	g := &rollingGroup{t: t, r: r, harts: harts, url: url, rels: rels, depot: c,
+		env: []string{"HAB_UPDATE_STRATEGY_PERIOD_MS=100", "HAB_UPDATE_STRATEGY_PERIOD_BYPASS_CHECK=1"}}
 	g.promote(rels[0])
-	env := []string{"HAB_UPDATE_STRATEGY_PERIOD_MS=100", "HAB_UPDATE_STRATEGY_PERIOD_BYPASS_CHECK=1"}
 	for i := range n {
-		o := opts{args: []string{"--permanent-peer"}, env: env}
+		o := opts{args: []string{"--permanent-peer"}, env: g.env}
 		if i > 0 {
 			o.args = []string{"--peer", g.members[0].gossip}
 		}
 		g.members = append(g.members, r.start(string(rune('a'+i)), o))
 	}
 	for _, m := range g.members {
-		if code, out := m.hab("", "pkg", "install", harts[0]); code != 0 {
-			t.Fatalf("%s: install %s: %s", m.name, rels[0], out)
-		}
-		m.load(append([]string{"habtest/" + updateSvc, "--strategy", "rolling", "--update-condition", "track-channel", "--url", url, "--channel", "stable"}, load...)...)
+		g.loadOn(m, load...)
 	}
 	g.waitOn(rels[0], g.members...)
 	return g
+}
+
+// loadOn installs the first release on m and loads the service there.
+func (g *rollingGroup) loadOn(m *member, load ...string) {
+	g.t.Helper()
+	if code, out := m.hab("", "pkg", "install", g.harts[0]); code != 0 {
+		g.t.Fatalf("%s: install %s: %s", m.name, g.rels[0], out)
+	}
+	m.load(append([]string{"habtest/" + updateSvc, "--strategy", "rolling", "--update-condition", "track-channel", "--url", g.url, "--channel", "stable"}, load...)...)
 }
 
 func (g *rollingGroup) promote(rel ident.Ident) {
@@ -358,4 +368,36 @@ func TestRollingUpdateDemoteMidUpdate(t *testing.T) {
 	g.waitOn(g.rels[0], g.members...)
 	g.promote(g.rels[2])
 	g.waitOn(g.rels[2], g.members...)
+}
+
+// TestRollingUpdateLeaderGoneMemberJoins follows the original's
+// rolling_update_remove_leader_lose_quorum: two members on the second
+// release; the update leader is killed and a third member joins on the
+// first release. The two left elect an update leader, the newcomer moves
+// forward to the group's release, a promotion reaches both, and nobody
+// ever moves back to the first release.
+func TestRollingUpdateLeaderGoneMemberJoins(t *testing.T) {
+	g := startRollingGroup(t, 2)
+	g.promote(g.rels[1])
+	g.waitOn(g.rels[1], g.members...)
+	up := g.updateLeader(g.members...)
+	var survivor *member
+	for _, m := range g.members {
+		if m != up {
+			survivor = m
+		}
+	}
+	up.kill()
+	gamma := g.r.start("gamma", opts{args: []string{"--peer", survivor.gossip}, env: g.env})
+	g.loadOn(gamma)
+	left := []*member{survivor, gamma}
+	mv, stop := watchMoves(t, left)
+	g.waitOn(g.rels[1], left...)
+	g.updateLeader(left...)
+	g.promote(g.rels[2])
+	g.waitOn(g.rels[2], left...)
+	stop()
+	if back := mv.on(g.rels[0]); len(back) > 0 {
+		t.Errorf("%v moved back to %s", back, g.rels[0])
+	}
 }
