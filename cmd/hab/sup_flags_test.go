@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,22 +27,14 @@ func TestLoadFlagsEnv(t *testing.T) {
 		{map[string]string{"HAB_BLDR_CHANNEL": ""}, nil, []string{"channel = 'stable'"}},
 		{map[string]string{"HAB_BLDR_CHANNEL": "unstable"}, []string{"--channel", "dev"}, []string{"channel = 'dev'"}},
 	} {
-		dir := t.TempDir()
-		getenv := func(k string) string {
-			switch k {
-			case "FS_ROOT", "HOME":
-				return dir
-			}
-			return tt.env[k]
+		e := newStoreEnv(t)
+		for k, v := range tt.env {
+			e.env[k] = v
 		}
-		var out, errb bytes.Buffer
-		args := append([]string{"svc", "load", "--generate-config", "acme/web"}, tt.args...)
-		if code := run(context.Background(), args, strings.NewReader(""), &out, &errb, getenv); code != 0 {
-			t.Fatalf("hab %v with %v: exit %d\n%s", args, tt.env, code, errb.String())
-		}
+		out := e.mustRun(append([]string{"svc", "load", "--generate-config", "acme/web"}, tt.args...)...)
 		for _, w := range tt.want {
-			if !strings.Contains(out.String(), w+"\n") {
-				t.Errorf("hab %v with %v: no %q in\n%s", args, tt.env, w, out.String())
+			if !strings.Contains(out, w+"\n") {
+				t.Errorf("svc load %v with %v: no %q in\n%s", tt.args, tt.env, w, out)
 			}
 		}
 	}
@@ -79,13 +69,7 @@ func TestParseStatus(t *testing.T) {
 // TestVersionFlags: -V is --version, as the original's; hab sup
 // --version answers for the Supervisor as hab-sup does.
 func TestVersionFlags(t *testing.T) {
-	dir := t.TempDir()
-	getenv := func(k string) string {
-		if k == "FS_ROOT" || k == "HOME" {
-			return dir
-		}
-		return ""
-	}
+	e := newStoreEnv(t)
 	for _, tt := range []struct {
 		args []string
 		want string
@@ -95,9 +79,8 @@ func TestVersionFlags(t *testing.T) {
 		{[]string{"sup", "--version"}, "hab-sup " + version + "\n"},
 		{[]string{"sup", "-V"}, "hab-sup " + version + "\n"},
 	} {
-		var out, errb bytes.Buffer
-		if code := run(context.Background(), tt.args, strings.NewReader(""), &out, &errb, getenv); code != 0 || out.String() != tt.want {
-			t.Errorf("hab %v: exit %d, %q, want %q\n%s", tt.args, code, out.String(), tt.want, errb.String())
+		if out := e.mustRun(tt.args...); out != tt.want {
+			t.Errorf("hab %v: %q, want %q", tt.args, out, tt.want)
 		}
 	}
 }
@@ -105,23 +88,12 @@ func TestVersionFlags(t *testing.T) {
 // TestSupportBundleNoSupervisor: where no supervisor ever ran there is
 // nothing to bundle: exit 1 naming the directory, no file written.
 func TestSupportBundleNoSupervisor(t *testing.T) {
+	e := newStoreEnv(t)
 	dir := t.TempDir()
 	t.Chdir(dir)
-	getenv := func(k string) string {
-		if k == "FS_ROOT" || k == "HOME" {
-			return dir
-		}
-		return ""
-	}
-	var out, errb bytes.Buffer
-	code := run(context.Background(), []string{"supportbundle"}, strings.NewReader(""), &out, &errb, getenv)
-	if code != exitError || !strings.Contains(errb.String(), "no Supervisor root directory "+filepath.Join(dir, "hab", "sup")) {
-		t.Errorf("exit %d\n%s%s", code, out.String(), errb.String())
-	}
+	e.mustFail(exitError, "no Supervisor root directory "+filepath.Join(e.root, "hab", "sup"), "supportbundle")
+	e.mustFail(exitUsage, `unknown command "extra" for "hab supportbundle"`, "supportbundle", "extra")
 	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
 		t.Errorf("%d files written", len(ents))
-	}
-	if code := run(context.Background(), []string{"supportbundle", "extra"}, strings.NewReader(""), &out, &errb, getenv); code != exitUsage {
-		t.Errorf("supportbundle with an argument: exit %d", code)
 	}
 }
