@@ -4,44 +4,15 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/habgo/hab/core/crypto"
 	"github.com/habgo/hab/core/ident"
-	"github.com/habgo/hab/depot"
-	"github.com/habgo/hab/depot/client"
+	"github.com/habgo/hab/internal/depottest"
 )
-
-// updateDepot is a real depot (embedded store, dev auth) on a loopback
-// port holding the given harts, none promoted.
-func updateDepot(t *testing.T, keys string, harts ...string) (*client.Client, string) {
-	t.Helper()
-	ctx := context.Background()
-	dp, err := depot.Open(ctx, depot.Options{DataDir: t.TempDir(), DevAuth: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(dp.Server)
-	t.Cleanup(func() { ts.Close(); dp.Close() })
-	c, err := client.New(ts.URL, client.WithToken("bobo"), client.WithRetry(2, 10*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.CreateOrigin(ctx, "habtest", ""); err != nil {
-		t.Fatal(err)
-	}
-	for _, h := range harts {
-		if err := c.UploadHart(ctx, h, client.UploadOptions{Keys: crypto.Cache{Dir: keys}}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return c, ts.URL
-}
 
 // TestSupUpdateAtOnce: a service loaded with --strategy at-once and
 // --update-condition track-channel follows its depot channel: a
@@ -59,7 +30,7 @@ func TestSupUpdateAtOnce(t *testing.T) {
 		rels = append(rels, ident.MustParse(fmt.Sprintf("habtest/%s/0.1.0/%d", name, e.release)))
 	}
 	r1, r2, r3, still1, still2 := rels[0], rels[1], rels[2], rels[3], rels[4]
-	c, url := updateDepot(t, e.keys, harts...)
+	c, url := depottest.Start(t, crypto.Cache{Dir: e.keys}, "habtest", harts...)
 	ctx := context.Background()
 	// The root has only the first releases: the others come from the depot.
 	for _, id := range []ident.Ident{r2, r3, still2} {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sync"
@@ -14,8 +13,8 @@ import (
 	"github.com/habgo/hab/core/crypto"
 	"github.com/habgo/hab/core/ident"
 	"github.com/habgo/hab/core/paths"
-	"github.com/habgo/hab/depot"
 	"github.com/habgo/hab/depot/client"
+	"github.com/habgo/hab/internal/depottest"
 	"github.com/habgo/hab/planner/builder"
 )
 
@@ -56,32 +55,6 @@ func buildReleases(t *testing.T, fix fixtures, n int) ([]string, []ident.Ident) 
 		ids = append(ids, ident.MustParse("habtest/"+updateSvc+"/0.1.0/"+release))
 	}
 	return harts, ids
-}
-
-// releaseDepot is a real depot on a loopback port holding harts, none
-// promoted.
-func releaseDepot(t *testing.T, fix fixtures, harts []string) (*client.Client, string) {
-	t.Helper()
-	ctx := context.Background()
-	dp, err := depot.Open(ctx, depot.Options{DataDir: t.TempDir(), DevAuth: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(dp.Server)
-	t.Cleanup(func() { ts.Close(); dp.Close() })
-	c, err := client.New(ts.URL, client.WithToken("bobo"), client.WithRetry(2, 10*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.CreateOrigin(ctx, "habtest", ""); err != nil {
-		t.Fatal(err)
-	}
-	for _, h := range harts {
-		if err := c.UploadHart(ctx, h, client.UploadOptions{Keys: crypto.Cache{Dir: fix.keys}}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return c, ts.URL
 }
 
 // running is the release a member's updateSvc runs ("" when it does not
@@ -161,7 +134,7 @@ type rollingGroup struct {
 func startRollingGroup(t *testing.T, n int, load ...string) *rollingGroup {
 	r := newRing(t)
 	harts, rels := buildReleases(t, r.fix, 3)
-	c, url := releaseDepot(t, r.fix, harts)
+	c, url := depottest.Start(t, crypto.Cache{Dir: r.fix.keys}, "habtest", harts...)
 	g := &rollingGroup{t: t, r: r, harts: harts, url: url, rels: rels, depot: c,
 		env: []string{"HAB_UPDATE_STRATEGY_PERIOD_MS=100", "HAB_UPDATE_STRATEGY_PERIOD_BYPASS_CHECK=1"}}
 	g.promote(rels[0])

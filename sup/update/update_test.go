@@ -14,8 +14,8 @@ import (
 	"github.com/habgo/hab/core/hart"
 	"github.com/habgo/hab/core/ident"
 	"github.com/habgo/hab/core/pkgmeta"
-	"github.com/habgo/hab/depot"
 	"github.com/habgo/hab/depot/client"
+	"github.com/habgo/hab/internal/depottest"
 	"github.com/habgo/hab/sup/census"
 )
 
@@ -110,30 +110,13 @@ func TestPeersFromCensus(t *testing.T) {
 // a channel without the package is no update.
 func TestPollDepot(t *testing.T) {
 	ctx := context.Background()
-	dp, err := depot.Open(ctx, depot.Options{DataDir: t.TempDir(), DevAuth: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(dp.Server)
-	t.Cleanup(func() { ts.Close(); dp.Close() })
-	c, err := client.New(ts.URL, client.WithToken("bobo"), client.WithRetry(2, time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
 	keys := crypto.Cache{Dir: t.TempDir()}
 	_, sec, err := keys.NewSigningPair("acme", time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.CreateOrigin(ctx, "acme", ""); err != nil {
-		t.Fatal(err)
-	}
 	r1, r2 := ident.MustParse("acme/app/1.0/20200101000000"), ident.MustParse("acme/app/1.1/20200102000000")
-	for _, id := range []ident.Ident{r1, r2} {
-		if err := c.UploadHart(ctx, buildHart(t, sec, id), client.UploadOptions{Keys: keys}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	c, _ := depottest.Start(t, keys, "acme", buildHart(t, sec, r1), buildHart(t, sec, r2))
 	want := ident.Ident{Origin: "acme", Name: "app"}
 	poll := func(running ident.Ident, cond Condition) string {
 		t.Helper()
