@@ -374,3 +374,27 @@ func TestRollingUpdateLeaderGoneMemberJoins(t *testing.T) {
 		t.Errorf("%v moved back to %s", back, g.rels[0])
 	}
 }
+
+// TestRollingUpdateBench (ROLLING_BENCH=1, bench/rolling.sh): the time
+// from a promotion until every one of ROLLING_BENCH_MEMBERS (default 5)
+// members runs the new release, polling every 100 ms, against the
+// issue's 5 s (plus the services' own restart time, which this sleeping
+// service hardly has). Prints one "rolling:" line per round.
+func TestRollingUpdateBench(t *testing.T) {
+	if os.Getenv("ROLLING_BENCH") == "" {
+		t.Skip("a benchmark: run bench/rolling.sh (ROLLING_BENCH=1)")
+	}
+	n := 5
+	if v := os.Getenv("ROLLING_BENCH_MEMBERS"); v != "" {
+		fmt.Sscan(v, &n)
+	}
+	g := startRollingGroup(t, n)
+	g.updateLeader(g.members...)
+	for _, rel := range g.rels[1:] {
+		began := time.Now()
+		g.promote(rel)
+		g.waitOn(rel, g.members...)
+		took := time.Since(began)
+		fmt.Printf("rolling: %d members on %s %.2f s after the promotion (limit 5 s, ratio %.2f)\n", n, rel.Release, took.Seconds(), took.Seconds()/5)
+	}
+}
