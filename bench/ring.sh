@@ -6,6 +6,7 @@
 # member Alive and holds every service rumor, against the 5 s limit, and
 # the resident memory the members added, per member, against 30 MB:
 #   ring: 50 members started in S s, converged in X s (limit 5 s, ratio X/5)
+#   ring: a configuration applied on one member reached all 50 in C s (limit 2 s, ratio C/2)
 #   ring: resident ... MB per member (limit 30 MB, ratio R)
 # The members share one process, so the memory per member leaves out what
 # each supervisor process carries anyway (the Go runtime, the binary).

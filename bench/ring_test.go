@@ -18,6 +18,7 @@ import (
 // Limits of the ring issue.
 const (
 	ringConvergeLimit = 5 * time.Second
+	ringConfigLimit   = 2 * time.Second
 	ringMemberMBLimit = 30.0
 )
 
@@ -40,8 +41,9 @@ func TestRingBench(t *testing.T) {
 	before := residentMB(t)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	type member struct {
-		srv  *butterfly.Server
-		ring *census.Ring
+		srv     *butterfly.Server
+		ring    *census.Ring
+		configs *butterfly.Topic[census.ServiceConfig]
 	}
 	var ms []member
 	start := time.Now()
@@ -60,7 +62,7 @@ func TestRingBench(t *testing.T) {
 		butterfly.Carry[census.Service](srv, "service", ring.Services).Publish(census.Service{
 			MemberID: id, ServiceGroup: "redis.default", Incarnation: 1, Pkg: "core/redis/4.0.14/20190319155852",
 		})
-		ms = append(ms, member{srv, ring})
+		ms = append(ms, member{srv, ring, butterfly.Carry[census.ServiceConfig](srv, "service_config", ring.Configs)})
 	}
 	started := time.Since(start)
 	allRumors := func() bool {
@@ -98,13 +100,35 @@ func TestRingBench(t *testing.T) {
 	}
 	took := time.Since(start)
 	fmt.Printf("ring: every member Alive everywhere after %.2f s, every service rumor everywhere after %.2f s\n", orNow(aliveAt, took).Seconds(), orNow(rumorsAt, took).Seconds())
+	// A configuration applied on one member, as hab config apply does.
+	applied := time.Now()
+	ms[n/2].configs.Publish(census.ServiceConfig{ServiceGroup: "redis.default", Incarnation: 1, Config: "port = 2112\n"})
+	for {
+		all := true
+		for _, m := range ms {
+			if _, ok := m.ring.Configs.Get("redis.default", "service_config"); !ok {
+				all = false
+				break
+			}
+		}
+		if all {
+			break
+		}
+		if time.Since(applied) > 60*time.Second {
+			t.Fatalf("a configuration did not reach %d members in 60 s", n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	reached := time.Since(applied)
+	fmt.Printf("ring: a configuration applied on one member reached all %d in %.2f s (limit %.0f s, ratio %.2f)\n",
+		n, reached.Seconds(), ringConfigLimit.Seconds(), reached.Seconds()/ringConfigLimit.Seconds())
 	after := residentMB(t)
 	per := (after - before) / float64(n)
 	fmt.Printf("ring: %d members started in %.2f s, converged in %.2f s (limit %.0f s, ratio %.2f)\n",
 		n, started.Seconds(), took.Seconds(), ringConvergeLimit.Seconds(), took.Seconds()/ringConvergeLimit.Seconds())
 	fmt.Printf("ring: resident %.1f MB before, %.1f MB with %d members: %.2f MB per member (limit %.0f MB, ratio %.3f)\n",
 		before, after, n, per, ringMemberMBLimit, per/ringMemberMBLimit)
-	if os.Getenv("RING_BENCH_STRICT") != "" && (took > ringConvergeLimit || per > ringMemberMBLimit) {
+	if os.Getenv("RING_BENCH_STRICT") != "" && (took > ringConvergeLimit || reached > ringConfigLimit || per > ringMemberMBLimit) {
 		t.Fatalf("over the limits")
 	}
 }

@@ -198,10 +198,10 @@ func (d *delegate) LocalState(join bool) []byte {
 	return b
 }
 
-// MergeRemoteState inserts a peer's rumors. They do not travel on from
-// here: the member that made each one spread it already, and push-pull
-// repeats, so re-spreading a joiner's whole state would only flood the
-// broadcast queue.
+// MergeRemoteState inserts a peer's rumors. Those of a join do not travel
+// on from here (a joiner's whole state would flood the broadcast queue,
+// and the member that made each rumor spread it already); those of a
+// periodic exchange that are new here do (mergeTopic).
 func (d *delegate) MergeRemoteState(buf []byte, join bool) {
 	s := (*Server)(d)
 	var state map[string][]json.RawMessage
@@ -211,23 +211,33 @@ func (d *delegate) MergeRemoteState(buf []byte, join bool) {
 	}
 	// Departures first: a departed member's other rumors mean nothing.
 	if rs, ok := state["departure"]; ok {
-		s.mergeTopic("departure", rs)
+		s.mergeTopic("departure", rs, !join)
 	}
 	for name, rs := range state {
 		if name != "departure" {
-			s.mergeTopic(name, rs)
+			s.mergeTopic(name, rs, !join)
 		}
 	}
 }
 
-func (s *Server) mergeTopic(name string, rs []json.RawMessage) {
+// mergeTopic inserts a peer's rumors of a topic; with spread, those new
+// here travel on, as a broadcast's would: a periodic exchange finds the
+// few rumors a member missed (a lost packet), and spreading them closes
+// the same hole in the members around it sooner than waiting for their
+// own exchanges.
+func (s *Server) mergeTopic(name string, rs []json.RawMessage, spread bool) {
 	t := s.topic(name)
 	if t == nil {
 		return
 	}
 	for _, raw := range rs {
-		if _, err := t.receive(raw); err != nil {
+		isNew, err := t.receive(raw)
+		if err != nil {
 			s.log.Warn("remote rumor dropped", "err", err)
+			continue
+		}
+		if isNew && spread {
+			s.spread(name, raw)
 		}
 	}
 }
