@@ -194,7 +194,10 @@ func TestManPages(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Contains(data, []byte(".TH \"HAB\" \"1\"")) || !bytes.Contains(data, []byte(strings.ReplaceAll(c.CommandPath(), "-", `\-`))) {
+		// md2man may or may not escape the hyphen of a name like
+		// generate-tls.
+		path := c.CommandPath()
+		if !bytes.Contains(data, []byte(".TH \"HAB\" \"1\"")) || !bytes.Contains(data, []byte(strings.ReplaceAll(path, "-", `\-`))) && !bytes.Contains(data, []byte(path)) {
 			t.Errorf("%s does not read as the man page of %s:\n%.400s", name, c.CommandPath(), data)
 		}
 	}
