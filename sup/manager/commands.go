@@ -530,7 +530,6 @@ func (m *Manager) applyConfig(a ConfigArgs, validateOnly bool, out func(string))
 	}
 	m.publishConfig(census.ServiceConfig{FromID: m.ring.LocalID, ServiceGroup: sg.String(), Incarnation: a.Version, Config: a.Config, Encrypted: a.Encrypted})
 	m.saveRumors()
-	m.opened.sync(time.Now())
 	m.kickGroup(sg.String())
 	out(fmt.Sprintf("Applied configuration version %d to %s", a.Version, sg))
 	return nil
@@ -552,13 +551,15 @@ func (m *Manager) uploadFile(a FileArgs, out func(string)) error {
 	}
 	m.publishFile(census.ServiceFile{FromID: m.ring.LocalID, ServiceGroup: sg.String(), Incarnation: a.Version, Filename: a.Filename, Body: a.Body, Encrypted: a.Encrypted})
 	m.saveRumors()
-	m.opened.sync(time.Now())
 	m.kickGroup(sg.String())
 	out(fmt.Sprintf("Uploaded file %s version %d to %s", a.Filename, a.Version, sg))
 	return nil
 }
 
+// kickGroup wakes the services of group sg: its configuration or files
+// changed (here or through the ring), taken into the opened stores first.
 func (m *Manager) kickGroup(sg string) {
+	m.opened.sync(time.Now())
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, r := range m.services {
