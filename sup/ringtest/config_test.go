@@ -83,11 +83,9 @@ func TestConfigAndFilesReachEveryMember(t *testing.T) {
 		t.Fatal(err)
 	}
 	beta.ctlHab("", "file", "upload", sg, "1", msg)
-	file := func(m *member) string {
-		b, _ := os.ReadFile(filepath.Join(m.root, "hab", "svc", "ringsvc", "files", "message.txt"))
-		return string(b)
-	}
-	waitFor(t, "message.txt on alpha and beta", func() bool { return file(alpha) == "hello ring\n" && file(beta) == "hello ring\n" })
+	waitFor(t, "message.txt on alpha and beta", func() bool {
+		return alpha.file("message.txt") == "hello ring\n" && beta.file("message.txt") == "hello ring\n"
+	})
 	waitFor(t, "the file rumor on the bastion", func() bool {
 		g := bastion.census().CensusGroups[sg]
 		return g != nil && g.ServiceFiles["message.txt"].Incarnation == 1
@@ -96,7 +94,7 @@ func TestConfigAndFilesReachEveryMember(t *testing.T) {
 		t.Errorf("the bastion runs no ringsvc, yet has its service directory (%v)", err)
 	}
 	bastion.load("habtest/ringsvc")
-	waitFor(t, "message.txt on the bastion once it runs the service", func() bool { return file(bastion) == "hello ring\n" })
+	waitFor(t, "message.txt on the bastion once it runs the service", func() bool { return bastion.file("message.txt") == "hello ring\n" })
 	waitFor(t, "the bastion renders the ring's configuration", func() bool { return bastion.settings()["port"] == "1234" })
 
 	// A wrong control secret is refused, and nothing is done.

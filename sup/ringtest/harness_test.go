@@ -421,6 +421,13 @@ func (m *member) settings() map[string]string {
 	return out
 }
 
+// file is an uploaded file as ringsvc's files directory holds it ("" when
+// it is not there).
+func (m *member) file(name string) string {
+	b, _ := os.ReadFile(filepath.Join(m.root, "hab", "svc", "ringsvc", "files", name))
+	return string(b)
+}
+
 // leaderSeen is the leader of sg in this member's census ("" for none).
 func (m *member) leaderSeen(sg string) string {
 	g := m.census().CensusGroups[sg]

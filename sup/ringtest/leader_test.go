@@ -44,6 +44,21 @@ func byID(ms []*member, id string) *member {
 	return nil
 }
 
+// waitRendered waits until every member renders leader as svc.leader,
+// and itself as the leader or a follower.
+func waitRendered(t *testing.T, what, leader string, ms ...*member) {
+	t.Helper()
+	waitFor(t, what, func() bool {
+		for _, m := range ms {
+			s := m.settings()
+			if s["svc_leader"] != leader || s["leader"] != fmt.Sprint(m.id == leader) || s["follower"] != fmt.Sprint(m.id != leader) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
 // A leader-topology group of three elects one leader, which every member
 // renders (svc.me.leader on it alone, svc.leader everywhere); killed, the
 // two left elect another.
@@ -67,15 +82,7 @@ func TestLeaderTopology(t *testing.T) {
 		leader, ok = agreed(all...)
 		return ok
 	})
-	waitFor(t, "the leader rendered on every member", func() bool {
-		for _, m := range all {
-			s := m.settings()
-			if s["svc_leader"] != leader || s["leader"] != fmt.Sprint(m.id == leader) || s["follower"] != fmt.Sprint(m.id != leader) {
-				return false
-			}
-		}
-		return true
-	})
+	waitRendered(t, "the leader rendered on every member", leader, all...)
 	if g := a.census().CensusGroups[sg]; g.ElectionStatus != "ElectionFinished" {
 		t.Errorf("election_status %q", g.ElectionStatus)
 	}
@@ -91,14 +98,7 @@ func TestLeaderTopology(t *testing.T) {
 		leader = l
 		return ok
 	})
-	waitFor(t, "the new leader rendered on both", func() bool {
-		for _, m := range rest {
-			if s := m.settings(); s["svc_leader"] != leader || s["leader"] != fmt.Sprint(m.id == leader) {
-				return false
-			}
-		}
-		return true
-	})
+	waitRendered(t, "the new leader rendered on both", leader, rest...)
 }
 
 // firewall drops traffic between loopback addresses for the partition
@@ -257,12 +257,5 @@ func TestLeaderPartition(t *testing.T) {
 		leader = l
 		return ok
 	})
-	waitFor(t, "the one leader rendered on all five", func() bool {
-		for _, m := range all {
-			if s := m.settings(); s["svc_leader"] != leader || s["leader"] != fmt.Sprint(m.id == leader) {
-				return false
-			}
-		}
-		return true
-	})
+	waitRendered(t, "the one leader rendered on all five", leader, all...)
 }

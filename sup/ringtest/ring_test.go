@@ -39,11 +39,7 @@ func TestRingEncryption(t *testing.T) {
 		t.Fatal(err)
 	}
 	bastion.ctlHab("", "file", "upload", sg, "1", msg)
-	file := func(m *member) string {
-		b, _ := os.ReadFile(filepath.Join(m.root, "hab", "svc", "ringsvc", "files", "message.txt"))
-		return string(b)
-	}
-	waitFor(t, "the file on beta", func() bool { return file(beta) == "sealed\n" })
+	waitFor(t, "the file on beta", func() bool { return beta.file("message.txt") == "sealed\n" })
 	waitFor(t, "the bastion's log saying why alpha and gamma are kept out", func() bool {
 		out := bastion.output()
 		return strings.Contains(out, "the sender uses another ring key") && strings.Contains(out, "the sender gossips without a ring key")
@@ -52,7 +48,7 @@ func TestRingEncryption(t *testing.T) {
 		return strings.Contains(gamma.output(), "could not join the ring through its peers")
 	})
 	for _, m := range []*member{alpha, gamma} {
-		if got := file(m); got != "" {
+		if got := m.file("message.txt"); got != "" {
 			t.Errorf("%s got the file of a ring it has not the key of: %q", m.name, got)
 		}
 		if h := m.health(); len(h) != 1 {
