@@ -1,7 +1,9 @@
 package manager
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -160,10 +162,23 @@ func (s serviceStore) Insert(r census.Service) bool {
 		s.g.incarnations[r.ServiceGroup] = r.Incarnation
 	}
 	s.g.mu.Unlock()
-	if own, ok := ring.Services.Get(r.ServiceGroup, ring.LocalID); ok && r.Incarnation >= own.Incarnation {
+	if own, ok := ring.Services.Get(r.ServiceGroup, ring.LocalID); ok && outdates(r, own) {
 		go s.g.publishService(own)
 	}
 	return false
+}
+
+// outdates reports whether a rumor of this member that came back from
+// the ring would keep the ring from taking this member's own: a higher
+// incarnation, or the same one saying something else (made before a
+// restart). The own rumor echoed back is neither.
+func outdates(theirs, own census.Service) bool {
+	if theirs.Incarnation != own.Incarnation {
+		return theirs.Incarnation > own.Incarnation
+	}
+	a, errA := json.Marshal(theirs)
+	b, errB := json.Marshal(own)
+	return errA != nil || errB != nil || !bytes.Equal(a, b)
 }
 
 func (s serviceStore) All() map[string]map[string]census.Service { return s.g.m.ring.Services.All() }
