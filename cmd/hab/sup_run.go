@@ -64,7 +64,7 @@ func (a *app) addSupRunFlags(c *cobra.Command, f *supRunFlags) {
 	a.envFlag(c, "listen-ctl", "HAB_LISTEN_CTL")
 	a.envFlag(c, "listen-http", "HAB_LISTEN_HTTP")
 	a.envFlag(c, "listen-gossip", "HAB_LISTEN_GOSSIP")
-	fl.StringArrayVar(&f.peers, "peer", nil, "The listen address of one or more initial peers (`IP[:PORT]`, port 9638 when omitted)")
+	fl.StringArrayVar(&f.peers, "peer", nil, "The listen address of one or more initial peers (`IP[:PORT]`, port 9638 when omitted; repeat the flag, or separate them by spaces)")
 	fl.StringVar(&f.peerWatchFile, "peer-watch-file", "", "Watch this file (one peer a line) for connecting to the ring")
 	fl.BoolVar(&f.localGossip, "local-gossip-mode", false, "Start the Supervisor in local gossip mode (gossip on a loopback address, no peers)")
 	ringShort := "r"
@@ -109,6 +109,16 @@ func gossipFlagConflicts(c *cobra.Command) error {
 		}
 	}
 	return nil
+}
+
+// splitPeers reads the --peer values: each may hold several peers
+// separated by spaces, as the original's.
+func splitPeers(values []string) []string {
+	var out []string
+	for _, v := range values {
+		out = append(out, strings.Fields(v)...)
+	}
+	return out
 }
 
 // localGossipAddr is where --local-gossip-mode gossips: a loopback
@@ -178,7 +188,7 @@ func (a *app) supRun(c *cobra.Command, f *supRunFlags, pkg string) error {
 	cfg := manager.Config{
 		Root: a.root, Store: store,
 		ListenCtl: f.listenCtl, ListenHTTP: f.listenHTTP, ListenGossip: listenGossip,
-		Gossip: manager.GossipConfig{Peers: f.peers, PeerWatchFile: f.peerWatchFile, RingKey: ringKey},
+		Gossip: manager.GossipConfig{Peers: splitPeers(f.peers), PeerWatchFile: f.peerWatchFile, RingKey: ringKey},
 		SysIP:  f.sysIP, Permanent: f.permanent, Version: version,
 		BaseEnv: os.Environ(), Getenv: a.getenv, Out: a.stdout, Log: a.log,
 		HookTimeout: time.Duration(f.hookTimeout) * time.Second,

@@ -18,7 +18,8 @@ func TestConfigAndFilesReachEveryMember(t *testing.T) {
 	r := newRing(t)
 	bastion := r.start("bastion", opts{args: []string{"--permanent-peer"}})
 	alpha := r.start("alpha", opts{args: []string{"--peer", bastion.gossip}})
-	beta := r.start("beta", opts{args: []string{"--peer", bastion.gossip}})
+	// Several peers in one --peer, separated by spaces, as the original's.
+	beta := r.start("beta", opts{args: []string{"--peer", bastion.gossip + " " + alpha.gossip}})
 	waitFor(t, "three members alive everywhere", func() bool { return allAlive(bastion, alpha, beta) })
 
 	// Configuration applied (from a file, through the bastion) before any
