@@ -74,7 +74,8 @@ func open(ctx context.Context, dsn string, upto int) (*Store, error) {
 		// fails). (pgconn's CheckConn waits a millisecond for a message:
 		// a millisecond added to every query.)
 		s.db = stdlib.OpenDB(*cfg, stdlib.OptionShouldPing(func(_ context.Context, p stdlib.ShouldPingParams) bool {
-			return p.IdleDuration > time.Second || !quietSocket(p.Conn.PgConn().Conn())
+			pc := p.Conn.PgConn()
+			return p.IdleDuration > time.Second || pc.IsClosed() || !quietSocket(pc.Conn())
 		}))
 		s.db.SetMaxOpenConns(20)
 	} else {
@@ -208,14 +209,16 @@ func quietSocket(c net.Conn) bool {
 	if err != nil {
 		return false
 	}
+	// Control, not Read: pgx may have a reader of its own blocked on the
+	// connection, holding the descriptor's read lock; a peek that does
+	// not wait needs no lock and takes nothing from that reader.
 	quiet := false
-	err = rc.Read(func(fd uintptr) bool {
+	err = rc.Control(func(fd uintptr) {
 		var b [1]byte
 		// EAGAIN: open, nothing to read. No error: the end of the
 		// stream, or bytes nobody asked for.
 		_, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
 		quiet = errors.Is(err, unix.EAGAIN)
-		return true // never wait for the socket to become readable
 	})
 	return err == nil && quiet
 }
