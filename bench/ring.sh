@@ -11,8 +11,17 @@
 # The members share one process, so the memory per member leaves out what
 # each supervisor process carries anyway (the Go runtime, the binary).
 #
-# Environment: RING_BENCH_MEMBERS (default 50), RING_BENCH_STRICT=1 to fail
-# over the limits.
+# Then the same with real supervisors (TestRingProcsBench): RING_BENCH_PROCS
+# `hab sup run` processes, each with its own FS_ROOT and loopback ports,
+# joined through the first; the time until every /butterfly shows every
+# one Alive, a `hab config apply` through one reaching every /census, and
+# each process's resident memory (median and max) once the ring is quiet:
+#   ring: 50 hab sup run processes started in S s; every one Alive ... X s
+#   ring: hab config apply through one reached every /census in C s
+#   ring: resident memory per supervisor: median M MB, max X MB (limit 30 MB)
+#
+# Environment: RING_BENCH_MEMBERS and RING_BENCH_PROCS (default 50 each),
+# RING_BENCH_STRICT=1 to fail over the limits.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-RING_BENCH=1 go test ./bench/ -run '^TestRingBench$' -count=1 -v -timeout 5m | grep '^ring:\|FAIL\|^---'
+RING_BENCH=1 go test ./bench/ -run '^TestRingBench$|^TestRingProcsBench$' -count=1 -v -timeout 10m | grep '^ring:\|FAIL\|^---'

@@ -1,16 +1,26 @@
 package bench
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/habgo/hab/internal/habbin"
 	"github.com/habgo/hab/sup/butterfly"
 	"github.com/habgo/hab/sup/census"
 )
@@ -139,7 +149,12 @@ func residentMB(t *testing.T) float64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, line := range strings.Split(string(data), "\n") {
+	return vmRSS(t, string(data))
+}
+
+// vmRSS reads VmRSS (MB) from a /proc/PID/status text.
+func vmRSS(t *testing.T, data string) float64 {
+	for _, line := range strings.Split(data, "\n") {
 		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
 			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
 			if err != nil {
@@ -157,4 +172,186 @@ func orNow(d, now time.Duration) time.Duration {
 		return now
 	}
 	return d
+}
+
+// TestRingProcsBench runs RING_BENCH_PROCS (default 50 with RING_BENCH=1)
+// real `hab sup run` processes, each with its own FS_ROOT and loopback
+// ports, all joining through the first; it measures the time until every
+// supervisor's /butterfly shows every one Alive, a configuration applied
+// through one supervisor reaching every /census, and each process's
+// resident memory once the ring is quiet. bench/ring.sh runs it.
+func TestRingProcsBench(t *testing.T) {
+	n := 50
+	if s := os.Getenv("RING_BENCH_PROCS"); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil || v < 2 {
+			t.Fatalf("RING_BENCH_PROCS=%q: want a number of at least 2", s)
+		}
+		n = v
+	} else if os.Getenv("RING_BENCH") == "" {
+		t.Skip("run by bench/ring.sh (RING_BENCH=1)")
+	}
+	dir := t.TempDir()
+	bin, err := habbin.Build(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Written back, as an installed binary is: the supervisors give their
+	// binary's clean pages back when idle (internal/resident), and dirty
+	// ones stay.
+	if f, err := os.Open(bin); err != nil {
+		t.Fatal(err)
+	} else if err := f.Sync(); err != nil {
+		t.Fatal(err)
+	} else {
+		f.Close()
+	}
+	type sup struct {
+		cmd             *exec.Cmd
+		out             *syncBuffer
+		http, ctl, goss string
+	}
+	env := func(root string) []string {
+		return append(os.Environ(), "FS_ROOT="+root, "HAB_CTL_SECRET=ring-bench", "HOME="+dir)
+	}
+	addr := regexp.MustCompile(`Starting (ctl-gateway|http-gateway|gossip-listener) on (\S+)`)
+	var sups []*sup
+	start := time.Now()
+	for i := range n {
+		root := filepath.Join(dir, fmt.Sprintf("sup%02d", i))
+		args := []string{"sup", "run", "--listen-ctl", "127.0.0.1:0", "--listen-http", "127.0.0.1:0", "--listen-gossip", "127.0.0.1:0", "--sys-ip-address", "127.0.0.1"}
+		if i > 0 {
+			args = append(args, "--peer", sups[0].goss)
+		}
+		s := &sup{cmd: exec.Command(bin, args...), out: &syncBuffer{}}
+		s.cmd.Env = env(root)
+		s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
+		if err := s.cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.cmd.Process.Signal(syscall.SIGTERM); s.cmd.Wait() })
+		for deadline := time.Now().Add(30 * time.Second); s.goss == ""; time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("supervisor %d did not start:\n%s", i, s.out.String())
+			}
+			for _, m := range addr.FindAllStringSubmatch(s.out.String(), -1) {
+				switch m[1] {
+				case "ctl-gateway":
+					s.ctl = m[2]
+				case "http-gateway":
+					s.http = m[2]
+				case "gossip-listener":
+					s.goss = m[2]
+				}
+			}
+		}
+		sups = append(sups, s)
+	}
+	started := time.Since(start)
+	getJSON := func(s *sup, path string, v any) bool {
+		resp, err := http.Get("http://" + s.http + path)
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		return json.NewDecoder(resp.Body).Decode(v) == nil
+	}
+	poll := func(what string, done func(s *sup) bool) time.Duration {
+		began := time.Now()
+		pending := append([]*sup(nil), sups...)
+		for len(pending) > 0 {
+			if time.Since(began) > 120*time.Second {
+				t.Fatalf("%s: %d supervisors still waiting after 120 s", what, len(pending))
+			}
+			var still []*sup
+			for _, s := range pending {
+				if !done(s) {
+					still = append(still, s)
+				}
+			}
+			pending = still
+			if len(pending) > 0 {
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+		return time.Since(began)
+	}
+	convergedAfter := poll("every supervisor Alive everywhere", func(s *sup) bool {
+		var b struct {
+			Member struct {
+				Health map[string]string `json:"health"`
+			} `json:"member"`
+		}
+		if !getJSON(s, "/butterfly", &b) {
+			return false
+		}
+		alive := 0
+		for _, h := range b.Member.Health {
+			if h == "Alive" {
+				alive++
+			}
+		}
+		return alive == n
+	})
+	apply := exec.Command(bin, "config", "apply", "--remote-sup", sups[n/2].ctl, "redis.default", "1")
+	apply.Env = env(filepath.Join(dir, "client"))
+	apply.Stdin = strings.NewReader("port = 2112\n")
+	applied := time.Now()
+	if out, err := apply.CombinedOutput(); err != nil {
+		t.Fatalf("config apply: %v\n%s", err, out)
+	}
+	poll("the configuration everywhere", func(s *sup) bool {
+		var c census.Census
+		if !getJSON(s, "/census", &c) {
+			return false
+		}
+		g := c.CensusGroups["redis.default"]
+		return g != nil && g.ServiceConfig != nil && g.ServiceConfig.Incarnation == 1
+	})
+	reached := time.Since(applied) // from before hab config apply ran
+	// Resident memory once quiet (the supervisors give their binary's
+	// pages back after 5 s without faults: internal/resident).
+	time.Sleep(12 * time.Second)
+	var rss []float64
+	for _, s := range sups {
+		rss = append(rss, processRSSMB(t, s.cmd.Process.Pid))
+	}
+	sort.Float64s(rss)
+	fmt.Printf("ring: %d hab sup run processes started in %.2f s; every one Alive in every /butterfly %.2f s after the last started (limit %.0f s, ratio %.2f)\n",
+		n, started.Seconds(), convergedAfter.Seconds(), ringConvergeLimit.Seconds(), convergedAfter.Seconds()/ringConvergeLimit.Seconds())
+	fmt.Printf("ring: hab config apply through one reached every /census in %.2f s (limit %.0f s, ratio %.2f)\n",
+		reached.Seconds(), ringConfigLimit.Seconds(), reached.Seconds()/ringConfigLimit.Seconds())
+	fmt.Printf("ring: resident memory per supervisor: median %.1f MB, max %.1f MB (limit %.0f MB, ratio %.2f)\n",
+		rss[len(rss)/2], rss[len(rss)-1], ringMemberMBLimit, rss[len(rss)-1]/ringMemberMBLimit)
+	if os.Getenv("RING_BENCH_STRICT") != "" && (convergedAfter > ringConvergeLimit || reached > ringConfigLimit || rss[len(rss)-1] > ringMemberMBLimit) {
+		t.Fatalf("over the limits")
+	}
+}
+
+// processRSSMB is a process's resident set size (VmRSS) in MB.
+func processRSSMB(t *testing.T, pid int) float64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return vmRSS(t, string(data))
+}
+
+// syncBuffer is a process's output, written by its pipe copier and read
+// by the test.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
