@@ -101,6 +101,7 @@ func (p *piece) release() {
 // order; a consumer's error (or a read error) stops the reading.
 type fanout struct {
 	pool chan *piece
+	made int // pieces allocated, up to piecesInUse: a small hart needs one
 	outs []chan *piece
 	wg   sync.WaitGroup
 	stop chan struct{}
@@ -109,11 +110,29 @@ type fanout struct {
 }
 
 func newFanout() *fanout {
-	f := &fanout{pool: make(chan *piece, piecesInUse), stop: make(chan struct{})}
-	for range piecesInUse {
-		f.pool <- &piece{b: make([]byte, pieceSize), pool: f.pool}
+	return &fanout{pool: make(chan *piece, piecesInUse), stop: make(chan struct{})}
+}
+
+// take returns a free piece, making one while fewer than piecesInUse
+// exist; nil when the reading must stop.
+func (f *fanout) take(ctx context.Context) *piece {
+	select {
+	case p := <-f.pool:
+		return p
+	default:
 	}
-	return f
+	if f.made < piecesInUse {
+		f.made++
+		return &piece{b: make([]byte, pieceSize), pool: f.pool}
+	}
+	select {
+	case p := <-f.pool:
+		return p
+	case <-f.stop:
+	case <-ctx.Done():
+		f.fail(ctx.Err())
+	}
+	return nil
 }
 
 // fail records the first error and stops the reading.
@@ -172,13 +191,8 @@ func (f *fanout) run(ctx context.Context, r io.Reader) (int64, error) {
 		f.wg.Wait()
 	}()
 	for {
-		var p *piece
-		select {
-		case p = <-f.pool:
-		case <-f.stop:
-			return n, nil
-		case <-ctx.Done():
-			f.fail(ctx.Err())
+		p := f.take(ctx)
+		if p == nil {
 			return n, nil
 		}
 		m, err := io.ReadFull(r, p.b[:pieceSize])
