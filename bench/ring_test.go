@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -15,7 +14,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -208,7 +206,7 @@ func TestRingProcsBench(t *testing.T) {
 	}
 	type sup struct {
 		cmd             *exec.Cmd
-		out             *syncBuffer
+		log             string // its output
 		http, ctl, goss string
 	}
 	env := func(root string) []string {
@@ -223,18 +221,25 @@ func TestRingProcsBench(t *testing.T) {
 		if i > 0 {
 			args = append(args, "--peer", sups[0].goss)
 		}
-		s := &sup{cmd: exec.Command(bin, args...), out: &syncBuffer{}}
+		s := &sup{cmd: exec.Command(bin, args...), log: root + ".log"}
 		s.cmd.Env = env(root)
-		s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
-		if err := s.cmd.Start(); err != nil {
+		out, err := os.Create(s.log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.cmd.Stdout, s.cmd.Stderr = out, out
+		err = s.cmd.Start()
+		out.Close()
+		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { s.cmd.Process.Signal(syscall.SIGTERM); s.cmd.Wait() })
 		for deadline := time.Now().Add(30 * time.Second); s.goss == ""; time.Sleep(5 * time.Millisecond) {
+			text, _ := os.ReadFile(s.log)
 			if time.Now().After(deadline) {
-				t.Fatalf("supervisor %d did not start:\n%s", i, s.out.String())
+				t.Fatalf("supervisor %d did not start:\n%s", i, text)
 			}
-			for _, m := range addr.FindAllStringSubmatch(s.out.String(), -1) {
+			for _, m := range addr.FindAllStringSubmatch(string(text), -1) {
 				switch m[1] {
 				case "ctl-gateway":
 					s.ctl = m[2]
@@ -335,23 +340,4 @@ func processRSSMB(t *testing.T, pid int) float64 {
 		t.Fatal(err)
 	}
 	return vmRSS(t, string(data))
-}
-
-// syncBuffer is a process's output, written by its pipe copier and read
-// by the test.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
