@@ -1,12 +1,10 @@
 package ringtest
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -178,8 +176,7 @@ type member struct {
 	ctl, http, gossip, id string
 	cmd                   *exec.Cmd
 	done                  chan struct{}
-	mu                    sync.Mutex
-	out                   bytes.Buffer
+	log                   string // the process's output
 }
 
 // opts are a member's settings: its loopback address (127.0.0.1 when
@@ -233,20 +230,18 @@ func (r *ring) start(name string, o opts) *member {
 	}
 	m.cmd = exec.Command(r.fix.bin, args...)
 	m.cmd.Env = append(m.env(), o.env...)
-	pr, pw := io.Pipe()
-	m.cmd.Stdout, m.cmd.Stderr = pw, pw
-	if err := m.cmd.Start(); err != nil {
+	out, err := os.CreateTemp(r.dir, name+"-*.log")
+	if err != nil {
 		r.t.Fatal(err)
 	}
-	go func() {
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			m.mu.Lock()
-			m.out.WriteString(sc.Text() + "\n")
-			m.mu.Unlock()
-		}
-	}()
-	go func() { m.cmd.Wait(); pw.Close(); close(m.done) }()
+	m.log = out.Name()
+	m.cmd.Stdout, m.cmd.Stderr = out, out
+	err = m.cmd.Start()
+	out.Close()
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	go func() { m.cmd.Wait(); close(m.done) }()
 	r.mu.Lock()
 	r.members = append(r.members, m)
 	r.mu.Unlock()
@@ -356,9 +351,8 @@ func endServices(root string) {
 }
 
 func (m *member) output() string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.out.String()
+	b, _ := os.ReadFile(m.log)
+	return string(b)
 }
 
 func (m *member) waitOutput(want string) {
