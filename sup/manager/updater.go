@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -271,7 +273,26 @@ type rollingRing struct {
 
 func (r rollingRing) UpdateLeader() (string, bool) { return r.u.m.gossip.updates.Leader(r.group) }
 
-func (r rollingRing) Peers() []update.Peer { return update.Peers(r.u.m.ring, r.group) }
+// Peers are the group's members from the census, this member as it
+// last announced itself: its rumor may not say so yet (its service
+// restarting after a move), and a leader that moves again must still
+// announce above what it announced before.
+func (r rollingRing) Peers() []update.Peer {
+	m := r.u.m
+	peers := update.Peers(m.ring, r.group)
+	mine := r.u.pkgIncarnation(r.group)
+	for i := range peers {
+		if peers[i].ID == m.ring.LocalID {
+			peers[i].PkgIncarnation = max(peers[i].PkgIncarnation, mine)
+			return peers
+		}
+	}
+	if running, ok := (updatedService{u: r.u, name: r.name}).Running(); ok {
+		peers = append(peers, update.Peer{ID: m.ring.LocalID, Alive: true, Pkg: running.String(), PkgIncarnation: mine})
+		slices.SortFunc(peers, func(a, b update.Peer) int { return strings.Compare(a.ID, b.ID) })
+	}
+	return peers
+}
 
 // Announce records the package incarnation and puts this member's rumor
 // out again with it, when the rumor already names the release the

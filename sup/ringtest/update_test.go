@@ -328,6 +328,23 @@ func TestRollingUpdateMembersKilled(t *testing.T) {
 func TestRollingUpdateDemoteMidUpdate(t *testing.T) {
 	g := startRollingGroup(t, 3)
 	g.updateLeader(g.members...)
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, m := range g.members {
+				cg := m.census().CensusGroups[updateSvc+".default"]
+				if cg == nil {
+					continue
+				}
+				ul := ""
+				if cg.UpdateLeaderID != nil {
+					ul = *cg.UpdateLeaderID
+				}
+				for id, p := range cg.Population {
+					t.Logf("%s sees %s: pkg %v inc %d alive %v (update leader %s)", m.name, id, p.Pkg, p.PkgIncarnation, p.Alive, ul)
+				}
+			}
+		}
+	})
 	g.promote(g.rels[1])
 	waitFor(t, "a member on "+g.rels[1].String(), func() bool {
 		for _, m := range g.members {
