@@ -98,10 +98,14 @@ func watchMoves(t *testing.T, ms []*member) (*moves, func()) {
 			}
 			for _, m := range ms {
 				rel := m.running()
-				if rel == "" || rel == seen[m.name] {
+				prev := seen[m.name]
+				if rel == "" || rel == prev {
 					continue
 				}
 				seen[m.name] = rel
+				if prev == "" {
+					continue // the first release seen of a service not up when the watch began is no move
+				}
 				mv.mu.Lock()
 				mv.order[rel] = append(mv.order[rel], m.name)
 				mv.mu.Unlock()
