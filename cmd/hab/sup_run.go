@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -36,6 +37,7 @@ type supRunFlags struct {
 	peerWatchFile          string
 	localGossip            bool
 	ring, ringKey          string
+	verbose, jsonLogging   bool // -v, --json-logging
 }
 
 func (a *app) supRunCmd(use, short string) *cobra.Command {
@@ -78,6 +80,8 @@ func (a *app) addSupRunFlags(c *cobra.Command, f *supRunFlags) {
 	_ = fl.MarkHidden("ring-key")
 	f.keys = a.keyCacheFlag(c)
 	fl.StringVar(&f.org, "org", "", "The organization the Supervisor and its services are part of (service groups become SERVICE.GROUP@ORG)")
+	fl.BoolVarP(&f.verbose, "verbose", "v", false, "Verbose output: debug-level log lines")
+	fl.BoolVar(&f.jsonLogging, "json-logging", false, "Log lines as JSON objects, one a line")
 	fl.Bool("no-color", false, "Turn ANSI color off (the Supervisor's output has none)")
 	fl.StringVar(&f.sysIP, "sys-ip-address", "", "The IPv4 address of this machine [default: detected, else 127.0.0.1]")
 	fl.BoolVarP(&f.permanent, "permanent-peer", "I", false, "This Supervisor is a permanent peer")
@@ -149,6 +153,20 @@ func (f *supRunFlags) resolveRingKey() (*crypto.RingKey, error) {
 	return nil, nil
 }
 
+// supLogger is the Supervisor's logger: debug lines with -v (or when
+// hab's own logger already has them), JSON lines with --json-logging.
+func (a *app) supLogger(verbose, json bool) *slog.Logger {
+	level := slog.LevelWarn
+	if verbose || a.log.Enabled(context.Background(), slog.LevelDebug) {
+		level = slog.LevelDebug
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if json {
+		return slog.New(slog.NewJSONHandler(a.stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(a.stderr, opts))
+}
+
 func detectIP() string {
 	conn, err := net.Dial("udp", "192.0.2.1:9")
 	if err != nil {
@@ -190,7 +208,7 @@ func (a *app) supRun(c *cobra.Command, f *supRunFlags, pkg string) error {
 		ListenCtl: f.listenCtl, ListenHTTP: f.listenHTTP, ListenGossip: listenGossip,
 		Gossip: manager.GossipConfig{Peers: splitPeers(f.peers), PeerWatchFile: f.peerWatchFile, RingKey: ringKey},
 		SysIP:  f.sysIP, Permanent: f.permanent, Version: version,
-		BaseEnv: os.Environ(), Getenv: a.getenv, Out: a.stdout, Log: a.log,
+		BaseEnv: os.Environ(), Getenv: a.getenv, Out: a.stdout, Log: a.supLogger(f.verbose, f.jsonLogging),
 		HookTimeout: time.Duration(f.hookTimeout) * time.Second,
 		MinBackoff:  time.Duration(f.minBackoff) * time.Second, MaxBackoff: time.Duration(f.maxBackoff) * time.Second,
 		Cooldown:       time.Duration(f.cooldown) * time.Second,

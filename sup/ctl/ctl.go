@@ -123,6 +123,9 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 		send(reply{Error: "malformed control request: " + err.Error(), Code: CodeInvalid})
 		return
 	}
+	if s.Log != nil {
+		s.Log.Debug("control gateway: request", "remote", c.RemoteAddr().String(), "cmd", req.Cmd)
+	}
 	if subtle.ConstantTimeCompare([]byte(req.Secret), []byte(s.Secret)) != 1 || s.Secret == "" {
 		if s.Log != nil {
 			s.Log.Warn("control gateway: refused a request with a wrong secret", "remote", c.RemoteAddr().String(), "cmd", req.Cmd)
