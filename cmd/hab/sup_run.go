@@ -18,6 +18,7 @@ import (
 	"github.com/habgo/hab/core/crypto"
 	"github.com/habgo/hab/core/ident"
 	"github.com/habgo/hab/core/pkgs"
+	"github.com/habgo/hab/internal/flagfile"
 	"github.com/habgo/hab/sup/httpgw"
 	"github.com/habgo/hab/sup/manager"
 )
@@ -38,6 +39,58 @@ type supRunFlags struct {
 	localGossip            bool
 	ring, ringKey          string
 	verbose, jsonLogging   bool // -v, --json-logging
+	configFiles            []string
+	generateConfig         bool
+}
+
+// supRunKeys names each sup run setting in a sup.toml file
+// (--config-files) and in --generate-config's output: the original's
+// names.
+func supRunKeys() []flagfile.Key {
+	return []flagfile.Key{
+		{TOML: "listen_gossip", Flag: "listen-gossip"}, {TOML: "peer", Flag: "peer"},
+		{TOML: "peer_watch_file", Flag: "peer-watch-file"}, {TOML: "local_gossip_mode", Flag: "local-gossip-mode"},
+		{TOML: "listen_http", Flag: "listen-http"}, {TOML: "http_disable", Flag: "http-disable"},
+		{TOML: "listen_ctl", Flag: "listen-ctl"},
+		{TOML: "ctl_server_certificate", Flag: "ctl-server-certificate"}, {TOML: "ctl_server_key", Flag: "ctl-server-key"},
+		{TOML: "ctl_client_ca_certificate", Flag: "ctl-client-ca-certificate"},
+		{TOML: "organization", Flag: "org"}, {TOML: "permanent_peer", Flag: "permanent-peer"},
+		{TOML: "cache_key_path", Flag: "cache-key-path"}, {TOML: "ring_key", Flag: "ring-key"}, {TOML: "ring", Flag: "ring"},
+		{TOML: "auto_update", Flag: "auto-update"}, {TOML: "auto_update_period", Flag: "auto-update-period"},
+		{TOML: "service_update_period", Flag: "service-update-period"},
+		{TOML: "service_min_backoff_period", Flag: "service-min-backoff-period"},
+		{TOML: "service_max_backoff_period", Flag: "service-max-backoff-period"},
+		{TOML: "service_restart_cooldown_period", Flag: "service-restart-cooldown-period"},
+		{TOML: "key_file", Flag: "key"}, {TOML: "cert_file", Flag: "certs"}, {TOML: "ca_cert_file", Flag: "ca-certs"},
+		{TOML: "verbose", Flag: "verbose"}, {TOML: "no_color", Flag: "no-color"}, {TOML: "json_logging", Flag: "json-logging"},
+		{TOML: "sys_ip_address", Flag: "sys-ip-address"},
+		{TOML: "keep_latest_packages", Flag: "keep-latest-packages"},
+		{TOML: "channel", Flag: "channel"}, {TOML: "bldr_url", Flag: "url"}, {TOML: "group", Flag: "group"},
+		{TOML: "topology", Flag: "topology"}, {TOML: "strategy", Flag: "strategy"},
+		{TOML: "update_condition", Flag: "update-condition"}, {TOML: "bind", Flag: "bind"},
+		{TOML: "binding_mode", Flag: "binding-mode"}, {TOML: "health_check_interval", Flag: "health-check-interval"},
+		{TOML: "shutdown_timeout", Flag: "shutdown-timeout"}, {TOML: "config_from", Flag: "config-from"},
+	}
+}
+
+// applyConfigFiles reads --config-files (several may be given,
+// separated by spaces; each must exist), or else
+// /hab/sup/default/config/sup.toml when it exists, into the flags not
+// given on the command line; the last file wins.
+func (a *app) applyConfigFiles(c *cobra.Command, f *supRunFlags) error {
+	files := splitPeers(f.configFiles)
+	for _, file := range files {
+		if _, err := os.Stat(file); err != nil {
+			return usageError("--config-files: %v", err)
+		}
+	}
+	if !c.Flags().Changed("config-files") {
+		def := a.root.Join("hab", "sup", "default", "config", "sup.toml")
+		if _, err := os.Stat(def); err == nil {
+			files = []string{def}
+		}
+	}
+	return flagfile.Apply(c.Flags(), supRunKeys(), files)
 }
 
 func (a *app) supRunCmd(use, short string) *cobra.Command {
@@ -82,6 +135,8 @@ func (a *app) addSupRunFlags(c *cobra.Command, f *supRunFlags) {
 	fl.StringVar(&f.org, "org", "", "The organization the Supervisor and its services are part of (service groups become SERVICE.GROUP@ORG)")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "Verbose output: debug-level log lines")
 	fl.BoolVar(&f.jsonLogging, "json-logging", false, "Log lines as JSON objects, one a line")
+	fl.StringArrayVar(&f.configFiles, "config-files", nil, "Read the Supervisor's settings from these TOML files (separated by spaces; the last file wins, the command line wins over all) [default: /hab/sup/default/config/sup.toml if it exists]")
+	fl.BoolVar(&f.generateConfig, "generate-config", false, "Print the Supervisor's settings as a TOML file (for --config-files) and exit")
 	fl.Bool("no-color", false, "Turn ANSI color off (the Supervisor's output has none)")
 	fl.StringVar(&f.sysIP, "sys-ip-address", "", "The IPv4 address of this machine [default: detected, else 127.0.0.1]")
 	fl.BoolVarP(&f.permanent, "permanent-peer", "I", false, "This Supervisor is a permanent peer")
@@ -181,6 +236,12 @@ func detectIP() string {
 
 func (a *app) supRun(c *cobra.Command, f *supRunFlags, pkg string) error {
 	ctx := c.Context()
+	if err := a.applyConfigFiles(c, f); err != nil {
+		return err
+	}
+	if f.generateConfig {
+		return flagfile.Write(a.stdout, c.Flags(), supRunKeys())
+	}
 	store, err := a.storeOpen()
 	if err != nil {
 		return err

@@ -1,9 +1,16 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pelletier/go-toml/v2"
 )
 
 // TestSupRunLogging runs real supervisors: -v adds debug lines (one per
@@ -41,5 +48,137 @@ func TestSupRunLogging(t *testing.T) {
 	}
 	if !strings.Contains(out, "level=WARN") {
 		t.Errorf("the warning is not a text line:\n%s", out)
+	}
+}
+
+// TestSupRunConfigFiles: --generate-config prints the settings as TOML
+// and exits; a supervisor reads /hab/sup/default/config/sup.toml, or
+// the --config-files given instead (the last file winning), under the
+// command line; a bad file is an error naming the file and line.
+func TestSupRunConfigFiles(t *testing.T) {
+	dir := t.TempDir()
+	root := filepath.Join(dir, "root")
+	env := map[string]string{"FS_ROOT": root}
+	getenv := func(k string) string { return env[k] }
+	hab := func(args ...string) (int, string, string) {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), args, strings.NewReader(""), &out, &errb, getenv)
+		return code, out.String(), errb.String()
+	}
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+
+	// The generated file reads back to the same settings.
+	code, out, errs := hab("sup", "run", "--generate-config", "--listen-http", "127.0.0.1:7000", "--peer", "10.0.0.1 10.0.0.2", "--bind", "db:pg.default")
+	if code != 0 {
+		t.Fatalf("--generate-config: exit %d: %s", code, errs)
+	}
+	var got map[string]any
+	if err := toml.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("--generate-config printed no TOML: %v\n%s", err, out)
+	}
+	for k, want := range map[string]any{"listen_http": "127.0.0.1:7000", "listen_ctl": "127.0.0.1:9632", "service_restart_cooldown_period": int64(300), "verbose": false, "group": "default"} {
+		if got[k] != want {
+			t.Errorf("--generate-config: %s = %v, want %v\n%s", k, got[k], want, out)
+		}
+	}
+	generated := write("generated.toml", out)
+	code, again, errs := hab("sup", "run", "--generate-config", "--config-files", generated)
+	if code != 0 || again != out {
+		t.Errorf("generated file read back: exit %d %s\n%s\nwant\n%s", code, errs, again, out)
+	}
+
+	// The default sup.toml, then --config-files in its place (the last
+	// wins), then the command line over both; the environment over files.
+	write("root/hab/sup/default/config/sup.toml", "verbose = true\nlisten_http = '127.0.0.1:7001'\ngroup = 'fromdefault'\n")
+	first := write("first.toml", "json_logging = true\nservice_update_period = 5\nbind = ['a:b.c', 'd:e.f']\n")
+	second := write("second.toml", "# the second file\nservice_update_period = 7\nlisten_ctl = '127.0.0.1:7002'\n")
+	for _, tc := range []struct {
+		name string
+		args []string
+		want map[string]any
+	}{
+		{"default file", nil, map[string]any{"verbose": true, "listen_http": "127.0.0.1:7001", "group": "fromdefault", "service_update_period": int64(60)}},
+		{"command line wins", []string{"--group", "cli", "--listen-http", "127.0.0.1:7003"}, map[string]any{"group": "cli", "listen_http": "127.0.0.1:7003"}},
+		{"config files, last wins", []string{"--config-files", first + " " + second}, map[string]any{"verbose": false, "json_logging": true, "service_update_period": int64(7), "listen_ctl": "127.0.0.1:7002", "group": "default", "bind": []any{"a:b.c", "d:e.f"}}},
+		{"repeated flag", []string{"--config-files", second, "--config-files", first}, map[string]any{"service_update_period": int64(5), "listen_ctl": "127.0.0.1:7002"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errs := hab(append([]string{"sup", "run", "--generate-config"}, tc.args...)...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+			var got map[string]any
+			if err := toml.Unmarshal([]byte(out), &got); err != nil {
+				t.Fatal(err)
+			}
+			for k, want := range tc.want {
+				if fmt.Sprint(got[k]) != fmt.Sprint(want) {
+					t.Errorf("%s = %v, want %v\n%s", k, got[k], want, out)
+				}
+			}
+		})
+	}
+
+	env["HAB_LISTEN_CTL"] = "127.0.0.1:7004"
+	if code, out, errs := hab("sup", "run", "--generate-config", "--config-files", second); code != 0 || !strings.Contains(out, "listen_ctl = '127.0.0.1:7004'") {
+		t.Errorf("HAB_LISTEN_CTL under a file's listen_ctl: exit %d %s\n%s", code, errs, out)
+	}
+	delete(env, "HAB_LISTEN_CTL")
+
+	for _, tc := range []struct {
+		name, content string
+		code          int
+		want          []string
+	}{
+		{"syntax", "verbose = true\nlisten_http = \n", 1, []string{"bad.toml", "line 2"}},
+		{"unknown key", "verbose = true\n\nno_such_thing = 1\n", 1, []string{"bad.toml", "line 3", `"no_such_thing"`}},
+		{"wrong type", "verbose = 'yes'\n", 1, []string{"bad.toml", "line 1", "verbose", "true or false"}},
+		{"bad number", "listen_ctl = '1.2.3.4:5'\nservice_update_period = -1\n", 1, []string{"bad.toml", "line 2", "service_update_period"}},
+		{"list for one value", "group = ['a', 'b']\n", 1, []string{"bad.toml", "line 1", "group", "list"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bad := write("bad.toml", tc.content)
+			code, out, errs := hab("sup", "run", "--generate-config", "--config-files", bad)
+			if code != tc.code || out != "" {
+				t.Fatalf("exit %d, output %q", code, out)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(errs, w) {
+					t.Errorf("error lacks %q:\n%s", w, errs)
+				}
+			}
+		})
+	}
+	if code, _, errs := hab("sup", "run", "--generate-config", "--config-files", filepath.Join(dir, "missing.toml")); code != 2 || !strings.Contains(errs, "missing.toml") {
+		t.Errorf("missing file: exit %d: %s", code, errs)
+	}
+}
+
+// TestSupRunReadsSupTOML: a real supervisor takes its logging settings
+// from /hab/sup/default/config/sup.toml, and its listeners from the
+// command line over the file's.
+func TestSupRunReadsSupTOML(t *testing.T) {
+	e := newSupEnv(t)
+	p := filepath.Join(e.root, "hab", "sup", "default", "config", "sup.toml")
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte("verbose = true\njson_logging = true\nlisten_http = '127.0.0.1:1'\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := e.startSup()
+	s.mustHab("", "svc", "status", "-r", s.ctl)
+	s.waitOutput(`"msg":"control gateway: request"`)
+	if !strings.Contains(s.output(), "Starting http-gateway on "+s.http) {
+		t.Errorf("the command line's --listen-http did not win:\n%s", s.output())
 	}
 }

@@ -1,0 +1,234 @@
+// Package flagfile reads a command's settings from TOML files into its
+// flags, and prints the flags' values as such a file: the original
+// Supervisor's sup.toml, --config-files and --generate-config.
+package flagfile
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/pelletier/go-toml/v2"
+	"github.com/spf13/pflag"
+)
+
+// Key ties a TOML key to the flag it sets.
+type Key struct {
+	TOML, Flag string
+}
+
+// Apply reads files in order into the flags that keys name; a later
+// file's value wins over an earlier one's. A flag given on the command
+// line (Changed) or already holding something other than its default
+// (from the environment) keeps its value. Every file is read and
+// checked before any flag is set, so a bad file sets nothing.
+func Apply(fs *pflag.FlagSet, keys []Key, files []string) error {
+	flagOf := map[string]string{}
+	for _, k := range keys {
+		if fs.Lookup(k.Flag) != nil {
+			flagOf[k.TOML] = k.Flag
+		}
+	}
+	type setting struct {
+		file, key string
+		line      int
+		values    []string
+	}
+	merged := map[string]setting{}
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return fmt.Errorf("read settings file: %w", err)
+		}
+		var doc map[string]any
+		if err := toml.Unmarshal(data, &doc); err != nil {
+			var de *toml.DecodeError
+			if errors.As(err, &de) {
+				row, col := de.Position()
+				return fmt.Errorf("settings file %s, line %d column %d: %s", file, row, col, de.Error())
+			}
+			return fmt.Errorf("settings file %s: %w", file, err)
+		}
+		names := make([]string, 0, len(doc))
+		for k := range doc {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			line := lineOf(data, k)
+			name, ok := flagOf[k]
+			if !ok {
+				return fmt.Errorf("settings file %s, line %d: unknown setting %q", file, line, k)
+			}
+			values, err := asValues(fs.Lookup(name), doc[k])
+			if err != nil {
+				return fmt.Errorf("settings file %s, line %d: %s: %w", file, line, k, err)
+			}
+			merged[k] = setting{file: file, key: k, line: line, values: values}
+		}
+	}
+	// Check every value on a fresh value of its flag's type, then set
+	// them all, so that a bad value sets nothing.
+	order := make([]string, 0, len(merged))
+	for k := range merged {
+		order = append(order, k)
+	}
+	sort.Strings(order)
+	var set []setting
+	for _, k := range order {
+		s := merged[k]
+		f := fs.Lookup(flagOf[k])
+		if f.Changed || f.Value.String() != f.DefValue {
+			continue
+		}
+		if check := newLike(f); check != nil {
+			for _, v := range s.values {
+				if err := check.Set(v); err != nil {
+					return fmt.Errorf("settings file %s, line %d: %s: %w", s.file, s.line, s.key, err)
+				}
+			}
+		}
+		set = append(set, s)
+	}
+	for _, s := range set {
+		f := fs.Lookup(flagOf[s.key])
+		for _, v := range s.values {
+			if err := f.Value.Set(v); err != nil {
+				return fmt.Errorf("settings file %s, line %d: %s: %w", s.file, s.line, s.key, err)
+			}
+		}
+	}
+	return nil
+}
+
+// newLike is a fresh value of f's type for checking a setting, or nil
+// when the type is not one this package knows (then the check happens
+// as the value is set).
+func newLike(f *pflag.Flag) pflag.Value {
+	fs := pflag.NewFlagSet("check", pflag.ContinueOnError)
+	switch f.Value.Type() {
+	case "string":
+		fs.String("v", "", "")
+	case "bool":
+		fs.Bool("v", false, "")
+	case "uint64":
+		fs.Uint64("v", 0, "")
+	case "uint32":
+		fs.Uint32("v", 0, "")
+	case "uint":
+		fs.Uint("v", 0, "")
+	case "int":
+		fs.Int("v", 0, "")
+	case "stringArray":
+		fs.StringArray("v", nil, "")
+	default:
+		return nil
+	}
+	return fs.Lookup("v").Value
+}
+
+// asValues turns a TOML value into the strings that set flag f: one
+// for a scalar, one per element for a list flag.
+func asValues(f *pflag.Flag, v any) ([]string, error) {
+	list := f.Value.Type() == "stringArray" || f.Value.Type() == "stringSlice"
+	if arr, ok := v.([]any); ok {
+		if !list {
+			return nil, fmt.Errorf("a list where one value was expected")
+		}
+		out := make([]string, 0, len(arr))
+		for _, e := range arr {
+			s, err := scalar(e)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, s)
+		}
+		return out, nil
+	}
+	s, err := scalar(v)
+	if err != nil {
+		return nil, err
+	}
+	switch f.Value.Type() {
+	case "bool":
+		if _, ok := v.(bool); !ok {
+			return nil, fmt.Errorf("want true or false, got %v", v)
+		}
+	case "string", "stringArray", "stringSlice":
+		if _, ok := v.(string); !ok {
+			return nil, fmt.Errorf("want a string, got %v", v)
+		}
+	}
+	return []string{s}, nil
+}
+
+func scalar(v any) (string, error) {
+	switch x := v.(type) {
+	case string:
+		return x, nil
+	case bool:
+		return strconv.FormatBool(x), nil
+	case int64:
+		return strconv.FormatInt(x, 10), nil
+	}
+	return "", fmt.Errorf("unsupported value %v (%T)", v, v)
+}
+
+// lineOf is the line (from 1) where key is assigned in data, or 0.
+func lineOf(data []byte, key string) int {
+	re := regexp.MustCompile(`^\s*("?)` + regexp.QuoteMeta(key) + `("?)\s*=`)
+	for i, l := range bytes.Split(data, []byte("\n")) {
+		if re.Match(l) {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// Write prints the flags that keys name as a TOML document, in keys'
+// order. Flags that do not exist, and empty strings and lists, are left
+// out.
+func Write(w io.Writer, fs *pflag.FlagSet, keys []Key) error {
+	var b strings.Builder
+	for _, k := range keys {
+		f := fs.Lookup(k.Flag)
+		if f == nil {
+			continue
+		}
+		var v any
+		switch f.Value.Type() {
+		case "bool":
+			v = f.Value.String() == "true"
+		case "uint64", "uint32", "uint", "int":
+			n, err := strconv.ParseInt(f.Value.String(), 10, 64)
+			if err != nil {
+				return fmt.Errorf("setting %s (--%s): %w", k.TOML, k.Flag, err)
+			}
+			v = n
+		case "stringArray", "stringSlice":
+			sv, ok := f.Value.(pflag.SliceValue)
+			if !ok || len(sv.GetSlice()) == 0 {
+				continue
+			}
+			v = sv.GetSlice()
+		default:
+			if f.Value.String() == "" {
+				continue
+			}
+			v = f.Value.String()
+		}
+		out, err := toml.Marshal(map[string]any{k.TOML: v})
+		if err != nil {
+			return fmt.Errorf("setting %s (--%s): %w", k.TOML, k.Flag, err)
+		}
+		b.Write(out)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
