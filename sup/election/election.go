@@ -11,7 +11,11 @@
 // sees a leader only while its own view of the group has quorum, so the
 // minority side of a split network has none. A new term starts when the
 // leader is Confirmed or gone (the followers), or when the leader lost
-// quorum (the leader itself, bidding the highest suitability).
+// quorum (the leader itself, bidding the highest suitability). A member
+// that still sees its leader (Alive or Suspect) ignores new terms others
+// start, and a finished term never comes back once its leader bid in a
+// newer one: a member whose view is stale as a split heals cannot gather
+// the votes of members the leader's lease still counts.
 //
 // SWIM alone would let a leader cut off from its group see it Alive for
 // as long as its own probes take to reach every member (Lifeguard slows a
@@ -384,7 +388,11 @@ func (e *Elector) All() map[string]map[string]Election {
 // with e.mu held.
 func (e *Elector) merge(cur, in Election) Election {
 	sg := cur.ServiceGroup
-	curLive := cur.Status == Finished && e.alive(cur.MemberID) && e.Quorum(sg)
+	// A leader this member still sees (Alive or Suspect) keeps its term
+	// here whatever this member's own quorum: its lease rests on this
+	// member answering it, so a vote from here for another's new term
+	// could finish that term while it still leads.
+	leads := cur.Status == Finished && !e.gone(sg, cur.MemberID)
 	switch {
 	case in.equal(cur):
 		return cur
@@ -395,12 +403,17 @@ func (e *Elector) merge(cur, in Election) Election {
 		return in
 	case cur.Status == Finished && cur.Term >= in.Term:
 		return cur
-	case in.Status == Finished && cur.Status != Finished && e.alive(in.MemberID) && e.Quorum(sg):
+	case in.Status == Finished && cur.Status != Finished && e.alive(in.MemberID) && e.Quorum(sg) &&
+		!slices.Contains(cur.Votes, in.MemberID) && cur.MemberID != in.MemberID:
 		// A split healed: the finished election of a live leader ends an
-		// attempt at a new term that never finished.
+		// attempt at a new term that never finished, unless that leader
+		// bid in the new term itself (it lost quorum and gave the old
+		// term up: bringing it back would make it lead beside the new
+		// term's winner).
 		return in
-	case in.Term > cur.Term && curLive && in.MemberID != cur.MemberID:
-		// New terms not started by the live leader are ignored.
+	case in.Term > cur.Term && leads && in.MemberID != cur.MemberID:
+		// New terms not started by the leader are ignored while it is
+		// seen.
 		return cur
 	case in.Term > cur.Term:
 		return in

@@ -42,6 +42,10 @@ func TestMerge(t *testing.T) {
 		{"a new term from the leader is kept", allAlive, el("c", 1, 0, Finished, "a", "b", "c"), el("c", 2, MaxSuitability, Running, "c"), el("c", 2, MaxSuitability, Running, "c")},
 		{"a new term kept when the leader is gone", map[string]census.Health{"a": census.Alive, "b": census.Alive, "c": census.Confirmed}, el("c", 1, 0, Finished, "a", "b", "c"), el("b", 2, 0, Running, "b"), el("b", 2, 0, Running, "b")},
 		{"a live leader's finished election ends an unfinished newer term", allAlive, el("b", 2, 0, NoQuorum, "b"), el("c", 1, 0, Finished, "a", "b", "c"), el("c", 1, 0, Finished, "a", "b", "c")},
+		{"a new term ignored while the leader is seen, also without quorum here", map[string]census.Health{"a": census.Suspect, "b": census.Suspect, "c": census.Alive}, el("c", 1, 0, Finished, "a", "b", "c"), el("b", 2, 0, Running, "b"), el("c", 1, 0, Finished, "a", "b", "c")},
+		{"a new term ignored while the leader is Suspect", map[string]census.Health{"a": census.Alive, "b": census.Alive, "c": census.Suspect}, el("c", 1, 0, Finished, "a", "b", "c"), el("b", 2, 0, Running, "b"), el("c", 1, 0, Finished, "a", "b", "c")},
+		{"a leader that started a newer term is not brought back", allAlive, el("c", 2, MaxSuitability, Running, "a", "c"), el("c", 1, 0, Finished, "a", "b", "c"), el("c", 2, MaxSuitability, Running, "a", "c")},
+		{"a leader that voted in a newer term is not brought back", allAlive, el("b", 2, 0, Running, "b", "c"), el("c", 1, 0, Finished, "a", "b", "c"), el("b", 2, 0, Running, "b", "c")},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e := New("z", view(c.health), 3)
