@@ -177,7 +177,11 @@ func (a *app) ctlClient(remote string) (ctl.Client, error) {
 		}
 		secret = s
 	}
-	return ctl.Client{Addr: addr, Secret: secret}, nil
+	ctlTLS, err := a.ctlClientTLS(addr)
+	if err != nil {
+		return ctl.Client{}, err
+	}
+	return ctl.Client{Addr: addr, Secret: secret, TLS: ctlTLS}, nil
 }
 
 // ctlDo sends one request and prints its output.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,6 +20,7 @@ import (
 	"github.com/habgo/hab/core/ident"
 	"github.com/habgo/hab/core/pkgs"
 	"github.com/habgo/hab/internal/flagfile"
+	"github.com/habgo/hab/sup/ctltls"
 	"github.com/habgo/hab/sup/httpgw"
 	"github.com/habgo/hab/sup/manager"
 )
@@ -40,6 +42,7 @@ type supRunFlags struct {
 	ring, ringKey          string
 	verbose, jsonLogging   bool // -v, --json-logging
 	configFiles            []string
+	ctlCert, ctlKey, ctlCA string // --ctl-server-certificate, --ctl-server-key, --ctl-client-ca-certificate
 	generateConfig         bool
 }
 
@@ -135,6 +138,17 @@ func (a *app) addSupRunFlags(c *cobra.Command, f *supRunFlags) {
 	fl.StringVar(&f.org, "org", "", "The organization the Supervisor and its services are part of (service groups become SERVICE.GROUP@ORG)")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "Verbose output: debug-level log lines")
 	fl.BoolVar(&f.jsonLogging, "json-logging", false, "Log lines as JSON objects, one a line")
+	for _, o := range []struct {
+		v          *string
+		name, help string
+	}{
+		{&f.ctlCert, "ctl-server-certificate", "Serve the control gateway over TLS with this certificate (a PEM file, or a directory's newest hab sup secret generate-tls pair)"},
+		{&f.ctlKey, "ctl-server-key", "The private key of the control gateway's TLS certificate (a PEM file, or a directory as above)"},
+		{&f.ctlCA, "ctl-client-ca-certificate", "Require control clients to present a certificate signed by these CA certificates (a PEM file, or a directory as above)"},
+	} {
+		fl.StringVar(o.v, o.name, "", o.help+" [bare flag: "+ctltls.Dir(a.root)+"]")
+		fl.Lookup(o.name).NoOptDefVal = ctltls.Dir(a.root)
+	}
 	fl.StringArrayVar(&f.configFiles, "config-files", nil, "Read the Supervisor's settings from these TOML files (separated by spaces; the last file wins, the command line wins over all) [default: /hab/sup/default/config/sup.toml if it exists]")
 	fl.BoolVar(&f.generateConfig, "generate-config", false, "Print the Supervisor's settings as a TOML file (for --config-files) and exit")
 	fl.Bool("no-color", false, "Turn ANSI color off (the Supervisor's output has none)")
@@ -252,6 +266,15 @@ func (a *app) supRun(c *cobra.Command, f *supRunFlags, pkg string) error {
 	if err := gossipFlagConflicts(c); err != nil {
 		return err
 	}
+	if (f.ctlCert == "") != (f.ctlKey == "") || (f.ctlCA != "" && f.ctlCert == "") {
+		return usageError("--ctl-server-certificate and --ctl-server-key go together, and --ctl-client-ca-certificate needs both")
+	}
+	var ctlTLS *tls.Config
+	if f.ctlCert != "" {
+		if ctlTLS, err = ctltls.ServerConfig(f.ctlCert, f.ctlKey, f.ctlCA); err != nil {
+			return err
+		}
+	}
 	ringKey, err := f.resolveRingKey()
 	if err != nil {
 		return err
@@ -266,7 +289,7 @@ func (a *app) supRun(c *cobra.Command, f *supRunFlags, pkg string) error {
 	}
 	cfg := manager.Config{
 		Root: a.root, Store: store,
-		ListenCtl: f.listenCtl, ListenHTTP: f.listenHTTP, ListenGossip: listenGossip,
+		ListenCtl: f.listenCtl, CtlTLS: ctlTLS, ListenHTTP: f.listenHTTP, ListenGossip: listenGossip,
 		Gossip: manager.GossipConfig{Peers: splitPeers(f.peers), PeerWatchFile: f.peerWatchFile, RingKey: ringKey},
 		SysIP:  f.sysIP, Permanent: f.permanent, Version: version,
 		BaseEnv: os.Environ(), Getenv: a.getenv, Out: a.stdout, Log: a.supLogger(f.verbose, f.jsonLogging),

@@ -5,12 +5,18 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pelletier/go-toml/v2"
+
+	"github.com/habgo/hab/core/cliconfig"
+	"github.com/habgo/hab/core/paths"
+	"github.com/habgo/hab/sup/ctltls"
 )
 
 // TestSupRunLogging runs real supervisors: -v adds debug lines (one per
@@ -180,5 +186,87 @@ func TestSupRunReadsSupTOML(t *testing.T) {
 	s.waitOutput(`"msg":"control gateway: request"`)
 	if !strings.Contains(s.output(), "Starting http-gateway on "+s.http) {
 		t.Errorf("the command line's --listen-http did not win:\n%s", s.output())
+	}
+}
+
+// TestSupRunCtlTLS runs a real supervisor whose control gateway is TLS
+// with client certificates (the bare flags take hab sup secret
+// generate-tls's directory), and clients configured by cli.toml: only
+// one trusting the server's certificate and presenting a certificate
+// the supervisor trusts gets an answer.
+func TestSupRunCtlTLS(t *testing.T) {
+	e := newSupEnv(t)
+	root := paths.FromEnv(func(k string) string { return e.env[k] })
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var errs bytes.Buffer
+	if code := run(context.Background(), []string{"sup", "secret", "generate-tls", "--subject-alternative-name", "sup.test"}, strings.NewReader(""), io.Discard, &errs, func(k string) string { return e.env[k] }); code != 0 {
+		t.Fatalf("generate-tls: exit %d: %s", code, errs.String())
+	}
+	clientDir, strangerDir := filepath.Join(e.dir, "client"), filepath.Join(e.dir, "stranger")
+	for _, d := range []string{clientDir, strangerDir} {
+		if _, err := ctltls.Generate(d, "client.test", now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := e.startSup("--ctl-server-certificate", "--ctl-server-key", "--ctl-client-ca-certificate="+clientDir)
+	stranger, err := ctltls.Latest(strangerDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, cliTOML string
+		ok            bool
+		want          string
+	}{
+		{"plain client", "", false, "svc.status"},
+		{"trusted both ways", fmt.Sprintf("ctl_server_ca_certificate = %q\nctl_server_name_indication = 'sup.test'\nctl_client_certificate = %q\nctl_client_key = %q\n", ctltls.Dir(root), clientDir, clientDir), true, ""},
+		{"name from -r", fmt.Sprintf("ctl_server_ca_certificate = %q\nctl_client_key = %q\n", ctltls.Dir(root), clientDir), true, ""},
+		{"no client certificate", fmt.Sprintf("ctl_server_ca_certificate = %q\nctl_server_name_indication = 'sup.test'\n", ctltls.Dir(root)), false, "certificate required"},
+		{"server not trusted", fmt.Sprintf("ctl_server_ca_certificate = %q\nctl_server_name_indication = 'sup.test'\nctl_client_key = %q\n", strangerDir, clientDir), false, "TLS handshake"},
+		{"wrong server name", fmt.Sprintf("ctl_server_ca_certificate = %q\nctl_server_name_indication = 'other.test'\nctl_client_key = %q\n", ctltls.Dir(root), clientDir), false, "other.test"},
+		{"client not trusted", fmt.Sprintf("ctl_server_ca_certificate = %q\nctl_server_name_indication = 'sup.test'\nctl_client_certificate = %q\nctl_client_key = %q\n", ctltls.Dir(root), stranger.Certificate, stranger.Key), false, "unknown certificate authority"},
+		{"missing CA file", "ctl_server_ca_certificate = '/nonexistent/ca.pem'\n", false, "/nonexistent/ca.pem"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := os.MkdirAll(filepath.Dir(cliconfig.Path(root)), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(cliconfig.Path(root), []byte(tc.cliTOML), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			remote := s.ctl
+			if tc.name == "name from -r" {
+				remote = strings.Replace(s.ctl, "127.0.0.1", "localhost", 1)
+			}
+			code, out, errs := s.hab("", "svc", "status", "-r", remote)
+			if tc.ok != (code == 0) || !strings.Contains(errs, tc.want) {
+				t.Errorf("exit %d\n%s%s", code, out, errs)
+			}
+			if tc.ok && !strings.Contains(out, "No services loaded") {
+				t.Errorf("status: %s", out)
+			}
+		})
+	}
+
+	// Bad server flags: one without the other, a missing file.
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--ctl-server-certificate"}, 2, "--ctl-server-key"},
+		{[]string{"--ctl-client-ca-certificate=" + clientDir}, 2, "--ctl-client-ca-certificate"},
+		{[]string{"--ctl-server-certificate=/nonexistent/c.pem", "--ctl-server-key=" + clientDir}, 1, "/nonexistent/c.pem"},
+		{[]string{"--ctl-server-certificate=" + strangerDir, "--ctl-server-key=" + clientDir}, 1, "private key does not match"},
+	} {
+		e2 := newSupEnv(t)
+		// The bound only ends a supervisor that wrongly started.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		var errs bytes.Buffer
+		code := run(ctx, append([]string{"sup", "run", "--listen-ctl", "127.0.0.1:0", "--listen-http", "127.0.0.1:0", "--listen-gossip", "127.0.0.1:0"}, tc.args...), strings.NewReader(""), io.Discard, &errs, func(k string) string { return e2.env[k] })
+		cancel()
+		if code != tc.code || !strings.Contains(errs.String(), tc.want) {
+			t.Errorf("%v: exit %d: %s", tc.args, code, errs.String())
+		}
 	}
 }

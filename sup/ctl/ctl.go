@@ -15,6 +15,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -79,12 +80,16 @@ type Server struct {
 	Secret  string
 	Handler Handler
 	Log     *slog.Logger
+	TLS     *tls.Config // when set, every connection is TLS (hab sup run --ctl-server-certificate)
 }
 
 // Serve accepts connections on ln until ctx ends, then closes ln and
 // waits for the requests in flight.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	var wg sync.WaitGroup
+	if s.TLS != nil {
+		ln = tls.NewListener(ln, s.TLS)
+	}
 	go func() { <-ctx.Done(); ln.Close() }()
 	defer wg.Wait()
 	for {
@@ -171,6 +176,7 @@ var ErrNoSupervisor = errors.New("no supervisor is listening")
 type Client struct {
 	Addr   string
 	Secret string
+	TLS    *tls.Config // when set, the connection is TLS
 }
 
 // Do sends cmd with args (marshalled to JSON) and calls out with each
@@ -184,6 +190,14 @@ func (c Client) Do(ctx context.Context, cmd string, args any, out func(string)) 
 	conn, err := d.DialContext(ctx, "tcp", c.Addr)
 	if err != nil {
 		return fmt.Errorf("connect to the supervisor at %s: %w: %w", c.Addr, ErrNoSupervisor, err)
+	}
+	if c.TLS != nil {
+		tc := tls.Client(conn, c.TLS)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			conn.Close()
+			return fmt.Errorf("TLS handshake with the supervisor at %s: %w", c.Addr, err)
+		}
+		conn = tc
 	}
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { conn.Close() })

@@ -6,6 +6,7 @@ package manager
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -41,9 +42,10 @@ import (
 type Config struct {
 	Root                    paths.Root
 	Store                   *pkgs.Store
-	ListenCtl               string // host:port
-	ListenHTTP              string // host:port; empty disables the HTTP gateway
-	ListenGossip            string // host:port; empty: no ring (the census holds this supervisor alone)
+	ListenCtl               string      // host:port
+	CtlTLS                  *tls.Config // the control gateway's TLS, nil for none
+	ListenHTTP              string      // host:port; empty disables the HTTP gateway
+	ListenGossip            string      // host:port; empty: no ring (the census holds this supervisor alone)
 	Gossip                  GossipConfig
 	SysIP                   string
 	Permanent               bool
@@ -246,7 +248,7 @@ func Run(ctx context.Context, cfg Config) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		srv := &ctl.Server{Secret: m.secret, Handler: m, Log: cfg.Log}
+		srv := &ctl.Server{Secret: m.secret, Handler: m, Log: cfg.Log, TLS: cfg.CtlTLS}
 		if err := srv.Serve(gctx, ctlLn); err != nil {
 			cfg.Log.Error(err.Error())
 		}
