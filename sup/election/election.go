@@ -130,7 +130,9 @@ type Elector struct {
 	elections map[string]Election
 	groups    map[string]func() uint64 // the groups this member is in, with its suitability
 	spread    func(Election)
-	changed   chan struct{}
+	notify    func(sg string)
+	changed   chan struct{}        // closed when an election or a leader seen changes
+	seen      map[string]string    // by group: the leader Leader last reported ("" for none)
 	goneSince map[string]time.Time // by group: when its leader was first seen gone
 }
 
@@ -178,7 +180,7 @@ func New(self string, view View, minPopulation int, opts ...Option) *Elector {
 	e := &Elector{
 		self: self, view: view, min: max(minPopulation, 1), grace: DefaultGrace,
 		elections: map[string]Election{}, groups: map[string]func() uint64{},
-		changed: make(chan struct{}), goneSince: map[string]time.Time{},
+		changed: make(chan struct{}), goneSince: map[string]time.Time{}, seen: map[string]string{},
 		joined: map[string]bool{}, acked: map[string]time.Time{}, asking: map[string]bool{},
 	}
 	for _, o := range opts {
@@ -193,6 +195,16 @@ func (e *Elector) SetSpread(f func(Election)) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.spread = f
+}
+
+// SetNotify sets what learns that the leader this member sees of a group
+// changed without its election changing: the leader's health, or this
+// member's quorum (a lease running out, or answers coming back). Tick
+// looks for such changes.
+func (e *Elector) SetNotify(f func(sg string)) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.notify = f
 }
 
 // Join makes this member take part in sg's elections with the given
@@ -351,8 +363,7 @@ func (e *Elector) WaitLeader(ctx context.Context, sg string) (string, error) {
 		select {
 		case <-ctx.Done():
 			return "", fmt.Errorf("wait for the leader of %s: %w", sg, ctx.Err())
-		case <-ch:
-		case <-time.After(100 * time.Millisecond): // health changes do not pass through here
+		case <-ch: // an election changed, or a leader seen (Tick)
 		}
 	}
 }
@@ -482,6 +493,42 @@ func (e *Elector) Tick() {
 	e.mu.Unlock()
 	for sg, suit := range groups {
 		e.tickGroup(sg, suit)
+	}
+	e.observe()
+}
+
+// observe compares the leader this member sees of each group with the
+// one it saw last, and tells (the changed channel and the notify
+// function) of those that changed.
+func (e *Elector) observe() {
+	e.mu.Lock()
+	groups := make([]string, 0, len(e.elections))
+	for sg := range e.elections {
+		groups = append(groups, sg)
+	}
+	e.mu.Unlock()
+	var moved []string
+	for _, sg := range groups {
+		id, _ := e.Leader(sg)
+		e.mu.Lock()
+		if e.seen[sg] != id {
+			e.seen[sg] = id
+			moved = append(moved, sg)
+		}
+		e.mu.Unlock()
+	}
+	if len(moved) == 0 {
+		return
+	}
+	e.mu.Lock()
+	close(e.changed)
+	e.changed = make(chan struct{})
+	notify := e.notify
+	e.mu.Unlock()
+	if notify != nil {
+		for _, sg := range moved {
+			notify(sg)
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package election
 
 import (
+	"context"
 	"slices"
 	"testing"
 
@@ -102,5 +103,55 @@ func TestVoteAndFinish(t *testing.T) {
 		if s := e.Status(sg); s != "none" {
 			t.Fatalf("%+v accepted: %s", bad, s)
 		}
+	}
+}
+
+// A leader seen changes with health alone: Tick tells the notify
+// function, and wakes WaitLeader, without the election changing.
+func TestLeaderChangeTold(t *testing.T) {
+	v := view(allAlive)
+	e := New("z", v, 3)
+	var told []string
+	e.SetNotify(func(sg string) { told = append(told, sg) })
+	e.Insert(el("c", 1, 0, Finished, "a", "b", "c"))
+	e.Tick()
+	if !slices.Equal(told, []string{sg}) {
+		t.Fatalf("after the election finished: told %v", told)
+	}
+	e.Tick()
+	if len(told) != 1 {
+		t.Fatalf("told %v with nothing changed", told)
+	}
+	v.Ring.AddMember(census.Member{ID: "c"}, census.Confirmed)
+	e.Tick()
+	if _, ok := e.Leader(sg); ok || len(told) != 2 {
+		t.Fatalf("leader Confirmed: told %v", told)
+	}
+
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	got := make(chan string)
+	go func() {
+		id, err := e.WaitLeader(ctx, sg)
+		if err != nil {
+			id = err.Error()
+		}
+		got <- id
+	}()
+	e.mu.Lock()
+	ch := e.changed
+	e.mu.Unlock()
+	v.Ring.AddMember(census.Member{ID: "c"}, census.Alive)
+	e.Tick()
+	select {
+	case <-ch:
+	default:
+		t.Fatal("the leader came back and the change channel stayed open")
+	}
+	if id := <-got; id != "c" {
+		t.Fatalf("WaitLeader = %s", id)
+	}
+	if len(told) != 3 {
+		t.Fatalf("leader back: told %v", told)
 	}
 }

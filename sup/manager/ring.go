@@ -98,12 +98,16 @@ func (m *Manager) startGossip(ctx context.Context, incarnations map[string]uint6
 		topic string
 	}{{g.leaders, "election"}, {g.updates, "election_update"}} {
 		t := butterfly.Carry[election.Election](srv, e.topic, e.el)
-		sg := func(r election.Election) {
-			t.Spread(r)
+		changed := func(sg string) {
 			m.ring.ElectionChanged()
-			m.kickGroup(r.ServiceGroup)
+			m.kickGroup(sg)
 		}
-		e.el.SetSpread(sg)
+		e.el.SetSpread(func(r election.Election) {
+			t.Spread(r)
+			changed(r.ServiceGroup)
+		})
+		// The leader seen also changes with health and quorum alone.
+		e.el.SetNotify(changed)
 	}
 	m.ring.SetElections(electionView{g.leaders}, electionView{g.updates})
 	return g, nil
