@@ -42,6 +42,7 @@ type supRunFlags struct {
 	ring, ringKey          string
 	verbose, jsonLogging   bool // -v, --json-logging
 	configFiles            []string
+	keepLatest             int    // --keep-latest-packages, -1 when not given
 	ctlCert, ctlKey, ctlCA string // --ctl-server-certificate, --ctl-server-key, --ctl-client-ca-certificate
 	generateConfig         bool
 }
@@ -149,6 +150,8 @@ func (a *app) addSupRunFlags(c *cobra.Command, f *supRunFlags) {
 		fl.StringVar(o.v, o.name, "", o.help+" [bare flag: "+ctltls.Dir(a.root)+"]")
 		fl.Lookup(o.name).NoOptDefVal = ctltls.Dir(a.root)
 	}
+	fl.IntVar(&f.keepLatest, "keep-latest-packages", -1, "After a service starts (loaded or updated), uninstall all but this number (`N`) of the newest releases of its package")
+	a.envFlag(c, "keep-latest-packages", "HAB_KEEP_LATEST_PACKAGES")
 	fl.StringArrayVar(&f.configFiles, "config-files", nil, "Read the Supervisor's settings from these TOML files (separated by spaces; the last file wins, the command line wins over all) [default: /hab/sup/default/config/sup.toml if it exists]")
 	fl.BoolVar(&f.generateConfig, "generate-config", false, "Print the Supervisor's settings as a TOML file (for --config-files) and exit")
 	fl.Bool("no-color", false, "Turn ANSI color off (the Supervisor's output has none)")
@@ -275,6 +278,12 @@ func (a *app) supRun(c *cobra.Command, f *supRunFlags, pkg string) error {
 			return err
 		}
 	}
+	var keepLatest *int
+	if f.keepLatest >= 0 {
+		keepLatest = &f.keepLatest
+	} else if c.Flags().Changed("keep-latest-packages") || c.Flags().Lookup("keep-latest-packages").Value.String() != "-1" {
+		return usageError("--keep-latest-packages must not be negative")
+	}
 	ringKey, err := f.resolveRingKey()
 	if err != nil {
 		return err
@@ -289,7 +298,7 @@ func (a *app) supRun(c *cobra.Command, f *supRunFlags, pkg string) error {
 	}
 	cfg := manager.Config{
 		Root: a.root, Store: store,
-		ListenCtl: f.listenCtl, CtlTLS: ctlTLS, ListenHTTP: f.listenHTTP, ListenGossip: listenGossip,
+		ListenCtl: f.listenCtl, CtlTLS: ctlTLS, KeepLatestPackages: keepLatest, ListenHTTP: f.listenHTTP, ListenGossip: listenGossip,
 		Gossip: manager.GossipConfig{Peers: splitPeers(f.peers), PeerWatchFile: f.peerWatchFile, RingKey: ringKey},
 		SysIP:  f.sysIP, Permanent: f.permanent, Version: version,
 		BaseEnv: os.Environ(), Getenv: a.getenv, Out: a.stdout, Log: a.supLogger(f.verbose, f.jsonLogging),

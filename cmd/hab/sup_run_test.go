@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -268,5 +269,47 @@ func TestSupRunCtlTLS(t *testing.T) {
 		if code != tc.code || !strings.Contains(errs.String(), tc.want) {
 			t.Errorf("%v: exit %d: %s", tc.args, code, errs.String())
 		}
+	}
+}
+
+// TestSupRunKeepLatestPackages: with HAB_KEEP_LATEST_PACKAGES (the
+// flag's variable) a real supervisor starting a service uninstalls all
+// but the newest releases of its package, and the service runs the
+// newest; a negative count is refused.
+func TestSupRunKeepLatestPackages(t *testing.T) {
+	e := newSupEnv(t)
+	var releases []string
+	for range 3 {
+		e.build(fixtureDir("service"))
+		releases = append(releases, strconv.Itoa(e.release))
+	}
+	port := freeLoopbackPort(t)
+	e.userTOML("service", fmt.Sprintf("port = %d\n", port))
+	e.env["HAB_KEEP_LATEST_PACKAGES"] = "2"
+	s := e.startSup("habtest/service")
+	s.waitOutput("Uninstalled 1 habtest/service packages, keeping the 2 latest")
+	supWaitFor(t, "the service to answer on its port", func() bool {
+		return httpBody(t, fmt.Sprintf("http://127.0.0.1:%d/", port)) == "hello from the service\n"
+	})
+	entries, err := os.ReadDir(filepath.Join(e.root, "hab", "pkgs", "habtest", "service", "0.1.0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	for _, en := range entries {
+		left = append(left, en.Name())
+	}
+	if strings.Join(left, " ") != strings.Join(releases[1:], " ") {
+		t.Errorf("releases left %v, want %v", left, releases[1:])
+	}
+	pkg, _ := s.service("service")["pkg"].(map[string]any)
+	if want := "habtest/service/0.1.0/" + releases[2]; pkg == nil || pkg["ident"] != want {
+		t.Errorf("the service runs %v, want %s", pkg, want)
+	}
+
+	var errs bytes.Buffer
+	code := run(context.Background(), []string{"sup", "run", "--keep-latest-packages", "-1"}, strings.NewReader(""), io.Discard, &errs, func(k string) string { return map[string]string{"FS_ROOT": t.TempDir()}[k] })
+	if code != 2 || !strings.Contains(errs.String(), "--keep-latest-packages") {
+		t.Errorf("negative count: exit %d: %s", code, errs.String())
 	}
 }

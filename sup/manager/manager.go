@@ -44,6 +44,7 @@ type Config struct {
 	Store                   *pkgs.Store
 	ListenCtl               string      // host:port
 	CtlTLS                  *tls.Config // the control gateway's TLS, nil for none
+	KeepLatestPackages      *int        // when set, a service starting (loaded or updated) uninstalls all but this many newest releases of its package
 	ListenHTTP              string      // host:port; empty disables the HTTP gateway
 	ListenGossip            string      // host:port; empty: no ring (the census holds this supervisor alone)
 	Gossip                  GossipConfig
@@ -618,6 +619,34 @@ func (m *Manager) startService(ctx context.Context, name string, sp spec.Spec) {
 		}
 		svc.Run(sctx)
 	}()
+	m.keepLatest(ctx, sp)
+}
+
+// keepLatest uninstalls all but the newest KeepLatestPackages releases
+// of a started service's package (its ident as loaded), with the
+// dependencies nothing else needs; the releases the running services
+// use are kept.
+func (m *Manager) keepLatest(ctx context.Context, sp spec.Spec) {
+	n := m.cfg.KeepLatestPackages
+	if n == nil {
+		return
+	}
+	id, err := ident.Parse(sp.Ident)
+	if err != nil {
+		return
+	}
+	inUse := map[string]bool{}
+	m.mu.Lock()
+	for _, r := range m.services {
+		inUse[r.svc.Ident()] = true
+	}
+	m.mu.Unlock()
+	res, err := m.cfg.Store.Uninstall(ctx, id, pkgs.UninstallOptions{KeepLatest: n, Protected: func(i ident.Ident) bool { return inUse[i.String()] }})
+	if err != nil {
+		m.cfg.Log.Error("uninstall old releases", "ident", sp.Ident, "keep", *n, "err", err)
+		return
+	}
+	m.say("Uninstalled %d %s packages, keeping the %d latest", len(res.Removed), id, *n)
 }
 
 // stop stops services in parallel and waits for them.
