@@ -48,10 +48,17 @@ func byID(ms []*member, id string) *member {
 // and itself as the leader or a follower.
 func waitRendered(t *testing.T, what, leader string, ms ...*member) {
 	t.Helper()
+	var last string // the member last found rendering something else, for a failure
+	defer func() {
+		if t.Failed() && last != "" {
+			t.Logf("while waiting for %s: %s", what, last)
+		}
+	}()
 	waitFor(t, what, func() bool {
 		for _, m := range ms {
 			s := m.settings()
 			if s["svc_leader"] != leader || s["leader"] != fmt.Sprint(m.id == leader) || s["follower"] != fmt.Sprint(m.id != leader) {
+				last = fmt.Sprintf("%s rendered svc_leader=%q leader=%q follower=%q, its census names %q", m.name, s["svc_leader"], s["leader"], s["follower"], m.leaderSeen(sg))
 				return false
 			}
 		}
