@@ -192,8 +192,8 @@ func lineOf(data []byte, key string) int {
 }
 
 // Write prints the flags that keys name as a TOML document, in keys'
-// order. Flags that do not exist, and empty strings and lists, are left
-// out.
+// order. Flags that do not exist, empty strings and lists, and numbers
+// at a negative default (unset) are left out.
 func Write(w io.Writer, fs *pflag.FlagSet, keys []Key) error {
 	var b strings.Builder
 	for _, k := range keys {
@@ -209,6 +209,9 @@ func Write(w io.Writer, fs *pflag.FlagSet, keys []Key) error {
 			n, err := strconv.ParseInt(f.Value.String(), 10, 64)
 			if err != nil {
 				return fmt.Errorf("setting %s (--%s): %w", k.TOML, k.Flag, err)
+			}
+			if n < 0 && f.Value.String() == f.DefValue {
+				continue // a negative default means "not set"
 			}
 			v = n
 		case "stringArray", "stringSlice":
