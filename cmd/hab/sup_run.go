@@ -25,6 +25,11 @@ import (
 	"github.com/habgo/hab/sup/manager"
 )
 
+// ctlTLSBare is what a bare --ctl-server-certificate, --ctl-server-key or
+// --ctl-client-ca-certificate means: hab's ctl key directory (under
+// FS_ROOT when it is set), where hab sup secret generate-tls writes.
+const ctlTLSBare = "/hab/cache/keys/ctl"
+
 type supRunFlags struct {
 	load                   loadFlags
 	listenCtl, listenHTTP  string
@@ -147,8 +152,8 @@ func (a *app) addSupRunFlags(c *cobra.Command, f *supRunFlags) {
 		{&f.ctlKey, "ctl-server-key", "The private key of the control gateway's TLS certificate (a PEM file, or a directory as above)"},
 		{&f.ctlCA, "ctl-client-ca-certificate", "Require control clients to present a certificate signed by these CA certificates (a PEM file, or a directory as above)"},
 	} {
-		fl.StringVar(o.v, o.name, "", o.help+" [bare flag: "+ctltls.Dir(a.root)+"]")
-		fl.Lookup(o.name).NoOptDefVal = ctltls.Dir(a.root)
+		fl.StringVar(o.v, o.name, "", o.help+" [bare flag: "+ctlTLSBare+"]")
+		fl.Lookup(o.name).NoOptDefVal = ctlTLSBare
 	}
 	fl.IntVar(&f.keepLatest, "keep-latest-packages", -1, "After a service starts (loaded or updated), uninstall all but this number (`N`) of the newest releases of its package")
 	a.envFlag(c, "keep-latest-packages", "HAB_KEEP_LATEST_PACKAGES")
@@ -268,6 +273,11 @@ func (a *app) supRun(c *cobra.Command, f *supRunFlags, pkg string) error {
 	}
 	if err := gossipFlagConflicts(c); err != nil {
 		return err
+	}
+	for _, v := range []*string{&f.ctlCert, &f.ctlKey, &f.ctlCA} {
+		if *v == ctlTLSBare {
+			*v = ctltls.Dir(a.root) // under FS_ROOT
+		}
 	}
 	if (f.ctlCert == "") != (f.ctlKey == "") || (f.ctlCA != "" && f.ctlCert == "") {
 		return usageError("--ctl-server-certificate and --ctl-server-key go together, and --ctl-client-ca-certificate needs both")
