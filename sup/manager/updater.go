@@ -167,21 +167,41 @@ func (u *updaters) startWorker(ctx context.Context, name string, sp spec.Spec) e
 			return fmt.Errorf("the rolling strategy needs the ring (--listen-gossip)")
 		}
 		w.Ring = rollingRing{u, name, group}
-		var leaders *election.Elector
-		if sp.Topology == "leader" {
-			leaders = gs.leaders // the service leader bids 0: never the update leader while it has followers
-		}
-		gs.updates.Join(group, election.UpdateSuitability(leaders, group, u.m.ring.LocalID))
 		uw.group = group
 	}
 	wctx, cancel := context.WithCancel(ctx)
 	uw.cancel = cancel
+	// In a rolling group the member bids in the update election. In a
+	// leader topology the service leader bids 0, never the update leader
+	// while it has followers; the bids mean that only once the group has
+	// a leader, so the member joins then (a bid made before would be
+	// every member's highest, and the service leader-to-be could win).
+	// The worker's goroutine joins, so stopWorker's Leave comes after.
+	join := func() bool { return true }
+	if strategy == update.Rolling {
+		gs := u.m.gossip
+		var leaders *election.Elector
+		if sp.Topology == "leader" {
+			leaders = gs.leaders
+		}
+		join = func() bool {
+			if leaders != nil {
+				if _, err := leaders.WaitLeader(wctx, group); err != nil {
+					return false
+				}
+			}
+			gs.updates.Join(group, election.UpdateSuitability(leaders, group, u.m.ring.LocalID))
+			return true
+		}
+	}
 	u.mu.Lock()
 	u.workers[name] = uw
 	u.mu.Unlock()
 	go func() {
 		defer close(uw.done)
-		w.Run(wctx)
+		if join() {
+			w.Run(wctx)
+		}
 	}()
 	return nil
 }
