@@ -46,21 +46,29 @@ func (e *env) post(token, id string, data []byte, extra string) resp {
 	return e.do("POST", "/v1/depot/pkgs/"+id+"?checksum="+blakeHex(data)+extra, token, bytes.NewReader(data))
 }
 
+// generatedKey has the depot generate origin's key pair and returns its
+// secret key, fetched as token.
+func (e *env) generatedKey(token, origin string) *crypto.SigningSecretKey {
+	e.t.Helper()
+	e.want(e.do("POST", "/v1/depot/origins/"+origin+"/keys", token, nil), 201, "generate keys")
+	kf, err := crypto.ParseKeyFile(e.want(e.do("GET", "/v1/depot/origins/"+origin+"/secret_keys/latest", token, nil), 200, "secret key").body, "secret key")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	key, err := crypto.SigningSecretKeyFrom(kf)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return key
+}
+
 // TestBuiltPackages uses a key pair the depot generates: forced
 // re-uploads, dependents blocking a delete, reverse dependencies, package
 // type mismatches, and hidden packages (downloadable, never listed).
 func TestBuiltPackages(t *testing.T) {
 	eachStore(t, func(t *testing.T, e *env) {
 		e.createOrigin("bobo", "acme")
-		e.want(e.do("POST", "/v1/depot/origins/acme/keys", "bobo", nil), 201, "generate keys")
-		kf, err := crypto.ParseKeyFile(e.want(e.do("GET", "/v1/depot/origins/acme/secret_keys/latest", "bobo", nil), 200, "secret key").body, "secret key")
-		if err != nil {
-			t.Fatal(err)
-		}
-		key, err := crypto.SigningSecretKeyFrom(kf)
-		if err != nil {
-			t.Fatal(err)
-		}
+		key := e.generatedKey("bobo", "acme")
 		lib := buildHart(t, key, "acme/lib/1.0.0/20240101000000", map[string]string{"MANIFEST": "lib"})
 		app := buildHart(t, key, "acme/app/2.0.0/20240101000000", map[string]string{
 			"DEPS": "acme/lib/1.0.0/20240101000000\n", "TDEPS": "acme/lib/1.0.0/20240101000000\n",

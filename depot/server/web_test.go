@@ -13,8 +13,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"github.com/habgo/hab/core/crypto"
 )
 
 // browser starts Debian's chromium headless (flags that keep it off the
@@ -57,15 +55,7 @@ func TestWebPage(t *testing.T) {
 
 	// acme: a public package whose manifest carries markup, and a private one.
 	e.createOrigin("bobo", "acme")
-	e.want(e.do("POST", "/v1/depot/origins/acme/keys", "bobo", nil), 201, "generate keys")
-	kf, err := crypto.ParseKeyFile(e.want(e.do("GET", "/v1/depot/origins/acme/secret_keys/latest", "bobo", nil), 200, "secret key").body, "secret key")
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := crypto.SigningSecretKeyFrom(kf)
-	if err != nil {
-		t.Fatal(err)
-	}
+	key := e.generatedKey("bobo", "acme")
 	evil := `<script>document.title="owned"</script><b id="injected">x</b>`
 	e.want(e.post("bobo", "acme/shown/1.0.0/20240101000000", buildHart(t, key, "acme/shown/1.0.0/20240101000000", map[string]string{"MANIFEST": evil}), ""), 201, "upload shown")
 	e.want(e.do("PUT", "/v1/depot/origins/acme", "bobo", strings.NewReader(`{"default_package_visibility":"private"}`)), 204, "default private")
