@@ -177,6 +177,12 @@ func New(opts Options, sp spec.Spec, p *pkgs.Package) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.Configs == nil {
+		opts.Configs = opts.Ring.Configs
+	}
+	if opts.Files == nil {
+		opts.Files = opts.Ring.Files
+	}
 	s := &Service{
 		opts: opts, spec: sp, pkg: p, meta: m,
 		sg:           withOrg(sp.ServiceGroup(), opts.Org),
@@ -558,11 +564,7 @@ type refreshInputs struct {
 // writes it and decides between restart and reconfigure.
 func (s *Service) refresh(ctx context.Context) {
 	userRaw := s.userTOML()
-	configs := s.opts.Configs
-	if configs == nil {
-		configs = s.opts.Ring.Configs
-	}
-	gossip, hasGossip := configs.Get(s.sg, "service_config")
+	gossip, hasGossip := s.opts.Configs.Get(s.sg, "service_config")
 	inputs := refreshInputs{string(userRaw), gossip.Incarnation, s.opts.Ring.Version(), s.spec.DesiredState}
 	s.mu.Lock()
 	same := inputs == s.lastInputs
@@ -1077,11 +1079,7 @@ func lastLines(s string, n int) string {
 // writeFiles writes the group's uploaded files that are newer than what
 // was written (0640, owned by the service's user), then runs file-updated.
 func (s *Service) writeFiles(ctx context.Context) {
-	store := s.opts.Files
-	if store == nil {
-		store = s.opts.Ring.Files
-	}
-	files := store.Key(s.sg)
+	files := s.opts.Files.Key(s.sg)
 	changed := false
 	for name, f := range files {
 		s.mu.Lock()
