@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 	"time"
@@ -142,11 +143,7 @@ func (g *gossip) publishService(r census.Service) {
 func (g *gossip) serviceIncarnations() map[string]uint64 {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	out := make(map[string]uint64, len(g.incarnations))
-	for k, v := range g.incarnations {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(g.incarnations)
 }
 
 // serviceStore is the census's service store as the ring fills it. A
