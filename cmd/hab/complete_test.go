@@ -164,10 +164,7 @@ func TestCompletions(t *testing.T) {
 // groups, and nothing when no supervisor answers.
 func TestBashCompletesServiceGroups(t *testing.T) {
 	e := newSupEnv(t)
-	e.build(e.plan("tuned", map[string]string{
-		"plan.sh":   rootPlan("tuned"),
-		"hooks/run": "#!/bin/sh\nexec sleep 100000\n",
-	}))
+	e.buildService("tuned", nil)
 	s := e.startSup()
 	s.mustHab("", "svc", "load", "habtest/tuned", "--group", "web")
 	for _, tt := range []struct {

@@ -20,12 +20,10 @@ import (
 // changes nothing.
 func TestSupEncryptedConfigAndFile(t *testing.T) {
 	e := newSupEnv(t)
-	e.build(e.plan("secret", map[string]string{
-		"plan.sh":         rootPlan("secret"),
+	e.buildService("secret", map[string]string{
 		"default.toml":    "message = \"default\"\n",
 		"config/msg.conf": "message={{cfg.message}}\n",
-		"hooks/run":       "#!/bin/sh\nexec sleep 100000\n",
-	}))
+	})
 	const sg = "secret.default@e2e"
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	cli := crypto.Cache{Dir: e.keys}

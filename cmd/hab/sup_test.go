@@ -336,6 +336,17 @@ func rootPlan(name string) string {
 	return "pkg_name=" + name + "\npkg_origin=habtest\npkg_version=0.1.0\npkg_svc_user=root\npkg_svc_group=root\ndo_build() { return 0; }\ndo_install() { return 0; }\n"
 }
 
+// buildService builds habtest/name from rootPlan(name), a run hook that
+// sleeps, and files (which may replace either), and returns the hart.
+func (e *supEnv) buildService(name string, files map[string]string) string {
+	e.t.Helper()
+	all := map[string]string{"plan.sh": rootPlan(name), "hooks/run": "#!/bin/sh\nexec sleep 100000\n"}
+	for rel, content := range files {
+		all[rel] = content
+	}
+	return e.build(e.plan(name, all))
+}
+
 func fixtureDir(name string) string { return filepath.Join("..", "..", "fixtures", name) }
 
 // TestSupServiceReconfigureAndBind is the issue's done-when flow: the
@@ -680,11 +691,9 @@ func TestSupRestartsAndTimeouts(t *testing.T) {
 		"plan.sh":   rootPlan("crasher"),
 		"hooks/run": "#!/bin/sh\necho \"crash at $(date +%s.%N)\"\nexit 3\n",
 	}))
-	e.build(e.plan("hanger", map[string]string{
-		"plan.sh":    rootPlan("hanger"),
+	e.buildService("hanger", map[string]string{
 		"hooks/init": "#!/bin/sh\necho hanging\nexec sleep 100000\n",
-		"hooks/run":  "#!/bin/sh\nexec sleep 100000\n",
-	}))
+	})
 	e.build(e.plan("spawner", map[string]string{
 		"plan.sh": rootPlan("spawner"),
 		// Children and grandchildren, one in a session of its own, all
@@ -819,12 +828,10 @@ func TestSupBindsAndLayers(t *testing.T) {
 // gateway's cfg and in its rendered file.
 func TestSupConfigLayers(t *testing.T) {
 	e := newSupEnv(t)
-	e.build(e.plan("layered", map[string]string{
-		"plan.sh":            rootPlan("layered"),
+	e.buildService("layered", map[string]string{
 		"default.toml":       "only = \"default\"\na = \"default\"\nb = \"default\"\nc = \"default\"\n",
 		"config/layers.conf": "only={{cfg.only}} a={{cfg.a}} b={{cfg.b}} c={{cfg.c}}\n",
-		"hooks/run":          "#!/bin/sh\nexec sleep 100000\n",
-	}))
+	})
 	// a: default < user.toml; b: user.toml < applied; c: applied < environment.
 	e.userTOML("layered", "a = \"user\"\nb = \"user\"\nc = \"user\"\n")
 	e.env["HAB_LAYERED"] = `c = "environment"`
@@ -928,12 +935,10 @@ func TestSupSupStart(t *testing.T) {
 // than an unsigned integer gives 0, the original's default, and says why.
 func TestSupSuitability(t *testing.T) {
 	e := newSupEnv(t)
-	e.build(e.plan("suited", map[string]string{
-		"plan.sh":           rootPlan("suited"),
+	e.buildService("suited", map[string]string{
 		"default.toml":      "suit = \"7\"\ncode = 0\n",
-		"hooks/run":         "#!/bin/sh\nexec sleep 100000\n",
 		"hooks/suitability": "#!/bin/sh\necho checking\necho '{{cfg.suit}}'\nexit {{cfg.code}}\n",
-	}))
+	})
 	s := e.startSup()
 	s.mustHab("", "svc", "load", "habtest/suited")
 	s.waitOutput("suited.default hook[suitability]:(HK): checking")
@@ -956,11 +961,9 @@ func TestSupSuitability(t *testing.T) {
 // secret; hab sup sh runs a shell with its arguments and exit code.
 func TestSupUpdateShowSecretShell(t *testing.T) {
 	e := newSupEnv(t)
-	e.build(e.plan("tuned", map[string]string{
-		"plan.sh":      rootPlan("tuned"),
+	e.buildService("tuned", map[string]string{
 		"default.toml": "# the defaults\nport = 8080\n",
-		"hooks/run":    "#!/bin/sh\nexec sleep 100000\n",
-	}))
+	})
 	s := e.startSup()
 	s.mustHab("", "svc", "load", "habtest/tuned", "--channel", "unstable")
 	supWaitFor(t, "tuned up", func() bool { return s.pid("tuned") != 0 })
@@ -1050,14 +1053,12 @@ func TestSupRunHart(t *testing.T) {
 // file-updated and post-stop run when they should.
 func TestSupHooks(t *testing.T) {
 	e := newSupEnv(t)
-	e.build(e.plan("hooked", map[string]string{
-		"plan.sh":            rootPlan("hooked"),
-		"hooks/run":          "#!/bin/sh\nexec sleep 100000\n",
+	e.buildService("hooked", map[string]string{
 		"hooks/health-check": "#!/bin/sh\nc=$(cat {{pkg.svc_var_path}}/code 2>/dev/null || echo 0)\n[ \"$c\" = hang ] && exec sleep 100000\necho \"health $c\"\nexit $c\n",
 		"hooks/post-run":     "#!/bin/sh\necho post-run ran\n",
 		"hooks/file-updated": "#!/bin/sh\necho \"file updated: $(cat {{pkg.svc_files_path}}/note.txt)\"\n",
 		"hooks/post-stop":    "#!/bin/sh\necho post-stop ran\n",
-	}))
+	})
 	s := e.startSup()
 	s.mustHab("", "svc", "load", "habtest/hooked", "--health-check-interval", "1")
 	s.waitOutput("hooked.default hook[post-run]:(HK): post-run ran")

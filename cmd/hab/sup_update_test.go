@@ -25,7 +25,7 @@ func TestSupUpdateAtOnce(t *testing.T) {
 	var harts []string
 	var rels []ident.Ident
 	for _, name := range []string{"upd", "upd", "upd", "still", "still"} {
-		h := e.build(e.plan(name, map[string]string{"plan.sh": rootPlan(name), "hooks/run": "#!/bin/sh\nexec sleep 100000\n"}))
+		h := e.buildService(name, nil)
 		harts = append(harts, h)
 		rels = append(rels, ident.MustParse(fmt.Sprintf("habtest/%s/0.1.0/%d", name, e.release)))
 	}
