@@ -121,3 +121,52 @@ func TestGenerateRefuses(t *testing.T) {
 		t.Errorf("Generate under a file: %v", err)
 	}
 }
+
+// TestConfigRefuses: each bad certificate, key or CA path is an error
+// naming what is wrong; a directory stands for its newest pair.
+func TestConfigRefuses(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "ctl")
+	a, err := Generate(dir, "a.example.com", time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Generate(filepath.Join(root, "other"), "b.example.com", time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(root, "empty")
+	notPEM := filepath.Join(root, "ca.txt")
+	if err := os.Mkdir(empty, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(notPEM, []byte("not a certificate\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(root, "missing.pem")
+	for _, tt := range []struct {
+		name string
+		make func() error
+		want string
+	}{
+		{"missing certificate", func() error { _, err := ServerConfig(missing, a.Key, ""); return err }, "missing.pem"},
+		{"directory without a pair", func() error { _, err := ServerConfig(empty, empty, ""); return err }, ErrNone.Error()},
+		{"key of another certificate", func() error { _, err := ServerConfig(a.Certificate, b.Key, ""); return err }, b.Key},
+		{"client CA not PEM", func() error { _, err := ServerConfig(dir, dir, notPEM); return err }, "no PEM certificate in " + notPEM},
+		{"server CA not PEM", func() error { _, err := ClientConfig(notPEM, "localhost", "", ""); return err }, "no PEM certificate in " + notPEM},
+		{"client key missing", func() error { _, err := ClientConfig(dir, "localhost", "", missing); return err }, "missing.pem"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.make()
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+	if _, err := ServerConfig(dir, dir, dir); err != nil {
+		t.Fatalf("a directory's newest pair: %v", err)
+	}
+	if _, err := ClientConfig(dir, "localhost", dir, dir); err != nil {
+		t.Fatalf("a directory's newest pair as the client's: %v", err)
+	}
+}
