@@ -180,9 +180,9 @@ func (f *fanout) consumeStream(run func(*pieceReader) error) {
 	}()
 }
 
-// run reads r to its end (or the first error) and waits for the
-// consumers; it returns the number of bytes read and the first error.
-func (f *fanout) run(ctx context.Context, r io.Reader) (int64, error) {
+// run reads r to its end (or the first error, which it records in f.err)
+// and waits for the consumers; it returns the number of bytes read.
+func (f *fanout) run(ctx context.Context, r io.Reader) int64 {
 	var n int64
 	defer func() {
 		for _, ch := range f.outs {
@@ -193,7 +193,7 @@ func (f *fanout) run(ctx context.Context, r io.Reader) (int64, error) {
 	for {
 		p := f.take(ctx)
 		if p == nil {
-			return n, nil
+			return n
 		}
 		m, err := io.ReadFull(r, p.b[:pieceSize])
 		if m > 0 {
@@ -208,18 +208,18 @@ func (f *fanout) run(ctx context.Context, r io.Reader) (int64, error) {
 		}
 		switch {
 		case err == io.EOF || err == io.ErrUnexpectedEOF:
-			return n, nil
+			return n
 		case err != nil:
 			f.fail(fmt.Errorf("read hart: %w", err))
-			return n, nil
+			return n
 		}
 		if err := ctx.Err(); err != nil {
 			f.fail(err)
-			return n, nil
+			return n
 		}
 		select {
 		case <-f.stop:
-			return n, nil
+			return n
 		default:
 		}
 	}
@@ -354,7 +354,7 @@ func verifyStreamed(ctx context.Context, r io.Reader, keys KeyLookup, opts strea
 		got = hex.EncodeToString(ph.Sum(nil))
 		return nil
 	})
-	n, _ := f.run(ctx, r)
+	n := f.run(ctx, r)
 	metaWG.Wait()
 	if f.err != nil {
 		return nil, f.err
