@@ -37,7 +37,9 @@ func New(root string) (*Dir, error) {
 	return &Dir{root: root}, nil
 }
 
-func validDigest(d string) bool {
+// ValidDigest reports whether d is a lowercase hex BLAKE2b-256 digest, the
+// only name a blob has (and so safe in a path or an object key).
+func ValidDigest(d string) bool {
 	if len(d) != 2*blake2b.Size256 {
 		return false
 	}
@@ -107,7 +109,7 @@ func (w *Writer) Commit(ctx context.Context, digest string) error {
 	if w.done {
 		return errors.New("commit blob: already finished")
 	}
-	if !validDigest(digest) {
+	if !ValidDigest(digest) {
 		w.Abort()
 		return fmt.Errorf("commit blob as %q: not a lowercase hex BLAKE2b-256 digest", digest)
 	}
@@ -172,7 +174,7 @@ func syncDir(dir string) error {
 
 // Open opens a stored blob for reading, with its size.
 func (d *Dir) Open(ctx context.Context, digest string) (io.ReadSeekCloser, int64, error) {
-	if !validDigest(digest) {
+	if !ValidDigest(digest) {
 		return nil, 0, fmt.Errorf("open blob %q: %w (not a lowercase hex BLAKE2b-256 digest)", digest, ErrNotFound)
 	}
 	f, err := os.Open(d.path(digest))

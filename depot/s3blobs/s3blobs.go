@@ -91,7 +91,7 @@ func (s *Store) Create(ctx context.Context) (*Writer, error) {
 // caller computed from the same bytes) and removes the local copy.
 func (w *Writer) Commit(ctx context.Context, digest string) error {
 	defer w.Abort()
-	if len(digest) != 64 || strings.Trim(digest, "0123456789abcdef") != "" {
+	if !blobs.ValidDigest(digest) {
 		return fmt.Errorf("commit blob as %q: not a lowercase hex BLAKE2b-256 digest", digest)
 	}
 	size, err := w.Finish()
@@ -111,7 +111,7 @@ func (w *Writer) Commit(ctx context.Context, digest string) error {
 
 // Open opens a stored blob with its size; blobs.ErrNotFound if absent.
 func (s *Store) Open(ctx context.Context, digest string) (io.ReadSeekCloser, int64, error) {
-	if len(digest) != 64 || strings.Trim(digest, "0123456789abcdef") != "" {
+	if !blobs.ValidDigest(digest) {
 		return nil, 0, fmt.Errorf("open blob %q: %w", digest, blobs.ErrNotFound)
 	}
 	o, err := s.c.GetObject(ctx, s.bucket, s.key(digest), minio.GetObjectOptions{})
