@@ -49,6 +49,12 @@ type Ring struct {
 
 	leaders, updates Elections
 	electionRevs     uint64
+
+	// shown holds the configs and files as /census shows them: opened
+	// with this supervisor's keys (SetOpened); nil, the plain rumors of
+	// Configs and Files.
+	shownConfigs *Store[ServiceConfig]
+	shownFiles   *Store[ServiceFile]
 }
 
 // NewRing returns a ring holding only the local member.
@@ -65,6 +71,34 @@ func NewRing(local Member) *Ring {
 	}
 	r.AddMember(local, Alive)
 	return r
+}
+
+// SetOpened gives the census the stores holding the ring's configs and
+// files in the clear, as this supervisor's services use them (an
+// encrypted rumor opened with its keys). /census shows those, as the
+// original's census does: it decrypts what it can, and of a rumor it
+// cannot open it keeps the value it showed before (the service_config
+// stays null, a file stays out, when there was none). Without SetOpened
+// the census shows the plain rumors of the ring's stores and leaves the
+// encrypted ones out: it never shows a ciphertext as a value.
+func (r *Ring) SetOpened(configs *Store[ServiceConfig], files *Store[ServiceFile]) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.shownConfigs, r.shownFiles = configs, files
+}
+
+// shown returns the stores /census takes configs and files from.
+func (r *Ring) shown() (*Store[ServiceConfig], *Store[ServiceFile]) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	configs, files := r.shownConfigs, r.shownFiles
+	if configs == nil {
+		configs = r.Configs
+	}
+	if files == nil {
+		files = r.Files
+	}
+	return configs, files
 }
 
 // AddMember records a member and its health.
@@ -283,15 +317,22 @@ func (r *Ring) Census() Census {
 			}
 		}
 	}
-	for sg, m := range r.Configs.All() {
+	configs, files := r.shown()
+	for sg, m := range configs.All() {
 		for _, c := range m {
+			if c.Encrypted {
+				continue
+			}
 			if v, err := templating.ParseTOML(sg, []byte(c.Config)); err == nil {
 				get(sg).ServiceConfig = &CensusConfig{Incarnation: c.Incarnation, Value: v}
 			}
 		}
 	}
-	for sg, m := range r.Files.All() {
+	for sg, m := range files.All() {
 		for name, f := range m {
+			if f.Encrypted {
+				continue
+			}
 			get(sg).ServiceFiles[name] = CensusFile{Filename: f.Filename, Incarnation: f.Incarnation, Body: f.Body}
 		}
 	}

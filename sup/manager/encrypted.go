@@ -56,13 +56,17 @@ type retry struct {
 	wait        time.Duration
 }
 
+// newOpened returns the opened stores of ring, which its census shows
+// (/census) in place of the rumors as they travel.
 func newOpened(ring *census.Ring, keys crypto.Cache, log *slog.Logger, say func(string, ...any)) *opened {
-	return &opened{
+	o := &opened{
 		ring: ring, keys: keys, log: log, say: say,
 		Configs: census.NewStore[census.ServiceConfig](),
 		Files:   census.NewStore[census.ServiceFile](),
 		pending: map[string]*retry{},
 	}
+	ring.SetOpened(o.Configs, o.Files)
+	return o
 }
 
 // sync takes every rumor of the ring's stores newer than the one held
