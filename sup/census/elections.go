@@ -9,12 +9,41 @@ import (
 // Elections is what the census needs of one kind of election (the
 // leaders', or the update leaders'): the leader of a group as this member
 // sees it, the election's status (none, in-progress, no-quorum,
-// finished) and its rumors for /butterfly (sup/election's Elector,
-// through the supervisor).
+// finished) and its rumors for /butterfly, by group and id (sup/election's
+// Elector).
 type Elections interface {
 	Leader(sg string) (string, bool)
 	Status(sg string) string
-	Rumors() any
+	Rumors() map[string]map[string]ElectionRumor
+}
+
+// ElectionRumor is an election rumor as the census sees it: what ranks it
+// among the rumors of its group, and the rumor as /butterfly shows it.
+type ElectionRumor struct {
+	Term        uint64
+	Finished    bool
+	Suitability uint64
+	MemberID    string
+	Rumor       any // shown as it marshals
+}
+
+// MarshalJSON shows the rumor.
+func (e ElectionRumor) MarshalJSON() ([]byte, error) { return json.Marshal(e.Rumor) }
+
+// outranks reports whether e is a later election of its group than o, by
+// the original's merge rule: the higher term; in one term a finished
+// election over one still running; then the higher suitability; then the
+// larger member id.
+func (e ElectionRumor) outranks(o ElectionRumor) bool {
+	switch {
+	case e.Term != o.Term:
+		return e.Term > o.Term
+	case e.Finished != o.Finished:
+		return e.Finished
+	case e.Suitability != o.Suitability:
+		return e.Suitability > o.Suitability
+	}
+	return e.MemberID > o.MemberID
 }
 
 // SetElections gives the census the ring's elections; either may be nil
@@ -123,30 +152,26 @@ func (r *Ring) Elect(sg string, svc *templating.Svc) {
 
 // electionRumors is an election store as /butterfly shows it.
 func electionRumors(e Elections) any {
-	if e == nil {
-		return map[string]any{"list": map[string]any{}, "update_counter": 0}
+	list := map[string]map[string]ElectionRumor{}
+	if e != nil {
+		list = e.Rumors()
 	}
-	return map[string]any{"list": e.Rumors(), "update_counter": 0}
+	return map[string]any{"list": list, "update_counter": 0}
 }
 
 // latestElections is the latest_election(_update) of /butterfly: the
-// election of each group.
-func latestElections(e Elections) map[string]any {
-	out := map[string]any{}
+// latest election of each group (outranks), whatever order the rumors
+// come in.
+func latestElections(e Elections) map[string]ElectionRumor {
+	out := map[string]ElectionRumor{}
 	if e == nil {
 		return out
 	}
-	b, err := json.Marshal(e.Rumors())
-	if err != nil {
-		return out
-	}
-	var byGroup map[string]map[string]json.RawMessage
-	if json.Unmarshal(b, &byGroup) != nil {
-		return out
-	}
-	for sg, m := range byGroup {
-		for _, v := range m {
-			out[sg] = v
+	for sg, byID := range e.Rumors() {
+		for _, r := range byID {
+			if cur, ok := out[sg]; !ok || r.outranks(cur) {
+				out[sg] = r
+			}
 		}
 	}
 	return out

@@ -8,14 +8,6 @@ import (
 	"github.com/habgo/hab/sup/election"
 )
 
-// elections is an Elector as the census sees it (the supervisor's
-// adapter is the same three lines).
-type elections struct{ e *election.Elector }
-
-func (v elections) Leader(sg string) (string, bool) { return v.e.Leader(sg) }
-func (v elections) Status(sg string) string         { return v.e.Status(sg) }
-func (v elections) Rumors() any                     { return v.e.All() }
-
 // TestElectionsInTheCensus: a finished election of a live leader shows in
 // /census (leader_id, ElectionFinished), /butterfly, every member's
 // leader/follower flags, svc.leader and svc.me, and bind.NAME.leader; a
@@ -41,7 +33,7 @@ func TestElectionsInTheCensus(t *testing.T) {
 			}
 			leaders := election.New("a", election.RingView{Ring: r}, 3)
 			leaders.Insert(election.Election{MemberID: "b", ServiceGroup: sg, Status: election.Finished, Votes: []string{"a", "b", "c"}})
-			r.SetElections(elections{leaders}, nil)
+			r.SetElections(leaders, nil)
 			before := r.Version()
 			r.ElectionChanged()
 			if r.Version() == before {
@@ -74,7 +66,7 @@ func TestElectionsInTheCensus(t *testing.T) {
 				t.Errorf("bind leader = %+v, want %q", bg.Leader, tt.leader)
 			}
 			bf := r.Butterfly()
-			if _, ok := bf["latest_election"].(map[string]any)[sg]; !ok {
+			if _, ok := bf["latest_election"].(map[string]census.ElectionRumor)[sg]; !ok {
 				t.Errorf("/butterfly latest_election lacks %s: %v", sg, bf["latest_election"])
 			}
 		})

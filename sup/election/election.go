@@ -395,6 +395,19 @@ func (e *Elector) All() map[string]map[string]Election {
 	return out
 }
 
+// Rumors returns every election rumor as the census shows them
+// (census.Elections).
+func (e *Elector) Rumors() map[string]map[string]census.ElectionRumor {
+	out := map[string]map[string]census.ElectionRumor{}
+	for sg, byID := range e.All() {
+		out[sg] = map[string]census.ElectionRumor{}
+		for id, r := range byID {
+			out[sg][id] = census.ElectionRumor{Term: r.Term, Finished: r.Status == Finished, Suitability: r.Suitability, MemberID: r.MemberID, Rumor: r}
+		}
+	}
+	return out
+}
+
 // merge decides between the stored election and an arriving one. Called
 // with e.mu held.
 func (e *Elector) merge(cur, in Election) Election {

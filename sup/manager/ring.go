@@ -110,7 +110,7 @@ func (m *Manager) startGossip(ctx context.Context, incarnations map[string]uint6
 		// The leader seen also changes with health and quorum alone.
 		e.el.SetNotify(changed)
 	}
-	m.ring.SetElections(electionView{g.leaders}, electionView{g.updates})
+	m.ring.SetElections(g.leaders, g.updates)
 	return g, nil
 }
 
@@ -200,13 +200,6 @@ func (k kicking[T]) Insert(r T) bool {
 }
 
 func (k kicking[T]) All() map[string]map[string]T { return k.store.All() }
-
-// electionView is an Elector as the census sees it.
-type electionView struct{ e *election.Elector }
-
-func (v electionView) Leader(sg string) (string, bool) { return v.e.Leader(sg) }
-func (v electionView) Status(sg string) string         { return v.e.Status(sg) }
-func (v electionView) Rumors() any                     { return v.e.All() }
 
 // awaitLeader holds a leader-topology service back until its group has a
 // leader, as the original's: this member's rumor goes out (not yet
