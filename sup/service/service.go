@@ -496,11 +496,13 @@ func (s *Service) startSuitability(ctx context.Context) {
 }
 
 // suitability runs the suitability hook: when it exits 0, the last line
-// of its standard output is the suitability (an unsigned integer);
+// of its standard output, trimmed, is the suitability (an unsigned 64-bit
+// integer, as Rust's u64 parses it: an optional "+", decimal digits);
 // otherwise the suitability is 0, as the original's, and why says what
-// went wrong.
+// went wrong. As in the original, a blank last line (the hook ended with
+// an empty line) is not a number, and no output is an answer of 0.
 func (s *Service) suitability(ctx context.Context) (v uint64, why string) {
-	var out bytes.Buffer
+	var out lastLine
 	code, _, err := s.runNamedHookOut(ctx, HookSuitability, s.opts.HookTimeout, &out)
 	if err != nil {
 		return 0, fmt.Sprintf("the suitability hook failed: %v", err)
@@ -508,13 +510,59 @@ func (s *Service) suitability(ctx context.Context) (v uint64, why string) {
 	if code != 0 {
 		return 0, fmt.Sprintf("the suitability hook exited %d", code)
 	}
-	lines := strings.Split(strings.TrimRight(out.String(), "\n"), "\n")
-	last := strings.TrimSpace(lines[len(lines)-1])
-	n, err := strconv.ParseUint(last, 10, 64)
+	last, ok := out.line()
+	if !ok {
+		return 0, "the suitability hook printed nothing to its standard output"
+	}
+	n, err := parseSuitability(last)
 	if err != nil {
-		return 0, fmt.Sprintf("the last line of the suitability hook's output, %q, is not an unsigned integer", last)
+		return 0, fmt.Sprintf("the last line of the suitability hook's output, %q, is not an unsigned 64-bit integer", last)
 	}
 	return n, ""
+}
+
+// parseSuitability reads a suitability line as the original does: the
+// line trimmed of white space, then an optional "+" and decimal digits
+// that fit in 64 bits.
+func parseSuitability(line string) (uint64, error) {
+	t, _ := strings.CutPrefix(strings.TrimSpace(line), "+")
+	n, err := strconv.ParseUint(t, 10, 64) // no sign of its own: "++1" and "+-1" fail
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// lastLine is a writer that keeps only the last line written to it, so a
+// hook that prints much holds no more than its longest line.
+type lastLine struct {
+	last, cur []byte // the last line ended by a newline; the line after it
+	ended     bool   // a line was ended
+}
+
+func (l *lastLine) Write(p []byte) (int, error) {
+	n := len(p)
+	for {
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			l.cur = append(l.cur, p...)
+			return n, nil
+		}
+		l.cur = append(l.cur, p[:i]...)
+		l.last, l.cur = l.cur, l.last[:0]
+		l.ended = true
+		p = p[i+1:]
+	}
+}
+
+// line is the last line, as Rust's BufRead::lines reads it (a final
+// newline ends a line, it does not start an empty one); ok is false when
+// nothing was written.
+func (l *lastLine) line() (string, bool) {
+	if len(l.cur) > 0 {
+		return string(l.cur), true
+	}
+	return string(l.last), l.ended
 }
 
 func (s *Service) bindNames() []string {

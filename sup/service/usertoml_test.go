@@ -57,6 +57,26 @@ func testPackage(t *testing.T, root string) (*pkgs.Store, *pkgs.Package) {
 	return store, p
 }
 
+// testOptions are a service's options under root, with a census tick an
+// hour long (only watches and the start make the service look again),
+// its output going to out; the data directory exists.
+func testOptions(t *testing.T, root string, store *pkgs.Store, out io.Writer) Options {
+	t.Helper()
+	opts := Options{
+		Store: store, SvcRoot: filepath.Join(root, "hab", "svc"), UserRoot: filepath.Join(root, "hab", "user"),
+		DataDir: filepath.Join(root, "hab", "sup", "default", "data"),
+		Ring:    census.NewRing(census.Member{ID: "member"}),
+		Sys:     templating.SystemInfo{MemberID: "member", IP: "127.0.0.1"},
+		BaseEnv: []string{"PATH=/usr/bin:/bin"}, Getenv: func(string) string { return "" },
+		Out: out, OutMu: &sync.Mutex{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		HookTimeout: time.Minute, Tick: time.Hour,
+	}
+	if err := os.MkdirAll(opts.DataDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return opts
+}
+
 // syncBuffer is the supervisor's output, read by the test; written
 // signals that it grew.
 type syncBuffer struct {
@@ -99,15 +119,7 @@ func testUserTOMLIsWatched(t *testing.T, shared bool) {
 	root := t.TempDir()
 	store, pkg := testPackage(t, root)
 	out := &syncBuffer{written: make(chan struct{}, 1)}
-	opts := Options{
-		Store: store, SvcRoot: filepath.Join(root, "hab", "svc"), UserRoot: filepath.Join(root, "hab", "user"),
-		DataDir: filepath.Join(root, "hab", "sup", "default", "data"),
-		Ring:    census.NewRing(census.Member{ID: "member"}),
-		Sys:     templating.SystemInfo{MemberID: "member", IP: "127.0.0.1"},
-		BaseEnv: []string{"PATH=/usr/bin:/bin"}, Getenv: func(string) string { return "" },
-		Out: out, OutMu: &sync.Mutex{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		HookTimeout: time.Minute, Tick: time.Hour,
-	}
+	opts := testOptions(t, root, store, out)
 	if shared {
 		w, err := watch.New()
 		if err != nil {
@@ -115,9 +127,6 @@ func testUserTOMLIsWatched(t *testing.T, shared bool) {
 		}
 		defer w.Close()
 		opts.Watch = w
-	}
-	if err := os.MkdirAll(opts.DataDir, 0o755); err != nil {
-		t.Fatal(err)
 	}
 	s, err := New(opts, spec.New("test/watched"), pkg)
 	if err != nil {
