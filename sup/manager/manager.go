@@ -588,8 +588,7 @@ func onlyStateChanged(a, b spec.Spec) bool {
 }
 
 func (m *Manager) startService(ctx context.Context, name string, sp spec.Spec) {
-	id, _ := ident.Parse(sp.Ident)
-	id = m.updates.release(name, id)
+	id := m.updates.release(name, sp)
 	p, err := m.cfg.Store.Resolve(ctx, id)
 	if err != nil {
 		m.startFailed(name, fmt.Sprintf("service %s: %v", sp.Ident, err))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -50,15 +51,67 @@ func newUpdaters(m *Manager) *updaters {
 	return &updaters{m: m, workers: map[string]*updateWorker{}, pins: map[string]ident.Ident{}, pkgIncarnations: map[string]uint64{}}
 }
 
-// release is the release to start service name of spec ident id with:
-// the one its worker moved it to, else id.
-func (u *updaters) release(name string, id ident.Ident) ident.Ident {
+// release is the ident to start service name of spec sp with: the
+// release its worker moved it to, else sp's ident. The move is kept in
+// the service's pin file (sup/update.Pin), so that a restarted
+// supervisor starts the pinned release at once, never the newer one a
+// rollback left installed. A pin made under other update settings than
+// sp's is stale and removed; one whose release is no longer installed
+// is not used (the worker moves the service back again); an unreadable
+// one is reported and not used.
+func (u *updaters) release(name string, sp spec.Spec) ident.Ident {
+	id, _ := ident.Parse(sp.Ident)
 	u.mu.Lock()
-	defer u.mu.Unlock()
-	if pin, ok := u.pins[name]; ok && pin.Satisfies(id) {
-		return pin
+	pin, ok := u.pins[name]
+	u.mu.Unlock()
+	if ok {
+		if pin.Satisfies(id) {
+			return pin
+		}
+		return id
 	}
-	return id
+	path := update.PinPath(u.m.dataDir, name)
+	p, found, err := update.ReadPin(path)
+	if err != nil {
+		u.m.problemOnce(path, fmt.Sprintf("service %s: %v (ignored: the service starts as its spec says)", sp.Ident, err))
+		return id
+	}
+	if !found {
+		return id
+	}
+	if p != pinFor(sp, p.ReleaseIdent()) {
+		if err := update.RemovePin(path); err != nil {
+			u.m.problemOnce(path, fmt.Sprintf("service %s: a stale pin: %v", sp.Ident, err))
+		}
+		return id
+	}
+	rel := p.ReleaseIdent()
+	if !u.m.cfg.Store.IsInstalled(rel) {
+		u.m.say("%s: the release it was moved to, %s, is not installed; starting as its spec says", name, rel)
+		return id
+	}
+	u.mu.Lock()
+	u.pins[name] = rel
+	u.mu.Unlock()
+	return rel
+}
+
+// pinFor is the pin of release rel made by the worker of spec sp.
+func pinFor(sp spec.Spec, rel ident.Ident) update.Pin {
+	return update.Pin{Release: rel.String(), Ident: sp.Ident, BldrURL: sp.BldrURL, Channel: sp.Channel,
+		Strategy: sp.UpdateStrategy, Condition: sp.UpdateCondition}
+}
+
+// unpin forgets the release service name was moved to, in memory and
+// on disk.
+func (u *updaters) unpin(name string) {
+	u.mu.Lock()
+	delete(u.pins, name)
+	u.mu.Unlock()
+	path := update.PinPath(u.m.dataDir, name)
+	if err := update.RemovePin(path); err != nil {
+		u.m.problemOnce(path, fmt.Sprintf("service %s: %v", name, err))
+	}
 }
 
 // run keeps the workers in step with the specs until ctx ends, then
@@ -96,22 +149,40 @@ func sameWorker(a, b spec.Spec) bool {
 }
 
 func (u *updaters) reconcile(ctx context.Context) {
-	specs, _, err := u.m.specs.ReadAll()
+	specs, problems, err := u.m.specs.ReadAll()
 	if err != nil {
 		return // the manager reports it
 	}
 	u.mu.Lock()
 	var stale []*updateWorker
+	var unpin []string
 	for name, w := range u.workers {
 		if sp, ok := specs[name]; !ok || !wantsWorker(sp) || !sameWorker(w.made, sp) {
 			stale = append(stale, w)
 			delete(u.workers, name)
-			delete(u.pins, name)
+			unpin = append(unpin, name)
 		}
 	}
 	u.mu.Unlock()
 	for _, w := range stale {
 		u.stopWorker(w)
+	}
+	// The pins of services unloaded (also while the supervisor was
+	// down); a spec file that cannot be read now keeps its service, and
+	// its pin.
+	unreadable := map[string]bool{}
+	for _, p := range problems {
+		unreadable[strings.TrimSuffix(filepath.Base(p.File), ".spec")] = true
+	}
+	files, _ := filepath.Glob(update.PinPath(u.m.dataDir, "*"))
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".pin")
+		if _, ok := specs[name]; !ok && !unreadable[name] {
+			unpin = append(unpin, name)
+		}
+	}
+	for _, name := range unpin {
+		u.unpin(name)
 	}
 	for name, sp := range specs {
 		u.mu.Lock()
@@ -254,6 +325,18 @@ func (s updatedService) Move(ctx context.Context, to ident.Ident) error {
 	s.u.mu.Lock()
 	s.u.pins[s.name] = to
 	s.u.mu.Unlock()
+	// Saved before the service stops, so that a supervisor stopped at
+	// any point from here on starts to again. A pin that cannot be saved
+	// still holds until this supervisor stops, and the move goes on: the
+	// channel's release is what the service must run.
+	path := update.PinPath(m.dataDir, s.name)
+	if err := update.WritePin(path, pinFor(s.sp, to)); err != nil {
+		m.problemOnce(path, fmt.Sprintf("service %s: %v (a restarted supervisor starts the newest release installed, until the next move)", s.name, err))
+	} else {
+		m.mu.Lock()
+		delete(m.problems, path)
+		m.mu.Unlock()
+	}
 	m.forget(s.name)
 	m.reconcile(ctx)
 	return nil

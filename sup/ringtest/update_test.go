@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -28,8 +29,9 @@ func buildReleases(t *testing.T, fix fixtures, n int) ([]string, []ident.Ident) 
 	dir := t.TempDir()
 	plan := filepath.Join(dir, "plan")
 	for rel, content := range map[string]string{
-		"plan.sh":   "pkg_name=" + updateSvc + "\npkg_origin=habtest\npkg_version=0.1.0\npkg_license=('Apache-2.0')\ndo_build() { return 0; }\ndo_install() { return 0; }\n",
-		"hooks/run": "#!/bin/sh\nexec sleep 1000000\n",
+		"plan.sh": "pkg_name=" + updateSvc + "\npkg_origin=habtest\npkg_version=0.1.0\npkg_license=('Apache-2.0')\ndo_build() { return 0; }\ndo_install() { return 0; }\n",
+		// Every start of the run hook is recorded, with the release.
+		"hooks/run": "#!/bin/sh\necho {{pkg.ident}} >> {{pkg.svc_data_path}}/starts\nexec sleep 1000000\n",
 	} {
 		p := filepath.Join(plan, rel)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -55,6 +57,13 @@ func buildReleases(t *testing.T, fix fixtures, n int) ([]string, []ident.Ident) 
 		ids = append(ids, ident.MustParse("habtest/"+updateSvc+"/0.1.0/"+release))
 	}
 	return harts, ids
+}
+
+// starts are the releases of updateSvc a member's run hook started, in
+// order, as the hook recorded them.
+func (m *member) starts() []string {
+	b, _ := os.ReadFile(filepath.Join(m.root, "hab", "svc", updateSvc, "data", "starts"))
+	return strings.Fields(string(b))
 }
 
 // running is the release a member's updateSvc runs ("" when it does not
