@@ -160,6 +160,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		s.trans.local = ip
 	}
 	Carry[census.Departure](s, "departure", departureStore{s})
+	Carry[census.Departure](s, "confirmed_departure", confirmedDepartures{s, census.NewStore[census.Departure]()})
 
 	mc := memberlist.DefaultLANConfig()
 	mc.Name = cfg.ID
@@ -230,6 +231,19 @@ func (s *Server) Join(addrs ...string) (int, error) {
 // is never admitted again.
 func (s *Server) Depart(id string) {
 	s.topic("departure").(*Topic[census.Departure]).Publish(census.Departure{MemberID: id})
+}
+
+// DepartConfirmed makes a dead member Departed on every member of the
+// ring, ahead of Timing.Departure: the original's rule for a group that a
+// new member joins without quorum (census.Ring.InsertService). It is no
+// ban, unlike Depart: a member that any member sees Alive or Suspect is
+// left as it is there, and a departed member that comes back is Alive
+// again. The departure is kept and exchanged on every push-pull, so a
+// member that joins later departs it too (even when the member came back
+// and died again since: it is then Departed there at once, where the
+// others wait for Timing.Departure).
+func (s *Server) DepartConfirmed(id string) {
+	s.topic("confirmed_departure").(*Topic[census.Departure]).Publish(census.Departure{MemberID: id})
 }
 
 // Stop leaves the ring gracefully (the others see this member Departed)
@@ -435,3 +449,25 @@ func (d departureStore) Insert(r census.Departure) bool {
 func (d departureStore) All() map[string]map[string]census.Departure {
 	return d.s.cfg.Departures.All()
 }
+
+// confirmedDepartures keeps the members departed by DepartConfirmed and
+// departs them here unless they are live.
+type confirmedDepartures struct {
+	s     *Server
+	store *census.Store[census.Departure]
+}
+
+func (c confirmedDepartures) Insert(r census.Departure) bool {
+	if r.MemberID == "" || r.MemberID == c.s.cfg.ID || !c.store.Insert(r) {
+		return false
+	}
+	if h := c.s.HealthOf(r.MemberID); h == census.Alive || h == census.Suspect {
+		c.s.log.Info("not departing a live member", "id", r.MemberID, "health", h)
+		return true
+	}
+	c.s.log.Info("member departed: confirmed dead while its group lacked quorum", "id", r.MemberID)
+	c.s.setHealth(r.MemberID, nil, census.Departed)
+	return true
+}
+
+func (c confirmedDepartures) All() map[string]map[string]census.Departure { return c.store.All() }

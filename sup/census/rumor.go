@@ -38,6 +38,13 @@ func NewStore[T Rumor]() *Store[T] {
 // incarnation is strictly greater than the stored one's. It reports
 // whether r was kept.
 func (s *Store[T]) Insert(r T) bool {
+	kept, _ := s.insert(r)
+	return kept
+}
+
+// insert is Insert, also reporting whether r brought a new id into a key
+// that held others.
+func (s *Store[T]) insert(r T) (kept, joined bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	m := s.list[r.RumorKey()]
@@ -45,12 +52,14 @@ func (s *Store[T]) Insert(r T) bool {
 		m = map[string]T{}
 		s.list[r.RumorKey()] = m
 	}
-	if old, ok := m[r.RumorID()]; ok && r.RumorIncarnation() <= old.RumorIncarnation() {
-		return false
+	old, had := m[r.RumorID()]
+	if had && r.RumorIncarnation() <= old.RumorIncarnation() {
+		return false, false
 	}
+	joined = !had && len(m) > 0
 	m[r.RumorID()] = r
 	s.counter++
-	return true
+	return true, joined
 }
 
 // Remove deletes a rumor (a service unloaded here).

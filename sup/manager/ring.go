@@ -135,8 +135,21 @@ func (g *gossip) publishService(r census.Service) {
 	}
 	g.incarnations[r.ServiceGroup] = r.Incarnation
 	g.mu.Unlock()
-	g.m.ring.Services.Insert(r)
+	g.insertService(r)
 	g.services.Spread(r)
+}
+
+// insertService puts a service rumor in the census; when it brings a new
+// member into a group without quorum, the group's Confirmed member with
+// the smallest id is departed on the whole ring, as the original does
+// (census.Ring.InsertService).
+func (g *gossip) insertService(r census.Service) bool {
+	kept, depart := g.m.ring.InsertService(r)
+	if depart != "" {
+		g.m.say("%s joined %s, which lacks quorum: departing %s, Confirmed dead, so that the group can regain it", r.MemberID, r.ServiceGroup, depart)
+		g.srv.DepartConfirmed(depart)
+	}
+	return kept
 }
 
 // serviceIncarnations is a copy of the incarnations, for the rumor file.
@@ -155,7 +168,7 @@ type serviceStore struct{ g *gossip }
 func (s serviceStore) Insert(r census.Service) bool {
 	ring := s.g.m.ring
 	if r.MemberID != ring.LocalID {
-		return ring.Services.Insert(r)
+		return s.g.insertService(r)
 	}
 	s.g.mu.Lock()
 	seen := s.g.incarnations[r.ServiceGroup]
