@@ -19,10 +19,12 @@ import (
 	"github.com/habgo/hab/core/crypto"
 	"github.com/habgo/hab/core/ident"
 	"github.com/habgo/hab/core/pkgs"
+	"github.com/habgo/hab/depot/client"
 	"github.com/habgo/hab/internal/flagfile"
 	"github.com/habgo/hab/sup/ctltls"
 	"github.com/habgo/hab/sup/httpgw"
 	"github.com/habgo/hab/sup/manager"
+	"github.com/habgo/hab/sup/selfupdate"
 )
 
 // ctlTLSBare is what a bare --ctl-server-certificate, --ctl-server-key or
@@ -50,6 +52,8 @@ type supRunFlags struct {
 	keepLatest             int    // --keep-latest-packages, -1 when not given
 	ctlCert, ctlKey, ctlCA string // --ctl-server-certificate, --ctl-server-key, --ctl-client-ca-certificate
 	generateConfig         bool
+	autoUpdate             bool   // -A, --auto-update
+	autoUpdatePeriod       uint64 // --auto-update-period, seconds
 }
 
 // supRunKeys names each sup run setting in a sup.toml file
@@ -170,6 +174,8 @@ func (a *app) addSupRunFlags(c *cobra.Command, f *supRunFlags) {
 	fl.Uint64Var(&f.maxBackoff, "service-max-backoff-period", 0, "The maximum seconds before restarting a service that died")
 	fl.Uint64Var(&f.cooldown, "service-restart-cooldown-period", 300, "Seconds a service must run before its backoff is reset")
 	fl.Uint64Var(&f.hookTimeout, "hook-timeout", 600, "Seconds after which a hook (other than run and health-check) is killed")
+	fl.BoolVarP(&f.autoUpdate, "auto-update", "A", false, "Update the Supervisor itself: install a newer "+selfupdate.Package+" from --channel of --url and run it, its services kept running")
+	fl.Uint64Var(&f.autoUpdatePeriod, "auto-update-period", 60, "The number of seconds between checks for a newer Supervisor (--auto-update)")
 	fl.Uint64Var(&f.serviceUpdatePeriod, "service-update-period", 60, "The number of seconds between checks of a service's channel for updates (HAB_UPDATE_STRATEGY_PERIOD_MS overrides it)")
 	a.addLoadFlags(c, &f.load)
 	fl.BoolVar(&f.load.force, "force", true, "")
@@ -242,6 +248,27 @@ func (a *app) supLogger(verbose, json bool) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(a.stderr, opts))
 	}
 	return slog.New(slog.NewTextHandler(a.stderr, opts))
+}
+
+// selfUpdater is --auto-update's watch on the channel of --url and
+// --channel for a newer core/hab than this binary.
+func (a *app) selfUpdater(f *supRunFlags, store *pkgs.Store, log *slog.Logger) (*selfupdate.Updater, error) {
+	if f.autoUpdatePeriod == 0 {
+		return nil, usageError("--auto-update-period must be at least 1 second")
+	}
+	depot, err := client.New(f.load.url)
+	if err != nil {
+		return nil, usageError("--url: %v", err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("--auto-update: find this hab binary: %w", err)
+	}
+	return &selfupdate.Updater{
+		Running: selfupdate.Running(store, exe, version), Depot: depot, Channel: f.load.channel,
+		Store: store, Keys: f.keys(), ArtifactCache: a.root.Artifacts(),
+		Period: time.Duration(f.autoUpdatePeriod) * time.Second, Log: log,
+	}, nil
 }
 
 func detectIP() string {
@@ -348,6 +375,12 @@ func (a *app) supRun(c *cobra.Command, f *supRunFlags, pkg string) error {
 		}
 		cfg.Preload = &sp
 	}
+	var upd *selfupdate.Updater
+	if f.autoUpdate {
+		if upd, err = a.selfUpdater(f, store, cfg.Log); err != nil {
+			return err
+		}
+	}
 	// SIGHUP (hab sup restart) or a restart request on the control
 	// gateway (hab sup restart --remote-sup) restarts the supervisor in
 	// place: every service stops, then the specs are read again and
@@ -375,9 +408,33 @@ func (a *app) supRun(c *cobra.Command, f *supRunFlags, pkg string) error {
 			case <-rctx.Done():
 			}
 		}()
+		// --auto-update: a newer hab found stops the supervisor with its
+		// services left running, and this process becomes the new hab.
+		handover := make(chan struct{})
+		cfg.Handover = handover
+		found := make(chan *selfupdate.Release, 1)
+		if upd != nil {
+			go func() {
+				rel, _ := upd.Watch(rctx)
+				if rel != nil {
+					close(handover)
+				}
+				found <- rel
+			}()
+		} else {
+			found <- nil
+		}
 		err = manager.Run(rctx, cfg)
 		signal.Stop(hup)
 		cancel()
+		if rel := <-found; rel != nil && err == nil && ctx.Err() == nil {
+			fmt.Fprintf(a.stdout, "hab-sup(MR): Supervisor shutting down for automatic update to %s\n", rel.Ident)
+			cfg.Log.Info("self-update: executing the new hab with the same arguments", "binary", rel.Binary, "args", os.Args[1:])
+			xerr := selfupdate.Exec(rel.Binary, os.Args[1:], os.Environ())
+			upd.Refuse(rel.Ident, xerr.Error())
+			fmt.Fprintf(a.stdout, "hab-sup(MR): Restarting the Supervisor (the automatic update failed: %v)\n", xerr)
+			continue
+		}
 		if errors.Is(err, manager.ErrDeparted) {
 			return &exitCodeError{code: manager.DepartedExitCode, err: err}
 		}

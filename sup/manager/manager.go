@@ -79,6 +79,10 @@ type Config struct {
 	// UpdatePeriod is how often update workers poll their depot channel
 	// (--service-update-period; zero: DefaultUpdatePeriod).
 	UpdatePeriod time.Duration
+	// Handover, when closed, stops the supervisor as ctx ending does but
+	// leaves the services' run processes running for the supervisor this
+	// process executes next (a self-update), which takes them over.
+	Handover <-chan struct{}
 }
 
 // HTTPOptions are the HTTP gateway's TLS and bearer authentication.
@@ -280,6 +284,10 @@ loop:
 	for {
 		select {
 		case <-ctx.Done():
+			break loop
+		case <-cfg.Handover:
+			m.say("Stopping for the next Supervisor; the services keep running")
+			m.keepServicesRunning()
 			break loop
 		case <-departed:
 			wasDeparted = true
@@ -599,7 +607,9 @@ func (m *Manager) startService(ctx context.Context, name string, sp spec.Spec) {
 		m.startFailed(name, fmt.Sprintf("service %s: %v", sp.Ident, err))
 		return
 	}
-	svc.EndLeftover()
+	if !svc.TakeOver() {
+		svc.EndLeftover()
+	}
 	sctx, cancel := context.WithCancel(context.Background())
 	r := &running{svc: svc, cancel: cancel, spec: sp, done: make(chan struct{})}
 	m.mu.Lock()
@@ -655,6 +665,16 @@ func (m *Manager) stop(rs []*running) {
 	}
 	for _, r := range rs {
 		<-r.done
+	}
+}
+
+// keepServicesRunning makes every service hand its run process over
+// when it stops (Config.Handover).
+func (m *Manager) keepServicesRunning() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, r := range m.services {
+		r.svc.KeepRunning()
 	}
 }
 

@@ -42,6 +42,9 @@ type proc struct {
 	done    chan struct{} // closed when it has exited
 	state   *os.ProcessState
 	copies  sync.WaitGroup
+	// pipes are the read ends of its standard output and error, which
+	// the copies read; a hand-over to the next supervisor passes them on.
+	pipes [2]*os.File
 }
 
 // startOpts says how to start a process.
@@ -85,17 +88,29 @@ func start(cmd *exec.Cmd, o startOpts) (*proc, error) {
 	}
 	outW.Close()
 	errW.Close()
-	p := &proc{cmd: cmd, pid: cmd.Process.Pid, started: time.Now(), done: make(chan struct{})}
-	for _, s := range []struct {
-		r      *os.File
+	p := &proc{cmd: cmd, pid: cmd.Process.Pid, started: time.Now(), done: make(chan struct{}), pipes: [2]*os.File{outR, errR}}
+	p.copyOutput(o)
+	go func() {
+		_ = cmd.Wait()
+		p.state = cmd.ProcessState
+		close(p.done)
+	}()
+	return p, nil
+}
+
+// copyOutput copies the lines of p's pipes to o's output and log files
+// until each pipe ends (or its read deadline passes, for a hand-over).
+func (p *proc) copyOutput(o startOpts) {
+	for i, s := range []struct {
 		prefix string
 		log    string
 		also   io.Writer
-	}{{outR, o.prefixOut, o.stdoutLog, o.stdout}, {errR, o.prefixErr, o.stderrLog, nil}} {
+	}{{o.prefixOut, o.stdoutLog, o.stdout}, {o.prefixErr, o.stderrLog, nil}} {
+		r := p.pipes[i]
 		p.copies.Add(1)
 		go func() {
 			defer p.copies.Done()
-			defer s.r.Close()
+			defer r.Close()
 			var lf *os.File
 			if s.log != "" {
 				lf, _ = os.OpenFile(s.log, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
@@ -112,15 +127,9 @@ func start(cmd *exec.Cmd, o startOpts) (*proc, error) {
 			case s.also != nil:
 				lw = s.also
 			}
-			copyLines(s.r, s.prefix, o.out, o.outMu, lw)
+			copyLines(r, s.prefix, o.out, o.outMu, lw)
 		}()
 	}
-	go func() {
-		_ = cmd.Wait()
-		p.state = cmd.ProcessState
-		close(p.done)
-	}()
-	return p, nil
 }
 
 // exited reports whether the process has exited.

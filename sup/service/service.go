@@ -146,6 +146,7 @@ type Service struct {
 	userRaw        string
 	userRead       []byte      // user.toml as last read
 	userStale      atomic.Bool // user.toml must be read again
+	keepRunning    atomic.Bool // when Run ends, hand the run process over instead of stopping it (KeepRunning)
 	polling        atomic.Bool // no watch: user.toml is read at every look
 	gossipCfg      *templating.Object
 	gossipInc      uint64
@@ -359,7 +360,9 @@ func (s *Service) Run(ctx context.Context) {
 		s.mu.Unlock()
 		select {
 		case <-ctx.Done():
-			s.stopProcess()
+			if !s.handOver() {
+				s.stopProcess()
+			}
 			s.opts.Ring.Services.Remove(s.sg, s.opts.Ring.LocalID)
 			s.opts.Ring.ForgetSuitability(s.sg)
 			return

@@ -1,0 +1,191 @@
+package service
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// A supervisor that updates itself re-executes into its new binary in
+// the same process (sup/selfupdate). Its services' run processes stay
+// its children across the exec, so they are handed over rather than
+// stopped: the old supervisor records each process and passes on the
+// read ends of its output pipes (descriptors that survive the exec),
+// and the new one takes them over instead of ending the process as a
+// leftover.
+
+// handoverRecord is DataDir/NAME.handover: a run process handed over,
+// and the descriptors of its output pipes in this process.
+type handoverRecord struct {
+	PID     int    `json:"pid"`
+	Start   uint64 `json:"start"`   // StartTime, which tells it from a later process with its pid
+	Started int64  `json:"started"` // when it started, Unix nanoseconds
+	Ident   string `json:"ident"`   // the release it runs
+	Stdout  int    `json:"stdout_fd"`
+	Stderr  int    `json:"stderr_fd"`
+}
+
+func (s *Service) handoverPath() string {
+	return filepath.Join(s.opts.DataDir, s.meta.Ident.Name+".handover")
+}
+
+// KeepRunning makes Run, when its context ends, hand the run process
+// over to the next supervisor in this process (TakeOver) instead of
+// stopping it.
+func (s *Service) KeepRunning() { s.keepRunning.Store(true) }
+
+// handOver records the running process and stops copying its output,
+// leaving duplicates of its pipes open across an exec. It reports false
+// (and leaves nothing behind) when there is nothing to hand over or it
+// cannot be done; the process is then stopped as usual.
+func (s *Service) handOver() bool {
+	if !s.keepRunning.Load() {
+		return false
+	}
+	s.mu.Lock()
+	p := s.proc
+	s.mu.Unlock()
+	if p == nil || p.exited() || p.pipes[0] == nil {
+		return false
+	}
+	start, ok := StartTime(p.pid)
+	if !ok {
+		return false
+	}
+	rec := handoverRecord{PID: p.pid, Start: start, Started: p.started.UnixNano(), Ident: s.pkg.Ident.String()}
+	var fds []int
+	closeAll := func() {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+	}
+	for _, f := range p.pipes {
+		fd, err := dupPipe(f)
+		if err != nil {
+			closeAll()
+			s.log.Warn("cannot hand the service over; it is stopped", "pid", p.pid, "err", err)
+			return false
+		}
+		fds = append(fds, fd)
+	}
+	rec.Stdout, rec.Stderr = fds[0], fds[1]
+	b, _ := json.Marshal(rec)
+	tmp := s.handoverPath() + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil || os.Rename(tmp, s.handoverPath()) != nil {
+		os.Remove(tmp)
+		closeAll()
+		s.log.Warn("cannot record the hand-over; the service is stopped", "file", s.handoverPath(), "err", err)
+		return false
+	}
+	// The copies stop at once; what the process writes from now on waits
+	// in the pipes for the next supervisor.
+	for _, f := range p.pipes {
+		_ = f.SetReadDeadline(time.Now())
+	}
+	p.copies.Wait()
+	s.say("Leaving the service running (PID %d) for the next Supervisor", p.pid)
+	s.log.Info("service handed over", "pid", p.pid, "ident", rec.Ident, "stdout_fd", rec.Stdout, "stderr_fd", rec.Stderr)
+	return true
+}
+
+// dupPipe duplicates f's descriptor without close-on-exec, so that the
+// duplicate survives an exec (f's own is closed by the exec and by the
+// copy that reads it).
+func dupPipe(f *os.File) (int, error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return -1, err
+	}
+	fd := -1
+	var derr error
+	if err := rc.Control(func(raw uintptr) { fd, derr = unix.Dup(int(raw)) }); err != nil {
+		return -1, err
+	}
+	if derr != nil {
+		return -1, fmt.Errorf("dup %s: %w", f.Name(), derr)
+	}
+	return fd, nil
+}
+
+// TakeOver takes over the run process the supervisor this process was
+// before its exec handed over: the process is still running the same
+// release, is this process's child, and its pipes are open here. It
+// reports whether it did; otherwise the process, if any, is a leftover
+// for EndLeftover (the record is gone either way).
+func (s *Service) TakeOver() bool {
+	b, err := os.ReadFile(s.handoverPath())
+	if err != nil {
+		return false
+	}
+	os.Remove(s.handoverPath())
+	var rec handoverRecord
+	if err := json.Unmarshal(b, &rec); err != nil {
+		s.log.Warn("hand-over record unreadable; its process is ended as a leftover", "file", s.handoverPath(), "err", err)
+		return false
+	}
+	pipes, perr := inheritedPipes(rec.Stdout, rec.Stderr)
+	why := ""
+	switch now, ok := StartTime(rec.PID); {
+	case perr != nil:
+		why = perr.Error()
+	case !ok || now != rec.Start:
+		why = "the process is gone"
+	case rec.Ident != s.pkg.Ident.String():
+		why = "it runs " + rec.Ident + ", not " + s.pkg.Ident.String()
+	default:
+		if ppid, _, ok := statOf(rec.PID); !ok || ppid != os.Getpid() {
+			why = "the process is not this supervisor's child"
+		}
+	}
+	var exited <-chan struct{}
+	if why == "" {
+		if exited, err = processExit(rec.PID, rec.Start); err != nil {
+			why = err.Error()
+		}
+	}
+	if why != "" {
+		for _, f := range pipes {
+			f.Close()
+		}
+		s.log.Warn("not taking over the handed-over process", "pid", rec.PID, "why", why)
+		return false
+	}
+	p := &proc{pid: rec.PID, started: time.Unix(0, rec.Started), done: make(chan struct{}), pipes: [2]*os.File{pipes[0], pipes[1]}}
+	go func() {
+		<-exited
+		close(p.done)
+	}()
+	p.copyOutput(s.startOpts(s.prefix+"(O): ", s.prefix+"(E): ", "run"))
+	s.mu.Lock()
+	s.proc = p
+	s.initialized = true
+	s.stateEntered = p.started
+	s.mu.Unlock()
+	s.say("Took over the running service (PID %d) from the previous Supervisor", p.pid)
+	s.log.Info("service taken over", "pid", p.pid, "ident", rec.Ident)
+	return true
+}
+
+// inheritedPipes opens the descriptors a hand-over names, each of which
+// must be a pipe open in this process; they are closed on exec again.
+func inheritedPipes(fds ...int) ([]*os.File, error) {
+	var out []*os.File
+	for _, fd := range fds {
+		var st unix.Stat_t
+		if fd < 3 || unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFIFO {
+			for _, f := range out {
+				f.Close()
+			}
+			return nil, errors.New("descriptor " + strconv.Itoa(fd) + " is not an inherited pipe")
+		}
+		unix.CloseOnExec(fd)
+		out = append(out, os.NewFile(uintptr(fd), "pipe:"+strconv.Itoa(fd)))
+	}
+	return out, nil
+}
