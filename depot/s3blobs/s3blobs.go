@@ -7,6 +7,7 @@ package s3blobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -34,7 +35,12 @@ type Store struct {
 func New(ctx context.Context, rawURL, tmpDir string) (*Store, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("blob URL: %w", err)
+		// url.Error quotes the URL, secret key and all.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("blob URL (not shown: it holds the secret key): %w", err)
 	}
 	secure := u.Scheme == "s3"
 	if !secure && u.Scheme != "s3+http" {
@@ -103,13 +109,21 @@ func (w *Writer) Commit(ctx context.Context, digest string) error {
 		return fmt.Errorf("commit blob %s: %w", digest, err)
 	}
 	defer f.Close()
-	if _, err := w.s.c.PutObject(ctx, w.s.bucket, w.s.key(digest), f, size, minio.PutObjectOptions{ContentType: "application/octet-stream"}); err != nil {
+	// Over plain HTTP the client signs the body in aws-chunked streams,
+	// and sends an empty one without a Content-Length, which S3 refuses
+	// (MissingContentLength): an empty body, with nothing to sign, goes
+	// unsigned in one piece.
+	opts := minio.PutObjectOptions{ContentType: "application/octet-stream", DisableContentSha256: size == 0}
+	if _, err := w.s.c.PutObject(ctx, w.s.bucket, w.s.key(digest), f, size, opts); err != nil {
 		return fmt.Errorf("commit blob %s to bucket %s: %w", digest, w.s.bucket, err)
 	}
 	return nil
 }
 
 // Open opens a stored blob with its size; blobs.ErrNotFound if absent.
+// S3 answers the HEAD that finds the size with a bare 404 also when the
+// bucket itself is gone (New made sure it existed), so that is
+// blobs.ErrNotFound too.
 func (s *Store) Open(ctx context.Context, digest string) (io.ReadSeekCloser, int64, error) {
 	if !blobs.ValidDigest(digest) {
 		return nil, 0, fmt.Errorf("open blob %q: %w", digest, blobs.ErrNotFound)
