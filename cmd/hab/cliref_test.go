@@ -194,12 +194,11 @@ func clirefCompare(t *testing.T, ref *cliref.Command) []string {
 		if f.Short != "" && g.Shorthand != f.Short {
 			add("flag %s has short name %q, the reference -%s", name, g.Shorthand, f.Short)
 		}
-		isSwitch := g.NoOptDefVal != ""
-		if f.SwitchKnown && isSwitch == f.TakesValue() {
-			if isSwitch {
-				add("flag %s is a switch, the reference gives it a value (%s)", name, f.Value)
-			} else {
-				add("flag %s takes a value, the reference has a switch", name)
+		if d := clirefValueKind(f, g); d != "" {
+			add("flag %s %s", name, d)
+		} else if f.OptionalValue && takesOptionalValue(g) {
+			if d := clirefOptionalParses(t, ref.Path, g.Name); d != "" {
+				add("flag %s %s", name, d)
 			}
 		}
 		if f.Default != "" && g.DefValue != f.Default && !clirefDocumentedDefault(f, g) {
@@ -215,6 +214,72 @@ func clirefCompare(t *testing.T, ref *cliref.Command) []string {
 		}
 	}
 	return diffs
+}
+
+// clirefValueKind compares how the flag takes its value: a switch, a
+// value, or a value that may be left out (`--flag [PATH]`, pflag's
+// NoOptDefVal on a value flag; clirefOptionalParses then checks that it
+// parses as the original's). It returns the difference, or "".
+func clirefValueKind(f cliref.Flag, g *pflag.Flag) string {
+	switch {
+	case f.OptionalValue && clirefRequiredOptional(f):
+		return ""
+	case f.OptionalValue && isSwitch(g):
+		return fmt.Sprintf("is a switch, the reference gives it an optional value ([%s])", f.Value)
+	case f.OptionalValue && !takesOptionalValue(g):
+		return fmt.Sprintf("needs a value, the reference's is optional ([%s]; bare, a default of its own)", f.Value)
+	case f.OptionalValue:
+		return ""
+	case takesOptionalValue(g) && f.SwitchKnown:
+		return fmt.Sprintf("takes an optional value (bare: %q), the reference's is required", g.NoOptDefVal)
+	case f.SwitchKnown && isSwitch(g) == f.TakesValue():
+		if isSwitch(g) {
+			return fmt.Sprintf("is a switch, the reference gives it a value (%s)", f.Value)
+		}
+		return "takes a value, the reference has a switch"
+	}
+	return ""
+}
+
+// clirefRequiredOptional: the reference writes svc update's --bind as
+// `--bind [B...]` (zero values allowed), which is the structopt-era
+// (v2) form; the newest original declares it Option<Vec<ServiceBind>>
+// under clap 4, one value per use, and ours takes `--bind=` for no binds.
+func clirefRequiredOptional(f cliref.Flag) bool {
+	return f.Long == "bind" && f.Value == "B"
+}
+
+// clirefOptionalParses parses the forms of an optional-value flag with a
+// fresh tree's command of path, through optionalValueArgs as hab does:
+// joined (--flag=v), as the next word (--flag v), bare at the end and
+// bare before "--" (its NoOptDefVal). It says what came out
+// wrong ("" when nothing did).
+func clirefOptionalParses(t *testing.T, path []string, name string) string {
+	for _, tt := range []struct {
+		args []string
+		want string // "": the bare flag's NoOptDefVal
+	}{
+		{[]string{"--" + name + "=/x/joined"}, "/x/joined"},
+		{[]string{"--" + name, "/x/next"}, "/x/next"},
+		{[]string{"--" + name}, ""},
+		{[]string{"--" + name, "--", "/x/positional"}, ""},
+	} {
+		root := clirefTree(t)
+		c := clirefFind(root, path)
+		args := optionalValueArgs(root, append(slices.Clone(path), tt.args...))
+		if err := c.ParseFlags(args[len(path):]); err != nil {
+			return fmt.Sprintf("given as %q: %v", strings.Join(tt.args, " "), err)
+		}
+		g := c.Flags().Lookup(name)
+		want := tt.want
+		if want == "" {
+			want = g.NoOptDefVal
+		}
+		if got := g.Value.String(); got != want {
+			return fmt.Sprintf("given as %q is %q, want %q", strings.Join(tt.args, " "), got, want)
+		}
+	}
+	return ""
 }
 
 // clirefDocumentedDefault: where the seed documentation differs from the
@@ -334,4 +399,67 @@ func TestBareGroupsExitUsage(t *testing.T) {
 		}
 	}
 	walk(clirefTree(t))
+}
+
+// TestOptionalValueFlags: every flag the reference gives an optional
+// value (`--ctl-server-certificate [PATH]` and the other two of sup run's
+// control gateway TLS) takes one here too, in each form, whatever the
+// skip list says of its command: the test fails if the value becomes
+// required or the flag a switch. The comparison itself is checked on
+// flags made to differ.
+func TestOptionalValueFlags(t *testing.T) {
+	ref := cliref.Load(t)
+	n := 0
+	for _, rc := range ref.Commands {
+		for _, f := range rc.Flags {
+			if !f.OptionalValue || clirefRequiredOptional(f) {
+				continue
+			}
+			n++
+			t.Run(rc.Name()+" --"+f.Long, func(t *testing.T) {
+				c := clirefFind(clirefTree(t), rc.Path)
+				if c == nil {
+					t.Fatalf("no command hab %s", rc.Name())
+				}
+				g := clirefLookup(c, f)
+				if g == nil {
+					t.Fatalf("hab %s has no flag --%s", rc.Name(), f.Long)
+				}
+				if d := clirefValueKind(f, g); d != "" {
+					t.Fatalf("--%s %s", f.Long, d)
+				}
+				if d := clirefOptionalParses(t, rc.Path, g.Name); d != "" {
+					t.Errorf("--%s %s", f.Long, d)
+				}
+			})
+		}
+	}
+	if n != 3 {
+		t.Errorf("%d flags with an optional value in the reference, want 3 (sup run's --ctl-server-certificate, --ctl-server-key, --ctl-client-ca-certificate)", n)
+	}
+
+	opt := cliref.Flag{Long: "cert", Value: "PATH", OptionalValue: true, SwitchKnown: true}
+	req := cliref.Flag{Long: "cert", Value: "PATH", SwitchKnown: true}
+	fs := pflag.NewFlagSet("probe", pflag.ContinueOnError)
+	fs.String("required", "", "")
+	fs.String("optional", "", "")
+	fs.Lookup("optional").NoOptDefVal = "/bare"
+	fs.Bool("switch", false, "")
+	for _, tt := range []struct {
+		ref  cliref.Flag
+		flag string
+		want string
+	}{
+		{opt, "optional", ""},
+		{opt, "required", "needs a value, the reference's is optional"},
+		{opt, "switch", "is a switch, the reference gives it an optional value"},
+		{req, "required", ""},
+		{req, "optional", "takes an optional value (bare: \"/bare\"), the reference's is required"},
+		{req, "switch", "is a switch, the reference gives it a value"},
+	} {
+		got := clirefValueKind(tt.ref, fs.Lookup(tt.flag))
+		if tt.want == "" && got != "" || !strings.HasPrefix(got, tt.want) {
+			t.Errorf("reference %+v, our --%s: %q, want %q", tt.ref, tt.flag, got, tt.want)
+		}
+	}
 }

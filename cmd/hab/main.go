@@ -120,7 +120,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		log:    newLogger(stderr, getenv),
 	}
 	cmd := a.rootCmd()
-	cmd.SetArgs(args)
+	cmd.SetArgs(optionalValueArgs(cmd, args))
 	cmd.SetIn(stdin)
 	cmd.SetOut(stdout)
 	cmd.SetErr(stderr)

@@ -68,6 +68,9 @@ type Flag struct {
 	Default     string
 	Env         []string
 	Hidden      bool
+	// OptionalValue: the value may be left out (`--flag [PATH]`); the
+	// bare flag then means a default of its own.
+	OptionalValue bool
 	// Switch is known: the reference says whether the flag takes a
 	// value (a value name, a default or an environment variable), or
 	// lists it in prose without one (a switch). The flag tables of hab
@@ -676,7 +679,7 @@ func parseFlag(s string) (Flag, bool) {
 		return Flag{Short: m[4]}, true
 	}
 	v := strings.TrimSuffix(strings.Trim(m[3], "[]"), "...")
-	return Flag{Long: m[2], Short: m[1], Value: v}, true
+	return Flag{Long: m[2], Short: m[1], Value: v, OptionalValue: strings.HasPrefix(m[3], "[")}, true
 }
 
 // addFlag adds f to c, or completes the flag c has of that name.
@@ -699,6 +702,7 @@ func addFlag(c *Command, f Flag) {
 				}
 			}
 			g.Hidden = g.Hidden || f.Hidden
+			g.OptionalValue = g.OptionalValue || f.OptionalValue
 			return
 		}
 	}

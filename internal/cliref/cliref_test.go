@@ -37,7 +37,10 @@ func (c *Command) String() string {
 			names = append(names, "--"+f.Long)
 		}
 		b.WriteString(strings.Join(names, " "))
-		if f.Value != "" {
+		switch {
+		case f.OptionalValue:
+			b.WriteString(" [" + f.Value + "]")
+		case f.Value != "":
 			b.WriteString(" " + f.Value)
 		}
 		if f.Default != "" {
@@ -147,6 +150,13 @@ func TestReferenceCommands(t *testing.T) {
 		{"sup run", "auto-update", "-A --auto-update"},
 		{"sup run", "auto-update-period", "--auto-update-period =60"},
 		{"sup run", "binding-mode", "--binding-mode strict\\|relaxed =strict"},
+		// `[PATH]`: the value may be left out.
+		{"sup run", "ctl-server-certificate", "--ctl-server-certificate [PATH]"},
+		{"sup run", "ctl-server-key", "--ctl-server-key [PATH]"},
+		{"sup run", "ctl-client-ca-certificate", "--ctl-client-ca-certificate [PATH]"},
+		{"sup run", "peer", "--peer IP"},
+		{"svc update", "bind", "--bind [B]"},
+		{"svc load", "bind", "--bind NAME"},
 		{"sup run", "health-check-interval", "--health-check-interval =30"},
 		{"svc load", "group", "--group =default"},
 		{"svc load", "generate-config", "--generate-config hidden"},
