@@ -152,6 +152,7 @@ func (a *app) rootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.Flags().BoolP("version", "V", false, "Print the version of hab") // -V as the original's
+	root.SetVersionTemplate(versionLine)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitCodeError{code: exitUsage, err: fmt.Errorf("%w\nSee '%s --help'.", err, c.CommandPath())}
 	})

@@ -46,7 +46,7 @@ func TestStudioContainerd(t *testing.T) {
 	events, _ := c.Subscribe(ctx, `topic=="/containers/create"`)
 
 	code, stdout, stderr := studioCLI(t, "", env, "studio", "run", "-D", "cat", "/src/file", "&&", "hab", "--version", "&&", "(cat "+marker+" 2>/dev/null || echo hidden)")
-	if code != 0 || !strings.HasPrefix(stdout, "source\nhab version ") || !strings.HasSuffix(stdout, "\nhidden\n") {
+	if code != 0 || !strings.HasPrefix(stdout, "source\nhab "+version+"\n") || !strings.HasSuffix(stdout, "\nhidden\n") {
 		t.Errorf("hab studio run -D: %d %q %q", code, stdout, stderr)
 	}
 	select {

@@ -171,7 +171,7 @@ func TestStudioLifecycle(t *testing.T) {
 	}
 
 	code, stdout, stderr := studioCLI(t, "", env, "studio", "run", "cat", "/src/file", "&&", "hab", "--version", "&&", "echo", "$STUDIO_TYPE")
-	if code != 0 || !strings.HasPrefix(stdout, "source\nhab version ") || !strings.HasSuffix(stdout, "\ndefault\n") {
+	if code != 0 || !strings.HasPrefix(stdout, "source\nhab "+version+"\n") || !strings.HasSuffix(stdout, "\ndefault\n") {
 		t.Errorf("hab studio run: %d %q %q", code, stdout, stderr)
 	}
 
@@ -349,7 +349,7 @@ func TestStudioContainer(t *testing.T) {
 	}
 	env := studioTestEnv(t, bin, src)
 	code, stdout, stderr := studioCLI(t, "", env, "studio", "-D", "run", "cat /src/file; hab --version")
-	if code != 0 || !strings.HasPrefix(stdout, "in a container\nhab version ") {
+	if code != 0 || !strings.HasPrefix(stdout, "in a container\nhab "+version+"\n") {
 		t.Errorf("hab studio -D run: %d %q %s", code, stdout, stderr)
 	}
 	if code, _, stderr := studioCLI(t, "", env, "studio", "-D", "rm"); code != 0 {

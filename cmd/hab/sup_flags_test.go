@@ -74,8 +74,8 @@ func TestVersionFlags(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--version"}, "hab version " + version + "\n"},
-		{[]string{"-V"}, "hab version " + version + "\n"},
+		{[]string{"--version"}, "hab " + version + "\n"},
+		{[]string{"-V"}, "hab " + version + "\n"},
 		{[]string{"sup", "--version"}, "hab-sup " + version + "\n"},
 		{[]string{"sup", "-V"}, "hab-sup " + version + "\n"},
 	} {

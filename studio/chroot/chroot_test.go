@@ -128,7 +128,7 @@ func TestInsideTheStudio(t *testing.T) {
 	}{
 		{"source tree at /src", "cat /src/file", "from the source tree\n"},
 		{"working directory is /src", "pwd", "/src\n"},
-		{"hab at /hab/bin/hab on PATH", "command -v hab && hab --version", "/hab/bin/hab\nhab version "},
+		{"hab at /hab/bin/hab on PATH", "command -v hab && hab --version", "/hab/bin/hab\nhab "},
 		{"hab is read-only", "(echo x > /hab/bin/hab) 2>/dev/null || echo refused", "refused\n"},
 		{"init is PID 1", "tr '\\0' ' ' < /proc/1/cmdline", "hab-studio-init "},
 		{"own PID namespace", "readlink /proc/self/ns/pid", "!" + nsOf(t, "pid")},

@@ -86,7 +86,7 @@ func TestContainerd(t *testing.T) {
 		name, script, want string
 		code               int
 	}{
-		{"hab", "hab --version", "hab version ", 0},
+		{"hab", "hab --version", "hab ", 0},
 		{"source", "cat /src/file", "in the container\n", 0},
 		{"host file hidden", "cat " + marker + " 2>/dev/null || echo hidden", "hidden\n", 0},
 		{"pid namespace", "readlink /proc/self/ns/pid | grep -vx '" + host + "'", "pid:", 0},

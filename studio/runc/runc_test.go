@@ -107,7 +107,7 @@ func TestContainer(t *testing.T) {
 	host, _ := os.Readlink("/proc/self/ns/pid")
 	s := newStudio(t, src, studio.WithNetwork(false), studio.WithEnv(studio.Environ([]string{"HAB_STUDIO_SECRET_TOKEN=s3cret", "OTHER=x"}, "default")))
 	tests := []struct{ name, script, want string }{
-		{"hab", "hab --version", "hab version "},
+		{"hab", "hab --version", "hab "},
 		{"source", "cat /src/file", "in the container\n"},
 		{"hostname", "hostname", "studio\n"},
 		{"pid namespace", "readlink /proc/self/ns/pid | grep -vx '" + host + "'", "pid:"},
