@@ -13,7 +13,9 @@ package update
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"time"
 
@@ -81,17 +83,26 @@ func Next(running, head ident.Ident, cond Condition) (ident.Ident, bool) {
 	return ident.Ident{}, false
 }
 
+// ErrNotInChannel is wrapped by Poll when the channel holds no release
+// of the package (or there is no such channel).
+var ErrNotInChannel = errors.New("no release in the channel")
+
 // Poll asks the channel for its head of want and returns Next. A channel
-// without the package is no update.
+// without the package, or none of that name, is an error wrapping
+// ErrNotInChannel (the worker says so at every poll, as the original
+// warns), as is a head that is not a release of want.
 func Poll(ctx context.Context, ch Channel, channel string, want ident.Ident, target ident.Target, running ident.Ident, cond Condition) (ident.Ident, bool, error) {
 	p, err := ch.ChannelLatest(ctx, channel, want, target)
-	if client.Status(err) == 404 {
-		return ident.Ident{}, false, nil
+	if client.Status(err) == http.StatusNotFound {
+		return ident.Ident{}, false, fmt.Errorf("poll channel %s for %s: %w (%v)", channel, want, ErrNotInChannel, err)
 	}
 	if err != nil {
 		return ident.Ident{}, false, fmt.Errorf("poll channel %s for %s: %w", channel, want, err)
 	}
 	head := ident.Ident{Origin: p.Ident.Origin, Name: p.Ident.Name, Version: p.Ident.Version, Release: p.Ident.Release}
+	if head.Validate() != nil || !head.FullyQualified() || !head.Satisfies(want) {
+		return ident.Ident{}, false, fmt.Errorf("poll channel %s for %s: the depot answered %q, not a release of it", channel, want, head.String())
+	}
 	next, ok := Next(running, head, cond)
 	return next, ok, nil
 }

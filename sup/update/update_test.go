@@ -3,6 +3,7 @@ package update
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -129,8 +130,11 @@ func TestPollDepot(t *testing.T) {
 		}
 		return next.String()
 	}
-	if got := poll(r1, Latest); got != "" {
-		t.Fatalf("empty channel: %q", got)
+	// An empty channel, and one that is not there, are errors saying so.
+	for _, channel := range []string{"stable", "nosuch"} {
+		if _, ok, err := Poll(ctx, c, channel, want, ident.X86_64Linux, r1, Latest); ok || !errors.Is(err, ErrNotInChannel) || !strings.Contains(err.Error(), "poll channel "+channel+" for acme/app") {
+			t.Fatalf("channel %s without the package: %v, %v", channel, ok, err)
+		}
 	}
 	if err := c.Promote(ctx, "stable", r1, ident.X86_64Linux); err != nil {
 		t.Fatal(err)
@@ -185,4 +189,35 @@ func buildHart(t *testing.T, sec *crypto.SigningSecretKey, id ident.Ident) strin
 		t.Fatal(err)
 	}
 	return out
+}
+
+// channelFunc is a depot channel answering what a test says: a depot
+// gone wrong, which a real one does not make.
+type channelFunc func() (*client.Package, error)
+
+func (f channelFunc) ChannelLatest(context.Context, string, ident.Ident, ident.Target) (*client.Package, error) {
+	return f()
+}
+
+// A head that is not a release of the package polled for is an error,
+// never a release to move to.
+func TestPollRefusesAnotherPackage(t *testing.T) {
+	want := ident.Ident{Origin: "acme", Name: "app"}
+	running := ident.MustParse("acme/app/1.0/20200101000000")
+	for _, head := range [][4]string{
+		{"acme", "other", "1.1", "20200102000000"},
+		{"evil", "app", "1.1", "20200102000000"},
+		{"acme", "app", "1.1", ""},
+		{"acme", "app", "1.1", "../../x"},
+	} {
+		f := channelFunc(func() (*client.Package, error) {
+			var p client.Package
+			p.Ident.Origin, p.Ident.Name, p.Ident.Version, p.Ident.Release = head[0], head[1], head[2], head[3]
+			return &p, nil
+		})
+		next, ok, err := Poll(context.Background(), f, "stable", want, ident.X86_64Linux, running, TrackChannel)
+		if ok || err == nil || !strings.Contains(err.Error(), "not a release of it") {
+			t.Errorf("head %s: Poll = %s, %v, %v; want an error", head, next, ok, err)
+		}
+	}
 }
