@@ -1,0 +1,288 @@
+package update
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/habgo/hab/core/crypto"
+	"github.com/habgo/hab/core/ident"
+	"github.com/habgo/hab/depot/client"
+	"github.com/habgo/hab/internal/depottest"
+	"github.com/habgo/hab/sup/census"
+)
+
+// movedService is the service side of a worker as the supervisor's
+// updater is (sup/manager): what runs, and the moves it was asked for;
+// moveErr is what a move fails with (the supervisor's install failing).
+type movedService struct {
+	mu      sync.Mutex
+	running ident.Ident
+	up      bool
+	moves   []ident.Ident
+	moveErr error
+}
+
+func (s *movedService) Running() (ident.Ident, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.running, s.up
+}
+
+func (s *movedService) Move(_ context.Context, to ident.Ident) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.moves = append(s.moves, to)
+	if s.moveErr != nil {
+		return s.moveErr
+	}
+	s.running = to
+	return nil
+}
+
+// censusRing is the ring side of a rolling worker over a real census:
+// the update leader it names, the group's members from the census, and
+// what this member announced.
+type censusRing struct {
+	ring      *census.Ring
+	leader    string
+	announced []uint64
+}
+
+func (r *censusRing) UpdateLeader() (string, bool) { return r.leader, r.leader != "" }
+func (r *censusRing) Peers() []Peer                { return Peers(r.ring, "app.default") }
+func (r *censusRing) Announce(inc uint64)          { r.announced = append(r.announced, inc) }
+
+// newCensusRing is a census of members self and others (id → release,
+// package incarnation), all alive.
+func newCensusRing(self string, leader string, pkgs map[string]string, incs map[string]uint64) *censusRing {
+	ring := census.NewRing(census.Member{ID: self})
+	for id, pkg := range pkgs {
+		if id != self {
+			ring.AddMember(census.Member{ID: id}, census.Alive)
+		}
+		ring.Services.Insert(census.Service{MemberID: id, ServiceGroup: "app.default", Incarnation: 1, Pkg: pkg, PkgIncarnation: incs[id]})
+	}
+	return &censusRing{ring: ring, leader: leader}
+}
+
+// workerDepot is a real depot holding two releases of acme/app, the
+// first promoted to stable.
+func workerDepot(t *testing.T) (*client.Client, ident.Ident, ident.Ident) {
+	t.Helper()
+	keys := crypto.Cache{Dir: t.TempDir()}
+	_, sec, err := keys.NewSigningPair("acme", time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r1, r2 := ident.MustParse("acme/app/1.0/20200101000000"), ident.MustParse("acme/app/1.1/20200102000000")
+	c, _ := depottest.Start(t, keys, "acme", buildHart(t, sec, r1), buildHart(t, sec, r2))
+	if err := c.Promote(context.Background(), "stable", r1, ident.X86_64Linux); err != nil {
+		t.Fatal(err)
+	}
+	return c, r1, r2
+}
+
+// goneDepot is a client of a depot that is not there.
+func goneDepot(t *testing.T) *client.Client {
+	t.Helper()
+	ts := httptest.NewServer(nil)
+	ts.Close()
+	c, err := client.New(ts.URL, client.WithRetry(1, time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// Every way a round fails: an error naming the service's ident and what
+// went wrong, and the service not moved (nor, rolling, announced).
+func TestStepErrors(t *testing.T) {
+	ctx := context.Background()
+	c, r1, r2 := workerDepot(t)
+	want := ident.Ident{Origin: "acme", Name: "app"}
+	for _, tc := range []struct {
+		name     string
+		strategy Strategy
+		depot    *client.Client
+		channel  string
+		want     ident.Ident
+		ring     *censusRing // nil: no ring
+		moveErr  error
+		promote  bool // r2 promoted before the round
+		err      []string
+		moves    int // the moves asked for (and failed)
+	}{
+		{name: "rolling without a ring", strategy: Rolling, depot: c, channel: "stable", want: want,
+			err: []string{"update acme/app: the rolling strategy needs the ring"}},
+		{name: "an update leader on a partial ident", strategy: Rolling, depot: c, channel: "stable", want: want,
+			ring: newCensusRing("me", "lead", map[string]string{"me": r1.String(), "lead": "acme/app"}, map[string]uint64{"me": 1, "lead": 2}),
+			err:  []string{`update acme/app: the update leader lead runs "acme/app", not a release`}},
+		{name: "an update leader on nonsense", strategy: Rolling, depot: c, channel: "stable", want: want,
+			ring: newCensusRing("me", "lead", map[string]string{"me": r1.String(), "lead": "not an ident"}, map[string]uint64{"me": 1, "lead": 2}),
+			err:  []string{`the update leader lead runs "not an ident", not a release`}},
+		{name: "the depot unreachable", strategy: AtOnce, depot: goneDepot(t), channel: "stable", want: want,
+			err: []string{"poll channel stable for acme/app"}},
+		{name: "the depot unreachable, rolling leader", strategy: Rolling, depot: goneDepot(t), channel: "stable", want: want,
+			ring: newCensusRing("me", "me", map[string]string{"me": r1.String()}, nil),
+			err:  []string{"poll channel stable for acme/app"}},
+		{name: "no such channel", strategy: AtOnce, depot: c, channel: "nosuch", want: want,
+			err: []string{"poll channel nosuch for acme/app", ErrNotInChannel.Error()}},
+		{name: "no such package", strategy: AtOnce, depot: c, channel: "stable", want: ident.Ident{Origin: "acme", Name: "other"},
+			err: []string{"poll channel stable for acme/other", ErrNotInChannel.Error()}},
+		{name: "the move fails (at-once)", strategy: AtOnce, depot: c, channel: "stable", want: want, promote: true,
+			moveErr: errors.New("install acme/app/1.1/20200102000000: bad signature"), moves: 1,
+			err: []string{"update " + r1.String() + " to " + r2.String() + ": install acme/app/1.1/20200102000000: bad signature"}},
+		{name: "the move fails (rolling leader)", strategy: Rolling, depot: c, channel: "stable", want: want, promote: true,
+			ring:    newCensusRing("me", "me", map[string]string{"me": r1.String()}, map[string]uint64{"me": 1}),
+			moveErr: errors.New("no space left"), moves: 1,
+			err: []string{"update " + r1.String() + " to " + r2.String() + ": no space left"}},
+		{name: "the move fails (rolling follower)", strategy: Rolling, depot: c, channel: "stable", want: want,
+			ring:    newCensusRing("me", "lead", map[string]string{"me": r1.String(), "lead": r2.String()}, map[string]uint64{"me": 1, "lead": 2}),
+			moveErr: errors.New("no space left"), moves: 1,
+			err: []string{"update " + r1.String() + " to " + r2.String() + ": no space left"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.promote {
+				if err := c.Promote(ctx, "stable", r2, ident.X86_64Linux); err != nil {
+					t.Fatal(err)
+				}
+				defer func() {
+					if err := c.Demote(ctx, "stable", r2, ident.X86_64Linux); err != nil {
+						t.Fatal(err)
+					}
+				}()
+			}
+			svc := &movedService{running: r1, up: true, moveErr: tc.moveErr}
+			w := &Worker{Strategy: tc.strategy, Condition: TrackChannel, Channel: tc.channel, Want: tc.want, Target: ident.X86_64Linux,
+				Depot: tc.depot, Service: svc, Self: "me", Log: slog.New(slog.DiscardHandler)}
+			if tc.ring != nil {
+				w.Ring = tc.ring
+			}
+			err := w.Step(ctx)
+			if err == nil {
+				t.Fatal("Step = nil, want an error")
+			}
+			for _, s := range tc.err {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("Step = %q, want it to say %q", err, s)
+				}
+			}
+			if len(svc.moves) != tc.moves || svc.running != r1 {
+				t.Errorf("moves asked %v, running %s; want %d moves and %s running", svc.moves, svc.running, tc.moves, r1)
+			}
+			if tc.ring != nil && len(tc.ring.announced) > 0 {
+				t.Errorf("announced %v after a failed round", tc.ring.announced)
+			}
+		})
+	}
+}
+
+// The rounds that do nothing, and say nothing: a service not started,
+// strategy none, a rolling member without an update leader, a follower
+// whose turn has not come, a channel at the release running.
+func TestStepQuiet(t *testing.T) {
+	ctx := context.Background()
+	c, r1, r2 := workerDepot(t)
+	want := ident.Ident{Origin: "acme", Name: "app"}
+	for _, tc := range []struct {
+		name     string
+		strategy Strategy
+		up       bool
+		depot    *client.Client
+		ring     *censusRing
+	}{
+		{"not started (the depot is not even asked)", AtOnce, false, goneDepot(t), nil},
+		{"no update leader yet (the depot is not asked)", Rolling, true, goneDepot(t), newCensusRing("me", "", map[string]string{"me": r1.String()}, nil)},
+		{"a follower whose turn has not come", Rolling, true, goneDepot(t),
+			newCensusRing("me", "lead", map[string]string{"me": r1.String(), "lead": r2.String(), "ma": r1.String()}, map[string]uint64{"me": 1, "lead": 2, "ma": 1})},
+		{"the channel holds the release running", AtOnce, true, c, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			svc := &movedService{running: r1, up: tc.up}
+			w := &Worker{Strategy: tc.strategy, Condition: TrackChannel, Channel: "stable", Want: want, Target: ident.X86_64Linux,
+				Depot: tc.depot, Service: svc, Self: "me", Log: slog.New(slog.DiscardHandler)}
+			if tc.ring != nil {
+				w.Ring = tc.ring
+			}
+			if err := w.Step(ctx); err != nil || len(svc.moves) != 0 {
+				t.Errorf("Step = %v, moves %v; want nil and none", err, svc.moves)
+			}
+			if tc.ring != nil && len(tc.ring.announced) > 0 {
+				t.Errorf("announced %v", tc.ring.announced)
+			}
+		})
+	}
+}
+
+// A follower already on the leader's release (moved back by a demotion
+// the leader made) moves nothing but announces the leader's incarnation,
+// so that the members after it take their turn.
+func TestStepFollowerAlreadyThere(t *testing.T) {
+	_, r1, _ := workerDepot(t)
+	ring := newCensusRing("me", "lead", map[string]string{"me": r1.String(), "lead": r1.String()}, map[string]uint64{"me": 2, "lead": 3})
+	svc := &movedService{running: r1, up: true}
+	w := &Worker{Strategy: Rolling, Condition: TrackChannel, Channel: "stable", Want: ident.Ident{Origin: "acme", Name: "app"},
+		Target: ident.X86_64Linux, Depot: goneDepot(t), Service: svc, Ring: ring, Self: "me", Log: slog.New(slog.DiscardHandler)}
+	if err := w.Step(context.Background()); err != nil || len(svc.moves) != 0 || len(ring.announced) != 1 || ring.announced[0] != 3 {
+		t.Fatalf("Step = %v, moves %v, announced %v; want nil, none, [3]", err, svc.moves, ring.announced)
+	}
+}
+
+// lines is a log that tells when a record arrives.
+type lines struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+	got chan struct{}
+}
+
+func (l *lines) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n, err := l.buf.Write(p)
+	select {
+	case l.got <- struct{}{}:
+	default:
+	}
+	return n, err
+}
+
+func (l *lines) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+// Run logs a failed round as a warning, goes on polling, and returns
+// when its context ends; the service stays where it is. With strategy
+// none it returns at once.
+func TestRunLogsAndGoesOn(t *testing.T) {
+	_, r1, _ := workerDepot(t)
+	log := &lines{got: make(chan struct{}, 1)}
+	svc := &movedService{running: r1, up: true}
+	w := &Worker{Strategy: Rolling, Condition: TrackChannel, Channel: "stable", Want: ident.Ident{Origin: "acme", Name: "app"},
+		Target: ident.X86_64Linux, Period: 10 * time.Millisecond, Depot: goneDepot(t), Service: svc, Self: "me",
+		Log: slog.New(slog.NewTextHandler(log, nil))}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); w.Run(ctx) }()
+	for range 2 { // two rounds: the first failure did not stop it
+		<-log.got
+	}
+	cancel()
+	<-done
+	if out := log.String(); !strings.Contains(out, "level=WARN") || !strings.Contains(out, "the rolling strategy needs the ring") {
+		t.Errorf("the log says:\n%s", out)
+	}
+	if len(svc.moves) != 0 {
+		t.Errorf("moves %v", svc.moves)
+	}
+	none := &Worker{Strategy: None, Service: svc}
+	none.Run(context.Background()) // returns: nothing to do
+}
