@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -27,7 +28,8 @@ type Key struct {
 // file's value wins over an earlier one's. A flag given on the command
 // line (Changed) or already holding something other than its default
 // (from the environment) keeps its value. Every file is read and
-// checked before any flag is set, so a bad file sets nothing.
+// checked before any flag is set, and a value a flag refuses puts back
+// the flags set before it, so a bad file sets nothing.
 func Apply(fs *pflag.FlagSet, keys []Key, files []string) error {
 	flagOf := map[string]string{}
 	for _, k := range keys {
@@ -73,70 +75,66 @@ func Apply(fs *pflag.FlagSet, keys []Key, files []string) error {
 			merged[k] = setting{file: file, key: k, line: line, values: values}
 		}
 	}
-	// Check every value on a fresh value of its flag's type, then set
-	// them all, so that a bad value sets nothing.
+	// Set them in key order, remembering what each flag held: a value
+	// its flag refuses puts back every flag set before it, so a bad
+	// value sets nothing, whatever the flag's type.
 	order := make([]string, 0, len(merged))
 	for k := range merged {
 		order = append(order, k)
 	}
 	sort.Strings(order)
-	var set []setting
+	var undo []restore
 	for _, k := range order {
 		s := merged[k]
 		f := fs.Lookup(flagOf[k])
 		if f.Changed || f.Value.String() != f.DefValue {
 			continue
 		}
-		if check := newLike(f); check != nil {
-			for _, v := range s.values {
-				if err := check.Set(v); err != nil {
-					return fmt.Errorf("settings file %s, line %d: %s: %w", s.file, s.line, s.key, err)
-				}
-			}
-		}
-		set = append(set, s)
-	}
-	for _, s := range set {
-		f := fs.Lookup(flagOf[s.key])
+		undo = append(undo, saved(f))
 		for _, v := range s.values {
 			if err := f.Value.Set(v); err != nil {
-				return fmt.Errorf("settings file %s, line %d: %s: %w", s.file, s.line, s.key, err)
+				return putBack(undo, fmt.Errorf("settings file %s, line %d: %s: %w", s.file, s.line, s.key, err))
 			}
 		}
 	}
 	return nil
 }
 
-// newLike is a fresh value of f's type for checking a setting, or nil
-// when the type is not one this package knows (then the check happens
-// as the value is set).
-func newLike(f *pflag.Flag) pflag.Value {
-	fs := pflag.NewFlagSet("check", pflag.ContinueOnError)
-	switch f.Value.Type() {
-	case "string":
-		fs.String("v", "", "")
-	case "bool":
-		fs.Bool("v", false, "")
-	case "uint64":
-		fs.Uint64("v", 0, "")
-	case "uint32":
-		fs.Uint32("v", 0, "")
-	case "uint":
-		fs.Uint("v", 0, "")
-	case "int":
-		fs.Int("v", 0, "")
-	case "stringArray":
-		fs.StringArray("v", nil, "")
-	default:
-		return nil
+// restore puts a flag's value back as it was.
+type restore struct {
+	flag string
+	put  func() error
+}
+
+// saved remembers f's value, which is its default (Apply sets no other):
+// a list's elements (a pflag.SliceValue, whose Set appends), else its
+// String, which Set reads back (how pflag keeps a default and resets a
+// flag to it).
+func saved(f *pflag.Flag) restore {
+	if sv, ok := f.Value.(pflag.SliceValue); ok {
+		old := slices.Clone(sv.GetSlice())
+		return restore{f.Name, func() error { return sv.Replace(old) }}
 	}
-	return fs.Lookup("v").Value
+	old := f.Value.String()
+	return restore{f.Name, func() error { return f.Value.Set(old) }}
+}
+
+// putBack restores the flags in undo, the last set first, and returns
+// err with any flag that could not be put back.
+func putBack(undo []restore, err error) error {
+	errs := []error{err}
+	for i := len(undo) - 1; i >= 0; i-- {
+		if e := undo[i].put(); e != nil {
+			errs = append(errs, fmt.Errorf("put back --%s: %w", undo[i].flag, e))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // asValues turns a TOML value into the strings that set flag f: one
 // for a scalar, one per element for a list flag.
 func asValues(f *pflag.Flag, v any) ([]string, error) {
-	list := f.Value.Type() == "stringArray" || f.Value.Type() == "stringSlice"
+	_, list := f.Value.(pflag.SliceValue)
 	if arr, ok := v.([]any); ok {
 		if !list {
 			return nil, fmt.Errorf("a list where one value was expected")
@@ -202,10 +200,16 @@ func Write(w io.Writer, fs *pflag.FlagSet, keys []Key) error {
 			continue
 		}
 		var v any
-		switch f.Value.Type() {
-		case "bool":
+		sv, list := f.Value.(pflag.SliceValue)
+		switch {
+		case list:
+			if len(sv.GetSlice()) == 0 {
+				continue
+			}
+			v = sv.GetSlice()
+		case f.Value.Type() == "bool":
 			v = f.Value.String() == "true"
-		case "uint64", "uint32", "uint", "int":
+		case slices.Contains([]string{"uint64", "uint32", "uint", "int"}, f.Value.Type()):
 			n, err := strconv.ParseInt(f.Value.String(), 10, 64)
 			if err != nil {
 				return fmt.Errorf("setting %s (--%s): %w", k.TOML, k.Flag, err)
@@ -214,12 +218,6 @@ func Write(w io.Writer, fs *pflag.FlagSet, keys []Key) error {
 				continue // a negative default means "not set"
 			}
 			v = n
-		case "stringArray", "stringSlice":
-			sv, ok := f.Value.(pflag.SliceValue)
-			if !ok || len(sv.GetSlice()) == 0 {
-				continue
-			}
-			v = sv.GetSlice()
 		default:
 			if f.Value.String() == "" {
 				continue
