@@ -7,8 +7,10 @@
 // command runs. An idle supervisor touches a fraction of that.
 //
 // Release pages the binary's read-only mappings out (MADV_PAGEOUT, after
-// MADV_RANDOM so that later faults do not read ahead): what the process
-// still uses comes back on its next touch, the rest leaves.
+// MADV_RANDOM so that later faults do not read ahead) and drops the
+// process's mappings of the pages other processes keep (MADV_DONTNEED):
+// what the process still uses comes back on its next touch, the rest
+// leaves.
 // Settler calls it when the process has gone quiet after a burst of
 // activity (its start, a service loaded) that made more of the binary
 // resident.
@@ -144,8 +146,12 @@ func binaryMappings() ([]mapping, error) {
 // process's later faults in its binary are scattered, and reading ahead
 // around each (128 KiB by default) would make most of it resident again.
 // The kernel pages out file pages only for a process that could open the
-// file for writing or owns it (root can); otherwise it is a no-op for
-// them, and no error.
+// file for writing or owns it (root can), and never pages that another
+// process maps too (several supervisors on one machine share their
+// binary's pages); MADV_DONTNEED then unmaps what is left from this
+// process alone, which for a read-only private file mapping loses
+// nothing: the pages stay in the page cache for the others and fault
+// back in unchanged.
 func Release() error {
 	ms, err := binaryMappings()
 	if err != nil {
@@ -155,7 +161,7 @@ func Release() error {
 		for _, advice := range []struct {
 			name  string
 			value uintptr
-		}{{"MADV_RANDOM", unix.MADV_RANDOM}, {"MADV_PAGEOUT", unix.MADV_PAGEOUT}} {
+		}{{"MADV_RANDOM", unix.MADV_RANDOM}, {"MADV_PAGEOUT", unix.MADV_PAGEOUT}, {"MADV_DONTNEED", unix.MADV_DONTNEED}} {
 			if _, _, e := unix.Syscall(unix.SYS_MADVISE, m.start, m.end-m.start, advice.value); e != 0 {
 				return fmt.Errorf("release the executable's mapping %#x-%#x: %s: %w", m.start, m.end, advice.name, syscall.Errno(e))
 			}

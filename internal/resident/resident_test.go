@@ -1,12 +1,17 @@
 package resident
 
 import (
+	"bufio"
 	"errors"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestReleaseLowersFilePages releases the test binary's pages in this
@@ -125,5 +130,71 @@ func TestSettleDecisions(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// populate maps every page of the binary's read-only mappings into this
+// process (MADV_POPULATE_READ, Linux 5.14), as a process that ran all of
+// its code would have.
+func populate(t *testing.T) {
+	t.Helper()
+	ms, err := binaryMappings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if _, _, e := unix.Syscall(unix.SYS_MADVISE, m.start, m.end-m.start, unix.MADV_POPULATE_READ); e != 0 {
+			t.Skipf("MADV_POPULATE_READ (Linux 5.14 or later): %v", syscall.Errno(e))
+		}
+	}
+}
+
+// TestReleaseWhileShared releases the binary's pages while another
+// process (this test binary again) maps every one of them too, as several
+// supervisors on one machine do: the kernel does not page out shared
+// pages, but this process's resident file pages must still drop.
+func TestReleaseWhileShared(t *testing.T) {
+	if os.Getenv("RESIDENT_TEST_HOLD") == "1" {
+		populate(t)
+		os.Stdout.WriteString("held\n")
+		io.Copy(io.Discard, os.Stdin) // until the parent closes it
+		return
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	child := exec.Command(exe, "-test.run=^TestReleaseWhileShared$")
+	child.Env = append(os.Environ(), "RESIDENT_TEST_HOLD=1")
+	stdin, err := child.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := child.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stdin.Close(); child.Wait() })
+	if line, err := bufio.NewReader(stdout).ReadString('\n'); err != nil || line != "held\n" {
+		t.Fatalf("the holding process said %q, %v", line, err)
+	}
+	populate(t)
+	before, err := Read("/proc", os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Release(); err != nil {
+		t.Fatal(err)
+	}
+	after, err := Read("/proc", os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("file-backed resident memory, shared with pid %d: before %d KiB, after %d KiB", child.Process.Pid, before.File>>10, after.File>>10)
+	if after.File > before.File*9/10 {
+		t.Fatalf("file-backed resident memory shared with another process did not drop by a tenth: %d KiB before, %d KiB after", before.File>>10, after.File>>10)
 	}
 }
