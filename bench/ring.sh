@@ -18,9 +18,8 @@
 # each process's resident memory (median and max) once the ring is quiet:
 #   ring: 50 hab sup run processes started in S s; every one Alive ... X s
 #   ring: hab config apply through one reached every /census in C s
-#   ring: resident memory per supervisor: median M MB, max X MB; proportional
-#   share (Pss) median P MB, max Q MB (limit 30 MB, on Pss: RSS counts the
-#   binary pages all the supervisors share, which none can page out)
+#   ring: resident memory per supervisor: median M MB, max X MB (limit 30 MB,
+#   ratio R); proportional share (Pss) median P MB, max Q MB
 #
 # Environment: RING_BENCH_MEMBERS and RING_BENCH_PROCS (default 50 each),
 # RING_BENCH_STRICT=1 to fail over the limits.
