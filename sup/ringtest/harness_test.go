@@ -182,9 +182,10 @@ type member struct {
 // opts are a member's settings: its loopback address (127.0.0.1 when
 // empty), more sup run arguments, more environment.
 type opts struct {
-	ip   string
-	args []string
-	env  []string
+	ip     string
+	args   []string
+	env    []string
+	noRing bool // no gossip listener (--listen-gossip ""): a supervisor without a ring
 }
 
 func freePort(t *testing.T, ip string) int {
@@ -203,7 +204,8 @@ var (
 )
 
 // start runs a supervisor named name in a root of its own, with the
-// fixtures installed, and waits for its gossip listener.
+// fixtures installed, and waits for its gossip listener (its HTTP
+// gateway without a ring).
 func (r *ring) start(name string, o opts) *member {
 	r.t.Helper()
 	if o.ip == "" {
@@ -225,7 +227,9 @@ func (r *ring) start(name string, o opts) *member {
 	m.ctl = fmt.Sprintf("127.0.0.1:%d", freePort(r.t, "127.0.0.1"))
 	m.http = fmt.Sprintf("127.0.0.1:%d", freePort(r.t, "127.0.0.1"))
 	args := append([]string{"sup", "run", "--listen-ctl", m.ctl, "--listen-http", m.http, "--sys-ip-address", o.ip}, o.args...)
-	if !contains(o.args, "--listen-gossip") {
+	if o.noRing {
+		args = append(args, "--listen-gossip", "")
+	} else if !contains(o.args, "--listen-gossip") {
 		args = append(args, "--listen-gossip", net.JoinHostPort(o.ip, "0"))
 	}
 	m.cmd = exec.Command(r.fix.bin, args...)
@@ -245,8 +249,12 @@ func (r *ring) start(name string, o opts) *member {
 	r.mu.Lock()
 	r.members = append(r.members, m)
 	r.mu.Unlock()
-	m.waitOutput("Starting gossip-listener on")
-	m.gossip = gossipRE.FindStringSubmatch(m.output())[1]
+	if o.noRing {
+		m.waitOutput("Starting http-gateway on")
+	} else {
+		m.waitOutput("Starting gossip-listener on")
+		m.gossip = gossipRE.FindStringSubmatch(m.output())[1]
+	}
 	m.id = idRE.FindStringSubmatch(m.output())[1]
 	return m
 }
