@@ -61,8 +61,9 @@ get() {
 # answers URL BODY: whether URL answers BODY (trailing newlines aside).
 answers() { [ "$(get "$1")" = "$2" ]; }
 
-# svc_pid FILE: the pid of service.default in the output of hab svc status.
-svc_pid() { awk -F'\t' '$7 == "service.default" { print $6 }' "$1"; }
+# svc_pid FILE: the pid of service.default in the table hab svc status
+# prints (columns aligned by spaces; the rows' cells hold none).
+svc_pid() { awk '$7 == "service.default" { print $6 }' "$1"; }
 
 [ -x "$hab" ] || CGO_ENABLED=0 go build -o "$hab" ./cmd/hab
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -38,7 +39,7 @@ func TestSupReleasesStartupPages(t *testing.T) {
 	if got := httpBody(t, url); got != "hello from the service\n" {
 		t.Errorf("the service after the release: %q", got)
 	}
-	if out := s.mustHab("", "svc", "status"); !strings.Contains(out, "habtest/service") || !strings.Contains(out, "\tup\t") {
+	if out := s.mustHab("", "svc", "status"); !slices.ContainsFunc(readStatusTable(t, out), func(r serviceStatus) bool { return strings.HasPrefix(r.Package, "habtest/service/") && r.State == "up" }) {
 		t.Errorf("svc status after the release: %q", out)
 	}
 }

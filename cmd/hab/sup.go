@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"text/tabwriter"
 
 	"github.com/pelletier/go-toml/v2"
 	"github.com/spf13/cobra"
@@ -405,7 +406,7 @@ func (a *app) svcStatusCmd(use string, codes bool) *cobra.Command {
 	c := &cobra.Command{
 		Use:   use,
 		Short: "Query the status of Habitat services",
-		Long: "Prints the services of the Supervisor, or the one PKG_IDENT names, as a table: package, type, desired state, " +
+		Long: "Prints the services of the Supervisor, or the one PKG_IDENT names, as a table aligned by spaces: package, type, desired state, " +
 			"state, seconds in that state, pid and service group. With --json, a JSON array with an object per service: " +
 			`{"package", "type", "desired", "state", "elapsed_seconds", "pid" (null when down), "service_group"}; ` +
 			"[] when none is loaded.",
@@ -429,7 +430,7 @@ func (a *app) svcStatusCmd(use string, codes bool) *cobra.Command {
 					err = a.storeWriteJSON(rows)
 				}
 			} else {
-				err = a.ctlDo(c.Context(), cl, manager.CmdStatus, ia)
+				err = a.svcStatusTable(c.Context(), cl, ia)
 			}
 			if err == nil || !codes {
 				return err
@@ -447,6 +448,26 @@ func (a *app) svcStatusCmd(use string, codes bool) *cobra.Command {
 	c.Flags().BoolVarP(&asJSON, "json", "j", false, "Output the services as a JSON array")
 	client = a.remoteFlag(c)
 	return c
+}
+
+// svcStatusTable prints the supervisor's status lines as the original's
+// table: its columns aligned (statusTable), or "No services loaded.".
+func (a *app) svcStatusTable(ctx context.Context, cl ctl.Client, ia manager.IdentArgs) error {
+	tw := statusTable(a.stdout)
+	err := cl.Do(ctx, manager.CmdStatus, ia, func(l string) { fmt.Fprintln(tw, l) })
+	if ferr := tw.Flush(); err == nil {
+		err = ferr
+	}
+	return err
+}
+
+// statusTable aligns tab-separated columns as the original's hab svc
+// status does (the tabwriter crate's defaults: a column is as wide as
+// its widest cell, at least 2, and 2 spaces follow it; the last column
+// is not padded). text/tabwriter's minimum width counts the padding, so
+// 2+2.
+func statusTable(w io.Writer) *tabwriter.Writer {
+	return tabwriter.NewWriter(w, 4, 0, 2, ' ', 0)
 }
 
 // serviceStatus is one service of hab svc status --json.

@@ -406,7 +406,11 @@ func TestSupServiceReconfigureAndBind(t *testing.T) {
 
 	// Status and its exit codes.
 	status := s.mustHab("", "svc", "status")
-	if !strings.HasPrefix(status, "package\ttype\tdesired\tstate\telapsed (s)\tpid\tgroup\n") || !strings.Contains(status, "\tstandalone\tup\tup\t") || !strings.Contains(status, "service-client.default") {
+	byGroup := map[string]serviceStatus{}
+	for _, r := range readStatusTable(t, status) {
+		byGroup[r.ServiceGroup] = r
+	}
+	if r := byGroup["service-client.default"]; r.Type != "standalone" || r.Desired != "up" || r.State != "up" || r.PID == nil || *r.PID != s.pid("service-client") {
 		t.Errorf("svc status:\n%s", status)
 	}
 	for _, tt := range []struct {
@@ -872,7 +876,7 @@ func TestSupCompositeAndStart(t *testing.T) {
 	s := e.startSupWith("start", "habtest/composite")
 	s.waitOutput("service-client.default(O): backend says: hello from the service")
 	status := s.mustHab("", "svc", "status", "habtest/composite")
-	if strings.Count(status, "\tup\tup\t") != 2 {
+	if rows := readStatusTable(t, status); len(rows) != 2 || rows[0].State != "up" || rows[1].State != "up" {
 		t.Errorf("composite status:\n%s", status)
 	}
 	spec, _ := os.ReadFile(filepath.Join(e.root, "hab", "sup", "default", "specs", "service-client.spec"))
