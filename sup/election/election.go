@@ -22,11 +22,22 @@
 // cut-off member's probes down), while the others confirm it dead and
 // elect another: two leaders. With a lease (WithLease) a member pings the
 // other members of its groups directly and counts in the electorate only
-// those that answered within the lease; the lease is shorter than the
-// shortest time SWIM takes to confirm a member dead, so a cut-off leader
-// has lost quorum before anyone can replace it, and the followers start a
-// new term as soon as the leader is Confirmed, as the original's do.
-// Without a lease the followers wait a grace time (WithGrace) instead.
+// those that answered within the lease, and only those need to vote; a
+// cut-off leader has lost quorum once the lease ran out. The followers
+// start a new term when the leader is Confirmed, as the original's do,
+// or sooner, once the leader has not answered their own pings for twice
+// the lease (Silence): by then it no longer counts them, so a leader
+// that every voter of the new term lost is no longer leading. The lease
+// is also shorter than the shortest time SWIM takes to confirm a member
+// dead, for the members that never had an answer from the leader. Without
+// a lease the followers wait a grace time (WithGrace) instead.
+//
+// Why twice: a follower's answers come at most lease/4 + the election
+// tick + the probe timeout apart, so when the leader last counted it, the
+// follower's own last answer was at most that long before; the leader's
+// count of it runs out lease later, its silence 2*lease after its last
+// answer, and 0.75*lease covers the tick and probe timeout (2.25 s
+// against 0.7 s with the default timing).
 package election
 
 import (
@@ -154,19 +165,29 @@ type Prober interface {
 
 // Lease is the lease for a ring probing every probe period and
 // confirming a suspect dead after at least suspicionMult of them
-// (butterfly.Timing's Probe and SuspicionMult): half that time, so that a
-// member suspected a little before a cut is still confirmed well after
-// the cut-off leader's lease ran out.
+// (butterfly.Timing's Probe and SuspicionMult): a third of that time (3 s
+// with the default timing), so that a member suspected a little before a
+// cut is still confirmed well after the cut-off leader's lease ran out,
+// and the followers' Silence (twice the lease) is shorter than the
+// confirmation: they take over sooner than SWIM's detection. A leader
+// keeps a member counted through about four pings.
 func Lease(probe time.Duration, suspicionMult int) time.Duration {
-	return time.Duration(suspicionMult) * probe / 2
+	return time.Duration(suspicionMult) * probe / 3
 }
 
+// Silence is how long a leader that stopped answering a follower's pings
+// is still followed there, for a lease: twice the lease (see the package
+// documentation).
+func Silence(lease time.Duration) time.Duration { return 2 * lease }
+
 // WithLease makes the quorum of this member's groups rest on direct
-// answers: a member other than this one counts in the electorate only
-// while it answered a ping of p within lease. lease must be shorter than
-// the shortest time the ring takes to confirm a member dead (memberlist:
-// SuspicionMult probe periods): see Lease. The followers then need no
-// grace: a leader Confirmed by them has already lost its quorum.
+// answers: a member other than this one counts in the electorate, and
+// must vote, only while it answered a ping of p within lease. lease must
+// be shorter than the shortest time the ring takes to confirm a member
+// dead (memberlist: SuspicionMult probe periods), and 0.75*lease longer
+// than the election tick and p's probe timeout together: see Lease. The
+// followers then need no grace: a leader Confirmed by them, or silent for
+// Silence(lease), has already lost its quorum.
 func WithLease(p Prober, lease time.Duration) Option {
 	return func(e *Elector) { e.prober, e.lease, e.grace = p, lease, 0 }
 }
@@ -241,7 +262,7 @@ func (e *Elector) count(sg string) (electorate, population int) {
 	for _, id := range e.view.GroupMembers(sg) {
 		switch e.view.HealthOf(id) {
 		case census.Alive:
-			if !leased || id == e.self || now.Sub(e.ackedAt(id)) < e.lease {
+			if e.answers(leased, id, now) {
 				electorate++
 			}
 			population++
@@ -261,6 +282,24 @@ func (e *Elector) leased(sg string) bool {
 	e.ackMu.Lock()
 	defer e.ackMu.Unlock()
 	return e.joined[sg]
+}
+
+// answers tells whether an Alive member counts in the electorate: with a
+// lease (leased), only when it answered within it.
+func (e *Elector) answers(leased bool, id string, now time.Time) bool {
+	return !leased || id == e.self || now.Sub(e.ackedAt(id)) < e.lease
+}
+
+// silent tells whether member id, which answered this member's pings
+// before, has not answered for Silence(lease): with a lease, a leader so
+// silent is followed no longer, even while the ring still has it Alive or
+// Suspect.
+func (e *Elector) silent(sg, id string) bool {
+	if !e.leased(sg) || id == e.self {
+		return false
+	}
+	at := e.ackedAt(id)
+	return !at.IsZero() && time.Since(at) >= Silence(e.lease)
 }
 
 func (e *Elector) ackedAt(id string) time.Time {
@@ -412,10 +451,10 @@ func (e *Elector) Rumors() map[string]map[string]census.ElectionRumor {
 // with e.mu held.
 func (e *Elector) merge(cur, in Election) Election {
 	sg := cur.ServiceGroup
-	// A leader this member still sees (Alive or Suspect) keeps its term
-	// here whatever this member's own quorum: its lease rests on this
-	// member answering it, so a vote from here for another's new term
-	// could finish that term while it still leads.
+	// A leader this member still sees (Alive or Suspect, and not silent)
+	// keeps its term here whatever this member's own quorum: its lease
+	// rests on this member answering it, so a vote from here for
+	// another's new term could finish that term while it still leads.
 	leads := cur.Status == Finished && !e.gone(sg, cur.MemberID)
 	switch {
 	case in.equal(cur):
@@ -480,13 +519,16 @@ func (e *Elector) settle(next Election, had bool, prev Election) {
 }
 
 // candidateStatus: Finished once every Alive member of the group voted
-// for the candidate and the group has quorum.
+// for the candidate (with a lease, every one in the electorate: a member
+// that does not answer cannot vote) and the group has quorum.
 func (e *Elector) candidateStatus(c Election) Status {
-	if !e.Quorum(c.ServiceGroup) {
+	sg := c.ServiceGroup
+	if !e.Quorum(sg) {
 		return NoQuorum
 	}
-	for _, id := range e.view.GroupMembers(c.ServiceGroup) {
-		if e.alive(id) && !slices.Contains(c.Votes, id) {
+	leased, now := e.leased(sg), time.Now()
+	for _, id := range e.view.GroupMembers(sg) {
+		if e.alive(id) && e.answers(leased, id, now) && !slices.Contains(c.Votes, id) {
 			return Running
 		}
 	}
@@ -578,10 +620,12 @@ func (e *Elector) tickGroup(sg string, suit func() uint64) {
 	}
 }
 
+// gone tells whether a leader (or candidate) is no longer followed here:
+// Confirmed, Departed or out of the group, or silent.
 func (e *Elector) gone(sg, id string) bool {
 	switch e.view.HealthOf(id) {
 	case census.Alive, census.Suspect:
-		return !slices.Contains(e.view.GroupMembers(sg), id)
+		return !slices.Contains(e.view.GroupMembers(sg), id) || e.silent(sg, id)
 	}
 	return true
 }
