@@ -38,6 +38,9 @@ type app struct {
 	getenv func(string) string
 	root   paths.Root
 	log    *slog.Logger
+	// settleLog is what main's resident-page settler logs through; a
+	// command that resolves a logger of its own (hab sup run) sets it.
+	settleLog logRelay
 }
 
 // exitCodeError lets a command choose its exit code.
@@ -91,10 +94,13 @@ func main() {
 	// anything else starts (threads, signal handlers).
 	chroot.MaybeInit()
 	ctx, stop := signalContext(context.Background())
+	a := newApp(os.Stdin, os.Stdout, os.Stderr, os.Getenv)
 	// A long-running hab (the supervisor above all) gives back the pages
-	// of the binary its start-up touched once it has gone quiet.
-	go resident.Settler{Every: 5 * time.Second, QuietGrowth: 512 << 10, Margin: 2 << 20, Log: newLogger(os.Stderr, os.Getenv)}.Run(ctx)
-	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
+	// of the binary its start-up touched once it has gone quiet; it logs
+	// as the command does once the command has resolved its logging.
+	a.settleLog = newLogRelay(a.log)
+	go resident.Settler{Every: 5 * time.Second, QuietGrowth: 512 << 10, Margin: 2 << 20, Log: slog.New(a.settleLog)}.Run(ctx)
+	code := a.run(ctx, os.Args[1:])
 	stop()
 	os.Exit(code)
 }
@@ -111,7 +117,11 @@ func newLogger(w io.Writer, getenv func(string) string) *slog.Logger {
 
 // run executes one hab command line and returns its exit code.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
-	a := &app{
+	return newApp(stdin, stdout, stderr, getenv).run(ctx, args)
+}
+
+func newApp(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) *app {
+	return &app{
 		stdin:  stdin,
 		stdout: stdout,
 		stderr: stderr,
@@ -119,16 +129,20 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		root:   paths.FromEnv(getenv),
 		log:    newLogger(stderr, getenv),
 	}
+}
+
+// run executes one command line and returns its exit code.
+func (a *app) run(ctx context.Context, args []string) int {
 	cmd := a.rootCmd()
 	cmd.SetArgs(optionalValueArgs(cmd, args))
-	cmd.SetIn(stdin)
-	cmd.SetOut(stdout)
-	cmd.SetErr(stderr)
+	cmd.SetIn(a.stdin)
+	cmd.SetOut(a.stdout)
+	cmd.SetErr(a.stderr)
 	err := cmd.ExecuteContext(ctx)
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintf(stderr, "✗✗✗\n✗✗✗ %v\n✗✗✗\n", err)
+	fmt.Fprintf(a.stderr, "✗✗✗\n✗✗✗ %v\n✗✗✗\n", err)
 	return exitCode(err)
 }
 

@@ -351,6 +351,7 @@ func (a *app) supRun(c *cobra.Command, f *supRunFlags, pkg string) error {
 			return a.supInstall(ctx, store, f.keys(), id.String())
 		},
 	}
+	a.settleLog.set(cfg.Log) // the resident-page settler's lines as the supervisor's
 	if cfg.SysIP == "" {
 		cfg.SysIP = detectIP()
 	}
