@@ -29,6 +29,12 @@
 // minute per peer and reason: another ring key, no ring key on the
 // sender's side, or a ring key on the sender's side and none here.
 //
+// DepartConfirmed departs a dead member ahead of the departure time, on
+// every member (the census's rule for a group that a member joins
+// without quorum, census.Ring.InsertService); unlike Depart it bans no
+// one: a member seen live is left alone, and one that comes back is Alive
+// again.
+//
 // --peer addresses, the peers of the --peer-watch-file (read again
 // whenever it changes) and permanent members (--permanent-peer) that are
 // not Alive are joined again every Timing.Rejoin, so a ring heals after a

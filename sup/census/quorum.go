@@ -12,6 +12,13 @@ import "slices"
 // whether the rumor was kept and the member to depart ("" for none); the
 // caller departs it on the ring (butterfly's DepartConfirmed).
 //
+// The rule trades the split-network guarantee for liveness, as the
+// original's does: a member joining the minority side of a split departs
+// one of the other side's members there, and the minority may then have
+// quorum of its own. One member is departed per join, so a group that
+// lost more than that stays without quorum until more members join or
+// the dead ones are Departed (Timing.Departure).
+//
 // Quorum here is the original's check, on health alone: the members of
 // the group that are Alive outnumber half of those Alive, Suspect or
 // Confirmed. As in the original, a member this census has no health of

@@ -40,6 +40,12 @@ func TestCensusShowsDecrypted(t *testing.T) {
 	waitFor(t, "two members alive everywhere", func() bool { return allAlive(alpha, gamma) })
 
 	alpha.ctlHab("message = \"plain\"\n", "config", "apply", group, "1")
+	// Each member keeps the newest configuration only: gamma takes the
+	// plain one before the encrypted one replaces it.
+	waitFor(t, "the plain configuration in gamma's census", func() bool {
+		g := gamma.census().CensusGroups[group]
+		return g != nil && g.ServiceConfig != nil && g.ServiceConfig.Incarnation == 1
+	})
 	alpha.ctlHab("message = \"sealed\"\n", "config", "apply", "--user", "mctesterson", "--cache-key-path", full.Dir, group, "2")
 	p := filepath.Join(r.dir, "secret.txt")
 	if err := os.WriteFile(p, []byte("for alpha\n"), 0o644); err != nil {
