@@ -193,6 +193,9 @@ func (u *updaters) reconcile(ctx context.Context) {
 		}
 		if err := u.startWorker(ctx, name, sp); err != nil {
 			u.m.problemOnce("update "+name, fmt.Sprintf("service %s: no updates: %v", sp.Ident, err))
+		} else {
+			// Said again should it fail again (the spec changed back).
+			u.clearProblem("update " + name)
 		}
 	}
 }
@@ -333,13 +336,19 @@ func (s updatedService) Move(ctx context.Context, to ident.Ident) error {
 	if err := update.WritePin(path, pinFor(s.sp, to)); err != nil {
 		m.problemOnce(path, fmt.Sprintf("service %s: %v (a restarted supervisor starts the newest release installed, until the next move)", s.name, err))
 	} else {
-		m.mu.Lock()
-		delete(m.problems, path)
-		m.mu.Unlock()
+		s.u.clearProblem(path)
 	}
 	m.forget(s.name)
 	m.reconcile(ctx)
 	return nil
+}
+
+// clearProblem forgets a problem said once (problemOnce), so that it is
+// said again when it comes back.
+func (u *updaters) clearProblem(key string) {
+	u.m.mu.Lock()
+	delete(u.m.problems, key)
+	u.m.mu.Unlock()
 }
 
 // start runs the workers until ctx ends, counted in wg.
