@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -70,15 +71,12 @@ func startCompletionBash(t *testing.T, bin string, env ...string) *setupPTY {
 	return p
 }
 
-// TestBashCompletionDrivesRealShell: the script of hab cli completers -s
-// bash, loaded into an interactive bash on a pseudo-terminal, completes
-// what a user presses Tab for: an installed package's identifier (and
-// the completed command runs), an origin with a key in the key cache, a
-// channel.
-func TestBashCompletionDrivesRealShell(t *testing.T) {
-	if _, err := os.Stat(bashCompletion); err != nil {
-		t.Skipf("bash-completion is not installed (%v); .ci/run installs it", err)
-	}
+// completionFixture builds hab and a machine for it to complete: two
+// installed packages (acme/widget, core/other) under FS_ROOT and an
+// origin zorigin with a key pair in the key cache. It returns the binary,
+// FS_ROOT and the environment the shells run with.
+func completionFixture(t *testing.T) (bin, root string, env []string) {
+	t.Helper()
 	dir := t.TempDir()
 	bin, err := habbin.Build(filepath.Join(dir))
 	if err != nil {
@@ -90,7 +88,20 @@ func TestBashCompletionDrivesRealShell(t *testing.T) {
 	if _, _, err := (crypto.Cache{Dir: keys}).NewSigningPair("zorigin", time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)); err != nil {
 		t.Fatal(err)
 	}
-	p := startCompletionBash(t, bin, "HOME="+home, "FS_ROOT="+root, "HAB_CACHE_KEY_PATH="+keys)
+	return bin, root, []string{"HOME=" + home, "FS_ROOT=" + root, "HAB_CACHE_KEY_PATH=" + keys}
+}
+
+// TestBashCompletionDrivesRealShell: the script of hab cli completers -s
+// bash, loaded into an interactive bash on a pseudo-terminal, completes
+// what a user presses Tab for: an installed package's identifier (and
+// the completed command runs), an origin with a key in the key cache, a
+// channel.
+func TestBashCompletionDrivesRealShell(t *testing.T) {
+	if _, err := os.Stat(bashCompletion); err != nil {
+		t.Skipf("bash-completion is not installed (%v); .ci/run installs it", err)
+	}
+	bin, root, env := completionFixture(t)
+	p := startCompletionBash(t, bin, env...)
 
 	// An installed ident: "acme/w" completes to acme/widget, and the
 	// completed command finds the package.
@@ -112,6 +123,140 @@ func TestBashCompletionDrivesRealShell(t *testing.T) {
 	p.expect("unstable")
 	p.press("\x15")
 	p.press("exit\r")
+}
+
+// startCompletionZsh starts an interactive zsh (no global start-up
+// files) on a pseudo-terminal whose .zshrc puts the completion script of
+// bin (hab cli completers -s zsh, as _hab) on fpath and runs compinit,
+// with bin's directory first on the PATH and env; it waits for the
+// prompt.
+func startCompletionZsh(t *testing.T, bin string, env ...string) *setupPTY {
+	t.Helper()
+	zshPath, err := exec.LookPath("zsh")
+	if err != nil {
+		t.Skipf("zsh is not installed (%v); .ci/run installs it", err)
+	}
+	dir := t.TempDir()
+	script, err := exec.Command(bin, "cli", "completers", "-s", "zsh").Output()
+	if err != nil {
+		t.Fatalf("hab cli completers -s zsh: %v", err)
+	}
+	rc := "fpath=(" + dir + " $fpath)\nautoload -U compinit && compinit -u -d " + filepath.Join(dir, "zcompdump") + "\nPS1='READY> '\n"
+	for name, data := range map[string][]byte{"_hab": script, ".zshrc": []byte(rc)} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(zshPath, "-d", "-i")
+	cmd.Env = append([]string{"PATH=" + filepath.Dir(bin) + ":/usr/bin:/bin", "TERM=dumb", "LANG=C.UTF-8", "ZDOTDIR=" + dir}, env...)
+	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 200})
+	if err != nil {
+		t.Skipf("no pseudo-terminal available: %v", err)
+	}
+	p := &setupPTY{t: t, ptmx: ptmx}
+	p.read([]byte{'\a'})
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		ptmx.Close()
+	})
+	p.expect("READY> ")
+	return p
+}
+
+// TestZshCompletionDrivesRealShell: the script of hab cli completers -s
+// zsh, loaded by compinit into an interactive zsh on a pseudo-terminal,
+// completes on Tab a command name, an installed package's identifier
+// (and the completed command runs), an origin with a key in the key
+// cache, an export format and a channel.
+func TestZshCompletionDrivesRealShell(t *testing.T) {
+	if _, err := exec.LookPath("zsh"); err != nil {
+		t.Skipf("zsh is not installed (%v); .ci/run installs it", err)
+	}
+	bin, root, env := completionFixture(t)
+	p := startCompletionZsh(t, bin, env...)
+
+	p.press("hab pk\t")
+	p.expect("hab pkg ")
+	p.press("pa\t")
+	p.expect("path ")
+	p.press("acme/w\t")
+	p.expect("acme/widget")
+	p.press("\r")
+	p.expect(filepath.Join(root, "hab", "pkgs", "acme", "widget", "1.2.3", "20200101000000"))
+	p.expect("READY> ")
+
+	for _, tt := range []struct{ typed, want string }{
+		{"hab origin key export zo", "zorigin"},
+		{"hab pkg export con", "container "},
+		{"hab pkg build --refresh-channel unst", "unstable"},
+	} {
+		p.press(tt.typed + "\t")
+		p.expect(tt.want)
+		p.press("\x15") // Ctrl-U: clear the line
+		p.press("echo cleared\r")
+		p.expect("cleared")
+		p.expect("READY> ")
+	}
+	p.press("exit\r")
+}
+
+// fishComplete is what a real fish, with the script of hab cli
+// completers -s fish sourced, offers for line (fish's own completion
+// engine, complete -C): the candidates without their descriptions.
+func fishComplete(t *testing.T, bin string, env []string, line string) []string {
+	t.Helper()
+	fishPath, err := exec.LookPath("fish")
+	if err != nil {
+		t.Skipf("fish is not installed (%v); .ci/run installs it", err)
+	}
+	script := filepath.Join(t.TempDir(), "hab.fish")
+	out, err := exec.Command(bin, "cli", "completers", "-s", "fish").Output()
+	if err != nil {
+		t.Fatalf("hab cli completers -s fish: %v", err)
+	}
+	if err := os.WriteFile(script, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(fishPath, "--no-config", "-c", "source $argv[1]; complete -C $argv[2]", script, line)
+	cmd.Env = append([]string{"PATH=" + filepath.Dir(bin) + ":/usr/bin:/bin", "LANG=C.UTF-8"}, env...)
+	out, err = cmd.Output()
+	if err != nil {
+		t.Fatalf("fish complete -C %q: %v", line, err)
+	}
+	var cands []string
+	for _, l := range strings.Split(strings.TrimSuffix(string(out), "\n"), "\n") {
+		if c, _, _ := strings.Cut(l, "\t"); c != "" {
+			cands = append(cands, c)
+		}
+	}
+	return cands
+}
+
+// TestFishCompletionDrivesRealShell: fish, with the script of hab cli
+// completers -s fish sourced, completes a command name, installed
+// packages' identifiers, origins with keys in the key cache, export
+// formats and channels, and offers nothing that does not match.
+func TestFishCompletionDrivesRealShell(t *testing.T) {
+	if _, err := exec.LookPath("fish"); err != nil {
+		t.Skipf("fish is not installed (%v); .ci/run installs it", err)
+	}
+	bin, _, env := completionFixture(t)
+	for _, tt := range []struct {
+		line string
+		want []string
+	}{
+		{"hab pk", []string{"pkg"}},
+		{"hab pkg path acme/w", []string{"acme/widget", "acme/widget/1.2.3/20200101000000"}},
+		{"hab pkg path x", nil},
+		{"hab origin key export zo", []string{"zorigin"}},
+		{"hab pkg export con", []string{"container"}},
+		{"hab pkg build --refresh-channel unst", []string{"unstable"}},
+	} {
+		if got := fishComplete(t, bin, env, tt.line); !slices.Equal(got, tt.want) {
+			t.Errorf("fish completes %q: %q, want %q", tt.line, got, tt.want)
+		}
+	}
 }
 
 // TestCompletions: what hab's completion answers (cobra's __complete, which
@@ -157,12 +302,13 @@ func TestCompletions(t *testing.T) {
 	e.mustFail(exitUsage, "--shell <SHELL> was not given", "cli", "completers")
 }
 
-// TestBashCompletesServiceGroups: with a supervisor running a loaded
-// service, Tab in a real bash completes its service group where a
-// command takes one (hab config apply) and after the colon of --bind;
-// cobra's answer, which zsh's and fish's scripts ask too, lists the
-// groups, and nothing when no supervisor answers.
-func TestBashCompletesServiceGroups(t *testing.T) {
+// TestShellsCompleteServiceGroups: with a supervisor running a loaded
+// service, Tab in a real bash and a real zsh, and fish's completion,
+// complete its service group where a command takes one (hab config
+// apply) and after the colon of --bind; cobra's answer, which every
+// shell's script asks, lists the groups, and nothing when no supervisor
+// answers.
+func TestShellsCompleteServiceGroups(t *testing.T) {
 	e := newSupEnv(t)
 	e.buildService("tuned", nil)
 	s := e.startSup()
@@ -184,14 +330,34 @@ func TestBashCompletesServiceGroups(t *testing.T) {
 		}
 	}
 
-	p := startCompletionBash(t, e.bin, "HOME="+e.env["HOME"], "FS_ROOT="+e.root, "HAB_CACHE_KEY_PATH="+e.keys, "HAB_LISTEN_CTL="+s.ctl)
-	p.press("hab config apply tu\t")
-	p.expect("tuned.web")
-	p.press("\x15")
-	p.press("echo cleared\r")
-	p.expect("READY> ")
-	p.press("hab svc load habtest/tuned --bind backend:tu\t")
-	p.expect("backend:tuned.web")
-	p.press("\x15")
-	p.press("exit\r")
+	env := []string{"HOME=" + e.env["HOME"], "FS_ROOT=" + e.root, "HAB_CACHE_KEY_PATH=" + e.keys, "HAB_LISTEN_CTL=" + s.ctl}
+	shells := map[string]func(*testing.T, string, ...string) *setupPTY{"bash": startCompletionBash, "zsh": startCompletionZsh}
+	for _, shell := range []string{"bash", "zsh"} {
+		t.Run(shell, func(t *testing.T) {
+			p := shells[shell](t, e.bin, env...)
+			p.press("hab config apply tu\t")
+			p.expect("tuned.web")
+			p.press("\x15")
+			p.press("echo cleared\r")
+			p.expect("READY> ")
+			p.press("hab svc load habtest/tuned --bind backend:tu\t")
+			p.expect("backend:tuned.web")
+			p.press("\x15")
+			p.press("exit\r")
+		})
+	}
+	t.Run("fish", func(t *testing.T) {
+		for _, tt := range []struct {
+			line string
+			want []string
+		}{
+			{"hab config apply tu", []string{"tuned.web"}},
+			{"hab svc load habtest/tuned --bind backend:tu", []string{"backend:tuned.web"}},
+			{"hab config apply x", nil},
+		} {
+			if got := fishComplete(t, e.bin, env, tt.line); !slices.Equal(got, tt.want) {
+				t.Errorf("fish completes %q: %q, want %q", tt.line, got, tt.want)
+			}
+		}
+	})
 }

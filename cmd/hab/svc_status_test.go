@@ -8,7 +8,6 @@ import (
 	"github.com/habgo/hab/sup/manager"
 )
 
-
 // readStatusTable reads hab svc status's printed table back into rows:
 // the header must be the original's names in its order, and each row
 // seven cells separated by runs of spaces (no cell holds a space), at
