@@ -167,6 +167,29 @@ func newRing(t *testing.T) *ring {
 	return r
 }
 
+// userAndServiceKeys makes two key caches under the ring's directory for
+// the original's user and service-group encryption cases: full holds
+// user's box pair and group's (members that open what user sealed for
+// group), lacking only group's secret key (a member without the user's
+// public key).
+func (r *ring) userAndServiceKeys(user, group string) (full, lacking crypto.Cache) {
+	r.t.Helper()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	full = crypto.Cache{Dir: filepath.Join(r.dir, "keys-full")}
+	if _, _, err := full.NewBoxPair(user, now); err != nil {
+		r.t.Fatal(err)
+	}
+	_, svcSec, err := full.NewBoxPair(group, now)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	lacking = crypto.Cache{Dir: filepath.Join(r.dir, "keys-lacking")}
+	if _, err := lacking.Import(svcSec.KeyFile()); err != nil {
+		r.t.Fatal(err)
+	}
+	return full, lacking
+}
+
 // member is one `hab sup run` process.
 type member struct {
 	r                     *ring
