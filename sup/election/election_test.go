@@ -72,15 +72,37 @@ func startTimed(t *testing.T, id string, tm butterfly.Timing, lease time.Duratio
 }
 
 func startGroup(t *testing.T, n int, p *butterfly.Partition) []*member {
+	return startGroupTimed(t, n, timing(), Lease(timing().Probe, timing().SuspicionMult), p)
+}
+
+// startGroupTimed starts n members joined through the first, each with
+// timing tm and lease.
+func startGroupTimed(t *testing.T, n int, tm butterfly.Timing, lease time.Duration, p *butterfly.Partition) []*member {
 	var ms []*member
 	for i := range n {
 		var peers []string
 		if i > 0 {
 			peers = []string{ms[0].srv.Addr()}
 		}
-		ms = append(ms, start(t, fmt.Sprintf("m%d", i), p, peers...))
+		ms = append(ms, startTimed(t, fmt.Sprintf("m%d", i), tm, lease, p, peers...))
 	}
 	return ms
+}
+
+// killLeader kills (no leave) the leader all members agree on, and
+// returns it and the members left.
+func killLeader(t *testing.T, ms []*member) (old string, rest []*member) {
+	t.Helper()
+	waitFor(t, 20*time.Second, "one leader seen by all", func() bool { _, ok := agreed(ms, leadersOf); return ok })
+	old, _ = agreed(ms, leadersOf)
+	for _, m := range ms {
+		if m.id == old {
+			m.srv.Kill()
+		} else {
+			rest = append(rest, m)
+		}
+	}
+	return old, rest
 }
 
 func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
@@ -234,17 +256,7 @@ func TestPartitionOneLeader(t *testing.T) {
 // The leader killed (no leave): the two survivors keep quorum (two Alive
 // of three) and elect a new leader.
 func TestLeaderKilled(t *testing.T) {
-	ms := startGroup(t, 3, nil)
-	waitFor(t, 20*time.Second, "one leader seen by all", func() bool { _, ok := agreed(ms, leadersOf); return ok })
-	old, _ := agreed(ms, leadersOf)
-	var rest []*member
-	for _, m := range ms {
-		if m.id == old {
-			m.srv.Kill()
-		} else {
-			rest = append(rest, m)
-		}
-	}
+	old, rest := killLeader(t, startGroup(t, 3, nil))
 	waitFor(t, 20*time.Second, "a new leader", func() bool { id, ok := agreed(rest, leadersOf); return ok && id != old })
 }
 
@@ -254,25 +266,7 @@ func TestLeaderKilled(t *testing.T) {
 func TestSilentLeaderReplaced(t *testing.T) {
 	tm := timing()
 	tm.SuspicionMult = 60
-	lease := Lease(timing().Probe, timing().SuspicionMult)
-	var ms []*member
-	for i := range 3 {
-		var peers []string
-		if i > 0 {
-			peers = []string{ms[0].srv.Addr()}
-		}
-		ms = append(ms, startTimed(t, fmt.Sprintf("m%d", i), tm, lease, nil, peers...))
-	}
-	waitFor(t, 20*time.Second, "one leader seen by all", func() bool { _, ok := agreed(ms, leadersOf); return ok })
-	old, _ := agreed(ms, leadersOf)
-	var rest []*member
-	for _, m := range ms {
-		if m.id == old {
-			m.srv.Kill()
-		} else {
-			rest = append(rest, m)
-		}
-	}
+	old, rest := killLeader(t, startGroupTimed(t, 3, tm, Lease(timing().Probe, timing().SuspicionMult), nil))
 	confirmed := func() bool {
 		for _, m := range rest {
 			if h := m.ring.HealthOf(old); h != census.Alive && h != census.Suspect {

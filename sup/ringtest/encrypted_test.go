@@ -4,9 +4,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
-
-	"github.com/habgo/hab/core/crypto"
 )
 
 // TestUserAndServiceEncryption is the original's
@@ -19,19 +16,7 @@ import (
 func TestUserAndServiceEncryption(t *testing.T) {
 	r := newRing(t)
 	const group = "ringsvc.default@e2e"
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	full := crypto.Cache{Dir: filepath.Join(r.dir, "keys-full")}
-	if _, _, err := full.NewBoxPair("mctesterson", now); err != nil {
-		t.Fatal(err)
-	}
-	_, svcSec, err := full.NewBoxPair(group, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lacking := crypto.Cache{Dir: filepath.Join(r.dir, "keys-gamma")}
-	if _, err := lacking.Import(svcSec.KeyFile()); err != nil {
-		t.Fatal(err)
-	}
+	full, lacking := r.userAndServiceKeys("mctesterson", group)
 	alpha := r.start("alpha", opts{args: []string{"--permanent-peer", "--org", "e2e", "--cache-key-path", full.Dir}})
 	beta := r.start("beta", opts{args: []string{"--peer", alpha.gossip, "--org", "e2e", "--cache-key-path", full.Dir}})
 	gamma := r.start("gamma", opts{args: []string{"--peer", alpha.gossip, "--org", "e2e", "--cache-key-path", lacking.Dir}})
