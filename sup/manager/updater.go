@@ -232,7 +232,7 @@ func (u *updaters) startWorker(ctx context.Context, name string, sp spec.Spec) e
 	group := g.String()
 	w := &update.Worker{
 		Strategy: strategy, Condition: cond, Channel: sp.Channel, Want: want, Target: target,
-		Period: period, Depot: depot, Service: updatedService{u, name, sp, depot}, Self: u.m.ring.LocalID, Log: log,
+		Period: period, Depot: depot, Service: updatedService{u, name, sp, depot, ctx}, Self: u.m.ring.LocalID, Log: log,
 	}
 	uw := &updateWorker{made: sp, done: make(chan struct{})}
 	if strategy == update.Rolling {
@@ -286,6 +286,7 @@ type updatedService struct {
 	name  string
 	sp    spec.Spec
 	depot *client.Client
+	sup   context.Context // the supervisor's: ends when it stops
 }
 
 func (s updatedService) Running() (ident.Ident, bool) {
@@ -340,6 +341,13 @@ func (s updatedService) Move(ctx context.Context, to ident.Ident) error {
 	}
 	m.forget(s.name)
 	m.reconcile(ctx)
+	if s.sup.Err() != nil {
+		// The supervisor began stopping while the service started again:
+		// it may have been started after the supervisor stopped every
+		// service, and would outlive it. The supervisor waits for this
+		// worker before it exits.
+		m.forget(s.name)
+	}
 	return nil
 }
 
