@@ -306,7 +306,7 @@ func (s updatedService) Running() (ident.Ident, bool) {
 func (s updatedService) Move(ctx context.Context, to ident.Ident) error {
 	m := s.u.m
 	if cur, err := m.specs.Read(s.name); err != nil || !sameWorker(cur, s.sp) {
-		return nil // unloaded or changed since: this worker is on its way out
+		return update.ErrNotMoved // unloaded or changed since: this worker is on its way out
 	}
 	if _, err := m.cfg.Store.Resolve(ctx, to); errors.Is(err, pkgs.ErrNotInstalled) {
 		src := s.depot.Source(s.sp.Channel, m.cfg.Root.Artifacts(), func(msg string) { m.cfg.Log.Warn(msg) })

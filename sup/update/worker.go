@@ -2,6 +2,7 @@ package update
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -15,9 +16,17 @@ type Service interface {
 	// Running is the release the service runs now.
 	Running() (ident.Ident, bool)
 	// Move installs release to (from the worker's depot channel) and
-	// restarts the service with it.
+	// restarts the service with it. It returns ErrNotMoved when the
+	// service is no longer this worker's to move (unloaded, or loaded
+	// with other settings since).
 	Move(ctx context.Context, to ident.Ident) error
 }
+
+// ErrNotMoved is what Service.Move returns when the service is no longer
+// the worker's to move: the round ends there, with nothing announced (a
+// rolling member announcing a release it does not run would let the
+// group think it moved).
+var ErrNotMoved = errors.New("the service is no longer this update worker's")
 
 // Ring is the ring as a rolling update sees it: the group's update
 // leader (elected in the update election), its members with the release
@@ -98,7 +107,9 @@ func (w *Worker) Step(ctx context.Context) error {
 		return err
 	}
 	w.Log.Info("updating", "from", running.String(), "to", next.String(), "channel", w.Channel, "strategy", string(w.Strategy))
-	if err := w.Service.Move(ctx, next); err != nil {
+	if err := w.Service.Move(ctx, next); errors.Is(err, ErrNotMoved) {
+		return nil
+	} else if err != nil {
 		return fmt.Errorf("update %s to %s: %w", running, next, err)
 	}
 	if w.Strategy == Rolling {
@@ -120,7 +131,9 @@ func (w *Worker) follow(ctx context.Context, running ident.Ident, leader string)
 	}
 	if to != running {
 		w.Log.Info("updating", "from", running.String(), "to", to.String(), "leader", leader, "strategy", string(w.Strategy))
-		if err := w.Service.Move(ctx, to); err != nil {
+		if err := w.Service.Move(ctx, to); errors.Is(err, ErrNotMoved) {
+			return nil
+		} else if err != nil {
 			return fmt.Errorf("update %s to %s: %w", running, to, err)
 		}
 	}

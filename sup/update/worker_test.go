@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http/httptest"
 	"strings"
@@ -232,6 +233,41 @@ func TestStepFollowerAlreadyThere(t *testing.T) {
 		Target: ident.X86_64Linux, Depot: goneDepot(t), Service: svc, Ring: ring, Self: "me", Log: slog.New(slog.DiscardHandler)}
 	if err := w.Step(context.Background()); err != nil || len(svc.moves) != 0 || len(ring.announced) != 1 || ring.announced[0] != 3 {
 		t.Fatalf("Step = %v, moves %v, announced %v; want nil, none, [3]", err, svc.moves, ring.announced)
+	}
+}
+
+// A service no longer the worker's (Move says ErrNotMoved) ends the round
+// quietly, and a rolling member announces nothing: not having moved, it
+// must not tell the group it did.
+func TestStepNotMoved(t *testing.T) {
+	ctx := context.Background()
+	c, r1, r2 := workerDepot(t)
+	if err := c.Promote(ctx, "stable", r2, ident.X86_64Linux); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name     string
+		strategy Strategy
+		ring     *censusRing
+	}{
+		{"at-once", AtOnce, nil},
+		{"rolling leader", Rolling, newCensusRing("me", "me", map[string]string{"me": r1.String()}, map[string]uint64{"me": 1})},
+		{"rolling follower", Rolling, newCensusRing("me", "lead", map[string]string{"me": r1.String(), "lead": r2.String()}, map[string]uint64{"me": 1, "lead": 2})},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			svc := &movedService{running: r1, up: true, moveErr: fmt.Errorf("spec changed: %w", ErrNotMoved)}
+			w := &Worker{Strategy: tc.strategy, Condition: TrackChannel, Channel: "stable", Want: ident.Ident{Origin: "acme", Name: "app"},
+				Target: ident.X86_64Linux, Depot: c, Service: svc, Self: "me", Log: slog.New(slog.DiscardHandler)}
+			if tc.ring != nil {
+				w.Ring = tc.ring
+			}
+			if err := w.Step(ctx); err != nil || len(svc.moves) != 1 {
+				t.Fatalf("Step = %v, moves %v; want nil after one move asked", err, svc.moves)
+			}
+			if tc.ring != nil && len(tc.ring.announced) > 0 {
+				t.Errorf("announced %v without moving", tc.ring.announced)
+			}
+		})
 	}
 }
 
