@@ -108,16 +108,10 @@ func TestPeersFromCensus(t *testing.T) {
 
 // Polling a real depot on a loopback port: promotions move the head, a
 // demotion rolls track-channel back and leaves latest where it is, and
-// a channel without the package is no update.
+// a channel without the package is an error saying so.
 func TestPollDepot(t *testing.T) {
 	ctx := context.Background()
-	keys := crypto.Cache{Dir: t.TempDir()}
-	_, sec, err := keys.NewSigningPair("acme", time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r1, r2 := ident.MustParse("acme/app/1.0/20200101000000"), ident.MustParse("acme/app/1.1/20200102000000")
-	c, _ := depottest.Start(t, keys, "acme", buildHart(t, sec, r1), buildHart(t, sec, r2))
+	c, r1, r2 := appDepot(t)
 	want := ident.Ident{Origin: "acme", Name: "app"}
 	poll := func(running ident.Ident, cond Condition) string {
 		t.Helper()
@@ -164,6 +158,20 @@ func TestPollDepot(t *testing.T) {
 	if _, _, err := Poll(ctx, gone, "stable", want, ident.X86_64Linux, r1, Latest); err == nil || !strings.Contains(err.Error(), "poll channel stable for acme/app") {
 		t.Fatalf("poll of a missing depot: %v", err)
 	}
+}
+
+// appDepot is a real depot on a loopback port holding two releases of
+// acme/app, none promoted.
+func appDepot(t *testing.T) (*client.Client, ident.Ident, ident.Ident) {
+	t.Helper()
+	keys := crypto.Cache{Dir: t.TempDir()}
+	_, sec, err := keys.NewSigningPair("acme", time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r1, r2 := ident.MustParse("acme/app/1.0/20200101000000"), ident.MustParse("acme/app/1.1/20200102000000")
+	c, _ := depottest.Start(t, keys, "acme", buildHart(t, sec, r1), buildHart(t, sec, r2))
+	return c, r1, r2
 }
 
 // buildHart writes a signed hart of id.

@@ -12,10 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/habgo/hab/core/crypto"
 	"github.com/habgo/hab/core/ident"
 	"github.com/habgo/hab/depot/client"
-	"github.com/habgo/hab/internal/depottest"
 	"github.com/habgo/hab/sup/census"
 )
 
@@ -73,17 +71,10 @@ func newCensusRing(self string, leader string, pkgs map[string]string, incs map[
 	return &censusRing{ring: ring, leader: leader}
 }
 
-// workerDepot is a real depot holding two releases of acme/app, the
-// first promoted to stable.
+// workerDepot is appDepot with the first release promoted to stable.
 func workerDepot(t *testing.T) (*client.Client, ident.Ident, ident.Ident) {
 	t.Helper()
-	keys := crypto.Cache{Dir: t.TempDir()}
-	_, sec, err := keys.NewSigningPair("acme", time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r1, r2 := ident.MustParse("acme/app/1.0/20200101000000"), ident.MustParse("acme/app/1.1/20200102000000")
-	c, _ := depottest.Start(t, keys, "acme", buildHart(t, sec, r1), buildHart(t, sec, r2))
+	c, r1, r2 := appDepot(t)
 	if err := c.Promote(context.Background(), "stable", r1, ident.X86_64Linux); err != nil {
 		t.Fatal(err)
 	}
@@ -100,6 +91,18 @@ func goneDepot(t *testing.T) *client.Client {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// testWorker is this member's ("me") worker under track-channel: of
+// want on channel, polling depot, moving svc, rolling in ring (none when
+// nil).
+func testWorker(strategy Strategy, channel string, want ident.Ident, depot *client.Client, svc *movedService, ring *censusRing) *Worker {
+	w := &Worker{Strategy: strategy, Condition: TrackChannel, Channel: channel, Want: want, Target: ident.X86_64Linux,
+		Depot: depot, Service: svc, Self: "me", Log: slog.New(slog.DiscardHandler)}
+	if ring != nil { // a nil *censusRing is no nil Ring
+		w.Ring = ring
+	}
+	return w
 }
 
 // Every way a round fails: an error naming the service's ident and what
@@ -161,12 +164,7 @@ func TestStepErrors(t *testing.T) {
 				}()
 			}
 			svc := &movedService{running: r1, up: true, moveErr: tc.moveErr}
-			w := &Worker{Strategy: tc.strategy, Condition: TrackChannel, Channel: tc.channel, Want: tc.want, Target: ident.X86_64Linux,
-				Depot: tc.depot, Service: svc, Self: "me", Log: slog.New(slog.DiscardHandler)}
-			if tc.ring != nil {
-				w.Ring = tc.ring
-			}
-			err := w.Step(ctx)
+			err := testWorker(tc.strategy, tc.channel, tc.want, tc.depot, svc, tc.ring).Step(ctx)
 			if err == nil {
 				t.Fatal("Step = nil, want an error")
 			}
@@ -207,12 +205,7 @@ func TestStepQuiet(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			svc := &movedService{running: r1, up: tc.up}
-			w := &Worker{Strategy: tc.strategy, Condition: TrackChannel, Channel: "stable", Want: want, Target: ident.X86_64Linux,
-				Depot: tc.depot, Service: svc, Self: "me", Log: slog.New(slog.DiscardHandler)}
-			if tc.ring != nil {
-				w.Ring = tc.ring
-			}
-			if err := w.Step(ctx); err != nil || len(svc.moves) != 0 {
+			if err := testWorker(tc.strategy, "stable", want, tc.depot, svc, tc.ring).Step(ctx); err != nil || len(svc.moves) != 0 {
 				t.Errorf("Step = %v, moves %v; want nil and none", err, svc.moves)
 			}
 			if tc.ring != nil && len(tc.ring.announced) > 0 {
@@ -229,8 +222,7 @@ func TestStepFollowerAlreadyThere(t *testing.T) {
 	_, r1, _ := workerDepot(t)
 	ring := newCensusRing("me", "lead", map[string]string{"me": r1.String(), "lead": r1.String()}, map[string]uint64{"me": 2, "lead": 3})
 	svc := &movedService{running: r1, up: true}
-	w := &Worker{Strategy: Rolling, Condition: TrackChannel, Channel: "stable", Want: ident.Ident{Origin: "acme", Name: "app"},
-		Target: ident.X86_64Linux, Depot: goneDepot(t), Service: svc, Ring: ring, Self: "me", Log: slog.New(slog.DiscardHandler)}
+	w := testWorker(Rolling, "stable", ident.Ident{Origin: "acme", Name: "app"}, goneDepot(t), svc, ring)
 	if err := w.Step(context.Background()); err != nil || len(svc.moves) != 0 || len(ring.announced) != 1 || ring.announced[0] != 3 {
 		t.Fatalf("Step = %v, moves %v, announced %v; want nil, none, [3]", err, svc.moves, ring.announced)
 	}
@@ -256,12 +248,7 @@ func TestStepNotMoved(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			svc := &movedService{running: r1, up: true, moveErr: fmt.Errorf("spec changed: %w", ErrNotMoved)}
-			w := &Worker{Strategy: tc.strategy, Condition: TrackChannel, Channel: "stable", Want: ident.Ident{Origin: "acme", Name: "app"},
-				Target: ident.X86_64Linux, Depot: c, Service: svc, Self: "me", Log: slog.New(slog.DiscardHandler)}
-			if tc.ring != nil {
-				w.Ring = tc.ring
-			}
-			if err := w.Step(ctx); err != nil || len(svc.moves) != 1 {
+			if err := testWorker(tc.strategy, "stable", ident.Ident{Origin: "acme", Name: "app"}, c, svc, tc.ring).Step(ctx); err != nil || len(svc.moves) != 1 {
 				t.Fatalf("Step = %v, moves %v; want nil after one move asked", err, svc.moves)
 			}
 			if tc.ring != nil && len(tc.ring.announced) > 0 {
@@ -302,9 +289,8 @@ func TestRunLogsAndGoesOn(t *testing.T) {
 	_, r1, _ := workerDepot(t)
 	log := &lines{got: make(chan struct{}, 1)}
 	svc := &movedService{running: r1, up: true}
-	w := &Worker{Strategy: Rolling, Condition: TrackChannel, Channel: "stable", Want: ident.Ident{Origin: "acme", Name: "app"},
-		Target: ident.X86_64Linux, Period: 10 * time.Millisecond, Depot: goneDepot(t), Service: svc, Self: "me",
-		Log: slog.New(slog.NewTextHandler(log, nil))}
+	w := testWorker(Rolling, "stable", ident.Ident{Origin: "acme", Name: "app"}, goneDepot(t), svc, nil)
+	w.Period, w.Log = 10*time.Millisecond, slog.New(slog.NewTextHandler(log, nil))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); w.Run(ctx) }()
