@@ -93,7 +93,9 @@ func (a *app) originSimpleCmd(use, short, doing, done string, fn func(*client.Cl
 
 func (a *app) originInfoCmd() *cobra.Command {
 	var asJSON bool
-	c := &cobra.Command{Use: "info ORIGIN", Short: "Displays general information about an origin", Args: cobra.ExactArgs(1)}
+	c := &cobra.Command{Use: "info ORIGIN", Short: "Displays general information about an origin", Args: cobra.ExactArgs(1),
+		Long: "Prints the origin's name, owner, newest private key and default package visibility. With --json, the depot's origin " +
+			`object: {"name", "owner_id", "owner_account", "private_key_name", "default_package_visibility", "created_at", "updated_at"}.`}
 	s := a.bldrFlags(c)
 	c.Flags().BoolVarP(&asJSON, "json", "j", false, "Output JSON")
 	c.RunE = func(cmd *cobra.Command, args []string) error {

@@ -230,7 +230,9 @@ func (a *app) pkgChannelMoveCmd(use, short, doing, done, prep string) *cobra.Com
 
 func (a *app) pkgChannelsCmd() *cobra.Command {
 	var asJSON bool
-	c := &cobra.Command{Use: "channels PKG_IDENT [PKG_TARGET]", Short: "Find out what channels a package belongs to", Args: cobra.RangeArgs(1, 2)}
+	c := &cobra.Command{Use: "channels PKG_IDENT [PKG_TARGET]", Short: "Find out what channels a package belongs to", Args: cobra.RangeArgs(1, 2),
+		Long: "Prints the channels of the depot that hold the release PKG_IDENT (fully qualified), one a line. With --json, " +
+			"a JSON array of the channel names."}
 	s := a.bldrFlags(c)
 	c.Flags().BoolVarP(&asJSON, "json", "j", false, "Output JSON")
 	c.RunE = func(cmd *cobra.Command, args []string) error {
@@ -266,7 +268,9 @@ func (a *app) pkgSearchCmd() *cobra.Command {
 		limit  int
 		asJSON bool
 	)
-	c := &cobra.Command{Use: "search SEARCH_TERM", Short: "Search for a package in Builder", Args: cobra.ExactArgs(1)}
+	c := &cobra.Command{Use: "search SEARCH_TERM", Short: "Search for a package in Builder", Args: cobra.ExactArgs(1),
+		Long: "Prints the packages of the depot that match SEARCH_TERM, one identifier a line, at most --limit of them. With --json, " +
+			`one JSON object: {"total": the number of matches, "packages": [the identifiers shown]}.`}
 	s := a.bldrFlags(c)
 	c.Flags().IntVarP(&limit, "limit", "l", 50, "Limit how many packages to retrieve")
 	c.Flags().BoolVarP(&asJSON, "json", "j", false, "Output JSON")

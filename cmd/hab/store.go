@@ -237,8 +237,9 @@ func (a *app) storeListCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "list [--all | --origin <ORIGIN> | <PKG_IDENT>]",
 		Short: "List all versions of installed packages",
-		Long:  "Lists the installed packages (of the active target): all of them, those of an origin, or the releases matching PKG_IDENT (ex: core/redis, core/busybox-static/1.42.2).",
-		Args:  cobra.MaximumNArgs(1),
+		Long: "Lists the installed packages (of the active target): all of them, those of an origin, or the releases matching PKG_IDENT (ex: core/redis, core/busybox-static/1.42.2). " +
+			`With --json, a JSON array of objects {"ident", "origin", "name", "version", "release"} ([] when none matches).`,
+		Args: cobra.MaximumNArgs(1),
 	}
 	c.Flags().BoolVarP(&all, "all", "a", false, "List all installed packages")
 	c.Flags().StringVarP(&origin, "origin", "o", "", "An `ORIGIN` to list")
