@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/habgo/hab/core/paths"
+	"github.com/habgo/hab/core/pkgs"
 	"github.com/habgo/hab/internal/resident"
 	"github.com/habgo/hab/studio/chroot"
 )
@@ -147,11 +148,16 @@ func (a *app) run(ctx context.Context, args []string) int {
 }
 
 // exitCode is the exit code of a command's error: the one it chose (a
-// usage error's is 2), else 1.
+// usage error's is 2), a failed hook's status, else 1.
 func exitCode(err error) int {
 	var ec *exitCodeError
 	if errors.As(err, &ec) {
 		return ec.code
+	}
+	// A failed hook: its own status, as the original's HookFailed.
+	var hf *pkgs.HookFailedError
+	if errors.As(err, &hf) {
+		return hf.Status
 	}
 	return exitError
 }

@@ -80,3 +80,18 @@ func TestLicenseAcceptedSilently(t *testing.T) {
 		}
 	}
 }
+
+// TestHookFailureExitsWithItsStatus: hab pkg install exits with the
+// status of the install hook that failed (5 here), framed as any failure,
+// as the original's HookFailed does; with --ignore-install-hook it
+// succeeds.
+func TestHookFailureExitsWithItsStatus(t *testing.T) {
+	e := newStoreEnv(t)
+	id := "acme/widget/1.2.3/20200101000000"
+	storeWriteTree(t, e.root, id, map[string]string{"hooks/install": "#!/bin/sh\necho hooked\nexit 5\n"})
+	errOut := e.mustFail(5, "install hook of "+id+" failed: 'install' exited with status code 5", "pkg", "install", id)
+	if !strings.HasPrefix(strings.TrimSpace(errOut), "✗✗✗") {
+		t.Errorf("failure not framed:\n%s", errOut)
+	}
+	e.mustRun("pkg", "install", "--ignore-install-hook", id)
+}

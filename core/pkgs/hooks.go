@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/habgo/hab/core/ident"
 	"github.com/habgo/hab/core/pkgmeta"
 )
 
@@ -40,6 +41,18 @@ type HookRunner interface {
 type ExecHooks struct {
 	Env            []string // base environment, such as os.Environ()
 	Stdout, Stderr io.Writer
+}
+
+// HookFailedError is a hook that ran and exited with a non-zero Status;
+// hab exits with that status, as the original does for a failed hook.
+type HookFailedError struct {
+	Hook   string
+	Ident  ident.Ident
+	Status int
+}
+
+func (e *HookFailedError) Error() string {
+	return fmt.Sprintf("%s hook of %s failed: '%s' exited with status code %d", e.Hook, e.Ident, e.Hook, e.Status)
 }
 
 // RunHook implements HookRunner.
@@ -83,7 +96,7 @@ func (h ExecHooks) RunHook(ctx context.Context, s *Store, p *Package, hook strin
 	if runErr != nil {
 		var ee *exec.ExitError
 		if errors.As(runErr, &ee) && code > 0 {
-			return true, fmt.Errorf("%s hook of %s failed: '%s' exited with status code %d", hook, p.Ident, hook, code)
+			return true, &HookFailedError{Hook: hook, Ident: p.Ident, Status: code}
 		}
 		return true, fmt.Errorf("%s hook of %s: %w", hook, p.Ident, runErr)
 	}

@@ -3,8 +3,10 @@ package pkgs
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -73,6 +75,11 @@ func TestInstallHookFailures(t *testing.T) {
 			_, err := in.InstallAll(ctx, []string{app})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("error %v, want %q", err, tt.want)
+			}
+			// A hook that exited non-zero says its status (hab exits with it).
+			var hf *HookFailedError
+			if got := errors.As(err, &hf); got != (tt.status != "") || got && strconv.Itoa(hf.Status) != tt.status {
+				t.Errorf("error %#v: HookFailedError %v, want one with status %q", err, got, tt.status)
 			}
 			// As in the original, the package stays installed and the
 			// hook's status is recorded, so that the next install retries it.
