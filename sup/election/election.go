@@ -650,13 +650,16 @@ func (e *Elector) Run(ctx context.Context, every time.Duration) {
 // highest, so the leader is never the update leader while it has
 // followers; in a standalone group (leaders nil) everyone bids 0. A
 // leader-topology member joins the update election once its group has a
-// leader (WaitLeader), so that the bids are known.
+// leader (WaitLeader), so that the bids are known. The service leader is
+// the winner of the group's finished election, also while its own view
+// lacks quorum for a moment (a lease running out on a loaded machine):
+// bidding the highest then made it the update leader.
 func UpdateSuitability(leaders *Elector, sg, self string) func() uint64 {
 	return func() uint64 {
 		if leaders == nil {
 			return 0
 		}
-		if id, ok := leaders.Leader(sg); ok && id == self {
+		if cur, ok := leaders.Get(sg); ok && cur.Status == Finished && cur.MemberID == self {
 			return 0
 		}
 		return MaxSuitability

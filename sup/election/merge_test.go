@@ -155,3 +155,37 @@ func TestLeaderChangeTold(t *testing.T) {
 		t.Fatalf("leader back: told %v", told)
 	}
 }
+
+// TestUpdateSuitability: the winner of the group's finished election bids
+// 0 in the update election, with or without quorum at the moment; any
+// other member, and a candidate whose election is not finished, bid the
+// highest; without a leader topology everyone bids 0.
+func TestUpdateSuitability(t *testing.T) {
+	noQuorum := map[string]census.Health{"a": census.Alive, "b": census.Confirmed, "c": census.Confirmed}
+	for _, c := range []struct {
+		name   string
+		health map[string]census.Health
+		in     *Election
+		self   string
+		want   uint64
+	}{
+		{"the leader", allAlive, &Election{MemberID: "a", ServiceGroup: sg, Status: Finished, Votes: []string{"a", "b", "c"}}, "a", 0},
+		{"the leader without quorum for now", noQuorum, &Election{MemberID: "a", ServiceGroup: sg, Status: Finished, Votes: []string{"a", "b", "c"}}, "a", 0},
+		{"a follower", allAlive, &Election{MemberID: "b", ServiceGroup: sg, Status: Finished, Votes: []string{"a", "b", "c"}}, "a", MaxSuitability},
+		{"a candidate", allAlive, &Election{MemberID: "a", ServiceGroup: sg, Status: Running, Votes: []string{"a"}}, "a", MaxSuitability},
+		{"no election yet", allAlive, nil, "a", MaxSuitability},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			leaders := New("z", view(c.health), 3)
+			if c.in != nil {
+				leaders.Insert(*c.in)
+			}
+			if got := UpdateSuitability(leaders, sg, c.self)(); got != c.want {
+				t.Errorf("bid %d, want %d", got, c.want)
+			}
+		})
+	}
+	if got := UpdateSuitability(nil, sg, "a")(); got != 0 {
+		t.Errorf("standalone: bid %d, want 0", got)
+	}
+}
