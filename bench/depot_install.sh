@@ -19,21 +19,12 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 RUNS=${RUNS:-3}
 CONC=${CONC:-50}
 
-work=${BENCH_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/hab-bench-depot.XXXXXX")}
-depot_pid=
-cleanup() {
-  [ -z "$depot_pid" ] || kill "$depot_pid" 2>/dev/null || true
-  [ -n "${BENCH_DIR:-}" ] || rm -rf "$work"
-}
-trap cleanup EXIT
-
-if [ -z "${HAB:-}" ]; then
-  HAB=$work/hab
-  CGO_ENABLED=0 go build -trimpath -o "$HAB" ./cmd/hab
-fi
+bench_work depot
+bench_hab
 
 unset HAB_BLDR_URL HAB_DEPOT_URL HAB_AUTH_TOKEN HAB_BLDR_CHANNEL
 export HOME=$work/home HAB_ORIGIN=bench
@@ -63,15 +54,8 @@ done
 . "$work/src/results/last_build.env"
 
 # The depot.
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-token=$(FS_ROOT="$work/depot" "$HAB" depot token create --account bench)
-FS_ROOT="$work/depot" "$HAB" depot serve --listen "127.0.0.1:$port" > "$work/depot.log" 2>&1 &
-depot_pid=$!
-export HAB_BLDR_URL=http://127.0.0.1:$port HAB_AUTH_TOKEN=$token
-for _ in $(seq 1 200); do
-  curl -fs "$HAB_BLDR_URL/v1/status" > /dev/null 2>&1 && break
-  sleep 0.05
-done
+depot_start "$work/depot"
+export HAB_BLDR_URL=$depot_url HAB_AUTH_TOKEN=$depot_token
 env HAB_CACHE_KEY_PATH="$work/keys" "$HAB" origin create bench > /dev/null
 env HAB_CACHE_KEY_PATH="$work/keys" "$HAB" origin key upload bench > /dev/null
 env HAB_CACHE_KEY_PATH="$work/keys" "$HAB" pkg upload "$work/src/results/$pkg_artifact" > /dev/null
@@ -81,7 +65,6 @@ unset HAB_AUTH_TOKEN
 install_into() { # DIR: a fresh FS_ROOT and key cache
   FS_ROOT="$1" HAB_CACHE_KEY_PATH="$1/keys" "$HAB" pkg install bench/p10 > "$1.log" 2>&1
 }
-now() { date +%s.%N; }
 
 best=
 for r in $(seq 1 "$RUNS"); do

@@ -31,24 +31,17 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 RUNS=${RUNS:-3}
 MB=${BENCH_MB:-100}
 PKGS=${PKGS:-10}
 command -v podman >/dev/null || { echo "export: podman is needed for the baseline (apt-get install podman)" >&2; exit 1; }
 [ -x /bin/busybox ] || { echo "export: /bin/busybox is needed (apt-get install busybox-static)" >&2; exit 1; }
 
-work=${BENCH_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/hab-bench-export.XXXXXX")}
+bench_work export
 pod() { podman --root "$work/podman/root" --runroot "$work/podman/run" "$@"; }
-cleanup() {
-  pod system reset -f >/dev/null 2>&1 || true
-  [ -n "${BENCH_DIR:-}" ] || rm -rf "$work"
-}
-trap cleanup EXIT
-
-if [ -z "${HAB:-}" ]; then
-  HAB=$work/hab
-  CGO_ENABLED=0 go build -trimpath -o "$HAB" ./cmd/hab
-fi
+bench_at_exit 'pod system reset -f >/dev/null 2>&1'
+bench_hab
 export FS_ROOT=$work/root HOME=$work/home HAB_CACHE_KEY_PATH=$work/keys
 mkdir -p "$FS_ROOT" "$HOME" "$HAB_CACHE_KEY_PATH"
 
@@ -85,7 +78,7 @@ echo root > "$topdir/SVC_USER"; echo root > "$topdir/SVC_GROUP"; echo 8080 > "$t
 echo "export: closure of $(du -sm "$FS_ROOT/hab/pkgs" | cut -f1) MB in $PKGS packages" >&2
 
 cache=$FS_ROOT/hab/cache/export
-t() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>&1 || { echo "export: $* failed" >&2; "$@"; exit 1; }; e=$(date +%s.%N); echo "$e - $s" | bc; }
+t() { local s e; s=$(now); "$@" >/dev/null 2>&1 || { echo "export: $* failed" >&2; "$@"; exit 1; }; e=$(now); echo "$e - $s" | bc; }
 best() { printf '%s\n' "$@" | sort -g | head -1; }
 
 # The baseline's context: the same root the image holds (closure, hab and

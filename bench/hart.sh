@@ -19,11 +19,10 @@
 # default a fresh one, removed at the end), HART_BENCH_ROUNDS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 MB=${BENCH_MB:-64}
-work=${BENCH_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/hab-bench-hart.XXXXXX")}
-cleanup() { [ -n "${BENCH_DIR:-}" ] || rm -rf "$work"; }
-trap cleanup EXIT
+bench_work hart
 
 tree=$work/tree
 pkg=$tree/hab/pkgs/bench/big/1.0.0/20240101000000

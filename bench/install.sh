@@ -21,18 +21,13 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 LIMIT=${LIMIT:-1.00}
 RUNS=${RUNS:-3}
 MB=${BENCH_MB:-56}
 
-work=${BENCH_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/hab-bench-install.XXXXXX")}
-cleanup() { [ -n "${BENCH_DIR:-}" ] || rm -rf "$work"; }
-trap cleanup EXIT
-
-if [ -z "${HAB:-}" ]; then
-  HAB=$work/hab
-  CGO_ENABLED=0 go build -trimpath -o "$HAB" ./cmd/hab
-fi
+bench_work install
+bench_hab
 
 export HAB_CACHE_KEY_PATH=$work/keys
 export HOME=$work/home

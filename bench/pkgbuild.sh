@@ -10,6 +10,7 @@
 # Environment: RUNS (processes per figure, default 5).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 RUNS=${RUNS:-5}
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -17,20 +18,12 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 0
 fi
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/hab-bench-pkgbuild.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-CGO_ENABLED=0 go build -o "$work/hab" ./cmd/hab
-mkdir -p "$work/src/trivial" "$work/keys"
-cat > "$work/src/trivial/plan.sh" <<'PLAN'
-pkg_name=trivial
-pkg_origin=habbench
-pkg_version=0.1.0
-pkg_bin_dirs=(bin)
-do_build() { return 0; }
-do_install() { echo 'echo hi' > "$pkg_prefix/bin/hi"; }
-PLAN
+bench_work pkgbuild
+bench_hab
+mkdir -p "$work/keys"
+bench_plan "$work/src/trivial" trivial
 henv=(env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$work" FS_ROOT="$work/root" HAB_CACHE_KEY_PATH="$work/keys" HAB_ORIGIN=habbench)
-"${henv[@]}" "$work/hab" origin key generate habbench > /dev/null
+"${henv[@]}" "$HAB" origin key generate habbench > /dev/null
 
 # timed NAME CMD...: runs CMD once (RELEASE in its arguments replaced by a
 # distinct release) and keeps the best wall time in best_NAME, in ms.
@@ -51,9 +44,9 @@ timed() {
 cd "$work/src"
 runc=$(command -v runc || true)
 for _ in $(seq "$RUNS"); do
-  timed plan "$work/hab" plan build --release RELEASE trivial
-  timed chroot "$work/hab" pkg build --release RELEASE trivial
-  [ -z "$runc" ] || timed oci "$work/hab" pkg build -D --release RELEASE trivial
+  timed plan "$HAB" plan build --release RELEASE trivial
+  timed chroot "$HAB" pkg build --release RELEASE trivial
+  [ -z "$runc" ] || timed oci "$HAB" pkg build -D --release RELEASE trivial
 done
 plan=${best[plan]} chroot=${best[chroot]}
 line="pkgbuild: plan build $plan ms; pkg build (chroot) $chroot ms = $(awk "BEGIN { printf \"%.2fx\", $chroot / $plan }"), +$((chroot - plan)) ms (limit 150 ms)"

@@ -8,6 +8,7 @@
 # not below 1 or an output differs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 shared=${SHARED_DIR:-../shared}
 oracle=$shared/tools/plan-oracle.sh
@@ -16,14 +17,12 @@ rounds=${PLANSHOW_ROUNDS:-3}
 [ -x "$oracle" ] || [ -f "$oracle" ] || { echo "planshow: no oracle at $oracle" >&2; exit 2; }
 [ -d "$plans" ] || { echo "planshow: no sample plans at $plans" >&2; exit 2; }
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/hab-bench-planshow.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-CGO_ENABLED=0 go build -o "$work/hab" ./cmd/hab
+bench_work planshow
+bench_hab
 
 dirs=()
 for d in "$plans"/*/; do dirs+=("${d%/}"); done
 
-now() { date +%s.%N; }
 calc() { awk "BEGIN { x = $1; print x }"; }
 
 # run_all KIND OUTDIR: evaluates every plan once, writing OUTDIR/NAME.json.
@@ -33,7 +32,7 @@ run_all() {
   for d in "${dirs[@]}"; do
     if [ "$kind" = hab ]; then
       env -i PATH=/usr/bin:/bin HOME=/nonexistent BUILD_PKG_TARGET=x86_64-linux \
-        "$work/hab" plan show --json "$d" > "$out/$(basename "$d").json" 2>/dev/null
+        "$HAB" plan show --json "$d" > "$out/$(basename "$d").json" 2>/dev/null
     else
       bash "$oracle" "$d" > "$out/$(basename "$d").json"
     fi

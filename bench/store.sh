@@ -19,18 +19,13 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 LIMIT=20.00
 RUNS=${RUNS:-3}
 N=${BENCH_DEPS:-100000}
 
-work=${BENCH_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/hab-bench-store.XXXXXX")}
-cleanup() { [ -n "${BENCH_DIR:-}" ] || rm -rf "$work"; }
-trap cleanup EXIT
-
-if [ -z "${HAB:-}" ]; then
-  HAB=$work/hab
-  CGO_ENABLED=0 go build -trimpath -o "$HAB" ./cmd/hab
-fi
+bench_work store
+bench_hab
 export HOME=$work/home
 mkdir -p "$HOME"
 
@@ -53,7 +48,6 @@ with=$work/with
 cp -a "$base" "$with"
 pkg "$with" bench/huge/1.0/20240101000000 "$deps"
 
-now() { date +%s.%N; }
 best() { # prints the best time of RUNS runs of "$@" (each on a fresh copy)
   local b=
   for _ in $(seq "$RUNS"); do

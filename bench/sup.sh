@@ -13,15 +13,13 @@
 # and exits non-zero when a limit is missed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 n=${SUP_N:-15}
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/hab-bench-sup.XXXXXX")
+bench_work sup
 sup_pid=""
-cleanup() {
-  if [ -n "$sup_pid" ]; then kill "$sup_pid" 2>/dev/null || true; wait "$sup_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck disable=SC2016 # expanded at exit
+bench_at_exit 'if [ -n "$sup_pid" ]; then kill "$sup_pid" 2>/dev/null; wait "$sup_pid" 2>/dev/null; fi'
 # HAB_BIN measures a given hab binary (for example the previous commit's)
 # instead of one built from this tree.
 if [ -n "${HAB_BIN:-}" ]; then
@@ -50,13 +48,12 @@ date +%s%N > "$BENCH_MARK"
 exec sleep 100000
 HOOK
 chmod 0755 "$work/plan/hooks/run"
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-ctl="127.0.0.1:$(port)"
+ctl="127.0.0.1:$(free_port)"
 henv=(env -i PATH=/usr/bin:/bin HOME="$work" FS_ROOT="$work/root" HAB_CACHE_KEY_PATH="$work/keys" HAB_OUTPUT_PATH="$work/results" HAB_LISTEN_CTL="$ctl" BENCH_MARK="$work/mark")
 "${henv[@]}" "$work/hab" origin key generate habbench > /dev/null
 "${henv[@]}" "$work/hab" plan build --release 20260101000001 "$work/plan" > /dev/null
 
-"${henv[@]}" "$work/hab" sup run --listen-ctl "$ctl" --listen-http "127.0.0.1:$(port)" --sys-ip-address 127.0.0.1 > "$work/sup.log" 2>&1 &
+"${henv[@]}" "$work/hab" sup run --listen-ctl "$ctl" --listen-http "127.0.0.1:$(free_port)" --sys-ip-address 127.0.0.1 > "$work/sup.log" 2>&1 &
 sup_pid=$!
 for _ in $(seq 1 200); do
   grep -q "Starting ctl-gateway" "$work/sup.log" 2>/dev/null && break
