@@ -44,8 +44,12 @@
 // package keeps addresses in its own table, filled from memberlist's
 // events (called under memberlist's lock); the one field it reads from
 // Members is State, for Suspect, which memberlist announces to no
-// delegate: that read is not under memberlist's lock, and the race
-// detector may report it.
+// delegate. Known gap: memberlist (v0.7.0) keeps a node's state beside
+// the Node it hands out and never sets Node.State, so that read always
+// finds alive and the census shows no member Suspect: a member goes from
+// Alive to Confirmed (bench/failover.sh's Suspect column). The elections
+// do not rest on it: their quorum counts only members answering pings
+// within the lease.
 //
 // # Wiring into the supervisor (sup/manager)
 //
