@@ -31,7 +31,7 @@ func (s *Store) Graph(ctx context.Context) (*Graph, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &Graph{deps: map[ident.Ident][]ident.Ident{}, rdeps: map[ident.Ident][]ident.Ident{}}
+	g := NewGraph()
 	for _, id := range ids {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -50,6 +50,16 @@ func (s *Store) Graph(ctx context.Context) (*Graph, error) {
 	}
 	return g, nil
 }
+
+// NewGraph is an empty graph that Add fills: the dependency graph of
+// packages known from elsewhere than the store (a depot's records).
+func NewGraph() *Graph {
+	return &Graph{deps: map[ident.Ident][]ident.Ident{}, rdeps: map[ident.Ident][]ident.Ident{}}
+}
+
+// Add adds id with its direct dependencies deps (in DEPS order), as the
+// store's graph adds an installed package.
+func (g *Graph) Add(id ident.Ident, deps []ident.Ident) { g.add(id, deps) }
 
 func (g *Graph) node(id ident.Ident) {
 	if _, ok := g.deps[id]; !ok {

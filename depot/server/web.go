@@ -32,6 +32,7 @@ func (s *Server) webRoutes() {
 	m.HandleFunc("GET /pkgs/{o}", s.webOrigin)
 	m.HandleFunc("GET /pkgs/{o}/{n}", s.webPackage)
 	m.HandleFunc("GET /pkgs/{o}/{n}/{v}/{r}", s.webRelease)
+	m.HandleFunc("GET /pkgs/{o}/{n}/{v}/{r}/graph.dot", s.webGraph)
 	m.HandleFunc("GET /channels/{o}/{c}", s.webChannel)
 }
 
@@ -58,7 +59,10 @@ type webTarget struct {
 	Target, Checksum, Visibility, CreatedAt string
 	Size                                    int64
 	Channels, Deps                          []string
-	Download, File, Manifest                string
+	// Graph is the release's dependency graph in DOT (releaseGraph),
+	// GraphHref the same as a file.
+	Graph, GraphHref         string
+	Download, File, Manifest string
 }
 
 // render executes a template into a buffer first, so that a failure is
@@ -176,7 +180,13 @@ func (s *Server) webRelease(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		file, _ := id.ArchiveName(ident.Target(p.Target))
-		ts = append(ts, webTarget{Target: p.Target, Checksum: p.Checksum, Visibility: p.Visibility, CreatedAt: p.CreatedAt, Size: p.Size,
+		dot, err := s.releaseGraph(r.Context(), p)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		ts = append(ts, webTarget{Graph: string(dot), GraphHref: "/pkgs/" + id.String() + "/graph.dot?target=" + url.QueryEscape(p.Target),
+			Target: p.Target, Checksum: p.Checksum, Visibility: p.Visibility, CreatedAt: p.CreatedAt, Size: p.Size,
 			Channels: chs, Deps: p.Deps, File: file, Manifest: p.Manifest,
 			Download: "/v1/depot/pkgs/" + id.String() + "/download?target=" + url.QueryEscape(p.Target)})
 	}
