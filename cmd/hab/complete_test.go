@@ -41,25 +41,41 @@ func startCompletionBash(t *testing.T, bin string, env ...string) *setupPTY {
 		t.Skipf("no bash: %v", err)
 	}
 	dir := t.TempDir()
-	script, err := exec.Command(bin, "cli", "completers", "-s", "bash").Output()
-	if err != nil {
-		t.Fatalf("hab cli completers -s bash: %v", err)
-	}
+	writeCompletionScript(t, bin, "bash", filepath.Join(dir, "hab.bash"))
 	rc := filepath.Join(dir, "rc")
 	rcText := "source " + bashCompletion + "\nsource " + filepath.Join(dir, "hab.bash") + "\nbind 'set show-all-if-ambiguous off'\nPS1='READY> '\n"
-	for name, data := range map[string][]byte{"hab.bash": script, "rc": []byte(rcText)} {
-		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
+	if err := os.WriteFile(rc, []byte(rcText), 0o644); err != nil {
+		t.Fatal(err)
 	}
 	cmd := exec.Command(bashPath, "--noprofile", "--rcfile", rc, "-i")
 	cmd.Env = append([]string{"PATH=" + filepath.Dir(bin) + ":/usr/bin:/bin", "TERM=dumb", "LANG=C.UTF-8"}, env...)
+	return startShellPTY(t, cmd)
+}
+
+// writeCompletionScript writes bin's completion script for shell (hab
+// cli completers -s SHELL) to path.
+func writeCompletionScript(t *testing.T, bin, shell, path string) {
+	t.Helper()
+	script, err := exec.Command(bin, "cli", "completers", "-s", shell).Output()
+	if err != nil {
+		t.Fatalf("hab cli completers -s %s: %v", shell, err)
+	}
+	if err := os.WriteFile(path, script, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// startShellPTY starts cmd, an interactive shell whose prompt is
+// "READY> ", on a pseudo-terminal and waits for the prompt; the shell is
+// killed when the test ends.
+func startShellPTY(t *testing.T, cmd *exec.Cmd) *setupPTY {
+	t.Helper()
 	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 200})
 	if err != nil {
 		t.Skipf("no pseudo-terminal available: %v", err)
 	}
-	// The bell readline rings while it completes (several candidates
-	// share a prefix) is no text.
+	// The bell the line editor rings while it completes (several
+	// candidates share a prefix) is no text.
 	p := &setupPTY{t: t, ptmx: ptmx}
 	p.read([]byte{'\a'})
 	t.Cleanup(func() {
@@ -91,40 +107,6 @@ func completionFixture(t *testing.T) (bin, root string, env []string) {
 	return bin, root, []string{"HOME=" + home, "FS_ROOT=" + root, "HAB_CACHE_KEY_PATH=" + keys}
 }
 
-// TestBashCompletionDrivesRealShell: the script of hab cli completers -s
-// bash, loaded into an interactive bash on a pseudo-terminal, completes
-// what a user presses Tab for: an installed package's identifier (and
-// the completed command runs), an origin with a key in the key cache, a
-// channel.
-func TestBashCompletionDrivesRealShell(t *testing.T) {
-	if _, err := os.Stat(bashCompletion); err != nil {
-		t.Skipf("bash-completion is not installed (%v); .ci/run installs it", err)
-	}
-	bin, root, env := completionFixture(t)
-	p := startCompletionBash(t, bin, env...)
-
-	// An installed ident: "acme/w" completes to acme/widget, and the
-	// completed command finds the package.
-	p.press("hab pkg path acme/w\t")
-	p.expect("acme/widget")
-	p.press("\r")
-	p.expect(filepath.Join(root, "hab", "pkgs", "acme", "widget", "1.2.3", "20200101000000"))
-	p.expect("READY> ")
-
-	// An origin with keys in the cache.
-	p.press("hab origin key export zo\t")
-	p.expect("zorigin")
-	p.press("\x15") // Ctrl-U: clear the line
-	p.press("echo cleared\r")
-	p.expect("READY> ")
-
-	// A channel.
-	p.press("hab pkg build --refresh-channel unst\t")
-	p.expect("unstable")
-	p.press("\x15")
-	p.press("exit\r")
-}
-
 // startCompletionZsh starts an interactive zsh (no global start-up
 // files) on a pseudo-terminal whose .zshrc puts the completion script of
 // bin (hab cli completers -s zsh, as _hab) on fpath and runs compinit,
@@ -137,68 +119,55 @@ func startCompletionZsh(t *testing.T, bin string, env ...string) *setupPTY {
 		t.Skipf("zsh is not installed (%v); .ci/run installs it", err)
 	}
 	dir := t.TempDir()
-	script, err := exec.Command(bin, "cli", "completers", "-s", "zsh").Output()
-	if err != nil {
-		t.Fatalf("hab cli completers -s zsh: %v", err)
-	}
+	writeCompletionScript(t, bin, "zsh", filepath.Join(dir, "_hab"))
 	rc := "fpath=(" + dir + " $fpath)\nautoload -U compinit && compinit -u -d " + filepath.Join(dir, "zcompdump") + "\nPS1='READY> '\n"
-	for name, data := range map[string][]byte{"_hab": script, ".zshrc": []byte(rc)} {
-		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
+	if err := os.WriteFile(filepath.Join(dir, ".zshrc"), []byte(rc), 0o644); err != nil {
+		t.Fatal(err)
 	}
 	cmd := exec.Command(zshPath, "-d", "-i")
 	cmd.Env = append([]string{"PATH=" + filepath.Dir(bin) + ":/usr/bin:/bin", "TERM=dumb", "LANG=C.UTF-8", "ZDOTDIR=" + dir}, env...)
-	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 200})
-	if err != nil {
-		t.Skipf("no pseudo-terminal available: %v", err)
-	}
-	p := &setupPTY{t: t, ptmx: ptmx}
-	p.read([]byte{'\a'})
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		ptmx.Close()
-	})
-	p.expect("READY> ")
-	return p
+	return startShellPTY(t, cmd)
 }
 
-// TestZshCompletionDrivesRealShell: the script of hab cli completers -s
-// zsh, loaded by compinit into an interactive zsh on a pseudo-terminal,
-// completes on Tab a command name, an installed package's identifier
-// (and the completed command runs), an origin with a key in the key
-// cache, an export format and a channel.
-func TestZshCompletionDrivesRealShell(t *testing.T) {
-	if _, err := exec.LookPath("zsh"); err != nil {
-		t.Skipf("zsh is not installed (%v); .ci/run installs it", err)
-	}
+// TestCompletionDrivesRealShells: the scripts of hab cli completers -s
+// bash and -s zsh, loaded into an interactive bash (with bash-completion)
+// and an interactive zsh (compinit) on a pseudo-terminal, complete on Tab
+// a command name, an installed package's identifier (and the completed
+// command runs), an origin with a key in the key cache, an export format
+// and a channel.
+func TestCompletionDrivesRealShells(t *testing.T) {
 	bin, root, env := completionFixture(t)
-	p := startCompletionZsh(t, bin, env...)
+	for _, shell := range []struct {
+		name  string
+		start func(*testing.T, string, ...string) *setupPTY
+	}{{"bash", startCompletionBash}, {"zsh", startCompletionZsh}} {
+		t.Run(shell.name, func(t *testing.T) {
+			p := shell.start(t, bin, env...)
+			p.press("hab pk\t")
+			p.expect("hab pkg ")
+			p.press("pa\t")
+			p.expect("path ")
+			p.press("acme/w\t")
+			p.expect("acme/widget")
+			p.press("\r")
+			p.expect(filepath.Join(root, "hab", "pkgs", "acme", "widget", "1.2.3", "20200101000000"))
+			p.expect("READY> ")
 
-	p.press("hab pk\t")
-	p.expect("hab pkg ")
-	p.press("pa\t")
-	p.expect("path ")
-	p.press("acme/w\t")
-	p.expect("acme/widget")
-	p.press("\r")
-	p.expect(filepath.Join(root, "hab", "pkgs", "acme", "widget", "1.2.3", "20200101000000"))
-	p.expect("READY> ")
-
-	for _, tt := range []struct{ typed, want string }{
-		{"hab origin key export zo", "zorigin"},
-		{"hab pkg export con", "container "},
-		{"hab pkg build --refresh-channel unst", "unstable"},
-	} {
-		p.press(tt.typed + "\t")
-		p.expect(tt.want)
-		p.press("\x15") // Ctrl-U: clear the line
-		p.press("echo cleared\r")
-		p.expect("cleared")
-		p.expect("READY> ")
+			for _, tt := range []struct{ typed, want string }{
+				{"hab origin key export zo", "zorigin"},
+				{"hab pkg export con", "container "},
+				{"hab pkg build --refresh-channel unst", "unstable"},
+			} {
+				p.press(tt.typed + "\t")
+				p.expect(tt.want)
+				p.press("\x15") // Ctrl-U: clear the line
+				p.press("echo cleared\r")
+				p.expect("cleared")
+				p.expect("READY> ")
+			}
+			p.press("exit\r")
+		})
 	}
-	p.press("exit\r")
 }
 
 // fishComplete is what a real fish, with the script of hab cli
@@ -211,16 +180,10 @@ func fishComplete(t *testing.T, bin string, env []string, line string) []string 
 		t.Skipf("fish is not installed (%v); .ci/run installs it", err)
 	}
 	script := filepath.Join(t.TempDir(), "hab.fish")
-	out, err := exec.Command(bin, "cli", "completers", "-s", "fish").Output()
-	if err != nil {
-		t.Fatalf("hab cli completers -s fish: %v", err)
-	}
-	if err := os.WriteFile(script, out, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeCompletionScript(t, bin, "fish", script)
 	cmd := exec.Command(fishPath, "--no-config", "-c", "source $argv[1]; complete -C $argv[2]", script, line)
 	cmd.Env = append([]string{"PATH=" + filepath.Dir(bin) + ":/usr/bin:/bin", "LANG=C.UTF-8"}, env...)
-	out, err = cmd.Output()
+	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("fish complete -C %q: %v", line, err)
 	}
