@@ -19,8 +19,15 @@ import (
 // and the depot's URL.
 func Start(t testing.TB, keys crypto.Cache, origin string, harts ...string) (*client.Client, string) {
 	t.Helper()
+	return StartIn(t, t.TempDir(), keys, origin, harts...)
+}
+
+// StartIn is Start with the depot's data (database and blobs) in
+// dataDir, for tests that reach into what the depot stores.
+func StartIn(t testing.TB, dataDir string, keys crypto.Cache, origin string, harts ...string) (*client.Client, string) {
+	t.Helper()
 	ctx := context.Background()
-	dp, err := depot.Open(ctx, depot.Options{DataDir: t.TempDir(), DevAuth: true})
+	dp, err := depot.Open(ctx, depot.Options{DataDir: dataDir, DevAuth: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,11 +21,23 @@ func Build(dir string) (string, error) {
 // (GOARCH: amd64, arm64), cross-compiled when it is not this machine's,
 // for tests that need another target's binary.
 func BuildFor(dir, goarch string) (string, error) {
+	return BuildVersion(dir, goarch, "")
+}
+
+// BuildVersion builds hab as BuildFor does, reporting version (its
+// main.version, set with -ldflags as a release build sets it, and
+// stripped as a release is) unless version is empty, for tests that
+// need several hab releases.
+func BuildVersion(dir, goarch, version string) (string, error) {
 	bin := filepath.Join(dir, "hab")
-	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-buildvcs=false", "-o", bin, "github.com/habgo/hab/cmd/hab")
+	args := []string{"build", "-buildvcs=false", "-o", bin}
+	if version != "" {
+		args = append(args, "-ldflags", "-s -w -X main.version="+version)
+	}
+	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), append(args, "github.com/habgo/hab/cmd/hab")...)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+goarch)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build hab for %s: %v\n%s", goarch, err, out)
+		return "", fmt.Errorf("build hab %s for %s: %v\n%s", version, goarch, err, out)
 	}
 	return bin, nil
 }
