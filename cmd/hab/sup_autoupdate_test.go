@@ -209,3 +209,37 @@ func tamper(t *testing.T, data, hart string) {
 	}
 	t.Logf("tampered with %s at byte %s", found, strconv.FormatInt(at, 10))
 }
+
+// TestSupRunAutoUpdateFlags: the two flags as settings (--generate-config
+// writes them under the original's names), and bad values refused as
+// usage errors (exit 2) naming the flag, before anything starts.
+func TestSupRunAutoUpdateFlags(t *testing.T) {
+	root := t.TempDir()
+	getenv := func(k string) string {
+		return map[string]string{"FS_ROOT": root, "HOME": filepath.Join(root, "home"), "HAB_CACHE_KEY_PATH": filepath.Join(root, "keys")}[k]
+	}
+	for _, c := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"settings", []string{"-A", "--auto-update-period", "5", "--generate-config"}, 0, "auto_update = true\nauto_update_period = 5\n"},
+		{"defaults", []string{"--generate-config"}, 0, "auto_update_period = 60\n"},
+		{"period zero", []string{"-A", "--auto-update-period", "0"}, exitUsage, "--auto-update-period must be at least 1 second"},
+		{"period not a number", []string{"-A", "--auto-update-period", "soon"}, exitUsage, `invalid argument "soon" for "--auto-update-period"`},
+		{"depot not a URL", []string{"--auto-update", "--url", "ftp://depot.example"}, exitUsage, `--url: depot URL "ftp://depot.example": not an http:// or https:// URL with a host`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			args := append([]string{"sup", "run", "--listen-ctl", "127.0.0.1:0", "--listen-http", "127.0.0.1:0", "--listen-gossip", "127.0.0.1:0"}, c.args...)
+			var out, errb bytes.Buffer
+			code := run(context.Background(), args, strings.NewReader(""), &out, &errb, getenv)
+			if code != c.code || !strings.Contains(out.String()+errb.String(), c.want) {
+				t.Fatalf("hab %s: exit %d, want %d with %q\n%s%s", strings.Join(args, " "), code, c.code, c.want, out.String(), errb.String())
+			}
+			if _, err := os.Stat(filepath.Join(root, "hab", "sup", "default", "LOCK")); err == nil {
+				t.Errorf("hab %s started a supervisor", strings.Join(args, " "))
+			}
+		})
+	}
+}

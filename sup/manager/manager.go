@@ -286,6 +286,9 @@ loop:
 		case <-ctx.Done():
 			break loop
 		case <-cfg.Handover:
+			if ctx.Err() != nil {
+				break loop // stopping anyway: no next supervisor
+			}
 			m.say("Stopping for the next Supervisor; the services keep running")
 			m.keepServicesRunning()
 			break loop
