@@ -22,32 +22,19 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 RUNS=${RUNS:-5}
 SIZE_MB=${SIZE_MB:-100}
 NGINX=${NGINX:-/usr/sbin/nginx}
 command -v curl > /dev/null || { echo "depot_speed: curl is needed" >&2; exit 1; }
 [ -x "$NGINX" ] || { echo "depot_speed: $NGINX is missing (apt-get install nginx-light)" >&2; exit 1; }
 
-work=${BENCH_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/hab-bench-depot-speed.XXXXXX")}
-depot_pid=
-nginx_pid=
-cleanup() {
-  [ -z "$depot_pid" ] || kill "$depot_pid" 2>/dev/null || true
-  [ -z "$nginx_pid" ] || kill "$nginx_pid" 2>/dev/null || true
-  [ -n "${BENCH_DIR:-}" ] || rm -rf "$work"
-}
-trap cleanup EXIT
-
-if [ -z "${HAB:-}" ]; then
-  HAB=$work/hab
-  CGO_ENABLED=0 go build -trimpath -o "$HAB" ./cmd/hab
-fi
+bench_work depot-speed
+bench_hab
 
 unset HAB_BLDR_URL HAB_DEPOT_URL HAB_AUTH_TOKEN HAB_BLDR_CHANNEL
 export HOME=$work/home HAB_ORIGIN=bench
 mkdir -p "$HOME" "$work/src/big"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-now() { date +%s.%N; }
 
 # The hart: random (incompressible) data, so the file is SIZE_MB large.
 cat > "$work/src/big/plan.sh" << PLAN
@@ -71,16 +58,9 @@ sum=$(b2sum -l 256 "$hart" | cut -d' ' -f1)
 rel=${pkg_ident#bench/}
 
 # The depot, with the origin, its key and the package.
-port=$(free_port)
 rm -rf "$work/depot"
-token=$(FS_ROOT="$work/depot" "$HAB" depot token create --account bench)
-FS_ROOT="$work/depot" "$HAB" depot serve --listen "127.0.0.1:$port" > "$work/depot.log" 2>&1 &
-depot_pid=$!
-depot=http://127.0.0.1:$port
-for _ in $(seq 1 200); do
-  curl -fs "$depot/v1/status" > /dev/null 2>&1 && break
-  sleep 0.05
-done
+depot_start "$work/depot"
+depot=$depot_url token=$depot_token
 export HAB_BLDR_URL=$depot HAB_AUTH_TOKEN=$token
 env HAB_CACHE_KEY_PATH="$work/keys" "$HAB" origin create bench > /dev/null
 env HAB_CACHE_KEY_PATH="$work/keys" "$HAB" origin key upload bench > /dev/null
@@ -132,6 +112,8 @@ http {
 CONF
 "$NGINX" -p "$work/nginx" -c "$work/nginx/nginx.conf" -e "$work/nginx/error.log" &
 nginx_pid=$!
+# shellcheck disable=SC2016 # expanded at exit
+bench_at_exit 'kill "$nginx_pid" 2>/dev/null'
 for _ in $(seq 1 200); do
   curl -fs -o /dev/null "http://127.0.0.1:$nport/big.hart" && break
   sleep 0.05
