@@ -196,10 +196,8 @@ func clirefCompare(t *testing.T, ref *cliref.Command) []string {
 		}
 		if d := clirefValueKind(f, g); d != "" {
 			add("flag %s %s", name, d)
-		} else if f.OptionalValue && takesOptionalValue(g) {
-			if d := clirefOptionalParses(t, ref.Path, g.Name); d != "" {
-				add("flag %s %s", name, d)
-			}
+		} else if d := clirefValueParses(t, ref.Path, f, g.Name); d != "" {
+			add("flag %s %s", name, d)
 		}
 		if f.Default != "" && g.DefValue != f.Default && !clirefDocumentedDefault(f, g) {
 			add("flag %s defaults to %q, the reference to %q", name, g.DefValue, f.Default)
@@ -218,12 +216,15 @@ func clirefCompare(t *testing.T, ref *cliref.Command) []string {
 
 // clirefValueKind compares how the flag takes its value: a switch, a
 // value, or a value that may be left out (`--flag [PATH]`, pflag's
-// NoOptDefVal on a value flag; clirefOptionalParses then checks that it
-// parses as the original's). It returns the difference, or "".
+// NoOptDefVal on a value flag), and whether one use takes several words
+// (`--peer IP...`: wordsFlag); clirefValueParses then checks that the
+// value parses as the original's. It returns the difference, or "".
 func clirefValueKind(f cliref.Flag, g *pflag.Flag) string {
 	switch {
-	case f.OptionalValue && clirefRequiredOptional(f):
-		return ""
+	case f.Repeated && flagWords(g) == 1:
+		return fmt.Sprintf("takes one word a use, the reference several (%s..., up to the next flag; wordsFlag)", f.Value)
+	case !f.Repeated && flagWords(g) != 1:
+		return fmt.Sprintf("takes several words a use (wordsFlag), the reference one (%s)", f.Value)
 	case f.OptionalValue && isSwitch(g):
 		return fmt.Sprintf("is a switch, the reference gives it an optional value ([%s])", f.Value)
 	case f.OptionalValue && !takesOptionalValue(g):
@@ -241,41 +242,48 @@ func clirefValueKind(f cliref.Flag, g *pflag.Flag) string {
 	return ""
 }
 
-// clirefRequiredOptional: the reference writes svc update's --bind as
-// `--bind [B...]` (zero values allowed), which is the structopt-era
-// (v2) form; the newest original declares it Option<Vec<ServiceBind>>
-// under clap 4, one value per use, and ours takes `--bind=` for no binds.
-func clirefRequiredOptional(f cliref.Flag) bool {
-	return f.Long == "bind" && f.Value == "B"
-}
-
-// clirefOptionalParses parses the forms of an optional-value flag with a
-// fresh tree's command of path, through optionalValueArgs as hab does:
-// joined (--flag=v), as the next word (--flag v), bare at the end and
-// bare before "--" (its NoOptDefVal). It says what came out
-// wrong ("" when nothing did).
-func clirefOptionalParses(t *testing.T, path []string, name string) string {
-	for _, tt := range []struct {
+// clirefValueParses parses a flag's value in the forms the reference
+// gives it, where ours differs from pflag's ordinary value (an optional
+// value, several words), with a fresh tree's command of path, through
+// clapArgs as hab does: joined (--flag=v) and as the next word (--flag
+// v); bare at the end and before "--" (its NoOptDefVal) when the value
+// is optional; several words (--flag v w, each a value) when it is
+// repeated. It says what came out wrong ("" when nothing did).
+func clirefValueParses(t *testing.T, path []string, f cliref.Flag, name string) string {
+	if !f.OptionalValue && !f.Repeated {
+		return ""
+	}
+	type form struct {
 		args []string
-		want string // "": the bare flag's NoOptDefVal
-	}{
-		{[]string{"--" + name + "=/x/joined"}, "/x/joined"},
-		{[]string{"--" + name, "/x/next"}, "/x/next"},
-		{[]string{"--" + name}, ""},
-		{[]string{"--" + name, "--", "/x/positional"}, ""},
-	} {
+		want []string // nil: the bare flag's NoOptDefVal
+	}
+	forms := []form{
+		{[]string{"--" + name + "=/x/joined"}, []string{"/x/joined"}},
+		{[]string{"--" + name, "/x/next"}, []string{"/x/next"}},
+	}
+	if f.OptionalValue {
+		forms = append(forms, form{[]string{"--" + name}, nil}, form{[]string{"--" + name, "--", "/x/positional"}, nil})
+	}
+	if f.Repeated {
+		forms = append(forms, form{[]string{"--" + name, "/x/a", "/x/b", "--" + name, "/x/c"}, []string{"/x/a", "/x/b", "/x/c"}})
+	}
+	for _, tt := range forms {
 		root := clirefTree(t)
 		c := clirefFind(root, path)
-		args := optionalValueArgs(root, append(slices.Clone(path), tt.args...))
+		args := clapArgs(root, append(slices.Clone(path), tt.args...))
 		if err := c.ParseFlags(args[len(path):]); err != nil {
 			return fmt.Sprintf("given as %q: %v", strings.Join(tt.args, " "), err)
 		}
 		g := c.Flags().Lookup(name)
 		want := tt.want
-		if want == "" {
-			want = g.NoOptDefVal
+		if want == nil {
+			want = []string{g.NoOptDefVal}
 		}
-		if got := g.Value.String(); got != want {
+		got := []string{g.Value.String()}
+		if sv, ok := g.Value.(pflag.SliceValue); ok {
+			got = sv.GetSlice()
+		}
+		if !slices.Equal(got, want) {
 			return fmt.Sprintf("given as %q is %q, want %q", strings.Join(tt.args, " "), got, want)
 		}
 	}
@@ -401,50 +409,66 @@ func TestBareGroupsExitUsage(t *testing.T) {
 	walk(clirefTree(t))
 }
 
-// TestOptionalValueFlags: every flag the reference gives an optional
-// value (`--ctl-server-certificate [PATH]` and the other two of sup run's
-// control gateway TLS) takes one here too, in each form, whatever the
-// skip list says of its command: the test fails if the value becomes
-// required or the flag a switch. The comparison itself is checked on
-// flags made to differ.
-func TestOptionalValueFlags(t *testing.T) {
+// TestValueWordsFlags: every flag the reference gives an optional value
+// (sup run's --ctl-server-certificate [PATH], --ctl-server-key,
+// --ctl-client-ca-certificate; svc update's --bind [B...]) or several
+// words a use (--bind NAME..., --peer IP..., --file F..., ...) takes its
+// value so here, in each form (clirefValueParses): the test fails if an
+// optional value becomes required, a flag a switch, or a list one word
+// a use. Whatever the skip list says, except a list flag of a command
+// under construction, which skips naming its issue. The comparison
+// itself is checked on flags made to differ.
+func TestValueWordsFlags(t *testing.T) {
 	ref := cliref.Load(t)
-	n := 0
+	var names []string
 	for _, rc := range ref.Commands {
 		for _, f := range rc.Flags {
-			if !f.OptionalValue || clirefRequiredOptional(f) {
+			if !f.OptionalValue && !f.Repeated {
 				continue
 			}
-			n++
+			names = append(names, rc.Name()+" --"+f.Long)
 			t.Run(rc.Name()+" --"+f.Long, func(t *testing.T) {
 				c := clirefFind(clirefTree(t), rc.Path)
 				if c == nil {
 					t.Fatalf("no command hab %s", rc.Name())
 				}
+				fail := t.Errorf
+				if issue := clirefOpenIssue(rc.Name()); issue != "" && !f.OptionalValue {
+					fail = func(format string, a ...any) {
+						t.Skipf("under construction, issue %s: "+format, append([]any{issue}, a...)...)
+					}
+				}
 				g := clirefLookup(c, f)
 				if g == nil {
-					t.Fatalf("hab %s has no flag --%s", rc.Name(), f.Long)
+					fail("hab %s has no flag --%s", rc.Name(), f.Long)
+					return
 				}
 				if d := clirefValueKind(f, g); d != "" {
-					t.Fatalf("--%s %s", f.Long, d)
+					fail("--%s %s", f.Long, d)
+					return
 				}
-				if d := clirefOptionalParses(t, rc.Path, g.Name); d != "" {
-					t.Errorf("--%s %s", f.Long, d)
+				if d := clirefValueParses(t, rc.Path, f, g.Name); d != "" {
+					fail("--%s %s", f.Long, d)
 				}
 			})
 		}
 	}
-	if n != 3 {
-		t.Errorf("%d flags with an optional value in the reference, want 3 (sup run's --ctl-server-certificate, --ctl-server-key, --ctl-client-ca-certificate)", n)
+	want := []string{"pkg download --file", "sup run --peer", "sup run --ctl-server-certificate", "sup run --ctl-server-key",
+		"sup run --ctl-client-ca-certificate", "sup run --event-meta", "sup run --config-files", "sup run --bind", "svc load --bind", "svc update --bind"}
+	if !slices.Equal(names, want) {
+		t.Errorf("the reference's flags with an optional value or several words: %q, want %q", names, want)
 	}
 
 	opt := cliref.Flag{Long: "cert", Value: "PATH", OptionalValue: true, SwitchKnown: true}
 	req := cliref.Flag{Long: "cert", Value: "PATH", SwitchKnown: true}
+	rep := cliref.Flag{Long: "cert", Value: "PATH", Repeated: true, SwitchKnown: true}
 	fs := pflag.NewFlagSet("probe", pflag.ContinueOnError)
 	fs.String("required", "", "")
 	fs.String("optional", "", "")
 	fs.Lookup("optional").NoOptDefVal = "/bare"
 	fs.Bool("switch", false, "")
+	fs.StringArray("words", nil, "")
+	_ = fs.SetAnnotation("words", wordsAnnotation, []string{"0"})
 	for _, tt := range []struct {
 		ref  cliref.Flag
 		flag string
@@ -456,6 +480,9 @@ func TestOptionalValueFlags(t *testing.T) {
 		{req, "required", ""},
 		{req, "optional", "takes an optional value (bare: \"/bare\"), the reference's is required"},
 		{req, "switch", "is a switch, the reference gives it a value"},
+		{req, "words", "takes several words a use (wordsFlag), the reference one"},
+		{rep, "words", ""},
+		{rep, "required", "takes one word a use, the reference several"},
 	} {
 		got := clirefValueKind(tt.ref, fs.Lookup(tt.flag))
 		if tt.want == "" && got != "" || !strings.HasPrefix(got, tt.want) {

@@ -135,7 +135,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) strin
 // run executes one command line and returns its exit code.
 func (a *app) run(ctx context.Context, args []string) int {
 	cmd := a.rootCmd()
-	cmd.SetArgs(optionalValueArgs(cmd, args))
+	cmd.SetArgs(clapArgs(cmd, args))
 	cmd.SetIn(a.stdin)
 	cmd.SetOut(a.stdout)
 	cmd.SetErr(a.stderr)

@@ -129,6 +129,7 @@ func (a *app) pkgDownloadCmd() *cobra.Command {
 	s := a.bldrFlags(c)
 	a.channelFlag(c, s, "Download from the specified release channel (else stable)", true)
 	c.Flags().StringSliceVar(&fileArgs, "file", nil, "File with newline-separated package identifiers (# starts a comment), or a package-set TOML file (name ending in .toml; its channels win over --channel)")
+	wordsFlag(c, "file", 10) // 1 to 10 files a use, as the original's
 	c.Flags().StringVar(&dir, "download-directory", "", "The path to store downloaded artifacts and keys (default the cache root: /hab/cache as root, else ~/.hab/cache)")
 	c.Flags().StringVarP(&target, "target", "t", "", "Package target (else $HAB_PKG_TARGET, else this machine's)")
 	a.envFlag(c, "target", "HAB_PACKAGE_TARGET")

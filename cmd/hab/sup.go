@@ -87,6 +87,7 @@ func (a *app) addLoadFlags(c *cobra.Command, f *loadFlags) {
 	a.envFlag(c, "channel", cliconfig.BldrChannelEnv)
 	a.envFlag(c, "url", cliconfig.BldrURLEnv, cliconfig.DepotURLEnv)
 	fl.StringArrayVar(&f.binds, "bind", nil, "One or more service groups to bind to a configuration (NAME:SERVICE.GROUP[@ORG]; repeat the flag, or separate them by spaces)")
+	wordsFlag(c, "bind", 0)
 	fl.StringVar(&f.bindingMode, "binding-mode", spec.DefaultBindingMode, "Governs how the presence or absence of binds affects service startup: strict or relaxed")
 	fl.Uint64Var(&f.healthInterval, "health-check-interval", spec.DefaultHealthCheckInterval, "The interval in seconds on which to run health checks")
 	fl.Uint32Var(&f.shutdownTimeout, "shutdown-timeout", 0, "The number of seconds after sending a shutdown signal to wait before killing a service process")

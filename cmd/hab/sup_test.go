@@ -1024,6 +1024,17 @@ func TestSupUpdateShowSecretShell(t *testing.T) {
 	if code, out, _ := s.hab("", "sup", "sh", "-c", "echo shell says $0; exit 3", "hi"); code != 3 || out != "shell says hi\n" {
 		t.Errorf("hab sup sh: exit %d, %q", code, out)
 	}
+
+	// svc update's --bind takes the words after it, and bare means no
+	// binds, as the original's (num_args 0..).
+	s.mustHab("", "svc", "update", "habtest/tuned", "--binding-mode", "relaxed", "--bind", "a:x.default", "b:y.default")
+	if b, _ := os.ReadFile(specFile); !strings.Contains(string(b), "binds = ['a:x.default', 'b:y.default']") {
+		t.Errorf("spec after --bind with two words:\n%s", b)
+	}
+	s.mustHab("", "svc", "update", "habtest/tuned", "--bind")
+	if b, _ := os.ReadFile(specFile); !strings.Contains(string(b), "binds = []") {
+		t.Errorf("spec after a bare --bind:\n%s", b)
+	}
 }
 
 // TestSupRunHart: hab sup run with a hart installs it first; a second

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"strings"
+
 	"github.com/spf13/cobra"
 
 	"github.com/habgo/hab/sup/ctl"
@@ -34,11 +36,12 @@ func (a *app) svcUpdateCmd() *cobra.Command {
 				}
 			}
 			if fl.Changed("bind") {
+				// A bare --bind (its NoOptDefVal, a space) or --bind=
+				// is no binds; a value may hold several, separated by
+				// spaces.
 				binds := []string{}
 				for _, b := range f.binds {
-					if b != "" {
-						binds = append(binds, b)
-					}
+					binds = append(binds, strings.Fields(b)...)
 				}
 				u.Binds = &binds
 			}
@@ -67,7 +70,9 @@ func (a *app) svcUpdateCmd() *cobra.Command {
 	fl.StringVar(&f.condition, "update-condition", spec.DefaultUpdateCondition, "The condition dictating when this service should update: latest or track-channel")
 	fl.StringVar(&f.channel, "channel", "", "Receive updates from the specified release channel")
 	fl.StringVarP(&f.url, "url", "u", "", "Specify an alternate Builder endpoint")
-	fl.StringArrayVar(&f.binds, "bind", nil, "Service groups to bind to a configuration (NAME:SERVICE.GROUP[@ORG]); given with an empty value (--bind=), no binds")
+	fl.StringArrayVar(&f.binds, "bind", nil, "Service groups to bind to a configuration (NAME:SERVICE.GROUP[@ORG]; several words, or separated by spaces); bare, no binds")
+	fl.Lookup("bind").NoOptDefVal = " "
+	wordsFlag(c, "bind", 0)
 	fl.StringVar(&f.bindingMode, "binding-mode", "", "Governs how the presence or absence of binds affects service startup: strict or relaxed")
 	fl.Uint64VarP(&f.healthInterval, "health-check-interval", "i", 0, "The interval in seconds on which to run health checks")
 	fl.Uint32Var(&f.shutdownTimeout, "shutdown-timeout", 0, "The number of seconds after sending a shutdown signal to wait before killing a service process")

@@ -71,6 +71,9 @@ type Flag struct {
 	// OptionalValue: the value may be left out (`--flag [PATH]`); the
 	// bare flag then means a default of its own.
 	OptionalValue bool
+	// Repeated: one use takes several words (`--peer IP[:PORT]...`,
+	// clap's num_args 1..), up to the next flag.
+	Repeated bool
 	// Switch is known: the reference says whether the flag takes a
 	// value (a value name, a default or an environment variable), or
 	// lists it in prose without one (a switch). The flag tables of hab
@@ -679,7 +682,8 @@ func parseFlag(s string) (Flag, bool) {
 		return Flag{Short: m[4]}, true
 	}
 	v := strings.TrimSuffix(strings.Trim(m[3], "[]"), "...")
-	return Flag{Long: m[2], Short: m[1], Value: v, OptionalValue: strings.HasPrefix(m[3], "[")}, true
+	return Flag{Long: m[2], Short: m[1], Value: v, OptionalValue: strings.HasPrefix(m[3], "["),
+		Repeated: m[3] != "" && strings.HasSuffix(strings.TrimRight(strings.TrimSpace(s), "]"), "...")}, true
 }
 
 // addFlag adds f to c, or completes the flag c has of that name.
@@ -703,6 +707,7 @@ func addFlag(c *Command, f Flag) {
 			}
 			g.Hidden = g.Hidden || f.Hidden
 			g.OptionalValue = g.OptionalValue || f.OptionalValue
+			g.Repeated = g.Repeated || f.Repeated
 			return
 		}
 	}

@@ -37,11 +37,15 @@ func (c *Command) String() string {
 			names = append(names, "--"+f.Long)
 		}
 		b.WriteString(strings.Join(names, " "))
+		v := f.Value
+		if f.Repeated {
+			v += "..."
+		}
 		switch {
 		case f.OptionalValue:
-			b.WriteString(" [" + f.Value + "]")
+			b.WriteString(" [" + v + "]")
 		case f.Value != "":
-			b.WriteString(" " + f.Value)
+			b.WriteString(" " + v)
 		}
 		if f.Default != "" {
 			b.WriteString(" =" + f.Default)
@@ -154,9 +158,13 @@ func TestReferenceCommands(t *testing.T) {
 		{"sup run", "ctl-server-certificate", "--ctl-server-certificate [PATH]"},
 		{"sup run", "ctl-server-key", "--ctl-server-key [PATH]"},
 		{"sup run", "ctl-client-ca-certificate", "--ctl-client-ca-certificate [PATH]"},
-		{"sup run", "peer", "--peer IP"},
-		{"svc update", "bind", "--bind [B]"},
-		{"svc load", "bind", "--bind NAME"},
+		// `...`: one use takes several words.
+		{"sup run", "peer", "--peer IP..."},
+		{"sup run", "config-files", "--config-files F..."},
+		{"sup run", "event-meta", "--event-meta K..."},
+		{"svc update", "bind", "--bind [B...]"},
+		{"svc load", "bind", "--bind NAME..."},
+		{"pkg download", "file", "--file F..."},
 		{"sup run", "health-check-interval", "--health-check-interval =30"},
 		{"svc load", "group", "--group =default"},
 		{"svc load", "generate-config", "--generate-config hidden"},
