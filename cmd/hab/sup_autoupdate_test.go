@@ -30,13 +30,14 @@ func habPlan(version, bin string) string {
 // TestSupAutoUpdate: hab sup run --auto-update, a real supervisor (hab
 // 0.5.0, not from a package) running a real service, watching a real
 // depot's stable channel for core/hab. An older release, a release
-// whose hab is built for another machine and a release whose file in
-// the depot was tampered with are each refused with a log line saying
-// why, the supervisor and its service untouched. A newer release is
-// installed and the supervisor re-executes into its bin/hab in the same
-// process: it then reports 0.8.0, runs from the package, and took over
-// the service's process, which was never restarted and whose output
-// still reaches the supervisor.
+// whose hab is built for another machine and the newer release while its
+// file in the depot is tampered with are each refused with a log line
+// saying why, the supervisor and its service untouched. The newer
+// release, its file restored, is installed and the supervisor
+// re-executes into its bin/hab in the same process: it then reports
+// 0.8.0, runs from the package, and took over the service's process,
+// which was never restarted and whose output still reaches the
+// supervisor.
 func TestSupAutoUpdate(t *testing.T) {
 	if runtime.GOARCH != "amd64" {
 		t.Skip("the depot's packages here are x86_64-linux; this machine is", runtime.GOARCH)
@@ -72,11 +73,10 @@ func TestSupAutoUpdate(t *testing.T) {
 	}
 	olderHart, older := pkg("0.4.0", running)
 	armHart, armRel := pkg("0.6.0", arm)
-	tamperedHart, tampered := pkg("0.7.0", newer)
 	newerHart, newerRel := pkg("0.8.0", newer)
 	data := t.TempDir()
-	c, url := depottest.StartIn(t, data, crypto.Cache{Dir: e.keys}, "core", olderHart, armHart, tamperedHart, newerHart)
-	tamper(t, data, tamperedHart)
+	c, url := depottest.StartIn(t, data, crypto.Cache{Dir: e.keys}, "core", olderHart, armHart, newerHart)
+	restore := tamper(t, data, newerHart)
 
 	e.buildService("ticker", map[string]string{"hooks/run": "#!/bin/sh\ni=0\nwhile :; do i=$((i+1)); echo \"tick $i\"; sleep 0.2; done\n"})
 	e.bin = running
@@ -116,8 +116,8 @@ func TestSupAutoUpdate(t *testing.T) {
 		}
 	}
 
-	// Refused: an older release, one built for another machine, one
-	// tampered with in the depot.
+	// Refused: an older release, one built for another machine, the
+	// newer one while its file in the depot is tampered with.
 	promote(older)
 	s.waitOutput("self-update: refusing an older release")
 	s.waitOutput("head=" + older.String())
@@ -126,15 +126,18 @@ func TestSupAutoUpdate(t *testing.T) {
 	s.waitOutput("refusing " + armRel.String() + ": hab binary for target x86_64-linux")
 	s.waitOutput("is built for EM_AARCH64, not EM_X86_64")
 	untouched("after the release for another machine")
-	promote(tampered)
-	s.waitOutput("refusing " + tampered.String() + ": install (its signature is verified)")
+	promote(newerRel)
+	s.waitOutput("refusing " + newerRel.String() + ": install (its signature is verified)")
+	s.waitOutput("payload altered or truncated")
 	untouched("after the tampered release")
-	if _, err := os.Stat(filepath.Join(append([]string{e.root, "hab", "pkgs"}, tampered.Parts()...)...)); err == nil {
+	if _, err := os.Stat(filepath.Join(append([]string{e.root, "hab", "pkgs"}, newerRel.Parts()...)...)); err == nil {
 		t.Errorf("the tampered release was installed")
 	}
 
-	// The newer release: installed, checked, executed in this process.
-	promote(newerRel)
+	// The newer release, its file restored (a failed install is tried
+	// again at the next period): installed, checked, executed in this
+	// process.
+	restore()
 	s.waitOutput("Supervisor shutting down for automatic update to " + newerRel.String())
 	took := fmt.Sprintf("Took over the running service (PID %d) from the previous Supervisor", svcPID)
 	s.waitOutput(took)
@@ -175,8 +178,8 @@ func TestSupAutoUpdate(t *testing.T) {
 
 // tamper flips a byte in the middle of the payload of the depot's copy
 // of hart (found under the depot's data directory by its content), as
-// an attacker with the depot's storage would.
-func tamper(t *testing.T, data, hart string) {
+// an attacker with the depot's storage would; restore puts it back.
+func tamper(t *testing.T, data, hart string) (restore func()) {
 	t.Helper()
 	want, err := os.ReadFile(hart)
 	if err != nil {
@@ -208,6 +211,12 @@ func tamper(t *testing.T, data, hart string) {
 		t.Fatal(err)
 	}
 	t.Logf("tampered with %s at byte %s", found, strconv.FormatInt(at, 10))
+	return func() {
+		t.Helper()
+		if err := os.WriteFile(found, want, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // TestSupRunAutoUpdateFlags: the two flags as settings (--generate-config
