@@ -54,6 +54,15 @@ type supRunFlags struct {
 	generateConfig         bool
 	autoUpdate             bool   // -A, --auto-update
 	autoUpdatePeriod       uint64 // --auto-update-period, seconds
+	events                 eventFlags
+}
+
+// eventFlags are the event stream's (--event-stream-*, --event-meta).
+type eventFlags struct {
+	application, environment, site string
+	connectTimeout                 uint64 // seconds; 0: do not wait
+	token, url, serverCertificate  string
+	meta                           []string
 }
 
 // supRunKeys names each sup run setting in a sup.toml file
@@ -77,6 +86,14 @@ func supRunKeys() []flagfile.Key {
 		{TOML: "key_file", Flag: "key"}, {TOML: "cert_file", Flag: "certs"}, {TOML: "ca_cert_file", Flag: "ca-certs"},
 		{TOML: "verbose", Flag: "verbose"}, {TOML: "no_color", Flag: "no-color"}, {TOML: "json_logging", Flag: "json-logging"},
 		{TOML: "sys_ip_address", Flag: "sys-ip-address"},
+		{TOML: "event_stream_application", Flag: "event-stream-application"},
+		{TOML: "event_stream_environment", Flag: "event-stream-environment"},
+		{TOML: "event_stream_connect_timeout", Flag: "event-stream-connect-timeout"},
+		{TOML: "event_stream_token", Flag: "event-stream-token"},
+		{TOML: "event_stream_url", Flag: "event-stream-url"},
+		{TOML: "event_stream_site", Flag: "event-stream-site"},
+		{TOML: "event_meta", Flag: "event-meta"},
+		{TOML: "event_stream_server_certificate", Flag: "event-stream-server-certificate"},
 		{TOML: "keep_latest_packages", Flag: "keep-latest-packages"},
 		{TOML: "channel", Flag: "channel"}, {TOML: "bldr_url", Flag: "url"}, {TOML: "group", Flag: "group"},
 		{TOML: "topology", Flag: "topology"}, {TOML: "strategy", Flag: "strategy"},
@@ -133,6 +150,7 @@ func (a *app) addSupRunFlags(c *cobra.Command, f *supRunFlags) {
 	a.envFlag(c, "listen-http", "HAB_LISTEN_HTTP")
 	a.envFlag(c, "listen-gossip", "HAB_LISTEN_GOSSIP")
 	fl.StringArrayVar(&f.peers, "peer", nil, "The listen address of one or more initial peers (`IP[:PORT]`, port 9638 when omitted; repeat the flag, or separate them by spaces)")
+	wordsFlag(c, "peer", 0)
 	fl.StringVar(&f.peerWatchFile, "peer-watch-file", "", "Watch this file (one peer a line) for connecting to the ring")
 	fl.BoolVar(&f.localGossip, "local-gossip-mode", false, "Start the Supervisor in local gossip mode (gossip on a loopback address, no peers)")
 	ringShort := "r"
@@ -162,6 +180,7 @@ func (a *app) addSupRunFlags(c *cobra.Command, f *supRunFlags) {
 	fl.IntVar(&f.keepLatest, "keep-latest-packages", -1, "After a service starts (loaded or updated), uninstall all but this number (`N`) of the newest releases of its package")
 	a.envFlag(c, "keep-latest-packages", "HAB_KEEP_LATEST_PACKAGES")
 	fl.StringArrayVar(&f.configFiles, "config-files", nil, "Read the Supervisor's settings from these TOML files (separated by spaces; the last file wins, the command line wins over all) [default: /hab/sup/default/config/sup.toml if it exists]")
+	wordsFlag(c, "config-files", 0)
 	fl.BoolVar(&f.generateConfig, "generate-config", false, "Print the Supervisor's settings as a TOML file (for --config-files) and exit")
 	fl.Bool("no-color", false, "Turn ANSI color off (the Supervisor's output has none)")
 	fl.StringVar(&f.sysIP, "sys-ip-address", "", "The IPv4 address of this machine [default: detected, else 127.0.0.1]")
@@ -177,6 +196,7 @@ func (a *app) addSupRunFlags(c *cobra.Command, f *supRunFlags) {
 	fl.BoolVarP(&f.autoUpdate, "auto-update", "A", false, "Update the Supervisor itself: install a newer "+selfupdate.Package+" from --channel of --url and run it, its services kept running")
 	fl.Uint64Var(&f.autoUpdatePeriod, "auto-update-period", 60, "The number of seconds between checks for a newer Supervisor (--auto-update)")
 	fl.Uint64Var(&f.serviceUpdatePeriod, "service-update-period", 60, "The number of seconds between checks of a service's channel for updates (HAB_UPDATE_STRATEGY_PERIOD_MS overrides it)")
+	a.addEventFlags(c, &f.events)
 	a.addLoadFlags(c, &f.load)
 	fl.BoolVar(&f.load.force, "force", true, "")
 	_ = fl.MarkHidden("force")
@@ -301,6 +321,10 @@ func (a *app) supRun(c *cobra.Command, f *supRunFlags, pkg string) error {
 	if err := gossipFlagConflicts(c); err != nil {
 		return err
 	}
+	openEvents, err := f.events.open(c, a.supLogger(f.verbose, f.jsonLogging))
+	if err != nil {
+		return err
+	}
 	for _, v := range []*string{&f.ctlCert, &f.ctlKey, &f.ctlCA} {
 		if *v == ctlTLSBare {
 			*v = ctltls.Dir(a.root) // under FS_ROOT
@@ -352,6 +376,7 @@ func (a *app) supRun(c *cobra.Command, f *supRunFlags, pkg string) error {
 		},
 	}
 	a.settleLog.set(cfg.Log) // the resident-page settler's lines as the supervisor's
+	cfg.OpenEvents = openEvents
 	if cfg.SysIP == "" {
 		cfg.SysIP = detectIP()
 	}

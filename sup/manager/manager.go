@@ -83,6 +83,9 @@ type Config struct {
 	// leaves the services' run processes running for the supervisor this
 	// process executes next (a self-update), which takes them over.
 	Handover <-chan struct{}
+	// OpenEvents, when set, opens the event stream (hab sup run
+	// --event-stream-url) that the services' events go to.
+	OpenEvents OpenEvents
 }
 
 // HTTPOptions are the HTTP gateway's TLS and bearer authentication.
@@ -103,6 +106,7 @@ type Manager struct {
 	gossip  *gossip // nil without a ring
 	opened  *opened // the ring's configs and files as services use them
 	updates *updaters
+	events  Events // nil without an event stream
 	sys     templating.SystemInfo
 	outMu   sync.Mutex
 	secret  string
@@ -221,6 +225,12 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		m.sys.GossipIP, m.sys.GossipPort = splitAddr(m.gossip.srv.Addr())
 	}
+	if err := m.openEvents(ctx); err != nil {
+		closeListeners()
+		m.stopGossip(false)
+		return err
+	}
+	defer m.closeEvents()
 	if cfg.Preload != nil {
 		if err := m.load(ctx, *cfg.Preload, true, nil); err != nil {
 			closeListeners()
@@ -438,7 +448,7 @@ func (m *Manager) serviceOptions() service.Options {
 		Ring: m.ring, Configs: m.opened.Configs, Files: m.opened.Files, Org: m.cfg.Org, Sys: m.sys, BaseEnv: m.cfg.BaseEnv, Getenv: m.cfg.Getenv, ExtraPath: filepath.Join(m.supRoot, "bin"),
 		Out: m.cfg.Out, OutMu: &m.outMu, Log: m.cfg.Log, HookTimeout: m.cfg.HookTimeout,
 		MinBackoff: m.cfg.MinBackoff, MaxBackoff: m.cfg.MaxBackoff, Cooldown: m.cfg.Cooldown, Tick: m.cfg.Tick,
-		Publish: publish, Watch: m.watcher,
+		Publish: publish, Watch: m.watcher, HealthChecked: m.healthCheckedHook(),
 	}
 }
 
@@ -621,8 +631,10 @@ func (m *Manager) startService(ctx context.Context, name string, sp spec.Spec) {
 	delete(m.failed, name)
 	m.mu.Unlock()
 	m.say("Starting %s (%s)", svc.ServiceGroup(), svc.Ident())
+	m.serviceStarted(svc)
 	go func() {
 		defer close(r.done)
+		defer m.serviceStopped(svc)
 		if sp.Topology == "leader" && m.gossip != nil {
 			defer m.gossip.leaveElection(svc.ServiceGroup())
 			if !m.gossip.awaitLeader(sctx, svc, p) {

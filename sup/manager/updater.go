@@ -326,6 +326,7 @@ func (s updatedService) Move(ctx context.Context, to ident.Ident) error {
 	}
 	from, _ := s.Running()
 	m.say("Updating %s from %s to %s (%s strategy, channel %s)", s.name, from, to, s.sp.UpdateStrategy, s.sp.Channel)
+	m.serviceUpdateStarted(s.name, to.String())
 	s.u.mu.Lock()
 	s.u.pins[s.name] = to
 	s.u.mu.Unlock()

@@ -40,6 +40,10 @@ func (s *Service) handoverPath() string {
 // stopping it.
 func (s *Service) KeepRunning() { s.keepRunning.Store(true) }
 
+// KeptRunning reports whether KeepRunning was asked: a service whose
+// Run ended then has handed its process over rather than stopped.
+func (s *Service) KeptRunning() bool { return s.keepRunning.Load() }
+
 // handOver records the running process and stops copying its output,
 // leaving duplicates of its pipes open across an exec. It reports false
 // (and leaves nothing behind) when there is nothing to hand over or it

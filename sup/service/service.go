@@ -71,6 +71,25 @@ type Options struct {
 	// nil: the service starts a watcher of its own. Without one (inotify
 	// refused) user.toml is read again every Tick.
 	Watch *watch.Watcher
+	// HealthChecked, when set, is told every health check's outcome (the
+	// event stream's health check events).
+	HealthChecked func(*Service, HealthCheck)
+}
+
+// HealthCheck is one health check's outcome.
+type HealthCheck struct {
+	Result string // HealthOK, HealthWarning, HealthCritical or HealthUnknown
+	// Hook is true when a health-check hook ran (or was tried): then
+	// Duration is how long it took, and when it exited by itself
+	// Exited is true with ExitCode, Stdout and Stderr its output's
+	// last lines.
+	Hook           bool
+	Duration       time.Duration
+	Exited         bool
+	ExitCode       int
+	Stdout, Stderr string
+	// Interval is how long until the next health check.
+	Interval time.Duration
 }
 
 // Health check results.
@@ -1086,7 +1105,9 @@ func (s *Service) startHealthCheck(ctx context.Context) {
 	}
 	go func() {
 		result := HealthUnknown
+		began := time.Now()
 		code, ran, err := s.runNamedHook(ctx, HookHealthCheck, interval)
+		took := time.Since(began)
 		var out, errOut string
 		switch {
 		case !ran && s.running():
@@ -1116,6 +1137,17 @@ func (s *Service) startHealthCheck(ctx context.Context) {
 		s.healthRunning = false
 		s.nextHealth = time.Now().Add(wait)
 		s.mu.Unlock()
+		if s.opts.HealthChecked != nil && ctx.Err() == nil {
+			h := HealthCheck{Result: result, Interval: wait, Hook: ran}
+			if ran {
+				h.Duration = took
+				h.Exited = err == nil
+			}
+			if h.Exited {
+				h.ExitCode, h.Stdout, h.Stderr = code, out, errOut
+			}
+			s.opts.HealthChecked(s, h)
+		}
 	}()
 }
 
