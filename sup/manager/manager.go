@@ -638,6 +638,7 @@ func (m *Manager) startService(ctx context.Context, name string, sp spec.Spec) {
 		if sp.Topology == "leader" && m.gossip != nil {
 			defer m.gossip.leaveElection(svc.ServiceGroup())
 			if !m.gossip.awaitLeader(sctx, svc, p) {
+				svc.StopWithoutRun() // a process taken over is not left behind
 				return
 			}
 		}

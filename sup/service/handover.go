@@ -193,3 +193,13 @@ func inheritedPipes(fds ...int) ([]*os.File, error) {
 	}
 	return out, nil
 }
+
+// StopWithoutRun does what Run does as its context ends, for a service
+// whose Run never ran (a leader-topology service stopped while it waited
+// for its group's leader): the process it took over, if any, is handed
+// over again (KeepRunning) or stopped.
+func (s *Service) StopWithoutRun() {
+	if !s.handOver() {
+		s.stopProcess()
+	}
+}

@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/habgo/hab/core/pkgs"
 	"github.com/habgo/hab/sup/spec"
 )
 
@@ -37,14 +38,11 @@ func waitUntil(t *testing.T, what string, out *syncBuffer, ok func() bool) {
 	}
 }
 
-// TestHandOverAndTakeOver runs a real service whose run process prints
-// all the time, hands it over (KeepRunning, then its context ends) and
-// takes it over in a second Service in the same process, as a
-// supervisor does whose exec of a new binary failed (after an exec the
-// same holds, the descriptors being inherited): the process keeps its
-// pid and start time, its output keeps arriving through the pipes handed
-// over, and stopping the second Service ends it.
-func TestHandOverAndTakeOver(t *testing.T) {
+// handedOver runs a real service whose run process prints all the
+// time and hands it over; it returns the service's options and package,
+// the output and the process's pid and start time.
+func handedOver(t *testing.T) (Options, *pkgs.Package, *syncBuffer, int, uint64) {
+	t.Helper()
 	root := t.TempDir()
 	store, pkg := testPackage(t, root)
 	if err := os.WriteFile(filepath.Join(pkg.Path, "hooks", "run"), []byte(tickingRun), 0o755); err != nil {
@@ -64,6 +62,7 @@ func TestHandOverAndTakeOver(t *testing.T) {
 	if pid == 0 || !ok {
 		t.Fatalf("no run process (pid %d)", pid)
 	}
+	t.Cleanup(func() { killTree(pid, syscall.SIGKILL) })
 	first.KeepRunning()
 	cancel()
 	<-first.Done()
@@ -76,7 +75,50 @@ func TestHandOverAndTakeOver(t *testing.T) {
 	if _, err := os.Stat(first.handoverPath()); err != nil {
 		t.Fatalf("no hand-over record: %v", err)
 	}
+	return opts, pkg, out, pid, start
+}
 
+// TestStopWithoutRun: a process taken over by a Service whose Run never
+// runs (a leader-topology service stopped while it waits for a leader)
+// is handed over again when asked to keep running, else stopped.
+func TestStopWithoutRun(t *testing.T) {
+	opts, pkg, out, pid, start := handedOver(t)
+	takeOver := func() *Service {
+		t.Helper()
+		s, err := New(opts, spec.New("test/watched"), pkg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !s.TakeOver() {
+			t.Fatalf("not taken over:\n%s", out.String())
+		}
+		return s
+	}
+	again := takeOver()
+	again.KeepRunning()
+	again.StopWithoutRun()
+	if now, ok := StartTime(pid); !ok || now != start {
+		t.Fatalf("the run process %d was stopped although asked to keep running", pid)
+	}
+	last := takeOver()
+	last.StopWithoutRun()
+	if _, ok := StartTime(pid); ok {
+		t.Errorf("the run process %d outlived StopWithoutRun", pid)
+	}
+	if _, err := os.Stat(last.handoverPath()); !os.IsNotExist(err) {
+		t.Errorf("a hand-over record is left (%v)", err)
+	}
+}
+
+// TestHandOverAndTakeOver runs a real service whose run process prints
+// all the time, hands it over (KeepRunning, then its context ends) and
+// takes it over in a second Service in the same process, as a
+// supervisor does whose exec of a new binary failed (after an exec the
+// same holds, the descriptors being inherited): the process keeps its
+// pid and start time, its output keeps arriving through the pipes handed
+// over, and stopping the second Service ends it.
+func TestHandOverAndTakeOver(t *testing.T) {
+	opts, pkg, out, pid, start := handedOver(t)
 	second, err := New(opts, spec.New("test/watched"), pkg)
 	if err != nil {
 		t.Fatal(err)
