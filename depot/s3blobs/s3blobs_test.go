@@ -6,11 +6,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/johannesboyne/gofakes3"
@@ -21,18 +23,43 @@ import (
 )
 
 // objectStore is an in-process S3 server (gofakes3, real S3 requests over
-// HTTP) and its backend, which the tests look into directly.
+// HTTP) and its backend, which the tests look into directly; a test may
+// answer requests itself first (intercept).
 type objectStore struct {
 	backend *s3mem.Backend
 	srv     *httptest.Server
+	mu      sync.Mutex
+	// intercept, when set, sees each request first; true: it answered.
+	intercept func(w http.ResponseWriter, r *http.Request) bool
 }
 
 func newObjectStore(t *testing.T) *objectStore {
 	t.Helper()
-	b := s3mem.New()
-	srv := httptest.NewServer(gofakes3.New(b).Server())
-	t.Cleanup(srv.Close)
-	return &objectStore{backend: b, srv: srv}
+	o := &objectStore{backend: s3mem.New()}
+	fake := gofakes3.New(o.backend).Server()
+	o.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		o.mu.Lock()
+		f := o.intercept
+		o.mu.Unlock()
+		if f == nil || !f(w, r) {
+			fake.ServeHTTP(w, r)
+		}
+	}))
+	t.Cleanup(o.srv.Close)
+	return o
+}
+
+// interceptPuts answers every PUT of an object with answer.
+func (o *objectStore) interceptPuts(answer func(w http.ResponseWriter, r *http.Request)) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.intercept = func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method != http.MethodPut || strings.Count(strings.Trim(r.URL.Path, "/"), "/") < 1 {
+			return false // not an object (a bucket)
+		}
+		answer(w, r)
+		return true
+	}
 }
 
 // url is the blob URL of bucket/prefix on the server.
@@ -151,9 +178,11 @@ func TestCommitOpen(t *testing.T) {
 	}
 }
 
-// TestRefused: each bad input or failure is an error naming the blob
-// (and the bucket where the server failed), leaves no object and no
-// staged file, and only a blob that is not there is blobs.ErrNotFound.
+// TestRefused: each bad input or failure (a bad digest, an aborted blob,
+// a canceled context, a put cut off midway or refused by the server, a
+// removed bucket) is an error naming the blob (and the bucket where the
+// server failed), leaves no object and no staged file, and only a blob
+// that is not there is blobs.ErrNotFound.
 func TestRefused(t *testing.T) {
 	content := []byte("a package\n")
 	digest := digestOf(content)
@@ -175,10 +204,10 @@ func TestRefused(t *testing.T) {
 		{"commit as a path", func(ctx context.Context, s *Store, _ *objectStore) error {
 			return put(ctx, s, content, "../../"+digest[6:])
 		}, []string{"not a lowercase hex"}, false},
-		// The depot's upload hashes what it receives and aborts the blob
-		// when the digest is not the one announced; an upload cut off
-		// midway is aborted the same way.
-		{"aborted: a digest mismatch or an interrupted upload", func(ctx context.Context, s *Store, _ *objectStore) error {
+		// The store does not hash (the depot's upload does, once): on a
+		// digest that is not the one announced, the depot aborts the
+		// blob, as it does a request cut off before the end.
+		{"aborted, as on a digest mismatch", func(ctx context.Context, s *Store, _ *objectStore) error {
 			w, err := s.Create(ctx)
 			if err != nil {
 				return err
@@ -199,6 +228,26 @@ func TestRefused(t *testing.T) {
 			}
 			return w.Commit(canceled, digest)
 		}, []string{"commit blob " + digest, "bucket depot", "context canceled"}, false},
+		// The connection is cut once a third of the blob has arrived.
+		{"an upload interrupted midway", func(_ context.Context, s *Store, o *objectStore) error {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			o.interceptPuts(func(w http.ResponseWriter, r *http.Request) {
+				if _, err := io.CopyN(io.Discard, r.Body, 1<<20); err == nil {
+					cancel()
+				}
+				io.Copy(io.Discard, r.Body) // until the client hangs up
+			})
+			return put(ctx, s, bytes.Repeat([]byte("x"), 3<<20), digest)
+		}, []string{"commit blob " + digest + " to bucket depot", "context canceled"}, false},
+		{"the server refuses the put", func(ctx context.Context, s *Store, o *objectStore) error {
+			o.interceptPuts(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/xml")
+				w.WriteHeader(http.StatusForbidden)
+				io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>`)
+			})
+			return put(ctx, s, content, digest)
+		}, []string{"commit blob " + digest + " to bucket depot", "Access Denied"}, false},
 		{"commit, the bucket gone", func(ctx context.Context, s *Store, o *objectStore) error {
 			if err := o.backend.ForceDeleteBucket("depot"); err != nil {
 				return err
