@@ -54,7 +54,7 @@ func Running(store *pkgs.Store, exe, version string) ident.Ident {
 		parts := strings.Split(rel, string(filepath.Separator))
 		if len(parts) == 6 && parts[0] == pkg.Origin && parts[1] == pkg.Name && parts[4] == "bin" && parts[5] == "hab" {
 			id := ident.Ident{Origin: parts[0], Name: parts[1], Version: parts[2], Release: parts[3]}
-			if _, err := store.Resolve(context.Background(), id); err == nil {
+			if store.IsInstalled(id) {
 				return id
 			}
 		}

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/habgo/hab/core/ident"
+	"github.com/habgo/hab/core/paths"
+	"github.com/habgo/hab/core/pkgs"
 )
 
 func TestNewer(t *testing.T) {
@@ -82,5 +84,55 @@ func TestUsable(t *testing.T) {
 	}
 	if err := Usable(context.Background(), filepath.Join(dir, "true"), ident.Target("x86_64-windows")); err == nil {
 		t.Error("a Linux binary was usable for a Windows target")
+	}
+}
+
+// TestRunning: the release a hab binary is: the installed core/hab
+// package it lives in (also through a link, as a binlink), else its
+// version alone (a binary elsewhere, another package's, or a directory
+// shaped as a package that is not installed).
+func TestRunning(t *testing.T) {
+	root := t.TempDir()
+	store := pkgs.New(paths.Root{FS: root}, ident.X86_64Linux)
+	install := func(id string, installed bool) string {
+		dir := store.PathFor(ident.MustParse(id))
+		bin := filepath.Join(dir, "bin", "hab")
+		if err := os.MkdirAll(filepath.Dir(bin), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		files := map[string]string{bin: "binary"}
+		if installed {
+			files[filepath.Join(dir, "IDENT")] = id + "\n"
+			files[filepath.Join(dir, "TARGET")] = "x86_64-linux\n"
+		}
+		for p, content := range files {
+			if err := os.WriteFile(p, []byte(content), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return bin
+	}
+	pkgBin := install("core/hab/0.8.0/20260101000000", true)
+	link := filepath.Join(root, "bin", "hab")
+	if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(pkgBin, link); err != nil {
+		t.Fatal(err)
+	}
+	elsewhere := filepath.Join(root, "opt-hab")
+	if err := os.WriteFile(elsewhere, []byte("binary"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ name, exe, want string }{
+		{"the package's", pkgBin, "core/hab/0.8.0/20260101000000"},
+		{"through a link", link, "core/hab/0.8.0/20260101000000"},
+		{"elsewhere", elsewhere, "core/hab/0.5.0"},
+		{"another package's", install("core/other/1.0.0/20260101000000", true), "core/hab/0.5.0"},
+		{"not installed", install("core/hab/0.9.0/20260101000000", false), "core/hab/0.5.0"},
+	} {
+		if got := Running(store, c.exe, "0.5.0"); got.String() != c.want {
+			t.Errorf("%s: Running(%s) = %s, want %s", c.name, c.exe, got, c.want)
+		}
 	}
 }
