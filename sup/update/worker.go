@@ -61,23 +61,44 @@ type Worker struct {
 	Log       *slog.Logger
 }
 
-// Run works until ctx ends.
+// FollowPeriod is how often a rolling member looks at its group for its
+// turn (or whether it leads now); the depot is polled every Period only.
+// The original's followers look at every turn of the supervisor's loop.
+const FollowPeriod = 200 * time.Millisecond
+
+// Run works until ctx ends: it polls the depot every Period (the first
+// time after a random splay, so that members loaded together do not all
+// ask at once), and a rolling member looks for its turn every
+// FollowPeriod in between. A round that fails is logged, and the next
+// one waits a whole Period, as a poll does: a follower whose move fails
+// does not retry the install at every look.
 func (w *Worker) Run(ctx context.Context) {
 	if w.Strategy == None || w.Strategy == "" {
 		return
 	}
 	period := max(w.Period, 10*time.Millisecond)
-	// A first poll soon, after a random splay, so that members loaded
-	// together do not all ask the depot at once.
-	wait := time.Duration(rand.Int64N(int64(period)/4 + 1))
+	nextPoll := time.Now().Add(time.Duration(rand.Int64N(int64(period)/4 + 1)))
+	failed := false
 	for {
+		wait := time.Until(nextPoll)
+		if w.Strategy == Rolling && !failed {
+			wait = min(wait, FollowPeriod)
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(wait):
 		}
-		wait = period
-		if err := w.Step(ctx); err != nil && ctx.Err() == nil {
+		due := !time.Now().Before(nextPoll)
+		err := w.round(ctx, due)
+		failed = err != nil
+		if due || failed {
+			// A follower's round uses the poll's turn too: its next look
+			// is FollowPeriod on, and a leader it becomes polls a Period
+			// on at the latest.
+			nextPoll = time.Now().Add(period)
+		}
+		if failed && ctx.Err() == nil {
 			w.Log.Warn(err.Error())
 		}
 	}
@@ -86,6 +107,11 @@ func (w *Worker) Run(ctx context.Context) {
 // Step does one round: poll and move (at-once, or the rolling update
 // leader), or take its turn (a rolling follower).
 func (w *Worker) Step(ctx context.Context) error {
+	return w.round(ctx, true)
+}
+
+// round is Step; the depot is polled only when mayPoll.
+func (w *Worker) round(ctx context.Context, mayPoll bool) error {
 	running, ok := w.Service.Running()
 	if !ok {
 		return nil // not started (yet)
@@ -102,6 +128,15 @@ func (w *Worker) Step(ctx context.Context) error {
 			return w.follow(ctx, running, leader)
 		}
 	}
+	if !mayPoll {
+		return nil
+	}
+	return w.lead(ctx, running)
+}
+
+// lead polls the channel and moves to its head when that is another
+// release (at-once, or the rolling update leader).
+func (w *Worker) lead(ctx context.Context, running ident.Ident) error {
 	next, ok, err := Poll(ctx, w.Depot, w.Channel, w.Want, w.Target, running, w.Condition)
 	if err != nil || !ok {
 		return err

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/habgo/hab/core/ident"
@@ -32,6 +33,13 @@ func (s *movedService) Running() (ident.Ident, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.running, s.up
+}
+
+// asked is how many moves were asked for.
+func (s *movedService) asked() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.moves)
 }
 
 func (s *movedService) Move(_ context.Context, to ident.Ident) error {
@@ -307,4 +315,67 @@ func TestRunLogsAndGoesOn(t *testing.T) {
 	}
 	none := &Worker{Strategy: None, Service: svc}
 	none.Run(context.Background()) // returns: nothing to do
+}
+
+// Run's pace, in a bubble's fake time, with a Period of an hour: a
+// rolling follower takes its turn at once, not at the next poll; a
+// failed round is tried again only a Period later (a follower whose
+// install fails does not retry at every look); the update leader polls
+// once per Period.
+func TestRunPace(t *testing.T) {
+	r1, r2 := ident.MustParse("acme/app/1.0/20200101000000"), ident.MustParse("acme/app/1.1/20200102000000")
+	want := ident.Ident{Origin: "acme", Name: "app"}
+	follower := func() *censusRing {
+		return newCensusRing("me", "lead", map[string]string{"me": r1.String(), "lead": r2.String()}, map[string]uint64{"me": 1, "lead": 2})
+	}
+	for _, tc := range []struct {
+		name    string
+		ring    *censusRing
+		moveErr error
+		// after each wait (cumulative fake time), the moves asked and
+		// the polls made so far
+		at    []time.Duration
+		moves []int
+		polls []int
+	}{
+		{name: "a follower's turn", ring: follower(),
+			at: []time.Duration{time.Second, 2 * time.Hour}, moves: []int{1, 1}, polls: []int{0, 0}},
+		{name: "a follower's failed move", ring: follower(), moveErr: errors.New("install failed"),
+			at: []time.Duration{time.Second, 59 * time.Minute, 62 * time.Minute}, moves: []int{1, 1, 2}, polls: []int{0, 0, 0}},
+		{name: "the update leader", ring: newCensusRing("me", "me", map[string]string{"me": r1.String()}, nil),
+			// the first poll after a splay of at most a quarter Period
+			at: []time.Duration{16 * time.Minute, 59 * time.Minute, 76 * time.Minute, 136 * time.Minute}, moves: []int{0, 0, 0, 0}, polls: []int{1, 1, 2, 3}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var mu sync.Mutex
+				polls := 0
+				depot := channelFunc(func() (*client.Package, error) {
+					mu.Lock()
+					defer mu.Unlock()
+					polls++
+					return nil, errors.New("depot down")
+				})
+				svc := &movedService{running: r1, up: true, moveErr: tc.moveErr}
+				w := &Worker{Strategy: Rolling, Condition: TrackChannel, Channel: "stable", Want: want, Target: ident.X86_64Linux,
+					Period: time.Hour, Depot: depot, Service: svc, Ring: tc.ring, Self: "me", Log: slog.New(slog.DiscardHandler)}
+				ctx, cancel := context.WithCancel(t.Context())
+				done := make(chan struct{})
+				go func() { defer close(done); w.Run(ctx) }()
+				began := time.Now()
+				for i, at := range tc.at {
+					time.Sleep(at - time.Since(began))
+					synctest.Wait()
+					mu.Lock()
+					p := polls
+					mu.Unlock()
+					if svc.asked() != tc.moves[i] || p != tc.polls[i] {
+						t.Errorf("after %s: %d moves asked, %d polls; want %d and %d", at, svc.asked(), p, tc.moves[i], tc.polls[i])
+					}
+				}
+				cancel()
+				<-done
+			})
+		})
+	}
 }
