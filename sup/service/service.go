@@ -81,8 +81,8 @@ type HealthCheck struct {
 	Result string // HealthOK, HealthWarning, HealthCritical or HealthUnknown
 	// Hook is true when a health-check hook ran (or was tried): then
 	// Duration is how long it took, and when it exited by itself
-	// Exited is true with ExitCode, Stdout and Stderr its output's
-	// last lines.
+	// Exited is true with ExitCode, Stdout and Stderr what it wrote
+	// (up to the last MaxHookOutput bytes of each).
 	Hook           bool
 	Duration       time.Duration
 	Exited         bool
@@ -1105,6 +1105,9 @@ func (s *Service) startHealthCheck(ctx context.Context) {
 	}
 	go func() {
 		result := HealthUnknown
+		outLog := filepath.Join(s.dirs.Logs(), HookHealthCheck+".stdout.log")
+		errLog := filepath.Join(s.dirs.Logs(), HookHealthCheck+".stderr.log")
+		outAt, errAt := logSize(outLog), logSize(errLog)
 		began := time.Now()
 		code, ran, err := s.runNamedHook(ctx, HookHealthCheck, interval)
 		took := time.Since(began)
@@ -1144,7 +1147,7 @@ func (s *Service) startHealthCheck(ctx context.Context) {
 				h.Exited = err == nil
 			}
 			if h.Exited {
-				h.ExitCode, h.Stdout, h.Stderr = code, out, errOut
+				h.ExitCode, h.Stdout, h.Stderr = code, logSince(outLog, outAt), logSince(errLog, errAt)
 			}
 			s.opts.HealthChecked(s, h)
 		}

@@ -1,0 +1,227 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/habgo/hab/sup/eventstream"
+	"github.com/habgo/hab/sup/eventstream/eventstreamtest"
+)
+
+// TestSupRunEventFlags: the event stream flags are checked as the
+// original's clap does, each bad one a usage error (exit 2) naming it,
+// before anything starts; the token's variable is named in the help and
+// its value never shown.
+func TestSupRunEventFlags(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"FS_ROOT": filepath.Join(dir, "root"), "HOME": filepath.Join(dir, "home")}
+	hab := func(args ...string) (int, string) {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), args, strings.NewReader(""), &out, &errb, func(k string) string { return env[k] })
+		return code, out.String() + errb.String()
+	}
+	notPEM := filepath.Join(dir, "not.pem")
+	if err := os.WriteFile(notPEM, []byte("not a certificate\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	full := []string{"--event-stream-url", "127.0.0.1:4222", "--event-stream-application", "shop", "--event-stream-environment", "prod", "--event-stream-token", "tok"}
+	without := func(flag string) []string {
+		var out []string
+		for i := 0; i < len(full); i += 2 {
+			if full[i] != flag {
+				out = append(out, full[i], full[i+1])
+			}
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"url without application", without("--event-stream-application"), nil, "--event-stream-url requires --event-stream-application"},
+		{"url without environment", without("--event-stream-environment"), nil, "--event-stream-url requires --event-stream-environment"},
+		{"url without token", without("--event-stream-token"), nil, "--event-stream-url requires --event-stream-token"},
+		{"empty token variable", without("--event-stream-token"), map[string]string{"HAB_AUTOMATE_AUTH_TOKEN": ""}, "--event-stream-url requires --event-stream-token"},
+		{"empty application", append(without("--event-stream-application"), "--event-stream-application="), nil, "--event-stream-application must not be empty"},
+		{"empty site", append(full, "--event-stream-site", ""), nil, "--event-stream-site must not be empty"},
+		{"meta without =", append(full, "--event-meta", "team=web", "tier"), nil, `"tier"`},
+		{"meta with an empty value", []string{"--event-meta", "team="}, nil, `"team="`},
+		{"meta without url", []string{"--event-meta", "=web"}, nil, `"=web"`},
+		{"bad url", append(without("--event-stream-url"), "--event-stream-url", "http://automate:4222"), nil, `the scheme must be nats`},
+		{"url without host", append(without("--event-stream-url"), "--event-stream-url", "nats://tok@"), nil, `no host`},
+		{"missing certificate", append(full, "--event-stream-server-certificate", filepath.Join(dir, "missing.pem")), nil, "missing.pem"},
+		{"certificate not PEM", append(full, "--event-stream-server-certificate", notPEM), nil, "no PEM certificate"},
+		{"timeout not a number", full, map[string]string{"HAB_EVENT_STREAM_CONNECT_TIMEOUT": "soon"}, "HAB_EVENT_STREAM_CONNECT_TIMEOUT"},
+		{"negative timeout", append(full, "--event-stream-connect-timeout", "-1"), nil, "--event-stream-connect-timeout"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				env[k] = v
+				defer delete(env, k)
+			}
+			code, out := hab(append([]string{"sup", "run", "--listen-ctl", "127.0.0.1:1"}, tt.args...)...)
+			if code != 2 || !strings.Contains(out, tt.want) {
+				t.Errorf("exit %d, want 2 and %q:\n%s", code, tt.want, out)
+			}
+			if strings.Contains(out, "Starting ctl-gateway") {
+				t.Errorf("a supervisor started:\n%s", out)
+			}
+		})
+	}
+
+	env["HAB_AUTOMATE_AUTH_TOKEN"] = "supersecret-token"
+	code, help := hab("sup", "run", "--help")
+	if code != 0 || !strings.Contains(help, "HAB_AUTOMATE_AUTH_TOKEN") || !strings.Contains(help, "HAB_EVENT_STREAM_CONNECT_TIMEOUT") || strings.Contains(help, "supersecret") {
+		t.Errorf("help (exit %d) must name HAB_AUTOMATE_AUTH_TOKEN and not show its value:\n%s", code, help)
+	}
+	code, cfg := hab("sup", "run", "--generate-config", "--event-stream-url", "nats://automate:4222", "--event-meta", "team=web", "tier=1", "--event-stream-connect-timeout", "5")
+	for _, want := range []string{`event_stream_url = 'nats://automate:4222'`, `event_meta = ['team=web', 'tier=1']`, `event_stream_connect_timeout = 5`} {
+		if code != 0 || !strings.Contains(cfg, want) {
+			t.Errorf("--generate-config (exit %d) lacks %s:\n%s", code, want, cfg)
+		}
+	}
+}
+
+// field walks decoded JSON by names.
+func eventField(v any, names ...string) any {
+	for _, n := range names {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[n]
+	}
+	return v
+}
+
+// TestSupEventStream runs real supervisors with a real service against a
+// NATS server in the test (token auth; once with TLS and
+// --event-stream-server-certificate): the service's started, health
+// check and stopped events arrive with the supervisor's and the
+// service's metadata. A supervisor keeps running, and its services, with
+// the server gone; with --event-stream-connect-timeout and no server it
+// fails to start, as the original.
+func TestSupEventStream(t *testing.T) {
+	e := newSupEnv(t)
+	e.buildService("evsvc", map[string]string{"hooks/health-check": "#!/bin/sh\necho all good\necho a warning >&2\nexit 0\n"})
+
+	// stop ends a supervisor (they share the root: one at a time).
+	stop := func(s *sup) {
+		s.cmd.Process.Signal(syscall.SIGTERM)
+		<-s.done
+	}
+	for _, tls := range []bool{false, true} {
+		func() {
+			t.Logf("TLS: %v", tls)
+			srv := eventstreamtest.Start(t, eventstreamtest.Options{Token: "tok", TLS: tls})
+			e.env["HAB_AUTOMATE_AUTH_TOKEN"] = "tok"
+			defer delete(e.env, "HAB_AUTOMATE_AUTH_TOKEN")
+			args := []string{"--event-stream-url", srv.Addr, "--event-stream-application", "shop", "--event-stream-environment", "prod",
+				"--event-stream-site", "eu-west", "--event-meta", "team=web", "tier=1", "--event-stream-connect-timeout", "30"}
+			if tls {
+				args = append(args, "--event-stream-server-certificate", srv.CertFile)
+			}
+			s := e.startSup(args...)
+			s.mustHab("", "svc", "load", "habtest/evsvc", "--health-check-interval", "1")
+			memberID, err := os.ReadFile(filepath.Join(e.root, "hab", "sup", "default", "MEMBER_ID"))
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			started, i := srv.WaitFor(t, 0, eventstream.SubjectServiceStarted, nil)
+			md := eventField(started.Fields, "event_metadata")
+			for k, want := range map[string]any{
+				"supervisor_id": string(memberID), "application": "shop", "environment": "prod", "site": "eu-west",
+				"meta": map[string]any{"team": "web", "tier": "1"},
+			} {
+				if got := eventField(md, k); !reflect.DeepEqual(got, want) {
+					t.Errorf("event_metadata.%s = %#v, want %#v", k, got, want)
+				}
+			}
+			ip, _ := eventField(md, "ip_address").(string)
+			if port, err := strconv.Atoi(strings.TrimPrefix(ip, "127.0.0.1:")); !strings.HasPrefix(ip, "127.0.0.1:") || err != nil || port == 0 {
+				t.Errorf("ip_address %q: not the gossip listener", ip)
+			}
+			if eventField(md, "fqdn") == "" || eventField(md, "occurred_at") == nil {
+				t.Errorf("no fqdn or occurred_at: %v", md)
+			}
+			sm := eventField(started.Fields, "service_metadata")
+			pkg, _ := eventField(sm, "package_ident").(string)
+			if !strings.HasPrefix(pkg, "habtest/evsvc/0.1.0/") || eventField(sm, "spec_ident") != "habtest/evsvc" || eventField(sm, "service_group") != "evsvc.default" || eventField(sm, "update_config") != nil {
+				t.Errorf("service_metadata = %v", sm)
+			}
+
+			// Each health check carries its own run's output (the hook's
+			// log files are appended to): a second one too.
+			thisRun := func(ev eventstreamtest.Event) bool { return eventField(ev.Fields, "stdout") == "all good\n" }
+			_, next := srv.WaitFor(t, i, eventstream.SubjectHealthCheck, thisRun)
+			h, _ := srv.WaitFor(t, next, eventstream.SubjectHealthCheck, thisRun)
+			// result Ok is the enum's zero, which proto3 leaves out.
+			if eventField(h.Fields, "result") != nil || eventField(h.Fields, "exit_status") != float64(0) || eventField(h.Fields, "stderr") != "a warning\n" ||
+				eventField(h.Fields, "execution") == nil || eventField(h.Fields, "interval") == nil {
+				t.Errorf("health check event: %v", h.Fields)
+			}
+			if eventField(h.Fields, "service_metadata", "package_ident") != pkg || eventField(h.Fields, "event_metadata", "application") != "shop" {
+				t.Errorf("health check event without its metadata: %v", h.Fields)
+			}
+
+			s.mustHab("", "svc", "unload", "habtest/evsvc")
+			stopped, _ := srv.WaitFor(t, i, eventstream.SubjectServiceStopped, nil)
+			if eventField(stopped.Fields, "service_metadata", "package_ident") != pkg || eventField(stopped.Fields, "event_metadata", "supervisor_id") != string(memberID) {
+				t.Errorf("stopped event: %v", stopped.Fields)
+			}
+
+			// The server goes away: the supervisor and a service it loads
+			// carry on.
+			srv.Shutdown()
+			s.mustHab("", "svc", "load", "habtest/evsvc", "--health-check-interval", "1")
+			supWaitFor(t, "evsvc up with the event stream's server gone", func() bool { return s.pid("evsvc") != 0 })
+			s.mustHab("", "svc", "unload", "habtest/evsvc")
+			if s.exited() {
+				t.Fatalf("the supervisor exited:\n%s", s.output())
+			}
+			stop(s)
+		}()
+	}
+
+	{
+		nowhere := "127.0.0.1:" + strconv.Itoa(freeLoopbackPort(t))
+		args := []string{"--event-stream-url", nowhere, "--event-stream-application", "shop", "--event-stream-environment", "prod", "--event-stream-token", "tok"}
+		// No timeout: the supervisor starts, and its service runs.
+		s := e.startSup(args...)
+		s.mustHab("", "svc", "load", "habtest/evsvc")
+		supWaitFor(t, "evsvc up without the event stream's server", func() bool { return s.pid("evsvc") != 0 })
+		s.mustHab("", "svc", "unload", "habtest/evsvc")
+		if s.exited() {
+			t.Fatalf("the supervisor exited:\n%s", s.output())
+		}
+		stop(s)
+
+		// A timeout: the supervisor gives up starting.
+		cmd := exec.Command(e.bin, append([]string{"sup", "run", "--listen-ctl", "127.0.0.1:" + strconv.Itoa(freeLoopbackPort(t)),
+			"--listen-http", "127.0.0.1:" + strconv.Itoa(freeLoopbackPort(t)), "--listen-gossip", "127.0.0.1:0", "--event-stream-connect-timeout", "1"}, args...)...)
+		cmd.Env = os.Environ()
+		for k, v := range e.env {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+		began := time.Now()
+		out, err := cmd.CombinedOutput()
+		if cmd.ProcessState == nil || cmd.ProcessState.ExitCode() != 1 || !strings.Contains(string(out), "could not connect") || !strings.Contains(string(out), nowhere) {
+			t.Errorf("hab sup run with an unreachable server and a timeout: %v (after %s)\n%s", err, time.Since(began), out)
+		}
+		if strings.Contains(string(out), "Starting ctl-gateway") {
+			t.Errorf("the supervisor started before giving up:\n%s", out)
+		}
+	}
+}
