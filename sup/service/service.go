@@ -1126,9 +1126,9 @@ func (s *Service) startHealthCheck(ctx context.Context) {
 			}
 		}
 		if ran {
-			b, _ := os.ReadFile(filepath.Join(s.dirs.Logs(), HookHealthCheck+".stdout.log"))
+			b, _ := os.ReadFile(outLog)
 			out = lastLines(string(b), 20)
-			b, _ = os.ReadFile(filepath.Join(s.dirs.Logs(), HookHealthCheck+".stderr.log"))
+			b, _ = os.ReadFile(errLog)
 			errOut = lastLines(string(b), 20)
 		}
 		wait := interval
