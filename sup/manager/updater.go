@@ -65,10 +65,16 @@ func (u *updaters) release(name string, sp spec.Spec) ident.Ident {
 	pin, ok := u.pins[name]
 	u.mu.Unlock()
 	if ok {
-		if pin.Satisfies(id) {
-			return pin
+		if !pin.Satisfies(id) {
+			return id
 		}
-		return id
+		if !u.m.cfg.Store.IsInstalled(pin) {
+			// Uninstalled by hand since: a start that failed for want of
+			// it would leave the worker nothing running to move back.
+			u.m.say("%s: the release it was moved to, %s, is not installed; starting as its spec says", name, pin)
+			return id
+		}
+		return pin
 	}
 	path := update.PinPath(u.m.dataDir, name)
 	p, found, err := update.ReadPin(path)

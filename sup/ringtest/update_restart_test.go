@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/habgo/hab/core/crypto"
+	"github.com/habgo/hab/depot/client"
 	"github.com/habgo/hab/internal/depottest"
 )
 
@@ -79,4 +80,29 @@ func TestUpdatePinnedAcrossRestart(t *testing.T) {
 		_, err := os.Stat(pin)
 		return os.IsNotExist(err)
 	})
+}
+
+// TestUpdatePinnedReleaseUninstalled: the release a rollback pinned is
+// uninstalled by hand while the service runs; the service started again
+// (a forced load) starts on the newest release installed instead of
+// failing for want of the pinned one, and the worker moves it back to
+// the channel's release, installing it from the depot again.
+func TestUpdatePinnedReleaseUninstalled(t *testing.T) {
+	g, a := updateGroup(t, opts{}, func(keys crypto.Cache, harts ...string) (*client.Client, string) {
+		return depottest.Start(t, keys, "habtest", harts...)
+	})
+	old, newer := g.rels[0], g.rels[1]
+	load := []string{"habtest/" + updateSvc, "--strategy", "at-once", "--update-condition", "track-channel", "--url", g.url, "--channel", "stable"}
+	a.load(load...)
+	g.waitOn(old, a)
+	g.promote(newer)
+	g.waitOn(newer, a)
+	g.demote(newer)
+	g.waitOn(old, a)
+	if code, out := a.hab("", "pkg", "uninstall", old.String()); code != 0 {
+		t.Fatalf("uninstall %s: exit %d\n%s", old, code, out)
+	}
+	a.load(append([]string{"--force"}, load...)...)
+	a.waitOutput(updateSvc + ": the release it was moved to, " + old.String() + ", is not installed")
+	g.waitOn(old, a)
 }
