@@ -948,9 +948,9 @@ func TestSupSuitability(t *testing.T) {
 	s.waitOutput("suited.default hook[suitability]:(HK): checking")
 	s.waitOutput("suited.default(SV): Suitability is 7\n")
 	for i, tt := range []struct{ cfg, want string }{
-		{"suit = \"nonsense\"\n", `suited.default(SV): Suitability is 0: the last line of the suitability hook's output, "nonsense", is not an unsigned integer`},
+		{"suit = \"nonsense\"\n", `suited.default(SV): Suitability is 0: the last line of the suitability hook's output, "nonsense", is not an unsigned 64-bit integer`},
 		{"suit = \"9\"\ncode = 3\n", "suited.default(SV): Suitability is 0: the suitability hook exited 3"},
-		{"suit = \"-1\"\n", `suited.default(SV): Suitability is 0: the last line of the suitability hook's output, "-1", is not an unsigned integer`},
+		{"suit = \"-1\"\n", `suited.default(SV): Suitability is 0: the last line of the suitability hook's output, "-1", is not an unsigned 64-bit integer`},
 		{"suit = \"18446744073709551615\"\n", "suited.default(SV): Suitability is 18446744073709551615\n"},
 	} {
 		s.mustHab(tt.cfg, "config", "apply", "suited.default", strconv.Itoa(i+1))
