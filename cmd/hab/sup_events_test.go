@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/habgo/hab/core/crypto"
+	"github.com/habgo/hab/core/ident"
+	"github.com/habgo/hab/internal/depottest"
 	"github.com/habgo/hab/sup/eventstream"
 	"github.com/habgo/hab/sup/eventstream/eventstreamtest"
 )
@@ -224,4 +228,53 @@ func TestSupEventStream(t *testing.T) {
 			t.Errorf("the supervisor started before giving up:\n%s", out)
 		}
 	}
+}
+
+// TestSupEventStreamUpdate: a service updated by its at-once worker
+// sends the update's start (the release running and the one it moves
+// to, with the service's update configuration), then its stop and its
+// start with the new release. The URL's token wins over
+// --event-stream-token.
+func TestSupEventStreamUpdate(t *testing.T) {
+	e := newSupEnv(t)
+	var harts []string
+	var rels []ident.Ident
+	for range 2 {
+		harts = append(harts, e.buildService("evupd", nil))
+		rels = append(rels, ident.MustParse(fmt.Sprintf("habtest/evupd/0.1.0/%d", e.release)))
+	}
+	c, url := depottest.Start(t, crypto.Cache{Dir: e.keys}, "habtest", harts...)
+	ctx := context.Background()
+	// The root has the first release only: the second comes from the depot.
+	var out, errb bytes.Buffer
+	if code := run(ctx, []string{"pkg", "uninstall", rels[1].String()}, strings.NewReader(""), &out, &errb, func(k string) string { return e.env[k] }); code != 0 {
+		t.Fatalf("uninstall %s: %s%s", rels[1], out.String(), errb.String())
+	}
+	if err := c.Promote(ctx, "stable", rels[0], ident.X86_64Linux); err != nil {
+		t.Fatal(err)
+	}
+	srv := eventstreamtest.Start(t, eventstreamtest.Options{Token: "tok"})
+	e.env["HAB_UPDATE_STRATEGY_PERIOD_MS"] = "100"
+	e.env["HAB_UPDATE_STRATEGY_PERIOD_BYPASS_CHECK"] = "1"
+	s := e.startSup("--event-stream-url", "nats://tok@"+srv.Addr, "--event-stream-application", "shop", "--event-stream-environment", "prod", "--event-stream-token", "unused", "--event-stream-connect-timeout", "30")
+	s.mustHab("", "svc", "load", "habtest/evupd", "--strategy", "at-once", "--url", url, "--channel", "stable")
+	wantPkg := func(id ident.Ident) func(eventstreamtest.Event) bool {
+		return func(ev eventstreamtest.Event) bool {
+			return eventField(ev.Fields, "service_metadata", "package_ident") == id.String()
+		}
+	}
+	_, i := srv.WaitFor(t, 0, eventstream.SubjectServiceStarted, wantPkg(rels[0]))
+	if err := c.Promote(ctx, "stable", rels[1], ident.X86_64Linux); err != nil {
+		t.Fatal(err)
+	}
+	upd, i := srv.WaitFor(t, i, eventstream.SubjectServiceUpdateStarted, wantPkg(rels[0]))
+	// AtOnce is the strategy enum's zero, which proto3 leaves out.
+	if got, want := eventField(upd.Fields, "service_metadata", "update_config"), map[string]any{"channel": "stable"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("update_config = %#v, want %#v", got, want)
+	}
+	if got := eventField(upd.Fields, "update_package_ident"); got != rels[1].String() {
+		t.Errorf("update_package_ident = %v, want %s", got, rels[1])
+	}
+	_, i = srv.WaitFor(t, i, eventstream.SubjectServiceStopped, wantPkg(rels[0]))
+	srv.WaitFor(t, i, eventstream.SubjectServiceStarted, wantPkg(rels[1]))
 }
