@@ -22,12 +22,13 @@
 // cut-off member's probes down), while the others confirm it dead and
 // elect another: two leaders. With a lease (WithLease) a member pings the
 // other members of its groups directly and counts in the electorate only
-// those that answered within the lease, and only those need to vote; a
-// cut-off leader has lost quorum once the lease ran out. The followers
-// start a new term when the leader is Confirmed, as the original's do,
-// or sooner, once the leader has not answered their own pings for twice
-// the lease (Silence): by then it no longer counts them, so a leader
-// that every voter of the new term lost is no longer leading. The lease
+// those that answered within the lease; a cut-off leader has lost quorum
+// once the lease ran out. The followers start a new term when the leader
+// is Confirmed, as the original's do, or sooner, once the leader has not
+// answered their own pings for twice the lease (Silence): by then it no
+// longer counts them, so a leader that every voter of the new term lost
+// is no longer leading; that leader, silent, need not vote for the new
+// term (every other Alive member must). The lease
 // is also shorter than the shortest time SWIM takes to confirm a member
 // dead, for the members that never had an answer from the leader. Without
 // a lease the followers wait a grace time (WithGrace) instead.
@@ -38,6 +39,14 @@
 // count of it runs out lease later, its silence 2*lease after its last
 // answer, and 0.75*lease covers the tick and probe timeout (2.25 s
 // against 0.7 s with the default timing).
+//
+// Votes: in one term the winner takes the loser's votes, as the
+// original's, but not the losing candidate's own, which it gives itself
+// once it learns of the winner (takeVotes). Otherwise, as a split heals,
+// a rumor of the replacement term still on its way, carrying the votes
+// of its whole side, would let a better bid (the former leader bidding
+// the highest, or a larger id) finish that term beside the candidate
+// that had already finished it.
 package election
 
 import (
@@ -93,6 +102,17 @@ func (e Election) withVotes(o Election) Election {
 	return e
 }
 
+// takeVotes returns e, which beat the loser o in the same term, holding
+// o's votes (the original's rule) but not o's own: the losing candidate
+// votes for the winner itself once it learns of it, unless it finished
+// the term meanwhile. A rumor of a term still on its way after its
+// candidate finished it (a split healing) then cannot hand a later,
+// better bid every vote it needs to finish the same term beside it.
+func (e Election) takeVotes(o Election) Election {
+	o.Votes = slices.DeleteFunc(slices.Clone(o.Votes), func(id string) bool { return id == o.MemberID && id != e.MemberID })
+	return e.withVotes(o)
+}
+
 // View is what an elector needs of the census: who runs a group, and how
 // healthy each member is (census.Ring through RingView).
 type View interface {
@@ -144,6 +164,7 @@ type Elector struct {
 	notify    func(sg string)
 	changed   chan struct{}        // closed when an election or a leader seen changes
 	seen      map[string]string    // by group: the leader Leader last reported ("" for none)
+	finished  map[string]string    // by group: the winner of the last finished election stored
 	goneSince map[string]time.Time // by group: when its leader was first seen gone
 }
 
@@ -181,8 +202,8 @@ func Lease(probe time.Duration, suspicionMult int) time.Duration {
 func Silence(lease time.Duration) time.Duration { return 2 * lease }
 
 // WithLease makes the quorum of this member's groups rest on direct
-// answers: a member other than this one counts in the electorate, and
-// must vote, only while it answered a ping of p within lease. lease must
+// answers: a member other than this one counts in the electorate only
+// while it answered a ping of p within lease. lease must
 // be shorter than the shortest time the ring takes to confirm a member
 // dead (memberlist: SuspicionMult probe periods), and 0.75*lease longer
 // than the election tick and p's probe timeout together: see Lease. The
@@ -201,7 +222,7 @@ func New(self string, view View, minPopulation int, opts ...Option) *Elector {
 	e := &Elector{
 		self: self, view: view, min: max(minPopulation, 1), grace: DefaultGrace,
 		elections: map[string]Election{}, groups: map[string]func() uint64{},
-		changed: make(chan struct{}), goneSince: map[string]time.Time{}, seen: map[string]string{},
+		changed: make(chan struct{}), goneSince: map[string]time.Time{}, seen: map[string]string{}, finished: map[string]string{},
 		joined: map[string]bool{}, acked: map[string]time.Time{}, asking: map[string]bool{},
 	}
 	for _, o := range opts {
@@ -483,9 +504,9 @@ func (e *Elector) merge(cur, in Election) Election {
 	case in.Term < cur.Term:
 		return cur
 	case in.beats(cur):
-		return in.withVotes(cur)
+		return in.takeVotes(cur)
 	default:
-		return cur.withVotes(in)
+		return cur.takeVotes(in)
 	}
 }
 
@@ -496,7 +517,7 @@ func (e *Elector) settle(next Election, had bool, prev Election) {
 	if suit, member := e.groups[sg]; member && next.Status != Finished && !slices.Contains(next.Votes, e.self) {
 		mine := Election{MemberID: e.self, ServiceGroup: sg, Term: next.Term, Suitability: suit(), Status: Running, Votes: []string{e.self}}
 		if mine.beats(next) {
-			next = mine.withVotes(next)
+			next = mine.takeVotes(next)
 		} else {
 			next = next.withVotes(mine)
 		}
@@ -509,6 +530,9 @@ func (e *Elector) settle(next Election, had bool, prev Election) {
 		return
 	}
 	e.elections[sg] = next
+	if next.Status == Finished {
+		e.finished[sg] = next.MemberID
+	}
 	spread := e.spread
 	close(e.changed)
 	e.changed = make(chan struct{})
@@ -519,18 +543,27 @@ func (e *Elector) settle(next Election, had bool, prev Election) {
 }
 
 // candidateStatus: Finished once every Alive member of the group voted
-// for the candidate (with a lease, every one in the electorate: a member
-// that does not answer cannot vote) and the group has quorum.
+// for the candidate and the group has quorum. The leader the term
+// replaces need not vote once it is silent here (it is dead, or cut off
+// and no longer leading): the ring has it Alive until it confirms it
+// dead. Any other member must, answering or not: right after a split
+// heals the members of the other side answer no ping yet, and a
+// candidate that could finish without them would finish a term they had
+// finished beside it. Called with e.mu held.
 func (e *Elector) candidateStatus(c Election) Status {
 	sg := c.ServiceGroup
 	if !e.Quorum(sg) {
 		return NoQuorum
 	}
-	leased, now := e.leased(sg), time.Now()
+	replaced := e.finished[sg]
 	for _, id := range e.view.GroupMembers(sg) {
-		if e.alive(id) && e.answers(leased, id, now) && !slices.Contains(c.Votes, id) {
-			return Running
+		if !e.alive(id) || slices.Contains(c.Votes, id) {
+			continue
 		}
+		if id == replaced && id != c.MemberID && e.silent(sg, id) {
+			continue
+		}
+		return Running
 	}
 	return Finished
 }
@@ -611,8 +644,8 @@ func (e *Elector) tickGroup(sg string, suit func() uint64) {
 		// The leader lost quorum: a new term, which it bids to win again.
 		e.settle(Election{MemberID: e.self, ServiceGroup: sg, Term: cur.Term + 1, Suitability: MaxSuitability, Status: Running, Votes: []string{e.self}}, true, cur)
 	case gone:
-		// The leader (or the candidate) is Confirmed, Departed or gone,
-		// for the grace time.
+		// The leader (or the candidate) is Confirmed, Departed, gone or
+		// silent, for the grace time.
 		delete(e.goneSince, sg)
 		e.settle(Election{MemberID: e.self, ServiceGroup: sg, Term: cur.Term + 1, Suitability: suit(), Status: Running, Votes: []string{e.self}}, true, cur)
 	default:
