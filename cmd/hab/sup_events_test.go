@@ -97,18 +97,6 @@ func TestSupRunEventFlags(t *testing.T) {
 	}
 }
 
-// field walks decoded JSON by names.
-func eventField(v any, names ...string) any {
-	for _, n := range names {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = m[n]
-	}
-	return v
-}
-
 // TestSupEventStream runs real supervisors with a real service against a
 // NATS server in the test (token auth; once with TLS and
 // --event-stream-server-certificate): the service's started, health
@@ -144,45 +132,45 @@ func TestSupEventStream(t *testing.T) {
 			}
 
 			started, i := srv.WaitFor(t, 0, eventstream.SubjectServiceStarted, nil)
-			md := eventField(started.Fields, "event_metadata")
+			md := eventstreamtest.Field(started.Fields, "event_metadata")
 			for k, want := range map[string]any{
 				"supervisor_id": string(memberID), "application": "shop", "environment": "prod", "site": "eu-west",
 				"meta": map[string]any{"team": "web", "tier": "1"},
 			} {
-				if got := eventField(md, k); !reflect.DeepEqual(got, want) {
+				if got := eventstreamtest.Field(md, k); !reflect.DeepEqual(got, want) {
 					t.Errorf("event_metadata.%s = %#v, want %#v", k, got, want)
 				}
 			}
-			ip, _ := eventField(md, "ip_address").(string)
+			ip, _ := eventstreamtest.Field(md, "ip_address").(string)
 			if port, err := strconv.Atoi(strings.TrimPrefix(ip, "127.0.0.1:")); !strings.HasPrefix(ip, "127.0.0.1:") || err != nil || port == 0 {
 				t.Errorf("ip_address %q: not the gossip listener", ip)
 			}
-			if eventField(md, "fqdn") == "" || eventField(md, "occurred_at") == nil {
+			if eventstreamtest.Field(md, "fqdn") == "" || eventstreamtest.Field(md, "occurred_at") == nil {
 				t.Errorf("no fqdn or occurred_at: %v", md)
 			}
-			sm := eventField(started.Fields, "service_metadata")
-			pkg, _ := eventField(sm, "package_ident").(string)
-			if !strings.HasPrefix(pkg, "habtest/evsvc/0.1.0/") || eventField(sm, "spec_ident") != "habtest/evsvc" || eventField(sm, "service_group") != "evsvc.default" || eventField(sm, "update_config") != nil {
+			sm := eventstreamtest.Field(started.Fields, "service_metadata")
+			pkg, _ := eventstreamtest.Field(sm, "package_ident").(string)
+			if !strings.HasPrefix(pkg, "habtest/evsvc/0.1.0/") || eventstreamtest.Field(sm, "spec_ident") != "habtest/evsvc" || eventstreamtest.Field(sm, "service_group") != "evsvc.default" || eventstreamtest.Field(sm, "update_config") != nil {
 				t.Errorf("service_metadata = %v", sm)
 			}
 
 			// Each health check carries its own run's output (the hook's
 			// log files are appended to): a second one too.
-			thisRun := func(ev eventstreamtest.Event) bool { return eventField(ev.Fields, "stdout") == "all good\n" }
+			thisRun := func(ev eventstreamtest.Event) bool { return eventstreamtest.Field(ev.Fields, "stdout") == "all good\n" }
 			_, next := srv.WaitFor(t, i, eventstream.SubjectHealthCheck, thisRun)
 			h, _ := srv.WaitFor(t, next, eventstream.SubjectHealthCheck, thisRun)
 			// result Ok is the enum's zero, which proto3 leaves out.
-			if eventField(h.Fields, "result") != nil || eventField(h.Fields, "exit_status") != float64(0) || eventField(h.Fields, "stderr") != "a warning\n" ||
-				eventField(h.Fields, "execution") == nil || eventField(h.Fields, "interval") == nil {
+			if eventstreamtest.Field(h.Fields, "result") != nil || eventstreamtest.Field(h.Fields, "exit_status") != float64(0) || eventstreamtest.Field(h.Fields, "stderr") != "a warning\n" ||
+				eventstreamtest.Field(h.Fields, "execution") == nil || eventstreamtest.Field(h.Fields, "interval") == nil {
 				t.Errorf("health check event: %v", h.Fields)
 			}
-			if eventField(h.Fields, "service_metadata", "package_ident") != pkg || eventField(h.Fields, "event_metadata", "application") != "shop" {
+			if eventstreamtest.Field(h.Fields, "service_metadata", "package_ident") != pkg || eventstreamtest.Field(h.Fields, "event_metadata", "application") != "shop" {
 				t.Errorf("health check event without its metadata: %v", h.Fields)
 			}
 
 			s.mustHab("", "svc", "unload", "habtest/evsvc")
 			stopped, _ := srv.WaitFor(t, i, eventstream.SubjectServiceStopped, nil)
-			if eventField(stopped.Fields, "service_metadata", "package_ident") != pkg || eventField(stopped.Fields, "event_metadata", "supervisor_id") != string(memberID) {
+			if eventstreamtest.Field(stopped.Fields, "service_metadata", "package_ident") != pkg || eventstreamtest.Field(stopped.Fields, "event_metadata", "supervisor_id") != string(memberID) {
 				t.Errorf("stopped event: %v", stopped.Fields)
 			}
 
@@ -260,7 +248,7 @@ func TestSupEventStreamUpdate(t *testing.T) {
 	s.mustHab("", "svc", "load", "habtest/evupd", "--strategy", "at-once", "--url", url, "--channel", "stable")
 	wantPkg := func(id ident.Ident) func(eventstreamtest.Event) bool {
 		return func(ev eventstreamtest.Event) bool {
-			return eventField(ev.Fields, "service_metadata", "package_ident") == id.String()
+			return eventstreamtest.Field(ev.Fields, "service_metadata", "package_ident") == id.String()
 		}
 	}
 	_, i := srv.WaitFor(t, 0, eventstream.SubjectServiceStarted, wantPkg(rels[0]))
@@ -269,10 +257,10 @@ func TestSupEventStreamUpdate(t *testing.T) {
 	}
 	upd, i := srv.WaitFor(t, i, eventstream.SubjectServiceUpdateStarted, wantPkg(rels[0]))
 	// AtOnce is the strategy enum's zero, which proto3 leaves out.
-	if got, want := eventField(upd.Fields, "service_metadata", "update_config"), map[string]any{"channel": "stable"}; !reflect.DeepEqual(got, want) {
+	if got, want := eventstreamtest.Field(upd.Fields, "service_metadata", "update_config"), map[string]any{"channel": "stable"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("update_config = %#v, want %#v", got, want)
 	}
-	if got := eventField(upd.Fields, "update_package_ident"); got != rels[1].String() {
+	if got := eventstreamtest.Field(upd.Fields, "update_package_ident"); got != rels[1].String() {
 		t.Errorf("update_package_ident = %v, want %s", got, rels[1])
 	}
 	_, i = srv.WaitFor(t, i, eventstream.SubjectServiceStopped, wantPkg(rels[0]))

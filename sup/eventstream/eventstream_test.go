@@ -45,18 +45,6 @@ func addr(t *testing.T, s string) eventstream.Address {
 	return a
 }
 
-// field walks decoded JSON by names.
-func field(v any, names ...string) any {
-	for _, n := range names {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = m[n]
-	}
-	return v
-}
-
 // TestEvents publishes every kind of event to a real NATS server that
 // wants a token, and decodes what it received with the original's
 // event.proto: subjects, the supervisor's metadata (meta, site, time),
@@ -76,30 +64,30 @@ func TestEvents(t *testing.T) {
 	s.ServiceStopped(none)
 
 	started, i := srv.WaitFor(t, 0, eventstream.SubjectServiceStarted, nil)
-	md := field(started.Fields, "event_metadata")
+	md := eventstreamtest.Field(started.Fields, "event_metadata")
 	for k, want := range map[string]any{
 		"supervisor_id": testSup.ID, "ip_address": "127.0.0.1:9638", "fqdn": "box.example.com",
 		"application": "shop", "environment": "prod", "site": "eu-west",
 		"meta": map[string]any{"team": "web", "tier": "1"},
 	} {
-		if got := field(md, k); !reflect.DeepEqual(got, want) {
+		if got := eventstreamtest.Field(md, k); !reflect.DeepEqual(got, want) {
 			t.Errorf("event_metadata.%s = %#v, want %#v", k, got, want)
 		}
 	}
-	at, err := time.Parse(time.RFC3339Nano, field(md, "occurred_at").(string))
+	at, err := time.Parse(time.RFC3339Nano, eventstreamtest.Field(md, "occurred_at").(string))
 	if err != nil || at.Before(before.Truncate(time.Second)) || at.After(time.Now()) {
-		t.Errorf("occurred_at %v (%v): not the time the event went out", field(md, "occurred_at"), err)
+		t.Errorf("occurred_at %v (%v): not the time the event went out", eventstreamtest.Field(md, "occurred_at"), err)
 	}
 	wantSvc := map[string]any{
 		"package_ident": testSvc.PackageIdent, "spec_ident": "core/redis", "service_group": "redis.default",
 		"update_config": map[string]any{"strategy": "Rolling", "channel": "stable"},
 	}
-	if got := field(started.Fields, "service_metadata"); !reflect.DeepEqual(got, wantSvc) {
+	if got := eventstreamtest.Field(started.Fields, "service_metadata"); !reflect.DeepEqual(got, wantSvc) {
 		t.Errorf("service_metadata = %#v, want %#v", got, wantSvc)
 	}
 
 	upd, i := srv.WaitFor(t, i, eventstream.SubjectServiceUpdateStarted, nil)
-	if got := field(upd.Fields, "update_package_ident"); got != "core/redis/7.0.1/20260102000000" {
+	if got := eventstreamtest.Field(upd.Fields, "update_package_ident"); got != "core/redis/7.0.1/20260102000000" {
 		t.Errorf("update_package_ident = %v", got)
 	}
 	for _, tt := range []struct {
@@ -121,12 +109,12 @@ func TestEvents(t *testing.T) {
 		if !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("health check event = %#v, want %#v", got, tt.want)
 		}
-		if field(h.Fields, "service_metadata", "service_group") != "redis.default" || field(h.Fields, "event_metadata", "supervisor_id") != testSup.ID {
+		if eventstreamtest.Field(h.Fields, "service_metadata", "service_group") != "redis.default" || eventstreamtest.Field(h.Fields, "event_metadata", "supervisor_id") != testSup.ID {
 			t.Errorf("health check event without its metadata: %v", h.Fields)
 		}
 	}
 	stopped, _ := srv.WaitFor(t, i, eventstream.SubjectServiceStopped, nil)
-	if got := field(stopped.Fields, "service_metadata", "update_config"); got != nil {
+	if got := eventstreamtest.Field(stopped.Fields, "service_metadata", "update_config"); got != nil {
 		t.Errorf("a service without an update strategy has update_config %v", got)
 	}
 }
@@ -143,7 +131,7 @@ func TestTLS(t *testing.T) {
 	s := connect(t, eventstream.Config{Address: addr(t, srv.Addr), Token: "tok", ServerCertificate: cert, ConnectTimeout: 30 * time.Second})
 	s.ServiceStarted(testSvc)
 	ev, _ := srv.WaitFor(t, 0, eventstream.SubjectServiceStarted, nil)
-	if field(ev.Fields, "service_metadata", "spec_ident") != "core/redis" {
+	if eventstreamtest.Field(ev.Fields, "service_metadata", "spec_ident") != "core/redis" {
 		t.Errorf("event over TLS: %v", ev.Fields)
 	}
 

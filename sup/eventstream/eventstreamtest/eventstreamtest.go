@@ -159,6 +159,19 @@ func (s *Server) WaitFor(t testing.TB, from int, subject string, match func(Even
 	}
 }
 
+// Field walks an event's decoded fields by names (nil when one is
+// missing).
+func Field(v any, names ...string) any {
+	for _, n := range names {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[n]
+	}
+	return v
+}
+
 // Dump shows events, one a line, for a failed test's message.
 func Dump(evs []Event) string {
 	out := ""
