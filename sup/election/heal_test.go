@@ -68,6 +68,50 @@ func (c *cluster) check(step string) {
 	}
 }
 
+// heal makes every member see every other Alive and passes each member's
+// election to every other, rounds times (each member ticking after a
+// round when tick), checking at every step.
+func (c *cluster) heal(rounds int, tick bool) {
+	c.t.Helper()
+	var all []string
+	for id := range c.el {
+		all = append(all, id)
+	}
+	for id := range c.el {
+		c.sees(id, census.Alive, all...)
+	}
+	for range rounds {
+		for from := range c.el {
+			r, ok := c.el[from].Get(sg)
+			if !ok {
+				continue
+			}
+			for to, e := range c.el {
+				if to != from {
+					e.Insert(r)
+					c.check("after the heal")
+				}
+			}
+		}
+		if tick {
+			for _, e := range c.el {
+				e.Tick()
+				c.check("after the heal")
+			}
+		}
+	}
+}
+
+// allFollow fails unless every member follows leader.
+func (c *cluster) allFollow(leader string) {
+	c.t.Helper()
+	for id, e := range c.el {
+		if l, ok := e.Leader(sg); !ok || l != leader {
+			c.t.Errorf("%s follows %q (%v), want %s", id, l, ok, leader)
+		}
+	}
+}
+
 // The split of TestLeaderPartition healing, as it once gave two leaders:
 // e led the group, was cut off with d, lost quorum and bid a new term
 // that could not finish; a, b and c elected c. As the split heals, e
@@ -142,32 +186,8 @@ func TestHealNeverTwoLeaders(t *testing.T) {
 
 	// Healed: everyone Alive everywhere; the rumors go round until
 	// nothing changes, and all follow c.
-	for id := range c.el {
-		c.sees(id, census.Alive, "a", "b", "c", "d", "e")
-	}
-	for range 10 {
-		for from := range c.el {
-			r, ok := c.el[from].Get(sg)
-			if !ok {
-				continue
-			}
-			for to, e := range c.el {
-				if to != from {
-					e.Insert(r)
-					c.check("after the heal")
-				}
-			}
-		}
-		for _, e := range c.el {
-			e.Tick()
-			c.check("after the heal")
-		}
-	}
-	for id, e := range c.el {
-		if l, ok := e.Leader(sg); !ok || l != "c" {
-			t.Errorf("%s follows %q (%v), want c", id, l, ok)
-		}
-	}
+	c.heal(10, true)
+	c.allFollow("c")
 }
 
 // TestHealStaleVotesNeverTwoLeaders: the leader cut off with the minority
@@ -221,26 +241,6 @@ func TestHealStaleVotesNeverTwoLeaders(t *testing.T) {
 		c.el[id].Tick()
 		c.check(id + " hears the majority's running election")
 	}
-	for id := range c.el {
-		c.sees(id, census.Alive, "a", "b", "c", "d", "e")
-	}
-	for range 5 {
-		for from := range c.el {
-			r, ok := c.el[from].Get(sg)
-			if !ok {
-				continue
-			}
-			for to, e := range c.el {
-				if to != from {
-					e.Insert(r)
-					c.check("after the heal")
-				}
-			}
-		}
-	}
-	for id, e := range c.el {
-		if l, ok := e.Leader(sg); !ok || l != "c" {
-			t.Errorf("%s follows %q (%v), want c", id, l, ok)
-		}
-	}
+	c.heal(5, false)
+	c.allFollow("c")
 }
