@@ -24,10 +24,10 @@ func (a *app) addEventFlags(c *cobra.Command, f *eventFlags) {
 	// The variable's value never shows in the help: envFlag names it only.
 	fl.StringVar(&f.token, "event-stream-token", "", "The authentication token for connecting the event stream to Chef Automate")
 	a.envFlag(c, "event-stream-token", "HAB_AUTOMATE_AUTH_TOKEN")
-	fl.StringVar(&f.url, "event-stream-url", "", "The event stream's connection URL (`[nats://][TOKEN@]HOST[:PORT]`, port 4222 when omitted) for sending events to Chef Automate; requires --event-stream-application, --event-stream-environment and --event-stream-token")
+	fl.StringVar(&f.url, "event-stream-url", "", "The event stream's connection `URL` ([nats://][TOKEN@]HOST[:PORT], port 4222 when omitted) for sending events to Chef Automate; requires --event-stream-application, --event-stream-environment and --event-stream-token")
 	fl.StringArrayVar(&f.meta, "event-meta", nil, "A `KEY=VALUE` pair to add to every event this Supervisor sends (several separated by spaces, or the flag repeated)")
 	wordsFlag(c, "event-meta", 0)
-	fl.StringVar(&f.serverCertificate, "event-stream-server-certificate", "", "The `PATH` of Chef Automate's event stream certificate (PEM), trusted for the stream's TLS connection")
+	fl.StringVar(&f.serverCertificate, "event-stream-server-certificate", "", "The `PATH` of Chef Automate's event stream certificate (PEM): the stream then requires TLS and trusts it beside the system's roots")
 }
 
 // open checks the event stream flags as the original does (whether or

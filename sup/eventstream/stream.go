@@ -40,7 +40,7 @@ const DefaultQueueLength = 1024
 
 // ErrConnect is wrapped when the server was not reached within
 // Config.ConnectTimeout.
-var ErrConnect = errors.New("could not connect to the event stream's NATS server")
+var ErrConnect = errors.New("could not connect to the NATS server")
 
 // closeFlushTimeout bounds how long Close waits for the events still
 // in the connection's buffer to reach the server.
