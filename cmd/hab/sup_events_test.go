@@ -221,8 +221,8 @@ func TestSupEventStream(t *testing.T) {
 // TestSupEventStreamUpdate: a service updated by its at-once worker
 // sends the update's start (the release running and the one it moves
 // to, with the service's update configuration), then its stop and its
-// start with the new release. The URL's token wins over
-// --event-stream-token.
+// start with the new release; its health checks (no hook) are OK. The
+// URL's token wins over --event-stream-token.
 func TestSupEventStreamUpdate(t *testing.T) {
 	e := newSupEnv(t)
 	var harts []string
@@ -252,6 +252,17 @@ func TestSupEventStreamUpdate(t *testing.T) {
 		}
 	}
 	_, i := srv.WaitFor(t, 0, eventstream.SubjectServiceStarted, wantPkg(rels[0]))
+	// Without a health-check hook: OK while the process runs, and no
+	// hook's duration, exit status or output.
+	h, _ := srv.WaitFor(t, i, eventstream.SubjectHealthCheck, wantPkg(rels[0]))
+	for _, k := range []string{"result", "execution", "exit_status", "stdout", "stderr"} {
+		if v := eventstreamtest.Field(h.Fields, k); v != nil {
+			t.Errorf("health check without a hook has %s %v", k, v)
+		}
+	}
+	if eventstreamtest.Field(h.Fields, "interval") == nil {
+		t.Errorf("health check without an interval: %v", h.Fields)
+	}
 	if err := c.Promote(ctx, "stable", rels[1], ident.X86_64Linux); err != nil {
 		t.Fatal(err)
 	}
