@@ -221,8 +221,9 @@ func TestSupEventStream(t *testing.T) {
 // TestSupEventStreamUpdate: a service updated by its at-once worker
 // sends the update's start (the release running and the one it moves
 // to, with the service's update configuration), then its stop and its
-// start with the new release; its health checks (no hook) are OK. The
-// URL's token wins over --event-stream-token.
+// start with the new release; its health checks (no hook) are OK; the
+// supervisor stopping sends its stop. The URL's token wins over
+// --event-stream-token.
 func TestSupEventStreamUpdate(t *testing.T) {
 	e := newSupEnv(t)
 	var harts []string
@@ -275,5 +276,10 @@ func TestSupEventStreamUpdate(t *testing.T) {
 		t.Errorf("update_package_ident = %v, want %s", got, rels[1])
 	}
 	_, i = srv.WaitFor(t, i, eventstream.SubjectServiceStopped, wantPkg(rels[0]))
-	srv.WaitFor(t, i, eventstream.SubjectServiceStarted, wantPkg(rels[1]))
+	_, i = srv.WaitFor(t, i, eventstream.SubjectServiceStarted, wantPkg(rels[1]))
+	// The supervisor stopping stops its service, whose event goes out
+	// before the stream closes.
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	<-s.done
+	srv.WaitFor(t, i, eventstream.SubjectServiceStopped, wantPkg(rels[1]))
 }
