@@ -23,9 +23,7 @@ import (
 // must match the reference.
 var clirefUnderConstruction = []struct {
 	prefix, issue string
-}{
-	{"sup run", "#13 (hab sup run's event-stream and auto-update flags)"},
-}
+}{}
 
 func clirefOpenIssue(name string) string {
 	for _, u := range clirefUnderConstruction {
