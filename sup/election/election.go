@@ -40,13 +40,13 @@
 // answer, and 0.75*lease covers the tick and probe timeout (2.25 s
 // against 0.7 s with the default timing).
 //
-// Votes: in one term the winner takes the loser's votes, as the
-// original's, but not the losing candidate's own, which it gives itself
-// once it learns of the winner (takeVotes). Otherwise, as a split heals,
-// a rumor of the replacement term still on its way, carrying the votes
-// of its whole side, would let a better bid (the former leader bidding
-// the highest, or a larger id) finish that term beside the candidate
-// that had already finished it.
+// Votes: in one term the winner does not take the loser's votes, where
+// the original's does; each member votes itself for the candidate it
+// follows (takeVotes). Otherwise, as a split heals, a rumor of the
+// replacement term still on its way, carrying the votes of its whole
+// side, would let a better bid (the former leader bidding the highest,
+// or a larger id) finish that term beside the candidate that had already
+// finished it.
 package election
 
 import (
@@ -102,14 +102,17 @@ func (e Election) withVotes(o Election) Election {
 	return e
 }
 
-// takeVotes returns e, which beat the loser o in the same term, holding
-// o's votes (the original's rule) but not o's own: the losing candidate
-// votes for the winner itself once it learns of it, unless it finished
-// the term meanwhile. A rumor of a term still on its way after its
-// candidate finished it (a split healing) then cannot hand a later,
-// better bid every vote it needs to finish the same term beside it.
+// takeVotes returns e after a merge with o in the same term: both their
+// votes when they name the same candidate, else e's alone (e beat o).
+// The original hands the loser's votes to the winner; here a vote is only
+// ever given by the voter itself (settle), to the candidate it follows.
+// Handed over, the votes of a rumor still on its way after its candidate
+// finished the term (a split healing) let a better bid (the former leader
+// bidding the highest, or a larger id) finish the same term beside it.
 func (e Election) takeVotes(o Election) Election {
-	o.Votes = slices.DeleteFunc(slices.Clone(o.Votes), func(id string) bool { return id == o.MemberID && id != e.MemberID })
+	if o.MemberID != e.MemberID {
+		return e
+	}
 	return e.withVotes(o)
 }
 

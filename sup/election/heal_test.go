@@ -194,11 +194,11 @@ func TestHealNeverTwoLeaders(t *testing.T) {
 // starts a new term bidding the highest; the majority replaces it in the
 // same term. As the split heals, a rumor of the majority's term from
 // before it finished (still on its way, carrying the majority's votes)
-// reaches the former leader and its follower. Taking every vote of it,
+// reaches the former leader and its follower. Taking the votes of it,
 // the former leader (the highest bid) or its follower (a larger id) would
-// finish the term beside the majority's leader (both failed so); without
-// the losing candidate's own vote they cannot, and follow it once they
-// hear it finished.
+// finish the term beside the majority's leader (both failed so); with
+// only the votes given to them they cannot, and follow it once they hear
+// it finished.
 func TestHealStaleVotesNeverTwoLeaders(t *testing.T) {
 	c := newCluster(t, "a", "b", "c", "d", "e")
 	led := el("e", 1, 0, Finished, "a", "b", "c", "d", "e")
