@@ -22,7 +22,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/klauspost/compress/gzip"
 
-	"github.com/habgo/hab/exporters/atomic"
+	"github.com/habgo/hab/core/atomicfile"
 	"github.com/habgo/hab/exporters/closure"
 	"github.com/habgo/hab/exporters/container"
 )
@@ -134,7 +134,7 @@ func Export(ctx context.Context, r Request) (*Result, error) {
 	// The signature is made from the bytes as they are written, not
 	// from the file read back.
 	var sig bytes.Buffer
-	err = atomic.Create(res.ACI, 0o644, func(f *os.File) error {
+	err = atomicfile.Create(res.ACI, 0o644, func(f *os.File) error {
 		if signer == nil {
 			return write(f, manifest, img)
 		}
@@ -157,7 +157,7 @@ func Export(ctx context.Context, r Request) (*Result, error) {
 	}
 	if signer != nil {
 		res.Signature = res.ACI + ".asc"
-		if err := atomic.WriteFile(res.Signature, sig.Bytes(), 0o644); err != nil {
+		if err := atomicfile.WriteFile(res.Signature, sig.Bytes(), 0o644); err != nil {
 			os.Remove(res.ACI)
 			return nil, fmt.Errorf("sign %s: %w", res.ACI, err)
 		}

@@ -15,9 +15,9 @@ import (
 	"strings"
 	"syscall"
 
+	atomic "github.com/habgo/hab/core/atomicfile"
 	"github.com/habgo/hab/core/ident"
 	"github.com/habgo/hab/core/pkgmeta"
-	"github.com/habgo/hab/exporters/atomic"
 )
 
 // HostBinary makes a package of one binary of this machine under root (a

@@ -10,7 +10,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/habgo/hab/exporters/atomic"
+	"github.com/habgo/hab/core/atomicfile"
 	"github.com/habgo/hab/exporters/closure"
 )
 
@@ -87,7 +87,7 @@ func Export(ctx context.Context, r Request) (*Result, error) {
 			name += "-" + string(img.Closure.Target)
 		}
 		p := filepath.Join(r.ResultsDir, name+".spdx.json")
-		if err := atomic.WriteFile(p, img.SBOM, 0o644); err != nil {
+		if err := atomicfile.WriteFile(p, img.SBOM, 0o644); err != nil {
 			return fail(fmt.Errorf("write SBOM %s: %w", p, err))
 		}
 		written = append(written, p)

@@ -20,8 +20,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/klauspost/compress/gzip"
 
+	"github.com/habgo/hab/core/atomicfile"
 	"github.com/habgo/hab/core/hart"
-	"github.com/habgo/hab/exporters/atomic"
 	"github.com/habgo/hab/exporters/closure"
 )
 
@@ -172,7 +172,7 @@ func (c layerCache) make(ctx context.Context, key string, write func(w io.Writer
 		return nil, fmt.Errorf("layer cache: %w", err)
 	}
 	data, _ := json.Marshal(record{Digest: b.digest.String(), DiffID: b.diffID.String(), Size: b.size, Body: b.body})
-	if err := atomic.WriteFile(filepath.Join(c.dir, "keys", key+".json"), data, 0o644); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(c.dir, "keys", key+".json"), data, 0o644); err != nil {
 		return nil, fmt.Errorf("layer cache: %w", err)
 	}
 	return b, ctx.Err()

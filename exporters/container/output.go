@@ -21,7 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
-	"github.com/habgo/hab/exporters/atomic"
+	"github.com/habgo/hab/core/atomicfile"
 )
 
 // refNameAnnotation names an image in an OCI layout's index.
@@ -56,7 +56,7 @@ func WriteArchive(ctx context.Context, path string, img *Image, names *Names) er
 	for _, r := range names.Refs {
 		refs[r] = img
 	}
-	err := atomic.Create(path, 0o644, func(f *os.File) error {
+	err := atomicfile.Create(path, 0o644, func(f *os.File) error {
 		return tarball.MultiRefWrite(refs, &ctxWriter{ctx: ctx, w: f})
 	})
 	if err != nil {
@@ -223,7 +223,7 @@ func WriteReport(dir string, img *Image, names *Names) error {
 	}
 	data := []byte(fmt.Sprintf("id=%s\nname=%s\ntags=%s\nname_tags=%s\n", id, names.Name, strings.Join(names.Tags, ","), strings.Join(nameTags, ",")))
 	for _, f := range []string{"last_container_export.env", "last_docker_export.env"} {
-		if err := atomic.WriteFile(filepath.Join(dir, f), data, 0o644); err != nil {
+		if err := atomicfile.WriteFile(filepath.Join(dir, f), data, 0o644); err != nil {
 			return fmt.Errorf("write export report: %w", err)
 		}
 	}

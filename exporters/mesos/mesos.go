@@ -11,7 +11,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/habgo/hab/exporters/atomic"
+	"github.com/habgo/hab/core/atomicfile"
 	"github.com/habgo/hab/exporters/closure"
 	"github.com/habgo/hab/exporters/container"
 )
@@ -81,7 +81,7 @@ func Export(ctx context.Context, r Request) (*Result, error) {
 		Instances: r.Resources.Instances,
 		URIs:      []string{"URL_TO_" + base + ".tgz"},
 	}
-	err = atomic.Create(res.Tarball, 0o644, func(f *os.File) error {
+	err = atomicfile.Create(res.Tarball, 0o644, func(f *os.File) error {
 		// The layers' compressed bytes, one after another: nothing is
 		// decompressed or compressed again.
 		return container.WriteRootfsGzip(ctx, f, img)
@@ -90,7 +90,7 @@ func Export(ctx context.Context, r Request) (*Result, error) {
 		return nil, fmt.Errorf("write %s: %w", res.Tarball, err)
 	}
 	data, _ := json.MarshalIndent(res.App, "", "  ")
-	if err := atomic.WriteFile(res.AppFile, append(data, '\n'), 0o644); err != nil {
+	if err := atomicfile.WriteFile(res.AppFile, append(data, '\n'), 0o644); err != nil {
 		os.Remove(res.Tarball)
 		return nil, fmt.Errorf("write %s: %w", res.AppFile, err)
 	}

@@ -13,7 +13,7 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 
-	"github.com/habgo/hab/exporters/atomic"
+	"github.com/habgo/hab/core/atomicfile"
 	"github.com/habgo/hab/exporters/closure"
 )
 
@@ -45,7 +45,7 @@ func Export(ctx context.Context, r Request) (string, error) {
 	c := cs[0]
 	id := c.Requested[0].Ident
 	out := filepath.Join(r.OutDir, fmt.Sprintf("%s-%s-%s-%s.tar.gz", id.Origin, id.Name, id.Version, id.Release))
-	if err := atomic.Create(out, 0o644, func(f *os.File) error { return write(ctx, f, c, !r.NoHabBin) }); err != nil {
+	if err := atomicfile.Create(out, 0o644, func(f *os.File) error { return write(ctx, f, c, !r.NoHabBin) }); err != nil {
 		return "", fmt.Errorf("write %s: %w", out, err)
 	}
 	return out, nil

@@ -9,8 +9,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/habgo/hab/core/atomicfile"
 	"github.com/habgo/hab/core/ident"
-	"github.com/habgo/hab/exporters/atomic"
 )
 
 // Pin is the release an update worker moved a service to, kept in the
@@ -76,7 +76,7 @@ func WritePin(path string, p Pin) error {
 	if err != nil {
 		return fmt.Errorf("write pin file %s: %w", path, err)
 	}
-	if err := atomic.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+	if err := atomicfile.WriteFile(path, append(b, '\n'), 0o644, atomicfile.Durable()); err != nil {
 		return fmt.Errorf("write pin file %s: %w", path, err)
 	}
 	return nil
