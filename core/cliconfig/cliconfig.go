@@ -14,6 +14,7 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 
+	"github.com/habgo/hab/core/atomicfile"
 	"github.com/habgo/hab/core/ident"
 	"github.com/habgo/hab/core/paths"
 )
@@ -166,27 +167,7 @@ func (c *Config) Save(path string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("save CLI configuration: %w", err)
 	}
-	tmp, err := os.CreateTemp(dir, ".cli.toml-*")
-	if err != nil {
-		return fmt.Errorf("save CLI configuration: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save %s: %w", path, err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("save %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := atomicfile.WriteFile(path, data, 0o600, atomicfile.Durable()); err != nil {
 		return fmt.Errorf("save %s: %w", path, err)
 	}
 	return nil

@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/habgo/hab/core/atomicfile"
 )
 
 // ErrKeyNotFound is wrapped when a cache holds no key with the wanted name.
@@ -160,27 +162,9 @@ func (c Cache) write(kf *KeyFile) (path string, created bool, err error) {
 	if kf.Type.Secret() {
 		mode = 0o600
 	}
-	tmp, err := os.CreateTemp(c.Dir, ".tmp-"+kf.FileName()+"-*")
-	if err != nil {
-		return "", false, fmt.Errorf("write key %s: %w", kf.NamedRevision, err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return "", false, fmt.Errorf("write key %s: %w", kf.NamedRevision, err)
-	}
-	if _, err := tmp.Write(kf.Encode()); err != nil {
-		tmp.Close()
-		return "", false, fmt.Errorf("write key %s: %w", kf.NamedRevision, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return "", false, fmt.Errorf("write key %s: %w", kf.NamedRevision, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return "", false, fmt.Errorf("write key %s: %w", kf.NamedRevision, err)
-	}
-	err = os.Link(tmp.Name(), p)
+	// A key of the same name is never replaced, even by a writer racing us
+	// past the check above: the complete file is linked to its name.
+	err = atomicfile.WriteFile(p, kf.Encode(), mode, atomicfile.NoReplace(), atomicfile.Durable())
 	if errors.Is(err, fs.ErrExist) {
 		// Someone wrote the same name since the check.
 		if exists, cerr := c.check(kf); cerr != nil || exists {
@@ -188,11 +172,7 @@ func (c Cache) write(kf *KeyFile) (path string, created bool, err error) {
 		}
 	}
 	if err != nil {
-		// A file system without hard links: rename, which the check above
-		// makes safe unless another writer races us.
-		if rerr := os.Rename(tmp.Name(), p); rerr != nil {
-			return "", false, fmt.Errorf("write key %s: %w", kf.NamedRevision, rerr)
-		}
+		return "", false, fmt.Errorf("write key %s: %w", kf.NamedRevision, err)
 	}
 	return p, true, nil
 }

@@ -20,6 +20,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/habgo/hab/core/atomicfile"
 	"github.com/habgo/hab/core/ident"
 )
 
@@ -640,8 +641,9 @@ func (m *Metadata) Encode() map[string][]byte {
 func (m *Metadata) Write(dir string) error {
 	files := m.Encode()
 	for _, name := range slices.Sorted(maps.Keys(files)) {
-		if err := writeFileAtomic(filepath.Join(dir, name), files[name], 0o644); err != nil {
-			return fmt.Errorf("write metadata of %s: %w", m.Ident, err)
+		p := filepath.Join(dir, name)
+		if err := atomicfile.WriteFile(p, files[name], 0o644); err != nil {
+			return fmt.Errorf("write metadata of %s: write %s: %w", m.Ident, p, err)
 		}
 	}
 	return nil
@@ -704,34 +706,4 @@ func readBounded(p string, room int) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %s: more than the %d bytes a metadata file may hold", ErrTooLarge, p, MaxFileBytes)
 	}
 	return data, nil
-}
-
-// writeFileAtomic writes data to a temporary file beside path and renames
-// it into place.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
-	if err != nil {
-		return err
-	}
-	ok := false
-	defer func() {
-		if !ok {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err := tmp.Write(data); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	ok = true
-	return nil
 }

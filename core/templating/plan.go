@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/habgo/hab/core/atomicfile"
 )
 
 // PlanRender is one `hab plan render`: a template file rendered with
@@ -85,23 +87,7 @@ func WriteRendered(dir, name, content string) (string, error) {
 		return "", fmt.Errorf("create render directory: %w", err)
 	}
 	dest := filepath.Join(dir, name)
-	tmp, err := os.CreateTemp(dir, "."+name+".tmp-*")
-	if err != nil {
-		return "", fmt.Errorf("write %s: %w", dest, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.WriteString(content); err != nil {
-		tmp.Close()
-		return "", fmt.Errorf("write %s: %w", dest, err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return "", fmt.Errorf("write %s: %w", dest, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return "", fmt.Errorf("write %s: %w", dest, err)
-	}
-	if err := os.Rename(tmp.Name(), dest); err != nil {
+	if err := atomicfile.WriteFile(dest, []byte(content), 0o644); err != nil {
 		return "", fmt.Errorf("write %s: %w", dest, err)
 	}
 	return dest, nil
