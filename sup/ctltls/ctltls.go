@@ -24,6 +24,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/habgo/hab/core/atomicfile"
 	"github.com/habgo/hab/core/crypto"
 	"github.com/habgo/hab/core/paths"
 )
@@ -99,46 +100,24 @@ type file struct {
 	mode os.FileMode
 }
 
-// writeAll writes every file beside its name and renames them all in
-// place only when every one is written; nothing is left on failure, and
-// an existing file is never replaced.
-func writeAll(files map[string]file) (err error) {
-	temps := map[string]string{}
-	defer func() {
-		for _, tmp := range temps {
-			os.Remove(tmp)
-		}
-	}()
-	for path, f := range files {
+// writeAll writes every file, each whole (core/atomicfile), or none: on
+// failure those already written are removed. An existing file is never
+// replaced, even one that appears while they are written.
+func writeAll(files map[string]file) error {
+	for path := range files {
 		if _, err := os.Lstat(path); err == nil {
 			return fmt.Errorf("write %s: it exists already", path)
 		}
-		tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-		if err != nil {
-			return fmt.Errorf("write %s: %w", path, err)
-		}
-		temps[path] = tmp.Name()
-		_, err = tmp.Write(f.data)
-		if err == nil {
-			err = tmp.Chmod(f.mode)
-		}
-		if cerr := tmp.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return fmt.Errorf("write %s: %w", path, err)
-		}
 	}
 	var done []string
-	for path, tmp := range temps {
-		if err := os.Rename(tmp, path); err != nil {
+	for path, f := range files {
+		if err := atomicfile.WriteFile(path, f.data, f.mode, atomicfile.NoReplace(), atomicfile.Durable()); err != nil {
 			for _, d := range done {
 				os.Remove(d)
 			}
 			return fmt.Errorf("write %s: %w", path, err)
 		}
 		done = append(done, path)
-		delete(temps, path)
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 
+	"github.com/habgo/hab/core/atomicfile"
 	"github.com/habgo/hab/core/ident"
 	"github.com/habgo/hab/core/svcgroup"
 )
@@ -191,19 +192,7 @@ func (d Dir) Write(s Spec) error {
 		return fmt.Errorf("write spec of %s: %w", s.Ident, err)
 	}
 	dest := d.Path(s.Name())
-	tmp, err := os.CreateTemp(string(d), "."+s.Name()+".spec.tmp-*")
-	if err != nil {
-		return fmt.Errorf("write spec %s: %w", dest, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write spec %s: %w", dest, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write spec %s: %w", dest, err)
-	}
-	if err := os.Rename(tmp.Name(), dest); err != nil {
+	if err := atomicfile.WriteFile(dest, data, 0o600, atomicfile.Durable()); err != nil {
 		return fmt.Errorf("write spec %s: %w", dest, err)
 	}
 	return nil

@@ -31,6 +31,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/habgo/hab/core/atomicfile"
 	"github.com/habgo/hab/core/paths"
 )
 
@@ -81,19 +82,21 @@ func Create(ctx context.Context, dir string, o Options) (Summary, error) {
 	if _, err := os.Stat(o.Root.Join("hab", "sup")); err != nil {
 		return Summary{}, fmt.Errorf("support bundle: %w %s: %v", ErrNoSupervisor, o.Root.Join("hab", "sup"), err)
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
-	if err != nil {
+	// The bundle goes into an existing directory only (atomicfile would
+	// create it).
+	if _, err := os.Stat(dir); err != nil {
 		return Summary{}, fmt.Errorf("support bundle %s: %w", path, err)
 	}
-	defer os.Remove(f.Name())
-	s, err := Write(ctx, f, o)
-	if cerr := f.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("support bundle %s: %w", path, cerr)
+	var s Summary
+	var werr error // Write's errors name the bundle already
+	err := atomicfile.Create(path, 0o600, func(f *os.File) error {
+		s, werr = Write(ctx, f, o)
+		return werr
+	})
+	if werr != nil {
+		return Summary{}, werr
 	}
 	if err != nil {
-		return Summary{}, err
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
 		return Summary{}, fmt.Errorf("support bundle %s: %w", path, err)
 	}
 	s.Path = path
