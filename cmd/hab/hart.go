@@ -7,11 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/habgo/hab/core/atomicfile"
 	"github.com/habgo/hab/core/cliconfig"
 	"github.com/habgo/hab/core/hart"
 	"github.com/habgo/hab/core/ident"
@@ -62,7 +62,7 @@ func (a *app) pkgSignCmd() *cobra.Command {
 		defer in.Close()
 		fmt.Fprintf(a.stdout, "» Signing %s\n", src)
 		fmt.Fprintf(a.stdout, "☛ Signing %s with %s to create %s\n", src, key.NamedRevision, dst)
-		err = hartWriteAtomic(dst, func(f *os.File) error {
+		err = atomicfile.Create(dst, 0o644, func(f *os.File) error {
 			return hart.Sign(cmd.Context(), in, f, key)
 		})
 		if err != nil {
@@ -72,28 +72,6 @@ func (a *app) pkgSignCmd() *cobra.Command {
 		return nil
 	}
 	return c
-}
-
-// hartWriteAtomic writes path through a temporary file beside it, renamed
-// into place on success and removed on failure.
-func hartWriteAtomic(path string, write func(*os.File) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 func (a *app) pkgVerifyCmd() *cobra.Command {
