@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/habgo/hab/core/atomicfile"
 	"github.com/habgo/hab/core/templating"
 	"github.com/habgo/hab/sup/spec"
 )
@@ -159,29 +160,16 @@ func writeIfChanged(p, text string, mode os.FileMode, id Identity) error {
 	if old, err := os.ReadFile(p); err == nil && bytes.Equal(old, []byte(text)) {
 		return nil
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(p), "."+filepath.Base(p)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", p, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.WriteString(text); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", p, err)
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", p, err)
-	}
-	if id.Switch {
-		if err := tmp.Chown(int(id.UID), int(id.GID)); err != nil {
-			tmp.Close()
-			return fmt.Errorf("write %s: %w", p, err)
+	err := atomicfile.Create(p, mode, func(f *os.File) error {
+		if _, err := f.WriteString(text); err != nil {
+			return err
 		}
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", p, err)
-	}
-	if err := os.Rename(tmp.Name(), p); err != nil {
+		if id.Switch {
+			return f.Chown(int(id.UID), int(id.GID))
+		}
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("write %s: %w", p, err)
 	}
 	return nil
