@@ -22,7 +22,7 @@ import (
 )
 
 // buildFixture builds a copy of the repository's fixtures/NAME plan,
-// with the files of extra added to it (executable), once per release
+// with the files of extra added to it (hooks executable), once per release
 // given, with the fixtures' key, and returns the harts and idents in the
 // order given.
 func buildFixture(t *testing.T, fix fixtures, name, version string, extra map[string]string, releases ...string) ([]string, []ident.Ident) {
@@ -33,7 +33,11 @@ func buildFixture(t *testing.T, fix fixtures, name, version string, extra map[st
 		t.Fatalf("copy fixtures/%s: %v %s", name, err, out)
 	}
 	for rel, content := range extra {
-		if err := os.WriteFile(filepath.Join(plan, rel), []byte(content), 0o755); err != nil {
+		mode := os.FileMode(0o644)
+		if strings.HasPrefix(rel, "hooks/") {
+			mode = 0o755
+		}
+		if err := os.WriteFile(filepath.Join(plan, rel), []byte(content), mode); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -136,83 +140,105 @@ func groupLeader(group string, ms ...*member) (*member, bool) {
 	return l, l != nil
 }
 
-// sample is one look at a member: the release its service runs and the
-// leaders its census shows, with the time the look began and ended.
-type sample struct {
-	began, ended         time.Time
+// look is one look at a member's gateway: the release its service ran
+// (at some moment after began), or the service and update leaders its
+// census showed.
+type look struct {
+	began                time.Time
 	running              string
 	leader, updateLeader string
 }
 
-// timeline samples ms until stopped: every member's release and its
-// census's service and update leaders, as fast as the gateways answer.
+// timeline looks at every one of ms until stopped: one goroutine per
+// member asks for its service's release as often as the gateway answers
+// (so that the last look seeing the old release is close to the move),
+// another reads the members' censuses for the leaders.
 type timeline struct {
 	mu      sync.Mutex
-	samples map[string][]sample // by member name
+	running map[string][]look // by member name
+	leaders map[string][]look
 }
 
 func recordTimeline(ms []*member, group string) (*timeline, func()) {
-	tl := &timeline{samples: map[string][]sample{}}
+	tl := &timeline{running: map[string][]look{}, leaders: map[string][]look{}}
 	svc, _, _ := strings.Cut(group, ".")
-	stop, done := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(5 * time.Millisecond):
-			}
-			for _, m := range ms {
-				s := sample{began: time.Now(), running: m.runningOf(svc)}
-				if g := m.census().CensusGroups[group]; g != nil {
-					if g.LeaderID != nil {
-						s.leader = *g.LeaderID
-					}
-					if g.UpdateLeaderID != nil {
-						s.updateLeader = *g.UpdateLeaderID
-					}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	every := func(pause time.Duration, f func()) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-time.After(pause):
 				}
-				s.ended = time.Now()
-				tl.mu.Lock()
-				tl.samples[m.name] = append(tl.samples[m.name], s)
-				tl.mu.Unlock()
+				f()
 			}
+		}()
+	}
+	for _, m := range ms {
+		every(2*time.Millisecond, func() {
+			l := look{began: time.Now()}
+			l.running = m.runningOf(svc)
+			tl.mu.Lock()
+			tl.running[m.name] = append(tl.running[m.name], l)
+			tl.mu.Unlock()
+		})
+	}
+	every(10*time.Millisecond, func() {
+		for _, m := range ms {
+			l := look{began: time.Now()}
+			if g := m.census().CensusGroups[group]; g != nil {
+				if g.LeaderID != nil {
+					l.leader = *g.LeaderID
+				}
+				if g.UpdateLeaderID != nil {
+					l.updateLeader = *g.UpdateLeaderID
+				}
+			}
+			tl.mu.Lock()
+			tl.leaders[m.name] = append(tl.leaders[m.name], l)
+			tl.mu.Unlock()
 		}
-	}()
-	return tl, func() { close(stop); <-done }
+	})
+	return tl, func() { close(stop); wg.Wait() }
 }
 
-// move is the time a member spent between releases: after the last look
-// that saw it on from began and before the first look that saw it on to
-// ended, so the real move lies within it.
+// move is the time a member spent between two releases: it left the old
+// one after leftAfter (the last look that saw it there began then) and
+// ran the new one by upBy (its run hook's start of the new release).
 type move struct {
-	member       string
-	leftBy, upBy time.Time
+	member          string
+	leftAfter, upBy time.Time
 }
 
 // moves are the members' moves from one release to another, in the
-// order they began; a member never seen leaving from for to is missing.
-func (tl *timeline) moves(from, to string) []move {
+// order they began; started gives the time a member's run hook started
+// a release (false when it did not). A member never seen on from, or
+// not started on to, is missing.
+func (tl *timeline) moves(from, to string, started func(member, release string) (time.Time, bool)) []move {
 	tl.mu.Lock()
 	defer tl.mu.Unlock()
 	var out []move
-	for name, ss := range tl.samples {
-		lastOld, firstNew := -1, -1
-		for i, s := range ss {
-			if s.running == from && firstNew < 0 {
-				lastOld = i
+	for name, ls := range tl.running {
+		last := -1
+		for i, l := range ls {
+			if l.running == to {
+				break
 			}
-			if s.running == to && firstNew < 0 {
-				firstNew = i
+			if l.running == from {
+				last = i
 			}
 		}
-		if lastOld < 0 || firstNew < 0 {
+		up, ok := started(name, to)
+		if last < 0 || !ok {
 			continue
 		}
-		out = append(out, move{member: name, leftBy: ss[lastOld].began, upBy: ss[firstNew].ended})
+		out = append(out, move{member: name, leftAfter: ls[last].began, upBy: up})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].leftBy.Before(out[j].leftBy) })
+	sort.Slice(out, func(i, j int) bool { return out[i].leftAfter.Before(out[j].leftAfter) })
 	return out
 }
 
@@ -222,10 +248,10 @@ func (tl *timeline) sameLeaders() []string {
 	tl.mu.Lock()
 	defer tl.mu.Unlock()
 	var out []string
-	for name, ss := range tl.samples {
-		for _, s := range ss {
-			if s.leader != "" && s.leader == s.updateLeader {
-				out = append(out, fmt.Sprintf("%s at %s saw %s lead both", name, s.began.Format("15:04:05.000"), s.leader))
+	for name, ls := range tl.leaders {
+		for _, l := range ls {
+			if l.leader != "" && l.leader == l.updateLeader {
+				out = append(out, fmt.Sprintf("%s at %s saw %s lead both", name, l.began.Format("15:04:05.000"), l.leader))
 			}
 		}
 	}
@@ -233,13 +259,43 @@ func (tl *timeline) sameLeaders() []string {
 	return out
 }
 
-// looks is how many looks were taken at each member.
+// looks is how many looks at each member's release were taken.
 func (tl *timeline) looks() map[string]int {
 	tl.mu.Lock()
 	defer tl.mu.Unlock()
 	out := map[string]int{}
-	for name, ss := range tl.samples {
-		out[name] = len(ss)
+	for name, ls := range tl.running {
+		out[name] = len(ls)
 	}
 	return out
+}
+
+// trace is what the looks at member name's release saw, one line each
+// where it changed, timed from zero.
+func (tl *timeline) trace(name string, zero time.Time) string {
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	var b strings.Builder
+	prev := "-"
+	for _, l := range tl.running[name] {
+		if l.running != prev {
+			fmt.Fprintf(&b, "%s %q\n", l.began.Sub(zero).Round(time.Millisecond), l.running)
+			prev = l.running
+		}
+	}
+	return b.String()
+}
+
+// startedAt is when the member's run hook, writing "UNIXNANO IDENT"
+// lines to the service's data/starts, started release.
+func (m *member) startedAt(svc, release string) (time.Time, bool) {
+	b, _ := os.ReadFile(filepath.Join(m.root, "hab", "svc", svc, "data", "starts"))
+	for _, line := range strings.Split(string(b), "\n") {
+		var ns int64
+		var id string
+		if _, err := fmt.Sscan(line, &ns, &id); err == nil && id == release {
+			return time.Unix(0, ns), true
+		}
+	}
+	return time.Time{}, false
 }

@@ -36,9 +36,13 @@ func TestLeaderGroupWithBastionAcceptance(t *testing.T) {
 	// directory of the root it was built in (/hab/svc/service on a real
 	// machine), which no member here has: each has its own FS_ROOT. So
 	// the copy built gets a hooks/run starting the same command, which
-	// each supervisor renders with its own paths; the rest is the plan.
+	// each supervisor renders with its own paths (and which records when
+	// it started which release, in data/starts); the rest is the plan.
+	// One more template, config/leader.conf, shows what the service is
+	// told of the election (svc.me.leader, svc.me.follower).
 	harts, rels := buildFixture(t, r.fix, svc, "0.1.0", map[string]string{
-		"hooks/run": "#!/bin/sh\ncd {{pkg.svc_path}}\nexec habtest-service {{pkg.svc_config_path}}/service.conf 2>&1\n",
+		"hooks/run":          "#!/bin/sh\ncd {{pkg.svc_path}}\necho \"$(date +%s%N) {{pkg.ident}}\" >> {{pkg.svc_data_path}}/starts\nexec habtest-service {{pkg.svc_config_path}}/service.conf 2>&1\n",
+		"config/leader.conf": "leader = {{svc.me.leader}}\nfollower = {{svc.me.follower}}\n",
 	}, "20260301000001", "20260301000002")
 	depot, url := depottest.Start(t, crypto.Cache{Dir: r.fix.keys}, "habtest", harts...)
 	ctx := context.Background()
@@ -77,6 +81,19 @@ func TestLeaderGroupWithBastionAcceptance(t *testing.T) {
 		return ok
 	})
 	t.Logf("leader %s (%s)", leader.name, leader.id)
+	toldOnly := func(l *member) bool {
+		for _, m := range members {
+			want := "leader = false\nfollower = true\n"
+			if m == l {
+				want = "leader = true\nfollower = false\n"
+			}
+			if m.renderedFile(svc, "leader.conf") != want {
+				return false
+			}
+		}
+		return true
+	}
+	waitFor(t, leader.name+" alone told it leads (svc.me.leader), the others that they follow", func() bool { return toldOnly(leader) })
 	waitFor(t, "the bastion's census of the group: three members, alive, on "+rels[0].String(), func() bool {
 		g := bastion.census().CensusGroups[group]
 		if g == nil || len(g.Population) != 3 {
@@ -162,15 +179,28 @@ func TestLeaderGroupWithBastionAcceptance(t *testing.T) {
 	stop()
 	t.Logf("looks at each member while rolling: %v", tl.looks())
 
-	moves := tl.moves(rels[0].String(), rels[1].String())
+	startedAt := func(name, release string) (time.Time, bool) {
+		for _, m := range members {
+			if m.name == name {
+				return m.startedAt(svc, release)
+			}
+		}
+		return time.Time{}, false
+	}
+	moves := tl.moves(rels[0].String(), rels[1].String(), startedAt)
 	if len(moves) != len(members) {
 		t.Fatalf("%d members seen moving from %s to %s; want every one (looks: %v)", len(moves), rels[0], rels[1], tl.looks())
 	}
 	for i, mv := range moves {
-		t.Logf("%s between releases within %s..%s", mv.member, mv.leftBy.Sub(promoted).Round(time.Millisecond), mv.upBy.Sub(promoted).Round(time.Millisecond))
-		if i > 0 && moves[i-1].upBy.After(mv.leftBy) {
-			t.Errorf("%s left %s (by %s) before %s was up on %s (by %s): two members between releases at once",
-				mv.member, rels[0], mv.leftBy.Sub(promoted).Round(time.Millisecond), moves[i-1].member, rels[1], moves[i-1].upBy.Sub(promoted).Round(time.Millisecond))
+		t.Logf("%s between releases within %s..%s", mv.member, mv.leftAfter.Sub(promoted).Round(time.Millisecond), mv.upBy.Sub(promoted).Round(time.Millisecond))
+		if i > 0 && moves[i-1].upBy.After(mv.leftAfter) {
+			t.Errorf("%s was still seen on %s at %s, after %s had left it and before it started %s (at %s): two members between releases at once",
+				mv.member, rels[0], mv.leftAfter.Sub(promoted).Round(time.Millisecond), moves[i-1].member, rels[1], moves[i-1].upBy.Sub(promoted).Round(time.Millisecond))
+		}
+	}
+	if t.Failed() {
+		for _, m := range members {
+			t.Logf("%s's releases, from the promotion:\n%s", m.name, tl.trace(m.name, promoted))
 		}
 	}
 	if moves[0].member != up.name {
@@ -184,6 +214,7 @@ func TestLeaderGroupWithBastionAcceptance(t *testing.T) {
 		t.Errorf("the service leader was the update leader: %s", strings.Join(both, "; "))
 	}
 	t.Logf("leader at the end %s (%s)", end.name, end.id)
+	waitFor(t, end.name+" alone told it leads at the end", func() bool { return toldOnly(end) })
 	for _, m := range members {
 		m.waitOutput("Updating " + svc + " from " + rels[0].String() + " to " + rels[1].String())
 		if got := m.renderedFile(svc, "service.conf"); !strings.Contains(got, fmt.Sprintf("message = %q", message)) {
