@@ -22,31 +22,11 @@
 // cut-off member's probes down), while the others confirm it dead and
 // elect another: two leaders. With a lease (WithLease) a member pings the
 // other members of its groups directly and counts in the electorate only
-// those that answered within the lease; a cut-off leader has lost quorum
-// once the lease ran out. The followers start a new term when the leader
-// is Confirmed, as the original's do, or sooner, once the leader has not
-// answered their own pings for twice the lease (Silence): by then it no
-// longer counts them, so a leader that every voter of the new term lost
-// is no longer leading; that leader, silent, need not vote for the new
-// term (every other Alive member must). The lease
-// is also shorter than the shortest time SWIM takes to confirm a member
-// dead, for the members that never had an answer from the leader. Without
-// a lease the followers wait a grace time (WithGrace) instead.
-//
-// Why twice: a follower's answers come at most lease/4 + the election
-// tick + the probe timeout apart, so when the leader last counted it, the
-// follower's own last answer was at most that long before; the leader's
-// count of it runs out lease later, its silence 2*lease after its last
-// answer, and 0.75*lease covers the tick and probe timeout (2.25 s
-// against 0.7 s with the default timing).
-//
-// Votes: in one term the winner does not take the loser's votes, where
-// the original's does; each member votes itself for the candidate it
-// follows (takeVotes). Otherwise, as a split heals, a rumor of the
-// replacement term still on its way, carrying the votes of its whole
-// side, would let a better bid (the former leader bidding the highest,
-// or a larger id) finish that term beside the candidate that had already
-// finished it.
+// those that answered within the lease; the lease is shorter than the
+// shortest time SWIM takes to confirm a member dead, so a cut-off leader
+// has lost quorum before anyone can replace it, and the followers start a
+// new term as soon as the leader is Confirmed, as the original's do.
+// Without a lease the followers wait a grace time (WithGrace) instead.
 package election
 
 import (
@@ -102,20 +82,6 @@ func (e Election) withVotes(o Election) Election {
 	return e
 }
 
-// takeVotes returns e after a merge with o in the same term: both their
-// votes when they name the same candidate, else e's alone (e beat o).
-// The original hands the loser's votes to the winner; here a vote is only
-// ever given by the voter itself (settle), to the candidate it follows.
-// Handed over, the votes of a rumor still on its way after its candidate
-// finished the term (a split healing) let a better bid (the former leader
-// bidding the highest, or a larger id) finish the same term beside it.
-func (e Election) takeVotes(o Election) Election {
-	if o.MemberID != e.MemberID {
-		return e
-	}
-	return e.withVotes(o)
-}
-
 // View is what an elector needs of the census: who runs a group, and how
 // healthy each member is (census.Ring through RingView).
 type View interface {
@@ -167,7 +133,6 @@ type Elector struct {
 	notify    func(sg string)
 	changed   chan struct{}        // closed when an election or a leader seen changes
 	seen      map[string]string    // by group: the leader Leader last reported ("" for none)
-	finished  map[string]string    // by group: the winner of the last finished election stored
 	goneSince map[string]time.Time // by group: when its leader was first seen gone
 }
 
@@ -189,29 +154,19 @@ type Prober interface {
 
 // Lease is the lease for a ring probing every probe period and
 // confirming a suspect dead after at least suspicionMult of them
-// (butterfly.Timing's Probe and SuspicionMult): a third of that time (3 s
-// with the default timing), so that a member suspected a little before a
-// cut is still confirmed well after the cut-off leader's lease ran out,
-// and the followers' Silence (twice the lease) is shorter than the
-// confirmation: they take over sooner than SWIM's detection. A leader
-// keeps a member counted through about four pings.
+// (butterfly.Timing's Probe and SuspicionMult): half that time, so that a
+// member suspected a little before a cut is still confirmed well after
+// the cut-off leader's lease ran out.
 func Lease(probe time.Duration, suspicionMult int) time.Duration {
-	return time.Duration(suspicionMult) * probe / 3
+	return time.Duration(suspicionMult) * probe / 2
 }
-
-// Silence is how long a leader that stopped answering a follower's pings
-// is still followed there, for a lease: twice the lease (see the package
-// documentation).
-func Silence(lease time.Duration) time.Duration { return 2 * lease }
 
 // WithLease makes the quorum of this member's groups rest on direct
 // answers: a member other than this one counts in the electorate only
-// while it answered a ping of p within lease. lease must
-// be shorter than the shortest time the ring takes to confirm a member
-// dead (memberlist: SuspicionMult probe periods), and 0.75*lease longer
-// than the election tick and p's probe timeout together: see Lease. The
-// followers then need no grace: a leader Confirmed by them, or silent for
-// Silence(lease), has already lost its quorum.
+// while it answered a ping of p within lease. lease must be shorter than
+// the shortest time the ring takes to confirm a member dead (memberlist:
+// SuspicionMult probe periods): see Lease. The followers then need no
+// grace: a leader Confirmed by them has already lost its quorum.
 func WithLease(p Prober, lease time.Duration) Option {
 	return func(e *Elector) { e.prober, e.lease, e.grace = p, lease, 0 }
 }
@@ -225,7 +180,7 @@ func New(self string, view View, minPopulation int, opts ...Option) *Elector {
 	e := &Elector{
 		self: self, view: view, min: max(minPopulation, 1), grace: DefaultGrace,
 		elections: map[string]Election{}, groups: map[string]func() uint64{},
-		changed: make(chan struct{}), goneSince: map[string]time.Time{}, seen: map[string]string{}, finished: map[string]string{},
+		changed: make(chan struct{}), goneSince: map[string]time.Time{}, seen: map[string]string{},
 		joined: map[string]bool{}, acked: map[string]time.Time{}, asking: map[string]bool{},
 	}
 	for _, o := range opts {
@@ -286,7 +241,7 @@ func (e *Elector) count(sg string) (electorate, population int) {
 	for _, id := range e.view.GroupMembers(sg) {
 		switch e.view.HealthOf(id) {
 		case census.Alive:
-			if e.answers(leased, id, now) {
+			if !leased || id == e.self || now.Sub(e.ackedAt(id)) < e.lease {
 				electorate++
 			}
 			population++
@@ -306,24 +261,6 @@ func (e *Elector) leased(sg string) bool {
 	e.ackMu.Lock()
 	defer e.ackMu.Unlock()
 	return e.joined[sg]
-}
-
-// answers tells whether an Alive member counts in the electorate: with a
-// lease (leased), only when it answered within it.
-func (e *Elector) answers(leased bool, id string, now time.Time) bool {
-	return !leased || id == e.self || now.Sub(e.ackedAt(id)) < e.lease
-}
-
-// silent tells whether member id, which answered this member's pings
-// before, has not answered for Silence(lease): with a lease, a leader so
-// silent is followed no longer, even while the ring still has it Alive or
-// Suspect.
-func (e *Elector) silent(sg, id string) bool {
-	if !e.leased(sg) || id == e.self {
-		return false
-	}
-	at := e.ackedAt(id)
-	return !at.IsZero() && time.Since(at) >= Silence(e.lease)
 }
 
 func (e *Elector) ackedAt(id string) time.Time {
@@ -475,10 +412,10 @@ func (e *Elector) Rumors() map[string]map[string]census.ElectionRumor {
 // with e.mu held.
 func (e *Elector) merge(cur, in Election) Election {
 	sg := cur.ServiceGroup
-	// A leader this member still sees (Alive or Suspect, and not silent)
-	// keeps its term here whatever this member's own quorum: its lease
-	// rests on this member answering it, so a vote from here for
-	// another's new term could finish that term while it still leads.
+	// A leader this member still sees (Alive or Suspect) keeps its term
+	// here whatever this member's own quorum: its lease rests on this
+	// member answering it, so a vote from here for another's new term
+	// could finish that term while it still leads.
 	leads := cur.Status == Finished && !e.gone(sg, cur.MemberID)
 	switch {
 	case in.equal(cur):
@@ -507,9 +444,9 @@ func (e *Elector) merge(cur, in Election) Election {
 	case in.Term < cur.Term:
 		return cur
 	case in.beats(cur):
-		return in.takeVotes(cur)
+		return in.withVotes(cur)
 	default:
-		return cur.takeVotes(in)
+		return cur.withVotes(in)
 	}
 }
 
@@ -520,7 +457,7 @@ func (e *Elector) settle(next Election, had bool, prev Election) {
 	if suit, member := e.groups[sg]; member && next.Status != Finished && !slices.Contains(next.Votes, e.self) {
 		mine := Election{MemberID: e.self, ServiceGroup: sg, Term: next.Term, Suitability: suit(), Status: Running, Votes: []string{e.self}}
 		if mine.beats(next) {
-			next = mine.takeVotes(next)
+			next = mine.withVotes(next)
 		} else {
 			next = next.withVotes(mine)
 		}
@@ -533,9 +470,6 @@ func (e *Elector) settle(next Election, had bool, prev Election) {
 		return
 	}
 	e.elections[sg] = next
-	if next.Status == Finished {
-		e.finished[sg] = next.MemberID
-	}
 	spread := e.spread
 	close(e.changed)
 	e.changed = make(chan struct{})
@@ -546,27 +480,15 @@ func (e *Elector) settle(next Election, had bool, prev Election) {
 }
 
 // candidateStatus: Finished once every Alive member of the group voted
-// for the candidate and the group has quorum. The leader the term
-// replaces need not vote once it is silent here (it is dead, or cut off
-// and no longer leading): the ring has it Alive until it confirms it
-// dead. Any other member must, answering or not: right after a split
-// heals the members of the other side answer no ping yet, and a
-// candidate that could finish without them would finish a term they had
-// finished beside it. Called with e.mu held.
+// for the candidate and the group has quorum.
 func (e *Elector) candidateStatus(c Election) Status {
-	sg := c.ServiceGroup
-	if !e.Quorum(sg) {
+	if !e.Quorum(c.ServiceGroup) {
 		return NoQuorum
 	}
-	replaced := e.finished[sg]
-	for _, id := range e.view.GroupMembers(sg) {
-		if !e.alive(id) || slices.Contains(c.Votes, id) {
-			continue
+	for _, id := range e.view.GroupMembers(c.ServiceGroup) {
+		if e.alive(id) && !slices.Contains(c.Votes, id) {
+			return Running
 		}
-		if id == replaced && id != c.MemberID && e.silent(sg, id) {
-			continue
-		}
-		return Running
 	}
 	return Finished
 }
@@ -647,8 +569,8 @@ func (e *Elector) tickGroup(sg string, suit func() uint64) {
 		// The leader lost quorum: a new term, which it bids to win again.
 		e.settle(Election{MemberID: e.self, ServiceGroup: sg, Term: cur.Term + 1, Suitability: MaxSuitability, Status: Running, Votes: []string{e.self}}, true, cur)
 	case gone:
-		// The leader (or the candidate) is Confirmed, Departed, gone or
-		// silent, for the grace time.
+		// The leader (or the candidate) is Confirmed, Departed or gone,
+		// for the grace time.
 		delete(e.goneSince, sg)
 		e.settle(Election{MemberID: e.self, ServiceGroup: sg, Term: cur.Term + 1, Suitability: suit(), Status: Running, Votes: []string{e.self}}, true, cur)
 	default:
@@ -656,12 +578,10 @@ func (e *Elector) tickGroup(sg string, suit func() uint64) {
 	}
 }
 
-// gone tells whether a leader (or candidate) is no longer followed here:
-// Confirmed, Departed or out of the group, or silent.
 func (e *Elector) gone(sg, id string) bool {
 	switch e.view.HealthOf(id) {
 	case census.Alive, census.Suspect:
-		return !slices.Contains(e.view.GroupMembers(sg), id) || e.silent(sg, id)
+		return !slices.Contains(e.view.GroupMembers(sg), id)
 	}
 	return true
 }

@@ -37,10 +37,8 @@ func TestMerge(t *testing.T) {
 		{"newer term kept", allAlive, el("b", 1, 0, Running, "b"), el("c", 2, 0, Running, "c"), el("c", 2, 0, Running, "c")},
 		{"finished wins at an equal term", allAlive, el("b", 1, 0, Running, "a", "b"), el("c", 1, 0, Finished, "a", "b", "c"), el("c", 1, 0, Finished, "a", "b", "c")},
 		{"finished kept over an older term", allAlive, el("c", 2, 0, Finished, "a", "b", "c"), el("b", 1, 0, Finished, "b"), el("c", 2, 0, Finished, "a", "b", "c")},
-		// The winner does not take the loser's votes: each voter votes itself.
-		{"higher suitability wins", allAlive, el("c", 1, 0, Running, "a", "c"), el("b", 1, 5, Running, "b"), el("b", 1, 5, Running, "b")},
-		{"a tie goes to the larger id", allAlive, el("b", 1, 0, Running, "b"), el("c", 1, 0, Running, "c"), el("c", 1, 0, Running, "c")},
-		{"one candidate's votes add up", allAlive, el("c", 1, 0, Running, "a", "c"), el("c", 1, 0, Running, "b", "c"), el("c", 1, 0, Running, "a", "b", "c")},
+		{"higher suitability wins and takes the votes", allAlive, el("c", 1, 0, Running, "a", "c"), el("b", 1, 5, Running, "b"), el("b", 1, 5, Running, "a", "b", "c")},
+		{"a tie goes to the larger id", allAlive, el("b", 1, 0, Running, "b"), el("c", 1, 0, Running, "c"), el("c", 1, 0, Running, "b", "c")},
 		{"a new term not from the live leader is ignored", allAlive, el("c", 1, 0, Finished, "a", "b", "c"), el("b", 2, 0, NoQuorum, "b"), el("c", 1, 0, Finished, "a", "b", "c")},
 		{"a new term from the leader is kept", allAlive, el("c", 1, 0, Finished, "a", "b", "c"), el("c", 2, MaxSuitability, Running, "c"), el("c", 2, MaxSuitability, Running, "c")},
 		{"a new term kept when the leader is gone", map[string]census.Health{"a": census.Alive, "b": census.Alive, "c": census.Confirmed}, el("c", 1, 0, Finished, "a", "b", "c"), el("b", 2, 0, Running, "b"), el("b", 2, 0, Running, "b")},
