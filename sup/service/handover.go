@@ -24,10 +24,10 @@ import (
 // and the descriptors of its output pipes in this process.
 type handoverRecord struct {
 	PID     int    `json:"pid"`
-	Start   uint64 `json:"start"`   // StartTime, which tells it from a later process with its pid
-	Started int64  `json:"started"` // when it started, Unix nanoseconds
-	Ident   string `json:"ident"`   // the release it runs
-	Stdout  int    `json:"stdout_fd"`
+	Start   uint64 `json:"start"`     // StartTime, which tells it from a later process with its pid
+	Started int64  `json:"started"`   // when it started, Unix nanoseconds
+	Ident   string `json:"ident"`     // the release it runs
+	Stdout  int    `json:"stdout_fd"` // -1: the process had closed it (a run script's exec 2>&1 closes stderr)
 	Stderr  int    `json:"stderr_fd"`
 }
 
@@ -55,7 +55,7 @@ func (s *Service) handOver() bool {
 	s.mu.Lock()
 	p := s.proc
 	s.mu.Unlock()
-	if p == nil || p.exited() || p.pipes[0] == nil {
+	if p == nil || p.exited() {
 		return false
 	}
 	start, ok := StartTime(p.pid)
@@ -66,11 +66,20 @@ func (s *Service) handOver() bool {
 	var fds []int
 	closeAll := func() {
 		for _, fd := range fds {
-			unix.Close(fd)
+			if fd >= 0 {
+				unix.Close(fd)
+			}
 		}
 	}
 	for _, f := range p.pipes {
 		fd, err := dupPipe(f)
+		if errors.Is(err, os.ErrClosed) || (err == nil && fd == -1) {
+			// Its copy ended: the process closed that stream (the
+			// original's run scripts exec 2>&1), or it was closed before
+			// an earlier hand-over. Nothing to pass on.
+			fds = append(fds, -1)
+			continue
+		}
 		if err != nil {
 			closeAll()
 			s.log.Warn("cannot hand the service over; it is stopped", "pid", p.pid, "err", err)
@@ -102,6 +111,9 @@ func (s *Service) handOver() bool {
 // duplicate survives an exec (f's own is closed by the exec and by the
 // copy that reads it).
 func dupPipe(f *os.File) (int, error) {
+	if f == nil {
+		return -1, nil
+	}
 	rc, err := f.SyscallConn()
 	if err != nil {
 		return -1, err
@@ -109,7 +121,8 @@ func dupPipe(f *os.File) (int, error) {
 	fd := -1
 	var derr error
 	if err := rc.Control(func(raw uintptr) { fd, derr = unix.Dup(int(raw)) }); err != nil {
-		return -1, err
+		// The only failure: its copy has closed it, at the stream's end.
+		return -1, fmt.Errorf("dup %s: %w (%v)", f.Name(), os.ErrClosed, err)
 	}
 	if derr != nil {
 		return -1, fmt.Errorf("dup %s: %w", f.Name(), derr)
@@ -177,10 +190,15 @@ func (s *Service) TakeOver() bool {
 }
 
 // inheritedPipes opens the descriptors a hand-over names, each of which
-// must be a pipe open in this process; they are closed on exec again.
+// must be a pipe open in this process (or -1, a stream the process had
+// closed: nil); they are closed on exec again.
 func inheritedPipes(fds ...int) ([]*os.File, error) {
 	var out []*os.File
 	for _, fd := range fds {
+		if fd == -1 {
+			out = append(out, nil)
+			continue
+		}
 		var st unix.Stat_t
 		if fd < 3 || unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFIFO {
 			for _, f := range out {

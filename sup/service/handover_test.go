@@ -38,14 +38,15 @@ func waitUntil(t *testing.T, what string, out *syncBuffer, ok func() bool) {
 	}
 }
 
-// handedOver runs a real service whose run process prints all the
-// time and hands it over; it returns the service's options and package,
-// the output and the process's pid and start time.
-func handedOver(t *testing.T) (Options, *pkgs.Package, *syncBuffer, int, uint64) {
+// handedOver runs a real service with the run hook run (which prints
+// tick lines all the time) and hands its process over; it returns the
+// service's options and package, the output and the process's pid and
+// start time.
+func handedOver(t *testing.T, run string) (Options, *pkgs.Package, *syncBuffer, int, uint64) {
 	t.Helper()
 	root := t.TempDir()
 	store, pkg := testPackage(t, root)
-	if err := os.WriteFile(filepath.Join(pkg.Path, "hooks", "run"), []byte(tickingRun), 0o755); err != nil {
+	if err := os.WriteFile(filepath.Join(pkg.Path, "hooks", "run"), []byte(run), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	out := &syncBuffer{written: make(chan struct{}, 1)}
@@ -56,7 +57,7 @@ func handedOver(t *testing.T) (Options, *pkgs.Package, *syncBuffer, int, uint64)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	go first.Run(ctx)
-	waitUntil(t, "the first tick", out, func() bool { return strings.Contains(out.String(), "watched.default(O): tick 1") })
+	waitUntil(t, "the first tick", out, func() bool { return strings.Contains(out.String(), "tick 1\n") })
 	pid := first.Status().PID
 	start, ok := StartTime(pid)
 	if pid == 0 || !ok {
@@ -82,7 +83,7 @@ func handedOver(t *testing.T) (Options, *pkgs.Package, *syncBuffer, int, uint64)
 // runs (a leader-topology service stopped while it waits for a leader)
 // is handed over again when asked to keep running, else stopped.
 func TestStopWithoutRun(t *testing.T) {
-	opts, pkg, out, pid, start := handedOver(t)
+	opts, pkg, out, pid, start := handedOver(t, tickingRun)
 	takeOver := func() *Service {
 		t.Helper()
 		s, err := New(opts, spec.New("test/watched"), pkg)
@@ -118,7 +119,7 @@ func TestStopWithoutRun(t *testing.T) {
 // pid and start time, its output keeps arriving through the pipes handed
 // over, and stopping the second Service ends it.
 func TestHandOverAndTakeOver(t *testing.T) {
-	opts, pkg, out, pid, start := handedOver(t)
+	opts, pkg, out, pid, start := handedOver(t, tickingRun)
 	second, err := New(opts, spec.New("test/watched"), pkg)
 	if err != nil {
 		t.Fatal(err)

@@ -107,6 +107,9 @@ func (p *proc) copyOutput(o startOpts) {
 		also   io.Writer
 	}{{o.prefixOut, o.stdoutLog, o.stdout}, {o.prefixErr, o.stderrLog, nil}} {
 		r := p.pipes[i]
+		if r == nil {
+			continue // closed by the process before a hand-over
+		}
 		p.copies.Add(1)
 		go func() {
 			defer p.copies.Done()
