@@ -300,8 +300,9 @@ func (w *Writer) File() string { return w.f.Name() }
 
 // Commit makes the blob durable and visible under digest, the hex
 // BLAKE2b-256 of what was written, which the caller computed. Storing the
-// same content twice is harmless. A malformed digest is refused and the
-// blob discarded.
+// same content twice is harmless: a blob already stored under digest, of
+// the same size, is kept and the new copy discarded. A malformed digest
+// is refused and the blob discarded.
 func (w *Writer) Commit(ctx context.Context, digest string) error {
 	if w.done {
 		return errors.New("commit blob: already finished")
@@ -309,6 +310,14 @@ func (w *Writer) Commit(ctx context.Context, digest string) error {
 	if !ValidDigest(digest) {
 		w.Abort()
 		return fmt.Errorf("commit blob as %q: not a lowercase hex BLAKE2b-256 digest", digest)
+	}
+	dst := w.d.path(digest)
+	if fi, err := os.Stat(dst); err == nil && fi.Mode().IsRegular() && fi.Size() == w.n {
+		// The same content is stored already (a blob is named by its
+		// digest and only ever takes its name complete and synced): keep
+		// that file, and the pages of it the kernel has cached.
+		w.Abort()
+		return nil
 	}
 	w.done = true
 	tmp := w.f.Name()
@@ -322,7 +331,6 @@ func (w *Writer) Commit(ctx context.Context, digest string) error {
 	if err == nil {
 		err = ctx.Err()
 	}
-	dst := w.d.path(digest)
 	if err == nil {
 		err = os.MkdirAll(filepath.Dir(dst), 0o750)
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"golang.org/x/crypto/blake2b"
@@ -283,5 +284,58 @@ func TestWriterDiskFull(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestCommitKeepsStoredBlob: content stored again leaves the stored file
+// in place (same inode, so its cached pages serve the next download) and
+// no temporary; a stored file of another size (not what a commit leaves)
+// is replaced.
+func TestCommitKeepsStoredBlob(t *testing.T) {
+	ctx := context.Background()
+	d, err := New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := bytes.Repeat([]byte("blob"), 300000)
+	sum := blake2b.Sum256(data)
+	digest := hex.EncodeToString(sum[:])
+	store := func() {
+		t.Helper()
+		w, err := d.Create(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write(data); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Commit(ctx, digest); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inode := func() uint64 {
+		t.Helper()
+		fi, err := os.Stat(d.path(digest))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Sys().(*syscall.Stat_t).Ino
+	}
+	store()
+	first := inode()
+	store()
+	if got := inode(); got != first {
+		t.Fatalf("storing the same content again replaced the file (inode %d, was %d)", got, first)
+	}
+	if left, _ := os.ReadDir(filepath.Join(d.root, "tmp")); len(left) != 0 {
+		t.Fatalf("temporary files left: %v", left)
+	}
+	if err := os.WriteFile(d.path(digest), data[:10], 0o640); err != nil {
+		t.Fatal(err)
+	}
+	store()
+	got, err := os.ReadFile(d.path(digest))
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("a stored file of another size was not replaced: %d bytes, %v", len(got), err)
 	}
 }
