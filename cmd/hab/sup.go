@@ -195,7 +195,7 @@ func (a *app) supRestartCmd() *cobra.Command {
 	var client func() (ctl.Client, error)
 	c := &cobra.Command{
 		Use:   "restart",
-		Short: "Restart the Supervisor: its services stop, and start again from their specs",
+		Short: "Restart the Supervisor process but keep its services running (it executes its own binary again and takes them over)",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if c.Flags().Changed("remote-sup") {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -408,9 +409,10 @@ func (a *app) supRun(c *cobra.Command, f *supRunFlags, pkg string) error {
 		}
 	}
 	// SIGHUP (hab sup restart) or a restart request on the control
-	// gateway (hab sup restart --remote-sup) restarts the supervisor in
-	// place: every service stops, then the specs are read again and
-	// started.
+	// gateway (hab sup restart --remote-sup) restarts the supervisor with
+	// its services kept running, as a self-update does: it stops leaving
+	// their run processes running, executes its own binary again in this
+	// process, and the new supervisor takes them over.
 	asked := make(chan struct{}, 1)
 	cfg.Restart = func() {
 		select {
@@ -422,28 +424,30 @@ func (a *app) supRun(c *cobra.Command, f *supRunFlags, pkg string) error {
 		hup := make(chan os.Signal, 1)
 		signal.Notify(hup, syscall.SIGHUP)
 		rctx, cancel := context.WithCancel(ctx)
+		// handover, closed by a restart or by --auto-update's newer hab,
+		// stops the supervisor with its services left running.
+		handover := make(chan struct{})
+		var once sync.Once
+		handOver := func() { once.Do(func() { close(handover) }) }
+		cfg.Handover = handover
 		var why atomic.Value
 		go func() {
 			select {
 			case <-hup:
 				why.Store("SIGHUP")
-				cancel()
+				handOver()
 			case <-asked:
 				why.Store("asked through the control gateway")
-				cancel()
+				handOver()
 			case <-rctx.Done():
 			}
 		}()
-		// --auto-update: a newer hab found stops the supervisor with its
-		// services left running, and this process becomes the new hab.
-		handover := make(chan struct{})
-		cfg.Handover = handover
 		found := make(chan *selfupdate.Release, 1)
 		if upd != nil {
 			go func() {
 				rel, _ := upd.Watch(rctx)
 				if rel != nil {
-					close(handover)
+					handOver()
 				}
 				found <- rel
 			}()
@@ -453,20 +457,27 @@ func (a *app) supRun(c *cobra.Command, f *supRunFlags, pkg string) error {
 		err = manager.Run(rctx, cfg)
 		signal.Stop(hup)
 		cancel()
-		if rel := <-found; rel != nil && err == nil && ctx.Err() == nil {
+		rel := <-found
+		if errors.Is(err, manager.ErrDeparted) {
+			return &exitCodeError{code: manager.DepartedExitCode, err: err}
+		}
+		if err != nil || ctx.Err() != nil {
+			return err
+		}
+		switch {
+		case rel != nil:
 			fmt.Fprintf(a.stdout, "hab-sup(MR): Supervisor shutting down for automatic update to %s\n", rel.Ident)
 			cfg.Log.Info("self-update: executing the new hab with the same arguments", "binary", rel.Binary, "args", os.Args[1:])
 			xerr := selfupdate.Exec(rel.Binary, os.Args[1:], os.Environ())
 			upd.Refuse(rel.Ident, xerr.Error())
 			fmt.Fprintf(a.stdout, "hab-sup(MR): Restarting the Supervisor (the automatic update failed: %v)\n", xerr)
-			continue
+		case why.Load() != nil:
+			fmt.Fprintf(a.stdout, "hab-sup(MR): Restarting the Supervisor (%s)\n", why.Load())
+			cfg.Log.Info("restart: executing this hab again with the same arguments", "args", os.Args[1:])
+			xerr := selfupdate.Reexec(os.Args[1:], os.Environ())
+			fmt.Fprintf(a.stdout, "hab-sup(MR): Restarting the Supervisor in this process (executing it again failed: %v)\n", xerr)
+		default:
+			return nil
 		}
-		if errors.Is(err, manager.ErrDeparted) {
-			return &exitCodeError{code: manager.DepartedExitCode, err: err}
-		}
-		if err != nil || why.Load() == nil || ctx.Err() != nil {
-			return err
-		}
-		fmt.Fprintf(a.stdout, "hab-sup(MR): Restarting the Supervisor (%s)\n", why.Load())
 	}
 }

@@ -551,15 +551,16 @@ func TestSupKill9BringsServicesBack(t *testing.T) {
 	if now := processesIn(serviceConf); len(now) != 1 || now[0] == before[0] {
 		t.Errorf("service processes after restart: %v (before: %v)", now, before)
 	}
-	// hab sup restart: the supervisor stops its services and starts
-	// them again from their specs, in the same process.
+	// hab sup restart: the supervisor restarts in the same process and
+	// takes its service over (TestSupRestartKeepsServices).
 	pid := s2.pid("service/blue")
 	if pid == 0 {
 		t.Fatal("no pid for service.blue")
 	}
 	s2.mustHab("", "sup", "restart")
 	s2.waitOutput("hab-sup(MR): Restarting the Supervisor (SIGHUP)")
-	supWaitFor(t, "the service after sup restart", func() bool { p := s2.pid("service/blue"); return p != 0 && p != pid })
+	s2.waitOutput(fmt.Sprintf("Took over the running service (PID %d)", pid))
+	supWaitFor(t, "the service after sup restart", func() bool { return s2.pid("service/blue") == pid })
 	if s2.exited() {
 		t.Fatal("sup restart ended the supervisor")
 	}
@@ -573,7 +574,9 @@ func TestSupKill9BringsServicesBack(t *testing.T) {
 		t.Errorf("sup restart --remote-sup: %q", out)
 	}
 	s2.waitOutput("hab-sup(MR): Restarting the Supervisor (asked through the control gateway)")
-	supWaitFor(t, "the service after sup restart --remote-sup", func() bool { p := s2.pid("service/blue"); return p != 0 && p != pid })
+	supWaitFor(t, "the service after sup restart --remote-sup", func() bool {
+		return strings.Count(s2.output(), fmt.Sprintf("Took over the running service (PID %d)", pid)) == 2 && s2.pid("service/blue") == pid
+	})
 	if s2.exited() {
 		t.Fatal("sup restart --remote-sup ended the supervisor")
 	}

@@ -221,3 +221,17 @@ func Exec(bin string, args, env []string) error {
 	err := syscall.Exec(bin, append([]string{bin}, args...), env)
 	return fmt.Errorf("execute %s: %w", bin, err)
 }
+
+// Reexec replaces this process with its own binary again (hab sup
+// restart), given args (without the program name) and env: the binary
+// this process runs (/proc/self/exe), even when its file was replaced
+// or removed since, named as it was started. It returns only when that
+// fails.
+func Reexec(args, env []string) error {
+	name, err := os.Executable()
+	if err != nil {
+		name = os.Args[0]
+	}
+	err = syscall.Exec("/proc/self/exe", append([]string{name}, args...), env)
+	return fmt.Errorf("execute this hab (%s) again: %w", name, err)
+}
