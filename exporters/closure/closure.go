@@ -18,6 +18,7 @@ import (
 
 	coreclosure "github.com/habgo/hab/core/closure"
 	"github.com/habgo/hab/core/crypto"
+	"github.com/habgo/hab/core/elfarch"
 	"github.com/habgo/hab/core/ident"
 	"github.com/habgo/hab/core/paths"
 	"github.com/habgo/hab/core/pkgmeta"
@@ -140,7 +141,10 @@ func (o *Options) base(ctx context.Context, target ident.Target, shell bool) (*P
 	}
 	root := filepath.Join(o.HostRoot, string(target))
 	if bin, ok := bins[target]; ok {
-		if err := CheckBinary(bin, target, what); err != nil {
+		if err := elfarch.Check(bin, target, what); err != nil {
+			if errors.Is(err, elfarch.ErrOtherMachine) {
+				return nil, fmt.Errorf("%w: an image of one target never holds another's binaries", err)
+			}
 			return nil, err
 		}
 		if shell {

@@ -145,32 +145,3 @@ func TestHostBinaryRemembered(t *testing.T) {
 		t.Errorf("busybox made %s, then %v %v", s1.Ident, s2, err)
 	}
 }
-
-// TestCheckBinary: a binary of another machine than the target's, or a
-// file that is not ELF, is refused naming the target and the file.
-func TestCheckBinary(t *testing.T) {
-	script := filepath.Join(t.TempDir(), "script")
-	if err := os.WriteFile(script, []byte("#!/bin/sh\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := closure.CheckBinary("/bin/busybox", ident.X86_64Linux, "shell"); err != nil {
-		t.Errorf("x86-64 busybox for x86_64-linux: %v", err)
-	}
-	for _, tc := range []struct {
-		path   string
-		target ident.Target
-		want   []string
-	}{
-		{"/bin/busybox", ident.AArch64Linux, []string{"shell for target aarch64-linux", "/bin/busybox is built for EM_X86_64, not EM_AARCH64"}},
-		{script, ident.X86_64Linux, []string{"shell for target x86_64-linux", script + " is not an ELF binary"}},
-		{filepath.Join(t.TempDir(), "none"), ident.X86_64Linux, []string{"shell for target x86_64-linux", "no such file"}},
-		{"/bin/busybox", ident.Target("x86_64-windows"), []string{"x86_64-windows", "no known ELF machine"}},
-	} {
-		err := closure.CheckBinary(tc.path, tc.target, "shell")
-		for _, w := range tc.want {
-			if err == nil || !strings.Contains(err.Error(), w) {
-				t.Errorf("CheckBinary(%s, %s): %v, want it to say %q", tc.path, tc.target, err, w)
-			}
-		}
-	}
-}

@@ -23,14 +23,15 @@ import (
 	"time"
 
 	"github.com/habgo/hab/core/crypto"
+	"github.com/habgo/hab/core/elfarch"
 	"github.com/habgo/hab/core/ident"
 	"github.com/habgo/hab/core/pkgs"
 	"github.com/habgo/hab/depot/client"
-	"github.com/habgo/hab/exporters/closure"
 )
 
-// Package is the package a supervisor updates itself from.
-const Package = closure.HabPackage
+// Package is the package a supervisor updates itself from: the one
+// whose bin/hab is the hab binary (the exporters ship it as hab too).
+const Package = "core/hab"
 
 // DefaultPeriod is how often the channel is asked (--auto-update-period).
 const DefaultPeriod = 60 * time.Second
@@ -203,7 +204,7 @@ func Usable(ctx context.Context, bin string, target ident.Target) error {
 	if !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 {
 		return fmt.Errorf("hab binary %s is not an executable file (%s)", bin, fi.Mode())
 	}
-	if err := closure.CheckBinary(bin, target, "hab binary"); err != nil {
+	if err := elfarch.Check(bin, target, "hab binary"); err != nil {
 		return err
 	}
 	tctx, cancel := context.WithTimeout(ctx, trialTimeout)
