@@ -12,9 +12,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sync"
-	"syscall"
-	"unsafe"
 
 	"golang.org/x/crypto/blake2b"
 )
@@ -62,183 +59,29 @@ func (d *Dir) path(digest string) string {
 // caller names the digest at Commit, computed from the same bytes (the
 // depot's upload verification hashes every byte once for the checksum;
 // hashing here too made uploads a third slower).
-//
-// Where the file system has direct I/O (O_DIRECT), the blob goes to the
-// disk without passing through the page cache: a depot writes a blob once
-// and serves it later, if ever, so caching it gains nothing, while filling
-// 100 MB of fresh cache pages cost more CPU than hashing the upload twice
-// (bench/depot_speed.sh). What is written is gathered in aligned buffers
-// of stageSize; a full one is written by a goroutine of its own at its
-// offset while the next fills, up to stageCount at once, so the disk's
-// latency overlaps the upload instead of adding to it. The unaligned tail
-// goes through the cache before the sync. Without direct I/O the blob is
-// written through the cache, its writeback started every writebackStep.
 type Writer struct {
 	d       *Dir
 	f       *os.File
-	n       int64 // bytes taken, including those not yet on disk
-	started int64 // bytes whose writeback has been started (cached writes)
+	n       int64
+	started int64 // bytes whose writeback has been started
 	done    bool
-
-	direct bool           // the file is open with O_DIRECT
-	probed bool           // a direct write has succeeded
-	cur    []byte         // the buffer being filled
-	free   chan []byte    // buffers not being written
-	made   int            // buffers allocated, up to stageCount
-	busy   sync.WaitGroup // writes in flight
-	errMu  sync.Mutex
-	err    error // the first failed write in flight
 }
 
-const (
-	// writebackStep is how much is written through the cache before its
-	// writeback to disk is started, so that the sync at Commit waits only
-	// for the tail.
-	writebackStep = 8 << 20
-	// directAlign is the alignment of memory, offset and length that
-	// direct I/O needs: a page, which covers every logical block size.
-	directAlign = 4096
-	// stageSize and stageCount: the aligned buffers direct writes are
-	// gathered in, and how many there are (so how many writes may be in
-	// flight at once).
-	stageSize  = 1 << 20
-	stageCount = 4
-)
+// writebackStep is how much is written before its writeback to disk is
+// started, so that the sync at Commit waits only for the tail.
+const writebackStep = 8 << 20
 
 // Create starts a new blob.
 func (d *Dir) Create(ctx context.Context) (*Writer, error) {
-	return d.create(true)
-}
-
-// create starts a new blob, written with direct I/O when direct is set
-// and the file system has it.
-func (d *Dir) create(direct bool) (*Writer, error) {
 	f, err := os.CreateTemp(filepath.Join(d.root, "tmp"), "upload-*")
 	if err != nil {
 		return nil, fmt.Errorf("create blob: %w", err)
 	}
-	w := &Writer{d: d, f: f}
-	if direct && setDirect(f, true) == nil {
-		w.direct = true
-		w.free = make(chan []byte, stageCount)
-	}
-	return w, nil
-}
-
-// alignedBuffer returns n bytes whose address is a multiple of
-// directAlign (Go's heap does not move objects).
-func alignedBuffer(n int) []byte {
-	b := make([]byte, n+directAlign)
-	off := 0
-	if r := int(uintptr(unsafe.Pointer(unsafe.SliceData(b))) & (directAlign - 1)); r != 0 {
-		off = directAlign - r
-	}
-	return b[off : off+n : off+n]
+	return &Writer{d: d, f: f}, nil
 }
 
 // Write appends to the blob.
 func (w *Writer) Write(p []byte) (int, error) {
-	if !w.direct {
-		return w.writeCached(p)
-	}
-	taken := 0
-	for taken < len(p) {
-		if w.cur == nil {
-			b, err := w.buffer()
-			if err != nil {
-				return taken, err
-			}
-			w.cur = b
-		}
-		k := copy(w.cur[len(w.cur):cap(w.cur)], p[taken:])
-		w.cur = w.cur[:len(w.cur)+k]
-		taken += k
-		w.n += int64(k)
-		if len(w.cur) == cap(w.cur) {
-			b := w.cur
-			w.cur = nil
-			if err := w.writeOut(b, w.n-int64(len(b))); err != nil {
-				return taken, err
-			}
-			if !w.direct { // the file system refused direct writes
-				return taken, nil
-			}
-		}
-	}
-	return taken, nil
-}
-
-// buffer returns an empty stage buffer: a free one, a new one while fewer
-// than stageCount exist, or the next one a write in flight frees; the
-// first error of a write in flight is returned instead.
-func (w *Writer) buffer() ([]byte, error) {
-	if err := w.failed(); err != nil {
-		return nil, err
-	}
-	select {
-	case b := <-w.free:
-		return b[:0], nil
-	default:
-	}
-	if w.made < stageCount {
-		w.made++
-		return alignedBuffer(stageSize)[:0], nil
-	}
-	b := <-w.free
-	if err := w.failed(); err != nil {
-		w.free <- b
-		return nil, err
-	}
-	return b[:0], nil
-}
-
-func (w *Writer) failed() error {
-	w.errMu.Lock()
-	defer w.errMu.Unlock()
-	return w.err
-}
-
-// writeOut writes a full stage buffer b at off. The first is written
-// here: a file system that took O_DIRECT but refuses the write (EINVAL,
-// nothing written) gets it, and the rest of the blob, through the cache.
-// The others are written by a goroutine each, which frees b when done.
-func (w *Writer) writeOut(b []byte, off int64) error {
-	if !w.probed {
-		n, err := w.f.WriteAt(b, off)
-		if err != nil && n == 0 && errors.Is(err, syscall.EINVAL) {
-			if err := w.endDirect(); err != nil {
-				return err
-			}
-			n, err = w.f.WriteAt(b, off)
-		}
-		w.free <- b
-		if err != nil {
-			return fmt.Errorf("write blob %s: %w", w.f.Name(), err)
-		}
-		w.probed = w.direct
-		if !w.direct {
-			_, err := w.f.Seek(off+int64(n), io.SeekStart)
-			return err
-		}
-		return nil
-	}
-	w.busy.Add(1)
-	go func() {
-		defer w.busy.Done()
-		if _, err := w.f.WriteAt(b, off); err != nil {
-			w.errMu.Lock()
-			if w.err == nil {
-				w.err = fmt.Errorf("write blob %s at %d: %w", w.f.Name(), off, err)
-			}
-			w.errMu.Unlock()
-		}
-		w.free <- b
-	}()
-	return nil
-}
-
-// writeCached writes p through the page cache.
-func (w *Writer) writeCached(p []byte) (int, error) {
 	n, err := w.f.Write(p)
 	w.n += int64(n)
 	if err != nil {
@@ -249,46 +92,6 @@ func (w *Writer) writeCached(p []byte) (int, error) {
 		w.started = w.n
 	}
 	return n, nil
-}
-
-// endDirect turns direct I/O off for the rest of the blob.
-func (w *Writer) endDirect() error {
-	w.direct = false
-	if err := setDirect(w.f, false); err != nil {
-		return fmt.Errorf("write blob: %w", err)
-	}
-	return nil
-}
-
-// flush waits for the writes in flight and writes the partly filled
-// buffer: its aligned part directly, the rest through the cache (direct
-// I/O is then over for this blob).
-func (w *Writer) flush() error {
-	if !w.direct {
-		return nil
-	}
-	w.busy.Wait()
-	if err := w.failed(); err != nil {
-		return err
-	}
-	b := w.cur
-	w.cur = nil
-	off := w.n - int64(len(b))
-	if k := len(b) &^ (directAlign - 1); k > 0 {
-		if _, err := w.f.WriteAt(b[:k], off); err != nil {
-			return fmt.Errorf("write blob %s: %w", w.f.Name(), err)
-		}
-		b, off = b[k:], off+int64(k)
-	}
-	if err := w.endDirect(); err != nil {
-		return err
-	}
-	if len(b) > 0 {
-		if _, err := w.f.WriteAt(b, off); err != nil {
-			return fmt.Errorf("write blob %s: %w", w.f.Name(), err)
-		}
-	}
-	return nil
 }
 
 // Size is the number of bytes written.
@@ -321,10 +124,7 @@ func (w *Writer) Commit(ctx context.Context, digest string) error {
 	}
 	w.done = true
 	tmp := w.f.Name()
-	err := w.flush()
-	if err == nil {
-		err = w.f.Sync()
-	}
+	err := w.f.Sync()
 	if cerr := w.f.Close(); err == nil {
 		err = cerr
 	}
@@ -351,10 +151,7 @@ func (w *Writer) Commit(ctx context.Context, digest string) error {
 // store that publishes the file elsewhere (object storage); Abort then
 // removes it.
 func (w *Writer) Finish() (size int64, err error) {
-	err = w.flush()
-	if err == nil {
-		err = w.f.Sync()
-	}
+	err = w.f.Sync()
 	if cerr := w.f.Close(); err == nil {
 		err = cerr
 	}
@@ -370,7 +167,6 @@ func (w *Writer) Abort() {
 		return
 	}
 	w.done = true
-	w.busy.Wait()
 	w.f.Close()
 	os.Remove(w.f.Name())
 }

@@ -119,24 +119,17 @@ func TestNewClearsLeftovers(t *testing.T) {
 	}
 }
 
-// TestWriterPatterns writes blobs in many shapes (sizes around the
-// alignment and the stage buffers, odd chunks, unaligned memory, more
-// buffers than may be in flight) with direct I/O and through the cache,
-// and checks the committed blob, and the one Finish leaves, byte for byte.
+// TestWriterPatterns writes blobs in many shapes (sizes around a page and
+// the writeback step, odd chunks, unaligned memory) and checks the
+// committed blob, and the one Finish leaves, byte for byte.
 func TestWriterPatterns(t *testing.T) {
 	ctx := context.Background()
 	d, err := New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	probe, err := d.create(true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	directOK := probe.direct
-	probe.Abort()
-
-	src := make([]byte, 6*stageSize+5000)
+	const page, step = 4096, writebackStep
+	src := make([]byte, 2*step+5000)
 	for i := range src {
 		src[i] = byte(i*7 + i>>11)
 	}
@@ -148,90 +141,80 @@ func TestWriterPatterns(t *testing.T) {
 	}{
 		{"empty", 0, []int{1}, false},
 		{"one byte", 1, []int{1}, false},
-		{"one block less a byte", directAlign - 1, []int{directAlign}, false},
-		{"one block", directAlign, []int{directAlign}, false},
-		{"one block and a byte", directAlign + 1, []int{directAlign + 1}, false},
-		{"a stage less a byte", stageSize - 1, []int{256 << 10}, false},
-		{"a stage", stageSize, []int{256 << 10}, false},
-		{"a stage and a byte", stageSize + 1, []int{256 << 10}, false},
-		{"more stages than in flight", (stageCount+2)*stageSize + 4321, []int{256 << 10}, false},
-		{"odd chunks", 3*stageSize + 17, []int{7, 65539, 4096, 1, 300000}, false},
-		{"unaligned memory", 2*stageSize + 999, []int{262144}, true},
-		{"one write of everything", 5*stageSize + 4097, []int{5*stageSize + 4097}, false},
+		{"a page less a byte", page - 1, []int{page}, false},
+		{"a page", page, []int{page}, false},
+		{"a page and a byte", page + 1, []int{page + 1}, false},
+		{"a writeback step less a byte", step - 1, []int{256 << 10}, false},
+		{"a writeback step", step, []int{256 << 10}, false},
+		{"a writeback step and a byte", step + 1, []int{256 << 10}, false},
+		{"odd chunks", step + 3*page + 17, []int{7, 65539, 4096, 1, 300000}, false},
+		{"unaligned memory", 2*step + 999, []int{262144}, true},
+		{"one write of everything", 2*step + 4097, []int{2*step + 4097}, false},
 	}
-	for _, mode := range []string{"direct", "cached"} {
-		for _, tc := range cases {
-			t.Run(mode+"/"+tc.name, func(t *testing.T) {
-				if mode == "direct" && !directOK {
-					t.Skipf("the file system of %s has no direct I/O", d.root)
-				}
-				data := src[:tc.size]
-				if tc.odd {
-					data = src[1 : tc.size+1]
-				}
-				write := func(w *Writer) {
-					for off, i := 0, 0; off < len(data); i++ {
-						n := min(tc.chunks[i%len(tc.chunks)], len(data)-off)
-						if m, err := w.Write(data[off : off+n]); err != nil || m != n {
-							t.Fatalf("write %d bytes at %d: wrote %d, %v", n, off, m, err)
-						}
-						off += n
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			data := src[:tc.size]
+			if tc.odd {
+				data = src[1 : tc.size+1]
+			}
+			write := func(w *Writer) {
+				for off, i := 0, 0; off < len(data); i++ {
+					n := min(tc.chunks[i%len(tc.chunks)], len(data)-off)
+					if m, err := w.Write(data[off : off+n]); err != nil || m != n {
+						t.Fatalf("write %d bytes at %d: wrote %d, %v", n, off, m, err)
 					}
-					if w.Size() != int64(len(data)) {
-						t.Fatalf("size %d, wrote %d", w.Size(), len(data))
-					}
+					off += n
 				}
-				sum := blake2b.Sum256(data)
-				digest := hex.EncodeToString(sum[:])
+				if w.Size() != int64(len(data)) {
+					t.Fatalf("size %d, wrote %d", w.Size(), len(data))
+				}
+			}
+			sum := blake2b.Sum256(data)
+			digest := hex.EncodeToString(sum[:])
 
-				w, err := d.create(mode == "direct")
-				if err != nil {
-					t.Fatal(err)
-				}
-				if w.direct != (mode == "direct") {
-					t.Fatalf("direct I/O is %t", w.direct)
-				}
-				write(w)
-				if err := w.Commit(ctx, digest); err != nil {
-					t.Fatal(err)
-				}
-				f, n, err := d.Open(ctx, digest)
-				if err != nil {
-					t.Fatal(err)
-				}
-				got, err := io.ReadAll(f)
-				f.Close()
-				if err != nil || n != int64(len(data)) || !bytes.Equal(got, data) {
-					t.Fatalf("stored %d bytes (size %d, %v), equal %t", len(got), n, err, bytes.Equal(got, data))
-				}
+			w, err := d.Create(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			write(w)
+			if err := w.Commit(ctx, digest); err != nil {
+				t.Fatal(err)
+			}
+			f, n, err := d.Open(ctx, digest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := io.ReadAll(f)
+			f.Close()
+			if err != nil || n != int64(len(data)) || !bytes.Equal(got, data) {
+				t.Fatalf("stored %d bytes (size %d, %v), equal %t", len(got), n, err, bytes.Equal(got, data))
+			}
 
-				// Finish (object storage reads the file back).
-				w, err = d.create(mode == "direct")
-				if err != nil {
-					t.Fatal(err)
-				}
-				write(w)
-				size, err := w.Finish()
-				if err != nil || size != int64(len(data)) {
-					t.Fatalf("finish: %d, %v", size, err)
-				}
-				got, err = os.ReadFile(w.File())
-				if err != nil || !bytes.Equal(got, data) {
-					t.Fatalf("finished file: %d bytes, %v", len(got), err)
-				}
-				w.Abort()
-				if _, err := os.Stat(w.File()); !errors.Is(err, os.ErrNotExist) {
-					t.Fatalf("abort after finish left %s: %v", w.File(), err)
-				}
-			})
-		}
+			// Finish (object storage reads the file back).
+			w, err = d.Create(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			write(w)
+			size, err := w.Finish()
+			if err != nil || size != int64(len(data)) {
+				t.Fatalf("finish: %d, %v", size, err)
+			}
+			got, err = os.ReadFile(w.File())
+			if err != nil || !bytes.Equal(got, data) {
+				t.Fatalf("finished file: %d bytes, %v", len(got), err)
+			}
+			w.Abort()
+			if _, err := os.Stat(w.File()); !errors.Is(err, os.ErrNotExist) {
+				t.Fatalf("abort after finish left %s: %v", w.File(), err)
+			}
+		})
 	}
 }
 
 // TestWriterDiskFull fills a small real file system (tmpfs, mounted here:
-// root only): a failed write, also one in flight on a goroutine of its
-// own, is an error naming the blob, from Write, Commit or Finish, and
-// nothing is left behind.
+// root only): a failed write is an error naming the blob, from Write,
+// Commit or Finish, and nothing is left behind.
 func TestWriterDiskFull(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("mounting a small tmpfs needs root")
@@ -246,44 +229,38 @@ func TestWriterDiskFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data := make([]byte, 8*stageSize+123)
+	data := make([]byte, 8<<20+123)
 	sum := blake2b.Sum256(data)
 	digest := hex.EncodeToString(sum[:])
-	for _, mode := range []string{"direct", "cached"} {
-		for _, end := range []string{"commit", "finish"} {
-			t.Run(mode+"/"+end, func(t *testing.T) {
-				w, err := d.create(mode == "direct")
-				if err != nil {
-					t.Fatal(err)
+	for _, end := range []string{"commit", "finish"} {
+		t.Run(end, func(t *testing.T) {
+			w, err := d.Create(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var werr error
+			for off := 0; off < len(data) && werr == nil; off += 256 << 10 {
+				_, werr = w.Write(data[off:min(off+256<<10, len(data))])
+			}
+			if werr == nil {
+				if end == "commit" {
+					werr = w.Commit(ctx, digest)
+				} else {
+					_, werr = w.Finish()
 				}
-				if mode == "direct" && !w.direct {
-					w.Abort()
-					t.Skip("this kernel's tmpfs has no direct I/O")
-				}
-				var werr error
-				for off := 0; off < len(data) && werr == nil; off += 256 << 10 {
-					_, werr = w.Write(data[off:min(off+256<<10, len(data))])
-				}
-				if werr == nil {
-					if end == "commit" {
-						werr = w.Commit(ctx, digest)
-					} else {
-						_, werr = w.Finish()
-					}
-				}
-				if !errors.Is(werr, unix.ENOSPC) || !strings.Contains(werr.Error(), "blob") {
-					t.Fatalf("writing 8 MiB into 3 MiB: %v", werr)
-				}
-				w.Abort()
-				left, err := os.ReadDir(filepath.Join(mnt, "tmp"))
-				if err != nil || len(left) != 0 {
-					t.Fatalf("left behind: %v %v", left, err)
-				}
-				if n, err := d.Count(); err != nil || n != 0 {
-					t.Fatalf("%d blobs stored, %v", n, err)
-				}
-			})
-		}
+			}
+			if !errors.Is(werr, unix.ENOSPC) || !strings.Contains(werr.Error(), "blob") {
+				t.Fatalf("writing 8 MiB into 3 MiB: %v", werr)
+			}
+			w.Abort()
+			left, err := os.ReadDir(filepath.Join(mnt, "tmp"))
+			if err != nil || len(left) != 0 {
+				t.Fatalf("left behind: %v %v", left, err)
+			}
+			if n, err := d.Count(); err != nil || n != 0 {
+				t.Fatalf("%d blobs stored, %v", n, err)
+			}
+		})
 	}
 }
 
