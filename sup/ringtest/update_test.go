@@ -68,20 +68,7 @@ func (m *member) starts() []string {
 
 // running is the release a member's updateSvc runs ("" when it does not
 // run).
-func (m *member) running() string {
-	var svc struct {
-		Pkg struct {
-			Ident string `json:"ident"`
-		} `json:"pkg"`
-		Process struct {
-			State string `json:"state"`
-		} `json:"process"`
-	}
-	if !m.getJSON("/services/"+updateSvc+"/default", &svc) || svc.Process.State != "up" {
-		return ""
-	}
-	return svc.Pkg.Ident
-}
+func (m *member) running() string { return m.runningOf(updateSvc) }
 
 // moves samples the members' releases until stop is closed and records
 // the order in which members moved to each release.
