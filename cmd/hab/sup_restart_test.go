@@ -17,7 +17,8 @@ import (
 // output still reaching the supervisor's; the supervisor answers again
 // (svc status, the HTTP gateway). A release installed meanwhile is not
 // kept running in the old one's process: the restarted supervisor ends
-// it and starts the service on the release its spec now resolves to.
+// it and starts the service on the release its spec now resolves to. A
+// service the restarted supervisor cannot load has its process ended.
 func TestSupRestartKeepsServices(t *testing.T) {
 	e := newSupEnv(t)
 	ticker := map[string]string{"hooks/run": "#!/bin/sh\ni=0\nwhile :; do i=$((i+1)); echo \"tick $i\"; sleep 0.2; done\n"}
@@ -108,10 +109,23 @@ func TestSupRestartKeepsServices(t *testing.T) {
 		t.Errorf("the old release's process was taken over:\n%s", s.output())
 	}
 
-	// Stopping the restarted supervisor stops the service.
+	// A spec edited into nonsense keeps its service running until a
+	// restart, whose supervisor cannot load it: the process handed over
+	// is not left running unwatched but ended (and reaped).
+	e.buildService("sleeper", nil)
+	s.mustHab("", "svc", "load", "habtest/sleeper")
+	var pid int
+	supWaitFor(t, "sleeper up", func() bool { pid = s.pid("sleeper"); return pid != 0 })
+	if err := os.WriteFile(filepath.Join(e.root, "hab", "sup", "default", "specs", "sleeper.spec"), []byte("ident = ]] nonsense"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.waitOutput("specs/sleeper.spec:1:")
+	s.mustHab("", "sup", "restart")
+	s.waitOutput("ending a handed-over process no service took over")
+	supWaitFor(t, "the unclaimed process ended and reaped", func() bool { _, ok := service.StartTime(pid); return !ok })
+	if code, out, errs := s.hab("", "svc", "status"); code != 0 || s.exited() {
+		t.Errorf("svc status after the restart: exit %d\n%s%s", code, out, errs)
+	}
 	s.mustHab("", "sup", "term")
 	<-s.done
-	if procs := processesIn(run); len(procs) != 0 {
-		t.Errorf("processes still running %s after sup term: %v", run, procs)
-	}
 }

@@ -282,6 +282,10 @@ func Run(ctx context.Context, cfg Config) error {
 		specsChanged = m.specWatch.Changed()
 	}
 	m.reconcile(ctx)
+	// The services that run have taken their processes over from the
+	// supervisor before a restart or self-update; the others' processes
+	// (unloaded, down or failing to start since) are ended.
+	service.EndUnclaimed(m.dataDir, service.DefaultShutdownTimeout, cfg.Log)
 	tick := cfg.Tick
 	if tick <= 0 {
 		tick = 200 * time.Millisecond

@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -219,5 +221,57 @@ func inheritedPipes(fds ...int) ([]*os.File, error) {
 func (s *Service) StopWithoutRun() {
 	if !s.handOver() {
 		s.stopProcess()
+	}
+}
+
+// EndUnclaimed ends, in the background, the run processes recorded in
+// dataDir's hand-over records that no Service took over (TakeOver
+// removes the record it reads): their service is no longer loaded or
+// up, or failed to start. Nothing would watch or reap them otherwise.
+// Each gets SIGTERM, then SIGKILL after timeout; its record and the
+// descriptors it names are closed and removed. Call it once the
+// services that run have started.
+func EndUnclaimed(dataDir string, timeout time.Duration, log *slog.Logger) {
+	records, _ := filepath.Glob(filepath.Join(dataDir, "*.handover"))
+	for _, path := range records {
+		b, err := os.ReadFile(path)
+		os.Remove(path)
+		if err != nil {
+			continue
+		}
+		var rec handoverRecord
+		if err := json.Unmarshal(b, &rec); err != nil {
+			log.Warn("hand-over record unreadable; removed", "file", path, "err", err)
+			continue
+		}
+		now, ok := StartTime(rec.PID)
+		if !ok || now != rec.Start || rec.PID <= 1 {
+			continue
+		}
+		// The descriptors are this process's only when it is the
+		// supervisor that handed over, executed again (the process is
+		// still its child).
+		if ppid, _, ok := statOf(rec.PID); ok && ppid == os.Getpid() {
+			if pipes, err := inheritedPipes(rec.Stdout, rec.Stderr); err == nil {
+				for _, f := range pipes {
+					f.Close()
+				}
+			}
+		}
+		exited, err := processExit(rec.PID, rec.Start)
+		if err != nil {
+			log.Warn("cannot wait for the handed-over process; it is killed at the timeout", "pid", rec.PID, "err", err)
+		}
+		log.Warn("ending a handed-over process no service took over", "file", path, "pid", rec.PID, "ident", rec.Ident)
+		go func() {
+			killTree(rec.PID, syscall.SIGTERM)
+			t := time.NewTimer(timeout)
+			defer t.Stop()
+			select {
+			case <-exited:
+			case <-t.C:
+				killTree(rec.PID, syscall.SIGKILL)
+			}
+		}()
 	}
 }

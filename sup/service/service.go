@@ -1073,8 +1073,13 @@ func (s *Service) shutdownTimeout() time.Duration {
 	if s.meta.ShutdownTimeout != nil {
 		return time.Duration(*s.meta.ShutdownTimeout) * time.Second
 	}
-	return 8 * time.Second
+	return DefaultShutdownTimeout
 }
+
+// DefaultShutdownTimeout is how long a stopped service's process has
+// between its shutdown signal and SIGKILL when neither its spec nor its
+// package says.
+const DefaultShutdownTimeout = 8 * time.Second
 
 var signals = map[string]syscall.Signal{
 	"TERM": syscall.SIGTERM, "INT": syscall.SIGINT, "QUIT": syscall.SIGQUIT, "HUP": syscall.SIGHUP,
