@@ -339,7 +339,8 @@ loop:
 }
 
 // stopGossip leaves the ring: gracefully (the others see this member
-// Departed at once) or, for a departed member, just closing the listener.
+// Confirmed at once, without suspecting it first: TestRestartKeepsMembership)
+// or, for a departed member, just closing the listener.
 func (m *Manager) stopGossip(leave bool) {
 	if m.gossip == nil {
 		return
