@@ -848,13 +848,21 @@ func TestSupConfigLayers(t *testing.T) {
 	want := "only=default a=user b=applied c=environment\n"
 	conf := filepath.Join(e.root, "hab", "svc", "layered", "config", "layers.conf")
 	supWaitFor(t, "the rendered layers", func() bool { b, _ := os.ReadFile(conf); return string(b) == want })
+	// The gateway shows the merged configuration once the service has
+	// taken it, which may be a moment after the file is written.
+	wantCfg := map[string]string{"only": "default", "a": "user", "b": "applied", "c": "environment"}
 	var cfg map[string]any
-	s.getJSON("/services/layered/default/config", &cfg)
-	for k, v := range map[string]string{"only": "default", "a": "user", "b": "applied", "c": "environment"} {
-		if cfg[k] != v {
-			t.Errorf("cfg.%s = %v, want %q (all: %v)", k, cfg[k], v, cfg)
+	cfgIs := func() bool {
+		cfg = nil
+		s.getJSON("/services/layered/default/config", &cfg)
+		for k, v := range wantCfg {
+			if cfg[k] != v {
+				return false
+			}
 		}
+		return true
 	}
+	supWaitFor(t, fmt.Sprintf("the gateway's cfg to hold %v", wantCfg), cfgIs)
 	// A later change of a lower layer does not go over an upper one.
 	e.userTOML("layered", "a = \"user 2\"\nb = \"user 2\"\nc = \"user 2\"\n")
 	want = "only=default a=user 2 b=applied c=environment\n"
