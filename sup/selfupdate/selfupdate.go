@@ -137,7 +137,7 @@ func (u *Updater) Check(ctx context.Context) (*Release, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ask channel %s of %s for %s: %w", u.Channel, u.Depot.URL(), Package, err)
 	}
-	head := ident.Ident{Origin: latest.Ident.Origin, Name: latest.Ident.Name, Version: latest.Ident.Version, Release: latest.Ident.Release}
+	head := latest.Ident.Ident()
 	if !head.FullyQualified() || head.Origin != want.Origin || head.Name != want.Name {
 		return nil, fmt.Errorf("channel %s answered %s for %s", u.Channel, head, Package)
 	}

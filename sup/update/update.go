@@ -99,7 +99,7 @@ func Poll(ctx context.Context, ch Channel, channel string, want ident.Ident, tar
 	if err != nil {
 		return ident.Ident{}, false, fmt.Errorf("poll channel %s for %s: %w", channel, want, err)
 	}
-	head := ident.Ident{Origin: p.Ident.Origin, Name: p.Ident.Name, Version: p.Ident.Version, Release: p.Ident.Release}
+	head := p.Ident.Ident()
 	if head.Validate() != nil || !head.FullyQualified() || !head.Satisfies(want) {
 		return ident.Ident{}, false, fmt.Errorf("poll channel %s for %s: the depot answered %q, not a release of it", channel, want, head.String())
 	}
