@@ -143,25 +143,27 @@ func TestRingBench(t *testing.T) {
 
 // residentMB is this process's resident set size (VmRSS) in MB.
 func residentMB(t *testing.T) float64 {
-	data, err := os.ReadFile("/proc/self/status")
+	return procMB(t, "/proc/self/status", "VmRSS")
+}
+
+// procMB reads the field (VmRSS, Pss: a "NAME: N kB" line) of a /proc
+// file, in MB.
+func procMB(t *testing.T, file, field string) float64 {
+	t.Helper()
+	data, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return vmRSS(t, string(data))
-}
-
-// vmRSS reads VmRSS (MB) from a /proc/PID/status text.
-func vmRSS(t *testing.T, data string) float64 {
-	for _, line := range strings.Split(data, "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
 			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
 			if err != nil {
-				t.Fatalf("VmRSS %q: %v", rest, err)
+				t.Fatalf("%s: %s %q: %v", file, field, rest, err)
 			}
 			return kb / 1024
 		}
 	}
-	t.Fatal("no VmRSS in /proc/self/status")
+	t.Fatalf("%s has no %s line", file, field)
 	return 0
 }
 
@@ -324,8 +326,8 @@ func TestRingProcsBench(t *testing.T) {
 	// it.
 	var rss, pss []float64
 	for _, s := range sups {
-		rss = append(rss, processRSSMB(t, s.cmd.Process.Pid))
-		pss = append(pss, processPssMB(t, s.cmd.Process.Pid))
+		rss = append(rss, procMB(t, fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid), "VmRSS"))
+		pss = append(pss, procMB(t, fmt.Sprintf("/proc/%d/smaps_rollup", s.cmd.Process.Pid), "Pss"))
 	}
 	sort.Float64s(rss)
 	sort.Float64s(pss)
@@ -338,33 +340,4 @@ func TestRingProcsBench(t *testing.T) {
 	if os.Getenv("RING_BENCH_STRICT") != "" && (convergedAfter > ringConvergeLimit || reached > ringConfigLimit || rss[len(rss)-1] > ringMemberMBLimit) {
 		t.Fatalf("over the limits")
 	}
-}
-
-// processRSSMB is a process's resident set size (VmRSS) in MB.
-// processPssMB reads a process's proportional set size (MB) from
-// /proc/PID/smaps_rollup.
-func processPssMB(t *testing.T, pid int) float64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, "Pss:"); ok {
-			kb, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 64)
-			if err != nil {
-				t.Fatalf("/proc/%d/smaps_rollup: Pss: %v", pid, err)
-			}
-			return kb / 1024
-		}
-	}
-	t.Fatalf("/proc/%d/smaps_rollup has no Pss line", pid)
-	return 0
-}
-
-func processRSSMB(t *testing.T, pid int) float64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return vmRSS(t, string(data))
 }
