@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/habgo/hab/core/atomicfile"
 )
 
 // A supervisor that updates itself re-executes into its new binary in
@@ -91,9 +93,7 @@ func (s *Service) handOver() bool {
 	}
 	rec.Stdout, rec.Stderr = fds[0], fds[1]
 	b, _ := json.Marshal(rec)
-	tmp := s.handoverPath() + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil || os.Rename(tmp, s.handoverPath()) != nil {
-		os.Remove(tmp)
+	if err := atomicfile.WriteFile(s.handoverPath(), b, 0o600); err != nil {
 		closeAll()
 		s.log.Warn("cannot record the hand-over; the service is stopped", "file", s.handoverPath(), "err", err)
 		return false
