@@ -14,10 +14,10 @@ func TestGraphDOT(t *testing.T) {
 	id := ident.MustParse
 	app, lib, c, other := id("a/app/1/1"), id("a/lib/1/1"), id("core/c/1/1"), id("x/other/1/1")
 	g := &Graph{deps: map[ident.Ident][]ident.Ident{}, rdeps: map[ident.Ident][]ident.Ident{}}
-	g.add(app, []ident.Ident{lib, c})
-	g.add(lib, []ident.Ident{c, lib})
-	g.add(c, nil)
-	g.add(other, []ident.Ident{lib})
+	g.Add(app, []ident.Ident{lib, c})
+	g.Add(lib, []ident.Ident{c, lib})
+	g.Add(c, nil)
+	g.Add(other, []ident.Ident{lib})
 
 	want := `digraph "a/app/1/1" {
   rankdir=LR;

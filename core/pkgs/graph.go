@@ -46,7 +46,7 @@ func (s *Store) Graph(ctx context.Context) (*Graph, error) {
 		if err != nil {
 			return nil, fmt.Errorf("dependency graph: %w", err)
 		}
-		g.add(id, m.Deps)
+		g.Add(id, m.Deps)
 	}
 	return g, nil
 }
@@ -57,17 +57,15 @@ func NewGraph() *Graph {
 	return &Graph{deps: map[ident.Ident][]ident.Ident{}, rdeps: map[ident.Ident][]ident.Ident{}}
 }
 
-// Add adds id with its direct dependencies deps (in DEPS order), as the
-// store's graph adds an installed package.
-func (g *Graph) Add(id ident.Ident, deps []ident.Ident) { g.add(id, deps) }
-
 func (g *Graph) node(id ident.Ident) {
 	if _, ok := g.deps[id]; !ok {
 		g.deps[id] = nil
 	}
 }
 
-func (g *Graph) add(id ident.Ident, deps []ident.Ident) {
+// Add adds id with its direct dependencies deps (in DEPS order), as the
+// store's graph adds an installed package.
+func (g *Graph) Add(id ident.Ident, deps []ident.Ident) {
 	g.node(id)
 	seen := make(map[ident.Ident]struct{}, len(deps))
 	for _, d := range deps {
