@@ -15,7 +15,7 @@ import (
 	"strings"
 	"syscall"
 
-	atomic "github.com/habgo/hab/core/atomicfile"
+	"github.com/habgo/hab/core/atomicfile"
 	"github.com/habgo/hab/core/ident"
 	"github.com/habgo/hab/core/pkgmeta"
 )
@@ -155,7 +155,7 @@ func remembered(root string, target ident.Target, key string) *Package {
 // remember records that the file of key made package id in root; a
 // failure only costs reading the file again next time.
 func remember(root, key string, id ident.Ident) {
-	_ = atomic.WriteFile(memo(root, key), []byte(id.String()+"\n"), 0o644)
+	_ = atomicfile.WriteFile(memo(root, key), []byte(id.String()+"\n"), 0o644)
 }
 
 // Hab makes the package of this hab binary: core/hab/VERSION/RELEASE
