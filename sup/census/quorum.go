@@ -26,44 +26,28 @@ import "slices"
 // elections count, takes it as Confirmed).
 func (r *Ring) InsertService(s Service) (kept bool, depart string) {
 	kept, joining := r.Services.insert(s)
-	if !kept {
-		return false, ""
+	if !kept || !joining {
+		return kept, ""
 	}
-	if !joining || r.healthQuorum(s.ServiceGroup) {
-		return true, ""
-	}
+	group := r.Services.Key(s.ServiceGroup)
+	alive, population := 0, 0
 	var confirmed []string
-	for id := range r.Services.Key(s.ServiceGroup) {
-		if h, ok := r.knownHealth(id); ok && h == Confirmed {
+	r.mu.RLock()
+	for id := range group {
+		switch r.health[id] { // "" for a member of unknown health
+		case Alive:
+			alive++
+		case Suspect:
+		case Confirmed:
 			confirmed = append(confirmed, id)
+		default:
+			continue
 		}
+		population++
 	}
-	if len(confirmed) == 0 {
+	r.mu.RUnlock()
+	if alive > population/2 || len(confirmed) == 0 {
 		return true, ""
 	}
 	return true, slices.Min(confirmed)
-}
-
-// healthQuorum is the original's quorum of sg on health alone.
-func (r *Ring) healthQuorum(sg string) bool {
-	electorate, population := 0, 0
-	for id := range r.Services.Key(sg) {
-		h, _ := r.knownHealth(id)
-		switch h {
-		case Alive:
-			electorate++
-			population++
-		case Suspect, Confirmed:
-			population++
-		}
-	}
-	return electorate > population/2
-}
-
-// knownHealth is a member's health, and whether this census has one.
-func (r *Ring) knownHealth(id string) (Health, bool) {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	h, ok := r.health[id]
-	return h, ok
 }
