@@ -62,44 +62,51 @@ func newUpdaters(m *Manager) *updaters {
 func (u *updaters) release(name string, sp spec.Spec) ident.Ident {
 	id, _ := ident.Parse(sp.Ident)
 	u.mu.Lock()
-	pin, ok := u.pins[name]
+	pin, held := u.pins[name]
 	u.mu.Unlock()
-	if ok {
-		if !pin.Satisfies(id) {
+	if !held {
+		var found bool
+		if pin, found = u.savedPin(name, sp); !found {
 			return id
 		}
-		if !u.m.cfg.Store.IsInstalled(pin) {
-			// Uninstalled by hand since: a start that failed for want of
-			// it would leave the worker nothing running to move back.
-			u.m.say("%s: the release it was moved to, %s, is not installed; starting as its spec says", name, pin)
-			return id
-		}
-		return pin
 	}
+	if !pin.Satisfies(id) {
+		return id
+	}
+	if !u.m.cfg.Store.IsInstalled(pin) {
+		// Uninstalled by hand since: a start that failed for want of it
+		// would leave the worker nothing running to move back.
+		u.m.say("%s: the release it was moved to, %s, is not installed; starting as its spec says", name, pin)
+		return id
+	}
+	if !held {
+		u.mu.Lock()
+		u.pins[name] = pin
+		u.mu.Unlock()
+	}
+	return pin
+}
+
+// savedPin is the release service name's pin file holds, when it was
+// made under sp's update settings; a stale one is removed, an
+// unreadable one reported.
+func (u *updaters) savedPin(name string, sp spec.Spec) (ident.Ident, bool) {
 	path := update.PinPath(u.m.dataDir, name)
 	p, found, err := update.ReadPin(path)
 	if err != nil {
 		u.m.problemOnce(path, fmt.Sprintf("service %s: %v (ignored: the service starts as its spec says)", sp.Ident, err))
-		return id
+		return ident.Ident{}, false
 	}
 	if !found {
-		return id
+		return ident.Ident{}, false
 	}
 	if p != pinFor(sp, p.ReleaseIdent()) {
 		if err := update.RemovePin(path); err != nil {
 			u.m.problemOnce(path, fmt.Sprintf("service %s: a stale pin: %v", sp.Ident, err))
 		}
-		return id
+		return ident.Ident{}, false
 	}
-	rel := p.ReleaseIdent()
-	if !u.m.cfg.Store.IsInstalled(rel) {
-		u.m.say("%s: the release it was moved to, %s, is not installed; starting as its spec says", name, rel)
-		return id
-	}
-	u.mu.Lock()
-	u.pins[name] = rel
-	u.mu.Unlock()
-	return rel
+	return p.ReleaseIdent(), true
 }
 
 // pinFor is the pin of release rel made by the worker of spec sp.
