@@ -163,10 +163,6 @@ func (c *Config) Save(path string) error {
 	if err != nil {
 		return fmt.Errorf("save %s: %w", path, err)
 	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("save CLI configuration: %w", err)
-	}
 	if err := atomicfile.WriteFile(path, data, 0o600, atomicfile.Durable()); err != nil {
 		return fmt.Errorf("save %s: %w", path, err)
 	}

@@ -211,3 +211,35 @@ func TestDepotSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestSaveErrors(t *testing.T) {
+	r := t.TempDir()
+	blocker := filepath.Join(r, "etc")
+	if err := os.WriteFile(blocker, []byte("a file, not a directory"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dirAsFile := filepath.Join(r, "dir")
+	if err := os.Mkdir(dirAsFile, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, path string }{
+		{"directory is a file", filepath.Join(blocker, "cli.toml")},
+		{"path is a directory", dirAsFile},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := (&Config{Origin: "acme"}).Save(tc.path)
+			if err == nil || !strings.Contains(err.Error(), "save "+tc.path) {
+				t.Fatalf("Save(%s) = %v, want an error naming the file", tc.path, err)
+			}
+		})
+	}
+	if data, _ := os.ReadFile(blocker); string(data) != "a file, not a directory" {
+		t.Errorf("blocking file changed: %q", data)
+	}
+	if entries, _ := os.ReadDir(r); len(entries) != 2 {
+		t.Errorf("temporary files left beside the targets: %d entries", len(entries))
+	}
+	if entries, _ := os.ReadDir(dirAsFile); len(entries) != 0 {
+		t.Errorf("directory given as the file gained %d entries", len(entries))
+	}
+}

@@ -83,9 +83,6 @@ func (p PlanRender) Render() (string, error) {
 // WriteRendered writes content to dir/name, creating dir. The file appears
 // whole or not at all: it is written beside its final name and renamed.
 func WriteRendered(dir, name, content string) (string, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("create render directory: %w", err)
-	}
 	dest := filepath.Join(dir, name)
 	if err := atomicfile.WriteFile(dest, []byte(content), 0o644); err != nil {
 		return "", fmt.Errorf("write %s: %w", dest, err)
