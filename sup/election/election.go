@@ -351,7 +351,9 @@ func (e *Elector) Get(sg string) (Election, bool) {
 }
 
 // WaitLeader blocks until sg has a leader (a leader-topology service does
-// not start before), or ctx ends.
+// not start before), or ctx ends. It wakes when an election changes, and
+// when Tick (Run) sees the leader change with health or quorum alone:
+// without Run, a leader that comes back Alive is not seen.
 func (e *Elector) WaitLeader(ctx context.Context, sg string) (string, error) {
 	for {
 		e.mu.Lock()
