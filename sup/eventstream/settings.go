@@ -3,7 +3,6 @@ package eventstream
 import (
 	"crypto/x509"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -99,7 +98,7 @@ func LoadCertificate(path string) (*x509.Certificate, error) {
 		var blk *pem.Block
 		blk, rest = pem.Decode(rest)
 		if blk == nil {
-			return nil, fmt.Errorf("event stream server certificate %s: %w", path, errors.New("no PEM certificate in it"))
+			return nil, fmt.Errorf("event stream server certificate %s: no PEM certificate in it", path)
 		}
 		if blk.Type != "CERTIFICATE" {
 			continue
