@@ -117,8 +117,7 @@ func Connect(ctx context.Context, cfg Config, sup Supervisor) (*Stream, error) {
 	case cfg.Token != "":
 		opts = append(opts, nats.Token(cfg.Token))
 	}
-	url := "nats://" + net.JoinHostPort(cfg.Address.Host, fmt.Sprint(cfg.Address.Port))
-	nc, err := nats.Connect(url, opts...)
+	nc, err := nats.Connect("nats://"+addr, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("event stream: connect to %s: %w", addr, err)
 	}
