@@ -2,7 +2,6 @@ package ringtest
 
 import (
 	"fmt"
-	"os"
 	"slices"
 	"testing"
 	"time"
@@ -22,13 +21,7 @@ import (
 //
 //	failover: leader killed; Suspect S s, Confirmed C s, election D s, new leader L s (L-C after detection, ratio L/C)
 func TestFailoverBench(t *testing.T) {
-	if os.Getenv("FAILOVER_BENCH") == "" {
-		t.Skip("a benchmark: run bench/failover.sh (FAILOVER_BENCH=1)")
-	}
-	n := 5
-	if v := os.Getenv("FAILOVER_BENCH_MEMBERS"); v != "" {
-		fmt.Sscan(v, &n)
-	}
+	n := benchMembers(t, "FAILOVER_BENCH", "bench/failover.sh")
 	r := newRing(t)
 	all := []*member{r.start("m1", opts{args: []string{"--permanent-peer"}})}
 	for i := 2; i <= n; i++ {

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -487,4 +488,24 @@ func allAlive(ms ...*member) bool {
 		}
 	}
 	return true
+}
+
+// benchMembers skips t unless the environment variable gate is set (a
+// benchmark, run by its bench/ script), and returns the member count that
+// gate+"_MEMBERS" gives (5 when unset); a count that is no number above 0
+// fails t naming the variable.
+func benchMembers(t *testing.T, gate, script string) int {
+	t.Helper()
+	if os.Getenv(gate) == "" {
+		t.Skipf("a benchmark: run %s (%s=1)", script, gate)
+	}
+	v := os.Getenv(gate + "_MEMBERS")
+	if v == "" {
+		return 5
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		t.Fatalf("%s_MEMBERS=%q: want a member count above 0", gate, v)
+	}
+	return n
 }

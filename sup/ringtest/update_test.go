@@ -398,13 +398,7 @@ func TestRollingUpdateLeaderGoneMemberJoins(t *testing.T) {
 // issue's 5 s (plus the services' own restart time, which this sleeping
 // service hardly has). Prints one "rolling:" line per round.
 func TestRollingUpdateBench(t *testing.T) {
-	if os.Getenv("ROLLING_BENCH") == "" {
-		t.Skip("a benchmark: run bench/rolling.sh (ROLLING_BENCH=1)")
-	}
-	n := 5
-	if v := os.Getenv("ROLLING_BENCH_MEMBERS"); v != "" {
-		fmt.Sscan(v, &n)
-	}
+	n := benchMembers(t, "ROLLING_BENCH", "bench/rolling.sh")
 	g := startRollingGroup(t, n)
 	g.updateLeader(g.members...)
 	for _, rel := range g.rels[1:] {
