@@ -82,7 +82,7 @@ func Create(path string, mode os.FileMode, fill func(f *os.File) error, opts ...
 		return err
 	}
 	if c.sync {
-		return syncDir(dir)
+		return SyncDir(dir)
 	}
 	return nil
 }
@@ -109,7 +109,9 @@ func place(tmp, path string) error {
 	return os.Rename(tmp, path)
 }
 
-func syncDir(dir string) error {
+// SyncDir flushes directory dir, so that a name just given in it (a
+// rename, a link) survives a crash.
+func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return fmt.Errorf("sync directory %s: %w", dir, err)

@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 
 	"golang.org/x/crypto/blake2b"
+
+	"github.com/habgo/hab/core/atomicfile"
 )
 
 // ErrNotFound is returned by Open for a digest that is not stored.
@@ -138,7 +140,7 @@ func (w *Writer) Commit(ctx context.Context, digest string) error {
 		err = os.Rename(tmp, dst)
 	}
 	if err == nil {
-		err = syncDir(filepath.Dir(dst))
+		err = atomicfile.SyncDir(filepath.Dir(dst))
 	}
 	if err != nil {
 		os.Remove(tmp)
@@ -169,15 +171,6 @@ func (w *Writer) Abort() {
 	w.done = true
 	w.f.Close()
 	os.Remove(w.f.Name())
-}
-
-func syncDir(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return f.Sync()
 }
 
 // Open opens a stored blob for reading, with its size.
