@@ -5,7 +5,8 @@
 package eventstream
 
 import (
-	"sort"
+	"maps"
+	"slices"
 	"time"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -161,12 +162,7 @@ func eventMetadata(s Supervisor, at time.Time) []byte {
 	b = appendMessage(b, fMetaOccurredAt, timestamp(at))
 	b = appendString(b, fMetaApplication, s.Application)
 	b = appendString(b, fMetaEnvironment, s.Environment)
-	keys := make([]string, 0, len(s.Meta))
-	for k := range s.Meta {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(s.Meta)) {
 		entry := appendString(nil, fKey, k)
 		entry = appendString(entry, fMapVal, s.Meta[k])
 		b = appendMessage(b, fMetaMeta, entry)
