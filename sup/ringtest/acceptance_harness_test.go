@@ -41,6 +41,14 @@ func buildFixture(t *testing.T, fix fixtures, name, version string, extra map[st
 			t.Fatal(err)
 		}
 	}
+	return buildPlan(t, fix, dir, plan, name, version, releases)
+}
+
+// buildPlan builds the plan at plan, working in dir, once per release
+// given, with the fixtures' key, and returns the harts and the idents
+// habtest/NAME/VERSION/RELEASE in the order given.
+func buildPlan(t *testing.T, fix fixtures, dir, plan, name, version string, releases []string) ([]string, []ident.Ident) {
+	t.Helper()
 	var harts []string
 	var ids []ident.Ident
 	for _, release := range releases {
@@ -50,7 +58,7 @@ func buildFixture(t *testing.T, fix fixtures, name, version string, extra map[st
 			Release: release, WorkDir: dir, Keys: crypto.Cache{Dir: fix.keys}, Output: &out,
 		})
 		if err != nil {
-			t.Fatalf("build fixtures/%s %s: %v\n%s", name, release, err, out.String())
+			t.Fatalf("build %s %s: %v\n%s", plan, release, err, out.String())
 		}
 		harts = append(harts, res.Artifact)
 		ids = append(ids, ident.MustParse(fmt.Sprintf("habtest/%s/%s/%s", name, version, release)))

@@ -1,7 +1,6 @@
 package ringtest
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -13,10 +12,8 @@ import (
 
 	"github.com/habgo/hab/core/crypto"
 	"github.com/habgo/hab/core/ident"
-	"github.com/habgo/hab/core/paths"
 	"github.com/habgo/hab/depot/client"
 	"github.com/habgo/hab/internal/depottest"
-	"github.com/habgo/hab/planner/builder"
 )
 
 // updateSvc is a service built in several releases for the update tests.
@@ -41,22 +38,11 @@ func buildReleases(t *testing.T, fix fixtures, n int) ([]string, []ident.Ident) 
 			t.Fatal(err)
 		}
 	}
-	var harts []string
-	var ids []ident.Ident
+	var releases []string
 	for i := range n {
-		release := fmt.Sprintf("2026020100000%d", i+1)
-		var out bytes.Buffer
-		res, err := builder.Build(context.Background(), plan, builder.Options{
-			Root: paths.At(filepath.Join(dir, "build")), Env: []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "TERM=dumb"},
-			Release: release, WorkDir: dir, Keys: crypto.Cache{Dir: fix.keys}, Output: &out,
-		})
-		if err != nil {
-			t.Fatalf("build %s %s: %v\n%s", updateSvc, release, err, out.String())
-		}
-		harts = append(harts, res.Artifact)
-		ids = append(ids, ident.MustParse("habtest/"+updateSvc+"/0.1.0/"+release))
+		releases = append(releases, fmt.Sprintf("2026020100000%d", i+1))
 	}
-	return harts, ids
+	return buildPlan(t, fix, dir, plan, updateSvc, "0.1.0", releases)
 }
 
 // starts are the releases of updateSvc a member's run hook started, in
