@@ -135,11 +135,11 @@ func TestMultiArchRefusesForeignBinaries(t *testing.T) {
 		{"host hab for aarch64", func(r *container.Request) {
 			r.Gather.HabBinary[ident.AArch64Linux] = exptest.Hab(t)
 			r.Gather.ShellPackage = exptest.ShellPackage
-		}, []string{"hab for target aarch64-linux", "built for EM_X86_64, not EM_AARCH64"}},
+		}, []string{"hab for target aarch64-linux", "built for EM_X86_64, not EM_AARCH64", "never holds another's binaries"}},
 		{"host busybox for aarch64", func(r *container.Request) {
 			r.Gather.HabBinary[ident.AArch64Linux] = exptest.HabFor(t, "arm64")
 			r.Gather.Busybox[ident.AArch64Linux] = exptest.Busybox(t)
-		}, []string{"shell for target aarch64-linux", "/bin/busybox is built for EM_X86_64"}},
+		}, []string{"shell for target aarch64-linux", "/bin/busybox is built for EM_X86_64", "never holds another's binaries"}},
 		{"no hab for aarch64", func(r *container.Request) {
 			r.Gather.ShellPackage = exptest.ShellPackage
 		}, []string{"no hab for target aarch64-linux", "core/hab"}},
@@ -155,7 +155,7 @@ func TestMultiArchRefusesForeignBinaries(t *testing.T) {
 			e.ShellFor(ident.AArch64Linux, "amd64")
 			r.Gather.HabBinary[ident.AArch64Linux] = exptest.HabFor(t, "arm64")
 			r.Gather.ShellPackage = exptest.ShellPackage
-		}, []string{"shell for target aarch64-linux", "habtest/gosh", "bin/gosh is built for EM_X86_64, not EM_AARCH64"}},
+		}, []string{"shell for target aarch64-linux", "habtest/gosh", "bin/gosh is built for EM_X86_64, not EM_AARCH64", "never holds another's binaries"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := request(e, arm.Artifact)
