@@ -473,8 +473,7 @@ func (e *Elector) settle(next Election, had bool, prev Election) {
 	}
 	e.elections[sg] = next
 	spread := e.spread
-	close(e.changed)
-	e.changed = make(chan struct{})
+	e.wake()
 	e.mu.Unlock()
 	if spread != nil {
 		spread(next)
@@ -517,27 +516,25 @@ func (e *Elector) Tick() {
 // function) of those that changed.
 func (e *Elector) observe() {
 	e.mu.Lock()
-	groups := make([]string, 0, len(e.elections))
+	now := make(map[string]string, len(e.elections))
 	for sg := range e.elections {
-		groups = append(groups, sg)
+		now[sg] = ""
 	}
 	e.mu.Unlock()
+	for sg := range now {
+		now[sg], _ = e.Leader(sg)
+	}
 	var moved []string
-	for _, sg := range groups {
-		id, _ := e.Leader(sg)
-		e.mu.Lock()
+	e.mu.Lock()
+	for sg, id := range now {
 		if e.seen[sg] != id {
 			e.seen[sg] = id
 			moved = append(moved, sg)
 		}
-		e.mu.Unlock()
 	}
-	if len(moved) == 0 {
-		return
+	if len(moved) > 0 {
+		e.wake()
 	}
-	e.mu.Lock()
-	close(e.changed)
-	e.changed = make(chan struct{})
 	notify := e.notify
 	e.mu.Unlock()
 	if notify != nil {
@@ -545,6 +542,13 @@ func (e *Elector) observe() {
 			notify(sg)
 		}
 	}
+}
+
+// wake tells the waiters on the changed channel (WaitLeader) that
+// something changed. Called with e.mu held.
+func (e *Elector) wake() {
+	close(e.changed)
+	e.changed = make(chan struct{})
 }
 
 func (e *Elector) tickGroup(sg string, suit func() uint64) {
