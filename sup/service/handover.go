@@ -138,13 +138,11 @@ func dupPipe(f *os.File) (int, error) {
 // reports whether it did; otherwise the process, if any, is a leftover
 // for EndLeftover (the record is gone either way).
 func (s *Service) TakeOver() bool {
-	b, err := os.ReadFile(s.handoverPath())
-	if err != nil {
+	rec, found, err := takeRecord(s.handoverPath())
+	if !found {
 		return false
 	}
-	os.Remove(s.handoverPath())
-	var rec handoverRecord
-	if err := json.Unmarshal(b, &rec); err != nil {
+	if err != nil {
 		s.log.Warn("hand-over record unreadable; its process is ended as a leftover", "file", s.handoverPath(), "err", err)
 		return false
 	}
@@ -191,6 +189,18 @@ func (s *Service) TakeOver() bool {
 	return true
 }
 
+// takeRecord reads and removes the hand-over record at path; found is
+// false when there is none to read (whatever is at path is removed
+// all the same).
+func takeRecord(path string) (rec handoverRecord, found bool, err error) {
+	b, err := os.ReadFile(path)
+	os.Remove(path)
+	if err != nil {
+		return rec, false, nil
+	}
+	return rec, true, json.Unmarshal(b, &rec)
+}
+
 // inheritedPipes opens the descriptors a hand-over names, each of which
 // must be a pipe open in this process (or -1, a stream the process had
 // closed: nil); they are closed on exec again.
@@ -234,13 +244,11 @@ func (s *Service) StopWithoutRun() {
 func EndUnclaimed(dataDir string, timeout time.Duration, log *slog.Logger) {
 	records, _ := filepath.Glob(filepath.Join(dataDir, "*.handover"))
 	for _, path := range records {
-		b, err := os.ReadFile(path)
-		os.Remove(path)
-		if err != nil {
+		rec, found, err := takeRecord(path)
+		if !found {
 			continue
 		}
-		var rec handoverRecord
-		if err := json.Unmarshal(b, &rec); err != nil {
+		if err != nil {
 			log.Warn("hand-over record unreadable; removed", "file", path, "err", err)
 			continue
 		}
