@@ -19,7 +19,8 @@
 #   ring: 50 hab sup run processes started in S s; every one Alive ... X s
 #   ring: hab config apply through one reached every /census in C s
 #   ring: resident memory per supervisor: median M MB, max X MB (limit 30 MB,
-#   ratio R); proportional share (Pss) median P MB, max Q MB
+#   ratio R); proportional share (Pss, the shared binary divided among the
+#   N): median P MB, max Q MB
 #
 # Environment: RING_BENCH_MEMBERS and RING_BENCH_PROCS (default 50 each),
 # RING_BENCH_STRICT=1 to fail over the limits.
