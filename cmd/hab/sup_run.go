@@ -322,7 +322,8 @@ func (a *app) supRun(c *cobra.Command, f *supRunFlags, pkg string) error {
 	if err := gossipFlagConflicts(c); err != nil {
 		return err
 	}
-	openEvents, err := f.events.open(c, a.supLogger(f.verbose, f.jsonLogging))
+	log := a.supLogger(f.verbose, f.jsonLogging)
+	openEvents, err := f.events.open(c, log)
 	if err != nil {
 		return err
 	}
@@ -343,7 +344,7 @@ func (a *app) supRun(c *cobra.Command, f *supRunFlags, pkg string) error {
 	var keepLatest *int
 	if f.keepLatest >= 0 {
 		keepLatest = &f.keepLatest
-	} else if c.Flags().Changed("keep-latest-packages") || c.Flags().Lookup("keep-latest-packages").Value.String() != "-1" {
+	} else if f.keepLatest != -1 || c.Flags().Changed("keep-latest-packages") {
 		return usageError("--keep-latest-packages must not be negative")
 	}
 	ringKey, err := f.resolveRingKey()
@@ -363,7 +364,7 @@ func (a *app) supRun(c *cobra.Command, f *supRunFlags, pkg string) error {
 		ListenCtl: f.listenCtl, CtlTLS: ctlTLS, KeepLatestPackages: keepLatest, ListenHTTP: f.listenHTTP, ListenGossip: listenGossip,
 		Gossip: manager.GossipConfig{Peers: splitPeers(f.peers), PeerWatchFile: f.peerWatchFile, RingKey: ringKey},
 		SysIP:  f.sysIP, Permanent: f.permanent, Version: version,
-		BaseEnv: os.Environ(), Getenv: a.getenv, Out: a.stdout, Log: a.supLogger(f.verbose, f.jsonLogging),
+		BaseEnv: os.Environ(), Getenv: a.getenv, Out: a.stdout, Log: log,
 		HookTimeout: time.Duration(f.hookTimeout) * time.Second,
 		MinBackoff:  time.Duration(f.minBackoff) * time.Second, MaxBackoff: time.Duration(f.maxBackoff) * time.Second,
 		Cooldown:       time.Duration(f.cooldown) * time.Second,

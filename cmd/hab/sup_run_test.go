@@ -307,9 +307,21 @@ func TestSupRunKeepLatestPackages(t *testing.T) {
 		t.Errorf("the service runs %v, want %s", pkg, want)
 	}
 
-	var errs bytes.Buffer
-	code := run(context.Background(), []string{"sup", "run", "--keep-latest-packages", "-1"}, strings.NewReader(""), io.Discard, &errs, func(k string) string { return map[string]string{"FS_ROOT": t.TempDir()}[k] })
-	if code != 2 || !strings.Contains(errs.String(), "--keep-latest-packages") {
-		t.Errorf("negative count: exit %d: %s", code, errs.String())
+	// A negative count is refused, given on the command line (even -1,
+	// the "not given" value) or through the environment.
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  string
+	}{
+		{"flag", []string{"--keep-latest-packages", "-1"}, ""},
+		{"environment", nil, "-3"},
+	} {
+		var errs bytes.Buffer
+		env := map[string]string{"FS_ROOT": t.TempDir(), "HAB_KEEP_LATEST_PACKAGES": tc.env}
+		code := run(context.Background(), append([]string{"sup", "run"}, tc.args...), strings.NewReader(""), io.Discard, &errs, func(k string) string { return env[k] })
+		if code != 2 || !strings.Contains(errs.String(), "--keep-latest-packages") {
+			t.Errorf("negative count (%s): exit %d: %s", tc.name, code, errs.String())
+		}
 	}
 }
