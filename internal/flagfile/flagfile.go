@@ -8,10 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -38,9 +38,9 @@ func Apply(fs *pflag.FlagSet, keys []Key, files []string) error {
 		}
 	}
 	type setting struct {
-		file, key string
-		line      int
-		values    []string
+		file   string
+		line   int
+		values []string
 	}
 	merged := map[string]setting{}
 	for _, file := range files {
@@ -57,12 +57,7 @@ func Apply(fs *pflag.FlagSet, keys []Key, files []string) error {
 			}
 			return fmt.Errorf("settings file %s: %w", file, err)
 		}
-		names := make([]string, 0, len(doc))
-		for k := range doc {
-			names = append(names, k)
-		}
-		sort.Strings(names)
-		for _, k := range names {
+		for _, k := range slices.Sorted(maps.Keys(doc)) {
 			line := lineOf(data, k)
 			name, ok := flagOf[k]
 			if !ok {
@@ -72,19 +67,14 @@ func Apply(fs *pflag.FlagSet, keys []Key, files []string) error {
 			if err != nil {
 				return fmt.Errorf("settings file %s, line %d: %s: %w", file, line, k, err)
 			}
-			merged[k] = setting{file: file, key: k, line: line, values: values}
+			merged[k] = setting{file: file, line: line, values: values}
 		}
 	}
 	// Set them in key order, remembering what each flag held: a value
 	// its flag refuses puts back every flag set before it, so a bad
 	// value sets nothing, whatever the flag's type.
-	order := make([]string, 0, len(merged))
-	for k := range merged {
-		order = append(order, k)
-	}
-	sort.Strings(order)
 	var undo []restore
-	for _, k := range order {
+	for _, k := range slices.Sorted(maps.Keys(merged)) {
 		s := merged[k]
 		f := fs.Lookup(flagOf[k])
 		if f.Changed || f.Value.String() != f.DefValue {
@@ -93,7 +83,7 @@ func Apply(fs *pflag.FlagSet, keys []Key, files []string) error {
 		undo = append(undo, saved(f))
 		for _, v := range s.values {
 			if err := f.Value.Set(v); err != nil {
-				return putBack(undo, fmt.Errorf("settings file %s, line %d: %s: %w", s.file, s.line, s.key, err))
+				return putBack(undo, fmt.Errorf("settings file %s, line %d: %s: %w", s.file, s.line, k, err))
 			}
 		}
 	}
