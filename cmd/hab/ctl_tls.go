@@ -8,16 +8,12 @@ import (
 	"github.com/habgo/hab/sup/ctltls"
 )
 
-// ctlClientTLS is the control client's TLS from cli.toml, as the
+// ctlClientTLS is the control client's TLS from cli.toml (cfg), as the
 // original's: ctl_server_ca_certificate turns it on (the supervisor is
 // verified against it, under ctl_server_name_indication or else the
 // host of addr), ctl_client_key (with ctl_client_certificate) adds a
 // client certificate. Without a CA the connection is plain (nil).
-func (a *app) ctlClientTLS(addr string) (*tls.Config, error) {
-	cfg, err := cliconfig.Load(cliconfig.Path(a.root))
-	if err != nil {
-		return nil, err
-	}
+func ctlClientTLS(cfg *cliconfig.Config, addr string) (*tls.Config, error) {
 	if cfg.CtlServerCACertificate == "" {
 		return nil, nil
 	}

@@ -151,15 +151,15 @@ func (a *app) remoteFlag(c *cobra.Command) func() (ctl.Client, error) {
 // HAB_CTL_SECRET, then ctl_secret in cli.toml, then the local
 // supervisor's CTL_SECRET, as the original resolves them.
 func (a *app) ctlClient(remote string) (ctl.Client, error) {
+	cfg, err := cliconfig.Load(cliconfig.Path(a.root))
+	if err != nil {
+		return ctl.Client{}, err
+	}
 	addr := remote
 	if addr == "" {
 		addr = a.getenv("HAB_LISTEN_CTL")
 	}
 	if addr == "" {
-		cfg, err := cliconfig.Load(cliconfig.Path(a.root))
-		if err != nil {
-			return ctl.Client{}, err
-		}
 		addr = cfg.ListenCtl
 	}
 	if addr == "" {
@@ -179,7 +179,7 @@ func (a *app) ctlClient(remote string) (ctl.Client, error) {
 		}
 		secret = s
 	}
-	ctlTLS, err := a.ctlClientTLS(addr)
+	ctlTLS, err := ctlClientTLS(cfg, addr)
 	if err != nil {
 		return ctl.Client{}, err
 	}
