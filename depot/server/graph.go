@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/habgo/hab/core/ident"
 	"github.com/habgo/hab/core/pkgs"
@@ -85,6 +86,14 @@ func (s *Server) webGraph(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/vnd.graphviz; charset=utf-8")
 		w.Header().Set("Content-Disposition", fmt.Sprintf("inline; filename=%q", id.Name+".dot"))
 		_, _ = w.Write(dot)
+		return
+	}
+	if target == "" {
+		targets := make([]string, len(l))
+		for i, p := range l {
+			targets[i] = p.Target
+		}
+		text(w, http.StatusNotFound, fmt.Sprintf("package %s is released for several targets (%s): choose one with ?target=", id, strings.Join(targets, ", ")))
 		return
 	}
 	text(w, http.StatusNotFound, fmt.Sprintf("package %s not found for target %q", id, target))

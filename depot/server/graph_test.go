@@ -89,3 +89,33 @@ func TestReleaseGraph(t *testing.T) {
 	e.want(e.do("GET", "/pkgs/"+app+"/graph.dot?target=aarch64-linux", "", nil), 404, "graph of another target")
 	e.want(e.do("GET", "/pkgs/acme/app/1.0.0/20990101000000/graph.dot", "", nil), 404, "graph of an unknown release")
 }
+
+// TestReleaseGraphTargets: a release built for two targets has a graph
+// for each, from that target's record; without ?target= it is 404 naming
+// the targets to choose from.
+func TestReleaseGraphTargets(t *testing.T) {
+	e := newEnv(t, "", 0)
+	e.createOrigin("bobo", "acme")
+	key := e.generatedKey("bobo", "acme")
+	const (
+		app = "acme/app/1.0.0/20240101000000"
+		x86 = "acme/x86lib/1.0.0/20240101000000"
+		win = "acme/winlib/1.0.0/20240101000000"
+	)
+	for target, dep := range map[string]string{"x86_64-linux": x86, "x86_64-windows": win} {
+		files := map[string]string{"MANIFEST": app, "TARGET": target + "\n", "DEPS": dep + "\n", "TDEPS": dep + "\n"}
+		e.want(e.post("bobo", app, buildHart(t, key, app, files), "&target="+target), 201, "upload "+app+" for "+target)
+	}
+	for _, tc := range []struct{ target, dep, other string }{{"x86_64-linux", x86, win}, {"x86_64-windows", win, x86}} {
+		dot := e.want(e.do("GET", "/pkgs/"+app+"/graph.dot?target="+tc.target, "", nil), 200, "graph for "+tc.target).String()
+		if edge := `"` + app + `" -> "` + tc.dep + `"`; !strings.Contains(dot, edge) || strings.Contains(dot, tc.other) {
+			t.Errorf("graph for %s lacks %s or names %s:\n%s", tc.target, edge, tc.other, dot)
+		}
+	}
+	r := e.want(e.do("GET", "/pkgs/"+app+"/graph.dot", "", nil), 404, "graph without a target")
+	for _, w := range []string{app, "several targets", "x86_64-linux", "x86_64-windows", "?target="} {
+		if !strings.Contains(r.String(), w) {
+			t.Errorf("answer without a target lacks %q: %s", w, r)
+		}
+	}
+}
