@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -364,12 +365,62 @@ func (s *Store) ListIdents(ctx context.Context, f Filter, distinct bool, offset,
 // then target; used where the caller pages or groups in memory.
 func (s *Store) ListReleases(ctx context.Context, f Filter) ([]Package, error) {
 	w, args := f.where()
-	rows, err := s.db.QueryContext(ctx, `SELECT `+pkgCols+` FROM packages p WHERE `+w+` ORDER BY p.ident, p.target`, args...)
+	out, err := s.packages(ctx, []Package{}, `SELECT `+pkgCols+` FROM packages p WHERE `+w+` ORDER BY p.ident, p.target`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list packages %s: %w", f, err)
 	}
-	defer rows.Close()
+	return out, nil
+}
+
+// identsPerQuery bounds the idents one query of FindReleases names, so
+// that a statement stays far below the parameters SQLite (32,766) and
+// PostgreSQL (65,535) take, however long the list.
+const identsPerQuery = 500
+
+// FindReleases returns the releases among idents (origin/name/version/
+// release) stored for target with a visibility among visibilities (all
+// when nil), sorted by ident; an ident not stored so is left out, and so
+// is one that is not fully qualified (it names no release). It is one
+// query for up to identsPerQuery distinct idents, where a FindPackage
+// for each would be a round trip each: a release's whole closure (its
+// TDEPS) is read at once.
+func (s *Store) FindReleases(ctx context.Context, idents []string, target string, visibilities []string) ([]Package, error) {
+	if target == "" {
+		return nil, fmt.Errorf("find releases of %d idents: no target", len(idents))
+	}
+	l := slices.Clone(idents)
+	slices.Sort(l)
+	l = slices.Compact(l)
 	out := []Package{}
+	if len(l) == 0 || visibilities != nil && len(visibilities) == 0 {
+		return out, nil
+	}
+	f := Filter{Target: target, Visibilities: visibilities}
+	for chunk := range slices.Chunk(l, identsPerQuery) {
+		args := []any{target}
+		for _, id := range chunk {
+			args = append(args, id)
+		}
+		conds := []string{"p.target = $1", "p.ident IN (" + placeholders(2, len(chunk)) + ")"}
+		if visibilities != nil {
+			conds, args = f.visible(conds, args)
+		}
+		var err error
+		out, err = s.packages(ctx, out, `SELECT `+pkgCols+` FROM packages p WHERE `+strings.Join(conds, " AND ")+` ORDER BY p.ident`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("find releases %s ... %s (%s): %w", chunk[0], chunk[len(chunk)-1], target, err)
+		}
+	}
+	return out, nil
+}
+
+// packages appends the packages query answers to out.
+func (s *Store) packages(ctx context.Context, out []Package, query string, args ...any) ([]Package, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
 	for rows.Next() {
 		p, err := scanPackage(rows)
 		if err != nil {

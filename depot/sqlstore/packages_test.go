@@ -1,0 +1,149 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestFindReleases: FindReleases answers, for a list of idents, the
+// releases stored for one target among the visibilities asked for, sorted
+// by ident and each once; missing, partial, private or hidden (when not
+// asked for) and other-target idents are left out; an empty list or no
+// visibility answers nothing; no target is an error naming the count; a
+// list longer than one query takes (identsPerQuery) is answered whole.
+func TestFindReleases(t *testing.T) {
+	eachDatabase(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		s, err := Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		a, err := s.EnsureAccount(ctx, "bobo")
+		if err != nil {
+			t.Fatal(err)
+		}
+		origins := map[string]Origin{}
+		for _, name := range []string{"acme", "core"} {
+			if origins[name], err = s.CreateOrigin(ctx, name, a.ID, "public"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		const (
+			linux   = "x86_64-linux"
+			windows = "x86_64-windows"
+		)
+		insert := func(id, target, visibility string) {
+			t.Helper()
+			parts := strings.Split(id, "/")
+			o := origins[parts[0]]
+			_, err := s.InsertPackage(ctx, Package{OriginID: o.ID, OwnerID: a.ID, Origin: o.Name, Name: parts[1], Version: parts[2], Release: parts[3],
+				Target: target, Checksum: strings.Repeat("ab", 32), Size: 1, PackageType: "Standard", Deps: []string{"core/z/1.0/20240101000000"}}, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if visibility != "public" {
+				if err := s.SetVisibility(ctx, id, visibility); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		const (
+			a1      = "acme/a/1.0.0/20240101000000"
+			a2      = "acme/a/1.0.1/20240102000000" // both targets
+			private = "acme/b/1.0.0/20240101000000"
+			hidden  = "acme/c/1.0.0/20240101000000"
+			win     = "acme/w/1.0.0/20240101000000" // windows only
+			z       = "core/z/1.0/20240101000000"
+			gone    = "acme/gone/1.0.0/20240101000000"
+		)
+		insert(a1, linux, "public")
+		insert(a2, linux, "public")
+		insert(a2, windows, "public")
+		insert(private, linux, "private")
+		insert(hidden, linux, "hidden")
+		insert(win, windows, "public")
+		insert(z, linux, "public")
+		several := []string{z, hidden, gone, a2, private, win, a1, "acme/a", "acme/a/1.0.0", ""}
+
+		for _, tc := range []struct {
+			name    string
+			idents  []string
+			target  string
+			vis     []string
+			want    []string
+			wantErr string
+		}{
+			{"public", several, linux, []string{"public"}, []string{a1, a2, z}, ""},
+			{"public and private", several, linux, []string{"public", "private"}, []string{a1, a2, private, z}, ""},
+			{"every visibility", several, linux, nil, []string{a1, a2, private, hidden, z}, ""},
+			{"another target", several, windows, []string{"public"}, []string{a2, win}, ""},
+			{"a target nothing is stored for", several, "aarch64-linux", nil, []string{}, ""},
+			{"duplicates", []string{z, a1, z, a1, a1}, linux, []string{"public"}, []string{a1, z}, ""},
+			{"missing only", []string{gone, "acme/a"}, linux, nil, []string{}, ""},
+			{"empty list", []string{}, linux, []string{"public"}, []string{}, ""},
+			{"nil list", nil, linux, nil, []string{}, ""},
+			{"no visibility", several, linux, []string{}, []string{}, ""},
+			{"no target", several, "", []string{"public"}, nil, "find releases of 10 idents: no target"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				l, err := s.FindReleases(ctx, tc.idents, tc.target, tc.vis)
+				if tc.wantErr != "" {
+					if err == nil || err.Error() != tc.wantErr {
+						t.Fatalf("error %v, want %q", err, tc.wantErr)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if l == nil {
+					t.Error("nil list, want an empty one")
+				}
+				got := []string{}
+				for _, p := range l {
+					got = append(got, p.Ident())
+					if p.Target != tc.target || p.ID == 0 || !slices.Equal(p.Deps, []string{z}) {
+						t.Errorf("%s: target %s, id %d, deps %v: not the stored row", p.Ident(), p.Target, p.ID, p.Deps)
+					}
+					if tc.vis != nil && !slices.Contains(tc.vis, p.Visibility) {
+						t.Errorf("%s is %s, not among %v", p.Ident(), p.Visibility, tc.vis)
+					}
+				}
+				if !slices.Equal(got, tc.want) {
+					t.Errorf("got %v, want %v", got, tc.want)
+				}
+			})
+		}
+
+		// More idents than one query names, and more than a statement of
+		// either database takes parameters (65,535): every third of the
+		// first ones stored, the rest missing, asked for in reverse order.
+		var many, stored []string
+		for i := range 70_000 {
+			id := fmt.Sprintf("core/dep%05d/1.0/20240101000000", i)
+			many = append(many, id)
+			if i%3 == 0 && i < 3*identsPerQuery+7 {
+				insert(id, linux, "public")
+				stored = append(stored, id)
+			}
+		}
+		slices.Reverse(many)
+		stored = append(stored, z)
+		many = append(many, z, private)
+		l, err := s.FindReleases(ctx, many, linux, []string{"public"})
+		if err != nil {
+			t.Fatalf("%d idents: %v", len(many), err)
+		}
+		got := make([]string, len(l))
+		for i, p := range l {
+			got[i] = p.Ident()
+		}
+		if !slices.Equal(got, stored) {
+			t.Errorf("%d idents: got %d releases, want %d (first %v)", len(many), len(got), len(stored), got[:min(3, len(got))])
+		}
+	})
+}
