@@ -3,6 +3,7 @@ package service
 import (
 	"io"
 	"os"
+	"strings"
 )
 
 // MaxHookOutput bounds how much of a hook's output HealthCheck carries:
@@ -40,4 +41,16 @@ func logSince(path string, offset int64) string {
 		return ""
 	}
 	return string(b)
+}
+
+// logTail is the last n lines of a hook's log file, read from its last
+// MaxHookOutput bytes only: the log grows with every run of the hook
+// (lines longer than that come cut at its start); "" when it cannot be
+// read.
+func logTail(path string, n int) string {
+	lines := strings.Split(strings.TrimRight(logSince(path, 0), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }

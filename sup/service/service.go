@@ -1131,10 +1131,7 @@ func (s *Service) startHealthCheck(ctx context.Context) {
 			}
 		}
 		if ran {
-			b, _ := os.ReadFile(outLog)
-			out = lastLines(string(b), 20)
-			b, _ = os.ReadFile(errLog)
-			errOut = lastLines(string(b), 20)
+			out, errOut = logTail(outLog, 20), logTail(errLog, 20)
 		}
 		wait := interval
 		if result != HealthOK && wait > 30*time.Second {
@@ -1157,14 +1154,6 @@ func (s *Service) startHealthCheck(ctx context.Context) {
 			s.opts.HealthChecked(s, h)
 		}
 	}()
-}
-
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
 
 // writeFiles writes the group's uploaded files that are newer than what
