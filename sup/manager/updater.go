@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -38,6 +39,11 @@ type updaters struct {
 	// pkgIncarnations are what this member announced in each group's
 	// rolling update (census.Service.PkgIncarnation of its rumor).
 	pkgIncarnations map[string]uint64
+
+	// swept are the spec files (read or not) there were when reconcile
+	// last removed the pins of services not loaded; nil before the first
+	// time. Only reconcile uses it.
+	swept map[string]bool
 }
 
 type updateWorker struct {
@@ -180,18 +186,26 @@ func (u *updaters) reconcile(ctx context.Context) {
 	for _, w := range stale {
 		u.stopWorker(w)
 	}
-	// The pins of services unloaded (also while the supervisor was
-	// down); a spec file that cannot be read now keeps its service, and
-	// its pin.
-	unreadable := map[string]bool{}
-	for _, p := range problems {
-		unreadable[strings.TrimSuffix(filepath.Base(p.File), ".spec")] = true
+	// The pins of services unloaded while the supervisor was down, or
+	// whose spec file could not be read and was removed since: looked
+	// for at the first reconcile and whenever the spec files are others
+	// than at the last look (an unload while the supervisor runs stops
+	// its worker, which unpins it above). A spec file that cannot be read
+	// keeps its service, and its pin.
+	files := make(map[string]bool, len(specs)+len(problems))
+	for name := range specs {
+		files[name] = true
 	}
-	files, _ := filepath.Glob(update.PinPath(u.m.dataDir, "*"))
-	for _, f := range files {
-		name := strings.TrimSuffix(filepath.Base(f), ".pin")
-		if _, ok := specs[name]; !ok && !unreadable[name] {
-			unpin = append(unpin, name)
+	for _, p := range problems {
+		files[strings.TrimSuffix(filepath.Base(p.File), ".spec")] = true
+	}
+	if u.swept == nil || !maps.Equal(files, u.swept) {
+		u.swept = files
+		pins, _ := filepath.Glob(update.PinPath(u.m.dataDir, "*"))
+		for _, f := range pins {
+			if name := strings.TrimSuffix(filepath.Base(f), ".pin"); !files[name] {
+				unpin = append(unpin, name)
+			}
 		}
 	}
 	for _, name := range unpin {
