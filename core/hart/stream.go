@@ -9,6 +9,8 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
+
+	"github.com/habgo/hab/core/blake2pair"
 )
 
 // ErrChecksum is wrapped by VerifyStream's refusal of a hart whose whole
@@ -52,16 +54,16 @@ type Verified struct {
 // the blob only when this returns no error.
 //
 // The work is spread over goroutines that share each piece read: the
-// whole hart's digest, the payload's digest (after the header), the copy
-// and the metadata reader each take every piece in turn, so on two cores
-// the two digests (the bulk of the work) run side by side.
+// digests, the copy and the metadata reader each take every piece in
+// turn. The two digests (the bulk of the work) are computed together
+// where the machine can (blake2pair), else side by side, each on a core.
 //
 // Errors wrap what Verify's do, checked in this order: reading r or
 // writing the copy, the header and signature (reported as soon as the
 // header arrives; r is then not read further), the payload digest, the
 // checksum (ErrChecksum), the metadata (ErrFormat or ErrLimit).
 func VerifyStream(ctx context.Context, r io.Reader, keys KeyLookup, opts StreamOptions) (*Verified, error) {
-	v, err := verifyStreamed(ctx, r, keys, streamJob{StreamOptions: opts, whole: true})
+	v, err := verifyStreamed(ctx, r, keys, streamJob{StreamOptions: opts, whole: true, pair: blake2pair.Accelerated()})
 	if err != nil {
 		return nil, fmt.Errorf("verify: %w", err)
 	}
@@ -69,11 +71,14 @@ func VerifyStream(ctx context.Context, r io.Reader, keys KeyLookup, opts StreamO
 }
 
 // streamJob is what verifyStreamed does: the options, whether to compute
-// the whole hart's digest (extraction has no use for it), and a progress
-// function called with the count of payload bytes hashed.
+// the whole hart's digest (extraction has no use for it) and whether the
+// two digests are computed together (blake2pair, when this machine
+// compresses two chains at once; else each on a core of its own), and a
+// progress function called with the count of payload bytes hashed.
 type streamJob struct {
 	StreamOptions
 	whole    bool
+	pair     bool
 	progress func(int64)
 }
 
@@ -275,6 +280,14 @@ func (pr *pieceReader) drain() {
 	}
 }
 
+// laneA writes to a pair's lane A.
+type laneA struct{ h *blake2pair.Hasher }
+
+func (l laneA) Write(p []byte) (int, error) {
+	l.h.WriteA(p)
+	return len(p), nil
+}
+
 // errMetadataRead ends the copy of the payload to a metadata reader that
 // has returned.
 var errMetadataRead = errors.New("metadata read")
@@ -282,8 +295,9 @@ var errMetadataRead = errors.New("metadata read")
 // verifyStreamed is VerifyStream without the wrapping.
 func verifyStreamed(ctx context.Context, r io.Reader, keys KeyLookup, opts streamJob) (*Verified, error) {
 	f := newFanout()
+	together := opts.whole && opts.pair
 	whole := newHash()
-	if opts.whole {
+	if opts.whole && !together {
 		f.consume(func(b []byte) error {
 			whole.Write(b)
 			return nil
@@ -296,9 +310,9 @@ func verifyStreamed(ctx context.Context, r io.Reader, keys KeyLookup, opts strea
 		})
 	}
 	var (
-		h         Header
-		want, got string
-		off       int64 // where the payload starts
+		h               Header
+		want, got, wsum string
+		off             int64 // where the payload starts
 	)
 	// The metadata reader decompresses the start of the payload from a
 	// pipe the payload consumer feeds until it returns.
@@ -322,7 +336,16 @@ func verifyStreamed(ctx context.Context, r io.Reader, keys KeyLookup, opts strea
 		if metaW != nil {
 			defer func() { metaW.CloseWithError(err) }()
 		}
-		br := bufio.NewReaderSize(pr, 8192)
+		// Together, the pair's lane A takes every byte as it is read
+		// (the header's through the tee) and lane B the payload's;
+		// apart, whole takes every piece in its own consumer.
+		var src io.Reader = pr
+		var pair *blake2pair.Hasher
+		if together {
+			pair = blake2pair.New()
+			src = io.TeeReader(pr, laneA{pair})
+		}
+		br := bufio.NewReaderSize(src, 8192)
 		h, want, err = readSigned(br, keys)
 		if err != nil {
 			return err
@@ -331,8 +354,15 @@ func verifyStreamed(ctx context.Context, r io.Reader, keys KeyLookup, opts strea
 		ph := newHash()
 		toMeta := metaW
 		var hashed int64
-		feed := func(b []byte) {
-			ph.Write(b)
+		feed := func(b []byte, read bool) {
+			switch {
+			case pair == nil:
+				ph.Write(b)
+			case read: // lane A has it already
+				pair.WriteB(b)
+			default:
+				pair.Write(b)
+			}
 			if hashed += int64(len(b)); opts.progress != nil {
 				opts.progress(hashed)
 			}
@@ -343,13 +373,18 @@ func verifyStreamed(ctx context.Context, r io.Reader, keys KeyLookup, opts strea
 			}
 		}
 		start, _ := br.Peek(br.Buffered())
-		feed(start)
+		feed(start, true)
 		for {
 			b, ok := pr.next()
 			if !ok {
 				break
 			}
-			feed(b)
+			feed(b, false)
+		}
+		if pair != nil {
+			a, b := pair.Sums()
+			wsum, got = hex.EncodeToString(a[:]), hex.EncodeToString(b[:])
+			return nil
 		}
 		got = hex.EncodeToString(ph.Sum(nil))
 		return nil
@@ -363,7 +398,10 @@ func verifyStreamed(ctx context.Context, r io.Reader, keys KeyLookup, opts strea
 		return nil, digestMismatch(h.KeyName, got, want)
 	}
 	v := &Verified{Header: h, Size: n, payloadOffset: off}
-	if opts.whole {
+	switch {
+	case together:
+		v.Checksum = wsum
+	case opts.whole:
 		v.Checksum = hex.EncodeToString(whole.Sum(nil))
 	}
 	if opts.Checksum != "" && v.Checksum != opts.Checksum {

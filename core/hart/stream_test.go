@@ -113,37 +113,53 @@ func TestVerifyStreamOptions(t *testing.T) {
 		}
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			p := filepath.Join(t.TempDir(), "x.hart")
-			if err := os.WriteFile(p, c.b, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			sum, _ := Hash(ctx, p)
-			want, err := ReadMetadataWith(ctx, p, ReadOptions{XZ: XZGo})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var copied bytes.Buffer
-			v, err := VerifyStream(ctx, bytes.NewReader(c.b), c.keys, StreamOptions{Copy: &copied, Checksum: sum, Metadata: &ReadOptions{XZ: XZGo}})
-			if err != nil {
-				t.Fatalf("VerifyStream: %v", err)
-			}
-			if !bytes.Equal(copied.Bytes(), c.b) {
-				t.Errorf("the copy differs from the input (%d bytes, want %d)", copied.Len(), len(c.b))
-			}
-			if v.Checksum != sum || v.Size != int64(len(c.b)) {
-				t.Errorf("checksum %s size %d, want %s %d", v.Checksum, v.Size, sum, len(c.b))
-			}
-			if v.Metadata == nil || !reflect.DeepEqual(*v.Metadata, *want) {
-				t.Errorf("metadata %+v, want %+v", v.Metadata, want)
-			}
-			// Without options: no copy, no metadata, the same checksum.
-			v, err = VerifyStream(ctx, bytes.NewReader(c.b), c.keys, StreamOptions{})
-			if err != nil || v.Checksum != sum || v.Metadata != nil {
-				t.Errorf("without options: %+v %v", v, err)
-			}
-		})
+		for _, m := range digestModes {
+			t.Run(m.name+"/"+c.name, func(t *testing.T) {
+				p := filepath.Join(t.TempDir(), "x.hart")
+				if err := os.WriteFile(p, c.b, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				sum, _ := Hash(ctx, p)
+				want, err := ReadMetadataWith(ctx, p, ReadOptions{XZ: XZGo})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var copied bytes.Buffer
+				v, err := m.verify(ctx, bytes.NewReader(c.b), c.keys, StreamOptions{Copy: &copied, Checksum: sum, Metadata: &ReadOptions{XZ: XZGo}})
+				if err != nil {
+					t.Fatalf("VerifyStream: %v", err)
+				}
+				if !bytes.Equal(copied.Bytes(), c.b) {
+					t.Errorf("the copy differs from the input (%d bytes, want %d)", copied.Len(), len(c.b))
+				}
+				if v.Checksum != sum || v.Size != int64(len(c.b)) {
+					t.Errorf("checksum %s size %d, want %s %d", v.Checksum, v.Size, sum, len(c.b))
+				}
+				if v.Metadata == nil || !reflect.DeepEqual(*v.Metadata, *want) {
+					t.Errorf("metadata %+v, want %+v", v.Metadata, want)
+				}
+				// Without options: no copy, no metadata, the same checksum.
+				v, err = m.verify(ctx, bytes.NewReader(c.b), c.keys, StreamOptions{})
+				if err != nil || v.Checksum != sum || v.Metadata != nil {
+					t.Errorf("without options: %+v %v", v, err)
+				}
+			})
+		}
 	}
+}
+
+// digestModes are the two ways VerifyStream computes its digests:
+// together (blake2pair; VerifyStream's way where the machine compresses
+// two chains at once) and apart, each in a consumer of its own.
+var digestModes = []digestMode{{"together", true}, {"apart", false}}
+
+type digestMode struct {
+	name string
+	pair bool
+}
+
+func (m digestMode) verify(ctx context.Context, r io.Reader, keys KeyLookup, opts StreamOptions) (*Verified, error) {
+	return verifyStreamed(ctx, r, keys, streamJob{StreamOptions: opts, whole: true, pair: m.pair})
 }
 
 // TestVerifyStreamRefusals: each refusal is the first problem in the
@@ -196,24 +212,26 @@ func TestVerifyStreamRefusals(t *testing.T) {
 		{"cancelled", big, "", io.Discard, 2 * pieceSize, true, context.Canceled, "", 4 * pieceSize},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			ctx, cancel := context.WithCancel(ctx)
-			defer cancel()
-			src := &countingSource{r: bytes.NewReader(c.b), failAt: c.failAt, err: io.ErrClosedPipe}
-			if c.cancel {
-				src.cancel = cancel
-			}
-			v, err := VerifyStream(ctx, src, keys, StreamOptions{Copy: c.copyTo, Checksum: c.checksum, Metadata: &ReadOptions{XZ: XZGo}})
-			if !errors.Is(err, c.want) || !strings.Contains(err.Error(), c.msg) {
-				t.Fatalf("got %+v, %v; want %v containing %q", v, err, c.want, c.msg)
-			}
-			if c.readMost > 0 && src.n > c.readMost {
-				t.Errorf("read %d bytes after the refusal was known, want at most %d", src.n, c.readMost)
-			}
-			if c.readMost == 0 && c.failAt == 0 && src.n != len(c.b) {
-				t.Errorf("read %d of %d bytes", src.n, len(c.b))
-			}
-		})
+		for _, m := range digestModes {
+			t.Run(m.name+"/"+c.name, func(t *testing.T) {
+				ctx, cancel := context.WithCancel(ctx)
+				defer cancel()
+				src := &countingSource{r: bytes.NewReader(c.b), failAt: c.failAt, err: io.ErrClosedPipe}
+				if c.cancel {
+					src.cancel = cancel
+				}
+				v, err := m.verify(ctx, src, keys, StreamOptions{Copy: c.copyTo, Checksum: c.checksum, Metadata: &ReadOptions{XZ: XZGo}})
+				if !errors.Is(err, c.want) || !strings.Contains(err.Error(), c.msg) {
+					t.Fatalf("got %+v, %v; want %v containing %q", v, err, c.want, c.msg)
+				}
+				if c.readMost > 0 && src.n > c.readMost {
+					t.Errorf("read %d bytes after the refusal was known, want at most %d", src.n, c.readMost)
+				}
+				if c.readMost == 0 && c.failAt == 0 && src.n != len(c.b) {
+					t.Errorf("read %d of %d bytes", src.n, len(c.b))
+				}
+			})
+		}
 	}
 }
 
