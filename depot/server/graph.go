@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -18,7 +17,8 @@ import (
 // dependencies (TDEPS) as nodes, and an edge from each to each of its
 // direct dependencies, read from the depot's public record of that
 // release for p's target. A dependency the depot does not hold publicly
-// is a node without edges of its own.
+// is a node without edges of its own. The records of the whole closure
+// are read in one FindReleases, whatever its size.
 func (s *Server) releaseGraph(ctx context.Context, p sqlstore.Package) ([]byte, error) {
 	root, err := ident.Parse(p.Ident())
 	if err != nil {
@@ -28,21 +28,29 @@ func (s *Server) releaseGraph(ctx context.Context, p sqlstore.Package) ([]byte, 
 	if err != nil {
 		return nil, fmt.Errorf("dependency graph of %s: %w", p.Ident(), err)
 	}
+	tdeps, err := parseIdents(p.TDeps)
+	if err != nil {
+		return nil, fmt.Errorf("dependency graph of %s: %w", p.Ident(), err)
+	}
+	names := make([]string, len(tdeps))
+	for i, id := range tdeps {
+		names[i] = id.String()
+	}
+	recs, err := s.cfg.Store.FindReleases(ctx, names, p.Target, []string{"public"})
+	if err != nil {
+		return nil, fmt.Errorf("dependency graph of %s: %w", p.Ident(), err)
+	}
+	byIdent := make(map[string]sqlstore.Package, len(recs))
+	for _, d := range recs {
+		byIdent[d.Ident()] = d
+	}
 	g := pkgs.NewGraph()
 	g.Add(root, deps)
-	for _, t := range p.TDeps {
-		id, err := ident.Parse(t)
-		if err != nil {
-			return nil, fmt.Errorf("dependency graph of %s: dependency %q: %w", p.Ident(), t, err)
-		}
-		d, err := s.cfg.Store.FindPackage(ctx, sqlstore.Filter{Origin: id.Origin, Name: id.Name, Version: id.Version, Release: id.Release,
-			Target: p.Target, Visibilities: []string{"public"}})
-		if errors.Is(err, sqlstore.ErrNotFound) {
+	for i, id := range tdeps {
+		d, ok := byIdent[names[i]]
+		if !ok {
 			g.Add(id, nil)
 			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("dependency graph of %s: %w", p.Ident(), err)
 		}
 		dd, err := parseIdents(d.Deps)
 		if err != nil {

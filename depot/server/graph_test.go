@@ -119,3 +119,26 @@ func TestReleaseGraphTargets(t *testing.T) {
 		}
 	}
 }
+
+// TestReleaseGraphPartialDependency: a TDEPS line that is not fully
+// qualified names no release, so it is a node without edges, whatever
+// releases of that package the depot holds.
+func TestReleaseGraphPartialDependency(t *testing.T) {
+	e := newEnv(t, "", 0)
+	e.createOrigin("bobo", "acme")
+	key := e.generatedKey("bobo", "acme")
+	const (
+		app  = "acme/app/1.0.0/20240101000000"
+		lib  = "acme/lib/1.0.0/20240101000000"
+		base = "acme/base/1.0.0/20240101000000"
+	)
+	for id, files := range map[string]map[string]string{base: {}, lib: {"DEPS": base + "\n", "TDEPS": base + "\n"},
+		app: {"DEPS": "acme/lib\n", "TDEPS": "acme/lib\n"}} {
+		files["MANIFEST"] = id
+		e.want(e.post("bobo", id, buildHart(t, key, id, files), ""), 201, "upload "+id)
+	}
+	dot := e.want(e.do("GET", "/pkgs/"+app+"/graph.dot", "", nil), 200, "graph of "+app).String()
+	if !strings.Contains(dot, `"`+app+`" -> "acme/lib"`) || strings.Contains(dot, base) {
+		t.Errorf("graph of %s: want an edge to acme/lib and none from it:\n%s", app, dot)
+	}
+}

@@ -76,6 +76,7 @@ type Packages interface {
 	InsertPackage(ctx context.Context, p sqlstore.Package, forced bool) (sqlstore.Package, error)
 	Exists(ctx context.Context, ident, target string) (bool, error)
 	FindPackage(ctx context.Context, f sqlstore.Filter) (sqlstore.Package, error)
+	FindReleases(ctx context.Context, idents []string, target string, visibilities []string) ([]sqlstore.Package, error)
 	LatestPackage(ctx context.Context, f sqlstore.Filter) (sqlstore.Package, error)
 	ListIdents(ctx context.Context, f sqlstore.Filter, distinct bool, offset, limit int) ([]string, int, error)
 	ListReleases(ctx context.Context, f sqlstore.Filter) ([]sqlstore.Package, error)
