@@ -7,8 +7,9 @@
 //
 // BLAKE2b's compression is one long dependency chain, so a core hashing
 // one stream waits on it more than it computes. On amd64 with AVX2 the
-// two chains are compressed together, their instructions interleaved,
-// and two digests cost little more than one (see BenchmarkPair). The
+// two chains are compressed together, their instructions interleaved
+// (with AVX-512, a rotation takes one instruction), and two digests cost
+// little more than one (see BenchmarkPair). The
 // digests are those of golang.org/x/crypto/blake2b.Sum256, which the tests
 // check them against.
 package blake2pair
@@ -53,16 +54,27 @@ func (l *lane) reset() {
 	l.n = 0
 }
 
+// impl is a way to compress two chains.
+type impl int
+
+const (
+	generic impl = iota // one chain after the other, in Go
+	avx2                // interleaved, AVX2
+	avx512              // interleaved, AVX2 with AVX-512 (F, VL) rotations
+)
+
+func (i impl) String() string { return [...]string{"generic", "avx2", "avx512"}[i] }
+
 // Hasher is the pair of digests being computed. The zero value is not
 // ready; use New.
 type Hasher struct {
 	a, b lane
-	avx2 bool
+	impl impl
 }
 
 // New returns a Hasher with both lanes empty.
 func New() *Hasher {
-	h := &Hasher{avx2: haveAVX2}
+	h := &Hasher{impl: fastest}
 	h.a.reset()
 	h.b.reset()
 	return h
@@ -70,7 +82,7 @@ func New() *Hasher {
 
 // Accelerated tells whether this machine compresses the two chains
 // together; when it does not, a Hasher costs what two BLAKE2b hashes do.
-func Accelerated() bool { return haveAVX2 }
+func Accelerated() bool { return fastest != generic }
 
 // Write adds p to both lanes.
 func (h *Hasher) Write(p []byte) {
@@ -146,7 +158,11 @@ func (l *lane) sum() [Size]byte {
 
 // blocks2 compresses the same number of whole blocks into each lane.
 func (h *Hasher) blocks2(pa, pb []byte) {
-	if h.avx2 {
+	switch h.impl {
+	case avx512:
+		blocksAVX512(&h.a.s, &h.b.s, &pa[0], &pb[0], len(pa)/blockSize)
+		return
+	case avx2:
 		blocksAVX2(&h.a.s, &h.b.s, &pa[0], &pb[0], len(pa)/blockSize)
 		return
 	}

@@ -4,24 +4,29 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"os/exec"
 	"testing"
 
 	"golang.org/x/crypto/blake2b"
 )
 
-// paths are the ways a Hasher can compress: interleaved in AVX2 when the
-// machine has it, and one chain after the other.
-func paths(t testing.TB) []bool {
-	if !Accelerated() {
-		t.Logf("this machine has no AVX2: only the generic compression is tested")
-		return []bool{false}
+// paths are the ways this machine can compress two chains: each one up
+// to the fastest it has, down to the generic code.
+func paths(t testing.TB) []impl {
+	if fastest != avx512 {
+		t.Logf("this machine's best is %v: the faster ways are not tested", fastest)
 	}
-	return []bool{true, false}
+	var out []impl
+	for i := generic; i <= fastest; i++ {
+		out = append(out, i)
+	}
+	return out
 }
 
-func newHasher(avx2 bool) *Hasher {
+func newHasher(i impl) *Hasher {
 	h := New()
-	h.avx2 = avx2
+	h.impl = i
 	return h
 }
 
@@ -47,7 +52,7 @@ func TestSumsMatchBLAKE2b(t *testing.T) {
 	sizes := []int{0, 1, 2, 127, 128, 129, 255, 256, 257, 383, 384, 385, 1000, 4096, 65536 + 17, 300_000}
 	offs := []int{0, 1, 64, 127, 128, 129, 255, 256, 700}
 	pieceSets := [][]int{{1 << 30}, {1}, {127}, {128}, {129}, {1, 255, 4096, 128, 3}, {262144}}
-	for _, avx2 := range paths(t) {
+	for _, impl := range paths(t) {
 		for _, size := range sizes {
 			for _, off := range offs {
 				if off > size {
@@ -57,8 +62,8 @@ func TestSumsMatchBLAKE2b(t *testing.T) {
 					if pieces[0] == 1 && size > 5000 {
 						continue // byte by byte is slow and adds nothing past a few blocks
 					}
-					t.Run(fmt.Sprintf("avx2=%v/size=%d/off=%d/pieces=%v", avx2, size, off, pieces), func(t *testing.T) {
-						h := newHasher(avx2)
+					t.Run(fmt.Sprintf("%v/size=%d/off=%d/pieces=%v", impl, size, off, pieces), func(t *testing.T) {
+						h := newHasher(impl)
 						feed(h, data[:size], off, pieces)
 						a, b := h.Sums()
 						if want := blake2b.Sum256(data[:size]); a != want {
@@ -79,9 +84,9 @@ func TestSumsMatchBLAKE2b(t *testing.T) {
 // the other (registers, counters, buffers) shows.
 func TestLanesIndependent(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	for _, avx2 := range paths(t) {
+	for _, impl := range paths(t) {
 		for i := 0; i < 300; i++ {
-			h := newHasher(avx2)
+			h := newHasher(impl)
 			var ga, gb []byte // what each lane was given
 			for op := 0; op < 12; op++ {
 				p := make([]byte, rng.IntN(700))
@@ -102,10 +107,10 @@ func TestLanesIndependent(t *testing.T) {
 			}
 			sa, sb := h.Sums()
 			if want := blake2b.Sum256(ga); sa != want {
-				t.Fatalf("avx2=%v case %d: lane A %x, want %x", avx2, i, sa, want)
+				t.Fatalf("%v case %d: lane A %x, want %x", impl, i, sa, want)
 			}
 			if want := blake2b.Sum256(gb); sb != want {
-				t.Fatalf("avx2=%v case %d: lane B %x, want %x", avx2, i, sb, want)
+				t.Fatalf("%v case %d: lane B %x, want %x", impl, i, sb, want)
 			}
 		}
 	}
@@ -114,18 +119,18 @@ func TestLanesIndependent(t *testing.T) {
 // TestSumsLeavesHasher checks that Sums can be asked midway.
 func TestSumsLeavesHasher(t *testing.T) {
 	data := bytes.Repeat([]byte("hart"), 1000)
-	for _, avx2 := range paths(t) {
-		h := newHasher(avx2)
+	for _, impl := range paths(t) {
+		h := newHasher(impl)
 		h.Write(data[:1000])
 		a1, _ := h.Sums()
 		a2, _ := h.Sums()
 		if a1 != a2 || a1 != blake2b.Sum256(data[:1000]) {
-			t.Fatalf("avx2=%v: midway sums %x, %x", avx2, a1, a2)
+			t.Fatalf("%v: midway sums %x, %x", impl, a1, a2)
 		}
 		h.Write(data[1000:])
 		a, b := h.Sums()
 		if a != blake2b.Sum256(data) || b != a {
-			t.Fatalf("avx2=%v: sums after more %x %x", avx2, a, b)
+			t.Fatalf("%v: sums after more %x %x", impl, a, b)
 		}
 	}
 }
@@ -138,7 +143,8 @@ func TestBlocksMatchGeneric(t *testing.T) {
 		t.Skip("this machine has no AVX2")
 	}
 	rng := rand.New(rand.NewPCG(5, 6))
-	for i := 0; i < 100; i++ {
+	for i := 0; i < 200; i++ {
+		impl := paths(t)[1+i%(len(paths(t))-1)]
 		var a, b state
 		for j := range a.h {
 			a.h[j], b.h[j] = rng.Uint64(), rng.Uint64()
@@ -156,9 +162,10 @@ func TestBlocksMatchGeneric(t *testing.T) {
 			compressGeneric(&ga, pa[j*blockSize:], blockSize, 0)
 			compressGeneric(&gb, pb[j*blockSize:], blockSize, 0)
 		}
-		blocksAVX2(&a, &b, &pa[0], &pb[0], n)
-		if a != ga || b != gb {
-			t.Fatalf("case %d (%d blocks): assembly states\n%x\n%x\ngeneric\n%x\n%x", i, n, a, b, ga, gb)
+		h := &Hasher{a: lane{s: a}, b: lane{s: b}, impl: impl}
+		h.blocks2(pa, pb)
+		if a, b = h.a.s, h.b.s; a != ga || b != gb {
+			t.Fatalf("%v case %d (%d blocks): assembly states\n%x\n%x\ngeneric\n%x\n%x", impl, i, n, a, b, ga, gb)
 		}
 	}
 }
@@ -168,26 +175,31 @@ func FuzzSums(f *testing.F) {
 	f.Add(bytes.Repeat([]byte{0xa5}, 1000), uint16(129), uint16(128))
 	f.Fuzz(func(t *testing.T, data []byte, off, piece uint16) {
 		o := int(off) % (len(data) + 1)
-		for _, avx2 := range paths(t) {
-			h := newHasher(avx2)
+		for _, impl := range paths(t) {
+			h := newHasher(impl)
 			feed(h, data, o, []int{int(piece%2048) + 1})
 			a, b := h.Sums()
 			if a != blake2b.Sum256(data) || b != blake2b.Sum256(data[o:]) {
-				t.Fatalf("avx2=%v off=%d piece=%d: sums differ from blake2b.Sum256", avx2, o, piece)
+				t.Fatalf("%v off=%d piece=%d: sums differ from blake2b.Sum256", impl, o, piece)
 			}
 		}
 	})
 }
 
-// BenchmarkPair hashes 1 MiB into both lanes; BenchmarkTwoHashes is the
-// obvious baseline, two golang.org/x/crypto/blake2b hashes of the same
-// bytes one after the other. Their ns/op ratio is what a Hasher saves.
+// BenchmarkPair hashes 1 MiB into both lanes, in each way the machine
+// has; BenchmarkTwoHashes is the obvious baseline, two
+// golang.org/x/crypto/blake2b hashes of the same bytes one after the
+// other. Their ns/op ratio is what a Hasher saves.
 func BenchmarkPair(b *testing.B) {
 	buf := make([]byte, 1<<20)
-	b.SetBytes(int64(len(buf)))
-	h := New()
-	for b.Loop() {
-		h.Write(buf)
+	for _, impl := range paths(b) {
+		b.Run(impl.String(), func(b *testing.B) {
+			b.SetBytes(int64(len(buf)))
+			h := newHasher(impl)
+			for b.Loop() {
+				h.Write(buf)
+			}
+		})
 	}
 }
 
@@ -199,5 +211,24 @@ func BenchmarkTwoHashes(b *testing.B) {
 	for b.Loop() {
 		x.Write(buf)
 		y.Write(buf)
+	}
+}
+
+// TestAssemblyGenerated checks that blocks_amd64.s is what gen.go writes.
+func TestAssemblyGenerated(t *testing.T) {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command to run gen.go with")
+	}
+	out, err := exec.Command(goBin, "run", "gen.go").Output()
+	if err != nil {
+		t.Fatalf("go run gen.go: %v", err)
+	}
+	have, err := os.ReadFile("blocks_amd64.s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(out, have) {
+		t.Fatal("blocks_amd64.s differs from what gen.go writes: run go generate ./core/blake2pair")
 	}
 }
