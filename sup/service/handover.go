@@ -25,7 +25,7 @@ import (
 // leftover.
 
 // handoverRecord is DataDir/NAME.handover: a run process handed over,
-// and the descriptors of its output pipes in this process.
+// and the descriptors of its output pipes in the supervisor's process.
 type handoverRecord struct {
 	PID     int    `json:"pid"`
 	Start   uint64 `json:"start"`     // StartTime, which tells it from a later process with its pid
@@ -33,6 +33,42 @@ type handoverRecord struct {
 	Ident   string `json:"ident"`     // the release it runs
 	Stdout  int    `json:"stdout_fd"` // -1: the process had closed it (a run script's exec 2>&1 closes stderr)
 	Stderr  int    `json:"stderr_fd"`
+	// The supervisor's process that handed it over, whose descriptors
+	// Stdout and Stderr are: its pid and StartTime, which an exec keeps.
+	Supervisor      int    `json:"supervisor_pid,omitempty"`
+	SupervisorStart uint64 `json:"supervisor_start,omitempty"`
+}
+
+// thisProcess tells whether the record's descriptors are this
+// process's: it is the supervisor that handed the process over, executed
+// again (or not: its exec failed). Those of a record another supervisor
+// left (one that died before its exec) name nothing here, or another
+// service's pipes. A record of a hab from before Supervisor was
+// recorded is taken to be this process's while its process is this
+// process's child.
+func (rec handoverRecord) thisProcess() bool {
+	if rec.Supervisor == 0 {
+		now, ok := StartTime(rec.PID)
+		ppid, _, child := statOf(rec.PID)
+		return ok && now == rec.Start && child && ppid == os.Getpid()
+	}
+	start, ok := StartTime(os.Getpid())
+	return ok && rec.Supervisor == os.Getpid() && rec.SupervisorStart == start
+}
+
+// closePipes closes the descriptors the record names, when they are
+// this process's pipes.
+func (rec handoverRecord) closePipes() {
+	if !rec.thisProcess() {
+		return
+	}
+	if pipes, err := inheritedPipes(rec.Stdout, rec.Stderr); err == nil {
+		for _, f := range pipes {
+			if f != nil {
+				f.Close()
+			}
+		}
+	}
 }
 
 func (s *Service) handoverPath() string {
@@ -63,10 +99,12 @@ func (s *Service) handOver() bool {
 		return false
 	}
 	start, ok := StartTime(p.pid)
-	if !ok {
+	supStart, supOK := StartTime(os.Getpid())
+	if !ok || !supOK {
 		return false
 	}
-	rec := handoverRecord{PID: p.pid, Start: start, Started: p.started.UnixNano(), Ident: s.pkg.Ident.String()}
+	rec := handoverRecord{PID: p.pid, Start: start, Started: p.started.UnixNano(), Ident: s.pkg.Ident.String(),
+		Supervisor: os.Getpid(), SupervisorStart: supStart}
 	var fds []int
 	closeAll := func() {
 		for _, fd := range fds {
@@ -144,6 +182,11 @@ func (s *Service) TakeOver() bool {
 	}
 	if err != nil {
 		s.log.Warn("hand-over record unreadable; its process is ended as a leftover", "file", s.handoverPath(), "err", err)
+		return false
+	}
+	if !rec.thisProcess() {
+		// Its descriptors are not this process's to take or close.
+		s.log.Warn("not taking over the handed-over process", "pid", rec.PID, "why", "another supervisor's process handed it over")
 		return false
 	}
 	pipes, perr := inheritedPipes(rec.Stdout, rec.Stderr)
@@ -238,8 +281,9 @@ func (s *Service) StopWithoutRun() {
 // dataDir's hand-over records that no Service took over (TakeOver
 // removes the record it reads): their service is no longer loaded or
 // up, or failed to start. Nothing would watch or reap them otherwise.
-// Each gets SIGTERM, then SIGKILL after timeout; its record and the
-// descriptors it names are closed and removed. Call it once the
+// Each gets SIGTERM, then SIGKILL after timeout; its record is removed
+// and the descriptors it names, when this process handed it over, are
+// closed, also when the process is gone already. Call it once the
 // services that run have started.
 func EndUnclaimed(dataDir string, timeout time.Duration, log *slog.Logger) {
 	records, _ := filepath.Glob(filepath.Join(dataDir, "*.handover"))
@@ -252,19 +296,10 @@ func EndUnclaimed(dataDir string, timeout time.Duration, log *slog.Logger) {
 			log.Warn("hand-over record unreadable; removed", "file", path, "err", err)
 			continue
 		}
+		rec.closePipes()
 		now, ok := StartTime(rec.PID)
 		if !ok || now != rec.Start || rec.PID <= 1 {
 			continue
-		}
-		// The descriptors are this process's only when it is the
-		// supervisor that handed over, executed again (the process is
-		// still its child).
-		if ppid, _, ok := statOf(rec.PID); ok && ppid == os.Getpid() {
-			if pipes, err := inheritedPipes(rec.Stdout, rec.Stderr); err == nil {
-				for _, f := range pipes {
-					f.Close()
-				}
-			}
 		}
 		exited, err := processExit(rec.PID, rec.Start)
 		if err != nil {

@@ -152,8 +152,9 @@ func TestHandOverAndTakeOver(t *testing.T) {
 }
 
 // TestTakeOverRefused: a record that cannot be taken over is refused,
-// removed, and the descriptors it names are closed; the Service takes
-// no process. The process of each case is a real one.
+// removed, and the descriptors it names are closed when they are this
+// process's (kept: they are another's, under the same numbers here);
+// the Service takes no process. The process of each case is a real one.
 func TestTakeOverRefused(t *testing.T) {
 	root := t.TempDir()
 	store, pkg := testPackage(t, root)
@@ -211,26 +212,53 @@ func TestTakeOverRefused(t *testing.T) {
 	for _, c := range []struct {
 		name   string
 		record func(t *testing.T) (string, []int) // the file's text, the descriptors it names
+		kept   bool                               // the descriptors are not this process's: left open
 	}{
-		{"unreadable record", func(t *testing.T) (string, []int) { return "{not json", nil }},
+		{"unreadable record", func(t *testing.T) (string, []int) { return "{not json", nil }, false},
 		{"process gone", func(t *testing.T) (string, []int) {
 			return recordFor(t, gone(t), 1, pkg.Ident.String(), pipeFD(t), pipeFD(t))
-		}},
+		}, false},
 		{"another release", func(t *testing.T) (string, []int) {
 			return recordFor(t, child(t), 0, "test/watched/0.0.9/20250101000000", pipeFD(t), pipeFD(t))
-		}},
+		}, false},
 		{"not this process's child", func(t *testing.T) (string, []int) {
 			return recordFor(t, orphan(t), 0, pkg.Ident.String(), pipeFD(t), pipeFD(t))
-		}},
+		}, false},
 		{"a descriptor that is not a pipe", func(t *testing.T) (string, []int) {
 			return recordFor(t, child(t), 0, pkg.Ident.String(), pipeFD(t), fileFD(t))
-		}},
+		}, false},
 		{"a descriptor that is not open", func(t *testing.T) (string, []int) {
 			return recordFor(t, child(t), 0, pkg.Ident.String(), pipeFD(t), 1<<20)
-		}},
+		}, false},
 		{"standard error", func(t *testing.T) (string, []int) {
 			return recordFor(t, child(t), 0, pkg.Ident.String(), pipeFD(t), 2)
-		}},
+		}, false},
+		{"another supervisor's record", func(t *testing.T) (string, []int) {
+			text, fds := recordFor(t, child(t), 0, pkg.Ident.String(), pipeFD(t), pipeFD(t))
+			var rec handoverRecord
+			if err := json.Unmarshal([]byte(text), &rec); err != nil {
+				t.Fatal(err)
+			}
+			rec.SupervisorStart++ // an earlier process with this pid
+			b, err := json.Marshal(rec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return string(b), fds
+		}, true},
+		{"a record of a hab before the supervisor was recorded, the process gone", func(t *testing.T) (string, []int) {
+			text, fds := recordFor(t, gone(t), 1, pkg.Ident.String(), pipeFD(t), pipeFD(t))
+			var rec handoverRecord
+			if err := json.Unmarshal([]byte(text), &rec); err != nil {
+				t.Fatal(err)
+			}
+			rec.Supervisor, rec.SupervisorStart = 0, 0
+			b, err := json.Marshal(rec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return string(b), fds
+		}, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s, err := New(opts, spec.New("test/watched"), pkg)
@@ -255,8 +283,11 @@ func TestTakeOverRefused(t *testing.T) {
 					continue
 				}
 				var st unix.Stat_t
-				if unix.Fstat(fd, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFIFO {
-					t.Errorf("the pipe descriptor %d was left open", fd)
+				open := unix.Fstat(fd, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFIFO
+				if open != c.kept {
+					t.Errorf("the pipe descriptor %d open %v, want %v", fd, open, c.kept)
+				}
+				if open {
 					unix.Close(fd)
 				}
 			}
@@ -265,13 +296,56 @@ func TestTakeOverRefused(t *testing.T) {
 }
 
 // recordFor is the text of a hand-over record of process pid (its start
-// time plus skew), release id and the descriptors given.
+// time plus skew), release id and the descriptors given, handed over by
+// this process.
 func recordFor(t *testing.T, pid int, skew uint64, id string, stdout, stderr int) (string, []int) {
 	t.Helper()
 	start, _ := StartTime(pid)
-	b, err := json.Marshal(handoverRecord{PID: pid, Start: start + skew, Started: time.Now().UnixNano(), Ident: id, Stdout: stdout, Stderr: stderr})
+	self, ok := StartTime(os.Getpid())
+	if !ok {
+		t.Fatal("no start time of this process")
+	}
+	b, err := json.Marshal(handoverRecord{PID: pid, Start: start + skew, Started: time.Now().UnixNano(), Ident: id, Stdout: stdout, Stderr: stderr,
+		Supervisor: os.Getpid(), SupervisorStart: self})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return string(b), []int{stdout, stderr}
+}
+
+// TestTakeOverEarlierRecord: a record written by a hab from before the
+// supervisor's process was recorded in it (a self-update from that hab)
+// is taken over while its process runs as this process's child.
+func TestTakeOverEarlierRecord(t *testing.T) {
+	opts, pkg, out, pid, _ := handedOver(t, tickingRun)
+	s, err := New(opts, spec.New("test/watched"), pkg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(s.handoverPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec map[string]any
+	if err := json.Unmarshal(b, &rec); err != nil {
+		t.Fatal(err)
+	}
+	if rec["supervisor_pid"] != float64(os.Getpid()) {
+		t.Fatalf("the record names supervisor %v, want this process %d: %s", rec["supervisor_pid"], os.Getpid(), b)
+	}
+	delete(rec, "supervisor_pid")
+	delete(rec, "supervisor_start")
+	if b, err = json.Marshal(rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(s.handoverPath(), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if !s.TakeOver() {
+		t.Fatalf("record %s not taken over:\n%s", b, out.String())
+	}
+	if st := s.Status(); st.PID != pid {
+		t.Errorf("took over process %d, want %d", st.PID, pid)
+	}
+	s.StopWithoutRun()
 }

@@ -2,12 +2,17 @@ package service
 
 import (
 	"bytes"
+	"encoding/json"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestEndUnclaimed: a process handed over that no Service takes over
@@ -47,5 +52,112 @@ func TestEndUnclaimed(t *testing.T) {
 	}
 	if strings.Count(logs.String(), "ending a handed-over process") != 1 {
 		t.Errorf("ended more than the one process:\n%s", logs.String())
+	}
+}
+
+// openFDs counts this process's open descriptors.
+func openFDs(t *testing.T) int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("no /proc/self/fd to count descriptors: %v", err)
+	}
+	return len(entries)
+}
+
+// TestEndUnclaimedClosesPipes counts this process's descriptors around
+// EndUnclaimed. A record this process wrote whose process exited before
+// anyone took it over (reaped already, as the supervisor before an exec
+// reaps a process that exits after its hand-over) has its two pipes
+// closed: they were left open. A record another supervisor's process
+// wrote names descriptors that are not this one's: pipes open here under
+// those numbers stay open, though its process is ended.
+func TestEndUnclaimedClosesPipes(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		record func(t *testing.T) (dataDir string, fds []int, pid int)
+		closed int // how many descriptors EndUnclaimed closes
+	}{
+		{"this process's, the process gone", func(t *testing.T) (string, []int, int) {
+			opts, _, _, pid, _ := handedOver(t, tickingRun)
+			b, err := os.ReadFile(filepath.Join(opts.DataDir, "watched.handover"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rec handoverRecord
+			if err := json.Unmarshal(b, &rec); err != nil {
+				t.Fatal(err)
+			}
+			killTree(pid, syscall.SIGKILL)
+			deadline := time.Now().Add(30 * time.Second)
+			for {
+				if _, ok := StartTime(pid); !ok {
+					break // exited and reaped by the Service that handed it over
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("the handed-over process %d is still there after SIGKILL", pid)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			return opts.DataDir, []int{rec.Stdout, rec.Stderr}, pid
+		}, 2},
+		{"another supervisor's, the process running", func(t *testing.T) (string, []int, int) {
+			dir := t.TempDir()
+			cmd := exec.Command("sleep", "1000")
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+			r, w, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { r.Close(); w.Close() })
+			start, _ := StartTime(cmd.Process.Pid)
+			self, _ := StartTime(os.Getpid())
+			// An earlier process with this pid, as a supervisor that is
+			// PID 1 of a container restarted.
+			rec := handoverRecord{PID: cmd.Process.Pid, Start: start, Ident: "test/watched/0.1.0/20260101000000",
+				Stdout: int(r.Fd()), Stderr: int(w.Fd()), Supervisor: os.Getpid(), SupervisorStart: self + 1}
+			b, err := json.Marshal(rec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "watched.handover"), b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			return dir, []int{rec.Stdout, rec.Stderr}, cmd.Process.Pid
+		}, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dataDir, fds, pid := tt.record(t)
+			before := openFDs(t)
+			EndUnclaimed(dataDir, time.Minute, slog.New(slog.DiscardHandler))
+			// A process ended is waited for through a pidfd, closed once
+			// it has exited and been reaped.
+			deadline := time.Now().Add(30 * time.Second)
+			for {
+				_, running := StartTime(pid)
+				closed := before - openFDs(t)
+				if !running && closed == tt.closed {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("EndUnclaimed closed %d descriptors, want %d (process %d still there: %v)", closed, tt.closed, pid, running)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			for _, fd := range fds {
+				var st unix.Stat_t
+				open := unix.Fstat(fd, &st) == nil
+				if want := tt.closed == 0; open != want {
+					t.Errorf("descriptor %d open %v after EndUnclaimed, want %v", fd, open, want)
+				}
+			}
+			if left, _ := filepath.Glob(filepath.Join(dataDir, "*.handover")); len(left) != 0 {
+				t.Errorf("records left: %v", left)
+			}
+		})
 	}
 }
