@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -117,26 +118,36 @@ func (s *Server) packageOrigin(w http.ResponseWriter, r *http.Request) (ident.Id
 	return id, o, true
 }
 
-func (s *Server) channelNames(r *http.Request, p sqlstore.Package) ([]string, error) {
-	cs, err := s.cfg.Store.ChannelsOf(r.Context(), p.ID)
+// channelNames lists the names of the channels holding each of l, by
+// package id, sorted; one store call for them all.
+func (s *Server) channelNames(ctx context.Context, l []sqlstore.Package) (map[int64][]string, error) {
+	ids := make([]int64, len(l))
+	for i, p := range l {
+		ids[i] = p.ID
+	}
+	m, err := s.cfg.Store.ChannelsOf(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]string, len(cs))
-	for i, c := range cs {
-		out[i] = c.Name
+	out := make(map[int64][]string, len(m))
+	for id, cs := range m {
+		names := make([]string, len(cs))
+		for i, c := range cs {
+			names[i] = c.Name
+		}
+		sort.Strings(names)
+		out[id] = names
 	}
-	sort.Strings(out)
 	return out, nil
 }
 
 func (s *Server) respondPackage(w http.ResponseWriter, r *http.Request, p sqlstore.Package, blank, size bool, cache string) {
-	chs, err := s.channelNames(r, p)
+	chs, err := s.channelNames(r.Context(), []sqlstore.Package{p})
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	out := packageJSON(p, chs, blank)
+	out := packageJSON(p, chs[p.ID], blank)
 	if size {
 		out["size"] = p.Size
 	}
@@ -237,26 +248,38 @@ func (s *Server) listPackages(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data := []any{}
-	for _, v := range l {
-		if distinct {
+	if distinct {
+		for _, v := range l {
 			data = append(data, map[string]any{"origin": id.Origin, "name": v, "version": nil, "release": nil, "channels": []string{}, "platforms": []string{}})
-			continue
 		}
-		platforms, err := s.cfg.Store.Platforms(r.Context(), v, vis)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		chs, err := s.cfg.Store.ChannelNamesOfIdent(r.Context(), v)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
+		paginated(w, max(start, 0), total, data)
+		return
+	}
+	// The page's platforms and channels in one call each.
+	platforms, err := s.cfg.Store.Platforms(r.Context(), l, vis)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	chs, err := s.cfg.Store.ChannelNamesOfIdents(r.Context(), l)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	for _, v := range l {
 		item := identJSON(v)
-		item["channels"], item["platforms"] = chs, platforms
+		item["channels"], item["platforms"] = nonNil(chs[v]), nonNil(platforms[v])
 		data = append(data, item)
 	}
 	paginated(w, max(start, 0), total, data)
+}
+
+// nonNil is l, or an empty list for none (answered [] rather than null).
+func nonNil(l []string) []string {
+	if l == nil {
+		return []string{}
+	}
+	return l
 }
 
 func (s *Server) versions(w http.ResponseWriter, r *http.Request) {
@@ -444,12 +467,12 @@ func (s *Server) packageChannels(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	cs, err := s.cfg.Store.ChannelsOf(r.Context(), p.ID)
+	cs, err := s.cfg.Store.ChannelsOf(r.Context(), []int64{p.ID})
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	for _, c := range cs {
+	for _, c := range cs[p.ID] {
 		out = append(out, map[string]any{"name": c.Name, "created_at": c.CreatedAt, "promoted_at": c.PromotedAt})
 	}
 	writeJSON(w, http.StatusOK, out)

@@ -66,19 +66,19 @@ func (c *countingStore) LatestPerName(ctx context.Context, f sqlstore.Filter) ([
 	return c.Store.LatestPerName(ctx, f)
 }
 
-func (c *countingStore) Platforms(ctx context.Context, ident string, visibilities []string) ([]string, error) {
+func (c *countingStore) Platforms(ctx context.Context, idents []string, visibilities []string) (map[string][]string, error) {
 	c.calls.Add(1)
-	return c.Store.Platforms(ctx, ident, visibilities)
+	return c.Store.Platforms(ctx, idents, visibilities)
 }
 
-func (c *countingStore) ChannelsOf(ctx context.Context, id int64) ([]sqlstore.PackageChannel, error) {
+func (c *countingStore) ChannelsOf(ctx context.Context, ids []int64) (map[int64][]sqlstore.PackageChannel, error) {
 	c.calls.Add(1)
-	return c.Store.ChannelsOf(ctx, id)
+	return c.Store.ChannelsOf(ctx, ids)
 }
 
-func (c *countingStore) ChannelNamesOfIdent(ctx context.Context, ident string) ([]string, error) {
+func (c *countingStore) ChannelNamesOfIdents(ctx context.Context, idents []string) (map[string][]string, error) {
 	c.calls.Add(1)
-	return c.Store.ChannelNamesOfIdent(ctx, ident)
+	return c.Store.ChannelNamesOfIdents(ctx, idents)
 }
 
 func (c *countingStore) Search(ctx context.Context, terms []string, privateOrigins []int64, distinct bool, offset, limit int) ([]sqlstore.SearchResult, int, error) {
@@ -173,6 +173,70 @@ func TestReleaseGraphQueries(t *testing.T) {
 		one, forty := c.calls("/pkgs/"+small+suffix), c.calls("/pkgs/"+big+suffix)
 		if forty != one {
 			t.Errorf("GET /pkgs/RELEASE%s: %d package calls for a closure of 40, %d for a closure of 1", suffix, forty, one)
+		}
+	}
+}
+
+// TestListingQueries: a package's web page (every release, with its
+// channels) and the API's list of a package's releases (a page of idents
+// with their platforms and channels) cost as many store calls for 12
+// releases as for 1; what they show of each release is its own.
+func TestListingQueries(t *testing.T) {
+	e := newEnv(t, "", 0)
+	e.createOrigin("bobo", "acme")
+	key := e.generatedKey("bobo", "acme")
+	for _, name := range []string{"one", "many"} {
+		n := 1
+		if name == "many" {
+			n = 12
+		}
+		for i := range n {
+			id := fmt.Sprintf("acme/%s/1.0.%d/20240101000000", name, i)
+			e.want(e.post("bobo", id, buildHart(t, key, id, map[string]string{"MANIFEST": id}), ""), 201, "upload "+id)
+			if i%2 == 1 {
+				e.want(e.do("PUT", "/v1/depot/channels/acme/stable/pkgs/"+id[len("acme/"):]+"/promote", "bobo", nil), 200, "promote "+id)
+			}
+		}
+	}
+	c := e.counted()
+	for _, path := range []string{"/pkgs/acme/%s", "/v1/depot/pkgs/acme/%s"} {
+		one, many := c.calls(fmt.Sprintf(path, "one")), c.calls(fmt.Sprintf(path, "many"))
+		if many != one {
+			t.Errorf("GET %s: %d package calls for 12 releases, %d for 1", fmt.Sprintf(path, "NAME"), many, one)
+		}
+	}
+
+	var page struct {
+		Data []struct {
+			Version   string   `json:"version"`
+			Channels  []string `json:"channels"`
+			Platforms []string `json:"platforms"`
+		} `json:"data"`
+	}
+	c.json(c.want(c.do("GET", "/v1/depot/pkgs/acme/many", "", nil), 200, "list acme/many"), &page)
+	if len(page.Data) != 12 {
+		t.Fatalf("list acme/many: %d releases, want 12", len(page.Data))
+	}
+	for _, d := range page.Data {
+		var i int
+		fmt.Sscanf(d.Version, "1.0.%d", &i)
+		want := "[unstable]"
+		if i%2 == 1 {
+			want = "[stable unstable]"
+		}
+		if got := fmt.Sprint(d.Channels); got != want || fmt.Sprint(d.Platforms) != "[x86_64-linux]" {
+			t.Errorf("release %s: channels %s, platforms %v; want %s, [x86_64-linux]", d.Version, got, d.Platforms, want)
+		}
+	}
+	html := c.want(c.do("GET", "/pkgs/acme/many", "", nil), 200, "page of acme/many").String()
+	for i := range 12 {
+		tags := `<span class="tag">unstable</span>`
+		if i%2 == 1 {
+			tags = `<span class="tag">stable</span>` + tags
+		}
+		row := fmt.Sprintf("<td>1.0.%d</td><td><a href=\"/pkgs/acme/many/1.0.%d/20240101000000\">20240101000000</a></td><td>x86_64-linux</td>\n<td>%s</td></tr>", i, i, tags)
+		if !strings.Contains(html, row) {
+			t.Errorf("page of acme/many lacks the row %s:\n%s", row, html)
 		}
 	}
 }

@@ -82,9 +82,9 @@ type Packages interface {
 	ListReleases(ctx context.Context, f sqlstore.Filter) ([]sqlstore.Package, error)
 	PageIdents(ctx context.Context, f sqlstore.Filter, offset, limit int) ([]string, int, error)
 	LatestPerName(ctx context.Context, f sqlstore.Filter) ([]string, error)
-	Platforms(ctx context.Context, ident string, visibilities []string) ([]string, error)
-	ChannelsOf(ctx context.Context, id int64) ([]sqlstore.PackageChannel, error)
-	ChannelNamesOfIdent(ctx context.Context, ident string) ([]string, error)
+	Platforms(ctx context.Context, idents []string, visibilities []string) (map[string][]string, error)
+	ChannelsOf(ctx context.Context, ids []int64) (map[int64][]sqlstore.PackageChannel, error)
+	ChannelNamesOfIdents(ctx context.Context, idents []string) (map[string][]string, error)
 	Search(ctx context.Context, terms []string, privateOrigins []int64, distinct bool, offset, limit int) ([]sqlstore.SearchResult, int, error)
 	SetVisibility(ctx context.Context, ident, visibility string) error
 	DeletePackage(ctx context.Context, id int64) error

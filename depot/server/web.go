@@ -154,14 +154,14 @@ func (s *Server) webPackage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	newestFirst(l)
+	chs, err := s.channelNames(r.Context(), l)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	rel := make([]webRelease, len(l))
 	for i, p := range l {
-		chs, err := s.channelNames(r, p)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		rel[i] = webRelease{Origin: p.Origin, Name: p.Name, Version: p.Version, Release: p.Release, Target: p.Target, Channels: chs}
+		rel[i] = webRelease{Origin: p.Origin, Name: p.Name, Version: p.Version, Release: p.Release, Target: p.Target, Channels: chs[p.ID]}
 	}
 	s.render(w, r, "package", page{Title: id.Origin + "/" + id.Name, Origin: id.Origin, Releases: rel,
 		Crumbs: []crumb{{"/pkgs/" + id.Origin, id.Origin}}})
@@ -172,13 +172,13 @@ func (s *Server) webRelease(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	chs, err := s.channelNames(r.Context(), l)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	var ts []webTarget
 	for _, p := range l {
-		chs, err := s.channelNames(r, p)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
 		file, _ := id.ArchiveName(ident.Target(p.Target))
 		dot, err := s.releaseGraph(r.Context(), p)
 		if err != nil {
@@ -187,7 +187,7 @@ func (s *Server) webRelease(w http.ResponseWriter, r *http.Request) {
 		}
 		ts = append(ts, webTarget{Graph: string(dot), GraphHref: "/pkgs/" + id.String() + "/graph.dot?target=" + url.QueryEscape(p.Target),
 			Target: p.Target, Checksum: p.Checksum, Visibility: p.Visibility, CreatedAt: p.CreatedAt, Size: p.Size,
-			Channels: chs, Deps: p.Deps, File: file, Manifest: p.Manifest,
+			Channels: chs[p.ID], Deps: p.Deps, File: file, Manifest: p.Manifest,
 			Download: "/v1/depot/pkgs/" + id.String() + "/download?target=" + url.QueryEscape(p.Target)})
 	}
 	s.render(w, r, "release", page{Title: id.String(), Origin: id.Origin, Targets: ts,

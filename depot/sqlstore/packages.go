@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
 )
@@ -299,42 +298,76 @@ type PackageChannel struct {
 	PromotedAt string
 }
 
-// ChannelsOf lists the channels holding package id, names descending.
-func (s *Store) ChannelsOf(ctx context.Context, id int64) ([]PackageChannel, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT c.name, c.created_at, cp.created_at FROM channel_packages cp JOIN channels c ON c.id = cp.channel_id
-		WHERE cp.package_id = $1 ORDER BY c.name DESC`, id)
-	if err != nil {
-		return nil, fmt.Errorf("channels of package %d: %w", id, err)
+// ChannelsOf lists, for each of the packages ids, the channels holding
+// it, names descending; every id asked for has an entry (empty when it is
+// in none). One query per valuesPerQuery ids.
+func (s *Store) ChannelsOf(ctx context.Context, ids []int64) (map[int64][]PackageChannel, error) {
+	out := make(map[int64][]PackageChannel, len(ids))
+	for _, id := range ids {
+		out[id] = []PackageChannel{}
 	}
-	defer rows.Close()
-	out := []PackageChannel{}
-	for rows.Next() {
+	err := queryChunks(ctx, s.db, ids, `SELECT cp.package_id, c.name, c.created_at, cp.created_at FROM channel_packages cp JOIN channels c ON c.id = cp.channel_id
+		WHERE cp.package_id IN ({{IN}}) ORDER BY cp.package_id, c.name DESC`, nil, func(rows *sql.Rows) error {
+		var id int64
 		var c PackageChannel
-		if err := rows.Scan(&c.Name, &c.CreatedAt, &c.PromotedAt); err != nil {
-			return nil, err
+		if err := rows.Scan(&id, &c.Name, &c.CreatedAt, &c.PromotedAt); err != nil {
+			return err
 		}
-		out = append(out, c)
+		out[id] = append(out[id], c)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("channels of %d packages: %w", len(ids), err)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
-// Platforms lists the targets an ident is stored for, among visibilities.
-func (s *Store) Platforms(ctx context.Context, ident string, visibilities []string) ([]string, error) {
-	q := `SELECT DISTINCT target FROM packages WHERE ident = $1`
-	args := []any{ident}
+// Platforms lists, for each of idents, the targets it is stored for with
+// a visibility among visibilities (all when nil), sorted; an ident stored
+// for none has no entry. One query per valuesPerQuery idents.
+func (s *Store) Platforms(ctx context.Context, idents []string, visibilities []string) (map[string][]string, error) {
+	out := map[string][]string{}
+	if visibilities != nil && len(visibilities) == 0 {
+		return out, nil
+	}
+	q := `SELECT ident, target FROM packages WHERE ident IN ({{IN}})`
+	var args []any
 	if visibilities != nil {
-		q += ` AND visibility IN (` + placeholders(2, len(visibilities)) + `)`
+		q += ` AND visibility IN (` + placeholders(1, len(visibilities)) + `)`
 		for _, v := range visibilities {
 			args = append(args, v)
 		}
 	}
-	return s.strings(ctx, q+` ORDER BY target`, args...)
+	if err := queryChunks(ctx, s.db, idents, q+` ORDER BY ident, target`, args, identPairs(out)); err != nil {
+		return nil, fmt.Errorf("platforms of %d idents: %w", len(idents), err)
+	}
+	return out, nil
 }
 
-// ChannelNamesOfIdent lists the channels holding any target of ident.
-func (s *Store) ChannelNamesOfIdent(ctx context.Context, ident string) ([]string, error) {
-	return s.strings(ctx, `SELECT DISTINCT c.name FROM packages p JOIN channel_packages cp ON cp.package_id = p.id JOIN channels c ON c.id = cp.channel_id
-		WHERE p.ident = $1 ORDER BY c.name`, ident)
+// ChannelNamesOfIdents lists, for each of idents, the channels holding
+// any target of it, sorted; an ident in none has no entry. One query per
+// valuesPerQuery idents.
+func (s *Store) ChannelNamesOfIdents(ctx context.Context, idents []string) (map[string][]string, error) {
+	out := map[string][]string{}
+	err := queryChunks(ctx, s.db, idents, `SELECT DISTINCT p.ident, c.name FROM packages p JOIN channel_packages cp ON cp.package_id = p.id
+		JOIN channels c ON c.id = cp.channel_id WHERE p.ident IN ({{IN}}) ORDER BY p.ident, c.name`, nil, identPairs(out))
+	if err != nil {
+		return nil, fmt.Errorf("channels of %d idents: %w", len(idents), err)
+	}
+	return out, nil
+}
+
+// identPairs scans rows of (ident, value) into m, the values of each
+// ident in the rows' order.
+func identPairs(m map[string][]string) func(*sql.Rows) error {
+	return func(rows *sql.Rows) error {
+		var id, v string
+		if err := rows.Scan(&id, &v); err != nil {
+			return err
+		}
+		m[id] = append(m[id], v)
+		return nil
+	}
 }
 
 // ListIdents pages the distinct idents matching f (targets merged), sorted
@@ -365,70 +398,50 @@ func (s *Store) ListIdents(ctx context.Context, f Filter, distinct bool, offset,
 // then target; used where the caller pages or groups in memory.
 func (s *Store) ListReleases(ctx context.Context, f Filter) ([]Package, error) {
 	w, args := f.where()
-	out, err := s.packages(ctx, []Package{}, `SELECT `+pkgCols+` FROM packages p WHERE `+w+` ORDER BY p.ident, p.target`, args...)
-	if err != nil {
+	out := []Package{}
+	if err := eachRow(ctx, s.db, `SELECT `+pkgCols+` FROM packages p WHERE `+w+` ORDER BY p.ident, p.target`, args, appendPackage(&out)); err != nil {
 		return nil, fmt.Errorf("list packages %s: %w", f, err)
 	}
 	return out, nil
 }
 
-// identsPerQuery bounds the idents one query of FindReleases names, so
-// that a statement stays far below the parameters SQLite (32,766) and
-// PostgreSQL (65,535) take, however long the list.
-const identsPerQuery = 500
+// appendPackage scans rows of pkgCols onto l.
+func appendPackage(l *[]Package) func(*sql.Rows) error {
+	return func(rows *sql.Rows) error {
+		p, err := scanPackage(rows)
+		if err != nil {
+			return err
+		}
+		*l = append(*l, p)
+		return nil
+	}
+}
 
 // FindReleases returns the releases among idents (origin/name/version/
 // release) stored for target with a visibility among visibilities (all
 // when nil), sorted by ident; an ident not stored so is left out, and so
 // is one that is not fully qualified (it names no release). It is one
-// query for up to identsPerQuery distinct idents, where a FindPackage
+// query for up to valuesPerQuery distinct idents, where a FindPackage
 // for each would be a round trip each: a release's whole closure (its
 // TDEPS) is read at once.
 func (s *Store) FindReleases(ctx context.Context, idents []string, target string, visibilities []string) ([]Package, error) {
 	if target == "" {
 		return nil, fmt.Errorf("find releases of %d idents: no target", len(idents))
 	}
-	l := slices.Clone(idents)
-	slices.Sort(l)
-	l = slices.Compact(l)
 	out := []Package{}
-	if len(l) == 0 || visibilities != nil && len(visibilities) == 0 {
+	if visibilities != nil && len(visibilities) == 0 {
 		return out, nil
 	}
-	f := Filter{Target: target, Visibilities: visibilities}
-	for chunk := range slices.Chunk(l, identsPerQuery) {
-		args := []any{target}
-		for _, id := range chunk {
-			args = append(args, id)
-		}
-		conds := []string{"p.target = $1", "p.ident IN (" + placeholders(2, len(chunk)) + ")"}
-		if visibilities != nil {
-			conds, args = f.visible(conds, args)
-		}
-		var err error
-		out, err = s.packages(ctx, out, `SELECT `+pkgCols+` FROM packages p WHERE `+strings.Join(conds, " AND ")+` ORDER BY p.ident`, args...)
-		if err != nil {
-			return nil, fmt.Errorf("find releases %s ... %s (%s): %w", chunk[0], chunk[len(chunk)-1], target, err)
-		}
+	conds, args := []string{"p.target = $1"}, []any{target}
+	if visibilities != nil {
+		conds, args = Filter{Visibilities: visibilities}.visible(conds, args)
+	}
+	err := queryChunks(ctx, s.db, idents, `SELECT `+pkgCols+` FROM packages p WHERE `+strings.Join(conds, " AND ")+` AND p.ident IN ({{IN}}) ORDER BY p.ident`,
+		args, appendPackage(&out))
+	if err != nil {
+		return nil, fmt.Errorf("find releases of %d idents (%s): %w", len(idents), target, err)
 	}
 	return out, nil
-}
-
-// packages appends the packages query answers to out.
-func (s *Store) packages(ctx context.Context, out []Package, query string, args ...any) ([]Package, error) {
-	rows, err := s.db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		p, err := scanPackage(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
 }
 
 // PageIdents pages the distinct full idents matching f, ascending.

@@ -7,6 +7,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -192,6 +194,46 @@ func placeholders(from, n int) string {
 		p[i] = fmt.Sprintf("$%d", from+i)
 	}
 	return strings.Join(p, ", ")
+}
+
+// valuesPerQuery bounds the values one query of a list read names
+// (queryChunks), so that a statement stays far below the parameters
+// SQLite (32,766) and PostgreSQL (65,535) take, however long the list.
+const valuesPerQuery = 500
+
+// queryChunks runs query once for each chunk of at most valuesPerQuery of
+// values (sorted, each once; none, no query), with {{IN}} in query
+// replaced by the chunk's placeholders, numbered after args, whose values
+// follow args; scan reads each row. It is how a list of things is read in
+// a few queries rather than one per thing.
+func queryChunks[T cmp.Ordered](ctx context.Context, db querier, values []T, query string, args []any, scan func(*sql.Rows) error) error {
+	l := slices.Clone(values)
+	slices.Sort(l)
+	for chunk := range slices.Chunk(slices.Compact(l), valuesPerQuery) {
+		a := slices.Clone(args)
+		for _, v := range chunk {
+			a = append(a, v)
+		}
+		if err := eachRow(ctx, db, strings.Replace(query, "{{IN}}", placeholders(len(args)+1, len(chunk)), 1), a, scan); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// eachRow runs query and calls scan for each row.
+func eachRow(ctx context.Context, db querier, query string, args []any, scan func(*sql.Rows) error) error {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 // quietSocket reports whether the connection's socket is open with
