@@ -8,10 +8,20 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/habgo/hab/core/crypto"
 	"github.com/habgo/hab/core/ident"
 	"github.com/habgo/hab/core/paths"
 	"github.com/habgo/hab/core/pkgs"
 )
+
+// acmeEnv is a depot holding origin acme, owned by bobo, and the secret
+// key of the pair the depot generated for it, to sign a test's harts.
+func acmeEnv(t *testing.T) (*env, *crypto.SigningSecretKey) {
+	t.Helper()
+	e := newEnv(t, "", 0)
+	e.createOrigin("bobo", "acme")
+	return e, e.generatedKey("bobo", "acme")
+}
 
 // TestReleaseGraph: a release's page shows its dependency graph in DOT,
 // and /pkgs/ORIGIN/NAME/VERSION/RELEASE/graph.dot serves it: the bytes
@@ -20,9 +30,7 @@ import (
 // each dependency; a dependency the depot lacks is a node without edges;
 // an unknown target or release is 404.
 func TestReleaseGraph(t *testing.T) {
-	e := newEnv(t, "", 0)
-	e.createOrigin("bobo", "acme")
-	key := e.generatedKey("bobo", "acme")
+	e, key := acmeEnv(t)
 	const (
 		app  = "acme/app/1.0.0/20240101000000"
 		lib  = "acme/lib/1.0.0/20240101000000"
@@ -94,9 +102,7 @@ func TestReleaseGraph(t *testing.T) {
 // for each, from that target's record; without ?target= it is 404 naming
 // the targets to choose from.
 func TestReleaseGraphTargets(t *testing.T) {
-	e := newEnv(t, "", 0)
-	e.createOrigin("bobo", "acme")
-	key := e.generatedKey("bobo", "acme")
+	e, key := acmeEnv(t)
 	const (
 		app = "acme/app/1.0.0/20240101000000"
 		x86 = "acme/x86lib/1.0.0/20240101000000"
@@ -124,9 +130,7 @@ func TestReleaseGraphTargets(t *testing.T) {
 // qualified names no release, so it is a node without edges, whatever
 // releases of that package the depot holds.
 func TestReleaseGraphPartialDependency(t *testing.T) {
-	e := newEnv(t, "", 0)
-	e.createOrigin("bobo", "acme")
-	key := e.generatedKey("bobo", "acme")
+	e, key := acmeEnv(t)
 	const (
 		app  = "acme/app/1.0.0/20240101000000"
 		lib  = "acme/lib/1.0.0/20240101000000"

@@ -130,9 +130,7 @@ func (c *countedServer) calls(path string) int64 {
 // of 40 packages as for one of 1: the records of the dependencies are
 // read in one call, not one per dependency.
 func TestReleaseGraphQueries(t *testing.T) {
-	e := newEnv(t, "", 0)
-	e.createOrigin("bobo", "acme")
-	key := e.generatedKey("bobo", "acme")
+	e, key := acmeEnv(t)
 	const (
 		small = "acme/small/1.0.0/20240101000000"
 		big   = "acme/big/1.0.0/20240101000000"
@@ -182,9 +180,7 @@ func TestReleaseGraphQueries(t *testing.T) {
 // with their platforms and channels) cost as many store calls for 12
 // releases as for 1; what they show of each release is its own.
 func TestListingQueries(t *testing.T) {
-	e := newEnv(t, "", 0)
-	e.createOrigin("bobo", "acme")
-	key := e.generatedKey("bobo", "acme")
+	e, key := acmeEnv(t)
 	for _, name := range []string{"one", "many"} {
 		n := 1
 		if name == "many" {
