@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/habgo/hab/core/hart"
+	"github.com/habgo/hab/depot"
+	"github.com/habgo/hab/depot/server"
 )
 
 // signedByNeurosisKey lists the conformance harts signed by the one
@@ -322,5 +326,82 @@ func TestPackageReads(t *testing.T) {
 		}
 		e.want(e.do("GET", "/v1/depot/pkgs/"+id, "bobo", nil), 200, "private show as owner")
 		e.want(e.do("GET", "/v1/depot/pkgs/"+id+"/download", "bobo", nil), 200, "private download as owner")
+	})
+}
+
+// creatingBlobs is a depot's real blob store that counts the blobs it is
+// asked to create.
+type creatingBlobs struct {
+	depot.BlobStore
+	created *atomic.Int32
+}
+
+func (c creatingBlobs) Create(ctx context.Context) (server.BlobWriter, error) {
+	c.created.Add(1)
+	return c.BlobStore.Create(ctx)
+}
+
+// TestReuploadWritesNoSecondCopy: a hart whose blob is stored already is
+// verified as ever and not written again, and a claim of a stored blob's
+// digest gets nothing past the verification: tampered bytes, or another
+// good hart sent with the stored one's checksum, are refused and change
+// nothing.
+func TestReuploadWritesNoSecondCopy(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *env) {
+		var created atomic.Int32
+		srv := server.New(server.Config{Store: e.dp.Store, Blobs: creatingBlobs{e.dp.Blobs, &created}, DevAuth: true})
+		ts := httptest.NewServer(srv)
+		t.Cleanup(ts.Close)
+		c := &env{t: t, url: ts.URL, dp: e.dp, data: e.data}
+		c.neurosis()
+		good := builderPath(t, "neurosis-testapp-0.1.13-20190511004436-x86_64-linux.hart")
+		orig, _ := os.ReadFile(good)
+		sum := blakeHex(orig)
+		const id = "neurosis/testapp/0.1.13/20190511004436"
+		c.want(c.upload("bobo", good, ""), 201, "first upload")
+		if n := created.Load(); n != 1 {
+			t.Fatalf("first upload created %d blobs, want 1", n)
+		}
+		c.want(c.upload("bobo", good, "&forced=true"), 201, "forced re-upload")
+		if n := created.Load(); n != 1 {
+			t.Errorf("a re-upload of a stored blob created %d blobs in all, want 1", n)
+		}
+		tampered := bytes.Clone(orig)
+		tampered[len(tampered)-100] ^= 0x55
+		other := builderPath(t, "oddversions")
+		odd, _ := filepath.Glob(filepath.Join(other, "*.hart"))
+		if len(odd) == 0 {
+			t.Fatal("no hart under oddversions/")
+		}
+		otherBytes, _ := os.ReadFile(odd[0])
+		otherID, _ := hartIdent(t, odd[0])
+		for _, bad := range []struct {
+			name, path string
+			body       []byte
+			text       string
+		}{
+			{"tampered", id, tampered, "differs"},
+			{"truncated", id, orig[:len(orig)-1], "differs"},
+			{"another hart with the stored checksum", otherID, otherBytes, "ds:up:3"},
+		} {
+			r := c.do("POST", "/v1/depot/pkgs/"+bad.path+"?checksum="+sum+"&forced=true", "bobo", bytes.NewReader(bad.body))
+			if r.status != 422 || !strings.Contains(r.String(), bad.text) {
+				t.Errorf("%s: %d %q, want 422 containing %q", bad.name, r.status, r, bad.text)
+			}
+		}
+		if n, err := e.dp.Blobs.Count(context.Background()); err != nil || n != 1 {
+			t.Errorf("%d blobs stored (%v), want 1", n, err)
+		}
+		var page struct {
+			TotalCount int `json:"total_count"`
+		}
+		c.json(c.want(c.do("GET", "/v1/depot/pkgs/"+strings.Join(strings.Split(otherID, "/")[:2], "/"), "bobo", nil), 200, "list"), &page)
+		if page.TotalCount != 0 {
+			t.Errorf("%d releases of %s stored after the refused upload", page.TotalCount, otherID)
+		}
+		body := c.want(c.do("GET", "/v1/depot/pkgs/"+id+"/download", "bobo", nil), 200, "download").body
+		if !bytes.Equal(body, orig) {
+			t.Errorf("the download differs from the hart uploaded (%d bytes, want %d)", len(body), len(orig))
+		}
 	})
 }

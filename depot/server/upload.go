@@ -14,6 +14,7 @@ import (
 	"github.com/habgo/hab/core/crypto"
 	"github.com/habgo/hab/core/hart"
 	"github.com/habgo/hab/core/ident"
+	"github.com/habgo/hab/depot/blobs"
 	"github.com/habgo/hab/depot/sqlstore"
 )
 
@@ -137,14 +138,27 @@ func (c countingReader) Read(p []byte) (int, error) {
 // against checksum and the package's metadata (read from the start of
 // the same stream) as the last byte arrives; then the metadata is checked
 // against the URL. Only then is the blob committed and the row written.
+//
+// A blob already stored under checksum (a forced re-upload, the same
+// hart under another channel's flow) is not written again: the body is
+// verified all the same, against that digest, and the row refers to the
+// stored file, which is the same bytes. Blobs are never removed, so the
+// file cannot go away in between.
 func (s *Server) receive(ctx context.Context, body io.Reader, id ident.Ident, t ident.Target, checksum string, forced bool, o sqlstore.Origin, a sqlstore.Account) (sqlstore.Package, error) {
-	bw, err := s.cfg.Blobs.Create(ctx)
+	opts := hart.StreamOptions{Checksum: checksum, Metadata: &hart.ReadOptions{XZ: hart.XZGo}}
+	var bw BlobWriter
+	stored, err := s.blobStored(ctx, checksum)
 	if err != nil {
 		return sqlstore.Package{}, err
 	}
-	defer bw.Abort()
-	v, err := hart.VerifyStream(ctx, body, originKeys{ctx: ctx, st: s.cfg.Store, origin: o.Name},
-		hart.StreamOptions{Copy: blobCopy{bw}, Checksum: checksum, Metadata: &hart.ReadOptions{XZ: hart.XZGo}})
+	if !stored {
+		if bw, err = s.cfg.Blobs.Create(ctx); err != nil {
+			return sqlstore.Package{}, err
+		}
+		defer bw.Abort()
+		opts.Copy = blobCopy{bw}
+	}
+	v, err := hart.VerifyStream(ctx, body, originKeys{ctx: ctx, st: s.cfg.Store, origin: o.Name}, opts)
 	if err != nil {
 		var mb *http.MaxBytesError
 		var we *blobWriteError
@@ -182,10 +196,25 @@ func (s *Server) receive(ctx context.Context, body io.Reader, id ident.Ident, t 
 		// The check cannot be skipped: the store's failure is the answer.
 		return sqlstore.Package{}, fmt.Errorf("package type of the latest release of %s/%s: %w", id.Origin, id.Name, err)
 	}
-	if err := bw.Commit(ctx, v.Checksum); err != nil {
-		return sqlstore.Package{}, err
+	if bw != nil {
+		if err := bw.Commit(ctx, v.Checksum); err != nil {
+			return sqlstore.Package{}, err
+		}
 	}
 	return s.cfg.Store.InsertPackage(ctx, p, forced)
+}
+
+// blobStored tells whether a blob is stored under digest.
+func (s *Server) blobStored(ctx context.Context, digest string) (bool, error) {
+	f, _, err := s.cfg.Blobs.Open(ctx, digest)
+	switch {
+	case err == nil:
+		f.Close()
+		return true, nil
+	case errors.Is(err, blobs.ErrNotFound):
+		return false, nil
+	}
+	return false, fmt.Errorf("look for blob %s: %w", digest, err)
 }
 
 // originKeys finds an origin's uploaded public signing keys, and no other
