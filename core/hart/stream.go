@@ -288,10 +288,6 @@ func (l laneA) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// errMetadataRead ends the copy of the payload to a metadata reader that
-// has returned.
-var errMetadataRead = errors.New("metadata read")
-
 // verifyStreamed is VerifyStream without the wrapping.
 func verifyStreamed(ctx context.Context, r io.Reader, keys KeyLookup, opts streamJob) (*Verified, error) {
 	f := newFanout()
@@ -314,28 +310,24 @@ func verifyStreamed(ctx context.Context, r io.Reader, keys KeyLookup, opts strea
 		want, got, wsum string
 		off             int64 // where the payload starts
 	)
-	// The metadata reader decompresses the start of the payload from a
-	// pipe the payload consumer feeds until it returns.
+	// The metadata reader takes the pieces too, skips the header and
+	// decompresses the start of the payload, beside the digests rather
+	// than in their way. The header's problems are the digests' consumer
+	// to report; the metadata's wait until the digests are known good.
 	var (
 		meta    *Metadata
 		metaErr error
-		metaW   *io.PipeWriter
-		metaWG  sync.WaitGroup
 	)
 	if opts.Metadata != nil {
-		var metaR *io.PipeReader
-		metaR, metaW = io.Pipe()
-		metaWG.Add(1)
-		go func() {
-			defer metaWG.Done()
-			meta, metaErr = walkPayload(ctx, bufio.NewReaderSize(metaR, 64<<10), *opts.Metadata, true, nil)
-			metaR.CloseWithError(errMetadataRead)
-		}()
+		f.consumeStream(func(pr *pieceReader) error {
+			br := bufio.NewReaderSize(pr, 64<<10)
+			if _, metaErr = ReadHeader(br); metaErr == nil {
+				meta, metaErr = walkPayload(ctx, br, *opts.Metadata, true, nil)
+			}
+			return nil
+		})
 	}
 	f.consumeStream(func(pr *pieceReader) (err error) {
-		if metaW != nil {
-			defer func() { metaW.CloseWithError(err) }()
-		}
 		// Together, the pair's lane A takes every byte as it is read
 		// (the header's through the tee) and lane B the payload's;
 		// apart, whole takes every piece in its own consumer.
@@ -352,7 +344,6 @@ func verifyStreamed(ctx context.Context, r io.Reader, keys KeyLookup, opts strea
 		}
 		off = pr.n - int64(br.Buffered())
 		ph := newHash()
-		toMeta := metaW
 		var hashed int64
 		feed := func(b []byte, read bool) {
 			switch {
@@ -365,11 +356,6 @@ func verifyStreamed(ctx context.Context, r io.Reader, keys KeyLookup, opts strea
 			}
 			if hashed += int64(len(b)); opts.progress != nil {
 				opts.progress(hashed)
-			}
-			if toMeta != nil {
-				if _, err := toMeta.Write(b); err != nil {
-					toMeta = nil // the metadata reader has returned
-				}
 			}
 		}
 		start, _ := br.Peek(br.Buffered())
@@ -390,7 +376,6 @@ func verifyStreamed(ctx context.Context, r io.Reader, keys KeyLookup, opts strea
 		return nil
 	})
 	n := f.run(ctx, r)
-	metaWG.Wait()
 	if f.err != nil {
 		return nil, f.err
 	}
