@@ -436,19 +436,10 @@ func (s *Server) listIntegrations(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	kinds, err := s.cfg.Store.IntegrationNames(r.Context(), o.ID, "")
+	out, err := s.cfg.Store.Integrations(r.Context(), o.ID)
 	if err != nil {
 		s.fail(w, r, err)
 		return
-	}
-	out := map[string][]string{}
-	for _, k := range kinds {
-		names, err := s.cfg.Store.IntegrationNames(r.Context(), o.ID, k)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		out[k] = names
 	}
 	writeJSON(w, http.StatusOK, out)
 }

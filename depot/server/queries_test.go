@@ -13,9 +13,9 @@ import (
 )
 
 // countingStore is a depot's real store that counts the server's calls
-// to its package reads and writes (every method of server.Packages), so
-// that a test can tell a page that reads a list in one call from one that
-// reads it an item at a time.
+// to its package reads and writes (every method of server.Packages) and
+// to its integration lists, so that a test can tell a page that reads a
+// list in one call from one that reads it an item at a time.
 type countingStore struct {
 	server.Store
 	calls atomic.Int64
@@ -101,12 +101,22 @@ func (c *countingStore) ReverseDeps(ctx context.Context, origin, name, target st
 	return c.Store.ReverseDeps(ctx, origin, name, target)
 }
 
-// counted is a second server over e's store and blobs whose package
-// calls are counted.
+func (c *countingStore) IntegrationNames(ctx context.Context, originID int64, integration string) ([]string, error) {
+	c.calls.Add(1)
+	return c.Store.IntegrationNames(ctx, originID, integration)
+}
+
+func (c *countingStore) Integrations(ctx context.Context, originID int64) (map[string][]string, error) {
+	c.calls.Add(1)
+	return c.Store.Integrations(ctx, originID)
+}
+
+// counted is a second server over e's store and blobs (with dev-auth, as
+// e's) whose store calls are counted.
 func (e *env) counted() *countedServer {
 	e.t.Helper()
 	cs := &countingStore{Store: e.dp.Store}
-	ts := httptest.NewServer(server.New(server.Config{Store: cs, Blobs: e.dp.Blobs}))
+	ts := httptest.NewServer(server.New(server.Config{Store: cs, Blobs: e.dp.Blobs, DevAuth: true}))
 	e.t.Cleanup(ts.Close)
 	return &countedServer{env: &env{t: e.t, url: ts.URL, dp: e.dp, data: e.data}, store: cs}
 }
@@ -116,12 +126,12 @@ type countedServer struct {
 	store *countingStore
 }
 
-// calls is the number of package calls a GET of path makes (answered
-// 200).
-func (c *countedServer) calls(path string) int64 {
+// calls is the number of counted calls a GET of path as token ("": none)
+// makes (answered 200).
+func (c *countedServer) calls(token, path string) int64 {
 	c.t.Helper()
 	before := c.store.calls.Load()
-	c.want(c.do("GET", path, "", nil), 200, "GET "+path)
+	c.want(c.do("GET", path, token, nil), 200, "GET "+path)
 	return c.store.calls.Load() - before
 }
 
@@ -168,7 +178,7 @@ func TestReleaseGraphQueries(t *testing.T) {
 		t.Errorf("graph of %s has %s, of a dependency the depot does not hold:\n%s", big, edge, dot)
 	}
 	for _, suffix := range []string{"/graph.dot", ""} {
-		one, forty := c.calls("/pkgs/"+small+suffix), c.calls("/pkgs/"+big+suffix)
+		one, forty := c.calls("", "/pkgs/"+small+suffix), c.calls("", "/pkgs/"+big+suffix)
 		if forty != one {
 			t.Errorf("GET /pkgs/RELEASE%s: %d package calls for a closure of 40, %d for a closure of 1", suffix, forty, one)
 		}
@@ -196,7 +206,7 @@ func TestListingQueries(t *testing.T) {
 	}
 	c := e.counted()
 	for _, path := range []string{"/pkgs/acme/%s", "/v1/depot/pkgs/acme/%s"} {
-		one, many := c.calls(fmt.Sprintf(path, "one")), c.calls(fmt.Sprintf(path, "many"))
+		one, many := c.calls("", fmt.Sprintf(path, "one")), c.calls("", fmt.Sprintf(path, "many"))
 		if many != one {
 			t.Errorf("GET %s: %d package calls for 12 releases, %d for 1", fmt.Sprintf(path, "NAME"), many, one)
 		}
@@ -234,5 +244,31 @@ func TestListingQueries(t *testing.T) {
 		if !strings.Contains(html, row) {
 			t.Errorf("page of acme/many lacks the row %s:\n%s", row, html)
 		}
+	}
+}
+
+// TestIntegrationsQueries: an origin's list of integrations costs as many
+// store calls for five kinds as for one, and answers each kind with its
+// names.
+func TestIntegrationsQueries(t *testing.T) {
+	e := newEnv(t, "", 0)
+	kinds := map[string][]string{"one": {"docker"}, "five": {"docker", "github", "quay", "slack", "s3"}}
+	for o, l := range kinds {
+		e.createOrigin("bobo", o)
+		for _, k := range l {
+			for _, name := range []string{"b", "a"} {
+				e.want(e.do("PUT", "/v1/depot/origins/"+o+"/integrations/"+k+"/"+name, "bobo", strings.NewReader(`{"a":1}`)), 204, "put integration "+k+"/"+name)
+			}
+		}
+	}
+	c := e.counted()
+	one, five := c.calls("bobo", "/v1/depot/origins/one/integrations"), c.calls("bobo", "/v1/depot/origins/five/integrations")
+	if five != one {
+		t.Errorf("GET /v1/depot/origins/ORIGIN/integrations: %d counted calls for five kinds, %d for one", five, one)
+	}
+	var got map[string][]string
+	c.json(c.want(c.do("GET", "/v1/depot/origins/five/integrations", "bobo", nil), 200, "integrations of five"), &got)
+	if s := fmt.Sprint(got); s != "map[docker:[a b] github:[a b] quay:[a b] s3:[a b] slack:[a b]]" {
+		t.Errorf("integrations of five: %s", s)
 	}
 }

@@ -53,6 +53,7 @@ type Origins interface {
 	PutIntegration(ctx context.Context, originID int64, integration, name, body string) error
 	Integration(ctx context.Context, originID int64, integration, name string) (string, error)
 	IntegrationNames(ctx context.Context, originID int64, integration string) ([]string, error)
+	Integrations(ctx context.Context, originID int64) (map[string][]string, error)
 	DeleteIntegration(ctx context.Context, originID int64, integration, name string) error
 	Setting(ctx context.Context, originID int64, name string) (sqlstore.Setting, error)
 	CreateSetting(ctx context.Context, originID int64, name, visibility string, owner int64) (sqlstore.Setting, error)

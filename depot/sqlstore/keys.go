@@ -150,13 +150,20 @@ func (s *Store) Integration(ctx context.Context, originID int64, integration, na
 	return body, notFound(err, "integration "+integration+"/"+name)
 }
 
-// IntegrationNames lists the names of one integration kind, or the kinds
-// when integration is "".
+// IntegrationNames lists the names of one integration kind, sorted.
 func (s *Store) IntegrationNames(ctx context.Context, originID int64, integration string) ([]string, error) {
-	if integration == "" {
-		return s.strings(ctx, `SELECT DISTINCT integration FROM origin_integrations WHERE origin_id = $1 ORDER BY integration`, originID)
-	}
 	return s.strings(ctx, `SELECT name FROM origin_integrations WHERE origin_id = $1 AND integration = $2 ORDER BY name`, originID, integration)
+}
+
+// Integrations lists the names of each of an origin's integration kinds,
+// sorted, in one query.
+func (s *Store) Integrations(ctx context.Context, originID int64) (map[string][]string, error) {
+	out := map[string][]string{}
+	err := eachRow(ctx, s.db, `SELECT integration, name FROM origin_integrations WHERE origin_id = $1 ORDER BY integration, name`, []any{originID}, pairs(out))
+	if err != nil {
+		return nil, fmt.Errorf("integrations of origin %d: %w", originID, err)
+	}
+	return out, nil
 }
 
 // DeleteIntegration deletes an integration.

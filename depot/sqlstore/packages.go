@@ -338,7 +338,7 @@ func (s *Store) Platforms(ctx context.Context, idents []string, visibilities []s
 			args = append(args, v)
 		}
 	}
-	if err := queryChunks(ctx, s.db, idents, q+` ORDER BY ident, target`, args, identPairs(out)); err != nil {
+	if err := queryChunks(ctx, s.db, idents, q+` ORDER BY ident, target`, args, pairs(out)); err != nil {
 		return nil, fmt.Errorf("platforms of %d idents: %w", len(idents), err)
 	}
 	return out, nil
@@ -350,22 +350,22 @@ func (s *Store) Platforms(ctx context.Context, idents []string, visibilities []s
 func (s *Store) ChannelNamesOfIdents(ctx context.Context, idents []string) (map[string][]string, error) {
 	out := map[string][]string{}
 	err := queryChunks(ctx, s.db, idents, `SELECT DISTINCT p.ident, c.name FROM packages p JOIN channel_packages cp ON cp.package_id = p.id
-		JOIN channels c ON c.id = cp.channel_id WHERE p.ident IN ({{IN}}) ORDER BY p.ident, c.name`, nil, identPairs(out))
+		JOIN channels c ON c.id = cp.channel_id WHERE p.ident IN ({{IN}}) ORDER BY p.ident, c.name`, nil, pairs(out))
 	if err != nil {
 		return nil, fmt.Errorf("channels of %d idents: %w", len(idents), err)
 	}
 	return out, nil
 }
 
-// identPairs scans rows of (ident, value) into m, the values of each
-// ident in the rows' order.
-func identPairs(m map[string][]string) func(*sql.Rows) error {
+// pairs scans rows of (key, value) into m, the values of each key in
+// the rows' order.
+func pairs(m map[string][]string) func(*sql.Rows) error {
 	return func(rows *sql.Rows) error {
-		var id, v string
-		if err := rows.Scan(&id, &v); err != nil {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
 			return err
 		}
-		m[id] = append(m[id], v)
+		m[k] = append(m[k], v)
 		return nil
 	}
 }

@@ -197,11 +197,7 @@ func TestListReads(t *testing.T) {
 		manyIdents = append(manyIdents, b, a, a)
 		manyIDs = append(manyIDs, bLinux.ID, aWindows.ID, aLinux.ID, aLinux.ID)
 
-		for _, tc := range []struct {
-			name string
-			read func() (any, error)
-			want string
-		}{
+		checkReads(t, []readCase{
 			{"platforms, public", func() (any, error) { return s.Platforms(ctx, []string{gone, b, a}, []string{"public"}) },
 				"map[" + a + ":[x86_64-linux x86_64-windows]]"},
 			{"platforms, every visibility", func() (any, error) { return s.Platforms(ctx, []string{gone, b, a}, nil) },
@@ -232,17 +228,7 @@ func TestListReads(t *testing.T) {
 				}
 				return fmt.Sprint(m[aLinux.ID], m[aWindows.ID], m[bLinux.ID], m[1<<40]), err
 			}, "[unstable stable] [unstable] [unstable] []"},
-		} {
-			t.Run(tc.name, func(t *testing.T) {
-				got, err := tc.read()
-				if err != nil {
-					t.Fatal(err)
-				}
-				if s := fmt.Sprint(got); s != tc.want {
-					t.Errorf("got %s, want %s", s, tc.want)
-				}
-			})
-		}
+		})
 	})
 }
 
@@ -263,4 +249,64 @@ func channelNamesOf(m map[int64][]PackageChannel, err error) (map[int64][]string
 		}
 	}
 	return out, nil
+}
+
+// TestIntegrations: Integrations answers each kind of one origin's
+// integrations with its names, sorted, in one call (nothing of another
+// origin's); IntegrationNames one kind's.
+func TestIntegrations(t *testing.T) {
+	eachDatabase(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		s, _ := packagesFixture(t, dsn)
+		ids := map[string]int64{}
+		for _, name := range []string{"acme", "core"} {
+			o, err := s.Origin(ctx, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids[name] = o.ID
+		}
+		a, err := s.EnsureAccount(ctx, "other")
+		if err != nil {
+			t.Fatal(err)
+		}
+		empty, err := s.CreateOrigin(ctx, "empty", a.ID, "public")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, in := range [][3]string{{"acme", "github", "x"}, {"acme", "docker", "quay"}, {"acme", "docker", "hub"}, {"core", "docker", "other"}} {
+			if err := s.PutIntegration(ctx, ids[in[0]], in[1], in[2], `{"a":1}`); err != nil {
+				t.Fatal(err)
+			}
+		}
+		checkReads(t, []readCase{
+			{"every kind", func() (any, error) { return s.Integrations(ctx, ids["acme"]) }, "map[docker:[hub quay] github:[x]]"},
+			{"another origin's", func() (any, error) { return s.Integrations(ctx, ids["core"]) }, "map[docker:[other]]"},
+			{"none", func() (any, error) { return s.Integrations(ctx, empty.ID) }, "map[]"},
+			{"one kind", func() (any, error) { return s.IntegrationNames(ctx, ids["acme"], "docker") }, "[hub quay]"},
+			{"a kind of none", func() (any, error) { return s.IntegrationNames(ctx, ids["acme"], "slack") }, "[]"},
+		})
+	})
+}
+
+// readCase is a read and what it answers, printed with fmt.Sprint.
+type readCase struct {
+	name string
+	read func() (any, error)
+	want string
+}
+
+func checkReads(t *testing.T, cases []readCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := tc.read()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s := fmt.Sprint(got); s != tc.want {
+				t.Errorf("got %s, want %s", s, tc.want)
+			}
+		})
+	}
 }
