@@ -77,6 +77,16 @@ func (sw *Watcher) Next() ([]Event, error) {
 			events = append(events, Event{Kind: Invalid, Name: name, Spec: sw.specs[name], Err: p.Err})
 		}
 	}
+	for name := range sw.bad {
+		_, still := bad[name]
+		_, mended := specs[name]
+		_, known := sw.specs[name]
+		if !still && !mended && !known {
+			// Gone with no good spec ever read: Removed all the same, so
+			// that the file is known to be no more.
+			events = append(events, Event{Kind: Removed, Name: name})
+		}
+	}
 	sw.bad = bad
 	for name, s := range specs {
 		old, known := sw.specs[name]

@@ -41,7 +41,8 @@ func watchSpecs(t *testing.T, d Dir) *Watcher {
 // TestWatcher: the specs directory created after the watch, a spec
 // added, replaced by rename, edited in place into nonsense (reported
 // once, naming the file and line, the last good spec kept), mended,
-// removed; a nonsense file of an unknown service; temporaries ignored.
+// removed; a nonsense file of an unknown service, and its removal (a
+// Removed with no spec); temporaries ignored.
 // Each step waits for the watch's signal and then for the events it
 // expects from Next.
 func TestWatcher(t *testing.T) {
@@ -86,7 +87,7 @@ func TestWatcher(t *testing.T) {
 		{"mended", write("web.spec", string(good)), []string{"changed web stable"}, true},
 		{"a temporary beside", write(".web.spec.tmp-1", "nonsense"), nil, false},
 		{"nonsense for an unknown service", write("other.spec", "ident = 'habtest/other'\nflavour = 'x'\n"), []string{"invalid other : spec file " + d.Path("other") + ":2:1: unknown key \"flavour\""}, true},
-		{"the nonsense removed", func() error { return os.Remove(d.Path("other")) }, nil, false},
+		{"the nonsense removed", func() error { return os.Remove(d.Path("other")) }, []string{"removed other "}, false},
 		{"removed", func() error { return d.Remove("web") }, []string{"removed web stable"}, false},
 	} {
 		if err := step.do(); err != nil {
