@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -465,10 +466,12 @@ func (m *Manager) reconcile(ctx context.Context) {
 	m.reconcileMu.Lock()
 	defer m.reconcileMu.Unlock()
 	m.opened.sync(time.Now())
-	if err := m.readSpecs(); err != nil {
+	changed, err := m.readSpecs()
+	if err != nil {
 		m.problemOnce("specs", err.Error())
 		return
 	}
+	m.updates.specsRead(m.desired, m.bad, changed)
 	m.apply(ctx)
 }
 
@@ -488,12 +491,13 @@ func (m *Manager) retryFailed(ctx context.Context) {
 // readSpecs brings m.desired up to date with the specs directory: through
 // the watcher, what changed since the last look (a file edited into
 // nonsense keeps its last good spec, and says so once); without one
-// (inotify refused), everything read again. Called with reconcileMu held.
-func (m *Manager) readSpecs() error {
+// (inotify refused), everything read again. It reports whether m.desired
+// or m.bad changed. Called with reconcileMu held.
+func (m *Manager) readSpecs() (bool, error) {
 	if m.specWatch == nil {
 		specs, problems, err := m.specs.ReadAll()
 		if err != nil {
-			return err
+			return false, err
 		}
 		bad := map[string]bool{}
 		for _, p := range problems {
@@ -504,12 +508,13 @@ func (m *Manager) readSpecs() error {
 				specs[name] = old
 			}
 		}
+		changed := !maps.EqualFunc(specs, m.desired, equalSpecs) || !maps.Equal(bad, m.bad)
 		m.desired, m.bad = specs, bad
-		return nil
+		return changed, nil
 	}
 	events, err := m.specWatch.Next()
 	if err != nil {
-		return err
+		return false, err
 	}
 	for _, e := range events {
 		switch e.Kind {
@@ -524,7 +529,7 @@ func (m *Manager) readSpecs() error {
 			m.problemOnce(m.specs.Path(e.Name), e.Err.Error()+" (ignored; a running service keeps running)")
 		}
 	}
-	return nil
+	return len(events) > 0, nil
 }
 
 // apply makes the running services match m.desired. Called with

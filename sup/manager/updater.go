@@ -40,10 +40,24 @@ type updaters struct {
 	// rolling update (census.Service.PkgIncarnation of its rumor).
 	pkgIncarnations map[string]uint64
 
+	// pending are the specs the manager read last (specsRead), not yet
+	// reconciled with; wake tells run there are some.
+	pending *loadedSpecs
+	given   bool // specsRead has passed specs on once
+	wake    chan struct{}
+
 	// swept are the spec files (read or not) there were when reconcile
 	// last removed the pins of services not loaded; nil before the first
 	// time. Only reconcile uses it.
 	swept map[string]bool
+}
+
+// loadedSpecs are the specs as the manager read them: the last good
+// spec of each service, and the spec files that cannot be read now
+// (bad: their service keeps its last good spec, when it had one).
+type loadedSpecs struct {
+	specs map[string]spec.Spec
+	bad   map[string]bool
 }
 
 type updateWorker struct {
@@ -54,7 +68,8 @@ type updateWorker struct {
 }
 
 func newUpdaters(m *Manager) *updaters {
-	return &updaters{m: m, workers: map[string]*updateWorker{}, pins: map[string]ident.Ident{}, pkgIncarnations: map[string]uint64{}}
+	return &updaters{m: m, workers: map[string]*updateWorker{}, pins: map[string]ident.Ident{}, pkgIncarnations: map[string]uint64{},
+		wake: make(chan struct{}, 1)}
 }
 
 // release is the ident to start service name of spec sp with: the
@@ -133,13 +148,29 @@ func (u *updaters) unpin(name string) {
 	}
 }
 
-// run keeps the workers in step with the specs until ctx ends, then
-// stops them.
-func (u *updaters) run(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
+// specsRead passes the specs the manager has read (a copy: it goes on
+// changing its maps) to run, the first time and when they changed;
+// run reconciles the workers with the latest ones it was passed. It
+// never waits.
+func (u *updaters) specsRead(specs map[string]spec.Spec, bad map[string]bool, changed bool) {
+	u.mu.Lock()
+	if u.given && !changed {
+		u.mu.Unlock()
+		return
+	}
+	u.given = true
+	u.pending = &loadedSpecs{specs: maps.Clone(specs), bad: maps.Clone(bad)}
+	u.mu.Unlock()
+	select {
+	case u.wake <- struct{}{}:
+	default: // run has yet to take the earlier ones: it takes these instead
+	}
+}
+
+// run keeps the workers in step with the specs the manager reads
+// until ctx ends, then stops them.
+func (u *updaters) run(ctx context.Context) {
 	for {
-		u.reconcile(ctx)
 		select {
 		case <-ctx.Done():
 			u.mu.Lock()
@@ -150,8 +181,21 @@ func (u *updaters) run(ctx context.Context, every time.Duration) {
 				u.stopWorker(w)
 			}
 			return
-		case <-t.C:
+		case <-u.wake:
+			u.reconcilePending(ctx)
 		}
+	}
+}
+
+// reconcilePending reconciles the workers with the specs specsRead
+// passed last, if it passed any since.
+func (u *updaters) reconcilePending(ctx context.Context) {
+	u.mu.Lock()
+	ls := u.pending
+	u.pending = nil
+	u.mu.Unlock()
+	if ls != nil {
+		u.reconcile(ctx, *ls)
 	}
 }
 
@@ -167,11 +211,12 @@ func sameWorker(a, b spec.Spec) bool {
 		a.BldrURL == b.BldrURL && a.Channel == b.Channel
 }
 
-func (u *updaters) reconcile(ctx context.Context) {
-	specs, problems, err := u.m.specs.ReadAll()
-	if err != nil {
-		return // the manager reports it
-	}
+// reconcile stops the workers of services no longer loaded, or loaded
+// with other update settings, and starts those missing. A spec file
+// that cannot be read keeps its service's worker, as it keeps the
+// service running.
+func (u *updaters) reconcile(ctx context.Context, ls loadedSpecs) {
+	specs := ls.specs
 	u.mu.Lock()
 	var stale []*updateWorker
 	var unpin []string
@@ -192,12 +237,10 @@ func (u *updaters) reconcile(ctx context.Context) {
 	// than at the last look (an unload while the supervisor runs stops
 	// its worker, which unpins it above). A spec file that cannot be read
 	// keeps its service, and its pin.
-	files := make(map[string]bool, len(specs)+len(problems))
+	files := make(map[string]bool, len(specs)+len(ls.bad))
+	maps.Copy(files, ls.bad)
 	for name := range specs {
 		files[name] = true
-	}
-	for _, p := range problems {
-		files[strings.TrimSuffix(filepath.Base(p.File), ".spec")] = true
 	}
 	if u.swept == nil || !maps.Equal(files, u.swept) {
 		u.swept = files
@@ -392,7 +435,7 @@ func (u *updaters) start(ctx context.Context, wg *sync.WaitGroup) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		u.run(ctx, time.Second)
+		u.run(ctx)
 	}()
 }
 
