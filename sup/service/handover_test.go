@@ -234,30 +234,14 @@ func TestTakeOverRefused(t *testing.T) {
 			return recordFor(t, child(t), 0, pkg.Ident.String(), pipeFD(t), 2)
 		}, false},
 		{"another supervisor's record", func(t *testing.T) (string, []int) {
-			text, fds := recordFor(t, child(t), 0, pkg.Ident.String(), pipeFD(t), pipeFD(t))
-			var rec handoverRecord
-			if err := json.Unmarshal([]byte(text), &rec); err != nil {
-				t.Fatal(err)
-			}
+			rec := newRecord(t, child(t), 0, pkg.Ident.String(), pipeFD(t), pipeFD(t))
 			rec.SupervisorStart++ // an earlier process with this pid
-			b, err := json.Marshal(rec)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return string(b), fds
+			return recordText(t, rec)
 		}, true},
 		{"a record of a hab before the supervisor was recorded, the process gone", func(t *testing.T) (string, []int) {
-			text, fds := recordFor(t, gone(t), 1, pkg.Ident.String(), pipeFD(t), pipeFD(t))
-			var rec handoverRecord
-			if err := json.Unmarshal([]byte(text), &rec); err != nil {
-				t.Fatal(err)
-			}
+			rec := newRecord(t, gone(t), 1, pkg.Ident.String(), pipeFD(t), pipeFD(t))
 			rec.Supervisor, rec.SupervisorStart = 0, 0
-			b, err := json.Marshal(rec)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return string(b), fds
+			return recordText(t, rec)
 		}, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -300,17 +284,29 @@ func TestTakeOverRefused(t *testing.T) {
 // this process.
 func recordFor(t *testing.T, pid int, skew uint64, id string, stdout, stderr int) (string, []int) {
 	t.Helper()
+	return recordText(t, newRecord(t, pid, skew, id, stdout, stderr))
+}
+
+// newRecord is the hand-over record recordFor writes.
+func newRecord(t *testing.T, pid int, skew uint64, id string, stdout, stderr int) handoverRecord {
+	t.Helper()
 	start, _ := StartTime(pid)
 	self, ok := StartTime(os.Getpid())
 	if !ok {
 		t.Fatal("no start time of this process")
 	}
-	b, err := json.Marshal(handoverRecord{PID: pid, Start: start + skew, Started: time.Now().UnixNano(), Ident: id, Stdout: stdout, Stderr: stderr,
-		Supervisor: os.Getpid(), SupervisorStart: self})
+	return handoverRecord{PID: pid, Start: start + skew, Started: time.Now().UnixNano(), Ident: id, Stdout: stdout, Stderr: stderr,
+		Supervisor: os.Getpid(), SupervisorStart: self}
+}
+
+// recordText is the text of rec, and the descriptors it names.
+func recordText(t *testing.T, rec handoverRecord) (string, []int) {
+	t.Helper()
+	b, err := json.Marshal(rec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return string(b), []int{stdout, stderr}
+	return string(b), []int{rec.Stdout, rec.Stderr}
 }
 
 // TestTakeOverEarlierRecord: a record written by a hab from before the

@@ -114,20 +114,15 @@ func TestEndUnclaimedClosesPipes(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { r.Close(); w.Close() })
-			start, _ := StartTime(cmd.Process.Pid)
-			self, _ := StartTime(os.Getpid())
+			rec := newRecord(t, cmd.Process.Pid, 0, "test/watched/0.1.0/20260101000000", int(r.Fd()), int(w.Fd()))
 			// An earlier process with this pid, as a supervisor that is
 			// PID 1 of a container restarted.
-			rec := handoverRecord{PID: cmd.Process.Pid, Start: start, Ident: "test/watched/0.1.0/20260101000000",
-				Stdout: int(r.Fd()), Stderr: int(w.Fd()), Supervisor: os.Getpid(), SupervisorStart: self + 1}
-			b, err := json.Marshal(rec)
-			if err != nil {
+			rec.SupervisorStart++
+			text, fds := recordText(t, rec)
+			if err := os.WriteFile(filepath.Join(dir, "watched.handover"), []byte(text), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			if err := os.WriteFile(filepath.Join(dir, "watched.handover"), b, 0o600); err != nil {
-				t.Fatal(err)
-			}
-			return dir, []int{rec.Stdout, rec.Stderr}, cmd.Process.Pid
+			return dir, fds, cmd.Process.Pid
 		}, 0},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
