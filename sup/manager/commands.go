@@ -357,6 +357,12 @@ func dedupe(s []string) []string {
 // specsFor finds the loaded specs an ident names: one service, or every
 // service of a composite.
 func (m *Manager) specsFor(raw string) ([]spec.Spec, error) {
+	return m.specsIn(nil, raw)
+}
+
+// specsIn is specsFor over all, the specs as read already (nil: read
+// them now).
+func (m *Manager) specsIn(all map[string]spec.Spec, raw string) ([]spec.Spec, error) {
 	id, err := ident.Parse(raw)
 	if err != nil || id.Name == "" {
 		if err == nil {
@@ -364,9 +370,10 @@ func (m *Manager) specsFor(raw string) ([]spec.Spec, error) {
 		}
 		return nil, badIdent(raw, err)
 	}
-	all, _, err := m.specs.ReadAll()
-	if err != nil {
-		return nil, ctl.Errorf(ctl.CodeInternal, "%v", err)
+	if all == nil {
+		if all, _, err = m.specs.ReadAll(); err != nil {
+			return nil, ctl.Errorf(ctl.CodeInternal, "%v", err)
+		}
 	}
 	var out []spec.Spec
 	if sp, ok := all[id.Name]; ok {
@@ -453,9 +460,13 @@ func (m *Manager) setState(a IdentArgs, state string, out func(string)) error {
 const StatusHeader = "package\ttype\tdesired\tstate\telapsed (s)\tpid\tgroup"
 
 func (m *Manager) status(raw string, out func(string)) error {
+	all, _, err := m.specs.ReadAll()
 	var only map[string]bool
 	if raw != "" {
-		sps, err := m.specsFor(raw)
+		if err != nil {
+			return ctl.Errorf(ctl.CodeInternal, "%v", err)
+		}
+		sps, err := m.specsIn(all, raw)
 		if err != nil {
 			return err
 		}
@@ -465,7 +476,6 @@ func (m *Manager) status(raw string, out func(string)) error {
 		}
 	}
 	sts := m.Statuses()
-	all, _, _ := m.specs.ReadAll()
 	if len(all) == 0 && raw == "" {
 		out("No services loaded.")
 		return nil
