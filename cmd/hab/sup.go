@@ -168,10 +168,7 @@ func (a *app) ctlClient(remote string) (ctl.Client, error) {
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		addr = net.JoinHostPort(addr, "9632")
 	}
-	secret, err := cliconfig.CtlSecret(a.getenv, a.root)
-	if err != nil {
-		return ctl.Client{}, err
-	}
+	secret := cfg.CtlSecretOr(a.getenv)
 	if secret == "" {
 		s, err := ctl.ReadSecret(ctl.SecretFile(manager.SupRoot(a.root)))
 		if err != nil {

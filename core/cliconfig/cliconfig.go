@@ -218,10 +218,15 @@ func BldrChannel(getenv Env) string {
 	return DefaultChannel
 }
 
-// CtlSecret is the Supervisor control gateway secret for remote
-// Supervisors: HAB_CTL_SECRET, then cli.toml; empty when neither is set.
-func CtlSecret(getenv Env, r paths.Root) (string, error) {
-	return envThenFile(getenv, r, func(c *Config) string { return c.CtlSecret }, CtlSecretEnv)
+// CtlSecretOr is the Supervisor control gateway secret for remote
+// Supervisors: HAB_CTL_SECRET, then c's ctl_secret (c is cli.toml, which
+// the control client has loaded for the gateway's address and TLS
+// already); empty when neither is set.
+func (c *Config) CtlSecretOr(getenv Env) string {
+	if v := getenv(CtlSecretEnv); v != "" {
+		return v
+	}
+	return c.CtlSecret
 }
 
 // RefreshChannel is the channel core packages are refreshed from during a

@@ -168,7 +168,6 @@ func TestOtherDefaults(t *testing.T) {
 	}{
 		{BldrURL, "https://file", "https://env"},
 		{AuthToken, "ftok", "etok"},
-		{CtlSecret, "fsec", "esec"},
 		{RefreshChannel, "fchan", "studio"},
 	} {
 		if v, err := tt.f(env(nil), r); err != nil || v != tt.fromFile {
@@ -177,6 +176,16 @@ func TestOtherDefaults(t *testing.T) {
 		if v, err := tt.f(e, r); err != nil || v != tt.fromE {
 			t.Errorf("from env: %q %v, want %q", v, err, tt.fromE)
 		}
+	}
+	c, err := Load(Path(r))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := c.CtlSecretOr(env(nil)); v != "fsec" {
+		t.Errorf("ctl secret from file: %q, want fsec", v)
+	}
+	if v := c.CtlSecretOr(e); v != "esec" {
+		t.Errorf("ctl secret from env: %q, want esec", v)
 	}
 	if v, _ := RefreshChannel(env(map[string]string{"HAB_REFRESH_CHANNEL": "first", "HAB_STUDIO_SECRET_HAB_REFRESH_CHANNEL": "second"}), r); v != "first" {
 		t.Errorf("HAB_REFRESH_CHANNEL does not win: %q", v)
