@@ -236,6 +236,20 @@ func TestDepotClientCommands(t *testing.T) {
 	badList := filepath.Join(t.TempDir(), "idents")
 	os.WriteFile(badList, []byte("acme/app\n\nacme/\n"), 0o644)
 	e.mustFail(2, badList+":3: ", "pkg", "download", "--file", badList)
+	// A package asked for that the depot lacks: an error naming it, or,
+	// with --ignore-missing-seeds, a warning and the others downloaded.
+	e.mustFail(1, "download acme/ghost (x86_64-linux)", "pkg", "download", "acme/ghost", "acme/lib", "--download-directory", t.TempDir())
+	seeds := t.TempDir()
+	if out := e.mustRun("pkg", "download", "acme/ghost", "acme/lib", "--ignore-missing-seeds", "--download-directory", seeds); !strings.Contains(out, "Skipping acme/ghost: no release for x86_64-linux") {
+		t.Errorf("download --ignore-missing-seeds does not say what it skipped:\n%s", out)
+	}
+	if names := storeDirNames(t, filepath.Join(seeds, "artifacts")); len(names) != 1 || !strings.HasPrefix(names[0], "acme-lib-") {
+		t.Errorf("downloaded with --ignore-missing-seeds: %v", names)
+	}
+	e.jsonOut(&res, "pkg", "download", "acme/ghost", "acme/app", "--ignore-missing-seeds", "--download-directory", t.TempDir(), "--json")
+	if !slices.Equal(res.Packages, []string{cliApp, cliLib}) {
+		t.Errorf("download --ignore-missing-seeds --json: %v", res.Packages)
+	}
 
 	// Invitations and roles (dev-auth accounts exist once they made a
 	// request).

@@ -134,7 +134,7 @@ func (a *app) pkgDownloadCmd() *cobra.Command {
 	c.Flags().StringVarP(&target, "target", "t", "", "Package target (else $HAB_PKG_TARGET, else this machine's)")
 	a.envFlag(c, "target", "HAB_PACKAGE_TARGET")
 	c.Flags().BoolVar(&verify, "verify", false, "Verify package integrity after download (with the downloaded keys)")
-	c.Flags().BoolVar(&ignoreSeeds, "ignore-missing-seeds", false, "Ignore packages specified that are not present on the target Builder (not supported: every package must exist)")
+	c.Flags().BoolVar(&ignoreSeeds, "ignore-missing-seeds", false, "Ignore packages specified that are not present on the target Builder (their dependencies must all be there)")
 	c.Flags().BoolVarP(&asJSON, "json", "j", false, "Output the downloaded releases as JSON")
 	c.RunE = func(cmd *cobra.Command, args []string) error {
 		t, err := ident.ActiveTarget(a.getenv)
@@ -178,7 +178,7 @@ func (a *app) pkgDownloadCmd() *cobra.Command {
 		if asJSON {
 			say = nil
 		}
-		got, err := cl.DownloadClosure(cmd.Context(), sets, client.DownloadOptions{Dir: dir, Verify: verify, Say: say})
+		got, err := cl.DownloadClosure(cmd.Context(), sets, client.DownloadOptions{Dir: dir, Verify: verify, IgnoreMissingSeeds: ignoreSeeds, Say: say})
 		if err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 
@@ -22,7 +23,11 @@ type DownloadOptions struct {
 	Dir string
 	// Verify checks each hart's signature with the keys in Dir/keys.
 	Verify bool
-	Say    func(string)
+	// IgnoreMissingSeeds skips, with a warning, a package asked for that
+	// the depot does not have in its channel (404), as the original's
+	// --ignore-missing-seeds; dependencies must still all be there.
+	IgnoreMissingSeeds bool
+	Say                func(string)
 }
 
 func (o DownloadOptions) say(format string, a ...any) {
@@ -59,6 +64,10 @@ func (c *Client) DownloadClosure(ctx context.Context, sets []pkgset.Set, opts Do
 				p, err = c.ChannelPackage(ctx, "unstable", want, set.Target)
 			} else {
 				p, err = c.ChannelLatest(ctx, set.Channel, want, set.Target)
+			}
+			if err != nil && opts.IgnoreMissingSeeds && Status(err) == http.StatusNotFound {
+				opts.say("Skipping %s: no release for %s in the depot (%v)", want, set.Target, err)
+				continue
 			}
 			if err != nil {
 				return nil, fmt.Errorf("download %s (%s): %w", want, set.Target, err)
