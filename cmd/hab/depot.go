@@ -38,6 +38,11 @@ func (a *app) depotCmd() *cobra.Command {
 				return fmt.Errorf("depot: listen on %s: %w", listen, err)
 			}
 			defer l.Close()
+			if opts.DevAuth {
+				if err := server.DevAuthListeners(l); err != nil {
+					return fmt.Errorf("depot: %w", err)
+				}
+			}
 			dp, err := depot.Open(cmd.Context(), opts)
 			if err != nil {
 				return fmt.Errorf("depot: %w", err)

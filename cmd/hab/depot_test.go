@@ -57,12 +57,15 @@ func TestDepotTokenCreate(t *testing.T) {
 }
 
 // TestDepotDevAuthLoopbackOnly: --dev-auth is refused on a listener that
-// is not loopback.
+// is not loopback, before anything is created in the data directory.
 func TestDepotDevAuthLoopbackOnly(t *testing.T) {
 	root := t.TempDir()
 	code, _, errOut := runHab(t, depotEnv(root), "depot", "serve", "--listen", "0.0.0.0:0", "--dev-auth")
-	if code != exitError || !strings.Contains(errOut, "loopback") {
+	if code != exitError || !strings.Contains(errOut, "not a loopback address") || !strings.Contains(errOut, "refused on") {
 		t.Errorf("dev-auth on 0.0.0.0: %d %q", code, errOut)
+	}
+	if names, _ := os.ReadDir(root); len(names) != 0 {
+		t.Errorf("a refused depot left %v in FS_ROOT", names)
 	}
 }
 

@@ -90,10 +90,8 @@ func TokenHash(token string) string {
 // every listener must be on a loopback address.
 func (s *Server) Serve(ctx context.Context, grace time.Duration, listeners ...net.Listener) error {
 	if s.cfg.DevAuth {
-		for _, l := range listeners {
-			if !isLoopback(l.Addr()) {
-				return fmt.Errorf("--dev-auth accepts any name as an account: refused on %s, which is not a loopback address", l.Addr())
-			}
+		if err := DevAuthListeners(listeners...); err != nil {
+			return err
 		}
 	}
 	srv := &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second, BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) }}
@@ -114,6 +112,18 @@ func (s *Server) Serve(ctx context.Context, grace time.Duration, listeners ...ne
 	if err := srv.Shutdown(sctx); err != nil {
 		srv.Close()
 		return fmt.Errorf("shut down: %w", err)
+	}
+	return nil
+}
+
+// DevAuthListeners refuses dev-auth unless every listener is on a
+// loopback address (Serve checks it; a command checks it before it opens
+// a store, so that a refused start creates nothing).
+func DevAuthListeners(listeners ...net.Listener) error {
+	for _, l := range listeners {
+		if !isLoopback(l.Addr()) {
+			return fmt.Errorf("--dev-auth accepts any name as an account: refused on %s, which is not a loopback address", l.Addr())
+		}
 	}
 	return nil
 }
