@@ -29,6 +29,9 @@ func (a *app) depotCmd() *cobra.Command {
 		Short: "Serve the depot's HTTP API until SIGTERM or Ctrl-C",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if opts.MaxUploadSize < 0 {
+				return usageError("--max-upload-size %d: a number of bytes (0: no limit)", opts.MaxUploadSize)
+			}
 			if opts.DataDir == "" {
 				opts.DataDir = a.depotDataDir()
 			}

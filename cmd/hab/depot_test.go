@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -66,6 +67,42 @@ func TestDepotDevAuthLoopbackOnly(t *testing.T) {
 	}
 	if names, _ := os.ReadDir(root); len(names) != 0 {
 		t.Errorf("a refused depot left %v in FS_ROOT", names)
+	}
+}
+
+// TestDepotServeBadSettings: each bad setting of hab depot serve is an
+// error naming it; the secret in a database URL is not shown, and a
+// command line refused as such creates nothing.
+func TestDepotServeBadSettings(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"negative upload size", []string{"--max-upload-size", "-1"}, exitUsage, "--max-upload-size -1: a number of bytes"},
+		{"upload size not a number", []string{"--max-upload-size", "2G"}, exitUsage, `invalid argument "2G"`},
+		{"listen address", []string{"--listen", "nonsense"}, exitError, "listen on nonsense"},
+		{"blob URL", []string{"--blob-url", "ftp://example.com/x"}, exitError, "blob URL ftp://example.com/x"},
+		{"database URL", []string{"--database-url", "postgres://depot:hunter2@127.0.0.1:1/depot"}, exitError, "postgres://depot:xxxxx@127.0.0.1:1/depot"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			args := append([]string{"depot", "serve"}, tc.args...)
+			if !slices.Contains(tc.args, "--listen") {
+				args = append(args, "--listen", "127.0.0.1:0")
+			}
+			code, _, errOut := runHab(t, depotEnv(root), args...)
+			if code != tc.code || !strings.Contains(errOut, tc.want) {
+				t.Errorf("exit %d, want %d; stderr %q, want %q in it", code, tc.code, errOut, tc.want)
+			}
+			if strings.Contains(errOut, "hunter2") {
+				t.Errorf("the database password is shown: %q", errOut)
+			}
+			if names, _ := os.ReadDir(root); tc.code == exitUsage && len(names) != 0 {
+				t.Errorf("a refused command line left %v in FS_ROOT", names)
+			}
+		})
 	}
 }
 
