@@ -126,11 +126,25 @@ func TestLatestOddVersions(t *testing.T) {
 		}
 		// Not in stable until promoted.
 		e.want(e.do("GET", "/v1/depot/channels/neurosis/stable/pkgs/oddversion6/latest?target=x86_64-linux", "", nil), 404, "stable latest")
-		e.want(e.do("PUT", "/v1/depot/channels/neurosis/stable/pkgs/oddversion6/1.2.3/20190513194138/promote?target=x86_64-linux", "bobo", nil), 200, "promote")
+		// 1.2.3 is above its betas, as Builder's tests expect of the
+		// three before 2.0 is uploaded: promoted together, 1.2.3 is latest.
+		for _, vr := range []string{"1.2.3-beta12/20190513194219", "1.2.3/20190513194138", "1.2.3-beta2/20190513194206"} {
+			e.want(e.do("PUT", "/v1/depot/channels/neurosis/stable/pkgs/oddversion6/"+vr+"/promote?target=x86_64-linux", "bobo", nil), 200, "promote "+vr)
+		}
 		var p struct{ Ident struct{ Version string } }
 		e.json(e.want(e.do("GET", "/v1/depot/channels/neurosis/stable/pkgs/oddversion6/latest?target=x86_64-linux", "", nil), 200, "stable latest"), &p)
 		if p.Ident.Version != "1.2.3" {
 			t.Errorf("stable latest of oddversion6 = %s, want 1.2.3", p.Ident.Version)
+		}
+		// Each package's versions: newest first, with its latest release,
+		// one entry per version (Builder's tests check the head and count).
+		for name, vr := range want {
+			var vs []struct{ Version, Latest string }
+			e.json(e.want(e.do("GET", "/v1/depot/pkgs/neurosis/"+name+"/versions", "", nil), 200, name+" versions"), &vs)
+			n, _ := filepath.Glob(filepath.Join(builderPath(t, "oddversions"), "neurosis-"+name+"-*.hart"))
+			if len(vs) != len(n) || vs[0].Version+"/"+vs[0].Latest != vr {
+				t.Errorf("%s versions %+v: want %d, the first %s", name, vs, len(n), vr)
+			}
 		}
 		// Versions newest first, oddversion7's 17.1.0-dev.cloud last.
 		var vs []struct{ Version string }
