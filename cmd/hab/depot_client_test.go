@@ -433,32 +433,40 @@ func TestDepotProgress(t *testing.T) {
 	}
 
 	// On a terminal: a bar per transfer, ending at 100%.
-	ptmx, tty, err := pty.Open()
-	if err != nil {
-		t.Skipf("no pseudo-terminal: %v", err)
-	}
-	defer ptmx.Close()
-	var screen bytes.Buffer
-	done := make(chan struct{})
-	go func() { io.Copy(&screen, ptmx); close(done) }()
 	var stdout bytes.Buffer
-	for _, args := range [][]string{
-		{"pkg", "download", "acme/app", "--download-directory", t.TempDir()},
-		{"pkg", "upload", "--force", appHart},
-	} {
-		code = run(context.Background(), args, strings.NewReader(""), &stdout, tty, func(k string) string { return e.env[k] })
+	onTerminal := func(getenv func(string) string, args ...string) string {
+		ptmx, tty, err := pty.Open()
+		if err != nil {
+			t.Skipf("no pseudo-terminal: %v", err)
+		}
+		defer ptmx.Close()
+		var screen bytes.Buffer
+		done := make(chan struct{})
+		go func() { io.Copy(&screen, ptmx); close(done) }()
+		code := run(context.Background(), args, strings.NewReader(""), &stdout, tty, getenv)
+		tty.Close()
+		<-done
 		if code != 0 {
-			t.Fatalf("hab %s on a terminal: exit %d %s", strings.Join(args, " "), code, stdout.String())
+			t.Fatalf("hab %s on a terminal: exit %d %s %q", strings.Join(args, " "), code, stdout.String(), screen.String())
+		}
+		return screen.String()
+	}
+	bars := func(what, screen string, want ...string) {
+		for _, w := range append(want, "100%") {
+			if !strings.Contains(screen, w) {
+				t.Errorf("%s: terminal output lacks %q: %q", what, w, screen)
+			}
 		}
 	}
-	tty.Close()
-	<-done
-	s := screen.String()
-	for _, want := range []string{"\rDownloading acme-app-1.0-20200101000000-x86_64-linux.hart [", "\rDownloading acme-lib-1.0-20200101000000-x86_64-linux.hart [", "\rUploading acme-app-1.0-20200101000000-x86_64-linux.hart [", "100%"} {
-		if !strings.Contains(s, want) {
-			t.Errorf("terminal output lacks %q: %q", want, s)
-		}
-	}
+	getenv := func(k string) string { return e.env[k] }
+	bars("download", onTerminal(getenv, "pkg", "download", "acme/app", "--download-directory", t.TempDir()),
+		"\rDownloading acme-app-1.0-20200101000000-x86_64-linux.hart [", "\rDownloading acme-lib-1.0-20200101000000-x86_64-linux.hart [")
+	bars("upload", onTerminal(getenv, "pkg", "upload", "--force", appHart), "\rUploading acme-app-1.0-20200101000000-x86_64-linux.hart [")
+	g := newStoreEnv(t)
+	os.RemoveAll(g.keys)
+	g.env["HAB_BLDR_URL"] = e.env["HAB_BLDR_URL"]
+	bars("install", onTerminal(func(k string) string { return g.env[k] }, "pkg", "install", "acme/app"),
+		"\rDownloading acme-app-1.0-20200101000000-x86_64-linux.hart [", "\rDownloading acme-lib-1.0-20200101000000-x86_64-linux.hart [")
 	if strings.ContainsAny(stdout.String(), "\r\x1b") {
 		t.Errorf("stdout (not a terminal) has control characters: %q", stdout.String())
 	}
