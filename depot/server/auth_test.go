@@ -94,7 +94,25 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"PUT", "/v1/depot/channels/neurosis/bar/pkgs/demote?channel=baz", "", "maintainer", true},
 		{"DELETE", "/v1/depot/channels/neurosis/foo", "", "maintainer", true},
 		{"DELETE", "/v1/depot/pkgs/neurosis/" + rel, "", "member", false},
+		{"GET", "/v1/depot/origins/neurosis/integrations/docker/names", "", "readonly_member", false},
+		{"GET", "/v1/depot/origins/neurosis/integrations/docker/hub", "", "readonly_member", false},
+		{"POST", "/v1/depot/origins/neurosis/transfer/nobody", "", "owner", false},
 		{"DELETE", "/v1/depot/origins/neurosis", "", "owner", false},
+	}
+	// Routes for any signed-in user: refused (401) only without a session.
+	userRoutes := []struct{ method, path, body string }{
+		{"GET", "/v1/profile", ""},
+		{"PATCH", "/v1/profile", `{"email":"x@example.com"}`},
+		{"GET", "/v1/profile/access-tokens", ""},
+		{"POST", "/v1/profile/access-tokens", ""},
+		{"DELETE", "/v1/profile/access-tokens/1", ""},
+		{"GET", "/v1/user/invitations", ""},
+		{"GET", "/v1/user/origins", ""},
+		{"POST", "/v1/depot/origins", `{"name":"other"}`},
+		{"POST", "/v1/depot/origins/neurosis/depart", ""},
+		{"PUT", "/v1/depot/origins/neurosis/invitations/1", ""},
+		{"PUT", "/v1/depot/origins/neurosis/invitations/1/ignore", ""},
+		{"DELETE", "/v1/depot/origins/neurosis/invitations/1", ""},
 	}
 	eachStore(t, func(t *testing.T, e *env) {
 		e.neurosis()
@@ -135,6 +153,12 @@ func TestAuthorizationMatrix(t *testing.T) {
 				}
 			}
 		}
+		for _, rt := range userRoutes {
+			if r := e.do(rt.method, rt.path, "", strings.NewReader(rt.body)); r.status != 401 {
+				t.Errorf("%s %s without a session: %d %q, want 401", rt.method, rt.path, r.status, r)
+			}
+		}
+		e.want(e.do("GET", "/v1/depot/origins/other", "", nil), 404, "origin created without a session")
 		// The refused calls changed nothing: every member keeps its role, and
 		// the origin is still there (the owner's delete was refused with 409
 		// while it has members).
