@@ -63,6 +63,25 @@ var routeTemplates = []struct{ method, path string }{
 	{"PUT", "/v1/depot/channels/{o}/{ch}/pkgs/{n}/{v}/{r}/demote"},
 	{"PUT", "/v1/depot/channels/{o}/{ch}/pkgs/promote?channel=beta"},
 	{"DELETE", "/v1/profile/access-tokens/{id}"},
+	{"GET", "/v1/depot/origins/{o}/integrations"},
+	{"GET", "/v1/depot/origins/{o}/integrations/{kind}/names"},
+	{"DELETE", "/v1/depot/origins/{o}/integrations/{kind}/{name}"},
+	{"PUT", "/v1/settings/{o}/{name}"},
+	{"DELETE", "/v1/settings/{o}/{name}"},
+	{"GET", "/v1/depot/origins/{o}/keys/latest"},
+	{"POST", "/v1/depot/origins/{o}/keys"},
+	{"GET", "/v1/depot/pkgs/{o}/{n}"},
+	{"GET", "/v1/depot/pkgs/{o}/{n}/{v}"},
+	{"GET", "/v1/depot/channels/{o}/{ch}/pkgs"},
+	{"GET", "/v1/depot/channels/{o}/{ch}/pkgs/{n}"},
+	{"GET", "/v1/depot/channels/{o}/{ch}/pkgs/{n}/{v}/latest"},
+	{"PUT", "/v1/depot/channels/{o}/{ch}/pkgs/demote?channel=beta"},
+	// The web page's.
+	{"GET", "/pkgs/{o}"},
+	{"GET", "/pkgs/{o}/{n}"},
+	{"GET", "/pkgs/{o}/{n}/{v}/{r}"},
+	{"GET", "/pkgs/{o}/{n}/{v}/{r}/graph.dot"},
+	{"GET", "/channels/{o}/{ch}"},
 }
 
 // defaults fill the parameters not under test with valid values.

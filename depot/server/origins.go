@@ -446,7 +446,7 @@ func (s *Server) listIntegrations(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) integrationNames(w http.ResponseWriter, r *http.Request) {
 	_, o, ok := s.authorize(w, r, r.PathValue("o"), roReadonly, false)
-	if !ok {
+	if !ok || !validIntegration(w, r, "kind") {
 		return
 	}
 	names, err := s.cfg.Store.IntegrationNames(r.Context(), o.ID, r.PathValue("kind"))
@@ -455,7 +455,7 @@ func (s *Server) integrationNames(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) getIntegration(w http.ResponseWriter, r *http.Request) {
 	_, o, ok := s.authorize(w, r, r.PathValue("o"), roReadonly, false)
-	if !ok {
+	if !ok || !validIntegration(w, r, "kind", "name") {
 		return
 	}
 	body, err := s.cfg.Store.Integration(r.Context(), o.ID, r.PathValue("kind"), r.PathValue("name"))
@@ -467,9 +467,10 @@ func (s *Server) getIntegration(w http.ResponseWriter, r *http.Request) {
 	w.Write([]byte(body))
 }
 
-// validIntegration checks the {kind} and {name} of an integration route.
-func validIntegration(w http.ResponseWriter, r *http.Request) bool {
-	for _, p := range []string{"kind", "name"} {
+// validIntegration checks the path parameters (kind, name) of an
+// integration route.
+func validIntegration(w http.ResponseWriter, r *http.Request, params ...string) bool {
+	for _, p := range params {
 		if v := r.PathValue(p); !ident.ValidName(v) {
 			text(w, http.StatusUnprocessableEntity, fmt.Sprintf("invalid integration %s %q: letters, digits, '_' and '-'", p, v))
 			return false
@@ -480,7 +481,7 @@ func validIntegration(w http.ResponseWriter, r *http.Request) bool {
 
 func (s *Server) putIntegration(w http.ResponseWriter, r *http.Request) {
 	_, o, ok := s.authorize(w, r, r.PathValue("o"), roMaint, false)
-	if !ok || !validIntegration(w, r) {
+	if !ok || !validIntegration(w, r, "kind", "name") {
 		return
 	}
 	var body map[string]any
@@ -493,7 +494,7 @@ func (s *Server) putIntegration(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) deleteIntegration(w http.ResponseWriter, r *http.Request) {
 	_, o, ok := s.authorize(w, r, r.PathValue("o"), roMaint, false)
-	if !ok {
+	if !ok || !validIntegration(w, r, "kind", "name") {
 		return
 	}
 	s.reply(w, r, s.cfg.Store.DeleteIntegration(r.Context(), o.ID, r.PathValue("kind"), r.PathValue("name")), http.StatusNoContent)
