@@ -559,7 +559,13 @@ func (s *Server) deleteSetting(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.reply(w, r, s.cfg.Store.DeleteSetting(r.Context(), o.ID, r.PathValue("name")), http.StatusNoContent)
+	err := s.cfg.Store.DeleteSetting(r.Context(), o.ID, r.PathValue("name"))
+	var ref *sqlstore.Refused
+	if errors.As(err, &ref) {
+		text(w, http.StatusConflict, fmt.Sprintf("package settings of %s/%s cannot be deleted: %s", o.Name, r.PathValue("name"), ref.Reason))
+		return
+	}
+	s.reply(w, r, err, http.StatusNoContent)
 }
 
 func (s *Server) settingNames(w http.ResponseWriter, r *http.Request) {

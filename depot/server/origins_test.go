@@ -246,3 +246,37 @@ func TestKeys(t *testing.T) {
 		e.want(e.do("DELETE", "/v1/depot/origins/neurosis/secret/db_password", "bobo", nil), 404, "delete secret again")
 	})
 }
+
+// TestPackageSettings: an upload creates its name's settings row from the
+// origin's default visibility; rows are created, updated and read; and,
+// as in Builder, a row is deleted only once no package of that name
+// remains (409 naming them, the row kept).
+func TestPackageSettings(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *env) {
+		e.neurosis()
+		e.want(e.upload("bobo", builderPath(t, "neurosis-testapp-0.1.13-20190511004436-x86_64-linux.hart"), ""), 201, "upload")
+		var row struct{ ID, Origin, Name, Visibility, OwnerID string }
+		e.json(e.want(e.do("GET", "/v1/settings/neurosis/testapp", "bobo", nil), 200, "settings made by the upload"), &row)
+		if row.Origin != "neurosis" || row.Name != "testapp" || row.Visibility != "public" || row.ID == "" {
+			t.Errorf("settings row %+v", row)
+		}
+		r := e.want(e.do("DELETE", "/v1/settings/neurosis/testapp", "bobo", nil), 409, "delete while a package remains")
+		if !strings.Contains(r.String(), "1 packages of testapp remain") {
+			t.Errorf("refusal %q does not say what remains", r)
+		}
+		e.want(e.do("GET", "/v1/settings/neurosis/testapp", "bobo", nil), 200, "settings kept")
+
+		e.want(e.do("POST", "/v1/settings/neurosis/other", "bobo", strings.NewReader(`{"visibility":"private"}`)), 201, "create")
+		e.want(e.do("POST", "/v1/settings/neurosis/other", "bobo", strings.NewReader(`{"visibility":"private"}`)), 409, "create again")
+		e.json(e.want(e.do("PUT", "/v1/settings/neurosis/other", "bobo", strings.NewReader(`{"visibility":"hidden"}`)), 200, "update"), &row)
+		if row.Visibility != "hidden" {
+			t.Errorf("updated row %+v", row)
+		}
+		e.want(e.do("DELETE", "/v1/settings/neurosis/other", "bobo", nil), 204, "delete without packages")
+		e.want(e.do("DELETE", "/v1/settings/neurosis/other", "bobo", nil), 404, "delete again")
+
+		e.want(e.do("DELETE", "/v1/depot/pkgs/neurosis/testapp/0.1.13/20190511004436", "bobo", nil), 204, "delete the package")
+		e.want(e.do("DELETE", "/v1/settings/neurosis/testapp", "bobo", nil), 204, "delete once no package remains")
+		e.want(e.do("GET", "/v1/settings/neurosis/testapp", "bobo", nil), 404, "settings gone")
+	})
+}

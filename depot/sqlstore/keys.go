@@ -221,10 +221,20 @@ func (s *Store) UpdateSetting(ctx context.Context, originID int64, name, visibil
 	return s.Setting(ctx, originID, name)
 }
 
-// DeleteSetting deletes a settings row.
+// DeleteSetting deletes a settings row; Refused while packages of that
+// name remain (any release, target or visibility), as Builder refuses.
 func (s *Store) DeleteSetting(ctx context.Context, originID int64, name string) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM package_settings WHERE origin_id = $1 AND name = $2`, originID, name)
-	return affected(res, err, "package settings of "+name)
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM packages WHERE origin_id = $1 AND name = $2`, originID, name).Scan(&n); err != nil {
+			return fmt.Errorf("package settings of %s: %w", name, err)
+		}
+		if n > 0 {
+			return &Refused{Reason: fmt.Sprintf("%d packages of %s remain (delete them first)", n, name)}
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM package_settings WHERE origin_id = $1 AND name = $2`, originID, name)
+		return affected(res, err, "package settings of "+name)
+	})
 }
 
 // SettingNames pages the distinct package names with settings rows.
