@@ -156,6 +156,9 @@ func TestBadJSON(t *testing.T) {
 		{"POST", "/v1/settings/neurosis/testapp", `{"visibility":true}`},
 	} {
 		for _, body := range []string{"", "{", "[1,2]", rt.wrongType, huge} {
+			if body == "" && rt.path == "/v1/settings/neurosis/testapp" {
+				continue // as Builder, a row is created without a body (TestPackageSettings)
+			}
 			r := e.do(rt.method, rt.path, "bobo", strings.NewReader(body))
 			if r.status != 400 {
 				t.Errorf("%s %s with %.20q: %d %q, want 400", rt.method, rt.path, body, r.status, r)

@@ -525,10 +525,24 @@ func (s *Server) writeSetting(create bool) http.HandlerFunc {
 			text(w, http.StatusUnprocessableEntity, fmt.Sprintf("invalid package name %q", name))
 			return
 		}
+		// Builder creates a row with the origin's default visibility and
+		// reads no body; a body's visibility is taken here. An update
+		// needs one.
 		var body struct {
 			Visibility string `json:"visibility"`
 		}
-		if !readJSON(w, r, &body) {
+		read := readJSON
+		if create {
+			read = readOptionalJSON
+		}
+		if !read(w, r, &body) {
+			return
+		}
+		switch {
+		case body.Visibility == "" && create:
+			body.Visibility = o.DefaultPackageVisibility
+		case body.Visibility == "":
+			text(w, http.StatusUnprocessableEntity, "missing required package visibility")
 			return
 		}
 		if !validVisibility(body.Visibility) {

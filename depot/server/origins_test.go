@@ -272,8 +272,17 @@ func TestPackageSettings(t *testing.T) {
 		if row.Visibility != "hidden" {
 			t.Errorf("updated row %+v", row)
 		}
+		e.want(e.do("PUT", "/v1/settings/neurosis/other", "bobo", strings.NewReader(`{}`)), 422, "update without a visibility")
+		e.want(e.do("PUT", "/v1/settings/neurosis/other", "bobo", nil), 400, "update without a body")
 		e.want(e.do("DELETE", "/v1/settings/neurosis/other", "bobo", nil), 204, "delete without packages")
 		e.want(e.do("DELETE", "/v1/settings/neurosis/other", "bobo", nil), 404, "delete again")
+		// Created without a body, as Builder's own tests do: the origin's
+		// default visibility.
+		e.want(e.do("PUT", "/v1/depot/origins/neurosis", "bobo", strings.NewReader(`{"default_package_visibility":"private"}`)), 204, "origin default private")
+		e.json(e.want(e.do("POST", "/v1/settings/neurosis/wittr", "bobo", nil), 201, "create without a body"), &row)
+		if row.Name != "wittr" || row.Visibility != "private" {
+			t.Errorf("row created without a body %+v, want the origin's default visibility", row)
+		}
 
 		e.want(e.do("DELETE", "/v1/depot/pkgs/neurosis/testapp/0.1.13/20190511004436", "bobo", nil), 204, "delete the package")
 		e.want(e.do("DELETE", "/v1/settings/neurosis/testapp", "bobo", nil), 204, "delete once no package remains")

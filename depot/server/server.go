@@ -460,10 +460,20 @@ func target(w http.ResponseWriter, r *http.Request) (ident.Target, bool) {
 
 // readJSON decodes a bounded JSON body into v, answering 400 on failure.
 func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
-	if err := dec.Decode(v); err != nil {
-		text(w, http.StatusBadRequest, "bad JSON body: "+err.Error())
-		return false
+	return decodeJSON(w, r, v, false)
+}
+
+// readOptionalJSON is readJSON for a body that may be left out: an empty
+// one leaves v as it is.
+func readOptionalJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	return decodeJSON(w, r, v, true)
+}
+
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any, optional bool) bool {
+	err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(v)
+	if err == nil || optional && errors.Is(err, io.EOF) {
+		return true
 	}
-	return true
+	text(w, http.StatusBadRequest, "bad JSON body: "+err.Error())
+	return false
 }
