@@ -458,13 +458,21 @@ func (s *Server) getIntegration(w http.ResponseWriter, r *http.Request) {
 	if !ok || !validIntegration(w, r, "kind", "name") {
 		return
 	}
-	body, err := s.cfg.Store.Integration(r.Context(), o.ID, r.PathValue("kind"), r.PathValue("name"))
+	stored, err := s.cfg.Store.Integration(r.Context(), o.ID, r.PathValue("kind"), r.PathValue("name"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Write([]byte(body))
+	// As Builder: the body without its password, inside the
+	// integration's names.
+	var body map[string]any
+	if err := json.Unmarshal([]byte(stored), &body); err != nil {
+		s.fail(w, r, fmt.Errorf("integration %s/%s: stored body: %w", r.PathValue("kind"), r.PathValue("name"), err))
+		return
+	}
+	delete(body, "password")
+	w.Header().Set("Cache-Control", "private, no-cache, no-store")
+	writeJSON(w, http.StatusOK, map[string]any{"origin": o.Name, "integration": r.PathValue("kind"), "name": r.PathValue("name"), "body": body})
 }
 
 // validIntegration checks the path parameters (kind, name) of an
@@ -489,7 +497,7 @@ func (s *Server) putIntegration(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	b, _ := json.Marshal(body)
-	s.reply(w, r, s.cfg.Store.PutIntegration(r.Context(), o.ID, r.PathValue("kind"), r.PathValue("name"), string(b)), http.StatusNoContent)
+	s.reply(w, r, s.cfg.Store.CreateIntegration(r.Context(), o.ID, r.PathValue("kind"), r.PathValue("name"), string(b)), http.StatusCreated)
 }
 
 func (s *Server) deleteIntegration(w http.ResponseWriter, r *http.Request) {

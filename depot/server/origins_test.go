@@ -289,3 +289,36 @@ func TestPackageSettings(t *testing.T) {
 		e.want(e.do("GET", "/v1/settings/neurosis/testapp", "bobo", nil), 404, "settings gone")
 	})
 }
+
+// TestIntegrationRoutes: as Builder, an integration is created once (201,
+// then 409), read back inside its names without its password, listed,
+// and deleted (204, then 404).
+func TestIntegrationRoutes(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *env) {
+		e.neurosis()
+		const path = "/v1/depot/origins/neurosis/integrations/docker/hub"
+		e.want(e.do("PUT", path, "bobo", strings.NewReader(`{"username":"bobo","password":"hunter2","registry":"r.example"}`)), 201, "create")
+		e.want(e.do("PUT", path, "bobo", strings.NewReader(`{"username":"other"}`)), 409, "create again")
+		r := e.want(e.do("GET", path, "bobo", nil), 200, "read")
+		if strings.Contains(r.String(), "hunter2") {
+			t.Errorf("the password is read back: %s", r)
+		}
+		var got struct {
+			Origin, Integration, Name string
+			Body                      map[string]string
+		}
+		e.json(r, &got)
+		if got.Origin != "neurosis" || got.Integration != "docker" || got.Name != "hub" || len(got.Body) != 2 || got.Body["username"] != "bobo" || got.Body["registry"] != "r.example" {
+			t.Errorf("read %+v", got)
+		}
+		var names struct{ Names []string }
+		e.json(e.want(e.do("GET", "/v1/depot/origins/neurosis/integrations/docker/names", "bobo", nil), 200, "names"), &names)
+		if len(names.Names) != 1 || names.Names[0] != "hub" {
+			t.Errorf("names %v", names.Names)
+		}
+		e.want(e.do("DELETE", path, "bobo", nil), 204, "delete")
+		e.want(e.do("DELETE", path, "bobo", nil), 404, "delete again")
+		e.want(e.do("GET", path, "bobo", nil), 404, "read deleted")
+		e.want(e.do("PUT", path, "bobo", strings.NewReader(`{"username":"other"}`)), 201, "create after delete")
+	})
+}

@@ -257,7 +257,7 @@ func TestIntegrationsQueries(t *testing.T) {
 		e.createOrigin("bobo", o)
 		for _, k := range l {
 			for _, name := range []string{"b", "a"} {
-				e.want(e.do("PUT", "/v1/depot/origins/"+o+"/integrations/"+k+"/"+name, "bobo", strings.NewReader(`{"a":1}`)), 204, "put integration "+k+"/"+name)
+				e.want(e.do("PUT", "/v1/depot/origins/"+o+"/integrations/"+k+"/"+name, "bobo", strings.NewReader(`{"a":1}`)), 201, "put integration "+k+"/"+name)
 			}
 		}
 	}

@@ -50,7 +50,7 @@ type Origins interface {
 	PutSecret(ctx context.Context, originID int64, name, value string, owner int64) error
 	Secrets(ctx context.Context, originID int64) ([]sqlstore.Secret, error)
 	DeleteSecret(ctx context.Context, originID int64, name string) error
-	PutIntegration(ctx context.Context, originID int64, integration, name, body string) error
+	CreateIntegration(ctx context.Context, originID int64, integration, name, body string) error
 	Integration(ctx context.Context, originID int64, integration, name string) (string, error)
 	IntegrationNames(ctx context.Context, originID int64, integration string) ([]string, error)
 	Integrations(ctx context.Context, originID int64) (map[string][]string, error)

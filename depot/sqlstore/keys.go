@@ -132,11 +132,17 @@ func (s *Store) DeleteSecret(ctx context.Context, originID int64, name string) e
 	return affected(res, err, "secret "+name)
 }
 
-// PutIntegration creates or replaces an origin integration.
-func (s *Store) PutIntegration(ctx context.Context, originID int64, integration, name, body string) error {
+// CreateIntegration stores an integration's body; ErrConflict when the
+// origin has one of that kind and name (Builder inserts, and its unique
+// index answers 409).
+func (s *Store) CreateIntegration(ctx context.Context, originID int64, integration, name, body string) error {
 	now := s.stamp()
-	_, err := s.db.ExecContext(ctx, `INSERT INTO origin_integrations (origin_id, integration, name, body, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)
-		ON CONFLICT (origin_id, integration, name) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at`, originID, integration, name, body, now)
+	var id int64
+	err := s.db.QueryRowContext(ctx, `INSERT INTO origin_integrations (origin_id, integration, name, body, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)
+		ON CONFLICT (origin_id, integration, name) DO NOTHING RETURNING origin_id`, originID, integration, name, body, now).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("integration %s/%s: %w", integration, name, ErrConflict)
+	}
 	if err != nil {
 		return fmt.Errorf("store integration %s/%s: %w", integration, name, err)
 	}

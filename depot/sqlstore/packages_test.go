@@ -275,7 +275,7 @@ func TestIntegrations(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, in := range [][3]string{{"acme", "github", "x"}, {"acme", "docker", "quay"}, {"acme", "docker", "hub"}, {"core", "docker", "other"}} {
-			if err := s.PutIntegration(ctx, ids[in[0]], in[1], in[2], `{"a":1}`); err != nil {
+			if err := s.CreateIntegration(ctx, ids[in[0]], in[1], in[2], `{"a":1}`); err != nil {
 				t.Fatal(err)
 			}
 		}
