@@ -77,7 +77,15 @@ func TestDepotClientCommands(t *testing.T) {
 
 	// Origins.
 	e.publish()
-	e.mustFail(1, "already exists", "origin", "create", "acme")
+	// An origin that exists is skipped, as the original does (exit 0).
+	if out := e.mustRun("origin", "create", "acme"); !strings.Contains(out, "Skipping creation of origin acme. Origin already exists!") {
+		t.Errorf("origin create of an existing origin:\n%s", out)
+	}
+	var again map[string]any
+	e.jsonOut(&again, "origin", "create", "acme", "--json")
+	if again["name"] != "acme" || again["owner_account"] != "bobo" {
+		t.Errorf("origin create --json of an existing origin: %v", again)
+	}
 	var info map[string]any
 	e.jsonOut(&info, "origin", "info", "acme", "--json")
 	if info["name"] != "acme" || info["owner_account"] != "bobo" {

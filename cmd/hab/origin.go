@@ -58,7 +58,17 @@ func (a *app) originCreateCmd() *cobra.Command {
 		}
 		created, err := cl.CreateOrigin(cmd.Context(), o, "")
 		if client.Status(err) == 409 {
-			return fmt.Errorf("create origin %s: it already exists", o)
+			// As the original: an origin that exists is skipped, not an
+			// error (scripts create theirs on every run).
+			if asJSON {
+				info, err := cl.Origin(cmd.Context(), o)
+				if err != nil {
+					return err
+				}
+				return keysWriteJSON(a.stdout, info)
+			}
+			a.say("→", "Skipping creation of origin %s. Origin already exists!", o)
+			return nil
 		}
 		if err != nil {
 			return err
