@@ -5,6 +5,7 @@ import (
 	"errors"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -61,5 +62,42 @@ func TestOpenErrors(t *testing.T) {
 	_, err = Open(ctx, "/proc/no/such/depot.db")
 	if err == nil || !strings.Contains(err.Error(), "/proc/no/such/depot.db") {
 		t.Errorf("unwritable path: %v", err)
+	}
+}
+
+// TestConcurrentOpenMigratesOnce: several depots starting at once against
+// one fresh PostgreSQL database (behind a load balancer) all open it, and
+// each migration is applied once.
+func TestConcurrentOpenMigratesOnce(t *testing.T) {
+	if cluster == nil {
+		t.Skip(pgReason)
+	}
+	dsn := cluster.NewDatabase(t)
+	const n = 8
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			s, err := Open(context.Background(), dsn)
+			if err == nil {
+				s.Close()
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("open %d of %d at once: %v", i+1, n, err)
+		}
+	}
+	s, err := Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var rows, distinct int
+	if err := s.db.QueryRow(`SELECT COUNT(*), COUNT(DISTINCT version) FROM schema_migrations`).Scan(&rows, &distinct); err != nil || rows != len(migrations) || distinct != rows {
+		t.Errorf("schema_migrations has %d rows, %d versions (%v), want %d", rows, distinct, err, len(migrations))
 	}
 }
