@@ -129,6 +129,18 @@ func TestDepotClientCommands(t *testing.T) {
 	e.mustFail(1, "no public origin signing key for neurosis in the key cache", "origin", "key", "upload", "neurosis", "--secret")
 
 	// A dependency the depot lacks and that is not beside the hart.
+	// A hart whose signer's public key the cache lacks: refused here,
+	// before any request, as the original does; a key file that is there
+	// but unreadable is not called missing.
+	signed := storeConformance(t, "builder", "neurosis-testapp-0.1.13-20190511004436-x86_64-linux.hart")
+	if errOut := e.mustFail(1, "the public key neurosis-20171211220037 of its signer: key not found", "pkg", "upload", signed); !strings.Contains(errOut, "is not in the key cache "+e.keys) {
+		t.Errorf("a missing signer key, not named with its cache:\n%s", errOut)
+	}
+	os.WriteFile(filepath.Join(e.keys, "neurosis-20171211220037.pub"), []byte("SIG-PUB-1\nneurosis-20171211220037\n\nnot base64!\n"), 0o644)
+	if errOut := e.mustFail(1, "the public key neurosis-20171211220037 of its signer: ", "pkg", "upload", signed); strings.Contains(errOut, "not found") {
+		t.Errorf("an unreadable key called missing:\n%s", errOut)
+	}
+	os.Remove(filepath.Join(e.keys, "neurosis-20171211220037.pub"))
 	lone := e.hart(t.TempDir(), "acme/needy/1.0/20200101000000", map[string]string{"TDEPS": "acme/ghost/1.0/20200101000000\n"})
 	e.mustFail(1, "missing artifact: the depot lacks its dependency acme/ghost/1.0/20200101000000", "pkg", "upload", lone)
 

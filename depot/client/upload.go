@@ -62,7 +62,7 @@ func (c *Client) uploadHart(ctx context.Context, path string, opts UploadOptions
 	}
 	kf, err := opts.Keys.Read(crypto.SigPublic, nr)
 	if err != nil {
-		return fmt.Errorf("upload %s: the public key %s of its signer: %w (key not found in the cache %s)", path, h.KeyName, err, opts.Keys.Dir)
+		return fmt.Errorf("upload %s: the public key %s of its signer: %w", path, h.KeyName, err)
 	}
 	md, err := hart.ReadMetadata(ctx, path)
 	if err != nil {
