@@ -83,10 +83,10 @@ upload() { # prints the seconds one verified upload took
   [ "$code" = 201 ] || { echo "depot_speed: upload answered $code" >&2; exit 1; }
   echo "$t1 - $t0" | bc -l
 }
-timed() { # CMD...: prints the seconds it took
+timed() { # CMD...: prints the seconds it took; a failure stops the bench
   local t0 t1
   t0=$(now)
-  "$@" > /dev/null
+  "$@" > /dev/null || { echo "depot_speed: $* failed" >&2; exit 1; }
   t1=$(now)
   echo "$t1 - $t0" | bc -l
 }
@@ -121,8 +121,9 @@ CONF
 nginx_pid=$!
 # shellcheck disable=SC2016 # expanded at exit
 bench_at_exit 'kill "$nginx_pid" 2>/dev/null'
-for _ in $(seq 1 200); do
+for i in $(seq 1 200); do
   curl -fs -o /dev/null "http://127.0.0.1:$nport/big.hart" && break
+  [ "$i" = 200 ] && { echo "depot_speed: nginx did not serve the file:" >&2; cat "$work/nginx/error.log" >&2; exit 1; }
   sleep 0.05
 done
 
