@@ -51,7 +51,6 @@ func (l *lane) reset() {
 	l.s = state{h: iv}
 	// The parameter block: a 32-byte digest, no key, fanout and depth 1.
 	l.s.h[0] ^= 0x01010000 | Size
-	l.n = 0
 }
 
 // impl is a way to compress two chains.
@@ -172,7 +171,9 @@ func (h *Hasher) blocks2(pa, pb []byte) {
 	}
 }
 
-var sigma = [12][16]byte{
+// sigma is the message schedule of the ten rounds; rounds 10 and 11 take
+// those of rounds 0 and 1 again.
+var sigma = [10][16]byte{
 	{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},
 	{14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3},
 	{11, 8, 12, 0, 5, 2, 15, 13, 10, 14, 3, 6, 7, 1, 9, 4},
@@ -183,8 +184,6 @@ var sigma = [12][16]byte{
 	{13, 11, 7, 14, 12, 1, 3, 9, 5, 0, 15, 4, 8, 6, 2, 10},
 	{6, 15, 14, 9, 11, 3, 0, 8, 12, 2, 13, 7, 1, 4, 10, 5},
 	{10, 2, 8, 4, 7, 6, 1, 5, 15, 11, 9, 14, 3, 12, 13, 0},
-	{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},
-	{14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3},
 }
 
 // compressGeneric compresses one block of which n bytes count, with the
@@ -211,8 +210,8 @@ func compressGeneric(s *state, block []byte, n, f uint64) {
 		v[c] += v[d]
 		v[b] = bits.RotateLeft64(v[b]^v[c], -63)
 	}
-	for r := range sigma {
-		x := &sigma[r]
+	for r := 0; r < 12; r++ {
+		x := &sigma[r%10]
 		g(0, 4, 8, 12, m[x[0]], m[x[1]])
 		g(1, 5, 9, 13, m[x[2]], m[x[3]])
 		g(2, 6, 10, 14, m[x[4]], m[x[5]])

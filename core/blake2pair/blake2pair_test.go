@@ -143,8 +143,9 @@ func TestBlocksMatchGeneric(t *testing.T) {
 		t.Skip("this machine has no AVX2")
 	}
 	rng := rand.New(rand.NewPCG(5, 6))
+	impls := paths(t)[1:] // the assembly ones
 	for i := 0; i < 200; i++ {
-		impl := paths(t)[1+i%(len(paths(t))-1)]
+		impl := impls[i%len(impls)]
 		var a, b state
 		for j := range a.h {
 			a.h[j], b.h[j] = rng.Uint64(), rng.Uint64()
