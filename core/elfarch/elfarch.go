@@ -35,7 +35,10 @@ func FileMachine(path string) (m elf.Machine, ok bool, err error) {
 	defer f.Close()
 	var magic [4]byte
 	if _, err := io.ReadFull(f, magic[:]); err != nil {
-		return 0, false, nil // shorter than a header: not ELF
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return 0, false, nil // shorter than the magic: not ELF
+		}
+		return 0, false, err // a directory, an I/O error
 	}
 	if string(magic[:]) != elf.ELFMAG {
 		return 0, false, nil

@@ -15,9 +15,14 @@ import (
 // file that is not ELF, is refused naming the target and the file; only
 // the first is ErrOtherMachine.
 func TestCheck(t *testing.T) {
-	script := filepath.Join(t.TempDir(), "script")
-	if err := os.WriteFile(script, []byte("#!/bin/sh\n"), 0o755); err != nil {
-		t.Fatal(err)
+	dir := t.TempDir()
+	script := filepath.Join(dir, "script")
+	short := filepath.Join(dir, "short")
+	broken := filepath.Join(dir, "broken")
+	for p, b := range map[string]string{script: "#!/bin/sh\n", short: "\x7fE", broken: "\x7fELF\x09 not a header"} {
+		if err := os.WriteFile(p, []byte(b), 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := elfarch.Check("/bin/busybox", ident.X86_64Linux, "shell"); err != nil {
 		t.Errorf("x86-64 busybox for x86_64-linux: %v", err)
@@ -29,6 +34,9 @@ func TestCheck(t *testing.T) {
 	}{
 		{"/bin/busybox", ident.AArch64Linux, []string{"shell for target aarch64-linux", "/bin/busybox is built for EM_X86_64, not EM_AARCH64", "another machine"}},
 		{script, ident.X86_64Linux, []string{"shell for target x86_64-linux", script + " is not an ELF binary"}},
+		{short, ident.X86_64Linux, []string{"shell for target x86_64-linux", short + " is not an ELF binary"}},
+		{broken, ident.X86_64Linux, []string{"shell for target x86_64-linux", broken + ": "}},
+		{dir, ident.X86_64Linux, []string{"shell for target x86_64-linux", dir + ": is a directory"}},
 		{filepath.Join(t.TempDir(), "none"), ident.X86_64Linux, []string{"shell for target x86_64-linux", "no such file"}},
 		{"/bin/busybox", ident.Target("x86_64-windows"), []string{"x86_64-windows", "no known ELF machine"}},
 	} {
