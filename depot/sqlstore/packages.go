@@ -330,15 +330,11 @@ func (s *Store) Platforms(ctx context.Context, idents []string, visibilities []s
 	if visibilities != nil && len(visibilities) == 0 {
 		return out, nil
 	}
-	q := `SELECT ident, target FROM packages WHERE ident IN ({{IN}})`
-	var args []any
+	conds, args := []string{"p.ident IN ({{IN}})"}, []any(nil)
 	if visibilities != nil {
-		q += ` AND visibility IN (` + placeholders(1, len(visibilities)) + `)`
-		for _, v := range visibilities {
-			args = append(args, v)
-		}
+		conds, args = Filter{Visibilities: visibilities}.visible(conds, args)
 	}
-	if err := queryChunks(ctx, s.db, idents, q+` ORDER BY ident, target`, args, pairs(out)); err != nil {
+	if err := queryChunks(ctx, s.db, idents, `SELECT p.ident, p.target FROM packages p WHERE `+strings.Join(conds, " AND ")+` ORDER BY p.ident, p.target`, args, pairs(out)); err != nil {
 		return nil, fmt.Errorf("platforms of %d idents: %w", len(idents), err)
 	}
 	return out, nil
