@@ -281,10 +281,11 @@ func (s *Service) StopWithoutRun() {
 // dataDir's hand-over records that no Service took over (TakeOver
 // removes the record it reads): their service is no longer loaded or
 // up, or failed to start. Nothing would watch or reap them otherwise.
-// Each gets SIGTERM, then SIGKILL after timeout; its record is removed
-// and the descriptors it names, when this process handed it over, are
-// closed, also when the process is gone already. Call it once the
-// services that run have started.
+// Each gets SIGTERM, then SIGKILL after timeout (what is left of its
+// tree, also when it ended sooner, as a stopped service's); its record
+// is removed and the descriptors it names, when this process handed it
+// over, are closed, also when the process is gone already. Call it once
+// the services that run have started.
 func EndUnclaimed(dataDir string, timeout time.Duration, log *slog.Logger) {
 	records, _ := filepath.Glob(filepath.Join(dataDir, "*.handover"))
 	for _, path := range records {
@@ -306,15 +307,6 @@ func EndUnclaimed(dataDir string, timeout time.Duration, log *slog.Logger) {
 			log.Warn("cannot wait for the handed-over process; it is killed at the timeout", "pid", rec.PID, "err", err)
 		}
 		log.Warn("ending a handed-over process no service took over", "file", path, "pid", rec.PID, "ident", rec.Ident)
-		go func() {
-			killTree(rec.PID, syscall.SIGTERM)
-			t := time.NewTimer(timeout)
-			defer t.Stop()
-			select {
-			case <-exited:
-			case <-t.C:
-				killTree(rec.PID, syscall.SIGKILL)
-			}
-		}()
+		go endTree(rec.PID, exited, syscall.SIGTERM, timeout)
 	}
 }

@@ -160,18 +160,28 @@ func (p *proc) stop(sig syscall.Signal, timeout time.Duration) string {
 		killTree(p.pid, syscall.SIGKILL)
 		return stopGone
 	}
-	killTree(p.pid, sig)
-	t := time.NewTimer(timeout)
-	defer t.Stop()
 	outcome := stopGraceful
-	select {
-	case <-p.done:
-	case <-t.C:
+	if endTree(p.pid, p.done, sig, timeout) {
 		outcome = stopKilled
 	}
-	killTree(p.pid, syscall.SIGKILL)
 	<-p.done
 	return outcome
+}
+
+// endTree sends sig to the tree of pgid (killTree), waits up to timeout
+// for exited, then sends SIGKILL to what is left of it. It reports
+// whether the timeout passed first.
+func endTree(pgid int, exited <-chan struct{}, sig syscall.Signal, timeout time.Duration) (timedOut bool) {
+	killTree(pgid, sig)
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-exited:
+	case <-t.C:
+		timedOut = true
+	}
+	killTree(pgid, syscall.SIGKILL)
+	return timedOut
 }
 
 // killTree signals the process group pgid and every process descending

@@ -1275,14 +1275,7 @@ func (s *Service) EndLeftover() {
 		if err != nil {
 			s.log.Warn("cannot wait for the leftover process; it is killed at the shutdown timeout", "pid", pid, "err", err)
 		}
-		killTree(pid, signalNamed(s.meta.ShutdownSignal))
-		t := time.NewTimer(s.shutdownTimeout())
-		select {
-		case <-exited:
-		case <-t.C:
-		}
-		t.Stop()
-		killTree(pid, syscall.SIGKILL)
+		endTree(pid, exited, signalNamed(s.meta.ShutdownSignal), s.shutdownTimeout())
 	}
 	s.removeProcRecord()
 	os.Remove(s.dirs.PID())
