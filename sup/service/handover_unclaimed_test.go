@@ -3,6 +3,7 @@ package service
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -20,7 +21,7 @@ import (
 // reaped, and its record removed; a record whose process is gone, and a
 // spoiled one, are removed with nothing ended.
 func TestEndUnclaimed(t *testing.T) {
-	opts, _, _, pid, _ := handedOver(t, tickingRun)
+	opts, _, out, pid, _ := handedOver(t, tickingRun)
 	gone := filepath.Join(opts.DataDir, "gone.handover")
 	if err := os.WriteFile(gone, []byte(`{"pid":999999999,"start":1,"ident":"test/gone/1/2","stdout_fd":-1,"stderr_fd":-1}`), 0o600); err != nil {
 		t.Fatal(err)
@@ -31,16 +32,11 @@ func TestEndUnclaimed(t *testing.T) {
 	}
 	var logs bytes.Buffer
 	EndUnclaimed(opts.DataDir, time.Minute, slog.New(slog.NewTextHandler(&logs, nil)))
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if _, ok := StartTime(pid); !ok {
-			break // exited and reaped (a zombie still has a start time)
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the unclaimed process %d still runs (or is unreaped)", pid)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	// Exited and reaped (a zombie still has a start time).
+	waitUntil(t, fmt.Sprintf("the unclaimed process %d to end and be reaped", pid), out, func() bool {
+		_, ok := StartTime(pid)
+		return !ok
+	})
 	left, _ := filepath.Glob(filepath.Join(opts.DataDir, "*.handover"))
 	if len(left) != 0 {
 		t.Errorf("records left: %v", left)
@@ -69,7 +65,7 @@ func TestEndUnclaimedClosesPipes(t *testing.T) {
 		closed int // how many descriptors EndUnclaimed closes
 	}{
 		{"this process's, the process gone", func(t *testing.T) (string, []int, int) {
-			opts, _, _, pid, _ := handedOver(t, tickingRun)
+			opts, _, out, pid, _ := handedOver(t, tickingRun)
 			b, err := os.ReadFile(filepath.Join(opts.DataDir, "watched.handover"))
 			if err != nil {
 				t.Fatal(err)
@@ -79,16 +75,11 @@ func TestEndUnclaimedClosesPipes(t *testing.T) {
 				t.Fatal(err)
 			}
 			killTree(pid, syscall.SIGKILL)
-			deadline := time.Now().Add(30 * time.Second)
-			for {
-				if _, ok := StartTime(pid); !ok {
-					break // exited and reaped by the Service that handed it over
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("the handed-over process %d is still there after SIGKILL", pid)
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
+			// Exited and reaped by the Service that handed it over.
+			waitUntil(t, fmt.Sprintf("the handed-over process %d to be gone after SIGKILL", pid), out, func() bool {
+				_, ok := StartTime(pid)
+				return !ok
+			})
 			return opts.DataDir, []int{rec.Stdout, rec.Stderr}, pid
 		}, 2},
 		{"another supervisor's, the process running", func(t *testing.T) (string, []int, int) {
