@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -159,13 +160,7 @@ func testUpdatersFollowSpecs(t *testing.T, watched bool) {
 			t.Errorf("%s: pins %v, want %v", step.describe, pins, step.pins)
 		}
 		m.updates.mu.Lock()
-		workers := slices.Sorted(func(yield func(string) bool) {
-			for name := range m.updates.workers {
-				if !yield(name) {
-					return
-				}
-			}
-		})
+		workers := slices.Sorted(maps.Keys(m.updates.workers))
 		m.updates.mu.Unlock()
 		if !slices.Equal(workers, step.workers) {
 			t.Errorf("%s: workers %v, want %v", step.describe, workers, step.workers)
