@@ -169,3 +169,35 @@ func TestStoppedPostgreSQLIs500(t *testing.T) {
 		t.Errorf("%d blobs (%v), want 1", n, err)
 	}
 }
+
+// TestBlobLookupFailureIs500: when the blob store cannot tell whether the
+// upload's blob is stored (its shard directory is a file), the upload is
+// 500 and the failure is logged naming the blob: not taken for "not
+// stored", no row written; once the directory is back the upload goes in.
+func TestBlobLookupFailureIs500(t *testing.T) {
+	logs := &logBuffer{}
+	e := newEnvWith(t, depot.Options{Log: slog.New(slog.NewTextHandler(logs, nil))})
+	e.neurosis()
+	good := builderPath(t, "neurosis-testapp-0.1.13-20190511004436-x86_64-linux.hart")
+	body, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := blakeHex(body)
+	shard := filepath.Join(e.data, "blobs", sum[:2])
+	if err := os.WriteFile(shard, []byte("not a directory"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := e.upload("bobo", good, "")
+	if r.status != 500 {
+		t.Errorf("upload with the blob lookup failing: %d %q, want 500", r.status, r.body)
+	}
+	if !strings.Contains(logs.String(), "look for blob "+sum) {
+		t.Errorf("the failure naming blob %s is not logged:\n%s", sum, logs)
+	}
+	e.want(e.do("GET", "/v1/depot/pkgs/neurosis/testapp/0.1.13/20190511004436", "", nil), 404, "release after the failed upload")
+	if err := os.Remove(shard); err != nil {
+		t.Fatal(err)
+	}
+	e.want(e.upload("bobo", good, ""), 201, "upload with the shard directory back")
+}
