@@ -78,7 +78,7 @@ func TestSupAutoUpdate(t *testing.T) {
 	c, url := depottest.StartIn(t, data, crypto.Cache{Dir: e.keys}, "core", olderHart, armHart, newerHart)
 	restore := tamper(t, data, newerHart)
 
-	e.buildService("ticker", map[string]string{"hooks/run": "#!/bin/sh\ni=0\nwhile :; do i=$((i+1)); echo \"tick $i\"; sleep 0.2; done\n"})
+	e.buildService("ticker", map[string]string{"hooks/run": tickerRunHook})
 	e.bin = running
 	s := e.startSup("habtest/ticker", "-A", "--auto-update-period", "1", "--url", url, "--channel", "stable", "-v")
 	supPID := s.cmd.Process.Pid

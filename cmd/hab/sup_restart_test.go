@@ -10,6 +10,11 @@ import (
 	"github.com/habgo/hab/sup/service"
 )
 
+// tickerRunHook is the run hook of a service that prints a numbered
+// tick five times a second, so that a test sees its output still reach
+// the supervisor after a take-over.
+const tickerRunHook = "#!/bin/sh\ni=0\nwhile :; do i=$((i+1)); echo \"tick $i\"; sleep 0.2; done\n"
+
 // TestSupRestartKeepsServices: hab sup restart, by signal and through
 // the control gateway, restarts the supervisor in its own process (the
 // same pid, its own binary executed again) and its service keeps
@@ -21,7 +26,7 @@ import (
 // service the restarted supervisor cannot load has its process ended.
 func TestSupRestartKeepsServices(t *testing.T) {
 	e := newSupEnv(t)
-	ticker := map[string]string{"hooks/run": "#!/bin/sh\ni=0\nwhile :; do i=$((i+1)); echo \"tick $i\"; sleep 0.2; done\n"}
+	ticker := map[string]string{"hooks/run": tickerRunHook}
 	e.buildService("ticker", ticker)
 	first := fmt.Sprintf("habtest/ticker/0.1.0/%d", e.release)
 	s := e.startSup("habtest/ticker")
