@@ -2,11 +2,11 @@ package manager
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"strings"
 	"testing"
 
+	"github.com/habgo/hab/internal/procio"
 	"github.com/habgo/hab/sup/ctl"
 	"github.com/habgo/hab/sup/spec"
 )
@@ -31,16 +31,11 @@ func TestStatusReadsSpecsOnce(t *testing.T) {
 		size += int(fi.Size())
 	}
 	rchar := func() int {
-		b, err := os.ReadFile("/proc/self/io")
-		i := strings.Index(string(b), "rchar:")
-		if err != nil || i < 0 {
-			t.Skipf("no rchar in /proc/self/io: %v", err)
+		n, err := procio.BytesRead()
+		if err != nil {
+			t.Skipf("%v", err)
 		}
-		var n int
-		if _, err := fmt.Sscanf(string(b[i:]), "rchar: %d", &n); err != nil {
-			t.Fatal(err)
-		}
-		return n
+		return int(n)
 	}
 	row := func(name string) string {
 		return "habtest/" + name + "\tstandalone\tup\tdown\t0\t<none>\t" + name + ".default"
