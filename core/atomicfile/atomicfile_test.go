@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -202,5 +203,19 @@ func TestWriteFile(t *testing.T) {
 	}
 	if got, _ := os.ReadFile(path); !bytes.Equal(got, data) {
 		t.Errorf("NoReplace changed the file to %q", got)
+	}
+}
+
+// TestSyncDir: a directory is flushed; one that is missing is an error
+// naming it.
+func TestSyncDir(t *testing.T) {
+	dir := t.TempDir()
+	if err := SyncDir(dir); err != nil {
+		t.Errorf("SyncDir(%s): %v", dir, err)
+	}
+	missing := filepath.Join(dir, "missing")
+	err := SyncDir(missing)
+	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "sync directory "+missing) {
+		t.Errorf("SyncDir(%s) = %v, want a not-exist error naming it", missing, err)
 	}
 }
